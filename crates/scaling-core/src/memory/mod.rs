@@ -1,0 +1,251 @@
+//! [`InMemoryCloud`]: a complete, faithful implementation of all five provider traits in memory, for
+//! tests — the orchestrator's and users' own. It keeps ownership tags, logs every call (operation,
+//! resource, mutating or not), takes configurable time per operation on tokio's clock (so
+//! `tokio::time::pause` makes minutes pass instantly), and injects faults.
+//!
+//! It enforces what real clouds enforce where the orchestrator's correctness depends on it: a service
+//! attaches only to a target group some listener forwards to; a security group, target group or
+//! certificate still in use cannot be deleted (retryable); a certificate is issued only once its
+//! validation records exist in a delegated zone; a record of another owner is never overwritten.
+
+mod certificate;
+mod cluster;
+mod dns;
+mod faults;
+mod inventory;
+mod load_balancer;
+mod registry;
+mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::providers::Owner;
+use crate::{ErrorKind, ProviderError, ProviderResult};
+
+use faults::ArmedFault;
+pub use faults::{Fault, FaultTarget, FaultTiming};
+use state::State;
+
+/// How long operations take, on tokio's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latency {
+    /// Every API call.
+    pub api_call: Duration,
+    /// From load balancer creation until it is active.
+    pub load_balancer_active: Duration,
+    /// From the moment every validation record exists until the certificate is issued.
+    pub certificate_issued: Duration,
+    /// From a service change until it is stable.
+    pub service_stable: Duration,
+}
+
+impl Latency {
+    /// Everything instant.
+    pub const NONE: Latency = Latency {
+        api_call: Duration::ZERO,
+        load_balancer_active: Duration::ZERO,
+        certificate_issued: Duration::ZERO,
+        service_stable: Duration::ZERO,
+    };
+
+    /// Figures like AWS's: API call 100 ms, load balancer active 180 s, certificate issued 120 s after its
+    /// records exist, service stable 150 s.
+    pub const REALISTIC: Latency = Latency {
+        api_call: Duration::from_millis(100),
+        load_balancer_active: Duration::from_secs(180),
+        certificate_issued: Duration::from_secs(120),
+        service_stable: Duration::from_secs(150),
+    };
+}
+
+impl Latency {
+    /// The least time `step` takes on a fresh deploy with these latencies: its one mutating call, plus
+    /// for wait steps the wait and the call that sees it end (the certificate also checks delegation).
+    /// With [`Plan::critical_path`](crate::Plan::critical_path) this gives the fastest possible deploy.
+    pub fn step_cost(&self, step: crate::StepId) -> Duration {
+        use crate::StepId;
+        match step {
+            StepId::LoadBalancerActive => self.load_balancer_active + self.api_call,
+            StepId::CertificateIssued => self.certificate_issued + self.api_call * 2,
+            StepId::ServiceStable => self.service_stable + self.api_call,
+            _ => self.api_call,
+        }
+    }
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+/// One logged call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Call {
+    /// The trait method, e.g. `ensure_load_balancer`.
+    pub operation: &'static str,
+    /// The resource it was about.
+    pub resource: String,
+    /// True when the call may change state.
+    pub mutating: bool,
+    /// True when the call returned an error.
+    pub failed: bool,
+    /// When it started, since the cloud was made (tokio's clock).
+    pub at: Duration,
+}
+
+/// The in-memory cloud. Cheap to share: wrap it in an `Arc` and hand it to
+/// [`Providers::from_cloud`](crate::Providers::from_cloud).
+///
+/// ```
+/// use std::sync::Arc;
+/// use scaling_core::memory::{Fault, InMemoryCloud};
+///
+/// let cloud = Arc::new(InMemoryCloud::new());
+/// cloud.inject(Fault::operation("ensure_load_balancer").retryable());
+/// assert!(cloud.calls().is_empty());
+/// ```
+pub struct InMemoryCloud {
+    state: Mutex<State>,
+    latency: Mutex<Latency>,
+    log: Mutex<Vec<Call>>,
+    faults: Mutex<Vec<ArmedFault>>,
+    created: Instant,
+}
+
+impl Default for InMemoryCloud {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl InMemoryCloud {
+    /// An empty cloud where everything is instant.
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            latency: Mutex::new(Latency::NONE),
+            log: Mutex::new(Vec::new()),
+            faults: Mutex::new(Vec::new()),
+            created: Instant::now(),
+        }
+    }
+
+    /// An empty cloud with these latencies.
+    pub fn with_latency(latency: Latency) -> Self {
+        let cloud = Self::new();
+        *lock(&cloud.latency) = latency;
+        cloud
+    }
+
+    /// Shared, ready for [`Providers::from_cloud`](crate::Providers::from_cloud).
+    pub fn shared(self) -> Arc<Self> {
+        Arc::new(self)
+    }
+
+    /// Changes the latencies from now on.
+    pub fn set_latency(&self, latency: Latency) {
+        *lock(&self.latency) = latency;
+    }
+
+    /// Adds a fault; its call counts start now.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.faults).push(ArmedFault::new(fault));
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        lock(&self.faults).clear();
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        lock(&self.log).clone()
+    }
+
+    /// Every mutating call so far.
+    pub fn mutating_calls(&self) -> Vec<Call> {
+        lock(&self.log).iter().filter(|c| c.mutating).cloned().collect()
+    }
+
+    /// Forgets the call log.
+    pub fn clear_calls(&self) {
+        lock(&self.log).clear();
+    }
+
+    /// Makes the public DNS delegate (or not) the zone named `domain` to its name servers.
+    pub fn set_delegated(&self, domain: &str, delegated: bool) {
+        let mut state = lock(&self.state);
+        for zone in state.zones.values_mut().filter(|z| z.info.name == domain) {
+            zone.delegated = delegated;
+        }
+    }
+
+    /// Makes builds report this platform, whatever was asked (to test the mismatch check).
+    pub fn set_build_platform(&self, platform: Option<crate::spec::Platform>) {
+        lock(&self.state).build_platform = platform;
+    }
+
+    /// One line per resource, ids replaced by names, sorted: equal for equal clouds however the ids fell.
+    pub fn inventory(&self) -> Vec<String> {
+        inventory::lines(&lock(&self.state))
+    }
+
+    /// The inventory lines of resources `app` owns.
+    pub fn owned_by(&self, app: &str) -> Vec<String> {
+        let marker = format!("owner={app}");
+        self.inventory().into_iter().filter(|line| line.split_whitespace().any(|w| w == marker)).collect()
+    }
+
+    /// Runs one call: waits the API latency, logs it, applies faults, and runs `effect` on the state.
+    async fn call<T>(
+        &self,
+        operation: &'static str,
+        resource: &str,
+        mutating: bool,
+        effect: impl FnOnce(&mut State, Instant) -> ProviderResult<T>,
+    ) -> ProviderResult<T> {
+        let at = Instant::now().duration_since(self.created);
+        let latency = lock(&self.latency).api_call;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let fault = lock(&self.faults).iter_mut().find_map(|f| f.hits(operation, mutating).then(|| f.fault.clone()));
+        let result = match &fault {
+            Some(f) if f.timing == FaultTiming::BeforeEffect => Err(f.error(operation, resource)),
+            _ => {
+                let latency = *lock(&self.latency);
+                let mut state = lock(&self.state);
+                state.latency = latency;
+                effect(&mut state, Instant::now()).and_then(|value| match &fault {
+                    Some(f) => Err(f.error(operation, resource)),
+                    None => Ok(value),
+                })
+            }
+        };
+        lock(&self.log).push(Call { operation, resource: resource.to_string(), mutating, failed: result.is_err(), at });
+        result
+    }
+}
+
+/// Errors the in-memory cloud reports, worded like a cloud's.
+pub(crate) fn not_owned(operation: &str, resource: &str, owner: &Owner) -> ProviderError {
+    ProviderError::new(
+        operation,
+        resource,
+        ErrorKind::NotOwned,
+        format!("{resource} exists but is not tagged as owned by {}", owner.app),
+    )
+}
+
+pub(crate) fn not_found(operation: &str, resource: &str) -> ProviderError {
+    ProviderError::new(operation, resource, ErrorKind::NotFound, format!("{resource} does not exist"))
+}

@@ -1,0 +1,126 @@
+//! The in-memory cloud's tables.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokio::time::Instant;
+
+use super::{not_owned, Latency};
+use crate::providers::{
+    CertificateInfo, ClusterInfo, DnsRecord, ListenerInfo, LoadBalancerInfo, Owner, RepositoryInfo, SecurityGroupInfo,
+    ServiceInfo, Tags, TargetGroupInfo, TaskDefinitionInfo, ZoneInfo,
+};
+use crate::spec::Platform;
+use crate::ProviderResult;
+
+/// A value with its tags.
+#[derive(Debug, Clone)]
+pub(crate) struct Tagged<T> {
+    pub info: T,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Repository {
+    pub info: RepositoryInfo,
+    pub tags: Tags,
+    pub images: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Balancer {
+    pub info: LoadBalancerInfo,
+    pub tags: Tags,
+    pub active_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Listener {
+    pub load_balancer_id: String,
+    pub info: ListenerInfo,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TaskDefinition {
+    pub info: TaskDefinitionInfo,
+    pub tags: Tags,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Service {
+    pub info: ServiceInfo,
+    pub tags: Tags,
+    pub stable_at: Instant,
+    pub running_before: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Zone {
+    pub info: ZoneInfo,
+    pub records: Vec<DnsRecord>,
+    pub delegated: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Certificate {
+    pub info: CertificateInfo,
+    pub tags: Tags,
+    pub token: String,
+    /// When every validation record existed in a zone (and which zone).
+    pub validated: Option<(Instant, String)>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub latency: Latency,
+    pub build_platform: Option<Platform>,
+    pub next_id: u64,
+    pub repositories: BTreeMap<String, Repository>,
+    pub security_groups: BTreeMap<String, Tagged<SecurityGroupInfo>>,
+    pub load_balancers: BTreeMap<String, Balancer>,
+    pub target_groups: BTreeMap<String, Tagged<TargetGroupInfo>>,
+    pub listeners: BTreeMap<String, Listener>,
+    pub clusters: BTreeMap<String, Tagged<ClusterInfo>>,
+    pub task_definitions: Vec<TaskDefinition>,
+    pub services: BTreeMap<String, Service>,
+    pub zones: BTreeMap<String, Zone>,
+    pub certificates: BTreeMap<String, Certificate>,
+}
+
+impl State {
+    /// A fresh id, e.g. `sg-0007`.
+    pub fn id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}-{:04}", self.next_id)
+    }
+}
+
+/// The owner the tags name (the ownership tag's value; empty when untagged).
+pub(crate) fn owner_of(tags: &Tags) -> Owner {
+    Owner::new(tags.get(Owner::TAG).cloned().unwrap_or_default())
+}
+
+/// The key of the item named `name`: `Some` when `owner` owns it, `NotOwned` when someone else does.
+pub(crate) fn owned_key<'a, K: Clone + 'a>(
+    items: impl IntoIterator<Item = (&'a K, &'a str, &'a Tags)>,
+    owner: &Owner,
+    name: &str,
+    operation: &str,
+) -> ProviderResult<Option<K>> {
+    for (key, item_name, tags) in items {
+        if item_name == name {
+            return if owner.owns(tags) { Ok(Some(key.clone())) } else { Err(not_owned(operation, name, owner)) };
+        }
+    }
+    Ok(None)
+}
+
+/// Refuses to touch an item `owner` does not own.
+pub(crate) fn check_owner(tags: &Tags, owner: &Owner, operation: &str, resource: &str) -> ProviderResult<()> {
+    if owner.owns(tags) {
+        Ok(())
+    } else {
+        Err(not_owned(operation, resource, owner))
+    }
+}

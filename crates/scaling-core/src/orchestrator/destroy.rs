@@ -1,0 +1,211 @@
+//! Destroy: delete what the app owns, in reverse dependency order, never anything else.
+
+use futures::future::{join_all, BoxFuture};
+
+use super::runner::{Poll, Runner};
+use super::{Observed, Providers, StepId};
+use crate::events::EventKind;
+use crate::names::ResourceNames;
+use crate::providers::Owner;
+use crate::{DestroyOptions, Error, ErrorKind, ProviderResult, Result};
+
+/// What destroy removed and what it kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DestroyReport {
+    /// The resources deleted, e.g. `load balancer dashmath-alb`.
+    pub deleted: Vec<String>,
+    /// Resources kept on purpose, with why.
+    pub kept: Vec<String>,
+}
+
+/// A deletion call that can be made again while the resource is still in use.
+type DeleteCall<'a> = Box<dyn Fn() -> BoxFuture<'a, ProviderResult<()>> + Send + Sync + 'a>;
+
+/// One deletion: a step (for events), a label, and the call.
+type Deletion<'a> = (StepId, String, DeleteCall<'a>);
+
+pub(crate) struct Destroy<'a> {
+    pub providers: &'a Providers,
+    pub owner: Owner,
+    pub names: ResourceNames,
+    pub observed: Observed,
+    pub options: DestroyOptions,
+    pub runner: Runner<'a>,
+}
+
+impl Destroy<'_> {
+    /// Runs the phases in order; deletions in one phase run concurrently. Resources still in use
+    /// (network interfaces draining, a listener going away) are retried until the drain timeout.
+    pub async fn run(self) -> Result<DestroyReport> {
+        let mut report = DestroyReport::default();
+        for phase in 0..5 {
+            let deletions = self.phase(phase, &mut report);
+            let results =
+                join_all(deletions.into_iter().map(|(step, label, call)| self.delete(step, label, call))).await;
+            let mut errors = Vec::new();
+            for result in results {
+                match result {
+                    Ok(label) => report.deleted.push(label),
+                    Err(error) => errors.push(error),
+                }
+            }
+            match errors.len() {
+                0 => {}
+                1 => return Err(errors.remove(0)),
+                _ => return Err(Error::Several(errors)),
+            }
+        }
+        Ok(report)
+    }
+
+    async fn delete(&self, step: StepId, label: String, call: DeleteCall<'_>) -> Result<String> {
+        self.runner.emit(step, &label, EventKind::Started { action: super::Action::Delete });
+        let timeout = self.runner.options.timeouts.dependency_drain;
+        let result = self
+            .runner
+            .wait(step, &label, timeout, || async {
+                match call().await {
+                    Ok(()) => Ok(Poll::Ready(())),
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(Poll::Ready(())),
+                    Err(e) if e.is_retryable() => {
+                        Ok(Poll::Pending(format!("still in use or throttled: {}", e.message)))
+                    }
+                    Err(source) => Err(Error::Provider { step, source }),
+                }
+            })
+            .await;
+        match &result {
+            Ok(()) => self.runner.emit(step, &label, EventKind::Done { detail: "deleted".into() }),
+            Err(e) => self.runner.emit(step, &label, EventKind::Failed { error: e.to_string() }),
+        }
+        result.map(|()| label)
+    }
+
+    fn phase(&self, phase: u8, report: &mut DestroyReport) -> Vec<Deletion<'_>> {
+        let (p, o, owner) = (self.providers, &self.observed, &self.owner);
+        let mut out: Vec<Deletion<'_>> = Vec::new();
+        match phase {
+            // The service first: it stops the tasks that hold network interfaces and targets.
+            0 => {
+                if let Some(service) = &o.service {
+                    out.push((
+                        StepId::Service,
+                        format!("service {}", service.name),
+                        Box::new(move || p.cluster.delete_service(owner, service)),
+                    ));
+                }
+                if let Some(zone) = &o.zone {
+                    let records: Vec<_> = o.owned_records(&owner.app).cloned().collect();
+                    if !records.is_empty() {
+                        let label = format!(
+                            "records {}",
+                            records.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
+                        );
+                        out.push((
+                            StepId::AliasRecords,
+                            label,
+                            Box::new(move || {
+                                let records = records.clone();
+                                Box::pin(async move { p.dns.delete_records(owner, zone, &records).await })
+                            }),
+                        ));
+                    }
+                }
+            }
+            1 => {
+                for listener in &o.listeners {
+                    let label = format!("listener {}:{}", listener.protocol, listener.port);
+                    out.push((
+                        StepId::HttpListener,
+                        label,
+                        Box::new(move || p.load_balancer.delete_listener(owner, listener)),
+                    ));
+                }
+                if let Some(def) = &o.task_definition {
+                    out.push((
+                        StepId::TaskDefinition,
+                        format!("task definition {}", def.family),
+                        Box::new(move || p.cluster.deregister_task_definitions(owner, &def.family)),
+                    ));
+                }
+            }
+            2 => {
+                if let Some(lb) = &o.load_balancer {
+                    out.push((
+                        StepId::LoadBalancer,
+                        format!("load balancer {}", lb.name),
+                        Box::new(move || p.load_balancer.delete_load_balancer(owner, lb)),
+                    ));
+                }
+                if let Some(tg) = &o.target_group {
+                    out.push((
+                        StepId::TargetGroup,
+                        format!("target group {}", tg.name),
+                        Box::new(move || p.load_balancer.delete_target_group(owner, tg)),
+                    ));
+                }
+                for cert in &o.certificates {
+                    out.push((
+                        StepId::Certificate,
+                        format!("certificate {}", cert.id),
+                        Box::new(move || p.certificate.delete_certificate(owner, cert)),
+                    ));
+                }
+                if let Some(cluster) = &o.cluster {
+                    out.push((
+                        StepId::Cluster,
+                        format!("cluster {}", cluster.name),
+                        Box::new(move || p.cluster.delete_cluster(owner, cluster)),
+                    ));
+                }
+            }
+            // The tasks' group admits the load balancer's group, so it goes first.
+            3 => {
+                if let Some(group) = &o.task_security_group {
+                    out.push((
+                        StepId::TaskSecurityGroup,
+                        format!("security group {}", group.name),
+                        Box::new(move || p.cluster.delete_task_security_group(owner, group)),
+                    ));
+                }
+                match &o.repository {
+                    Some(repo) if self.options.delete_images => {
+                        out.push((
+                            StepId::Repository,
+                            format!("repository {}", repo.name),
+                            Box::new(move || p.registry.delete_repository(owner, repo, true)),
+                        ));
+                    }
+                    Some(repo) => report
+                        .kept
+                        .push(format!("repository {} (pass --delete-images to delete it and its images)", repo.name)),
+                    None => {}
+                }
+            }
+            _ => {
+                if let Some(group) = &o.load_balancer_security_group {
+                    out.push((
+                        StepId::LoadBalancerSecurityGroup,
+                        format!("security group {}", group.name),
+                        Box::new(move || p.load_balancer.delete_security_group(owner, group)),
+                    ));
+                }
+                match &o.zone {
+                    Some(zone) if zone.owner.as_ref() == Some(&owner.app) && self.options.delete_zone => {
+                        out.push((
+                            StepId::Zone,
+                            format!("zone {}", zone.name),
+                            Box::new(move || p.dns.delete_zone(owner, zone)),
+                        ));
+                    }
+                    Some(zone) if zone.owner.as_ref() == Some(&owner.app) => {
+                        report.kept.push(format!("zone {} (pass --delete-zone to delete it)", zone.name))
+                    }
+                    Some(zone) => report.kept.push(format!("zone {} (not created by {})", zone.name, self.names.app)),
+                    None => {}
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,211 @@
+//! Desired-versus-observed comparisons, one per resource. The planner shows them; apply acts on them,
+//! so the two cannot disagree.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::providers::{
+    CertificateInfo, CertificateStatus, DesiredCertificate, DesiredListener, DesiredLoadBalancer, DesiredRepository,
+    DesiredSecurityGroup, DesiredService, DesiredTargetGroup, DesiredTaskDefinition, DnsRecord, ListenerInfo,
+    LoadBalancerInfo, RepositoryInfo, SecurityGroupInfo, ServiceInfo, TargetGroupInfo, TaskDefinitionInfo,
+};
+
+/// What a step does to its resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The resource is missing and will be created.
+    Create,
+    /// The resource exists and will be changed in place.
+    Update,
+    /// The resource will be replaced by a new one (the old one is removed afterwards).
+    Replace,
+    /// The resource already matches.
+    NoChange,
+    /// The resource is no longer wanted and will be deleted.
+    Delete,
+    /// Nothing changes, but the step waits for the provider.
+    Wait,
+}
+
+impl Action {
+    /// True for actions that call a mutating provider operation.
+    pub fn mutates(self) -> bool {
+        !matches!(self, Action::NoChange | Action::Wait)
+    }
+}
+
+/// An action with the reason for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Diff {
+    pub action: Action,
+    pub reason: String,
+}
+
+impl Diff {
+    pub fn create() -> Self {
+        Self { action: Action::Create, reason: "does not exist".into() }
+    }
+
+    pub fn same() -> Self {
+        Self { action: Action::NoChange, reason: "matches the spec".into() }
+    }
+
+    /// An update when `changes` is not empty.
+    pub fn changes(changes: Vec<String>) -> Self {
+        if changes.is_empty() {
+            Self::same()
+        } else {
+            Self { action: Action::Update, reason: changes.join("; ") }
+        }
+    }
+}
+
+/// Collects `field: old → new` lines for fields that differ.
+#[derive(Default)]
+struct Changes(Vec<String>);
+
+impl Changes {
+    fn field<T: PartialEq + Debug>(mut self, name: &str, old: T, new: T) -> Self {
+        if old != new {
+            self.0.push(format!("{name}: {old:?} → {new:?}"));
+        }
+        self
+    }
+
+    fn duration(mut self, name: &str, old: Duration, new: Duration) -> Self {
+        if old != new {
+            self.0.push(format!("{name}: {} → {}", humantime::format_duration(old), humantime::format_duration(new)));
+        }
+        self
+    }
+
+    fn done(self) -> Diff {
+        Diff::changes(self.0)
+    }
+}
+
+pub(crate) fn repository(desired: &DesiredRepository, observed: Option<&RepositoryInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("scan on push", o.scan_on_push, desired.scan_on_push)
+        .field("immutable tags", o.immutable_tags, desired.immutable_tags)
+        .done()
+}
+
+pub(crate) fn security_group(desired: &DesiredSecurityGroup, observed: Option<&SecurityGroupInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    let mut want = desired.ingress.clone();
+    want.sort();
+    let mut have = o.ingress.clone();
+    have.sort();
+    Changes::default().field("ingress", have, want).done()
+}
+
+pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&LoadBalancerInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("security groups", o.security_group_ids.clone(), vec![desired.security_group_id.clone()])
+        .duration("idle timeout", o.idle_timeout, desired.idle_timeout)
+        .done()
+}
+
+pub(crate) fn target_group(desired: &DesiredTargetGroup, observed: Option<&TargetGroupInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("port", o.port, desired.port)
+        .field("health check", &o.health_check, &desired.health_check)
+        .duration("deregistration delay", o.deregistration_delay, desired.deregistration_delay)
+        .field("stickiness", o.stickiness, desired.stickiness)
+        .done()
+}
+
+pub(crate) fn listener(desired: &DesiredListener, observed: Option<&ListenerInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("action", &o.action, &desired.action)
+        .field("certificate", &o.certificate_id, &desired.certificate_id)
+        .field("TLS policy", &o.tls_policy, &desired.tls_policy)
+        .done()
+}
+
+/// The owned certificate that serves `desired`, if one exists and has not failed.
+pub(crate) fn matching_certificate<'a>(
+    desired: &DesiredCertificate,
+    owned: &'a [CertificateInfo],
+) -> Option<&'a CertificateInfo> {
+    owned.iter().find(|c| {
+        let mut names = c.alternative_names.clone();
+        names.sort();
+        c.domain == desired.domain
+            && names == desired.alternative_names
+            && !matches!(c.status, CertificateStatus::Failed(_))
+    })
+}
+
+pub(crate) fn certificate(desired: &DesiredCertificate, owned: &[CertificateInfo]) -> Diff {
+    if matching_certificate(desired, owned).is_some() {
+        return Diff::same();
+    }
+    match owned.iter().find(|c| c.domain == desired.domain) {
+        Some(old) if matches!(old.status, CertificateStatus::Failed(_)) => {
+            Diff { action: Action::Replace, reason: format!("{} failed; requesting a new one", old.id) }
+        }
+        Some(old) => Diff {
+            action: Action::Replace,
+            reason: format!(
+                "names {:?} → {:?}; certificates cannot change names",
+                old.alternative_names, desired.alternative_names
+            ),
+        },
+        None => Diff::create(),
+    }
+}
+
+/// Records of `desired` that are missing or differ in `observed`.
+pub(crate) fn missing_records(desired: &[DnsRecord], observed: &[DnsRecord]) -> Vec<DnsRecord> {
+    desired.iter().filter(|d| !observed.contains(d)).cloned().collect()
+}
+
+pub(crate) fn records(desired: &[DnsRecord], observed: &[DnsRecord]) -> Diff {
+    let missing = missing_records(desired, observed);
+    if missing.is_empty() {
+        return Diff::same();
+    }
+    let names: Vec<&str> = missing.iter().map(|r| r.name.as_str()).collect();
+    let exists = missing.iter().any(|m| observed.iter().any(|o| o.name == m.name && o.kind == m.kind));
+    Diff { action: if exists { Action::Update } else { Action::Create }, reason: format!("write {}", names.join(", ")) }
+}
+
+pub(crate) fn task_definition(
+    desired: &DesiredTaskDefinition,
+    image_matches: bool,
+    observed: Option<&TaskDefinitionInfo>,
+) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    let mut changes = Changes::default();
+    if !image_matches {
+        changes.0.push(format!("image: {} → {}", o.image, desired.image));
+    }
+    changes
+        .field("container", &o.container, &desired.container)
+        .field("platform", o.platform, desired.platform)
+        .field("cpu", o.cpu, desired.cpu)
+        .field("memory", o.memory, desired.memory)
+        .field("port", o.port, desired.port)
+        .field("environment", &o.env, &desired.env)
+        .done()
+}
+
+pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("task definition", &o.task_definition_id, &desired.task_definition_id)
+        .field("desired count", o.desired_count, desired.desired_count)
+        .field("target group", &o.target_group_id, &desired.traffic.target_group_id)
+        .field("security group", &o.security_group_id, &desired.security_group_id)
+        .duration("health check grace period", o.health_check_grace_period, desired.health_check_grace_period)
+        .done()
+}

@@ -1,0 +1,271 @@
+//! The orchestrator: `plan` observes every resource through the five traits and says what each needs;
+//! `apply` carries that out as a dependency graph; `status`, `scale` and `destroy` complete the cycle.
+
+mod apply;
+mod desired;
+mod destroy;
+mod diff;
+mod graph;
+mod observe;
+mod options;
+mod plan;
+mod runner;
+mod status;
+mod steps;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::events::{EventKind, Progress, Silent};
+use crate::names::ResourceNames;
+use crate::providers::{BuildRequest, Certificate, Cluster, Dns, LoadBalancer, Registry, ServiceInfo, ZoneInfo};
+use crate::spec::{ImageReference, Spec};
+use crate::{Error, Result};
+
+pub use desired::ImageSource;
+pub use destroy::DestroyReport;
+pub use diff::Action;
+pub use options::{DeployOptions, DestroyOptions, RetryPolicy, Timeouts};
+pub use plan::{Change, Plan};
+pub use status::StatusReport;
+pub use steps::StepId;
+
+pub(crate) use observe::Observed;
+
+/// The five providers one deployment uses (usually one cloud implements all five).
+#[derive(Clone)]
+pub struct Providers {
+    /// Images.
+    pub registry: Arc<dyn Registry>,
+    /// Replicas.
+    pub cluster: Arc<dyn Cluster>,
+    /// Traffic.
+    pub load_balancer: Arc<dyn LoadBalancer>,
+    /// Names.
+    pub dns: Arc<dyn Dns>,
+    /// TLS.
+    pub certificate: Arc<dyn Certificate>,
+}
+
+impl Providers {
+    /// All five from one value that implements every trait.
+    pub fn from_cloud<C>(cloud: Arc<C>) -> Self
+    where
+        C: Registry + Cluster + LoadBalancer + Dns + Certificate + 'static,
+    {
+        Self {
+            registry: cloud.clone(),
+            cluster: cloud.clone(),
+            load_balancer: cloud.clone(),
+            dns: cloud.clone(),
+            certificate: cloud,
+        }
+    }
+}
+
+/// What a deploy did and where the app now answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeployReport {
+    /// The plan that was applied.
+    pub changes: Vec<Change>,
+    /// Where the app answers.
+    pub urls: Vec<String>,
+    /// The load balancer's own DNS name.
+    pub load_balancer_dns_name: Option<String>,
+    /// A zone this deploy created: its name servers must be set at the registrar.
+    pub new_zone: Option<ZoneInfo>,
+    /// The image deployed.
+    pub image: String,
+    /// How long apply took (tokio's clock).
+    pub elapsed: Duration,
+}
+
+/// Plans and applies deployments through a set of [`Providers`].
+#[derive(Clone)]
+pub struct Orchestrator {
+    providers: Providers,
+    options: DeployOptions,
+}
+
+impl Orchestrator {
+    /// An orchestrator with default options.
+    pub fn new(providers: Providers) -> Self {
+        Self { providers, options: DeployOptions::default() }
+    }
+
+    /// The same orchestrator with other options.
+    pub fn with_options(mut self, options: DeployOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &DeployOptions {
+        &self.options
+    }
+
+    /// Resolves the image: `image_override` or the spec's reference as is, or a build of the spec's context.
+    /// A built image whose platform differs from the spec's is refused.
+    pub async fn prepare_image(&self, spec: &Spec, image_override: Option<&str>) -> Result<ImageSource> {
+        spec.validate()?;
+        let reference = image_override.or(spec.image.reference.as_deref());
+        if let Some(reference) = reference {
+            let parsed: ImageReference = reference.parse().map_err(|why| {
+                Error::InvalidSpec(crate::SpecErrors::single(crate::Problem::new(
+                    "image.reference",
+                    why,
+                    "use `registry/repository@sha256:<digest>`",
+                )))
+            })?;
+            return Ok(ImageSource::Prebuilt(parsed));
+        }
+        let context = spec.image.context.clone().unwrap_or_default();
+        let request = BuildRequest {
+            app: spec.app.name.clone(),
+            context,
+            dockerfile: spec.image.dockerfile.clone(),
+            platform: spec.image.platform,
+        };
+        let artifact = self
+            .providers
+            .registry
+            .build_image(&request)
+            .await
+            .map_err(|source| Error::Provider { step: StepId::Image, source })?;
+        if artifact.platform != spec.image.platform {
+            return Err(Error::PlatformMismatch { built: artifact.platform, expected: spec.image.platform });
+        }
+        Ok(ImageSource::Built(artifact))
+    }
+
+    /// Observes every resource and plans what each needs; makes no mutating call.
+    pub async fn plan(&self, spec: &Spec, image: ImageSource) -> Result<Plan> {
+        spec.validate()?;
+        let desired = desired::Desired::new(spec, image);
+        let observed = observe::observe(&self.providers, &desired).await?;
+        Ok(plan::plan(desired, observed))
+    }
+
+    /// Applies a plan: independent steps run concurrently, each calls a provider only when its resource
+    /// differs from the spec. Safe to re-run after any failure.
+    pub async fn apply(&self, plan: &Plan, progress: &dyn Progress) -> Result<DeployReport> {
+        let run = apply::Apply {
+            providers: &self.providers,
+            plan,
+            runner: runner::Runner::new(&self.options, progress),
+            out: apply::Outputs::default(),
+        };
+        let mut errors = run.run().await;
+        match errors.len() {
+            0 => {}
+            1 => return Err(errors.remove(0)),
+            _ => return Err(Error::Several(errors)),
+        }
+        let out = &run.out;
+        let listeners: Vec<_> = [out.http_listener.get(), out.https_listener.get()].into_iter().flatten().collect();
+        let lb = out.load_balancer.get();
+        Ok(DeployReport {
+            changes: plan.changes.clone(),
+            urls: status::urls(&plan.desired.spec, lb, &listeners),
+            load_balancer_dns_name: lb.map(|lb| lb.dns_name.clone()),
+            new_zone: out.new_zone.get().cloned(),
+            image: out.task_definition.get().map(|t| t.image.clone()).unwrap_or_else(|| plan.desired.image.describe()),
+            elapsed: run.runner.started.elapsed(),
+        })
+    }
+
+    /// Prepares the image, plans and applies.
+    pub async fn deploy(
+        &self,
+        spec: &Spec,
+        image_override: Option<&str>,
+        progress: &dyn Progress,
+    ) -> Result<DeployReport> {
+        let image = self.prepare_image(spec, image_override).await?;
+        let plan = self.plan(spec, image).await?;
+        self.apply(&plan, progress).await
+    }
+
+    /// Observes the deployment and reports tasks, targets, certificate, URLs and delegation.
+    pub async fn status(&self, spec: &Spec) -> Result<StatusReport> {
+        let plan = self.observe_only(spec).await?;
+        status::status(&self.providers, &plan).await.map_err(|source| Error::Provider { step: StepId::Service, source })
+    }
+
+    /// Changes the replica count without a full deploy; waits for stability when the options say so.
+    pub async fn scale(&self, spec: &Spec, count: u32, progress: &dyn Progress) -> Result<ServiceInfo> {
+        spec.validate()?;
+        let names = ResourceNames::new(&spec.app.name);
+        let owner = crate::Owner::new(&spec.app.name);
+        let not_deployed = |what: &str| Error::NotDeployed { app: spec.app.name.clone(), what: what.into() };
+        let tag = |source| Error::Provider { step: StepId::Service, source };
+        let cluster = self
+            .providers
+            .cluster
+            .find_cluster(&owner, &names.cluster)
+            .await
+            .map_err(tag)?
+            .ok_or_else(|| not_deployed("cluster"))?;
+        let service = self
+            .providers
+            .cluster
+            .find_service(&owner, &cluster, &names.service)
+            .await
+            .map_err(tag)?
+            .ok_or_else(|| not_deployed("service"))?;
+        let runner = runner::Runner::new(&self.options, progress);
+        let label = format!("service {}", names.service);
+        runner.emit(StepId::Service, &label, EventKind::Started { action: Action::Update });
+        let scaled = runner
+            .call(StepId::Service, &label, || self.providers.cluster.scale_service(&owner, &service, count))
+            .await?;
+        runner.emit(
+            StepId::Service,
+            &label,
+            EventKind::Done { detail: format!("desired count {} → {count}", service.desired_count) },
+        );
+        Ok(scaled)
+    }
+
+    /// The plan of a destroy: every owned resource with action delete.
+    pub async fn plan_destroy(&self, spec: &Spec) -> Result<Plan> {
+        self.observe_only(spec).await
+    }
+
+    /// Deletes every resource the app owns, in reverse dependency order; keeps the zone unless asked,
+    /// the repository unless asked, and anything not owned.
+    pub async fn destroy(
+        &self,
+        spec: &Spec,
+        options: &DestroyOptions,
+        progress: &dyn Progress,
+    ) -> Result<DestroyReport> {
+        let plan = self.observe_only(spec).await?;
+        destroy::Destroy {
+            providers: &self.providers,
+            owner: plan.desired.owner.clone(),
+            names: plan.desired.names.clone(),
+            observed: plan.observed,
+            options: options.clone(),
+            runner: runner::Runner::new(&self.options, progress),
+        }
+        .run()
+        .await
+    }
+
+    /// A plan for the spec's own image reference (or a placeholder), made only to observe.
+    async fn observe_only(&self, spec: &Spec) -> Result<Plan> {
+        let image = match spec.image.reference.as_deref().map(str::parse::<ImageReference>) {
+            Some(Ok(reference)) => reference,
+            _ => ImageReference { repository: ResourceNames::new(&spec.app.name).repository, tag: None, digest: None },
+        };
+        self.plan(spec, ImageSource::Prebuilt(image)).await
+    }
+}
+
+/// Used by doc examples: a progress sink that ignores events.
+pub fn silent() -> &'static dyn Progress {
+    &Silent
+}

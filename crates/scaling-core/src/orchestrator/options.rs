@@ -1,0 +1,85 @@
+//! Knobs of the orchestrator: waits, timeouts, retries.
+
+use std::time::Duration;
+
+/// How long each wait may take before it fails with what is still pending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Until the load balancer is active (AWS: usually 2–4 minutes).
+    pub load_balancer_active: Duration,
+    /// Until the certificate is issued once its records exist (ACM: usually minutes).
+    pub certificate_issued: Duration,
+    /// Until the service runs its tasks and they pass health checks.
+    pub service_stable: Duration,
+    /// Until a resource being deleted is no longer in use (network interfaces, listeners).
+    pub dependency_drain: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            load_balancer_active: Duration::from_secs(15 * 60),
+            certificate_issued: Duration::from_secs(30 * 60),
+            service_stable: Duration::from_secs(20 * 60),
+            dependency_drain: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// How retryable provider errors are retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The delay after the first failure; it doubles after each further one.
+    pub base_delay: Duration,
+    /// The longest delay between two attempts.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { attempts: 5, base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(20) }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay after failed attempt `attempt` (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// Options of [`Orchestrator`](super::Orchestrator) operations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployOptions {
+    /// Wait for the load balancer and the service to be ready (`--wait`, the default).
+    pub wait: bool,
+    /// Time between two polls of a wait.
+    pub poll_interval: Duration,
+    /// Bounds of every wait.
+    pub timeouts: Timeouts,
+    /// Retries of retryable errors.
+    pub retry: RetryPolicy,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        Self {
+            wait: true,
+            poll_interval: Duration::from_secs(5),
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Options of `destroy`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DestroyOptions {
+    /// Delete the repository and the images in it.
+    pub delete_images: bool,
+    /// Delete the DNS zone when this app created it.
+    pub delete_zone: bool,
+}

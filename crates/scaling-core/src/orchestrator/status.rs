@@ -1,0 +1,79 @@
+//! Status: what runs, how healthy it is, where it answers.
+
+use serde::Serialize;
+
+use super::observe::Observed;
+use super::{Plan, Providers};
+use crate::providers::{
+    CertificateStatus, Delegation, ListenerInfo, LoadBalancerInfo, Protocol, ServiceInfo, TargetHealth,
+};
+use crate::spec::Spec;
+use crate::ProviderResult;
+
+/// The state of a deployed app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusReport {
+    /// The app.
+    pub app: String,
+    /// The service: desired/running/pending tasks and rollout state; `None` when not deployed.
+    pub service: Option<ServiceInfo>,
+    /// The load balancer.
+    pub load_balancer: Option<LoadBalancerInfo>,
+    /// Every target's health.
+    pub targets: Vec<TargetHealth>,
+    /// The certificate's status, when HTTPS is on.
+    pub certificate: Option<CertificateStatus>,
+    /// Where the app answers.
+    pub urls: Vec<String>,
+    /// Whether the public DNS delegates the domain to the zone (when there is a domain).
+    pub delegation: Option<Delegation>,
+    /// The zone's name servers (to set at the registrar).
+    pub name_servers: Vec<String>,
+}
+
+/// The URLs a deployment answers on: every host name over HTTPS (or HTTP), or the load balancer's name.
+pub(crate) fn urls(spec: &Spec, lb: Option<&LoadBalancerInfo>, listeners: &[&ListenerInfo]) -> Vec<String> {
+    let port_of = |protocol| listeners.iter().find(|l| l.protocol == protocol).map(|l| l.public_port);
+    let suffix = |port: Option<u16>, default| match port {
+        Some(p) if p != default => format!(":{p}"),
+        _ => String::new(),
+    };
+    let hosts = spec.hostnames();
+    if hosts.is_empty() {
+        return lb
+            .map(|lb| format!("http://{}{}", lb.dns_name, suffix(port_of(Protocol::Http), 80)))
+            .into_iter()
+            .collect();
+    }
+    let (scheme, port) = if spec.https() {
+        ("https", suffix(port_of(Protocol::Https), 443))
+    } else {
+        ("http", suffix(port_of(Protocol::Http), 80))
+    };
+    hosts.into_iter().map(|h| format!("{scheme}://{h}{port}")).collect()
+}
+
+pub(crate) async fn status(providers: &Providers, plan: &Plan) -> ProviderResult<StatusReport> {
+    let (spec, o): (&Spec, &Observed) = (&plan.desired.spec, &plan.observed);
+    let targets = match &o.target_group {
+        Some(tg) => providers.load_balancer.target_health(tg).await?,
+        None => Vec::new(),
+    };
+    let delegation = match &o.zone {
+        Some(zone) => Some(providers.dns.delegation(zone).await?),
+        None => None,
+    };
+    let certificate =
+        o.certificates.iter().find(|c| Some(c.domain.as_str()) == plan.desired.apex()).map(|c| c.status.clone());
+    let listeners: Vec<&ListenerInfo> = o.listeners.iter().collect();
+    Ok(StatusReport {
+        app: plan.app.clone(),
+        service: o.service.clone(),
+        load_balancer: o.load_balancer.clone(),
+        targets,
+        certificate,
+        urls: urls(spec, o.load_balancer.as_ref(), &listeners),
+        delegation,
+        name_servers: o.zone.as_ref().map(|z| z.name_servers.clone()).unwrap_or_default(),
+    })
+}

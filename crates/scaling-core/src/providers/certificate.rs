@@ -1,0 +1,62 @@
+//! [`Certificate`]: the TLS certificate for the domain, validated through DNS.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{DnsRecord, Owner, Tags};
+use crate::ProviderResult;
+
+/// A certificate as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredCertificate {
+    /// The apex domain.
+    pub domain: String,
+    /// Further names (the aliases) as subject alternative names.
+    pub alternative_names: Vec<String>,
+    /// A token that makes a retried request return the same certificate.
+    pub idempotency_token: String,
+    /// Tags, ownership included.
+    pub tags: Tags,
+}
+
+/// Where a certificate stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CertificateStatus {
+    /// Waiting for its DNS validation records to be seen.
+    PendingValidation,
+    /// Issued and usable.
+    Issued,
+    /// Failed or revoked, with the authority's reason.
+    Failed(String),
+}
+
+/// A certificate as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateInfo {
+    /// The provider's id.
+    pub id: String,
+    /// The apex domain.
+    pub domain: String,
+    /// The other names it covers.
+    pub alternative_names: Vec<String>,
+    /// Its status.
+    pub status: CertificateStatus,
+    /// The DNS records that prove control of the names (written by the [`Dns`](super::Dns) provider).
+    pub validation_records: Vec<DnsRecord>,
+    /// True while a listener uses it.
+    pub in_use: bool,
+}
+
+/// Requests certificates, hands out the DNS records that validate them, and reports their status.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Certificate: Send + Sync {
+    /// Every certificate this owner owns, newest first.
+    async fn find_certificates(&self, owner: &Owner) -> ProviderResult<Vec<CertificateInfo>>;
+    /// Requests a certificate; the same idempotency token returns the same certificate.
+    async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo>;
+    /// The certificate's current state (used to poll for issuance).
+    async fn describe_certificate(&self, certificate: &CertificateInfo) -> ProviderResult<CertificateInfo>;
+    /// Deletes an owned certificate; retryable while a listener still uses it.
+    async fn delete_certificate(&self, owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()>;
+}

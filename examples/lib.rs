@@ -1,0 +1,1 @@
+//! Runnable examples of the scaling library; see the `[[example]]` targets.

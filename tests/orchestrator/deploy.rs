@@ -1,0 +1,170 @@
+//! Fresh deploy, re-deploy and image change.
+
+use scaling_core::memory::InMemoryCloud;
+use scaling_core::{Action, EventKind, ImageSpec, RecordedEvents, StepId};
+use scaling_tests::{image, orchestrator, seed_spec};
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_deploy_creates_exactly_the_seed_resource_set() {
+    let cloud = InMemoryCloud::new().shared();
+    let report = orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+
+    let inventory = cloud.inventory();
+    let expected = [
+        "certificate dashmath.example.com owner=dashmath names=[www.dashmath.example.com] status=Issued",
+        "cluster dashmath-cluster owner=dashmath",
+        "listener dashmath-alb:443 owner=dashmath HTTPS forward:dashmath-tg cert=cert:dashmath.example.com policy=ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "listener dashmath-alb:80 owner=dashmath HTTP redirect:443 cert= policy=",
+        "load_balancer dashmath-alb owner=dashmath groups=[dashmath-alb-sg] idle=60s",
+        "record dashmath.example.com A owner=dashmath alias:dashmath-alb",
+        "record www.dashmath.example.com A owner=dashmath alias:dashmath-alb",
+        "repository dashmath-repository owner=dashmath images=0 scan_on_push=true immutable=true",
+        "security_group dashmath-alb-sg owner=dashmath ingress=[80<-anywhere,443<-anywhere]",
+        "security_group dashmath-from-alb-sg owner=dashmath ingress=[8050<-dashmath-alb-sg]",
+        "service dashmath-service owner=dashmath task_definition=dashmath-taskdef:1 count=3 target_group=dashmath-tg group=dashmath-from-alb-sg grace=30s",
+        "target_group dashmath-tg owner=dashmath port=8050 health_path=/ grace=30s",
+        &format!("task_definition dashmath-taskdef:1 owner=dashmath container=dashmath-container image={} cpu=1024 memory=3072 port=8050 platform=linux/amd64", image(1)),
+        "zone dashmath.example.com owner=dashmath",
+    ];
+    let validation: Vec<&String> = inventory.iter().filter(|l| l.contains(" Cname ")).collect();
+    let rest: Vec<&String> = inventory.iter().filter(|l| !l.contains(" Cname ")).collect();
+    assert_eq!(rest, expected.iter().collect::<Vec<_>>());
+    assert_eq!(validation.len(), 2, "one validation CNAME per name: {validation:?}");
+    assert!(validation.iter().all(|l| l.contains("owner=dashmath")));
+
+    assert_eq!(report.urls, ["https://dashmath.example.com", "https://www.dashmath.example.com"]);
+    let zone = report.new_zone.expect("a new zone is reported");
+    assert_eq!(zone.name_servers.len(), 4, "the registrar needs the four name servers");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_deploy_makes_no_mutating_call() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    let before = cloud.inventory();
+    cloud.clear_calls();
+
+    let image = orchestrator.prepare_image(&seed_spec(), None).await.unwrap();
+    let plan = orchestrator.plan(&seed_spec(), image).await.unwrap();
+    assert!(!plan.has_changes(), "{:#?}", plan.changes);
+    assert!(plan.changes.iter().all(|c| c.action == Action::NoChange));
+    orchestrator.apply(&plan, &RecordedEvents::new()).await.unwrap();
+
+    assert_eq!(cloud.mutating_calls(), [], "the second deploy must not change anything");
+    assert!(!cloud.calls().is_empty(), "it still observes");
+    assert_eq!(cloud.inventory(), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn changing_only_the_image_updates_only_task_definition_and_service() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    cloud.clear_calls();
+
+    let mut spec = seed_spec();
+    spec.image = ImageSpec::prebuilt(image(2));
+    let plan = orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.unwrap()).await.unwrap();
+    let changed: Vec<(StepId, Action)> =
+        plan.changes.iter().filter(|c| c.action != Action::NoChange).map(|c| (c.step, c.action)).collect();
+    assert_eq!(
+        changed,
+        [
+            (StepId::TaskDefinition, Action::Update),
+            (StepId::Service, Action::Update),
+            (StepId::ServiceStable, Action::Wait)
+        ]
+    );
+
+    orchestrator.apply(&plan, &RecordedEvents::new()).await.unwrap();
+    let ops: Vec<&str> = cloud.mutating_calls().iter().map(|c| c.operation).collect();
+    assert_eq!(ops, ["register_task_definition", "ensure_service"]);
+    assert!(cloud
+        .inventory()
+        .iter()
+        .any(|l| l.starts_with("service dashmath-service") && l.contains("task_definition=dashmath-taskdef:2")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_built_image_is_pushed_once_and_pinned_by_digest() {
+    let dir = std::env::temp_dir().join(format!("scaling-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app.py"), "print('v1')").unwrap();
+    let mut spec = seed_spec();
+    spec.image = ImageSpec::build(&dir);
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    let pushes = |cloud: &InMemoryCloud| cloud.mutating_calls().iter().filter(|c| c.operation == "push_image").count();
+    assert_eq!(pushes(&cloud), 1);
+    let task = cloud.inventory().into_iter().find(|l| l.starts_with("task_definition")).unwrap();
+    assert!(task.contains("image=memory.local/dashmath-repository@sha256:"), "{task}");
+
+    cloud.clear_calls();
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(cloud.mutating_calls(), [], "unchanged context, nothing pushed or registered");
+
+    std::fs::write(dir.join("app.py"), "print('v2')").unwrap();
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(pushes(&cloud), 1, "a changed context is pushed again");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_step_starts_after_its_dependencies_finish() {
+    let cloud = InMemoryCloud::with_latency(scaling_core::memory::Latency::REALISTIC).shared();
+    let events = RecordedEvents::new();
+    orchestrator(&cloud).deploy(&seed_spec(), None, &events).await.unwrap();
+    let events = events.events();
+    let position = |step: StepId, done: bool| {
+        events.iter().position(|e| {
+            e.step == step
+                && matches!((&e.kind, done), (EventKind::Done { .. }, true) | (EventKind::Started { .. }, false))
+        })
+    };
+    for step in StepId::ALL.into_iter().filter(|s| position(*s, false).is_some()) {
+        let started = position(step, false).unwrap();
+        for dep in step.dependencies() {
+            if let Some(done) = position(*dep, true) {
+                assert!(done < started, "{step} started before {dep} finished");
+            }
+        }
+    }
+    // Independent roots start together, before any of them finishes.
+    let first_done = events.iter().position(|e| matches!(e.kind, EventKind::Done { .. })).unwrap();
+    for root in
+        [StepId::Repository, StepId::Zone, StepId::Certificate, StepId::LoadBalancerSecurityGroup, StepId::Cluster]
+    {
+        assert!(position(root, false).unwrap() < first_done, "{root} waited for another step");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn scale_changes_only_the_count_and_status_reports_it() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    cloud.clear_calls();
+
+    let scaled = orchestrator.scale(&seed_spec(), 5, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(scaled.desired_count, 5);
+    assert_eq!(cloud.mutating_calls().iter().map(|c| c.operation).collect::<Vec<_>>(), ["scale_service"]);
+
+    let status = orchestrator.status(&seed_spec()).await.unwrap();
+    let service = status.service.unwrap();
+    assert_eq!((service.desired_count, service.running_count), (5, 5));
+    assert_eq!(status.targets.len(), 5);
+    assert_eq!(status.urls, ["https://dashmath.example.com", "https://www.dashmath.example.com"]);
+    assert_eq!(status.certificate, Some(scaling_core::providers::CertificateStatus::Issued));
+    assert_eq!(status.delegation, Some(scaling_core::providers::Delegation::Delegated));
+}
+
+#[tokio::test(start_paused = true)]
+async fn scale_before_deploy_says_to_deploy_first() {
+    let cloud = InMemoryCloud::new().shared();
+    let error = orchestrator(&cloud).scale(&seed_spec(), 2, &RecordedEvents::new()).await.unwrap_err();
+    assert!(error.to_string().contains("not deployed"), "{error}");
+    assert_eq!(cloud.mutating_calls(), []);
+}

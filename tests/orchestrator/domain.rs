@@ -1,0 +1,99 @@
+//! Domain changes: delegation, alias changes, removal, and record ownership.
+
+use scaling_core::memory::InMemoryCloud;
+use scaling_core::providers::{DnsRecord, RecordKind, RecordValue};
+use scaling_core::{Action, Dns, Error, RecordedEvents, StepId};
+use scaling_tests::{orchestrator, seed_spec};
+
+#[tokio::test(start_paused = true)]
+async fn an_undelegated_zone_fails_the_certificate_with_the_name_servers_and_resumes_later() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    cloud
+        .create_zone(&scaling_core::Owner::new("dashmath"), "dashmath.example.com", &Default::default())
+        .await
+        .unwrap();
+    cloud.set_delegated("dashmath.example.com", false);
+    let zone = cloud.find_zone("dashmath.example.com").await.unwrap().unwrap();
+
+    let error = orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err();
+    let Error::ZoneNotDelegated { name_servers, .. } = &error else { panic!("unexpected {error}") };
+    assert_eq!(name_servers, &zone.name_servers);
+    for ns in &zone.name_servers {
+        assert!(error.to_string().contains(ns), "the message lists {ns}: {error}");
+    }
+    // Everything that does not need the certificate is up, serving plain HTTP meanwhile.
+    let inventory = cloud.inventory();
+    assert!(inventory.iter().any(|l| l.starts_with("service dashmath-service")));
+    assert!(inventory.iter().any(|l| l.starts_with("listener dashmath-alb:80") && l.contains("forward:dashmath-tg")));
+
+    cloud.set_delegated("dashmath.example.com", true);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    let inventory = cloud.inventory();
+    assert!(inventory.iter().any(|l| l.starts_with("listener dashmath-alb:80") && l.contains("redirect:443")));
+    assert!(inventory.iter().any(|l| l.starts_with("listener dashmath-alb:443")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn changing_the_aliases_replaces_the_certificate_and_removes_the_old_one() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+
+    let mut spec = seed_spec();
+    spec.domain.as_mut().unwrap().aliases = vec!["www".into(), "app".into()];
+    let plan = orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.unwrap()).await.unwrap();
+    assert_eq!(plan.change(StepId::Certificate).unwrap().action, Action::Replace);
+    orchestrator.apply(&plan, &RecordedEvents::new()).await.unwrap();
+
+    let certificates: Vec<String> = cloud.inventory().into_iter().filter(|l| l.starts_with("certificate ")).collect();
+    assert_eq!(certificates, ["certificate dashmath.example.com owner=dashmath names=[app.dashmath.example.com,www.dashmath.example.com] status=Issued"]);
+    assert!(cloud.inventory().iter().any(|l| l.starts_with("record app.dashmath.example.com A owner=dashmath")));
+    cloud.clear_calls();
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(cloud.mutating_calls(), []);
+}
+
+#[tokio::test(start_paused = true)]
+async fn removing_the_domain_removes_https_records_and_certificate_but_keeps_the_zone() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+
+    let mut spec = seed_spec();
+    spec.domain = None;
+    let report = orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    let inventory = cloud.inventory();
+    assert!(
+        !inventory.iter().any(|l| l.starts_with("certificate") || l.starts_with("record") || l.contains(":443")),
+        "{inventory:#?}"
+    );
+    assert!(inventory.iter().any(|l| l.starts_with("listener dashmath-alb:80") && l.contains("forward:dashmath-tg")));
+    assert!(inventory.iter().any(|l| l.starts_with("zone dashmath.example.com")));
+    assert_eq!(report.urls.len(), 1);
+    assert!(report.urls[0].starts_with("http://dashmath-alb-"), "{:?}", report.urls);
+    cloud.clear_calls();
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(cloud.mutating_calls(), []);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_foreign_record_with_an_alias_name_is_never_overwritten() {
+    let cloud = InMemoryCloud::new().shared();
+    let zone = cloud
+        .create_zone(&scaling_core::Owner::new("dashmath"), "dashmath.example.com", &Default::default())
+        .await
+        .unwrap();
+    let theirs = DnsRecord {
+        name: "www.dashmath.example.com".into(),
+        kind: RecordKind::A,
+        value: RecordValue::Values { values: vec!["192.0.2.1".into()], ttl: 60 },
+        owner: None,
+    };
+    cloud.upsert_records(&zone, &[theirs]).await.unwrap();
+
+    let error = orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err();
+    let provider = error.provider_error().expect("a provider error");
+    assert_eq!(provider.kind, scaling_core::ErrorKind::NotOwned, "{error}");
+    assert!(cloud.inventory().iter().any(|l| l.starts_with("record www.dashmath.example.com A owner= 192.0.2.1")));
+}

@@ -1,0 +1,84 @@
+//! Faults mid-deploy lose nothing: for every mutating call of a fresh deploy, failing it and re-running
+//! converges to the state of a clean deploy, without duplicates; destroy then leaves nothing owned.
+
+use scaling_core::memory::{Fault, InMemoryCloud};
+use scaling_core::{DestroyOptions, Error, EventKind, RecordedEvents};
+use scaling_tests::{orchestrator, seed_spec};
+
+async fn clean_deploy() -> (Vec<String>, usize) {
+    let cloud = InMemoryCloud::new().shared();
+    orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    (cloud.inventory(), cloud.mutating_calls().len())
+}
+
+async fn sweep(fault: impl Fn(usize) -> Fault) {
+    let (clean, mutating) = clean_deploy().await;
+    assert!(mutating >= 15, "a fresh deploy with a domain makes at least 15 mutating calls, made {mutating}");
+    for k in 1..=mutating {
+        let cloud = InMemoryCloud::new().shared();
+        let orchestrator = orchestrator(&cloud);
+        cloud.inject(fault(k));
+        let first = orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await;
+        assert!(first.is_err(), "the fault on mutating call {k} must surface");
+        cloud.clear_faults();
+
+        orchestrator
+            .deploy(&seed_spec(), None, &RecordedEvents::new())
+            .await
+            .unwrap_or_else(|e| panic!("re-run after fault {k}: {e}"));
+        assert_eq!(
+            cloud.inventory(),
+            clean,
+            "after a fault on mutating call {k}, the re-run must converge to the clean state"
+        );
+
+        let options = DestroyOptions { delete_images: true, delete_zone: true };
+        orchestrator.destroy(&seed_spec(), &options, &RecordedEvents::new()).await.unwrap();
+        assert_eq!(cloud.owned_by("dashmath"), Vec::<String>::new(), "destroy after fault {k} leaves nothing owned");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_call_without_effect_then_a_rerun_converges() {
+    sweep(Fault::nth_mutating_call).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_response_then_a_rerun_converges_without_duplicates() {
+    sweep(|k| Fault::nth_mutating_call(k).after_effect()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn retryable_errors_are_retried_within_one_deploy() {
+    let (clean, mutating) = clean_deploy().await;
+    let cloud = InMemoryCloud::new().shared();
+    for k in (1..=mutating).step_by(2) {
+        cloud.inject(Fault::nth_mutating_call(k).retryable());
+    }
+    let events = RecordedEvents::new();
+    orchestrator(&cloud).deploy(&seed_spec(), None, &events).await.unwrap();
+    assert_eq!(cloud.inventory(), clean);
+    let retries = events.events().iter().filter(|e| matches!(e.kind, EventKind::Retrying { .. })).count();
+    assert!(retries >= mutating / 2, "every injected throttle is retried and reported, saw {retries}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_permanent_failure_names_the_step_and_resource_and_skips_only_dependents() {
+    let cloud = InMemoryCloud::new().shared();
+    cloud.inject(Fault::operation("ensure_cluster").always());
+    let events = RecordedEvents::new();
+    let error = orchestrator(&cloud).deploy(&seed_spec(), None, &events).await.unwrap_err();
+
+    let Error::Provider { step, source } = &error else { panic!("unexpected {error}") };
+    assert_eq!(
+        (step.name(), source.resource.as_str(), source.operation.as_str()),
+        ("cluster", "dashmath-cluster", "ensure_cluster")
+    );
+    let skipped: Vec<&str> =
+        events.events().iter().filter(|e| matches!(e.kind, EventKind::Skipped { .. })).map(|e| e.step.name()).collect();
+    assert_eq!(skipped, ["service", "service_stable"]);
+    assert!(
+        cloud.inventory().iter().any(|l| l.starts_with("listener dashmath-alb:443")),
+        "independent steps still finish"
+    );
+}

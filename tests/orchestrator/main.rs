@@ -1,0 +1,11 @@
+//! The orchestrator on the in-memory cloud: resource set, idempotence, faults, destroy, validation,
+//! mocks and timing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod deploy;
+mod destroy;
+mod domain;
+mod faults;
+mod invalid_specs;
+mod mocks;
+mod timing;
