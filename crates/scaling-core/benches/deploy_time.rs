@@ -1,0 +1,48 @@
+//! Deploy time on the in-memory cloud with AWS-like latencies (API call 100 ms, load balancer active
+//! 180 s, certificate issued 120 s after its records exist, service stable 150 s), on tokio's paused
+//! clock: the orchestrator's time against the critical path and against the seed's one-step-at-a-time
+//! order. Also the real CPU time of a plan + apply with no latency. Prints ratios; asserts nothing.
+//!
+//! `cargo bench -p scaling-core --bench deploy_time`
+
+use std::time::{Duration, Instant};
+
+use scaling_core::memory::{InMemoryCloud, Latency};
+use scaling_core::{DeployOptions, ImageSpec, Orchestrator, Providers, Silent, Spec};
+
+fn spec() -> Spec {
+    let image = "registry.example/dashmath@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    Spec::new("dashmath", 8050, ImageSpec::prebuilt(image)).with_domain("dashmath.example.com").with_desired_count(3)
+}
+
+async fn virtual_deploy(latency: Latency) -> (Duration, Duration, Duration) {
+    let cloud = InMemoryCloud::with_latency(latency).shared();
+    let orchestrator = Orchestrator::new(Providers::from_cloud(cloud)).with_options(DeployOptions::default());
+    let spec = spec();
+    let start = tokio::time::Instant::now();
+    let plan = orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.expect("image")).await.expect("plan");
+    let observe = start.elapsed();
+    orchestrator.apply(&plan, &Silent).await.expect("apply");
+    let took = start.elapsed();
+    let (critical, _) = plan.critical_path(|s| latency.step_cost(s));
+    let sequential: Duration = plan.steps().iter().map(|s| latency.step_cost(*s)).sum();
+    (took, critical + observe, sequential + observe)
+}
+
+fn main() {
+    let paused = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("runtime");
+    let (took, critical, sequential) = paused.block_on(virtual_deploy(Latency::REALISTIC));
+    println!("virtual time, AWS-like latencies (observe included in all three):");
+    println!("  orchestrator deploy     {:>8.1} s", took.as_secs_f64());
+    println!("  critical path           {:>8.1} s   deploy / critical path = {:.3}", critical.as_secs_f64(), took.as_secs_f64() / critical.as_secs_f64());
+    println!("  seed's sequential order {:>8.1} s   sequential / deploy   = {:.2}x", sequential.as_secs_f64(), sequential.as_secs_f64() / took.as_secs_f64());
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+    let runs = 200;
+    let start = Instant::now();
+    for _ in 0..runs {
+        runtime.block_on(virtual_deploy(Latency::NONE));
+    }
+    let per = start.elapsed() / runs;
+    println!("real CPU time of observe + plan + apply on a fresh in-memory cloud: {:.3} ms per deploy ({runs} runs)", per.as_secs_f64() * 1e3);
+}
