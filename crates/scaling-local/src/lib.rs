@@ -1,1 +1,44 @@
-//! placeholder
+//! # scaling-local
+//!
+//! The five `scaling-core` provider traits on one machine — the default provider, needing no cloud
+//! account and no Docker:
+//!
+//! - **Registry**: the build context becomes a content-addressed bundle with a cached Python virtualenv
+//!   built from its `requirements.txt`; the start command is the Dockerfile's `CMD`.
+//! - **Cluster**: a supervisor runs N replicas as processes on free loopback ports (`PORT`, `HOST`,
+//!   `WEB_CONCURRENCY` set), restarts crashed ones with backoff, replaces ones failing health checks,
+//!   rolls out replica by replica and scales.
+//! - **LoadBalancer**: an embedded reverse proxy (hyper + rustls with ring): HTTP/1.1 keep-alive and
+//!   HTTP/2, least-outstanding-requests with a bounded queue per replica, active health checks, retry
+//!   of idempotent requests, optional sticky cookie, `X-Forwarded-*`, HTTP→HTTPS 301, graceful shutdown.
+//! - **Dns**: `<app>.localhost` and `www.<app>.localhost`, which browsers resolve to loopback.
+//! - **Certificate**: a local CA (rcgen) under the user's data directory, private key mode 0600.
+//!
+//! ```no_run
+//! # async fn run(spec: scaling_core::Spec) -> Result<(), scaling_core::Error> {
+//! use std::sync::Arc;
+//! use scaling_core::{Orchestrator, Providers, Silent};
+//! use scaling_local::{localize, LocalCloud};
+//!
+//! let spec = localize(&spec);
+//! let cloud = Arc::new(LocalCloud::from_env(&spec));
+//! let report = Orchestrator::new(Providers::from_cloud(cloud.clone())).deploy(&spec, None, &Silent).await?;
+//! println!("{}", report.urls.join(" "));
+//! cloud.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod balancer;
+pub mod bundle;
+pub mod ca;
+mod certificate;
+mod cloud;
+mod cluster;
+mod dns;
+mod load_balancer;
+pub mod paths;
+mod registry;
+pub mod supervisor;
+
+pub use cloud::{localize, LocalCloud};
+pub use paths::Paths;

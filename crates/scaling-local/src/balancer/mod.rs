@@ -1,0 +1,203 @@
+//! The embedded load balancer: listeners on loopback (HTTP/1.1 keep-alive and HTTP/2 over TLS via
+//! ALPN), each either redirecting to HTTPS or forwarding to a [`Pool`] of replicas; configuration is
+//! swapped live, and shutdown lets in-flight requests finish.
+
+pub mod pool;
+pub mod proxy;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+pub use pool::{Pool, PoolSettings};
+
+/// The body type the balancer sends and answers with.
+pub type BoxBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
+/// The HTTP client to replicas (keep-alive pooled).
+pub type ProxyClient = Client<HttpConnector, BoxBody>;
+
+/// What a listener does.
+#[derive(Clone)]
+pub enum Route {
+    /// Forward to the pool's replicas.
+    Forward(Arc<Pool>),
+    /// 301 to HTTPS on this port.
+    Redirect {
+        /// The port clients reach HTTPS on.
+        https_port: u16,
+    },
+}
+
+/// A listener's live configuration.
+#[derive(Clone)]
+pub struct ListenerConfig {
+    /// What it does.
+    pub route: Route,
+    /// TLS, for HTTPS listeners.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+struct Running {
+    addr: SocketAddr,
+    config: watch::Sender<ListenerConfig>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The balancer: listeners and pools.
+pub struct Balancer {
+    listeners: Mutex<HashMap<u16, Running>>,
+    pools: Mutex<HashMap<String, Arc<Pool>>>,
+    client: ProxyClient,
+}
+
+impl Default for Balancer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How long shutdown waits for in-flight requests.
+const GRACE: Duration = Duration::from_secs(10);
+
+impl Balancer {
+    /// A balancer with no listener.
+    pub fn new() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(2)));
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+        Self { listeners: Mutex::new(HashMap::new()), pools: Mutex::new(HashMap::new()), client }
+    }
+
+    /// The pool of target group `id`, created empty on first use.
+    pub fn pool(&self, id: &str) -> Arc<Pool> {
+        let mut pools = self.pools.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pools.entry(id.to_string()).or_insert_with(|| Pool::new(PoolSettings::default(), self.client.clone())).clone()
+    }
+
+    /// Drops the pool of target group `id`.
+    pub fn remove_pool(&self, id: &str) {
+        self.pools.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
+    }
+
+    /// Starts (or reconfigures) the listener known as `port`, bound to `127.0.0.1:bind_port`
+    /// (0 picks a free port). Returns the bound address.
+    pub async fn ensure_listener(&self, port: u16, bind_port: u16, config: ListenerConfig) -> std::io::Result<SocketAddr> {
+        if let Some(running) = self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&port) {
+            running.config.send_replace(config);
+            return Ok(running.addr);
+        }
+        let listener = TcpListener::bind(("127.0.0.1", bind_port)).await?;
+        let addr = listener.local_addr()?;
+        let (config_tx, config_rx) = watch::channel(config);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(accept(listener, config_rx, stop_rx, self.client.clone()));
+        let running = Running { addr, config: config_tx, stop: stop_tx, task };
+        self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(port, running);
+        Ok(addr)
+    }
+
+    /// The address the listener known as `port` is bound to.
+    pub fn listener_addr(&self, port: u16) -> Option<SocketAddr> {
+        self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&port).map(|r| r.addr)
+    }
+
+    /// Stops the listener known as `port`, letting its requests finish.
+    pub async fn remove_listener(&self, port: u16) {
+        let running = self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&port);
+        if let Some(running) = running {
+            running.stop.send_replace(true);
+            let _ = tokio::time::timeout(GRACE, running.task).await;
+        }
+    }
+
+    /// Stops every listener, letting in-flight requests finish (bounded).
+    pub async fn shutdown(&self) {
+        let ports: Vec<u16> = self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().copied().collect();
+        futures::future::join_all(ports.into_iter().map(|p| self.remove_listener(p))).await;
+    }
+}
+
+async fn accept(listener: TcpListener, config: watch::Receiver<ListenerConfig>, mut stop: watch::Receiver<bool>, client: ProxyClient) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let current = config.borrow().clone();
+                connections.spawn(serve(stream, peer, current, client.clone(), stop.clone()));
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(GRACE, async { while connections.join_next().await.is_some() {} }).await;
+}
+
+async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, config: ListenerConfig, client: ProxyClient, stop: watch::Receiver<bool>) {
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let route = config.route.clone();
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let (route, client) = (route.clone(), client.clone());
+        async move {
+            Ok::<_, std::convert::Infallible>(match route {
+                Route::Redirect { https_port } => proxy::redirect(&request, https_port),
+                Route::Forward(pool) => proxy::forward(&client, &pool, request, proxy::Origin { peer, scheme }).await,
+            })
+        }
+    });
+    match config.tls {
+        Some(tls) => {
+            let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(10), TlsAcceptor::from(tls).accept(stream)).await else { return };
+            run_connection(TokioIo::new(stream), service, stop).await;
+        }
+        None => run_connection(TokioIo::new(stream), service, stop).await,
+    }
+}
+
+async fn run_connection<I, S>(io: I, service: S, mut stop: watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::Service<hyper::Request<Incoming>, Response = hyper::Response<BoxBody>, Error = std::convert::Infallible>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(GRACE, connection).await;
+        }
+    }
+}
+
+/// A rustls server configuration for `certificate`, TLS 1.3 only when the policy says so (else 1.3 and
+/// 1.2), offering HTTP/2 and HTTP/1.1.
+pub fn tls_config(certificate: crate::ca::IssuedCertificate, policy: &str) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    let versions: &[&rustls::SupportedProtocolVersion] =
+        if policy.contains("TLS13-1-3") { &[&rustls::version::TLS13] } else { &[&rustls::version::TLS13, &rustls::version::TLS12] };
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)?
+        .with_no_client_auth()
+        .with_single_cert(certificate.chain, certificate.key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}

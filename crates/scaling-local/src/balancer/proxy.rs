@@ -1,0 +1,232 @@
+//! Request handling: redirect plain HTTP to HTTPS, or forward to a replica with `X-Forwarded-*`
+//! headers, retrying idempotent requests on another replica when a connection fails.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
+
+use super::pool::{Lease, Pool};
+use super::{BoxBody, ProxyClient};
+
+/// The sticky-session cookie.
+pub const STICKY_COOKIE: &str = "SCALING_REPLICA";
+
+/// The largest idempotent request body kept in memory so it can be retried.
+const RETRY_BODY_LIMIT: usize = 1 << 20;
+
+const HOP_BY_HOP: [&str; 8] =
+    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+
+fn full(body: impl Into<Bytes>) -> BoxBody {
+    Full::new(body.into()).map_err(|never| match never {}).boxed()
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<BoxBody> {
+    let mut response = Response::new(full(text.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in HOP_BY_HOP.iter().map(|n| HeaderName::from_static(n)).chain(listed) {
+        headers.remove(name);
+    }
+}
+
+/// `host:port` without the port (IPv6 literals keep their brackets).
+fn strip_port(raw: &str) -> &str {
+    if raw.starts_with('[') {
+        return raw.find(']').map_or(raw, |i| &raw[..=i]);
+    }
+    match raw.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => raw,
+    }
+}
+
+/// The request's host without port (from `Host` or, for HTTP/2, the authority).
+fn host(request: &Request<Incoming>) -> Option<String> {
+    let from_header = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
+    let raw = from_header.or_else(|| request.uri().authority().map(|a| a.to_string()))?;
+    Some(strip_port(&raw).to_string())
+}
+
+/// 301 to the same URL on HTTPS at `https_port`.
+pub fn redirect(request: &Request<Incoming>, https_port: u16) -> Response<BoxBody> {
+    let Some(host) = host(request) else { return plain(StatusCode::BAD_REQUEST, "missing Host header\n") };
+    let port = if https_port == 443 { String::new() } else { format!(":{https_port}") };
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("https://{host}{port}{path}");
+    let mut response = plain(StatusCode::MOVED_PERMANENTLY, &format!("moved to {location}\n"));
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+fn sticky_replica(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == STICKY_COOKIE)
+        .and_then(|(_, value)| value.parse().ok())
+}
+
+/// What a forwarded request needs from its connection.
+pub struct Origin {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+}
+
+fn upstream_request(parts: &http::request::Parts, body: BoxBody, target: SocketAddr, origin: &Origin) -> Option<Request<BoxBody>> {
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let uri: Uri = format!("http://{target}{path}").parse().ok()?;
+    let mut request = Request::new(body);
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    let mut headers = parts.headers.clone();
+    strip_hop_by_hop(&mut headers);
+    if !headers.contains_key(header::HOST) {
+        if let Some(authority) = parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+            headers.insert(header::HOST, authority);
+        }
+    }
+    let client_ip = origin.peer.ip().to_string();
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(previous) => format!("{previous}, {client_ip}"),
+        None => client_ip,
+    };
+    headers.insert("x-forwarded-for", HeaderValue::from_str(&forwarded_for).ok()?);
+    headers.insert("x-forwarded-proto", HeaderValue::from_static(origin.scheme));
+    if let Some(host) = headers.get(header::HOST).cloned() {
+        headers.insert("x-forwarded-host", host);
+    }
+    *request.headers_mut() = headers;
+    Some(request)
+}
+
+/// A response body that holds its target's lease until fully sent, so "in flight" counts whole requests.
+struct LeasedBody {
+    inner: Incoming,
+    _lease: Lease,
+}
+
+impl Body for LeasedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Forwards `request` to a replica of `pool`.
+pub async fn forward(client: &ProxyClient, pool: &Arc<Pool>, request: Request<Incoming>, origin: Origin) -> Response<BoxBody> {
+    let idempotent = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE);
+    let sticky = sticky_replica(request.headers());
+    let stickiness = pool.settings().stickiness;
+    let (parts, body) = request.into_parts();
+    // Idempotent requests keep their (small) body so they can be sent again to another replica.
+    let (mut once, kept) = if idempotent {
+        match http_body_util::Limited::new(body, RETRY_BODY_LIMIT).collect().await {
+            Ok(collected) => (None, Some(collected.to_bytes())),
+            Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large to retry\n"),
+        }
+    } else {
+        (Some(body.boxed()), None)
+    };
+    let attempts = if idempotent { 3 } else { 1 };
+    let mut tried = Vec::new();
+    for _ in 0..attempts {
+        let Some(lease) = pool.acquire(sticky, &tried).await else {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "no healthy replica is available\n");
+        };
+        let body = match (&kept, once.take()) {
+            (Some(bytes), _) => full(bytes.clone()),
+            (None, Some(body)) => body,
+            (None, None) => break,
+        };
+        let Some(upstream) = upstream_request(&parts, body, lease.target.addr, &origin) else {
+            return plain(StatusCode::BAD_REQUEST, "bad request\n");
+        };
+        match client.request(upstream).await {
+            Ok(response) => {
+                let replica = lease.target.id;
+                let (mut head, body) = response.into_parts();
+                strip_hop_by_hop(&mut head.headers);
+                if let (Some(duration), false) = (stickiness, sticky == Some(replica)) {
+                    let cookie = format!("{STICKY_COOKIE}={replica}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax", duration.as_secs());
+                    if let Ok(value) = HeaderValue::from_str(&cookie) {
+                        head.headers.append(header::SET_COOKIE, value);
+                    }
+                }
+                return Response::from_parts(head, LeasedBody { inner: body, _lease: lease }.boxed());
+            }
+            Err(error) => {
+                pool.mark_failed(&lease.target, &error.to_string());
+                tried.push(lease.target.id);
+            }
+        }
+    }
+    plain(StatusCode::BAD_GATEWAY, "the replica closed the connection\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close, x-secret-hop"));
+        headers.insert("x-secret-hop", HeaderValue::from_static("1"));
+        headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        strip_hop_by_hop(&mut headers);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key(header::ACCEPT));
+    }
+
+    #[test]
+    fn ports_are_stripped_from_hosts() {
+        assert_eq!(strip_port("app.localhost:8080"), "app.localhost");
+        assert_eq!(strip_port("app.localhost"), "app.localhost");
+        assert_eq!(strip_port("[::1]:8080"), "[::1]");
+    }
+
+    #[test]
+    fn the_sticky_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; SCALING_REPLICA=7; b=2"));
+        assert_eq!(sticky_replica(&headers), Some(7));
+    }
+}

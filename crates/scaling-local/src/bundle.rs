@@ -1,0 +1,230 @@
+//! App bundles: the build context copied into a content-addressed store, with a Python virtualenv
+//! built from its `requirements.txt` (cached by the file's hash), and the start command read from the
+//! Dockerfile's `CMD`. A re-build with unchanged inputs does nothing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::paths::Paths;
+
+/// Why a bundle could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The Dockerfile has no usable `CMD`.
+    #[error("{0}")]
+    NoCommand(String),
+    /// Creating the virtualenv or installing requirements failed.
+    #[error("{0}")]
+    Python(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
+    move |source| BundleError::Io { path: path.to_path_buf(), source }
+}
+
+/// What is stored beside a bundle: how to run it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleManifest {
+    /// The content digest, `sha256:…`.
+    pub digest: String,
+    /// The command the container would run (the Dockerfile's `CMD`).
+    pub command: Vec<String>,
+    /// The virtualenv whose `bin` goes first on `PATH`, if the app has requirements.
+    pub venv: Option<PathBuf>,
+}
+
+/// A built bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    /// The folder holding the app files.
+    pub dir: PathBuf,
+    /// How to run it.
+    pub manifest: BundleManifest,
+}
+
+/// Names never copied into a bundle (besides what `.dockerignore` lists).
+const ALWAYS_IGNORED: [&str; 5] = [".git", "__pycache__", ".venv", "venv", ".pytest_cache"];
+
+fn ignored_names(context: &Path) -> Vec<String> {
+    let mut names: Vec<String> = ALWAYS_IGNORED.iter().map(|s| s.to_string()).collect();
+    if let Ok(text) = fs::read_to_string(context.join(".dockerignore")) {
+        names.extend(
+            text.lines()
+                .map(|l| l.trim().trim_end_matches('/').to_string())
+                .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.contains('*')),
+        );
+    }
+    names
+}
+
+/// Every file of the context (relative paths, sorted), minus ignored names.
+fn files(context: &Path, ignored: &[String]) -> Result<Vec<PathBuf>, BundleError> {
+    let mut out = Vec::new();
+    let mut stack = vec![context.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            let path = entry.path();
+            let relative = path.strip_prefix(context).unwrap_or(&path).to_path_buf();
+            let name = relative.to_string_lossy().into_owned();
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if ignored.iter().any(|i| *i == name || *i == file_name) || file_name.ends_with(".pyc") {
+                continue;
+            }
+            if entry.file_type().map_err(io(&path))?.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(relative);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The digest of the context's content and the build settings.
+pub fn context_digest(context: &Path, dockerfile: &str) -> Result<String, BundleError> {
+    let mut hash = Sha256::new();
+    hash.update(format!("dockerfile={dockerfile}\0"));
+    for file in files(context, &ignored_names(context))? {
+        let path = context.join(&file);
+        hash.update(file.to_string_lossy().as_bytes());
+        hash.update([0]);
+        hash.update(fs::read(&path).map_err(io(&path))?);
+        hash.update([0]);
+    }
+    Ok(format!("sha256:{}", hex::encode(hash.finalize())))
+}
+
+/// The command of the Dockerfile's last `CMD` (exec form `["a", "b"]`, or shell form run by `sh -c`).
+pub fn dockerfile_command(dockerfile: &str) -> Option<Vec<String>> {
+    let line = dockerfile.lines().rev().map(str::trim).find(|l| l.to_ascii_uppercase().starts_with("CMD "))?;
+    let rest = line[4..].trim();
+    if rest.starts_with('[') {
+        serde_json::from_str::<Vec<String>>(rest).ok().filter(|c| !c.is_empty())
+    } else {
+        Some(vec!["/bin/sh".into(), "-c".into(), rest.to_string()])
+    }
+}
+
+fn run(command: &mut std::process::Command, what: &str) -> Result<(), BundleError> {
+    let output = command.output().map_err(|e| BundleError::Python(format!("{what}: cannot run: {e}")))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+    Err(BundleError::Python(format!("{what} failed ({}):\n{}", output.status, tail.into_iter().rev().collect::<Vec<_>>().join("\n"))))
+}
+
+/// The virtualenv for `requirements`, built on first use (marked ready only once complete).
+fn venv_for(paths: &Paths, requirements: &Path) -> Result<PathBuf, BundleError> {
+    let text = fs::read(requirements).map_err(io(requirements))?;
+    let python = std::env::var("SCALING_PYTHON").unwrap_or_else(|_| "python3".into());
+    let key = hex::encode(Sha256::new().chain_update(&text).chain_update(python.as_bytes()).finalize());
+    let venv = paths.venvs().join(&key[..24]);
+    if venv.join(".ready").exists() {
+        return Ok(venv);
+    }
+    let _ = fs::remove_dir_all(&venv);
+    fs::create_dir_all(paths.venvs()).map_err(io(&paths.venvs()))?;
+    let hint = "install Python 3 with its venv module (Debian: apt-get install python3-venv), or set SCALING_PYTHON";
+    run(std::process::Command::new(&python).args(["-m", "venv"]).arg(&venv), &format!("{python} -m venv ({hint})"))?;
+    run(
+        std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "--disable-pip-version-check", "--no-input", "-q", "-r"])
+            .arg(requirements),
+        "pip install -r requirements.txt",
+    )?;
+    fs::write(venv.join(".ready"), "").map_err(io(&venv))?;
+    Ok(venv)
+}
+
+fn copy_files(context: &Path, target: &Path) -> Result<(), BundleError> {
+    for file in files(context, &ignored_names(context))? {
+        let (from, to) = (context.join(&file), target.join(&file));
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        fs::copy(&from, &to).map_err(io(&from))?;
+    }
+    Ok(())
+}
+
+/// Builds (or finds) the bundle of `context`. Blocking: call it from `spawn_blocking`.
+pub fn build(paths: &Paths, context: &Path, dockerfile: &str) -> Result<Bundle, BundleError> {
+    let digest = context_digest(context, dockerfile)?;
+    if let Some(bundle) = find(paths, &digest) {
+        return Ok(bundle);
+    }
+    let docker_path = context.join(dockerfile);
+    let docker_text = fs::read_to_string(&docker_path).map_err(io(&docker_path))?;
+    let command = dockerfile_command(&docker_text).ok_or_else(|| {
+        BundleError::NoCommand(format!("{} has no CMD: add one, e.g. CMD [\"gunicorn\", \"app:server\"]", docker_path.display()))
+    })?;
+    let requirements = context.join("requirements.txt");
+    let venv = if requirements.exists() { Some(venv_for(paths, &requirements)?) } else { None };
+
+    let dir = bundle_dir(paths, &digest);
+    let staging = dir.with_extension("partial");
+    let _ = fs::remove_dir_all(&staging);
+    copy_files(context, &staging.join("app"))?;
+    let manifest = BundleManifest { digest: digest.clone(), command, venv };
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| BundleError::Python(e.to_string()))?;
+    fs::write(staging.join("bundle.json"), json).map_err(io(&staging))?;
+    let _ = fs::remove_dir_all(&dir);
+    fs::rename(&staging, &dir).map_err(io(&dir))?;
+    Ok(Bundle { dir: dir.join("app"), manifest })
+}
+
+fn bundle_dir(paths: &Paths, digest: &str) -> PathBuf {
+    paths.bundles().join(digest.trim_start_matches("sha256:"))
+}
+
+/// The bundle with `digest`, if it was built.
+pub fn find(paths: &Paths, digest: &str) -> Option<Bundle> {
+    let dir = bundle_dir(paths, digest);
+    let manifest: BundleManifest = serde_json::from_str(&fs::read_to_string(dir.join("bundle.json")).ok()?).ok()?;
+    let venv_ready = manifest.venv.as_ref().is_none_or(|v| v.join(".ready").exists());
+    venv_ready.then(|| Bundle { dir: dir.join("app"), manifest })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_exec_and_shell_form_commands() {
+        let exec = "FROM python\nCMD [\"gunicorn\", \"--config\", \"gunicorn.conf.py\", \"app:server\"]\n";
+        assert_eq!(dockerfile_command(exec).unwrap(), ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]);
+        assert_eq!(dockerfile_command("CMD python app.py").unwrap(), ["/bin/sh", "-c", "python app.py"]);
+        assert_eq!(dockerfile_command("FROM x\nRUN y"), None);
+    }
+
+    #[test]
+    fn the_digest_follows_content_and_skips_ignored_files() {
+        let dir = std::env::temp_dir().join(format!("scaling-bundle-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("__pycache__")).unwrap();
+        fs::write(dir.join("app.py"), "v1").unwrap();
+        fs::write(dir.join(".dockerignore"), "notes.txt\n").unwrap();
+        let first = context_digest(&dir, "Dockerfile").unwrap();
+        fs::write(dir.join("__pycache__/app.pyc"), "junk").unwrap();
+        fs::write(dir.join("notes.txt"), "ignored").unwrap();
+        assert_eq!(context_digest(&dir, "Dockerfile").unwrap(), first);
+        fs::write(dir.join("app.py"), "v2").unwrap();
+        assert_ne!(context_digest(&dir, "Dockerfile").unwrap(), first);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

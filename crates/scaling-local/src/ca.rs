@@ -1,0 +1,154 @@
+//! The local certificate authority: one CA per user, kept under the data directory with its private key
+//! readable only by the user; it issues server certificates for `*.localhost` names.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// Errors of the local CA.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    /// Reading or writing the CA files failed.
+    #[error("local CA at {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Generating or signing failed.
+    #[error("local CA: {0}")]
+    Rcgen(#[from] rcgen::Error),
+}
+
+/// A server certificate chain and its key, ready for rustls.
+pub struct IssuedCertificate {
+    /// The leaf, then the CA.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's private key.
+    pub key: PrivateKeyDer<'static>,
+}
+
+/// The local CA.
+pub struct LocalCa {
+    dir: PathBuf,
+    key: KeyPair,
+    cert_pem: String,
+}
+
+const CA_NAME: &str = "scaling local development CA";
+
+fn ca_params() -> Result<CertificateParams, rcgen::Error> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, CA_NAME);
+    name.push(DnType::OrganizationName, "scaling");
+    params.distinguished_name = name;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2034, 1, 1);
+    Ok(params)
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CaError + '_ {
+    move |source| CaError::Io { path: path.to_path_buf(), source }
+}
+
+/// Writes `contents` to a new file with `mode` (the mode is set at creation, never wider).
+fn write_private(path: &Path, contents: &str, mode: u32) -> Result<(), CaError> {
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(io(path))?;
+    file.write_all(contents.as_bytes()).map_err(io(path))
+}
+
+impl LocalCa {
+    /// Loads the CA from `dir`, creating it (key mode 0600, folder 0700) on first use.
+    pub fn open(dir: &Path) -> Result<Self, CaError> {
+        let (key_path, cert_path) = (dir.join("ca.key"), dir.join("ca.pem"));
+        if !key_path.exists() {
+            fs::create_dir_all(dir).map_err(io(dir))?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+            let key = KeyPair::generate()?;
+            let cert = ca_params()?.self_signed(&key)?;
+            write_private(&key_path, &key.serialize_pem(), 0o600)?;
+            let _ = fs::remove_file(&cert_path);
+            write_private(&cert_path, &cert.pem(), 0o644)?;
+        }
+        let key = KeyPair::from_pem(&fs::read_to_string(&key_path).map_err(io(&key_path))?)?;
+        let cert_pem = fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
+        Ok(Self { dir: dir.to_path_buf(), key, cert_pem })
+    }
+
+    /// The CA certificate file to trust in a browser or pass to `curl --cacert`.
+    pub fn certificate_path(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// The CA certificate, PEM.
+    pub fn certificate_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// How to trust the CA, in words.
+    pub fn trust_hint(&self) -> String {
+        let path = self.certificate_path();
+        format!(
+            "trust the local CA to open the app without warnings: import {0} in your browser's certificate settings \
+             (Authorities), or use `curl --cacert {0}`",
+            path.display()
+        )
+    }
+
+    /// A server certificate for `names`, valid 90 days, signed by this CA.
+    pub fn issue(&self, names: &[String]) -> Result<IssuedCertificate, CaError> {
+        let mut params = CertificateParams::new(names.to_vec())?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, names.first().cloned().unwrap_or_default());
+        params.distinguished_name = dn;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let now = time_now();
+        params.not_before = now - std::time::Duration::from_secs(3600);
+        params.not_after = now + std::time::Duration::from_secs(90 * 86_400);
+        let leaf_key = KeyPair::generate()?;
+        // Re-signing the CA's fixed parameters with its key yields the same issuer name and key id.
+        let issuer = ca_params()?.self_signed(&self.key)?;
+        let leaf = params.signed_by(&leaf_key, &issuer, &self.key)?;
+        let ca_der = rustls::pki_types::pem::PemObject::from_pem_slice(self.cert_pem.as_bytes())
+            .map_err(|e| CaError::Io { path: self.certificate_path(), source: std::io::Error::other(e.to_string()) })?;
+        Ok(IssuedCertificate {
+            chain: vec![leaf.der().clone(), ca_der],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        })
+    }
+}
+
+fn time_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ca_is_created_once_with_a_private_key_only_the_user_reads() {
+        let dir = std::env::temp_dir().join(format!("scaling-ca-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let first = LocalCa::open(&dir).unwrap();
+        let mode = fs::metadata(dir.join("ca.key")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let again = LocalCa::open(&dir).unwrap();
+        assert_eq!(first.certificate_pem(), again.certificate_pem(), "the CA is stable across runs");
+        let issued = again.issue(&["app.localhost".into(), "www.app.localhost".into()]).unwrap();
+        assert_eq!(issued.chain.len(), 2);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

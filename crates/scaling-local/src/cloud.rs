@@ -1,0 +1,109 @@
+//! [`LocalCloud`]: the five traits on one machine. Bookkeeping (ownership, idempotency, what exists)
+//! is delegated to [`InMemoryCloud`], whose semantics the orchestrator's tests prove; this type adds the
+//! real effects: bundles, processes, listeners, certificates.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use scaling_core::memory::InMemoryCloud;
+use scaling_core::providers::{TargetGroupInfo, TaskDefinitionInfo};
+use scaling_core::{ErrorKind, LocalSettings, ProviderError, ProviderResult, Spec};
+
+use crate::balancer::Balancer;
+use crate::ca::LocalCa;
+use crate::paths::Paths;
+use crate::supervisor::Supervisor;
+
+/// The local provider. One per process; `shutdown` stops its replicas and listeners.
+pub struct LocalCloud {
+    pub(crate) memory: InMemoryCloud,
+    pub(crate) paths: Paths,
+    pub(crate) settings: LocalSettings,
+    pub(crate) balancer: Balancer,
+    pub(crate) supervisor: Supervisor,
+    ca: OnceLock<LocalCa>,
+    pub(crate) task_definitions: Mutex<HashMap<String, TaskDefinitionInfo>>,
+    pub(crate) target_groups: Mutex<HashMap<String, TargetGroupInfo>>,
+}
+
+impl LocalCloud {
+    /// A local cloud keeping its files under `paths`, listening on the ports of `settings`.
+    pub fn new(paths: Paths, settings: LocalSettings) -> Self {
+        Self {
+            memory: InMemoryCloud::new(),
+            supervisor: Supervisor::new(paths.clone()),
+            paths,
+            settings,
+            balancer: Balancer::new(),
+            ca: OnceLock::new(),
+            task_definitions: Mutex::new(HashMap::new()),
+            target_groups: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A local cloud for `spec`: files under `$SCALING_HOME` (or the user's data directory), ports from
+    /// the spec's `[provider.local]` table.
+    pub fn from_env(spec: &Spec) -> Self {
+        Self::new(Paths::from_env(), spec.provider.local.clone())
+    }
+
+    /// The local CA, created on first use.
+    pub fn ca(&self) -> ProviderResult<&LocalCa> {
+        if let Some(ca) = self.ca.get() {
+            return Ok(ca);
+        }
+        let ca = LocalCa::open(&self.paths.ca()).map_err(|e| ProviderError::new("open_ca", "local CA", ErrorKind::Other, e.to_string()))?;
+        Ok(self.ca.get_or_init(|| ca))
+    }
+
+    /// The folders this cloud uses.
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    /// The supervisor, e.g. to list replica processes.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
+    }
+
+    /// Stops every replica (draining it first) and every listener.
+    pub async fn shutdown(&self) {
+        self.supervisor.shutdown().await;
+        self.balancer.shutdown().await;
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The spec as the local provider serves it: the domain becomes `<app>.localhost` (aliases follow it,
+/// `www` → `www.<app>.localhost`), names browsers resolve to this machine without touching system files.
+pub fn localize(spec: &Spec) -> Spec {
+    let mut local = spec.clone();
+    if let Some(domain) = &mut local.domain {
+        domain.name = format!("{}.localhost", spec.app.name);
+        let apex = spec.domain.as_ref().map(|d| d.name.clone()).unwrap_or_default();
+        domain.aliases = domain
+            .aliases
+            .iter()
+            .map(|alias| alias.strip_suffix(&format!(".{apex}")).unwrap_or(alias).to_string())
+            .collect();
+    }
+    local
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_domain_becomes_localhost_names() {
+        let spec = Spec::new("dashmath", 8050, scaling_core::ImageSpec::build(".")).with_domain("dashmath.example.com");
+        let mut with_full_alias = spec.clone();
+        with_full_alias.domain.as_mut().unwrap().aliases = vec!["www".into(), "app.dashmath.example.com".into()];
+        assert_eq!(localize(&spec).hostnames(), ["dashmath.localhost", "www.dashmath.localhost"]);
+        assert_eq!(localize(&with_full_alias).hostnames(), ["dashmath.localhost", "www.dashmath.localhost", "app.dashmath.localhost"]);
+        localize(&with_full_alias).validate().unwrap();
+    }
+}

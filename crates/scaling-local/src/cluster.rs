@@ -1,0 +1,118 @@
+//! [`Cluster`] locally: services are supervised replica processes of a bundle.
+
+use async_trait::async_trait;
+use scaling_core::providers::{
+    Cluster, ClusterInfo, DesiredCluster, DesiredSecurityGroup, DesiredService, DesiredTaskDefinition, Owner, Rollout,
+    SecurityGroupInfo, ServiceInfo, TaskDefinitionInfo,
+};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+
+use crate::bundle;
+use crate::cloud::{lock, LocalCloud};
+use crate::supervisor::RunSpec;
+
+/// The digest a task definition's image pins, if any.
+fn digest_of(image: &str) -> Option<&str> {
+    image.rsplit_once('@').map(|(_, digest)| digest)
+}
+
+impl LocalCloud {
+    /// The service as the supervisor runs it: live counts and rollout.
+    fn live(&self, service: ServiceInfo) -> ServiceInfo {
+        let Some(counts) = self.supervisor.counts(&service.id) else { return service };
+        let rollout = if counts.settled { Rollout::Completed } else { Rollout::InProgress };
+        ServiceInfo { running_count: counts.running, pending_count: counts.pending, rollout, ..service }
+    }
+
+    fn run_spec(&self, desired: &DesiredService) -> ProviderResult<RunSpec> {
+        let fail = |message: String| ProviderError::new("ensure_service", &desired.name, ErrorKind::InvalidRequest, message);
+        let definition = lock(&self.task_definitions)
+            .get(&desired.task_definition_id)
+            .cloned()
+            .ok_or_else(|| fail(format!("task definition {} is not known", desired.task_definition_id)))?;
+        let bundle = digest_of(&definition.image).and_then(|d| bundle::find(&self.paths, d)).ok_or_else(|| {
+            fail(format!(
+                "the local provider runs apps it builds from image.context; {} is not a local bundle (a prebuilt image needs a container runtime)",
+                definition.image
+            ))
+        })?;
+        let drain = lock(&self.target_groups).get(&desired.traffic.target_group_id).map(|t| t.deregistration_delay).unwrap_or_default();
+        Ok(RunSpec {
+            revision: definition.id,
+            bundle,
+            env: definition.env,
+            workers: definition.cpu.div_ceil(1024).max(1),
+            grace: desired.health_check_grace_period,
+            drain,
+        })
+    }
+}
+
+#[async_trait]
+impl Cluster for LocalCloud {
+    async fn find_cluster(&self, owner: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>> {
+        self.memory.find_cluster(owner, name).await
+    }
+
+    async fn ensure_cluster(&self, desired: &DesiredCluster) -> ProviderResult<ClusterInfo> {
+        self.memory.ensure_cluster(desired).await
+    }
+
+    async fn delete_cluster(&self, owner: &Owner, cluster: &ClusterInfo) -> ProviderResult<()> {
+        self.memory.delete_cluster(owner, cluster).await
+    }
+
+    async fn find_task_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+        self.memory.find_task_security_group(owner, name).await
+    }
+
+    async fn ensure_task_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+        // Replicas bind 127.0.0.1 only, so the load balancer on this machine is the only way in.
+        self.memory.ensure_task_security_group(desired).await
+    }
+
+    async fn delete_task_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+        self.memory.delete_task_security_group(owner, group).await
+    }
+
+    async fn find_task_definition(&self, owner: &Owner, family: &str) -> ProviderResult<Option<TaskDefinitionInfo>> {
+        let found = self.memory.find_task_definition(owner, family).await?;
+        if let Some(definition) = &found {
+            lock(&self.task_definitions).insert(definition.id.clone(), definition.clone());
+        }
+        Ok(found)
+    }
+
+    async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo> {
+        let definition = self.memory.register_task_definition(desired).await?;
+        lock(&self.task_definitions).insert(definition.id.clone(), definition.clone());
+        Ok(definition)
+    }
+
+    async fn deregister_task_definitions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
+        self.memory.deregister_task_definitions(owner, family).await
+    }
+
+    async fn find_service(&self, owner: &Owner, cluster: &ClusterInfo, name: &str) -> ProviderResult<Option<ServiceInfo>> {
+        Ok(self.memory.find_service(owner, cluster, name).await?.map(|s| self.live(s)))
+    }
+
+    async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
+        let spec = self.run_spec(desired)?;
+        let service = self.memory.ensure_service(desired).await?;
+        let pool = self.balancer.pool(&desired.traffic.target_group_id);
+        self.supervisor.apply(&service.id, pool, spec, desired.desired_count);
+        Ok(self.live(service))
+    }
+
+    async fn scale_service(&self, owner: &Owner, service: &ServiceInfo, desired_count: u32) -> ProviderResult<ServiceInfo> {
+        let scaled = self.memory.scale_service(owner, service, desired_count).await?;
+        self.supervisor.scale(&service.id, desired_count);
+        Ok(self.live(scaled))
+    }
+
+    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
+        self.supervisor.stop(&service.id).await;
+        self.memory.delete_service(owner, service).await
+    }
+}

@@ -1,0 +1,45 @@
+//! [`Registry`] locally: images are bundles in a content-addressed store.
+
+use async_trait::async_trait;
+use scaling_core::providers::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Owner, Registry, RepositoryInfo};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+
+use crate::bundle;
+use crate::cloud::LocalCloud;
+
+#[async_trait]
+impl Registry for LocalCloud {
+    async fn find_repository(&self, owner: &Owner, name: &str) -> ProviderResult<Option<RepositoryInfo>> {
+        self.memory.find_repository(owner, name).await
+    }
+
+    async fn ensure_repository(&self, desired: &DesiredRepository) -> ProviderResult<RepositoryInfo> {
+        self.memory.ensure_repository(desired).await
+    }
+
+    async fn build_image(&self, request: &BuildRequest) -> ProviderResult<ImageArtifact> {
+        let (paths, context, dockerfile) = (self.paths.clone(), request.context.clone(), request.dockerfile.clone());
+        let resource = context.display().to_string();
+        let built = tokio::task::spawn_blocking(move || bundle::build(&paths, &context, &dockerfile))
+            .await
+            .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::Other, e.to_string()))?
+            .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::InvalidRequest, e.to_string()))?;
+        // Bundles run natively, so they suit whatever platform the spec names.
+        Ok(ImageArtifact { digest: built.manifest.digest, platform: request.platform, path: built.dir })
+    }
+
+    async fn find_image(&self, repository: &RepositoryInfo, digest: &str) -> ProviderResult<Option<ImageRef>> {
+        self.memory.find_image(repository, digest).await
+    }
+
+    async fn push_image(&self, repository: &RepositoryInfo, artifact: &ImageArtifact) -> ProviderResult<ImageRef> {
+        if bundle::find(&self.paths, &artifact.digest).is_none() {
+            return Err(ProviderError::new("push_image", &artifact.digest, ErrorKind::NotFound, "the bundle is not in the local store; build it first"));
+        }
+        self.memory.push_image(repository, artifact).await
+    }
+
+    async fn delete_repository(&self, owner: &Owner, repository: &RepositoryInfo, delete_images: bool) -> ProviderResult<()> {
+        self.memory.delete_repository(owner, repository, delete_images).await
+    }
+}

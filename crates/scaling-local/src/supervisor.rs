@@ -1,0 +1,392 @@
+//! The supervisor: runs each service's replicas as processes on free loopback ports, registers them
+//! in their pool, restarts crashed ones with backoff, replaces ones that keep failing health checks,
+//! rolls out a new bundle one replica at a time (start, wait healthy, drain, stop) and scales.
+//! One reconcile task per service makes every decision, so there are no races between them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::balancer::Pool;
+use crate::bundle::Bundle;
+use crate::paths::Paths;
+
+/// What each replica of a service runs.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The task definition id (a new one rolls the service).
+    pub revision: String,
+    /// The bundle.
+    pub bundle: Bundle,
+    /// Environment variables from the spec.
+    pub env: BTreeMap<String, String>,
+    /// Worker processes per replica (`WEB_CONCURRENCY`): one per vCPU.
+    pub workers: u32,
+    /// How long a new replica may fail health checks before it is replaced.
+    pub grace: Duration,
+    /// How long a leaving replica keeps its in-flight requests.
+    pub drain: Duration,
+}
+
+/// A service's state as the supervisor sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceCounts {
+    /// Replicas wanted.
+    pub desired: u32,
+    /// Replicas of the current revision that pass health checks.
+    pub running: u32,
+    /// Replicas started and not yet healthy.
+    pub pending: u32,
+    /// True when every replica runs the current revision, is healthy, and there are exactly `desired`.
+    pub settled: bool,
+}
+
+struct Replica {
+    id: u64,
+    revision: String,
+    pgid: Pid,
+    started: Instant,
+    exited: Arc<AtomicBool>,
+    stopping: bool,
+}
+
+struct Wanted {
+    desired: u32,
+    spec: Arc<RunSpec>,
+    stop: bool,
+}
+
+struct Service {
+    name: String,
+    pool: Arc<Pool>,
+    wanted: Mutex<Wanted>,
+    replicas: Mutex<Vec<Replica>>,
+    wake: Notify,
+    finished: Notify,
+    done: AtomicBool,
+}
+
+/// Runs services.
+pub struct Supervisor {
+    paths: Paths,
+    services: Mutex<HashMap<String, Arc<Service>>>,
+    next_replica: Arc<AtomicU64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Kills the child if this process dies first (Linux `PR_SET_PDEATHSIG`), so no replica outlives its
+/// supervisor even when it is killed without a chance to clean up.
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut tokio::process::Command) {
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2), which is
+    // async-signal-safe; it touches no memory shared with the parent.
+    unsafe {
+        command.pre_exec(|| nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from));
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Supervisor {
+    /// A supervisor writing replica logs under `paths`.
+    pub fn new(paths: Paths) -> Self {
+        Self { paths, services: Mutex::new(HashMap::new()), next_replica: Arc::new(AtomicU64::new(1)) }
+    }
+
+    /// Runs `desired` replicas of `spec` for service `name`, rolling existing replicas when the revision
+    /// changed. Returns at once; the service converges in the background.
+    pub fn apply(&self, name: &str, pool: Arc<Pool>, spec: RunSpec, desired: u32) {
+        let mut services = lock(&self.services);
+        if let Some(service) = services.get(name) {
+            *lock(&service.wanted) = Wanted { desired, spec: Arc::new(spec), stop: false };
+            service.wake.notify_one();
+            return;
+        }
+        let service = Arc::new(Service {
+            name: name.to_string(),
+            pool,
+            wanted: Mutex::new(Wanted { desired, spec: Arc::new(spec), stop: false }),
+            replicas: Mutex::new(Vec::new()),
+            wake: Notify::new(),
+            finished: Notify::new(),
+            done: AtomicBool::new(false),
+        });
+        services.insert(name.to_string(), service.clone());
+        tokio::spawn(reconcile(service, self.paths.logs(), self.next_replica.clone()));
+    }
+
+    /// Changes only the replica count.
+    pub fn scale(&self, name: &str, desired: u32) -> bool {
+        let Some(service) = lock(&self.services).get(name).cloned() else { return false };
+        lock(&service.wanted).desired = desired;
+        service.wake.notify_one();
+        true
+    }
+
+    /// Drains and stops every replica of `name`, and forgets it.
+    pub async fn stop(&self, name: &str) {
+        let Some(service) = lock(&self.services).remove(name) else { return };
+        let finished = service.finished.notified();
+        lock(&service.wanted).stop = true;
+        service.wake.notify_one();
+        if !service.done.load(Ordering::Acquire) {
+            finished.await;
+        }
+    }
+
+    /// Stops every service.
+    pub async fn shutdown(&self) {
+        let names: Vec<String> = lock(&self.services).keys().cloned().collect();
+        futures::future::join_all(names.iter().map(|n| self.stop(n))).await;
+    }
+
+    /// The counts of `name`, if it runs.
+    pub fn counts(&self, name: &str) -> Option<ServiceCounts> {
+        let service = lock(&self.services).get(name).cloned()?;
+        let wanted = lock(&service.wanted);
+        let replicas = lock(&service.replicas);
+        let healthy = |r: &Replica| service.pool.target(r.id).is_some_and(|t| t.is_healthy());
+        let live: Vec<&Replica> = replicas.iter().filter(|r| !r.stopping && !r.exited.load(Ordering::Acquire)).collect();
+        let current: Vec<&&Replica> = live.iter().filter(|r| r.revision == wanted.spec.revision).collect();
+        let running = current.iter().filter(|r| healthy(r)).count() as u32;
+        let settled = running == wanted.desired && live.len() as u32 == wanted.desired && replicas.len() == live.len();
+        Some(ServiceCounts { desired: wanted.desired, running, pending: wanted.desired.saturating_sub(running), settled })
+    }
+
+    /// The process group ids of `name`'s live replicas (for tests and `status`).
+    pub fn replica_pids(&self, name: &str) -> Vec<i32> {
+        let Some(service) = lock(&self.services).get(name).cloned() else { return Vec::new() };
+        let replicas = lock(&service.replicas);
+        replicas.iter().filter(|r| !r.exited.load(Ordering::Acquire)).map(|r| r.pgid.as_raw()).collect()
+    }
+}
+
+/// Starts one replica and a task that notes its exit.
+fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf) -> std::io::Result<Replica> {
+    let port = free_port()?;
+    std::fs::create_dir_all(logs)?;
+    let log_path = logs.join(format!("{}-{id}.log", service.name));
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    let command_line = &spec.bundle.manifest.command;
+    let (program, args) = command_line.split_first().ok_or_else(|| std::io::Error::other("empty command"))?;
+    let mut path = std::env::var_os("PATH").unwrap_or_default();
+    let mut command = tokio::process::Command::new(program);
+    if let Some(venv) = &spec.bundle.manifest.venv {
+        let bin = venv.join("bin");
+        if bin.join(program).exists() {
+            command = tokio::process::Command::new(bin.join(program));
+        }
+        path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path))).map_err(std::io::Error::other)?;
+        command.env("VIRTUAL_ENV", venv);
+    }
+    command
+        .args(args)
+        .current_dir(&spec.bundle.dir)
+        .envs(&spec.env)
+        .env("PATH", path)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("WEB_CONCURRENCY", spec.workers.to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .kill_on_drop(true);
+    die_with_parent(&mut command);
+    let mut child = command.spawn()?;
+    let pid = child.id().ok_or_else(|| std::io::Error::other("the replica exited at once"))?;
+    let exited = Arc::new(AtomicBool::new(false));
+    let flag = exited.clone();
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+        flag.store(true, Ordering::Release);
+    });
+    service.pool.add(id, SocketAddr::from(([127, 0, 0, 1], port)));
+    let pgid = Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
+    tracing::info!(service = %service.name, replica = id, port, "started replica");
+    Ok(Replica { id, revision: spec.revision.clone(), pgid, started: Instant::now(), exited, stopping: false })
+}
+
+/// SIGTERM the replica's process group, then SIGKILL after `timeout`.
+async fn terminate(pgid: Pid, exited: Arc<AtomicBool>, timeout: Duration) {
+    let _ = killpg(pgid, Signal::SIGTERM);
+    let deadline = Instant::now() + timeout;
+    while !exited.load(Ordering::Acquire) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = killpg(pgid, Signal::SIGKILL);
+}
+
+/// Drains a replica out of the pool and stops it.
+async fn retire(service: &Service, id: u64, drain: Duration) {
+    let handle = {
+        let mut replicas = lock(&service.replicas);
+        replicas.iter_mut().find(|r| r.id == id).map(|r| {
+            r.stopping = true;
+            (r.pgid, r.exited.clone())
+        })
+    };
+    service.pool.drain(id, drain).await;
+    if let Some((pgid, exited)) = handle {
+        terminate(pgid, exited, Duration::from_secs(10)).await;
+    }
+    lock(&service.replicas).retain(|r| r.id != id);
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What the reconcile loop does next.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Start this many replicas of the current revision.
+    Start(u32),
+    /// Drain and stop these replicas.
+    Retire(Vec<u64>),
+    /// Nothing to do now.
+    Wait,
+}
+
+/// The next step, given live replicas of the current and of older revisions (oldest first), which are
+/// healthy, the desired count, and whether a start is allowed now (crash backoff).
+fn next_step(current: &[u64], old: &[u64], healthy: impl Fn(u64) -> bool, desired: u32, can_start: bool) -> Step {
+    let total = (current.len() + old.len()) as u32;
+    let current_ready = current.iter().all(|id| healthy(*id));
+    if !old.is_empty() {
+        // Rolling: surge one new replica, wait until it is healthy, then retire one old one.
+        return match (current_ready, total > desired) {
+            (true, true) => Step::Retire(vec![old[0]]),
+            (true, false) if can_start => Step::Start(1),
+            _ => Step::Wait,
+        };
+    }
+    match (current.len() as u32).cmp(&desired) {
+        std::cmp::Ordering::Less if can_start => Step::Start(desired - current.len() as u32),
+        std::cmp::Ordering::Greater => Step::Retire(current.iter().rev().take(current.len() - desired as usize).copied().collect()),
+        _ => Step::Wait,
+    }
+}
+
+async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {
+    let mut backoff = Duration::from_secs(1);
+    let mut next_start = Instant::now();
+    loop {
+        let (desired, spec, stop) = {
+            let w = lock(&service.wanted);
+            (w.desired, w.spec.clone(), w.stop)
+        };
+        if stop {
+            let all: Vec<u64> = lock(&service.replicas).iter().map(|r| r.id).collect();
+            futures::future::join_all(all.into_iter().map(|id| retire(&service, id, spec.drain))).await;
+            service.done.store(true, Ordering::Release);
+            service.finished.notify_waiters();
+            return;
+        }
+
+        // Crashed replicas leave the pool; the next start waits out a growing backoff.
+        let crashed: Vec<u64> =
+            lock(&service.replicas).iter().filter(|r| r.exited.load(Ordering::Acquire) && !r.stopping).map(|r| r.id).collect();
+        for id in &crashed {
+            tracing::warn!(service = %service.name, replica = id, "replica exited; restarting after {backoff:?}");
+            service.pool.remove(*id);
+            lock(&service.replicas).retain(|r| r.id != *id);
+            next_start = Instant::now() + backoff;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+
+        // Replicas past their grace period that keep failing health checks are replaced.
+        let threshold = service.pool.settings().health.unhealthy_threshold;
+        let failing: Vec<u64> = lock(&service.replicas)
+            .iter()
+            .filter(|r| !r.stopping && r.started.elapsed() > spec.grace)
+            .filter(|r| service.pool.target(r.id).is_some_and(|t| t.is_failing(threshold)))
+            .map(|r| r.id)
+            .collect();
+        for id in failing {
+            tracing::warn!(service = %service.name, replica = id, "replica keeps failing health checks; replacing it");
+            retire(&service, id, Duration::ZERO).await;
+        }
+
+        let (current, old): (Vec<u64>, Vec<u64>) = {
+            let replicas = lock(&service.replicas);
+            let (current, old): (Vec<&Replica>, Vec<&Replica>) =
+                replicas.iter().filter(|r| !r.stopping).partition(|r| r.revision == spec.revision);
+            (current.iter().map(|r| r.id).collect(), old.iter().map(|r| r.id).collect())
+        };
+        let healthy = |id: u64| service.pool.target(id).is_some_and(|t| t.is_healthy());
+        match next_step(&current, &old, healthy, desired, Instant::now() >= next_start) {
+            Step::Start(n) => {
+                for _ in 0..n {
+                    if let Err(e) = start_one(&service, &spec, &logs, &ids) {
+                        tracing::error!(service = %service.name, "cannot start a replica: {e}");
+                        next_start = Instant::now() + backoff;
+                        break;
+                    }
+                }
+            }
+            Step::Retire(retiring) => {
+                futures::future::join_all(retiring.into_iter().map(|id| retire(&service, id, spec.drain))).await;
+            }
+            Step::Wait => {}
+        }
+        if old.is_empty() && !current.is_empty() && current.iter().all(|id| healthy(*id)) {
+            backoff = Duration::from_secs(1);
+        }
+        tokio::select! {
+            _ = service.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+fn start_one(service: &Service, spec: &RunSpec, logs: &PathBuf, ids: &AtomicU64) -> std::io::Result<()> {
+    let id = ids.fetch_add(1, Ordering::Relaxed);
+    let replica = start(service, spec, id, logs)?;
+    lock(&service.replicas).push(replica);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rollout_surges_one_then_retires_one_old_replica() {
+        let all_healthy = |_| true;
+        assert_eq!(next_step(&[], &[1, 2, 3], all_healthy, 3, true), Step::Start(1), "surge first");
+        assert_eq!(next_step(&[4], &[1, 2, 3], all_healthy, 3, true), Step::Retire(vec![1]), "then retire the oldest");
+    }
+
+    #[test]
+    fn rollout_steps() {
+        let healthy = |_| true;
+        let starting = |id| id != 9;
+        assert_eq!(next_step(&[], &[1, 2], healthy, 2, true), Step::Start(1));
+        assert_eq!(next_step(&[9], &[1, 2], starting, 2, true), Step::Wait, "wait for the new one");
+        assert_eq!(next_step(&[9], &[1, 2], healthy, 2, true), Step::Retire(vec![1]));
+        assert_eq!(next_step(&[9], &[2], healthy, 2, true), Step::Start(1));
+        assert_eq!(next_step(&[9], &[2], healthy, 2, false), Step::Wait, "backoff holds starts");
+    }
+
+    #[test]
+    fn scaling_starts_the_missing_and_retires_the_newest() {
+        let healthy = |_| true;
+        assert_eq!(next_step(&[1], &[], healthy, 3, true), Step::Start(2));
+        assert_eq!(next_step(&[1, 2, 3], &[], healthy, 1, true), Step::Retire(vec![3, 2]));
+        assert_eq!(next_step(&[1, 2, 3], &[], healthy, 3, true), Step::Wait);
+        assert_eq!(next_step(&[], &[], healthy, 2, false), Step::Wait);
+    }
+}
