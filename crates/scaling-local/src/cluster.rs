@@ -19,7 +19,7 @@ fn digest_of(image: &str) -> Option<&str> {
 impl LocalCloud {
     /// The service as the supervisor runs it: live counts and rollout.
     fn live(&self, service: ServiceInfo) -> ServiceInfo {
-        let Some(counts) = self.supervisor.counts(&service.id) else { return service };
+        let Some(counts) = self.supervisor.counts(&service.name) else { return service };
         let rollout = if counts.settled { Rollout::Completed } else { Rollout::InProgress };
         ServiceInfo { running_count: counts.running, pending_count: counts.pending, rollout, ..service }
     }
@@ -101,18 +101,18 @@ impl Cluster for LocalCloud {
         let spec = self.run_spec(desired)?;
         let service = self.memory.ensure_service(desired).await?;
         let pool = self.balancer.pool(&desired.traffic.target_group_id);
-        self.supervisor.apply(&service.id, pool, spec, desired.desired_count);
+        self.supervisor.apply(&service.name, pool, spec, desired.desired_count);
         Ok(self.live(service))
     }
 
     async fn scale_service(&self, owner: &Owner, service: &ServiceInfo, desired_count: u32) -> ProviderResult<ServiceInfo> {
         let scaled = self.memory.scale_service(owner, service, desired_count).await?;
-        self.supervisor.scale(&service.id, desired_count);
+        self.supervisor.scale(&service.name, desired_count);
         Ok(self.live(scaled))
     }
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
-        self.supervisor.stop(&service.id).await;
+        self.supervisor.stop(&service.name).await;
         self.memory.delete_service(owner, service).await
     }
 }

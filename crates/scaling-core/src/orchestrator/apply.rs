@@ -189,7 +189,11 @@ impl<'a> Apply<'a> {
         }
         let zone =
             self.runner.call(StepId::Zone, r, || self.providers.dns.create_zone(&d.owner, apex, &d.tags)).await?;
-        let text = format!("created; set these name servers at your registrar: {}", zone.name_servers.join(", "));
+        let text = if zone.name_servers.is_empty() {
+            "created".to_string()
+        } else {
+            format!("created; set these name servers at your registrar: {}", zone.name_servers.join(", "))
+        };
         keep(&self.out.new_zone, zone.clone());
         keep(&self.out.zone, zone);
         Ok(text)

@@ -1,6 +1,7 @@
 //! Desired-versus-observed comparisons, one per resource. The planner shows them; apply acts on them,
 //! so the two cannot disagree.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -71,6 +72,14 @@ impl Changes {
     fn field<T: PartialEq + Debug>(mut self, name: &str, old: T, new: T) -> Self {
         if old != new {
             self.0.push(format!("{name}: {old:?} → {new:?}"));
+        }
+        self
+    }
+
+    /// `name changed: a, b` when `names` is not empty.
+    fn changed(mut self, name: &str, names: Vec<String>) -> Self {
+        if !names.is_empty() {
+            self.0.push(format!("{name} changed: {}", names.join(", ")));
         }
         self
     }
@@ -195,8 +204,14 @@ pub(crate) fn task_definition(
         .field("cpu", o.cpu, desired.cpu)
         .field("memory", o.memory, desired.memory)
         .field("port", o.port, desired.port)
-        .field("environment", &o.env, &desired.env)
+        .changed("environment variables", env_changes(&o.env, &desired.env))
         .done()
+}
+
+/// The names of environment variables added, removed or changed — never their values, which may be secret.
+fn env_changes(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter().filter(|k| old.get(*k) != new.get(*k)).cloned().collect()
 }
 
 pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) -> Diff {
@@ -208,4 +223,18 @@ pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) 
         .field("security group", &o.security_group_id, &desired.security_group_id)
         .duration("health check grace period", o.health_check_grace_period, desired.health_check_grace_period)
         .done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_changes_name_keys_never_values() {
+        let old = BTreeMap::from([("API_KEY".to_string(), "old-secret".to_string()), ("MODE".to_string(), "a".to_string())]);
+        let new = BTreeMap::from([("API_KEY".to_string(), "new-secret".to_string()), ("MODE".to_string(), "a".to_string())]);
+        let diff = Changes::default().changed("environment variables", env_changes(&old, &new)).done();
+        assert_eq!(diff.reason, "environment variables changed: API_KEY");
+        assert!(!diff.reason.contains("secret"));
+    }
 }

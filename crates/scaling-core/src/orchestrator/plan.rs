@@ -63,6 +63,32 @@ impl Plan {
         &self.desired.image
     }
 
+    /// Every observed resource the app owns, e.g. `load balancer dashmath-alb` (what destroy deletes).
+    pub fn owned_resources(&self) -> Vec<String> {
+        let o = &self.observed;
+        let named = |kind: &str, name: Option<&str>| name.map(|n| format!("{kind} {n}"));
+        let mut out: Vec<String> = named("service", o.service.as_ref().map(|s| s.name.as_str())).into_iter().collect();
+        out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.protocol, l.port)));
+        out.extend(
+            [
+                named("load balancer", o.load_balancer.as_ref().map(|l| l.name.as_str())),
+                named("target group", o.target_group.as_ref().map(|t| t.name.as_str())),
+                named("task definition", o.task_definition.as_ref().map(|t| t.family.as_str())),
+                named("cluster", o.cluster.as_ref().map(|c| c.name.as_str())),
+                named("security group", o.task_security_group.as_ref().map(|g| g.name.as_str())),
+                named("security group", o.load_balancer_security_group.as_ref().map(|g| g.name.as_str())),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        out.extend(o.certificates.iter().map(|c| format!("certificate {} ({})", c.domain, c.id)));
+        out.extend(o.owned_records(&self.app).map(|r| format!("record {} {:?}", r.name, r.kind)));
+        out.extend(named("repository", o.repository.as_ref().map(|r| r.name.as_str())));
+        let own_zone = o.zone.as_ref().filter(|z| z.owner.as_deref() == Some(self.app.as_str()));
+        out.extend(named("zone", own_zone.map(|z| z.name.as_str())));
+        out
+    }
+
     /// The longest chain of steps when each takes `cost(step)`: the least time apply can take.
     pub fn critical_path(&self, cost: impl Fn(StepId) -> Duration) -> (Duration, Vec<StepId>) {
         critical_path(&self.steps, cost)

@@ -1,0 +1,57 @@
+//! One file per command; each is a few calls to the orchestrator and some printing.
+
+mod deploy;
+mod destroy;
+mod init;
+mod plan;
+mod status;
+mod validate;
+
+use anyhow::{Context, Result};
+use clap::CommandFactory;
+use scaling_core::{DeployOptions, Orchestrator, Spec};
+use serde::Serialize;
+
+use crate::args::{Cli, Command, Global, Output};
+use crate::provider::{self, Selected};
+use crate::render::{json_line, JsonLine, Renderer};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Init { force, name } => init::run(global, force, name),
+        Command::Validate => validate::run(global),
+        Command::Plan { image } => plan::run(global, image.as_deref()).await,
+        Command::Deploy { image, no_wait } => deploy::run(global, image.as_deref(), !no_wait).await,
+        Command::Status => status::status(global).await,
+        Command::Scale { count, no_wait } => status::scale(global, count, !no_wait).await,
+        Command::Destroy { yes, delete_zone, delete_images } => destroy::run(global, yes, delete_zone, delete_images).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "scaling", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
+
+/// Loads and validates the config; problems are exit code 2.
+pub fn load(global: &Global) -> Result<Spec> {
+    Ok(Spec::load(&global.config)?)
+}
+
+/// The spec, the providers it asks for, and an orchestrator over them.
+pub async fn connect(global: &Global, wait: bool) -> Result<(Selected, Orchestrator)> {
+    let spec = load(global)?;
+    let selected = provider::select(global, &spec).await.context("cannot set up the provider")?;
+    let options = DeployOptions { wait, ..DeployOptions::default() };
+    let orchestrator = Orchestrator::new(selected.providers.clone()).with_options(options);
+    Ok((selected, orchestrator))
+}
+
+/// Prints `value` as the JSON result, or `text` for people.
+pub fn finish<T: Serialize>(global: &Global, renderer: &Renderer, value: &T, text: impl FnOnce() -> String) {
+    match global.output {
+        Output::Json => json_line(&JsonLine::Result(value)),
+        Output::Text => renderer.println(&text()),
+    }
+}
