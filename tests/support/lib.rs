@@ -1,4 +1,7 @@
-//! Shared helpers for the integration tests: specs, options and small assertions.
+//! Shared helpers for the integration tests: specs, options, an HTTPS client.
+#![allow(clippy::expect_used)]
+
+pub mod https;
 
 use std::sync::Arc;
 use std::time::Duration;

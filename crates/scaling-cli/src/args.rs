@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// balancer on your own domain, in one command: on AWS (ECS Fargate, ALB, Route 53, ACM) or on this
 /// machine.
 #[derive(Debug, Parser)]
-#[command(name = "scaling", version, propagate_version = true, after_help = "Example:\n  scaling init && scaling deploy --provider local")]
+#[command(
+    name = "scaling",
+    version,
+    propagate_version = true,
+    after_help = "Example:\n  scaling init && scaling deploy --provider local"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -84,7 +89,9 @@ pub enum Command {
         image: Option<String>,
     },
     /// Build and push the image, then create or update everything; prints the URLs.
-    #[command(after_help = "Examples:\n  scaling deploy --provider local      # runs here until Ctrl-C\n  scaling deploy --provider aws --image 123.dkr.ecr.us-west-2.amazonaws.com/app-repository@sha256:…")]
+    #[command(
+        after_help = "Examples:\n  scaling deploy --provider local      # runs here until Ctrl-C\n  scaling deploy --provider aws --image 123.dkr.ecr.us-west-2.amazonaws.com/app-repository@sha256:…"
+    )]
     Deploy {
         /// Use this prebuilt image instead of building (pin it by digest: repo@sha256:…).
         #[arg(long)]

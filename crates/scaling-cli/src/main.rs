@@ -46,7 +46,8 @@ fn init_tracing(verbose: u8) {
         1 => "warn,scaling_core=info,scaling_local=info,scaling_aws=info,scaling=info",
         _ => "warn,scaling_core=debug,scaling_local=debug,scaling_aws=debug,scaling=debug",
     };
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 #[tokio::main]

@@ -36,7 +36,12 @@ pub async fn select(global: &Global, spec: &Spec) -> Result<Selected> {
         ProviderKind::Local => {
             let spec = scaling_local::localize(spec);
             let cloud = Arc::new(LocalCloud::from_env(&spec));
-            Ok(Selected { kind: ProviderKind::Local, providers: Providers::from_cloud(cloud.clone()), local: Some(cloud), spec })
+            Ok(Selected {
+                kind: ProviderKind::Local,
+                providers: Providers::from_cloud(cloud.clone()),
+                local: Some(cloud),
+                spec,
+            })
         }
         ProviderKind::Aws => aws(global, spec).await,
     }

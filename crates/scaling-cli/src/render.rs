@@ -84,7 +84,9 @@ impl Progress for Renderer {
     fn event(&self, event: &Event) {
         match self {
             Renderer::Json => json_line::<()>(&JsonLine::Event(event)),
-            Renderer::Lines => println!("[{:>7.1}s] {}: {}", event.elapsed.as_secs_f64(), event.resource, describe(&event.kind)),
+            Renderer::Lines => {
+                println!("[{:>7.1}s] {}: {}", event.elapsed.as_secs_f64(), event.resource, describe(&event.kind))
+            }
             Renderer::Live { bars, steps } => {
                 let Ok(mut steps) = steps.lock() else { return };
                 let bar = steps.entry(event.step).or_insert_with(|| {

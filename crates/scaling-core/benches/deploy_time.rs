@@ -20,7 +20,8 @@ async fn virtual_deploy(latency: Latency) -> (Duration, Duration, Duration) {
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud)).with_options(DeployOptions::default());
     let spec = spec();
     let start = tokio::time::Instant::now();
-    let plan = orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.expect("image")).await.expect("plan");
+    let plan =
+        orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.expect("image")).await.expect("plan");
     let observe = start.elapsed();
     orchestrator.apply(&plan, &Silent).await.expect("apply");
     let took = start.elapsed();
@@ -30,12 +31,21 @@ async fn virtual_deploy(latency: Latency) -> (Duration, Duration, Duration) {
 }
 
 fn main() {
-    let paused = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("runtime");
+    let paused =
+        tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("runtime");
     let (took, critical, sequential) = paused.block_on(virtual_deploy(Latency::REALISTIC));
     println!("virtual time, AWS-like latencies (observe included in all three):");
     println!("  orchestrator deploy     {:>8.1} s", took.as_secs_f64());
-    println!("  critical path           {:>8.1} s   deploy / critical path = {:.3}", critical.as_secs_f64(), took.as_secs_f64() / critical.as_secs_f64());
-    println!("  seed's sequential order {:>8.1} s   sequential / deploy   = {:.2}x", sequential.as_secs_f64(), sequential.as_secs_f64() / took.as_secs_f64());
+    println!(
+        "  critical path           {:>8.1} s   deploy / critical path = {:.3}",
+        critical.as_secs_f64(),
+        took.as_secs_f64() / critical.as_secs_f64()
+    );
+    println!(
+        "  seed's sequential order {:>8.1} s   sequential / deploy   = {:.2}x",
+        sequential.as_secs_f64(),
+        sequential.as_secs_f64() / took.as_secs_f64()
+    );
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
     let runs = 200;
@@ -44,5 +54,8 @@ fn main() {
         runtime.block_on(virtual_deploy(Latency::NONE));
     }
     let per = start.elapsed() / runs;
-    println!("real CPU time of observe + plan + apply on a fresh in-memory cloud: {:.3} ms per deploy ({runs} runs)", per.as_secs_f64() * 1e3);
+    println!(
+        "real CPU time of observe + plan + apply on a fresh in-memory cloud: {:.3} ms per deploy ({runs} runs)",
+        per.as_secs_f64() * 1e3
+    );
 }

@@ -125,7 +125,11 @@ fn run(command: &mut std::process::Command, what: &str) -> Result<(), BundleErro
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
-    Err(BundleError::Python(format!("{what} failed ({}):\n{}", output.status, tail.into_iter().rev().collect::<Vec<_>>().join("\n"))))
+    Err(BundleError::Python(format!(
+        "{what} failed ({}):\n{}",
+        output.status,
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    )))
 }
 
 /// The virtualenv for `requirements`, built on first use (marked ready only once complete).
@@ -171,7 +175,10 @@ pub fn build(paths: &Paths, context: &Path, dockerfile: &str) -> Result<Bundle, 
     let docker_path = context.join(dockerfile);
     let docker_text = fs::read_to_string(&docker_path).map_err(io(&docker_path))?;
     let command = dockerfile_command(&docker_text).ok_or_else(|| {
-        BundleError::NoCommand(format!("{} has no CMD: add one, e.g. CMD [\"gunicorn\", \"app:server\"]", docker_path.display()))
+        BundleError::NoCommand(format!(
+            "{} has no CMD: add one, e.g. CMD [\"gunicorn\", \"app:server\"]",
+            docker_path.display()
+        ))
     })?;
     let requirements = context.join("requirements.txt");
     let venv = if requirements.exists() { Some(venv_for(paths, &requirements)?) } else { None };

@@ -52,7 +52,8 @@ impl LocalCloud {
         if let Some(ca) = self.ca.get() {
             return Ok(ca);
         }
-        let ca = LocalCa::open(&self.paths.ca()).map_err(|e| ProviderError::new("open_ca", "local CA", ErrorKind::Other, e.to_string()))?;
+        let ca = LocalCa::open(&self.paths.ca())
+            .map_err(|e| ProviderError::new("open_ca", "local CA", ErrorKind::Other, e.to_string()))?;
         Ok(self.ca.get_or_init(|| ca))
     }
 
@@ -64,6 +65,11 @@ impl LocalCloud {
     /// The supervisor, e.g. to list replica processes.
     pub fn supervisor(&self) -> &Supervisor {
         &self.supervisor
+    }
+
+    /// The port the listener known as `port` (80 or 443) is bound to, if it runs.
+    pub fn listener_port(&self, port: u16) -> Option<u16> {
+        self.balancer.listener_addr(port).map(|a| a.port())
     }
 
     /// Stops every replica (draining it first) and every listener.
@@ -103,7 +109,10 @@ mod tests {
         let mut with_full_alias = spec.clone();
         with_full_alias.domain.as_mut().unwrap().aliases = vec!["www".into(), "app.dashmath.example.com".into()];
         assert_eq!(localize(&spec).hostnames(), ["dashmath.localhost", "www.dashmath.localhost"]);
-        assert_eq!(localize(&with_full_alias).hostnames(), ["dashmath.localhost", "www.dashmath.localhost", "app.dashmath.localhost"]);
+        assert_eq!(
+            localize(&with_full_alias).hostnames(),
+            ["dashmath.localhost", "www.dashmath.localhost", "app.dashmath.localhost"]
+        );
         localize(&with_full_alias).validate().unwrap();
     }
 }

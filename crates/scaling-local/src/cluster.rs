@@ -25,7 +25,8 @@ impl LocalCloud {
     }
 
     fn run_spec(&self, desired: &DesiredService) -> ProviderResult<RunSpec> {
-        let fail = |message: String| ProviderError::new("ensure_service", &desired.name, ErrorKind::InvalidRequest, message);
+        let fail =
+            |message: String| ProviderError::new("ensure_service", &desired.name, ErrorKind::InvalidRequest, message);
         let definition = lock(&self.task_definitions)
             .get(&desired.task_definition_id)
             .cloned()
@@ -36,7 +37,10 @@ impl LocalCloud {
                 definition.image
             ))
         })?;
-        let drain = lock(&self.target_groups).get(&desired.traffic.target_group_id).map(|t| t.deregistration_delay).unwrap_or_default();
+        let drain = lock(&self.target_groups)
+            .get(&desired.traffic.target_group_id)
+            .map(|t| t.deregistration_delay)
+            .unwrap_or_default();
         Ok(RunSpec {
             revision: definition.id,
             bundle,
@@ -93,7 +97,12 @@ impl Cluster for LocalCloud {
         self.memory.deregister_task_definitions(owner, family).await
     }
 
-    async fn find_service(&self, owner: &Owner, cluster: &ClusterInfo, name: &str) -> ProviderResult<Option<ServiceInfo>> {
+    async fn find_service(
+        &self,
+        owner: &Owner,
+        cluster: &ClusterInfo,
+        name: &str,
+    ) -> ProviderResult<Option<ServiceInfo>> {
         Ok(self.memory.find_service(owner, cluster, name).await?.map(|s| self.live(s)))
     }
 
@@ -105,7 +114,12 @@ impl Cluster for LocalCloud {
         Ok(self.live(service))
     }
 
-    async fn scale_service(&self, owner: &Owner, service: &ServiceInfo, desired_count: u32) -> ProviderResult<ServiceInfo> {
+    async fn scale_service(
+        &self,
+        owner: &Owner,
+        service: &ServiceInfo,
+        desired_count: u32,
+    ) -> ProviderResult<ServiceInfo> {
         let scaled = self.memory.scale_service(owner, service, desired_count).await?;
         self.supervisor.scale(&service.name, desired_count);
         Ok(self.live(scaled))

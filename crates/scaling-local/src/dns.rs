@@ -2,7 +2,7 @@
 //! bookkeeping only and has no name servers to set anywhere.
 
 use async_trait::async_trait;
-use scaling_core::providers::{Delegation, DnsRecord, Dns, Owner, Tags, ZoneInfo};
+use scaling_core::providers::{Delegation, Dns, DnsRecord, Owner, Tags, ZoneInfo};
 use scaling_core::ProviderResult;
 
 use crate::cloud::LocalCloud;

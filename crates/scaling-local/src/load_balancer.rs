@@ -34,13 +34,21 @@ impl LocalCloud {
         ListenerInfo { public_port, ..listener }
     }
 
-    async fn tls_for(&self, desired: &DesiredListener, certificate_id: &str) -> ProviderResult<std::sync::Arc<rustls::ServerConfig>> {
+    async fn tls_for(
+        &self,
+        desired: &DesiredListener,
+        certificate_id: &str,
+    ) -> ProviderResult<std::sync::Arc<rustls::ServerConfig>> {
         let fail = |kind, message: String| ProviderError::new("ensure_listener", certificate_id, kind, message);
         let owned = self.memory.find_certificates(&owner_of(&desired.tags)).await?;
-        let cert = owned.into_iter().find(|c| c.id == certificate_id).ok_or_else(|| fail(ErrorKind::NotFound, "no such certificate".into()))?;
+        let cert = owned
+            .into_iter()
+            .find(|c| c.id == certificate_id)
+            .ok_or_else(|| fail(ErrorKind::NotFound, "no such certificate".into()))?;
         let names: Vec<String> = std::iter::once(cert.domain).chain(cert.alternative_names).collect();
         let issued = self.ca()?.issue(&names).map_err(|e| fail(ErrorKind::Other, e.to_string()))?;
-        tls_config(issued, desired.tls_policy.as_deref().unwrap_or_default()).map_err(|e| fail(ErrorKind::InvalidRequest, e.to_string()))
+        tls_config(issued, desired.tls_policy.as_deref().unwrap_or_default())
+            .map_err(|e| fail(ErrorKind::InvalidRequest, e.to_string()))
     }
 }
 
@@ -79,7 +87,11 @@ impl LoadBalancer for LocalCloud {
 
     async fn ensure_target_group(&self, desired: &DesiredTargetGroup) -> ProviderResult<TargetGroupInfo> {
         let group = self.memory.ensure_target_group(desired).await?;
-        let settings = PoolSettings { health: desired.health_check.clone(), stickiness: desired.stickiness, ..PoolSettings::default() };
+        let settings = PoolSettings {
+            health: desired.health_check.clone(),
+            stickiness: desired.stickiness,
+            ..PoolSettings::default()
+        };
         self.balancer.pool(&group.id).configure(settings);
         lock(&self.target_groups).insert(group.id.clone(), group.clone());
         Ok(group)
@@ -110,11 +122,17 @@ impl LoadBalancer for LocalCloud {
             None => None,
         };
         let bind = self.bind_port(desired.port);
-        let addr = self.balancer.ensure_listener(desired.port, bind, ListenerConfig { route, tls }).await.map_err(|e| {
-            let fix = if desired.port == 443 { "provider.local.https_port" } else { "provider.local.http_port" };
-            let message = format!("cannot listen on 127.0.0.1:{bind}: {e}; set {fix} to a free port (0 picks one)");
-            ProviderError::new("ensure_listener", format!("{}:{}", lb.name, desired.port), ErrorKind::InvalidRequest, message)
-        })?;
+        let addr =
+            self.balancer.ensure_listener(desired.port, bind, ListenerConfig { route, tls }).await.map_err(|e| {
+                let fix = if desired.port == 443 { "provider.local.https_port" } else { "provider.local.http_port" };
+                let message = format!("cannot listen on 127.0.0.1:{bind}: {e}; set {fix} to a free port (0 picks one)");
+                ProviderError::new(
+                    "ensure_listener",
+                    format!("{}:{}", lb.name, desired.port),
+                    ErrorKind::InvalidRequest,
+                    message,
+                )
+            })?;
         Ok(ListenerInfo { public_port: addr.port(), ..info })
     }
 

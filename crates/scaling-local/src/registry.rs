@@ -1,7 +1,9 @@
 //! [`Registry`] locally: images are bundles in a content-addressed store.
 
 use async_trait::async_trait;
-use scaling_core::providers::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Owner, Registry, RepositoryInfo};
+use scaling_core::providers::{
+    BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Owner, Registry, RepositoryInfo,
+};
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
 use crate::bundle;
@@ -34,12 +36,22 @@ impl Registry for LocalCloud {
 
     async fn push_image(&self, repository: &RepositoryInfo, artifact: &ImageArtifact) -> ProviderResult<ImageRef> {
         if bundle::find(&self.paths, &artifact.digest).is_none() {
-            return Err(ProviderError::new("push_image", &artifact.digest, ErrorKind::NotFound, "the bundle is not in the local store; build it first"));
+            return Err(ProviderError::new(
+                "push_image",
+                &artifact.digest,
+                ErrorKind::NotFound,
+                "the bundle is not in the local store; build it first",
+            ));
         }
         self.memory.push_image(repository, artifact).await
     }
 
-    async fn delete_repository(&self, owner: &Owner, repository: &RepositoryInfo, delete_images: bool) -> ProviderResult<()> {
+    async fn delete_repository(
+        &self,
+        owner: &Owner,
+        repository: &RepositoryInfo,
+        delete_images: bool,
+    ) -> ProviderResult<()> {
         self.memory.delete_repository(owner, repository, delete_images).await
     }
 }

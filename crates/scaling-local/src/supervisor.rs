@@ -160,11 +160,17 @@ impl Supervisor {
         let wanted = lock(&service.wanted);
         let replicas = lock(&service.replicas);
         let healthy = |r: &Replica| service.pool.target(r.id).is_some_and(|t| t.is_healthy());
-        let live: Vec<&Replica> = replicas.iter().filter(|r| !r.stopping && !r.exited.load(Ordering::Acquire)).collect();
+        let live: Vec<&Replica> =
+            replicas.iter().filter(|r| !r.stopping && !r.exited.load(Ordering::Acquire)).collect();
         let current: Vec<&&Replica> = live.iter().filter(|r| r.revision == wanted.spec.revision).collect();
         let running = current.iter().filter(|r| healthy(r)).count() as u32;
         let settled = running == wanted.desired && live.len() as u32 == wanted.desired && replicas.len() == live.len();
-        Some(ServiceCounts { desired: wanted.desired, running, pending: wanted.desired.saturating_sub(running), settled })
+        Some(ServiceCounts {
+            desired: wanted.desired,
+            running,
+            pending: wanted.desired.saturating_sub(running),
+            settled,
+        })
     }
 
     /// The process group ids of `name`'s live replicas (for tests and `status`).
@@ -190,7 +196,8 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf) -> std::io:
         if bin.join(program).exists() {
             command = tokio::process::Command::new(bin.join(program));
         }
-        path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path))).map_err(std::io::Error::other)?;
+        path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path)))
+            .map_err(std::io::Error::other)?;
         command.env("VIRTUAL_ENV", venv);
     }
     command
@@ -275,7 +282,9 @@ fn next_step(current: &[u64], old: &[u64], healthy: impl Fn(u64) -> bool, desire
     }
     match (current.len() as u32).cmp(&desired) {
         std::cmp::Ordering::Less if can_start => Step::Start(desired - current.len() as u32),
-        std::cmp::Ordering::Greater => Step::Retire(current.iter().rev().take(current.len() - desired as usize).copied().collect()),
+        std::cmp::Ordering::Greater => {
+            Step::Retire(current.iter().rev().take(current.len() - desired as usize).copied().collect())
+        }
         _ => Step::Wait,
     }
 }
@@ -297,8 +306,11 @@ async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {
         }
 
         // Crashed replicas leave the pool; the next start waits out a growing backoff.
-        let crashed: Vec<u64> =
-            lock(&service.replicas).iter().filter(|r| r.exited.load(Ordering::Acquire) && !r.stopping).map(|r| r.id).collect();
+        let crashed: Vec<u64> = lock(&service.replicas)
+            .iter()
+            .filter(|r| r.exited.load(Ordering::Acquire) && !r.stopping)
+            .map(|r| r.id)
+            .collect();
         for id in &crashed {
             tracing::warn!(service = %service.name, replica = id, "replica exited; restarting after {backoff:?}");
             service.pool.remove(*id);

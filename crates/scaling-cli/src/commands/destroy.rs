@@ -28,7 +28,9 @@ pub async fn run(global: &Global, yes: bool, delete_zone: bool, delete_images: b
     let owned = plan.owned_resources();
     let renderer = Renderer::new(global.output, global.no_color);
     if owned.is_empty() {
-        finish(global, &renderer, &scaling_core::DestroyReport::default(), || format!("{app} owns nothing here; nothing to delete."));
+        finish(global, &renderer, &scaling_core::DestroyReport::default(), || {
+            format!("{app} owns nothing here; nothing to delete.")
+        });
         return Ok(());
     }
     if !yes {

@@ -16,7 +16,8 @@ struct Detected {
 }
 
 fn sanitize(name: &str) -> String {
-    let mut out: String = name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let mut out: String =
+        name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     while out.contains("--") {
         out = out.replace("--", "-");
     }
@@ -33,7 +34,8 @@ fn sanitize(name: &str) -> String {
 fn detect(dir: &Path, name: Option<String>) -> Detected {
     let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let requirements = std::fs::read_to_string(dir.join("requirements.txt")).unwrap_or_default().to_ascii_lowercase();
-    let dash = requirements.lines().any(|l| l.trim_start().starts_with("dash")) || dir.join("app.py").exists() && requirements.contains("dash");
+    let dash = requirements.lines().any(|l| l.trim_start().starts_with("dash"))
+        || dir.join("app.py").exists() && requirements.contains("dash");
     let exposed = std::fs::read_to_string(dir.join("Dockerfile"))
         .unwrap_or_default()
         .lines()
@@ -49,7 +51,8 @@ fn render(d: &Detected, has_dockerfile: bool) -> String {
     } else {
         "# No Dockerfile found: add one (with a CMD that serves on $PORT), or use a prebuilt image:\n# reference = \"registry.example/app@sha256:…\"\ncontext = \".\"".to_string()
     };
-    let kind = if d.dash { "Dash app (gunicorn serves app:server on $PORT)" } else { "web app (it must listen on $PORT)" };
+    let kind =
+        if d.dash { "Dash app (gunicorn serves app:server on $PORT)" } else { "web app (it must listen on $PORT)" };
     format!(
         r#"# scaling.toml — deploy this {kind}.
 #   scaling validate                    check this file
@@ -94,13 +97,22 @@ pub fn run(global: &Global, force: bool, name: Option<String>) -> Result<()> {
     if path.exists() && !force {
         return Err(InvalidInput(format!("{} exists; pass --force to overwrite it", path.display())).into());
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(std::env::current_dir, |p| Ok(p.to_path_buf()))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(std::env::current_dir, |p| Ok(p.to_path_buf()))?;
     let dir = dir.canonicalize().unwrap_or(dir);
     let detected = detect(&dir, name);
     let text = render(&detected, dir.join("Dockerfile").exists());
-    scaling_core::Spec::from_toml_str(&text).map_err(|e| InvalidInput(format!("the generated config is invalid (pass --name): {e}")))?;
+    scaling_core::Spec::from_toml_str(&text)
+        .map_err(|e| InvalidInput(format!("the generated config is invalid (pass --name): {e}")))?;
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("✓ wrote {} for {} (port {}). Next: scaling validate && scaling deploy --provider local", path.display(), detected.name, detected.port);
+    println!(
+        "✓ wrote {} for {} (port {}). Next: scaling validate && scaling deploy --provider local",
+        path.display(),
+        detected.name,
+        detected.port
+    );
     Ok(())
 }
 

@@ -26,7 +26,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Deploy { image, no_wait } => deploy::run(global, image.as_deref(), !no_wait).await,
         Command::Status => status::status(global).await,
         Command::Scale { count, no_wait } => status::scale(global, count, !no_wait).await,
-        Command::Destroy { yes, delete_zone, delete_images } => destroy::run(global, yes, delete_zone, delete_images).await,
+        Command::Destroy { yes, delete_zone, delete_images } => {
+            destroy::run(global, yes, delete_zone, delete_images).await
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "scaling", &mut std::io::stdout());
             Ok(())

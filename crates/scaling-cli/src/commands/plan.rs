@@ -51,6 +51,8 @@ pub async fn run(global: &Global, image: Option<&str>) -> Result<()> {
     let plan = orchestrator.plan(&selected.spec, source).await?;
     let renderer = Renderer::new(global.output, true);
     let output = PlanOutput { app: &plan.app, provider: selected.kind, changes: &plan.changes };
-    finish(global, &renderer, &output, || format!("Plan for {} ({:?}):\n{}", plan.app, selected.kind, table(&plan.changes)));
+    finish(global, &renderer, &output, || {
+        format!("Plan for {} ({:?}):\n{}", plan.app, selected.kind, table(&plan.changes))
+    });
     Ok(())
 }

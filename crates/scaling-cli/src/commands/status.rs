@@ -22,7 +22,12 @@ fn text(report: &StatusReport, kind: ProviderKind) -> String {
     let healthy = report.targets.iter().filter(|t| t.state == TargetState::Healthy).count();
     out.push_str(&format!("  targets: {healthy}/{} healthy\n", report.targets.len()));
     for target in report.targets.iter().filter(|t| t.state != TargetState::Healthy) {
-        out.push_str(&format!("    {} {:?}: {}\n", target.target, target.state, target.reason.as_deref().unwrap_or("")));
+        out.push_str(&format!(
+            "    {} {:?}: {}\n",
+            target.target,
+            target.state,
+            target.reason.as_deref().unwrap_or("")
+        ));
     }
     if let Some(cert) = &report.certificate {
         out.push_str(&format!("  certificate: {cert:?}\n"));
@@ -53,10 +58,13 @@ pub async fn status(global: &Global) -> Result<()> {
 pub async fn scale(global: &Global, count: u32, wait: bool) -> Result<()> {
     let (selected, orchestrator) = connect(global, wait).await?;
     let renderer = Renderer::new(global.output, global.no_color);
-    let service = orchestrator.scale(&selected.spec, count, &renderer).await.map_err(|e| match (&e, selected.kind) {
-        (scaling_core::Error::NotDeployed { .. }, ProviderKind::Local) => anyhow::anyhow!("{e} ({LOCAL_NOTE})"),
-        _ => e.into(),
-    })?;
-    finish(global, &renderer, &service, || format!("✓ {} now wants {} replica(s)", service.name, service.desired_count));
+    let service =
+        orchestrator.scale(&selected.spec, count, &renderer).await.map_err(|e| match (&e, selected.kind) {
+            (scaling_core::Error::NotDeployed { .. }, ProviderKind::Local) => anyhow::anyhow!("{e} ({LOCAL_NOTE})"),
+            _ => e.into(),
+        })?;
+    finish(global, &renderer, &service, || {
+        format!("✓ {} now wants {} replica(s)", service.name, service.desired_count)
+    });
     Ok(())
 }

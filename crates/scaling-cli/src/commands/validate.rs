@@ -23,7 +23,10 @@ pub fn run(global: &Global) -> Result<()> {
                 json_line(&JsonLine::Result(&Validation { valid: true, config, problems: &[] }));
             } else {
                 let domain = spec.domain.as_ref().map_or_else(|| "no domain".to_string(), |d| d.hostnames().join(", "));
-                println!("✓ {config} is valid: {} on port {}, {} replicas, {domain}", spec.app.name, spec.app.port, spec.app.desired_count);
+                println!(
+                    "✓ {config} is valid: {} on port {}, {} replicas, {domain}",
+                    spec.app.name, spec.app.port, spec.app.desired_count
+                );
             }
             return Ok(());
         }

@@ -231,8 +231,10 @@ mod tests {
 
     #[test]
     fn environment_changes_name_keys_never_values() {
-        let old = BTreeMap::from([("API_KEY".to_string(), "old-secret".to_string()), ("MODE".to_string(), "a".to_string())]);
-        let new = BTreeMap::from([("API_KEY".to_string(), "new-secret".to_string()), ("MODE".to_string(), "a".to_string())]);
+        let old =
+            BTreeMap::from([("API_KEY".to_string(), "old-secret".to_string()), ("MODE".to_string(), "a".to_string())]);
+        let new =
+            BTreeMap::from([("API_KEY".to_string(), "new-secret".to_string()), ("MODE".to_string(), "a".to_string())]);
         let diff = Changes::default().changed("environment variables", env_changes(&old, &new)).done();
         assert_eq!(diff.reason, "environment variables changed: API_KEY");
         assert!(!diff.reason.contains("secret"));

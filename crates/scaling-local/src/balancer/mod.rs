@@ -95,7 +95,12 @@ impl Balancer {
 
     /// Starts (or reconfigures) the listener known as `port`, bound to `127.0.0.1:bind_port`
     /// (0 picks a free port). Returns the bound address.
-    pub async fn ensure_listener(&self, port: u16, bind_port: u16, config: ListenerConfig) -> std::io::Result<SocketAddr> {
+    pub async fn ensure_listener(
+        &self,
+        port: u16,
+        bind_port: u16,
+        config: ListenerConfig,
+    ) -> std::io::Result<SocketAddr> {
         if let Some(running) = self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&port) {
             running.config.send_replace(config);
             return Ok(running.addr);
@@ -126,12 +131,18 @@ impl Balancer {
 
     /// Stops every listener, letting in-flight requests finish (bounded).
     pub async fn shutdown(&self) {
-        let ports: Vec<u16> = self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().copied().collect();
+        let ports: Vec<u16> =
+            self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().copied().collect();
         futures::future::join_all(ports.into_iter().map(|p| self.remove_listener(p))).await;
     }
 }
 
-async fn accept(listener: TcpListener, config: watch::Receiver<ListenerConfig>, mut stop: watch::Receiver<bool>, client: ProxyClient) {
+async fn accept(
+    listener: TcpListener,
+    config: watch::Receiver<ListenerConfig>,
+    mut stop: watch::Receiver<bool>,
+    client: ProxyClient,
+) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -148,7 +159,13 @@ async fn accept(listener: TcpListener, config: watch::Receiver<ListenerConfig>, 
     let _ = tokio::time::timeout(GRACE, async { while connections.join_next().await.is_some() {} }).await;
 }
 
-async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, config: ListenerConfig, client: ProxyClient, stop: watch::Receiver<bool>) {
+async fn serve(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    config: ListenerConfig,
+    client: ProxyClient,
+    stop: watch::Receiver<bool>,
+) {
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let route = config.route.clone();
     let service = service_fn(move |request: hyper::Request<Incoming>| {
@@ -162,7 +179,11 @@ async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, config: Listener
     });
     match config.tls {
         Some(tls) => {
-            let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(10), TlsAcceptor::from(tls).accept(stream)).await else { return };
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(Duration::from_secs(10), TlsAcceptor::from(tls).accept(stream)).await
+            else {
+                return;
+            };
             run_connection(TokioIo::new(stream), service, stop).await;
         }
         None => run_connection(TokioIo::new(stream), service, stop).await,
@@ -172,8 +193,11 @@ async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, config: Listener
 async fn run_connection<I, S>(io: I, service: S, mut stop: watch::Receiver<bool>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: hyper::service::Service<hyper::Request<Incoming>, Response = hyper::Response<BoxBody>, Error = std::convert::Infallible>
-        + Send
+    S: hyper::service::Service<
+            hyper::Request<Incoming>,
+            Response = hyper::Response<BoxBody>,
+            Error = std::convert::Infallible,
+        > + Send
         + 'static,
     S::Future: Send + 'static,
 {
@@ -191,9 +215,15 @@ where
 
 /// A rustls server configuration for `certificate`, TLS 1.3 only when the policy says so (else 1.3 and
 /// 1.2), offering HTTP/2 and HTTP/1.1.
-pub fn tls_config(certificate: crate::ca::IssuedCertificate, policy: &str) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
-    let versions: &[&rustls::SupportedProtocolVersion] =
-        if policy.contains("TLS13-1-3") { &[&rustls::version::TLS13] } else { &[&rustls::version::TLS13, &rustls::version::TLS12] };
+pub fn tls_config(
+    certificate: crate::ca::IssuedCertificate,
+    policy: &str,
+) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    let versions: &[&rustls::SupportedProtocolVersion] = if policy.contains("TLS13-1-3") {
+        &[&rustls::version::TLS13]
+    } else {
+        &[&rustls::version::TLS13, &rustls::version::TLS12]
+    };
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_protocol_versions(versions)?
         .with_no_client_auth()

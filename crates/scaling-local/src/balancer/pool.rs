@@ -30,7 +30,12 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { health: HealthCheckSpec::default(), max_in_flight: 64, queue_timeout: Duration::from_secs(30), stickiness: None }
+        Self {
+            health: HealthCheckSpec::default(),
+            max_in_flight: 64,
+            queue_timeout: Duration::from_secs(30),
+            stickiness: None,
+        }
     }
 }
 
@@ -99,7 +104,13 @@ pub struct Pool {
 impl Pool {
     /// An empty pool whose health checks use `client`.
     pub fn new(settings: PoolSettings, client: ProxyClient) -> Arc<Self> {
-        Arc::new(Self { targets: RwLock::new(Vec::new()), changed: Notify::new(), next: AtomicUsize::new(0), settings: RwLock::new(settings), client })
+        Arc::new(Self {
+            targets: RwLock::new(Vec::new()),
+            changed: Notify::new(),
+            next: AtomicUsize::new(0),
+            settings: RwLock::new(settings),
+            client,
+        })
     }
 
     /// The settings now in force.
@@ -219,7 +230,8 @@ impl Pool {
                 } else {
                     TargetState::Initial
                 };
-                let reason = if state == TargetState::Healthy { None } else { t.reason.lock().ok().and_then(|r| r.clone()) };
+                let reason =
+                    if state == TargetState::Healthy { None } else { t.reason.lock().ok().and_then(|r| r.clone()) };
                 TargetHealth { target: t.addr.to_string(), state, reason }
             })
             .collect()

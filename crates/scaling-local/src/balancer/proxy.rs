@@ -18,11 +18,22 @@ use super::{BoxBody, ProxyClient};
 /// The sticky-session cookie.
 pub const STICKY_COOKIE: &str = "SCALING_REPLICA";
 
+/// The response header naming the replica that served a request (for debugging stickiness and spread).
+pub const REPLICA_HEADER: &str = "x-scaling-replica";
+
 /// The largest idempotent request body kept in memory so it can be retried.
 const RETRY_BODY_LIMIT: usize = 1 << 20;
 
-const HOP_BY_HOP: [&str; 8] =
-    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
 fn full(body: impl Into<Bytes>) -> BoxBody {
     Full::new(body.into()).map_err(|never| match never {}).boxed()
@@ -98,7 +109,12 @@ pub struct Origin {
     pub scheme: &'static str,
 }
 
-fn upstream_request(parts: &http::request::Parts, body: BoxBody, target: SocketAddr, origin: &Origin) -> Option<Request<BoxBody>> {
+fn upstream_request(
+    parts: &http::request::Parts,
+    body: BoxBody,
+    target: SocketAddr,
+    origin: &Origin,
+) -> Option<Request<BoxBody>> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let uri: Uri = format!("http://{target}{path}").parse().ok()?;
     let mut request = Request::new(body);
@@ -150,8 +166,14 @@ impl Body for LeasedBody {
 }
 
 /// Forwards `request` to a replica of `pool`.
-pub async fn forward(client: &ProxyClient, pool: &Arc<Pool>, request: Request<Incoming>, origin: Origin) -> Response<BoxBody> {
-    let idempotent = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE);
+pub async fn forward(
+    client: &ProxyClient,
+    pool: &Arc<Pool>,
+    request: Request<Incoming>,
+    origin: Origin,
+) -> Response<BoxBody> {
+    let idempotent =
+        matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE);
     let sticky = sticky_replica(request.headers());
     let stickiness = pool.settings().stickiness;
     let (parts, body) = request.into_parts();
@@ -183,8 +205,12 @@ pub async fn forward(client: &ProxyClient, pool: &Arc<Pool>, request: Request<In
                 let replica = lease.target.id;
                 let (mut head, body) = response.into_parts();
                 strip_hop_by_hop(&mut head.headers);
+                head.headers.insert(REPLICA_HEADER, HeaderValue::from(replica));
                 if let (Some(duration), false) = (stickiness, sticky == Some(replica)) {
-                    let cookie = format!("{STICKY_COOKIE}={replica}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax", duration.as_secs());
+                    let cookie = format!(
+                        "{STICKY_COOKIE}={replica}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax",
+                        duration.as_secs()
+                    );
                     if let Ok(value) = HeaderValue::from_str(&cookie) {
                         head.headers.append(header::SET_COOKIE, value);
                     }
