@@ -2,6 +2,7 @@
 //! embedded HTTPS load balancer, exercised with a TLS client that trusts only the local CA.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod lifecycle;
 mod rollout;
 
