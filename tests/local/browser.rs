@@ -7,7 +7,8 @@ use std::process::Command;
 use crate::{dashmath_spec, deploy};
 
 fn require(tool: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
+    let found =
+        Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
     assert!(found || std::env::var("CI").is_err(), "{tool} is required in CI (scripts/test installs it)");
     if !found {
         eprintln!("skipping: {tool} is not installed (scripts/test installs it)");
@@ -62,6 +63,10 @@ async fn chromium_renders_the_page_and_the_callback_result() {
     d.cloud.shutdown().await;
     let _ = std::fs::remove_dir_all(&home);
 
-    assert!(dom.contains("Dash Arithmetic"), "the page rendered: {dom}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        dom.contains("Dash Arithmetic"),
+        "the page rendered: {dom}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(dom.contains(r#"<span id="result">13</span>"#), "the callback computed 6 + 7: {dom}");
 }

@@ -97,6 +97,9 @@ fn die_with_parent(command: &mut tokio::process::Command) {
     }
 }
 
+/// The only variables replicas inherit from the environment `scaling` runs in.
+const INHERITED: [&str; 7] = ["HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "SSL_CERT_FILE"];
+
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -199,6 +202,11 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf) -> std::io:
         path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path)))
             .map_err(std::io::Error::other)?;
         command.env("VIRTUAL_ENV", venv);
+    }
+    // A clean environment: the spec's variables and a few basics, never the caller's credentials.
+    command.env_clear();
+    for (key, value) in std::env::vars_os().filter(|(k, _)| INHERITED.iter().any(|i| k == i)) {
+        command.env(key, value);
     }
     command
         .args(args)

@@ -34,38 +34,46 @@ fn summary(report: &DeployReport, selected: &Selected) -> String {
     text.trim_end().to_string()
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Ctrl-C and SIGTERM, listened for from the start so that none is missed.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
     }
 }
 
 pub async fn run(global: &Global, image: Option<&str>, wait: bool) -> Result<()> {
     let (selected, orchestrator) = connect(global, wait).await?;
     let renderer = Renderer::new(global.output, global.no_color);
-    let deployed = orchestrator.deploy(&selected.spec, image, &renderer).await;
+    let mut signals = StopSignals::install()?;
+    let deployed = tokio::select! {
+        deployed = orchestrator.deploy(&selected.spec, image, &renderer) => deployed.map_err(anyhow::Error::from),
+        _ = signals.recv() => Err(anyhow::anyhow!("interrupted; the next deploy picks up where this one stopped")),
+    };
     let report = match deployed {
         Ok(report) => report,
         Err(error) => {
             if let Some(local) = &selected.local {
                 local.shutdown().await;
             }
-            return Err(error.into());
+            return Err(error);
         }
     };
     finish(global, &renderer, &report, || summary(&report, &selected));
     if let Some(local) = &selected.local {
-        stop_signal().await;
+        signals.recv().await;
         renderer.println("Stopping: draining replicas and the load balancer…");
         local.shutdown().await;
         renderer.println("Stopped.");

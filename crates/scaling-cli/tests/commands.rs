@@ -1,0 +1,137 @@
+//! The short commands: validate, init, plan, destroy's refusal, completions, help.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use support::{example_copy, root, scaling_home};
+
+fn scaling() -> Command {
+    Command::from_std(support::scaling())
+}
+
+#[test]
+fn validate_accepts_the_example() {
+    scaling().args(["--config", "examples/dashmath/scaling.toml", "validate"]).assert().success().stdout(
+        predicate::str::contains(
+            "is valid: dashmath on port 8050, 3 replicas, dashmath.example.com, www.dashmath.example.com",
+        ),
+    );
+}
+
+#[test]
+fn an_invalid_config_exits_2_naming_each_field_and_fix() {
+    let dir = example_copy(|c| {
+        c.replace("name = \"dashmath\"", "name = \"Dash_Math\"").replace("memory = 3072", "memory = 1000")
+    });
+    let config = dir.path().join("scaling.toml");
+    scaling().arg("--config").arg(&config).arg("validate").assert().code(2).stdout(
+        predicate::str::contains("app.name")
+            .and(predicate::str::contains("app.memory"))
+            .and(predicate::str::contains("fix:")),
+    );
+
+    let output = scaling().arg("--config").arg(&config).args(["--output", "json", "validate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let first: serde_json::Value =
+        serde_json::from_slice(output.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(first["type"], "result");
+    assert_eq!(first["valid"], false);
+    let fields: Vec<&str> =
+        first["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["app.name", "app.memory"]);
+    assert!(first["problems"][0]["fix"].as_str().unwrap().contains("lowercase"));
+}
+
+#[test]
+fn invalid_configs_touch_no_provider() {
+    let dir = example_copy(|c| c.replace("port = 8050", "port = 0"));
+    let home = tempfile::tempdir().unwrap();
+    for command in [&["deploy"][..], &["plan"], &["status"], &["scale", "2"], &["destroy", "--yes"]] {
+        let mut cmd = scaling();
+        cmd.env("SCALING_HOME", home.path())
+            .arg("--config")
+            .arg(dir.path().join("scaling.toml"))
+            .arg("--provider")
+            .arg("local");
+        cmd.args(command).assert().code(2).stderr(predicate::str::contains("app.port"));
+    }
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0, "nothing was created");
+}
+
+#[test]
+fn init_writes_a_valid_config_and_never_overwrites_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("My_Dash_App");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(app.join("requirements.txt"), "dash==4.4.1\ngunicorn==27.0.1\n").unwrap();
+    std::fs::write(app.join("app.py"), "import dash\n").unwrap();
+    std::fs::write(app.join("Dockerfile"), "FROM python:3.11-slim\nEXPOSE 8050\nCMD [\"gunicorn\", \"app:server\"]\n")
+        .unwrap();
+    scaling()
+        .current_dir(&app)
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("my-dash-app (port 8050)"));
+    let text = std::fs::read_to_string(app.join("scaling.toml")).unwrap();
+    assert!(text.contains("name = \"my-dash-app\"") && text.contains("context = \".\""), "{text}");
+    scaling().current_dir(&app).arg("validate").assert().success();
+    scaling().current_dir(&app).arg("init").assert().code(2).stderr(predicate::str::contains("--force"));
+    scaling().current_dir(&app).args(["init", "--force", "--name", "calc"]).assert().success();
+    assert!(std::fs::read_to_string(app.join("scaling.toml")).unwrap().contains("name = \"calc\""));
+}
+
+#[test]
+fn plan_shows_every_resource_as_a_diff_and_as_json() {
+    let dir = example_copy(support::free_ports);
+    let config = dir.path().join("scaling.toml");
+    scaling().arg("--config").arg(&config).args(["plan", "--provider", "local"]).assert().success().stdout(
+        predicate::str::contains("+ create   load balancer dashmath-alb")
+            .and(predicate::str::contains("to create, 0 to update")),
+    );
+    let output = scaling()
+        .arg("--config")
+        .arg(&config)
+        .args(["--output", "json", "plan", "--provider", "local"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (result["type"].as_str(), result["app"].as_str(), result["provider"].as_str()),
+        (Some("result"), Some("dashmath"), Some("local"))
+    );
+    let changes = result["changes"].as_array().unwrap();
+    assert!(changes.iter().all(|c| c["step"].is_string()
+        && c["resource"].is_string()
+        && c["action"].is_string()
+        && c["reason"].is_string()));
+    assert!(changes.iter().any(|c| c["resource"] == "service dashmath-service" && c["action"] == "create"));
+}
+
+#[test]
+fn destroy_without_yes_and_without_a_terminal_refuses() {
+    scaling()
+        .args(["--config", "examples/dashmath/scaling.toml", "destroy", "--provider", "local"])
+        .write_stdin("dashmath\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("refusing to destroy without --yes"));
+}
+
+#[test]
+fn every_command_has_help_with_an_example_and_completions_exist() {
+    for command in ["init", "validate", "plan", "deploy", "status", "scale", "destroy", "completions"] {
+        scaling().args([command, "--help"]).assert().success().stdout(predicate::str::contains("Example"));
+    }
+    scaling().args(["completions", "bash"]).assert().success().stdout(predicate::str::contains("_scaling()"));
+}
+
+#[test]
+fn a_missing_config_says_how_to_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    scaling().current_dir(dir.path()).arg("validate").assert().code(2).stdout(predicate::str::contains("scaling init"));
+    let _ = (root(), scaling_home());
+}
