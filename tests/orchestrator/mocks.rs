@@ -68,10 +68,14 @@ async fn a_throttled_call_is_retried_and_succeeds() {
 async fn a_platform_mismatch_is_refused_before_any_cloud_change() {
     let cloud = InMemoryCloud::new().shared();
     cloud.set_build_platform(Some(scaling_core::Platform::LinuxArm64));
+    let dir = std::env::temp_dir().join(format!("scaling-arm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app.py"), "print('arm')").unwrap();
     let mut spec = seed_spec();
-    spec.image = scaling_core::ImageSpec::build(std::env::temp_dir());
+    spec.image = scaling_core::ImageSpec::build(&dir);
     let error = orchestrator(&cloud).deploy(&spec, None, &RecordedEvents::new()).await.unwrap_err();
     assert!(matches!(error, Error::PlatformMismatch { .. }), "{error}");
     assert!(error.to_string().contains("exec format error"));
     assert_eq!(cloud.mutating_calls(), []);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

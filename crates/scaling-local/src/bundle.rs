@@ -82,9 +82,10 @@ fn files(context: &Path, ignored: &[String]) -> Result<Vec<PathBuf>, BundleError
             if ignored.iter().any(|i| *i == name || *i == file_name) || file_name.ends_with(".pyc") {
                 continue;
             }
-            if entry.file_type().map_err(io(&path))?.is_dir() {
+            let kind = entry.file_type().map_err(io(&path))?;
+            if kind.is_dir() {
                 stack.push(path);
-            } else {
+            } else if kind.is_file() {
                 out.push(relative);
             }
         }

@@ -214,7 +214,7 @@ impl Cluster for InMemoryCloud {
                 pending_count: 0,
                 target_group_id: desired.traffic.target_group_id.clone(),
                 security_group_id: desired.security_group_id.clone(),
-                health_check_grace_period: desired.health_check_grace_period,
+                health_check_grace_period: Some(desired.health_check_grace_period),
                 rollout: Rollout::InProgress,
             };
             let rolls = previous.as_ref().is_none_or(|p| {

@@ -102,7 +102,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
             i.desired_count,
             name(&i.target_group_id),
             name(&i.security_group_id),
-            i.health_check_grace_period.as_secs()
+            i.health_check_grace_period.unwrap_or_default().as_secs()
         ));
     }
     for z in s.zones.values() {

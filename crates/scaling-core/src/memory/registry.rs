@@ -17,9 +17,10 @@ fn hash_folder(hash: &mut Sha256, root: &Path, dir: &Path) -> std::io::Result<()
     for entry in entries {
         let path = entry.path();
         let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
-        if entry.file_type()?.is_dir() {
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
             hash_folder(hash, root, &path)?;
-        } else {
+        } else if kind.is_file() {
             hash.update(relative.as_bytes());
             hash.update([0]);
             hash.update(std::fs::read(&path)?);

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::spec::HealthCheckSpec;
+
 use crate::providers::{
     CertificateInfo, CertificateStatus, DesiredCertificate, DesiredListener, DesiredLoadBalancer, DesiredRepository,
     DesiredSecurityGroup, DesiredService, DesiredTargetGroup, DesiredTaskDefinition, DnsRecord, ListenerInfo,
@@ -121,11 +123,16 @@ pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&Loa
         .done()
 }
 
+/// The part of a health check a target group holds (the grace period belongs to the service).
+fn target_group_check(check: &HealthCheckSpec) -> HealthCheckSpec {
+    HealthCheckSpec { grace_period: Duration::ZERO, ..check.clone() }
+}
+
 pub(crate) fn target_group(desired: &DesiredTargetGroup, observed: Option<&TargetGroupInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     Changes::default()
         .field("port", o.port, desired.port)
-        .field("health check", &o.health_check, &desired.health_check)
+        .field("health check", target_group_check(&o.health_check), target_group_check(&desired.health_check))
         .duration("deregistration delay", o.deregistration_delay, desired.deregistration_delay)
         .field("stickiness", o.stickiness, desired.stickiness)
         .done()
@@ -221,7 +228,12 @@ pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) 
         .field("desired count", o.desired_count, desired.desired_count)
         .field("target group", &o.target_group_id, &desired.traffic.target_group_id)
         .field("security group", &o.security_group_id, &desired.security_group_id)
-        .duration("health check grace period", o.health_check_grace_period, desired.health_check_grace_period)
+        // A provider that does not report the grace period cannot show drift in it.
+        .duration(
+            "health check grace period",
+            o.health_check_grace_period.unwrap_or(desired.health_check_grace_period),
+            desired.health_check_grace_period,
+        )
         .done()
 }
 

@@ -144,8 +144,8 @@ pub struct ServiceInfo {
     pub target_group_id: String,
     /// The tasks' security group.
     pub security_group_id: String,
-    /// The health-check grace period.
-    pub health_check_grace_period: Duration,
+    /// The health-check grace period; `None` when the provider does not report it.
+    pub health_check_grace_period: Option<Duration>,
     /// The rollout state.
     pub rollout: Rollout,
 }

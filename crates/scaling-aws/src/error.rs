@@ -1,0 +1,92 @@
+//! SDK errors mapped to the core's classes: retryable (throttling, 5xx, dependencies still draining)
+//! or permanent (access denied, bad input, quotas), keeping the service's code and message.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use scaling_core::{ErrorKind, ProviderError};
+
+/// The core error kind for an AWS error code.
+pub fn kind_of(code: &str) -> ErrorKind {
+    match code {
+        "Throttling" | "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" | "PriorRequestNotComplete"
+        | "SlowDown" | "RequestThrottled" | "RequestThrottledException" => ErrorKind::Throttled,
+        "ServiceUnavailable" | "ServiceUnavailableException" | "InternalFailure" | "InternalError" | "ServerException"
+        | "InternalServerError" | "ServiceException" => ErrorKind::Unavailable,
+        "DependencyViolation" => ErrorKind::DependencyViolation,
+        "ResourceInUse" | "ResourceInUseException" | "ClusterContainsServicesException" | "ClusterContainsTasksException"
+        | "HostedZoneNotEmpty" => ErrorKind::InUse,
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "UnrecognizedClientException"
+        | "InvalidClientTokenId" | "ExpiredToken" | "ExpiredTokenException" | "AuthFailure" => ErrorKind::AccessDenied,
+        code if code.contains("NotFound") || code.starts_with("NoSuch") => ErrorKind::NotFound,
+        code if code.contains("LimitExceeded") || code.starts_with("TooMany") => ErrorKind::LimitExceeded,
+        code if code.starts_with("Invalid") || code.contains("Validation") || code.contains("Parameter") => ErrorKind::InvalidRequest,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// Maps an SDK error of `operation` on `resource`.
+pub fn map<E, R>(operation: &str, resource: &str, error: SdkError<E, R>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &error {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            let code = err.code().unwrap_or("Unknown");
+            let message = err.message().unwrap_or("no message");
+            ProviderError::new(operation, resource, kind_of(code), format!("{code}: {message}"))
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            let message = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&error));
+            ProviderError::new(operation, resource, ErrorKind::Unavailable, message)
+        }
+        _ => {
+            let message = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&error));
+            ProviderError::new(operation, resource, ErrorKind::Other, message)
+        }
+    }
+}
+
+/// The AWS error code of an SDK error, if the service answered.
+pub fn code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
+    match error {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+/// An error for a response that lacks a field the API documents.
+pub fn missing(operation: &str, resource: &str, field: &str) -> ProviderError {
+    ProviderError::new(operation, resource, ErrorKind::Other, format!("the response has no {field}"))
+}
+
+/// An error for a request the SDK builder refused (a missing required field: a bug here).
+pub fn build(operation: &str, resource: &str, error: impl std::fmt::Display) -> ProviderError {
+    ProviderError::new(operation, resource, ErrorKind::InvalidRequest, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_retryable_or_permanent_classes() {
+        for (code, kind, retryable) in [
+            ("Throttling", ErrorKind::Throttled, true),
+            ("ThrottlingException", ErrorKind::Throttled, true),
+            ("DependencyViolation", ErrorKind::DependencyViolation, true),
+            ("ResourceInUseException", ErrorKind::InUse, true),
+            ("AccessDeniedException", ErrorKind::AccessDenied, false),
+            ("UnauthorizedOperation", ErrorKind::AccessDenied, false),
+            ("RepositoryNotFoundException", ErrorKind::NotFound, false),
+            ("LoadBalancerNotFound", ErrorKind::NotFound, false),
+            ("TooManyLoadBalancers", ErrorKind::LimitExceeded, false),
+            ("InvalidParameterException", ErrorKind::InvalidRequest, false),
+            ("ServiceUnavailable", ErrorKind::Unavailable, true),
+        ] {
+            assert_eq!(kind_of(code), kind, "{code}");
+            assert_eq!(kind.default_retry() == scaling_core::Retry::Retryable, retryable, "{code}");
+        }
+    }
+}

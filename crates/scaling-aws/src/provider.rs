@@ -1,0 +1,163 @@
+//! [`AwsProvider`] and its builder: one SDK client per service from aws-config's default chain.
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use scaling_core::{AwsSettings, ErrorKind, ProviderError, ProviderResult};
+use tokio::sync::OnceCell;
+
+/// The VPC and subnets the load balancer and tasks use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// The VPC id.
+    pub vpc_id: String,
+    /// Subnets in at least two availability zones.
+    pub subnets: Vec<String>,
+}
+
+/// The five provider traits on AWS. Credentials come only from aws-config's default chain (environment,
+/// shared profile, SSO, container or instance role); nothing here reads, stores or logs them.
+pub struct AwsProvider {
+    pub(crate) ecr: aws_sdk_ecr::Client,
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) ecs: aws_sdk_ecs::Client,
+    pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub(crate) route53: aws_sdk_route53::Client,
+    pub(crate) acm: aws_sdk_acm::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(crate) region: String,
+    pub(crate) settings: AwsSettings,
+    pub(crate) network: OnceCell<Network>,
+}
+
+/// Builds an [`AwsProvider`].
+#[derive(Default)]
+pub struct AwsProviderBuilder {
+    region: Option<String>,
+    profile: Option<String>,
+    endpoint_url: Option<String>,
+    settings: AwsSettings,
+    interceptors: Vec<SharedInterceptor>,
+    retry: Option<RetryConfig>,
+}
+
+impl AwsProviderBuilder {
+    /// The region (else the spec's, else the default chain's: `AWS_REGION`, the profile).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// A named profile of the shared config files.
+    pub fn profile(mut self, profile: impl Into<String>) -> Self {
+        self.profile = Some(profile.into());
+        self
+    }
+
+    /// Sends every call to this endpoint (an emulator in tests). `AWS_ENDPOINT_URL` works too, as in
+    /// every SDK.
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// The spec's `[provider.aws]` settings: region, profile, VPC, subnets, public IPs.
+    pub fn settings(mut self, settings: &AwsSettings) -> Self {
+        if self.region.is_none() {
+            self.region = settings.region.clone();
+        }
+        if self.profile.is_none() {
+            self.profile = settings.profile.clone();
+        }
+        self.settings = settings.clone();
+        self
+    }
+
+    /// Adds an interceptor to every client (tests use this to count calls or inject faults).
+    pub fn interceptor(mut self, interceptor: impl Intercept + 'static) -> Self {
+        self.interceptors.push(SharedInterceptor::new(interceptor));
+        self
+    }
+
+    /// The SDK's retry configuration (standard mode, 5 attempts by default).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Loads the configuration from the default chain and makes the clients.
+    pub async fn build(self) -> ProviderResult<AwsProvider> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(self.retry.unwrap_or_else(|| RetryConfig::standard().with_max_attempts(5)));
+        if let Some(region) = &self.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            ProviderError::new(
+                "load_config",
+                "region",
+                ErrorKind::InvalidRequest,
+                "no AWS region: set provider.aws.region in scaling.toml, pass --region, or set AWS_REGION",
+            )
+        })?;
+        let interceptors = self.interceptors;
+        macro_rules! client {
+            ($service:ident) => {{
+                let mut builder = $service::config::Builder::from(&config);
+                for interceptor in &interceptors {
+                    builder.push_interceptor(interceptor.clone());
+                }
+                $service::Client::from_conf(builder.build())
+            }};
+        }
+        Ok(AwsProvider {
+            ecr: client!(aws_sdk_ecr),
+            ec2: client!(aws_sdk_ec2),
+            ecs: client!(aws_sdk_ecs),
+            elb: client!(aws_sdk_elasticloadbalancingv2),
+            route53: client!(aws_sdk_route53),
+            acm: client!(aws_sdk_acm),
+            iam: client!(aws_sdk_iam),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            region,
+            settings: self.settings,
+            network: OnceCell::new(),
+        })
+    }
+}
+
+impl AwsProvider {
+    /// A builder.
+    pub fn builder() -> AwsProviderBuilder {
+        AwsProviderBuilder::default()
+    }
+
+    /// A provider from the default chain alone (`AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`, …).
+    pub async fn from_env() -> ProviderResult<Self> {
+        Self::builder().build().await
+    }
+
+    /// The region in use.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The AWS partition of the region (`aws`, `aws-cn`, `aws-us-gov`), for managed policy ARNs.
+    pub(crate) fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+}
