@@ -82,3 +82,42 @@ async fn a_permanent_failure_names_the_step_and_resource_and_skips_only_dependen
         "independent steps still finish"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn destroy_waits_while_network_interfaces_linger_on_the_task_group() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    for _ in 0..3 {
+        cloud.inject(Fault::operation("delete_task_security_group").kind(scaling_core::ErrorKind::DependencyViolation));
+    }
+    let events = RecordedEvents::new();
+    let options = DestroyOptions { delete_images: true, delete_zone: true };
+    orchestrator.destroy(&seed_spec(), &options, &events).await.unwrap();
+    assert_eq!(cloud.inventory(), Vec::<String>::new());
+    let waits = events
+        .events()
+        .into_iter()
+        .filter(|e| matches!(&e.kind, EventKind::Waiting { detail } if detail.contains("still in use")))
+        .count();
+    assert!(waits >= 1, "the wait is reported");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_certificate_stuck_in_validation_times_out_saying_what_is_pending() {
+    let latency = scaling_core::memory::Latency {
+        certificate_issued: std::time::Duration::from_secs(7200),
+        ..scaling_core::memory::Latency::NONE
+    };
+    let cloud = InMemoryCloud::with_latency(latency).shared();
+    let mut options = scaling_tests::test_options();
+    options.timeouts.certificate_issued = std::time::Duration::from_secs(600);
+    let orchestrator =
+        scaling_core::Orchestrator::new(scaling_core::Providers::from_cloud(cloud.clone())).with_options(options);
+    let error = orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err();
+    let Error::Timeout { step, pending, .. } = &error else { panic!("unexpected {error}") };
+    assert_eq!(*step, scaling_core::StepId::CertificateIssued);
+    assert!(pending.contains("DNS validation records of dashmath.example.com, www.dashmath.example.com"), "{pending}");
+    assert!(error.to_string().contains("10m"), "{error}");
+    assert!(cloud.inventory().iter().any(|l| l.starts_with("service dashmath-service")), "independent steps finished");
+}

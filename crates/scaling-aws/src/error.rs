@@ -8,18 +8,40 @@ use scaling_core::{ErrorKind, ProviderError};
 /// The core error kind for an AWS error code.
 pub fn kind_of(code: &str) -> ErrorKind {
     match code {
-        "Throttling" | "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" | "PriorRequestNotComplete"
-        | "SlowDown" | "RequestThrottled" | "RequestThrottledException" => ErrorKind::Throttled,
-        "ServiceUnavailable" | "ServiceUnavailableException" | "InternalFailure" | "InternalError" | "ServerException"
-        | "InternalServerError" | "ServiceException" => ErrorKind::Unavailable,
+        "Throttling"
+        | "ThrottlingException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "PriorRequestNotComplete"
+        | "SlowDown"
+        | "RequestThrottled"
+        | "RequestThrottledException" => ErrorKind::Throttled,
+        "ServiceUnavailable"
+        | "ServiceUnavailableException"
+        | "InternalFailure"
+        | "InternalError"
+        | "ServerException"
+        | "InternalServerError"
+        | "ServiceException" => ErrorKind::Unavailable,
         "DependencyViolation" => ErrorKind::DependencyViolation,
-        "ResourceInUse" | "ResourceInUseException" | "ClusterContainsServicesException" | "ClusterContainsTasksException"
+        "ResourceInUse"
+        | "ResourceInUseException"
+        | "ClusterContainsServicesException"
+        | "ClusterContainsTasksException"
         | "HostedZoneNotEmpty" => ErrorKind::InUse,
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "UnrecognizedClientException"
-        | "InvalidClientTokenId" | "ExpiredToken" | "ExpiredTokenException" | "AuthFailure" => ErrorKind::AccessDenied,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "AuthFailure" => ErrorKind::AccessDenied,
         code if code.contains("NotFound") || code.starts_with("NoSuch") => ErrorKind::NotFound,
         code if code.contains("LimitExceeded") || code.starts_with("TooMany") => ErrorKind::LimitExceeded,
-        code if code.starts_with("Invalid") || code.contains("Validation") || code.contains("Parameter") => ErrorKind::InvalidRequest,
+        code if code.starts_with("Invalid") || code.contains("Validation") || code.contains("Parameter") => {
+            ErrorKind::InvalidRequest
+        }
         _ => ErrorKind::Other,
     }
 }

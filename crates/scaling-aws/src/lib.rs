@@ -1,1 +1,40 @@
-//! placeholder
+//! # scaling-aws
+//!
+//! The five `scaling-core` provider traits on AWS, following the seed recipe — and fixing what it gets
+//! wrong: ECR (`app-repository`, scan on push, immutable tags), EC2 security groups (`app-alb-sg` admits
+//! 80/443 from anywhere; `app-from-alb-sg` admits only the container port, only from `app-alb-sg`), ECS
+//! Fargate (`app-cluster`, `app-taskdef`, `app-container`, `app-service` with a circuit breaker), an
+//! internet-facing ALB (`app-alb`, really carrying `app-alb-sg`) with target group `app-tg`, Route 53 alias
+//! records for the apex and aliases, and an ACM certificate validated through DNS behind a TLS 1.3
+//! listener, with HTTP redirected to HTTPS.
+//!
+//! Credentials come only from aws-config's default chain; every resource is tagged `scaling:app=<app>`
+//! and only such resources are ever changed or deleted.
+//!
+//! ```no_run
+//! # async fn run(spec: scaling_core::Spec) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use scaling_aws::AwsProvider;
+//! use scaling_core::{Orchestrator, Providers, Silent};
+//!
+//! let aws = Arc::new(AwsProvider::builder().settings(&spec.provider.aws).build().await?);
+//! let report = Orchestrator::new(Providers::from_cloud(aws)).deploy(&spec, None, &Silent).await?;
+//! println!("{}", report.urls.join(" "));
+//! # Ok(()) }
+//! ```
+
+mod certificate;
+mod cluster;
+mod dns;
+pub mod error;
+mod load_balancer;
+mod network;
+mod provider;
+mod registry;
+mod security_groups;
+mod tags;
+
+#[cfg(test)]
+mod mock_tests;
+
+pub use provider::{AwsProvider, AwsProviderBuilder, Network};

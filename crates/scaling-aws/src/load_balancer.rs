@@ -6,22 +6,23 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2 as elb;
 use elb::types::{
-    Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum,
-    LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum, Tag, TargetGroupAttribute,
-    TargetHealthStateEnum, TargetTypeEnum,
+    Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerAttribute, LoadBalancerSchemeEnum,
+    LoadBalancerStateEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig,
+    RedirectActionStatusCodeEnum, Tag, TargetGroupAttribute, TargetHealthStateEnum, TargetTypeEnum,
 };
 use scaling_core::providers::{
-    DesiredListener, DesiredLoadBalancer, DesiredSecurityGroup, DesiredTargetGroup, ListenerAction, ListenerInfo, LoadBalancer,
-    LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol, SecurityGroupInfo, TargetGroupInfo, TargetHealth, TargetState,
+    DesiredListener, DesiredLoadBalancer, DesiredSecurityGroup, DesiredTargetGroup, ListenerAction, ListenerInfo,
+    LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol, SecurityGroupInfo, TargetGroupInfo,
+    TargetHealth, TargetState,
 };
 use scaling_core::{ErrorKind, HealthCheckSpec, ProviderError, ProviderResult};
 
-use crate::error::{build, code, map, missing};
+use crate::error::{code, map, missing};
 use crate::provider::AwsProvider;
 use crate::tags::{owned_by, owner_in};
 
 fn tags(desired: &scaling_core::providers::Tags) -> Vec<Tag> {
-    desired.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect::<Result<_, _>>().unwrap_or_default()
+    desired.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 fn secs(d: Duration) -> i32 {
@@ -29,33 +30,45 @@ fn secs(d: Duration) -> i32 {
 }
 
 fn not_owned(operation: &str, name: &str, owner: &Owner) -> ProviderError {
-    ProviderError::new(operation, name, ErrorKind::NotOwned, format!("{name} exists but is not tagged as owned by {}", owner.app))
+    ProviderError::new(
+        operation,
+        name,
+        ErrorKind::NotOwned,
+        format!("{name} exists but is not tagged as owned by {}", owner.app),
+    )
 }
 
-fn action(action: &ListenerAction) -> ProviderResult<Action> {
-    let built = match action {
-        ListenerAction::Forward { target_group_id } => Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(target_group_id).build(),
+fn action(action: &ListenerAction) -> Action {
+    match action {
+        ListenerAction::Forward { target_group_id } => {
+            Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(target_group_id).build()
+        }
         ListenerAction::RedirectToHttps { port } => {
             let redirect = RedirectActionConfig::builder()
                 .protocol("HTTPS")
                 .port(port.to_string())
                 .status_code(RedirectActionStatusCodeEnum::Http301)
-                .build()
-                .map_err(|e| build("CreateListener", "redirect", e))?;
+                .build();
             Action::builder().r#type(ActionTypeEnum::Redirect).redirect_config(redirect).build()
         }
-    };
-    built.map_err(|e| build("CreateListener", "action", e))
+    }
 }
 
 fn listener_action(actions: &[Action]) -> ListenerAction {
     let first = actions.first();
     match first.and_then(|a| a.redirect_config()) {
-        Some(redirect) => ListenerAction::RedirectToHttps { port: redirect.port().and_then(|p| p.parse().ok()).unwrap_or(443) },
+        Some(redirect) => {
+            ListenerAction::RedirectToHttps { port: redirect.port().and_then(|p| p.parse().ok()).unwrap_or(443) }
+        }
         None => ListenerAction::Forward {
             target_group_id: first
                 .and_then(|a| a.target_group_arn().map(str::to_string))
-                .or_else(|| first.and_then(|a| a.forward_config()).and_then(|f| f.target_groups().first()).and_then(|t| t.target_group_arn().map(str::to_string)))
+                .or_else(|| {
+                    first
+                        .and_then(|a| a.forward_config())
+                        .and_then(|f| f.target_groups().first())
+                        .and_then(|t| t.target_group_arn().map(str::to_string))
+                })
                 .unwrap_or_default(),
         },
     }
@@ -66,12 +79,19 @@ impl AwsProvider {
     async fn elb_owned(&self, owner: &Owner, arn: &str) -> ProviderResult<bool> {
         let out = self.elb.describe_tags().resource_arns(arn).send().await.map_err(|e| map("DescribeTags", arn, e))?;
         let descriptions = out.tag_descriptions();
-        let pairs = descriptions.iter().flat_map(|d| d.tags()).filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
+        let pairs =
+            descriptions.iter().flat_map(|d| d.tags()).filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
         Ok(owned_by(owner, pairs))
     }
 
     async fn attributes(&self, arn: &str) -> ProviderResult<Vec<(String, String)>> {
-        let out = self.elb.describe_load_balancer_attributes().load_balancer_arn(arn).send().await.map_err(|e| map("DescribeLoadBalancerAttributes", arn, e))?;
+        let out = self
+            .elb
+            .describe_load_balancer_attributes()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+            .map_err(|e| map("DescribeLoadBalancerAttributes", arn, e))?;
         Ok(out.attributes().iter().filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string()))).collect())
     }
 
@@ -94,10 +114,15 @@ impl AwsProvider {
             .elb
             .modify_target_group_attributes()
             .target_group_arn(arn)
-            .attributes(attribute("deregistration_delay.timeout_seconds", desired.deregistration_delay.as_secs().to_string()))
+            .attributes(attribute(
+                "deregistration_delay.timeout_seconds",
+                desired.deregistration_delay.as_secs().to_string(),
+            ))
             .attributes(attribute("stickiness.enabled", desired.stickiness.is_some().to_string()));
         if let Some(duration) = desired.stickiness {
-            call = call.attributes(attribute("stickiness.type", "lb_cookie".into())).attributes(attribute("stickiness.lb_cookie.duration_seconds", duration.as_secs().to_string()));
+            call = call
+                .attributes(attribute("stickiness.type", "lb_cookie".into()))
+                .attributes(attribute("stickiness.lb_cookie.duration_seconds", duration.as_secs().to_string()));
         }
         call.send().await.map_err(|e| map("ModifyTargetGroupAttributes", &desired.name, e))?;
         Ok(())
@@ -129,10 +154,20 @@ impl LoadBalancer for AwsProvider {
         if !self.elb_owned(owner, arn).await? {
             return Err(not_owned("DescribeLoadBalancers", name, owner));
         }
-        let idle = self.attributes(arn).await?.into_iter().find(|(k, _)| k == "idle_timeout.timeout_seconds").and_then(|(_, v)| v.parse().ok()).unwrap_or(60);
+        let idle = self
+            .attributes(arn)
+            .await?
+            .into_iter()
+            .find(|(k, _)| k == "idle_timeout.timeout_seconds")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(60);
         let status = match lb.state().and_then(|s| s.code()) {
-            Some(LoadBalancerStateEnum::Active) | Some(LoadBalancerStateEnum::ActiveImpaired) => LoadBalancerStatus::Active,
-            Some(LoadBalancerStateEnum::Failed) => LoadBalancerStatus::Failed(lb.state().and_then(|s| s.reason()).unwrap_or("failed").to_string()),
+            Some(LoadBalancerStateEnum::Active) | Some(LoadBalancerStateEnum::ActiveImpaired) => {
+                LoadBalancerStatus::Active
+            }
+            Some(LoadBalancerStateEnum::Failed) => {
+                LoadBalancerStatus::Failed(lb.state().and_then(|s| s.reason()).unwrap_or("failed").to_string())
+            }
             _ => LoadBalancerStatus::Provisioning,
         };
         Ok(Some(LoadBalancerInfo {
@@ -152,7 +187,13 @@ impl LoadBalancer for AwsProvider {
         match self.find_load_balancer(&owner, name).await? {
             Some(lb) => {
                 if lb.security_group_ids != [desired.security_group_id.clone()] {
-                    self.elb.set_security_groups().load_balancer_arn(&lb.id).security_groups(&desired.security_group_id).send().await.map_err(|e| map("SetSecurityGroups", name, e))?;
+                    self.elb
+                        .set_security_groups()
+                        .load_balancer_arn(&lb.id)
+                        .security_groups(&desired.security_group_id)
+                        .send()
+                        .await
+                        .map_err(|e| map("SetSecurityGroups", name, e))?;
                 }
                 if lb.idle_timeout != desired.idle_timeout {
                     self.set_balancer_attributes(&lb.id, desired.idle_timeout).await?;
@@ -173,18 +214,29 @@ impl LoadBalancer for AwsProvider {
                     .send()
                     .await
                     .map_err(|e| map("CreateLoadBalancer", name, e))?;
-                let arn = out.load_balancers().first().and_then(|l| l.load_balancer_arn()).ok_or_else(|| missing("CreateLoadBalancer", name, "LoadBalancerArn"))?;
+                let arn = out
+                    .load_balancers()
+                    .first()
+                    .and_then(|l| l.load_balancer_arn())
+                    .ok_or_else(|| missing("CreateLoadBalancer", name, "LoadBalancerArn"))?;
                 self.set_balancer_attributes(arn, desired.idle_timeout).await?;
             }
         }
-        self.find_load_balancer(&owner, name).await?.ok_or_else(|| missing("DescribeLoadBalancers", name, "the new load balancer"))
+        self.find_load_balancer(&owner, name)
+            .await?
+            .ok_or_else(|| missing("DescribeLoadBalancers", name, "the new load balancer"))
     }
 
     async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()> {
         if self.find_load_balancer(owner, &lb.name).await?.is_none() {
             return Ok(());
         }
-        self.elb.delete_load_balancer().load_balancer_arn(&lb.id).send().await.map_err(|e| map("DeleteLoadBalancer", &lb.name, e))?;
+        self.elb
+            .delete_load_balancer()
+            .load_balancer_arn(&lb.id)
+            .send()
+            .await
+            .map_err(|e| map("DeleteLoadBalancer", &lb.name, e))?;
         Ok(())
     }
 
@@ -199,8 +251,16 @@ impl LoadBalancer for AwsProvider {
         if !self.elb_owned(owner, arn).await? {
             return Err(not_owned("DescribeTargetGroups", name, owner));
         }
-        let attributes = self.elb.describe_target_group_attributes().target_group_arn(arn).send().await.map_err(|e| map("DescribeTargetGroupAttributes", name, e))?;
-        let attribute = |key: &str| attributes.attributes().iter().find(|a| a.key() == Some(key)).and_then(|a| a.value()).map(str::to_string);
+        let attributes = self
+            .elb
+            .describe_target_group_attributes()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|e| map("DescribeTargetGroupAttributes", name, e))?;
+        let attribute = |key: &str| {
+            attributes.attributes().iter().find(|a| a.key() == Some(key)).and_then(|a| a.value()).map(str::to_string)
+        };
         let seconds = |key: &str| attribute(key).and_then(|v| v.parse().ok()).map(Duration::from_secs);
         let sticky = attribute("stickiness.enabled").as_deref() == Some("true");
         let count = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or_default();
@@ -262,23 +322,40 @@ impl LoadBalancer for AwsProvider {
                     .send()
                     .await
                     .map_err(|e| map("CreateTargetGroup", name, e))?;
-                out.target_groups().first().and_then(|t| t.target_group_arn()).ok_or_else(|| missing("CreateTargetGroup", name, "TargetGroupArn"))?.to_string()
+                out.target_groups()
+                    .first()
+                    .and_then(|t| t.target_group_arn())
+                    .ok_or_else(|| missing("CreateTargetGroup", name, "TargetGroupArn"))?
+                    .to_string()
             }
         };
         self.set_target_group_attributes(&arn, desired).await?;
-        self.find_target_group(&owner, name).await?.ok_or_else(|| missing("DescribeTargetGroups", name, "the new target group"))
+        self.find_target_group(&owner, name)
+            .await?
+            .ok_or_else(|| missing("DescribeTargetGroups", name, "the new target group"))
     }
 
     async fn delete_target_group(&self, owner: &Owner, group: &TargetGroupInfo) -> ProviderResult<()> {
         if self.find_target_group(owner, &group.name).await?.is_none() {
             return Ok(());
         }
-        self.elb.delete_target_group().target_group_arn(&group.id).send().await.map_err(|e| map("DeleteTargetGroup", &group.name, e))?;
+        self.elb
+            .delete_target_group()
+            .target_group_arn(&group.id)
+            .send()
+            .await
+            .map_err(|e| map("DeleteTargetGroup", &group.name, e))?;
         Ok(())
     }
 
     async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
-        let out = self.elb.describe_listeners().load_balancer_arn(&lb.id).send().await.map_err(|e| map("DescribeListeners", &lb.name, e))?;
+        let out = self
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(&lb.id)
+            .send()
+            .await
+            .map_err(|e| map("DescribeListeners", &lb.name, e))?;
         Ok(out
             .listeners()
             .iter()
@@ -303,7 +380,8 @@ impl LoadBalancer for AwsProvider {
             Protocol::Http => ProtocolEnum::Http,
             Protocol::Https => ProtocolEnum::Https,
         };
-        let certificates = desired.certificate_id.as_ref().map(|arn| vec![Certificate::builder().certificate_arn(arn).build()]);
+        let certificates =
+            desired.certificate_id.as_ref().map(|arn| vec![Certificate::builder().certificate_arn(arn).build()]);
         let existing = self.list_listeners(lb).await?.into_iter().find(|l| l.port == desired.port);
         match existing {
             Some(listener) => {
@@ -311,7 +389,7 @@ impl LoadBalancer for AwsProvider {
                     .modify_listener()
                     .listener_arn(&listener.id)
                     .protocol(protocol)
-                    .default_actions(action(&desired.action)?)
+                    .default_actions(action(&desired.action))
                     .set_certificates(certificates)
                     .set_ssl_policy(desired.tls_policy.clone())
                     .send()
@@ -324,7 +402,7 @@ impl LoadBalancer for AwsProvider {
                     .load_balancer_arn(&lb.id)
                     .port(i32::from(desired.port))
                     .protocol(protocol)
-                    .default_actions(action(&desired.action)?)
+                    .default_actions(action(&desired.action))
                     .set_certificates(certificates)
                     .set_ssl_policy(desired.tls_policy.clone())
                     .set_tags(Some(tags(&desired.tags)))
@@ -333,7 +411,11 @@ impl LoadBalancer for AwsProvider {
                     .map_err(|e| map("CreateListener", &resource, e))?;
             }
         }
-        self.list_listeners(lb).await?.into_iter().find(|l| l.port == desired.port).ok_or_else(|| missing("DescribeListeners", &resource, "the listener"))
+        self.list_listeners(lb)
+            .await?
+            .into_iter()
+            .find(|l| l.port == desired.port)
+            .ok_or_else(|| missing("DescribeListeners", &resource, "the listener"))
     }
 
     async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()> {
@@ -352,20 +434,32 @@ impl LoadBalancer for AwsProvider {
     }
 
     async fn target_health(&self, group: &TargetGroupInfo) -> ProviderResult<Vec<TargetHealth>> {
-        let out = self.elb.describe_target_health().target_group_arn(&group.id).send().await.map_err(|e| map("DescribeTargetHealth", &group.name, e))?;
+        let out = self
+            .elb
+            .describe_target_health()
+            .target_group_arn(&group.id)
+            .send()
+            .await
+            .map_err(|e| map("DescribeTargetHealth", &group.name, e))?;
         Ok(out
             .target_health_descriptions()
             .iter()
             .map(|d| {
-                let target = d.target().map(|t| format!("{}:{}", t.id().unwrap_or("?"), t.port().unwrap_or_default())).unwrap_or_default();
+                let target = d
+                    .target()
+                    .map(|t| format!("{}:{}", t.id().unwrap_or("?"), t.port().unwrap_or_default()))
+                    .unwrap_or_default();
                 let health = d.target_health();
                 let state = match health.and_then(|h| h.state()) {
                     Some(TargetHealthStateEnum::Healthy) => TargetState::Healthy,
-                    Some(TargetHealthStateEnum::Unhealthy) | Some(TargetHealthStateEnum::UnhealthyDraining) => TargetState::Unhealthy,
+                    Some(TargetHealthStateEnum::Unhealthy) | Some(TargetHealthStateEnum::UnhealthyDraining) => {
+                        TargetState::Unhealthy
+                    }
                     Some(TargetHealthStateEnum::Draining) => TargetState::Draining,
                     _ => TargetState::Initial,
                 };
-                let reason = health.and_then(|h| h.description().or(h.reason().map(|r| r.as_str()))).map(str::to_string);
+                let reason =
+                    health.and_then(|h| h.description().or(h.reason().map(|r| r.as_str()))).map(str::to_string);
                 TargetHealth { target, state, reason }
             })
             .collect())
@@ -378,10 +472,13 @@ mod tests {
 
     #[test]
     fn redirect_and_forward_actions_round_trip() {
-        for wanted in [ListenerAction::RedirectToHttps { port: 443 }, ListenerAction::Forward { target_group_id: "arn:tg".into() }] {
-            assert_eq!(listener_action(&[action(&wanted).unwrap()]), wanted);
+        for wanted in [
+            ListenerAction::RedirectToHttps { port: 443 },
+            ListenerAction::Forward { target_group_id: "arn:tg".into() },
+        ] {
+            assert_eq!(listener_action(&[action(&wanted)]), wanted);
         }
-        let redirect = action(&ListenerAction::RedirectToHttps { port: 443 }).unwrap();
-        assert_eq!(redirect.redirect_config().unwrap().status_code(), &RedirectActionStatusCodeEnum::Http301);
+        let redirect = action(&ListenerAction::RedirectToHttps { port: 443 });
+        assert_eq!(redirect.redirect_config().unwrap().status_code(), Some(&RedirectActionStatusCodeEnum::Http301));
     }
 }

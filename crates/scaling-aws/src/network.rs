@@ -20,7 +20,13 @@ impl AwsProvider {
         let vpc_id = match &self.settings.vpc_id {
             Some(vpc) => vpc.clone(),
             None => {
-                let out = self.ec2.describe_vpcs().filters(filter("is-default", "true")).send().await.map_err(|e| map("DescribeVpcs", "default VPC", e))?;
+                let out = self
+                    .ec2
+                    .describe_vpcs()
+                    .filters(filter("is-default", "true"))
+                    .send()
+                    .await
+                    .map_err(|e| map("DescribeVpcs", "default VPC", e))?;
                 out.vpcs().iter().find_map(|v| v.vpc_id().map(str::to_string)).ok_or_else(|| {
                     ProviderError::new(
                         "DescribeVpcs",
@@ -34,7 +40,13 @@ impl AwsProvider {
         if !self.settings.subnets.is_empty() {
             return Ok(Network { vpc_id, subnets: self.settings.subnets.clone() });
         }
-        let out = self.ec2.describe_subnets().filters(filter("vpc-id", &vpc_id)).send().await.map_err(|e| map("DescribeSubnets", &vpc_id, e))?;
+        let out = self
+            .ec2
+            .describe_subnets()
+            .filters(filter("vpc-id", &vpc_id))
+            .send()
+            .await
+            .map_err(|e| map("DescribeSubnets", &vpc_id, e))?;
         // One subnet per availability zone (the default ones first), as a load balancer takes at most one per zone.
         let mut subnets: Vec<(&str, &str, bool)> = out
             .subnets()

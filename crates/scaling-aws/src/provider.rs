@@ -2,6 +2,7 @@
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient};
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use scaling_core::{AwsSettings, ErrorKind, ProviderError, ProviderResult};
 use tokio::sync::OnceCell;
@@ -40,6 +41,7 @@ pub struct AwsProviderBuilder {
     settings: AwsSettings,
     interceptors: Vec<SharedInterceptor>,
     retry: Option<RetryConfig>,
+    http_client: Option<SharedHttpClient>,
 }
 
 impl AwsProviderBuilder {
@@ -80,6 +82,12 @@ impl AwsProviderBuilder {
         self
     }
 
+    /// The HTTP client under every SDK client (tests put a fault-injecting one here).
+    pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
+        self.http_client = Some(SharedHttpClient::new(client));
+        self
+    }
+
     /// The SDK's retry configuration (standard mode, 5 attempts by default).
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = Some(retry);
@@ -98,6 +106,9 @@ impl AwsProviderBuilder {
         }
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        if let Some(client) = self.http_client {
+            loader = loader.http_client(client);
         }
         let config = loader.load().await;
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification, UserIdGroupPair};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+};
 use scaling_core::providers::{DesiredSecurityGroup, IngressRule, Owner, SecurityGroupInfo, TrafficFrom};
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
@@ -57,10 +59,19 @@ impl AwsProvider {
             .map_err(|e| map("DescribeSecurityGroups", name, e))?;
         let Some(group) = out.security_groups().first() else { return Ok(None) };
         if !owned_by(owner, group.tags().iter().filter_map(|t| Some((t.key()?, t.value()?)))) {
-            return Err(ProviderError::new("DescribeSecurityGroups", name, ErrorKind::NotOwned, format!("{name} exists but is not tagged as owned by {}", owner.app)));
+            return Err(ProviderError::new(
+                "DescribeSecurityGroups",
+                name,
+                ErrorKind::NotOwned,
+                format!("{name} exists but is not tagged as owned by {}", owner.app),
+            ));
         }
         let id = group.group_id().ok_or_else(|| missing("DescribeSecurityGroups", name, "GroupId"))?;
-        Ok(Some(SecurityGroupInfo { id: id.to_string(), name: name.to_string(), ingress: rules_of(group.ip_permissions()).into_iter().collect() }))
+        Ok(Some(SecurityGroupInfo {
+            id: id.to_string(),
+            name: name.to_string(),
+            ingress: rules_of(group.ip_permissions()).into_iter().collect(),
+        }))
     }
 
     pub(crate) async fn ensure_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
@@ -70,28 +81,47 @@ impl AwsProvider {
             Some(group) => (group.id, group.ingress.into_iter().collect::<BTreeSet<_>>()),
             None => {
                 let vpc = self.network().await?.vpc_id.clone();
-                let tags = desired.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).chain([Tag::builder().key("Name").value(name).build()]);
+                let tags = desired
+                    .tags
+                    .iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .chain([Tag::builder().key("Name").value(name).build()]);
                 let out = self
                     .ec2
                     .create_security_group()
                     .group_name(name)
                     .description(&desired.description)
                     .vpc_id(vpc)
-                    .tag_specifications(TagSpecification::builder().resource_type(ResourceType::SecurityGroup).set_tags(Some(tags.collect())).build())
+                    .tag_specifications(
+                        TagSpecification::builder()
+                            .resource_type(ResourceType::SecurityGroup)
+                            .set_tags(Some(tags.collect()))
+                            .build(),
+                    )
                     .send()
                     .await
                     .map_err(|e| map("CreateSecurityGroup", name, e))?;
-                (out.group_id().ok_or_else(|| missing("CreateSecurityGroup", name, "GroupId"))?.to_string(), BTreeSet::new())
+                (
+                    out.group_id().ok_or_else(|| missing("CreateSecurityGroup", name, "GroupId"))?.to_string(),
+                    BTreeSet::new(),
+                )
             }
         };
         let wanted: BTreeSet<IngressRule> = desired.ingress.iter().cloned().collect();
         let add: Vec<IpPermission> = wanted.difference(&current).map(permission).collect();
         let remove: Vec<IpPermission> = current.difference(&wanted).map(permission).collect();
         if !remove.is_empty() {
-            self.ec2.revoke_security_group_ingress().group_id(&id).set_ip_permissions(Some(remove)).send().await.map_err(|e| map("RevokeSecurityGroupIngress", name, e))?;
+            self.ec2
+                .revoke_security_group_ingress()
+                .group_id(&id)
+                .set_ip_permissions(Some(remove))
+                .send()
+                .await
+                .map_err(|e| map("RevokeSecurityGroupIngress", name, e))?;
         }
         if !add.is_empty() {
-            let result = self.ec2.authorize_security_group_ingress().group_id(&id).set_ip_permissions(Some(add)).send().await;
+            let result =
+                self.ec2.authorize_security_group_ingress().group_id(&id).set_ip_permissions(Some(add)).send().await;
             // A retried call after a lost response finds its rules already there.
             if let Err(e) = result {
                 if code(&e) != Some("InvalidPermission.Duplicate") {
@@ -121,12 +151,20 @@ mod tests {
     #[test]
     fn anywhere_needs_both_address_families_and_groups_are_kept() {
         let both = permission(&IngressRule { port: 443, from: TrafficFrom::Anywhere });
-        let v4_only = IpPermission::builder().ip_protocol("tcp").from_port(80).to_port(80).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build();
+        let v4_only = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(80)
+            .to_port(80)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build();
         let group = permission(&IngressRule { port: 8050, from: TrafficFrom::Group("sg-1".into()) });
         let rules = rules_of(&[both, v4_only, group]);
         assert_eq!(
             rules.into_iter().collect::<Vec<_>>(),
-            [IngressRule { port: 443, from: TrafficFrom::Anywhere }, IngressRule { port: 8050, from: TrafficFrom::Group("sg-1".into()) }]
+            [
+                IngressRule { port: 443, from: TrafficFrom::Anywhere },
+                IngressRule { port: 8050, from: TrafficFrom::Group("sg-1".into()) }
+            ]
         );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use scaling_core::{ProviderKind, Providers, Spec};
 use scaling_local::LocalCloud;
 
@@ -48,11 +48,24 @@ pub async fn select(global: &Global, spec: &Spec) -> Result<Selected> {
 }
 
 #[cfg(feature = "aws")]
-async fn aws(_global: &Global, _spec: &Spec) -> Result<Selected> {
-    bail!("the AWS provider is not implemented yet in this version; use --provider local")
+async fn aws(global: &Global, spec: &Spec) -> Result<Selected> {
+    let mut builder = scaling_aws::AwsProvider::builder().settings(&spec.provider.aws);
+    if let Some(region) = &global.region {
+        builder = builder.region(region);
+    }
+    if let Some(profile) = &global.profile {
+        builder = builder.profile(profile);
+    }
+    let provider = Arc::new(builder.build().await?);
+    Ok(Selected {
+        kind: ProviderKind::Aws,
+        spec: spec.clone(),
+        providers: Providers::from_cloud(provider),
+        local: None,
+    })
 }
 
 #[cfg(not(feature = "aws"))]
 async fn aws(_global: &Global, _spec: &Spec) -> Result<Selected> {
-    bail!("this `scaling` was built without AWS support; rebuild with the `aws` feature (on by default)")
+    anyhow::bail!("this `scaling` was built without AWS support; rebuild with the `aws` feature (on by default)")
 }

@@ -1,0 +1,153 @@
+//! [`Certificate`] on ACM: a public certificate for the apex with the aliases as SANs, validated through
+//! DNS; the validation CNAMEs go to Route 53 through the [`Dns`](scaling_core::Dns) provider.
+
+use async_trait::async_trait;
+use aws_sdk_acm::types::{CertificateStatus as AcmStatus, Tag, ValidationMethod};
+use scaling_core::providers::{
+    Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, DnsRecord, Owner, RecordKind, RecordValue,
+};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+
+use crate::error::{build, map, missing};
+use crate::provider::AwsProvider;
+use crate::tags::owned_by;
+
+fn info(c: &aws_sdk_acm::types::CertificateDetail) -> Option<CertificateInfo> {
+    let status = match c.status()? {
+        AcmStatus::Issued => CertificateStatus::Issued,
+        AcmStatus::PendingValidation => CertificateStatus::PendingValidation,
+        other => CertificateStatus::Failed(format!(
+            "{}: {}",
+            other.as_str(),
+            c.failure_reason().map(|r| r.as_str()).unwrap_or("no reason given")
+        )),
+    };
+    let domain = c.domain_name()?.to_string();
+    let mut records: Vec<DnsRecord> = c
+        .domain_validation_options()
+        .iter()
+        .filter_map(|o| o.resource_record())
+        .map(|r| DnsRecord {
+            name: r.name().trim_end_matches('.').to_string(),
+            kind: RecordKind::Cname,
+            value: RecordValue::Values { values: vec![r.value().to_string()], ttl: 300 },
+            owner: None,
+        })
+        .collect();
+    records.sort();
+    records.dedup();
+    Some(CertificateInfo {
+        id: c.certificate_arn()?.to_string(),
+        alternative_names: c.subject_alternative_names().iter().filter(|n| **n != domain).cloned().collect(),
+        domain,
+        status,
+        validation_records: records,
+        in_use: !c.in_use_by().is_empty(),
+    })
+}
+
+impl AwsProvider {
+    async fn certificate_owned(&self, owner: &Owner, arn: &str) -> ProviderResult<bool> {
+        let out = self
+            .acm
+            .list_tags_for_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .map_err(|e| map("ListTagsForCertificate", arn, e))?;
+        Ok(owned_by(owner, out.tags().iter().map(|t| (t.key(), t.value().unwrap_or_default()))))
+    }
+
+    async fn describe(&self, arn: &str) -> ProviderResult<CertificateInfo> {
+        let out = self
+            .acm
+            .describe_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .map_err(|e| map("DescribeCertificate", arn, e))?;
+        out.certificate().and_then(info).ok_or_else(|| missing("DescribeCertificate", arn, "Certificate"))
+    }
+}
+
+#[async_trait]
+impl Certificate for AwsProvider {
+    async fn find_certificates(&self, owner: &Owner) -> ProviderResult<Vec<CertificateInfo>> {
+        let mut arns = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .acm
+                .list_certificates()
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| map("ListCertificates", &owner.app, e))?;
+            arns.extend(
+                out.certificate_summary_list()
+                    .iter()
+                    .filter_map(|s| Some((s.certificate_arn()?.to_string(), s.created_at().map(|t| t.secs())))),
+            );
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        arns.sort_by_key(|(_, created)| std::cmp::Reverse(*created));
+        let mut owned = Vec::new();
+        for (arn, _) in arns {
+            if self.certificate_owned(owner, &arn).await? {
+                owned.push(self.describe(&arn).await?);
+            }
+        }
+        Ok(owned)
+    }
+
+    async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo> {
+        let tags = desired
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build("RequestCertificate", &desired.domain, e))?;
+        let out = self
+            .acm
+            .request_certificate()
+            .domain_name(&desired.domain)
+            .set_subject_alternative_names(
+                (!desired.alternative_names.is_empty()).then(|| desired.alternative_names.clone()),
+            )
+            .validation_method(ValidationMethod::Dns)
+            .idempotency_token(&desired.idempotency_token)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| map("RequestCertificate", &desired.domain, e))?;
+        let arn =
+            out.certificate_arn().ok_or_else(|| missing("RequestCertificate", &desired.domain, "CertificateArn"))?;
+        self.describe(arn).await
+    }
+
+    async fn describe_certificate(&self, certificate: &CertificateInfo) -> ProviderResult<CertificateInfo> {
+        self.describe(&certificate.id).await
+    }
+
+    async fn delete_certificate(&self, owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()> {
+        match self.certificate_owned(owner, &certificate.id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let message = format!("{} is not tagged as owned by {}", certificate.id, owner.app);
+                return Err(ProviderError::new("DeleteCertificate", &certificate.id, ErrorKind::NotOwned, message));
+            }
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        self.acm
+            .delete_certificate()
+            .certificate_arn(&certificate.id)
+            .send()
+            .await
+            .map_err(|e| map("DeleteCertificate", &certificate.id, e))?;
+        Ok(())
+    }
+}

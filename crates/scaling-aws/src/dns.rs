@@ -1,0 +1,402 @@
+//! [`Dns`] on Route 53. Records cannot be tagged, so ownership is kept in TXT marker records next to
+//! them (`_scaling.<name>` holding `"app=<app> type=<TYPE>"`), as external-dns does; markers are hidden
+//! from listings and move with their records.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_route53 as r53;
+use r53::types::{
+    AliasTarget as R53Alias, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType, Tag,
+    TagResourceType,
+};
+use scaling_core::providers::{
+    AliasTarget, Delegation, Dns, DnsRecord, Owner, RecordKind, RecordValue, Tags, ZoneInfo,
+};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+use sha2::{Digest, Sha256};
+
+use crate::error::{build, code, map, missing};
+use crate::provider::AwsProvider;
+
+const MARKER: &str = "_scaling.";
+
+fn bare(name: &str) -> String {
+    name.trim_end_matches('.').replace("\\052", "*").to_ascii_lowercase()
+}
+
+fn zone_id(id: &str) -> &str {
+    id.trim_start_matches("/hostedzone/")
+}
+
+fn rr_type(kind: RecordKind) -> RrType {
+    match kind {
+        RecordKind::A => RrType::A,
+        RecordKind::Aaaa => RrType::Aaaa,
+        RecordKind::Cname => RrType::Cname,
+        RecordKind::Txt => RrType::Txt,
+    }
+}
+
+fn kind_of(rr: &RrType) -> Option<RecordKind> {
+    match rr {
+        RrType::A => Some(RecordKind::A),
+        RrType::Aaaa => Some(RecordKind::Aaaa),
+        RrType::Cname => Some(RecordKind::Cname),
+        RrType::Txt => Some(RecordKind::Txt),
+        _ => None,
+    }
+}
+
+fn kind_name(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::A => "A",
+        RecordKind::Aaaa => "AAAA",
+        RecordKind::Cname => "CNAME",
+        RecordKind::Txt => "TXT",
+    }
+}
+
+/// `"app=<app> type=<TYPE>"` markers at `_scaling.<name>`: (name, type) → owner.
+fn owners(sets: &[ResourceRecordSet]) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for set in sets.iter().filter(|s| s.r#type() == &RrType::Txt) {
+        let Some(name) = bare(set.name()).strip_prefix(MARKER).map(str::to_string) else { continue };
+        for record in set.resource_records() {
+            let text = record.value().trim_matches('"');
+            let fields: BTreeMap<&str, &str> = text.split_whitespace().filter_map(|f| f.split_once('=')).collect();
+            if let (Some(app), Some(kind)) = (fields.get("app"), fields.get("type")) {
+                out.insert((name.clone(), kind.to_string()), app.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn record_of(set: &ResourceRecordSet, owners: &BTreeMap<(String, String), String>) -> Option<DnsRecord> {
+    let name = bare(set.name());
+    if name.starts_with(MARKER) {
+        return None;
+    }
+    let kind = kind_of(set.r#type())?;
+    let value = match set.alias_target() {
+        Some(alias) => RecordValue::Alias(AliasTarget {
+            dns_name: bare(alias.dns_name()),
+            zone_id: Some(alias.hosted_zone_id().to_string()),
+        }),
+        None => RecordValue::Values {
+            values: set.resource_records().iter().map(|r| r.value().to_string()).collect(),
+            ttl: set.ttl().and_then(|t| u32::try_from(t).ok()).unwrap_or(300),
+        },
+    };
+    let owner = owners.get(&(name.clone(), kind_name(kind).to_string())).cloned();
+    Some(DnsRecord { name, kind, value, owner })
+}
+
+fn record_set(record: &DnsRecord) -> ProviderResult<ResourceRecordSet> {
+    let builder = ResourceRecordSet::builder().name(&record.name).r#type(rr_type(record.kind));
+    let builder = match &record.value {
+        RecordValue::Alias(target) => {
+            let alias = R53Alias::builder()
+                .dns_name(&target.dns_name)
+                .hosted_zone_id(target.zone_id.clone().unwrap_or_default())
+                .evaluate_target_health(true)
+                .build()
+                .map_err(|e| build("ChangeResourceRecordSets", &record.name, e))?;
+            builder.alias_target(alias)
+        }
+        RecordValue::Values { values, ttl } => {
+            let records = values
+                .iter()
+                .map(|v| ResourceRecord::builder().value(v).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| build("ChangeResourceRecordSets", &record.name, e))?;
+            builder.ttl(i64::from(*ttl)).set_resource_records(Some(records))
+        }
+    };
+    builder.build().map_err(|e| build("ChangeResourceRecordSets", &record.name, e))
+}
+
+/// The marker TXT set at `_scaling.<name>` for the owned types there (none → `None`).
+fn marker_set(name: &str, owned: &BTreeMap<String, String>) -> ProviderResult<Option<ResourceRecordSet>> {
+    if owned.is_empty() {
+        return Ok(None);
+    }
+    let values = owned
+        .iter()
+        .map(|(kind, app)| ResourceRecord::builder().value(format!("\"app={app} type={kind}\"")).build())
+        .collect::<Result<Vec<_>, _>>();
+    let values = values.map_err(|e| build("ChangeResourceRecordSets", name, e))?;
+    let set = ResourceRecordSet::builder()
+        .name(format!("{MARKER}{name}"))
+        .r#type(RrType::Txt)
+        .ttl(300)
+        .set_resource_records(Some(values))
+        .build();
+    set.map(Some).map_err(|e| build("ChangeResourceRecordSets", name, e))
+}
+
+fn change(action: ChangeAction, set: ResourceRecordSet) -> ProviderResult<Change> {
+    let name = set.name().to_string();
+    Change::builder()
+        .action(action)
+        .resource_record_set(set)
+        .build()
+        .map_err(|e| build("ChangeResourceRecordSets", &name, e))
+}
+
+impl AwsProvider {
+    async fn record_sets(&self, zone: &ZoneInfo) -> ProviderResult<Vec<ResourceRecordSet>> {
+        let mut sets = Vec::new();
+        let mut next: Option<(String, RrType)> = None;
+        loop {
+            let mut call = self.route53.list_resource_record_sets().hosted_zone_id(zone_id(&zone.id));
+            if let Some((name, kind)) = next.take() {
+                call = call.start_record_name(name).start_record_type(kind);
+            }
+            let out = call.send().await.map_err(|e| map("ListResourceRecordSets", &zone.name, e))?;
+            sets.extend(out.resource_record_sets().iter().cloned());
+            match (out.is_truncated(), out.next_record_name(), out.next_record_type()) {
+                (true, Some(name), Some(kind)) => next = Some((name.to_string(), kind.clone())),
+                _ => return Ok(sets),
+            }
+        }
+    }
+
+    async fn zone_owner(&self, id: &str) -> ProviderResult<Option<String>> {
+        let out = self
+            .route53
+            .list_tags_for_resource()
+            .resource_type(TagResourceType::Hostedzone)
+            .resource_id(zone_id(id))
+            .send()
+            .await
+            .map_err(|e| map("ListTagsForResource", id, e))?;
+        let tags = out.resource_tag_set().map(|s| s.tags()).unwrap_or_default();
+        Ok(crate::tags::owner_of(tags.iter().filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))))
+    }
+
+    async fn zone_info(&self, id: &str) -> ProviderResult<ZoneInfo> {
+        let out =
+            self.route53.get_hosted_zone().id(zone_id(id)).send().await.map_err(|e| map("GetHostedZone", id, e))?;
+        let zone = out.hosted_zone().ok_or_else(|| missing("GetHostedZone", id, "HostedZone"))?;
+        let name_servers = out.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default();
+        Ok(ZoneInfo {
+            id: zone_id(zone.id()).to_string(),
+            name: bare(zone.name()),
+            name_servers,
+            owner: self.zone_owner(zone.id()).await?,
+        })
+    }
+
+    /// Applies `changes` to the zone's records, keeping each name's ownership marker in step.
+    async fn change_records(
+        &self,
+        zone: &ZoneInfo,
+        owner: Option<&str>,
+        records: &[DnsRecord],
+        delete: bool,
+    ) -> ProviderResult<()> {
+        let sets = self.record_sets(zone).await?;
+        let current = owners(&sets);
+        let mut changes = Vec::new();
+        let mut markers: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for record in records {
+            let key = (record.name.clone(), kind_name(record.kind).to_string());
+            let existing =
+                sets.iter().find(|s| bare(s.name()) == record.name && kind_of(s.r#type()) == Some(record.kind));
+            let holder = current.get(&key).map(String::as_str);
+            if existing.is_some() && holder != owner {
+                let who = holder.unwrap_or("someone outside scaling");
+                let kind = kind_name(record.kind);
+                return Err(ProviderError::new(
+                    "ChangeResourceRecordSets",
+                    &record.name,
+                    ErrorKind::NotOwned,
+                    format!("the {kind} record {} belongs to {who}", record.name),
+                ));
+            }
+            let at_name = markers.entry(record.name.clone()).or_insert_with(|| {
+                current
+                    .iter()
+                    .filter(|((n, _), _)| *n == record.name)
+                    .map(|((_, k), app)| (k.clone(), app.clone()))
+                    .collect()
+            });
+            match (delete, existing) {
+                (true, Some(set)) => {
+                    changes.push(change(ChangeAction::Delete, set.clone())?);
+                    at_name.remove(&key.1);
+                }
+                (true, None) => {}
+                (false, _) => {
+                    changes.push(change(ChangeAction::Upsert, record_set(record)?)?);
+                    if let Some(app) = &record.owner {
+                        at_name.insert(key.1.clone(), app.clone());
+                    }
+                }
+            }
+        }
+        for (name, owned) in &markers {
+            let old = sets.iter().find(|s| bare(s.name()) == format!("{MARKER}{name}") && s.r#type() == &RrType::Txt);
+            match (marker_set(name, owned)?, old) {
+                (Some(new), _) => changes.push(change(ChangeAction::Upsert, new)?),
+                (None, Some(old)) => changes.push(change(ChangeAction::Delete, old.clone())?),
+                (None, None) => {}
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let batch = ChangeBatch::builder()
+            .set_changes(Some(changes))
+            .comment("scaling")
+            .build()
+            .map_err(|e| build("ChangeResourceRecordSets", &zone.name, e))?;
+        self.route53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone_id(&zone.id))
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(|e| map("ChangeResourceRecordSets", &zone.name, e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Dns for AwsProvider {
+    async fn find_zone(&self, domain: &str) -> ProviderResult<Option<ZoneInfo>> {
+        let labels: Vec<&str> = domain.split('.').collect();
+        for start in 0..labels.len().saturating_sub(1) {
+            let candidate = labels[start..].join(".");
+            let out = self
+                .route53
+                .list_hosted_zones_by_name()
+                .dns_name(&candidate)
+                .max_items(1)
+                .send()
+                .await
+                .map_err(|e| map("ListHostedZonesByName", &candidate, e))?;
+            let public = out
+                .hosted_zones()
+                .iter()
+                .find(|z| bare(z.name()) == candidate && !z.config().is_some_and(|c| c.private_zone()));
+            if let Some(zone) = public {
+                return self.zone_info(zone.id()).await.map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn create_zone(&self, owner: &Owner, domain: &str, tags: &Tags) -> ProviderResult<ZoneInfo> {
+        let reference = hex::encode(Sha256::digest(format!("scaling|{}|{domain}", owner.app)))[..32].to_string();
+        let id = match self.route53.create_hosted_zone().name(domain).caller_reference(reference).send().await {
+            Ok(out) => out
+                .hosted_zone()
+                .map(|z| z.id().to_string())
+                .ok_or_else(|| missing("CreateHostedZone", domain, "HostedZone"))?,
+            // A retry after a lost response: the zone is there.
+            Err(e) if code(&e) == Some("HostedZoneAlreadyExists") => {
+                return self.find_zone(domain).await?.ok_or_else(|| map("CreateHostedZone", domain, e));
+            }
+            Err(e) => return Err(map("CreateHostedZone", domain, e)),
+        };
+        let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        self.route53
+            .change_tags_for_resource()
+            .resource_type(TagResourceType::Hostedzone)
+            .resource_id(zone_id(&id))
+            .set_add_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| map("ChangeTagsForResource", domain, e))?;
+        self.zone_info(&id).await
+    }
+
+    async fn delete_zone(&self, owner: &Owner, zone: &ZoneInfo) -> ProviderResult<()> {
+        if self.zone_owner(&zone.id).await?.as_deref() != Some(owner.app.as_str()) {
+            return Err(ProviderError::new(
+                "DeleteHostedZone",
+                &zone.name,
+                ErrorKind::NotOwned,
+                format!("{} was not created by {}", zone.name, owner.app),
+            ));
+        }
+        let sets = self.record_sets(zone).await?;
+        let removable: Vec<Change> = sets
+            .into_iter()
+            .filter(|s| !(matches!(s.r#type(), RrType::Ns | RrType::Soa) && bare(s.name()) == zone.name))
+            .map(|s| change(ChangeAction::Delete, s))
+            .collect::<Result<_, _>>()?;
+        if !removable.is_empty() {
+            let batch = ChangeBatch::builder()
+                .set_changes(Some(removable))
+                .build()
+                .map_err(|e| build("ChangeResourceRecordSets", &zone.name, e))?;
+            self.route53
+                .change_resource_record_sets()
+                .hosted_zone_id(zone_id(&zone.id))
+                .change_batch(batch)
+                .send()
+                .await
+                .map_err(|e| map("ChangeResourceRecordSets", &zone.name, e))?;
+        }
+        self.route53
+            .delete_hosted_zone()
+            .id(zone_id(&zone.id))
+            .send()
+            .await
+            .map_err(|e| map("DeleteHostedZone", &zone.name, e))?;
+        Ok(())
+    }
+
+    async fn list_records(&self, zone: &ZoneInfo) -> ProviderResult<Vec<DnsRecord>> {
+        let sets = self.record_sets(zone).await?;
+        let owners = owners(&sets);
+        Ok(sets.iter().filter_map(|s| record_of(s, &owners)).collect())
+    }
+
+    async fn upsert_records(&self, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()> {
+        let owner = records.iter().find_map(|r| r.owner.clone());
+        self.change_records(zone, owner.as_deref(), records, false).await
+    }
+
+    async fn delete_records(&self, owner: &Owner, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()> {
+        self.change_records(zone, Some(&owner.app), records, true).await
+    }
+
+    async fn delegation(&self, zone: &ZoneInfo) -> ProviderResult<Delegation> {
+        // Checking the public delegation needs a query to the parent zone's servers on the Internet,
+        // which this version does not make; `status` shows the name servers to compare.
+        Ok(Delegation::Unknown(format!("not checked; your registrar must list {}", zone.name_servers.join(", "))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_name_owners_and_are_hidden() {
+        let marker = marker_set("www.example.com", &BTreeMap::from([("A".to_string(), "dashmath".to_string())]))
+            .unwrap()
+            .unwrap();
+        let record = record_set(&DnsRecord {
+            name: "www.example.com".into(),
+            kind: RecordKind::A,
+            value: RecordValue::Alias(AliasTarget { dns_name: "alb.example".into(), zone_id: Some("Z1".into()) }),
+            owner: Some("dashmath".into()),
+        })
+        .unwrap();
+        let sets = [marker, record];
+        let owners = owners(&sets);
+        let listed: Vec<DnsRecord> = sets.iter().filter_map(|s| record_of(s, &owners)).collect();
+        assert_eq!(listed.len(), 1, "the marker is hidden");
+        assert_eq!(listed[0].owner.as_deref(), Some("dashmath"));
+        assert_eq!(
+            listed[0].value,
+            RecordValue::Alias(AliasTarget { dns_name: "alb.example".into(), zone_id: Some("Z1".into()) })
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! [`Registry`] on ECR: `app-repository` with scan-on-push and immutable tags; images are found by digest.
+//! Building needs a container engine (Docker or Podman); without one, deploy a prebuilt image with
+//! `--image repo@sha256:…`.
+
+use async_trait::async_trait;
+use aws_sdk_ecr::types::{ImageIdentifier, ImageScanningConfiguration, ImageTagMutability, Tag};
+use scaling_core::providers::{
+    BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Owner, Registry, RepositoryInfo,
+};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+
+use crate::error::{build, code, map, missing};
+use crate::provider::AwsProvider;
+use crate::tags::owned_by;
+
+impl AwsProvider {
+    async fn repository_owned(&self, owner: &Owner, arn: &str) -> ProviderResult<bool> {
+        let out = self
+            .ecr
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| map("ListTagsForResource", arn, e))?;
+        Ok(owned_by(owner, out.tags().iter().map(|t| (t.key(), t.value()))))
+    }
+}
+
+#[async_trait]
+impl Registry for AwsProvider {
+    async fn find_repository(&self, owner: &Owner, name: &str) -> ProviderResult<Option<RepositoryInfo>> {
+        let out = match self.ecr.describe_repositories().repository_names(name).send().await {
+            Ok(out) => out,
+            Err(e) if code(&e) == Some("RepositoryNotFoundException") => return Ok(None),
+            Err(e) => return Err(map("DescribeRepositories", name, e)),
+        };
+        let Some(repo) = out.repositories().first() else { return Ok(None) };
+        let arn = repo.repository_arn().ok_or_else(|| missing("DescribeRepositories", name, "RepositoryArn"))?;
+        if !self.repository_owned(owner, arn).await? {
+            return Err(ProviderError::new(
+                "DescribeRepositories",
+                name,
+                ErrorKind::NotOwned,
+                format!("{name} exists but is not tagged as owned by {}", owner.app),
+            ));
+        }
+        Ok(Some(RepositoryInfo {
+            name: name.to_string(),
+            uri: repo.repository_uri().unwrap_or_default().to_string(),
+            scan_on_push: repo.image_scanning_configuration().is_some_and(|c| c.scan_on_push()),
+            immutable_tags: repo.image_tag_mutability() == Some(&ImageTagMutability::Immutable),
+        }))
+    }
+
+    async fn ensure_repository(&self, desired: &DesiredRepository) -> ProviderResult<RepositoryInfo> {
+        let owner = crate::tags::owner_in(&desired.tags);
+        let name = &desired.name;
+        let mutability =
+            if desired.immutable_tags { ImageTagMutability::Immutable } else { ImageTagMutability::Mutable };
+        let scanning = ImageScanningConfiguration::builder().scan_on_push(desired.scan_on_push).build();
+        match self.find_repository(&owner, name).await? {
+            Some(repo) => {
+                if repo.scan_on_push != desired.scan_on_push {
+                    self.ecr
+                        .put_image_scanning_configuration()
+                        .repository_name(name)
+                        .image_scanning_configuration(scanning)
+                        .send()
+                        .await
+                        .map_err(|e| map("PutImageScanningConfiguration", name, e))?;
+                }
+                if repo.immutable_tags != desired.immutable_tags {
+                    self.ecr
+                        .put_image_tag_mutability()
+                        .repository_name(name)
+                        .image_tag_mutability(mutability)
+                        .send()
+                        .await
+                        .map_err(|e| map("PutImageTagMutability", name, e))?;
+                }
+            }
+            None => {
+                let tags = desired
+                    .tags
+                    .iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| build("CreateRepository", name, e))?;
+                let created = self
+                    .ecr
+                    .create_repository()
+                    .repository_name(name)
+                    .image_scanning_configuration(scanning)
+                    .image_tag_mutability(mutability)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await;
+                match created {
+                    Ok(_) => {}
+                    Err(e) if code(&e) == Some("RepositoryAlreadyExistsException") => {}
+                    Err(e) => return Err(map("CreateRepository", name, e)),
+                }
+            }
+        }
+        self.find_repository(&owner, name)
+            .await?
+            .ok_or_else(|| missing("DescribeRepositories", name, "the new repository"))
+    }
+
+    async fn build_image(&self, request: &BuildRequest) -> ProviderResult<ImageArtifact> {
+        Err(ProviderError::new(
+            "build_image",
+            request.context.display().to_string(),
+            ErrorKind::InvalidRequest,
+            "building an image for AWS needs a container engine (Docker or Podman), which this version does not drive yet: \
+             build and push it yourself, then pass --image <repository>@sha256:<digest> (or set image.reference)",
+        ))
+    }
+
+    async fn find_image(&self, repository: &RepositoryInfo, digest: &str) -> ProviderResult<Option<ImageRef>> {
+        let id = ImageIdentifier::builder().image_digest(digest).build();
+        match self.ecr.describe_images().repository_name(&repository.name).image_ids(id).send().await {
+            Ok(out) if !out.image_details().is_empty() => {
+                Ok(Some(ImageRef { reference: format!("{}@{digest}", repository.uri), digest: digest.to_string() }))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if code(&e) == Some("ImageNotFoundException") => Ok(None),
+            Err(e) => Err(map("DescribeImages", &repository.name, e)),
+        }
+    }
+
+    async fn push_image(&self, repository: &RepositoryInfo, artifact: &ImageArtifact) -> ProviderResult<ImageRef> {
+        Err(ProviderError::new(
+            "push_image",
+            &repository.name,
+            ErrorKind::InvalidRequest,
+            format!(
+                "pushing {} needs the OCI push of this version's image builder; push it yourself and pass --image",
+                artifact.digest
+            ),
+        ))
+    }
+
+    async fn delete_repository(
+        &self,
+        owner: &Owner,
+        repository: &RepositoryInfo,
+        delete_images: bool,
+    ) -> ProviderResult<()> {
+        if self.find_repository(owner, &repository.name).await?.is_none() {
+            return Ok(());
+        }
+        match self.ecr.delete_repository().repository_name(&repository.name).force(delete_images).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("RepositoryNotFoundException") => Ok(()),
+            Err(e) => Err(map("DeleteRepository", &repository.name, e)),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Building with the `docker` CLI, or `podman` where that is what the machine has: for the platform the
+//! tasks run on, exported as an archive and read back, so the architecture is checked against the
+//! image itself (an arm64 image from an Apple-silicon laptop would crash x86 Fargate with
+//! "exec format error").
+
+use std::path::{Path, PathBuf};
+
+use scaling_core::Platform;
+
+use crate::image::LocalImage;
+use crate::ImageError;
+
+/// A container builder found on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Builder {
+    /// `docker` or `podman`.
+    pub program: String,
+}
+
+const HINT: &str = "or deploy a prebuilt image with --image <repository>@sha256:<digest>";
+
+impl Builder {
+    /// The first of `docker` and `podman` whose engine answers. Errors say what to install or start.
+    pub async fn detect() -> Result<Self, ImageError> {
+        let mut found = Vec::new();
+        for program in ["docker", "podman"] {
+            let output = tokio::process::Command::new(program)
+                .args(["version", "--format", "{{.Server.Version}}"])
+                .output()
+                .await;
+            match output {
+                Err(_) => continue,
+                Ok(out) if out.status.success() => return Ok(Self { program: program.into() }),
+                Ok(out) => found.push(format!(
+                    "{program} is installed but its engine does not answer ({})",
+                    String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no message").trim()
+                )),
+            }
+        }
+        Err(ImageError::NoBuilder(if found.is_empty() {
+            format!("no container builder found: install Docker or Podman, {HINT}")
+        } else {
+            format!("{}: start it, {HINT}", found.join("; "))
+        }))
+    }
+
+    async fn run(&self, args: &[&str]) -> Result<(), ImageError> {
+        let output = tokio::process::Command::new(&self.program)
+            .args(args)
+            .output()
+            .await
+            .map_err(|e| ImageError::Build(format!("cannot run {}: {e}", self.program)))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
+        Err(ImageError::Build(format!(
+            "{} {} failed:\n{}",
+            self.program,
+            args.first().unwrap_or(&""),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )))
+    }
+
+    /// Builds `context` for `platform` and exports it to `out` (a tar); returns the image read back.
+    pub async fn build(
+        &self,
+        context: &Path,
+        dockerfile: &str,
+        platform: Platform,
+        tag: &str,
+        out: &Path,
+    ) -> Result<LocalImage, ImageError> {
+        let dockerfile = context.join(dockerfile);
+        let (context, dockerfile, out_str) =
+            (context.to_string_lossy(), dockerfile.to_string_lossy(), out.to_string_lossy());
+        let platform = platform.to_string();
+        self.run(&["build", "--platform", &platform, "-f", &dockerfile, "-t", tag, &context]).await?;
+        let mut save = vec!["save", "-o", &out_str];
+        if self.program == "podman" {
+            save.extend(["--format", "oci-archive"]);
+        }
+        save.push(tag);
+        self.run(&save).await?;
+        LocalImage::open(out)
+    }
+}
+
+/// Builds the app's image with whatever builder the machine has; the archive goes to `out_dir`.
+pub async fn build(
+    app: &str,
+    context: &Path,
+    dockerfile: &str,
+    platform: Platform,
+    out_dir: &Path,
+) -> Result<(LocalImage, PathBuf), ImageError> {
+    let builder = Builder::detect().await?;
+    std::fs::create_dir_all(out_dir).map_err(crate::io(out_dir))?;
+    let out = out_dir.join(format!("{app}.tar"));
+    let image = builder.build(context, dockerfile, platform, &format!("scaling/{app}:latest"), &out).await?;
+    Ok((image, out))
+}

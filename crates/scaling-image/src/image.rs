@@ -1,0 +1,271 @@
+//! A local image: its manifest, config and layers, read from an OCI image layout (a folder or a tar of
+//! one, as `docker save` writes since Docker 25 and `podman save --format oci-archive` writes) or a
+//! classic docker archive (`manifest.json` with layer tars).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use scaling_core::Platform;
+use serde_json::{json, Value};
+
+use crate::{digest_of, io, ImageError};
+
+/// A blob with its digest and media type.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Blob {
+    /// `sha256:…`.
+    pub digest: String,
+    /// The OCI media type.
+    pub media_type: String,
+    /// The bytes.
+    pub data: bytes::Bytes,
+}
+
+impl std::fmt::Debug for Blob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Blob({}, {}, {} bytes)", self.digest, self.media_type, self.data.len())
+    }
+}
+
+/// An image ready to push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalImage {
+    /// The manifest, byte for byte (its digest is the image's).
+    pub manifest: bytes::Bytes,
+    /// The manifest's media type.
+    pub manifest_media_type: String,
+    /// The config blob.
+    pub config: Blob,
+    /// The layer blobs, in order.
+    pub layers: Vec<Blob>,
+    /// The platform the config declares.
+    pub platform: Platform,
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+
+fn format(message: impl Into<String>) -> ImageError {
+    ImageError::Format(message.into())
+}
+
+fn read_json(path: &Path) -> Result<Value, ImageError> {
+    let text = fs::read(path).map_err(io(path))?;
+    serde_json::from_slice(&text).map_err(|e| format(format!("{}: {e}", path.display())))
+}
+
+/// The platform a config declares (`architecture`, `os`).
+pub fn platform_of(config: &[u8]) -> Result<Platform, ImageError> {
+    let value: Value = serde_json::from_slice(config).map_err(|e| format(format!("config: {e}")))?;
+    let os = value["os"].as_str().unwrap_or("linux");
+    let arch = value["architecture"].as_str().ok_or_else(|| format("the config names no architecture"))?;
+    if os != "linux" {
+        return Err(format(format!("the image is for {os}; tasks run Linux")));
+    }
+    Platform::from_architecture(arch)
+        .ok_or_else(|| format(format!("architecture {arch} is not supported (use amd64 or arm64)")))
+}
+
+impl LocalImage {
+    /// The image's digest: the manifest's.
+    pub fn digest(&self) -> String {
+        digest_of(&self.manifest)
+    }
+
+    /// Reads an image from a folder or tar file, whichever format it is.
+    pub fn open(path: &Path) -> Result<Self, ImageError> {
+        if path.is_dir() {
+            return Self::from_dir(path);
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "scaling-image-{}-{}",
+            std::process::id(),
+            digest_of(path.to_string_lossy().as_bytes()).get(7..19).unwrap_or("x")
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let file = fs::File::open(path).map_err(io(path))?;
+        tar::Archive::new(file).unpack(&dir).map_err(io(path))?;
+        let image = Self::from_dir(&dir);
+        let _ = fs::remove_dir_all(&dir);
+        image
+    }
+
+    fn from_dir(dir: &Path) -> Result<Self, ImageError> {
+        if dir.join("index.json").exists() {
+            Self::from_oci_layout(dir)
+        } else if dir.join("manifest.json").exists() {
+            Self::from_docker_archive(dir)
+        } else {
+            Err(format(format!(
+                "{} is neither an OCI layout (index.json) nor a docker archive (manifest.json)",
+                dir.display()
+            )))
+        }
+    }
+
+    fn blob_path(dir: &Path, digest: &str) -> Result<PathBuf, ImageError> {
+        let (algorithm, hex) = digest.split_once(':').ok_or_else(|| format(format!("bad digest {digest}")))?;
+        Ok(dir.join("blobs").join(algorithm).join(hex))
+    }
+
+    fn read_blob(dir: &Path, descriptor: &Value) -> Result<Blob, ImageError> {
+        let digest = descriptor["digest"].as_str().ok_or_else(|| format("a descriptor has no digest"))?.to_string();
+        let path = Self::blob_path(dir, &digest)?;
+        let data = bytes::Bytes::from(fs::read(&path).map_err(io(&path))?);
+        if digest_of(&data) != digest {
+            return Err(format(format!("blob {digest} does not match its content")));
+        }
+        let media_type = descriptor["mediaType"].as_str().unwrap_or(OCI_LAYER).to_string();
+        Ok(Blob { digest, media_type, data })
+    }
+
+    /// An OCI image layout: `index.json` → manifest (through one nested index at most) → blobs.
+    pub fn from_oci_layout(dir: &Path) -> Result<Self, ImageError> {
+        let index = read_json(&dir.join("index.json"))?;
+        let mut descriptor =
+            index["manifests"].get(0).cloned().ok_or_else(|| format("index.json lists no manifest"))?;
+        let mut manifest = Self::read_blob(dir, &descriptor)?;
+        let parsed: Value = serde_json::from_slice(&manifest.data).map_err(|e| format(format!("manifest: {e}")))?;
+        if parsed["manifests"].is_array() {
+            // An image index: take the first image manifest (docker save writes one per image).
+            descriptor = parsed["manifests"].get(0).cloned().ok_or_else(|| format("the image index is empty"))?;
+            manifest = Self::read_blob(dir, &descriptor)?;
+        }
+        let parsed: Value = serde_json::from_slice(&manifest.data).map_err(|e| format(format!("manifest: {e}")))?;
+        let config = Self::read_blob(dir, &parsed["config"])?;
+        let layers = parsed["layers"]
+            .as_array()
+            .ok_or_else(|| format("the manifest lists no layers"))?
+            .iter()
+            .map(|l| Self::read_blob(dir, l))
+            .collect::<Result<Vec<_>, _>>()?;
+        let media_type =
+            parsed["mediaType"].as_str().or(descriptor["mediaType"].as_str()).unwrap_or(OCI_MANIFEST).to_string();
+        Ok(Self {
+            platform: platform_of(&config.data)?,
+            manifest: manifest.data,
+            manifest_media_type: media_type,
+            config,
+            layers,
+        })
+    }
+
+    /// A classic docker archive: `manifest.json` naming the config and uncompressed layer tars; an OCI
+    /// manifest is written for it.
+    pub fn from_docker_archive(dir: &Path) -> Result<Self, ImageError> {
+        let manifest = read_json(&dir.join("manifest.json"))?;
+        let entry = manifest.get(0).ok_or_else(|| format("manifest.json lists no image"))?;
+        let read = |name: &str| -> Result<bytes::Bytes, ImageError> {
+            let path = dir.join(name);
+            fs::read(&path).map(bytes::Bytes::from).map_err(io(&path))
+        };
+        let config_data = read(entry["Config"].as_str().ok_or_else(|| format("manifest.json names no Config"))?)?;
+        let config = Blob { digest: digest_of(&config_data), media_type: OCI_CONFIG.into(), data: config_data };
+        let layers = entry["Layers"]
+            .as_array()
+            .ok_or_else(|| format("manifest.json lists no Layers"))?
+            .iter()
+            .map(|l| {
+                let data = read(l.as_str().unwrap_or_default())?;
+                Ok(Blob { digest: digest_of(&data), media_type: OCI_LAYER.into(), data })
+            })
+            .collect::<Result<Vec<_>, ImageError>>()?;
+        Self::assemble(config, layers)
+    }
+
+    /// An image from a config and layers, with an OCI manifest written for them.
+    pub fn assemble(config: Blob, layers: Vec<Blob>) -> Result<Self, ImageError> {
+        let descriptor = |b: &Blob| json!({"mediaType": b.media_type, "digest": b.digest, "size": b.data.len()});
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": descriptor(&config),
+            "layers": layers.iter().map(descriptor).collect::<Vec<_>>(),
+        });
+        let manifest = bytes::Bytes::from(serde_json::to_vec(&manifest).map_err(|e| format(e.to_string()))?);
+        Ok(Self {
+            platform: platform_of(&config.data)?,
+            manifest,
+            manifest_media_type: OCI_MANIFEST.into(),
+            config,
+            layers,
+        })
+    }
+
+    /// Writes the image as an OCI image layout folder (what a build exports).
+    pub fn write_oci_layout(&self, dir: &Path) -> Result<(), ImageError> {
+        let blobs = dir.join("blobs/sha256");
+        fs::create_dir_all(&blobs).map_err(io(&blobs))?;
+        let manifest_digest = self.digest();
+        let manifest_blob = Blob {
+            digest: manifest_digest.clone(),
+            media_type: self.manifest_media_type.clone(),
+            data: self.manifest.clone(),
+        };
+        for blob in self.layers.iter().chain([&self.config, &manifest_blob]) {
+            let path = Self::blob_path(dir, &blob.digest)?;
+            fs::write(&path, &blob.data).map_err(io(&path))?;
+        }
+        let index = json!({"schemaVersion": 2, "manifests": [{"mediaType": self.manifest_media_type, "digest": manifest_digest, "size": self.manifest.len()}]});
+        fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).map_err(io(dir))?;
+        fs::write(dir.join("index.json"), index.to_string()).map_err(io(dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn tiny_image(arch: &str, content: &str) -> LocalImage {
+        let mut layer = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        layer.append_data(&mut header, "app/hello.txt", content.as_bytes()).unwrap();
+        let layer = bytes::Bytes::from(layer.into_inner().unwrap());
+        let layer = Blob { digest: digest_of(&layer), media_type: OCI_LAYER.into(), data: layer };
+        let config = json!({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": [layer.digest]}, "config": {"Cmd": ["cat", "/app/hello.txt"]}});
+        let config = bytes::Bytes::from(serde_json::to_vec(&config).unwrap());
+        LocalImage::assemble(
+            Blob { digest: digest_of(&config), media_type: OCI_CONFIG.into(), data: config },
+            vec![layer],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_oci_layout_round_trips_with_its_platform() {
+        let image = tiny_image("arm64", "hello");
+        let dir = std::env::temp_dir().join(format!("scaling-layout-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        image.write_oci_layout(&dir).unwrap();
+        let read = LocalImage::open(&dir).unwrap();
+        assert_eq!(read, image);
+        assert_eq!(read.platform, Platform::LinuxArm64, "an arm64 image is seen as arm64, whatever the spec says");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_blob_that_does_not_match_its_digest_is_refused() {
+        let image = tiny_image("amd64", "hello");
+        let dir = std::env::temp_dir().join(format!("scaling-layout-bad-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        image.write_oci_layout(&dir).unwrap();
+        let layer = LocalImage::blob_path(&dir, &image.layers[0].digest).unwrap();
+        fs::write(&layer, "tampered").unwrap();
+        assert!(LocalImage::open(&dir).unwrap_err().to_string().contains("does not match"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn windows_and_unknown_architectures_are_refused() {
+        assert!(platform_of(br#"{"architecture":"amd64","os":"windows"}"#).is_err());
+        assert!(platform_of(br#"{"architecture":"s390x","os":"linux"}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("amd64 or arm64"));
+    }
+}

@@ -1,0 +1,147 @@
+//! Pushing to a real registry server (Debian's `docker-registry`) on loopback with basic auth: the
+//! manifest reads back by digest, a second push uploads nothing, an interrupted push resumes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use scaling_image::image::{Blob, LocalImage};
+use scaling_image::{digest_of, Credentials, Destination};
+use serde_json::json;
+
+/// A registry server with htpasswd auth on a free port; stopped when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+    password: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn tool(name: &str) -> bool {
+    let found =
+        Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success());
+    assert!(found || std::env::var("CI").is_err(), "{name} is required in CI (scripts/test installs it)");
+    found
+}
+
+// The server process is killed and waited for by `Registry`'s `Drop`.
+#[allow(clippy::zombie_processes)]
+fn start_registry() -> Option<Registry> {
+    if !tool("docker-registry") || !tool("htpasswd") {
+        eprintln!("skipping: docker-registry or htpasswd is not installed (scripts/test installs them)");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("scaling-registry-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    // A password made for this run only.
+    let password = digest_of(format!("{:?}{port}", std::time::SystemTime::now()).as_bytes())[7..31].to_string();
+    let out = Command::new("htpasswd").args(["-Bbn", "pusher", &password]).output().unwrap();
+    assert!(out.status.success());
+    std::fs::write(dir.join("htpasswd"), out.stdout).unwrap();
+    let config = format!(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: scaling-test\n    path: {}\n",
+        dir.join("data").display(),
+        dir.join("htpasswd").display()
+    );
+    std::fs::write(dir.join("config.yml"), config).unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(Registry { child, port, password, dir });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the registry did not start");
+}
+
+/// A real image: one uncompressed layer with a file, a config naming it.
+fn image(content: &str) -> LocalImage {
+    let mut layer = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    layer.append_data(&mut header, "app/index.html", content.as_bytes()).unwrap();
+    let layer = bytes::Bytes::from(layer.into_inner().unwrap());
+    let layer =
+        Blob { digest: digest_of(&layer), media_type: "application/vnd.oci.image.layer.v1.tar".into(), data: layer };
+    let config =
+        json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [layer.digest]}});
+    let config = bytes::Bytes::from(serde_json::to_vec(&config).unwrap());
+    let config = Blob {
+        digest: digest_of(&config),
+        media_type: "application/vnd.oci.image.config.v1+json".into(),
+        data: config,
+    };
+    LocalImage::assemble(config, vec![layer]).unwrap()
+}
+
+fn destination(registry: &Registry, password: &str) -> Destination {
+    Destination {
+        registry: format!("127.0.0.1:{}", registry.port),
+        repository: "dashmath-repository".into(),
+        credentials: Credentials::Basic { username: "pusher".into(), password: password.into() },
+        plain_http: true,
+    }
+}
+
+#[tokio::test]
+async fn push_reads_back_by_digest_skips_what_is_there_and_resumes() {
+    let Some(registry) = start_registry() else { return };
+    let destination = destination(&registry, &registry.password);
+    let pusher = destination.connect().await.unwrap();
+
+    // Through an OCI layout on disk, as a build exports it.
+    let layout = registry.dir.join("layout");
+    image("<h1>v1</h1>").write_oci_layout(&layout).unwrap();
+    let v1 = LocalImage::open(&layout).unwrap();
+    let first = pusher.push(&v1).await.unwrap();
+    assert_eq!(first.uploaded.len(), 2, "layer and config");
+    assert_eq!(first.reference, format!("127.0.0.1:{}/dashmath-repository@{}", registry.port, v1.digest()));
+    assert_eq!(
+        pusher.manifest(&first.digest).await.unwrap(),
+        v1.manifest,
+        "the manifest reads back by digest, byte for byte"
+    );
+
+    let again = pusher.push(&v1).await.unwrap();
+    assert_eq!(again.uploaded, Vec::<String>::new(), "a second push uploads no blob");
+    assert_eq!(again.digest, first.digest);
+
+    // An interrupted push: only the layer made it; the re-run uploads the rest and nothing twice.
+    let v2 = image("<h1>v2</h1>");
+    assert!(pusher.push_blob(&v2.layers[0]).await.unwrap());
+    let resumed = pusher.push(&v2).await.unwrap();
+    assert_eq!(resumed.reused, std::slice::from_ref(&v2.layers[0].digest));
+    assert_eq!(resumed.uploaded, std::slice::from_ref(&v2.config.digest));
+    assert_eq!(pusher.manifest(&resumed.digest).await.unwrap(), v2.manifest);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_not_printed() {
+    let Some(registry) = start_registry() else { return };
+    let wrong = "definitely-the-wrong-password";
+    let Err(error) = destination(&registry, wrong).connect().await else {
+        // Some registries only challenge on the first request; pushing must then fail.
+        let pusher = destination(&registry, wrong).connect().await.unwrap();
+        let error = pusher.push(&image("x")).await.unwrap_err();
+        assert!(!error.to_string().contains(wrong));
+        return;
+    };
+    assert!(!error.to_string().contains(wrong), "{error}");
+}
