@@ -26,6 +26,7 @@
 mod certificate;
 mod cluster;
 mod dns;
+mod ecr_auth;
 pub mod error;
 mod load_balancer;
 mod network;
@@ -37,4 +38,5 @@ mod tags;
 #[cfg(test)]
 mod mock_tests;
 
+pub use ecr_auth::decode_token;
 pub use provider::{AwsProvider, AwsProviderBuilder, Network};

@@ -1,5 +1,6 @@
 //! [`Registry`] on ECR: `app-repository` with scan-on-push and immutable tags; images are found by digest.
-//! Building needs a container engine (Docker or Podman); without one, deploy a prebuilt image with
+//! Images are built with Docker or Podman (`scaling-image`) and pushed over the OCI distribution API
+//! with ECR's authorization token, by digest; without a builder, deploy a prebuilt image with
 //! `--image repo@sha256:…`.
 
 use async_trait::async_trait;
@@ -12,6 +13,14 @@ use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 use crate::error::{build, code, map, missing};
 use crate::provider::AwsProvider;
 use crate::tags::owned_by;
+
+/// Where built image archives are kept: `$XDG_CACHE_HOME/scaling/images`, else `~/.cache/scaling/images`.
+fn image_cache() -> std::path::PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".cache")
+    });
+    cache.join("scaling").join("images")
+}
 
 impl AwsProvider {
     async fn repository_owned(&self, owner: &Owner, arn: &str) -> ProviderResult<bool> {
@@ -108,13 +117,13 @@ impl Registry for AwsProvider {
     }
 
     async fn build_image(&self, request: &BuildRequest) -> ProviderResult<ImageArtifact> {
-        Err(ProviderError::new(
-            "build_image",
-            request.context.display().to_string(),
-            ErrorKind::InvalidRequest,
-            "building an image for AWS needs a container engine (Docker or Podman), which this version does not drive yet: \
-             build and push it yourself, then pass --image <repository>@sha256:<digest> (or set image.reference)",
-        ))
+        let resource = request.context.display().to_string();
+        let (image, archive) =
+            scaling_image::build(&request.app, &request.context, &request.dockerfile, request.platform, &image_cache())
+                .await
+                .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::InvalidRequest, e.to_string()))?;
+        // The platform is the image's own; the orchestrator refuses one that differs from the spec's.
+        Ok(ImageArtifact { digest: image.digest(), platform: image.platform, path: archive })
     }
 
     async fn find_image(&self, repository: &RepositoryInfo, digest: &str) -> ProviderResult<Option<ImageRef>> {
@@ -130,15 +139,24 @@ impl Registry for AwsProvider {
     }
 
     async fn push_image(&self, repository: &RepositoryInfo, artifact: &ImageArtifact) -> ProviderResult<ImageRef> {
-        Err(ProviderError::new(
-            "push_image",
-            &repository.name,
-            ErrorKind::InvalidRequest,
-            format!(
-                "pushing {} needs the OCI push of this version's image builder; push it yourself and pass --image",
-                artifact.digest
-            ),
-        ))
+        let fail = |e: scaling_image::ImageError| {
+            ProviderError::new("push_image", &repository.name, ErrorKind::Unavailable, e.to_string())
+        };
+        let image = scaling_image::LocalImage::open(&artifact.path).map_err(fail)?;
+        if image.digest() != artifact.digest {
+            let message = format!("{} changed since it was built ({} now)", artifact.path.display(), image.digest());
+            return Err(ProviderError::new("push_image", &repository.name, ErrorKind::InvalidRequest, message));
+        }
+        let registry = repository.uri.split('/').next().unwrap_or_default().to_string();
+        let destination = scaling_image::Destination {
+            registry,
+            repository: repository.name.clone(),
+            credentials: self.registry_credentials().await?,
+            plain_http: false,
+        };
+        let report = destination.connect().await.map_err(fail)?.push(&image).await.map_err(fail)?;
+        tracing::info!(uploaded = report.uploaded.len(), reused = report.reused.len(), "pushed {}", report.digest);
+        Ok(ImageRef { reference: format!("{}@{}", repository.uri, report.digest), digest: report.digest })
     }
 
     async fn delete_repository(

@@ -22,8 +22,13 @@ const HINT: &str = "or deploy a prebuilt image with --image <repository>@sha256:
 impl Builder {
     /// The first of `docker` and `podman` whose engine answers. Errors say what to install or start.
     pub async fn detect() -> Result<Self, ImageError> {
+        Self::detect_among(&["docker", "podman"]).await
+    }
+
+    /// The first of `programs` whose engine answers.
+    pub async fn detect_among(programs: &[&str]) -> Result<Self, ImageError> {
         let mut found = Vec::new();
-        for program in ["docker", "podman"] {
+        for &program in programs {
             let output = tokio::process::Command::new(program)
                 .args(["version", "--format", "{{.Server.Version}}"])
                 .output()
@@ -100,4 +105,38 @@ pub async fn build(
     let out = out_dir.join(format!("{app}.tar"));
     let image = builder.build(context, dockerfile, platform, &format!("scaling/{app}:latest"), &out).await?;
     Ok((image, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_builder_says_what_to_install_or_to_pass_a_prebuilt_image() {
+        let error = Builder::detect_among(&["/nonexistent/docker", "/nonexistent/podman"]).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("install Docker or Podman") && text.contains("--image"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_builder_without_its_engine_says_to_start_it() {
+        // A stand-in `docker` whose engine never answers, as on a machine with only the client.
+        let dir = std::env::temp_dir().join(format!("scaling-fake-docker-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake = dir.join("docker");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&fake).unwrap().permissions(), 0o755);
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let error = Builder::detect_among(&[fake.to_str().unwrap()]).await.unwrap_err().to_string();
+        assert!(
+            error.contains("installed but its engine does not answer") && error.contains("Cannot connect"),
+            "{error}"
+        );
+        assert!(error.contains("start it") && error.contains("--image"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
