@@ -99,6 +99,12 @@ pub enum Command {
         /// Return once requested, without waiting for the load balancer and the service to be ready.
         #[arg(long)]
         no_wait: bool,
+        /// Local provider: keep serving in the background and return once healthy.
+        #[arg(long)]
+        detach: bool,
+        /// Where a detached deploy reports that it is up (internal).
+        #[arg(long, hide = true)]
+        ready_file: Option<std::path::PathBuf>,
     },
     /// Show tasks, rollout, target health, certificate, URLs and DNS delegation.
     #[command(after_help = "Example:\n  scaling status --output json")]

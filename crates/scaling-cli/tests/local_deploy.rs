@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{curl, example_copy, free_ports, port_of, processes_with, scaling, scaling_home, Running};
+use support::{curl, example_copy, free_ports, port_of, scaling, scaling_home, Running};
 
 const BUILD: Duration = Duration::from_secs(600);
 
@@ -36,12 +36,12 @@ fn the_readme_main_command_serves_dashmath_over_https_until_ctrl_c() {
     assert!(body.contains("Dash Arithmetic"));
     let (status, _) = curl("dashmath.localhost", 8080, "/", "http");
     assert_eq!(status, "301");
-    assert_eq!(processes_with("gunicorn.conf.py app:server").len(), 6, "3 replicas of a master and a worker");
+    assert_eq!(support::replicas_of("dashmath").len(), 6, "3 replicas of a master and a worker");
 
     let (exit, seen) = running.interrupt();
     assert!(exit.success(), "{exit:?}\n{}", seen.join("\n"));
     assert!(seen.iter().any(|l| l.contains("Stopped.")), "{}", seen.join("\n"));
-    assert!(processes_with("gunicorn.conf.py app:server").is_empty(), "Ctrl-C stops every replica");
+    assert_eq!(support::replicas_of("dashmath"), Vec::<i32>::new(), "Ctrl-C stops every replica");
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn credentials_in_the_environment_never_appear_in_output_files_or_replicas() {
     };
     let mut running = Running::start(with_secrets(&["deploy"]));
     running.wait_for("Serving here until Ctrl-C", BUILD);
-    let replicas = processes_with("gunicorn.conf.py app:server");
+    let replicas = support::replicas_of("secretmath");
     let environments: Vec<String> = replicas
         .iter()
         .map(|pid| {

@@ -106,8 +106,24 @@ impl LocalCa {
         )
     }
 
+    /// A server certificate for `names` as PEM (chain, then key), for other servers (HAProxy in benchmarks).
+    pub fn issue_pem(&self, names: &[String]) -> Result<String, CaError> {
+        let (leaf, key) = self.sign(names)?;
+        Ok(format!("{}{}{}", leaf.pem(), self.cert_pem, key.serialize_pem()))
+    }
+
     /// A server certificate for `names`, valid 90 days, signed by this CA.
     pub fn issue(&self, names: &[String]) -> Result<IssuedCertificate, CaError> {
+        let (leaf, leaf_key) = self.sign(names)?;
+        let ca_der = rustls::pki_types::pem::PemObject::from_pem_slice(self.cert_pem.as_bytes())
+            .map_err(|e| CaError::Io { path: self.certificate_path(), source: std::io::Error::other(e.to_string()) })?;
+        Ok(IssuedCertificate {
+            chain: vec![leaf.der().clone(), ca_der],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        })
+    }
+
+    fn sign(&self, names: &[String]) -> Result<(rcgen::Certificate, KeyPair), CaError> {
         let mut params = CertificateParams::new(names.to_vec())?;
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, names.first().cloned().unwrap_or_default());
@@ -121,12 +137,7 @@ impl LocalCa {
         // Re-signing the CA's fixed parameters with its key yields the same issuer name and key id.
         let issuer = ca_params()?.self_signed(&self.key)?;
         let leaf = params.signed_by(&leaf_key, &issuer, &self.key)?;
-        let ca_der = rustls::pki_types::pem::PemObject::from_pem_slice(self.cert_pem.as_bytes())
-            .map_err(|e| CaError::Io { path: self.certificate_path(), source: std::io::Error::other(e.to_string()) })?;
-        Ok(IssuedCertificate {
-            chain: vec![leaf.der().clone(), ca_der],
-            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-        })
+        Ok((leaf, leaf_key))
     }
 }
 

@@ -54,7 +54,7 @@ impl StopSignals {
     }
 }
 
-pub async fn run(global: &Global, image: Option<&str>, wait: bool) -> Result<()> {
+pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: Option<&std::path::Path>) -> Result<()> {
     let (selected, orchestrator) = connect(global, wait).await?;
     let renderer = Renderer::new(global.output, global.no_color);
     let mut signals = StopSignals::install()?;
@@ -71,12 +71,94 @@ pub async fn run(global: &Global, image: Option<&str>, wait: bool) -> Result<()>
             return Err(error);
         }
     };
+    let Some(local) = &selected.local else {
+        finish(global, &renderer, &report, || summary(&report, &selected));
+        return Ok(());
+    };
+    // Other terminals reach this deployment through its control socket.
+    let served = crate::control::serve(&selected.spec.app.name, orchestrator.clone(), selected.spec.clone());
+    let (socket, mut stop) = match served {
+        Ok(served) => served,
+        Err(error) => {
+            local.shutdown().await;
+            return Err(error);
+        }
+    };
     finish(global, &renderer, &report, || summary(&report, &selected));
-    if let Some(local) = &selected.local {
-        signals.recv().await;
-        renderer.println("Stopping: draining replicas and the load balancer…");
-        local.shutdown().await;
-        renderer.println("Stopped.");
+    if let Some(path) = ready_file {
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, serde_json::to_vec(&report)?)?;
+        std::fs::rename(&partial, path)?;
     }
+    tokio::select! {
+        _ = signals.recv() => {}
+        _ = stop.recv() => {}
+    }
+    renderer.println("Stopping: draining replicas and the load balancer…");
+    local.shutdown().await;
+    let _ = std::fs::remove_file(&socket);
+    renderer.println("Stopped.");
+    Ok(())
+}
+
+/// `deploy --detach`: the same deploy in a background process of its own; returns once it serves.
+pub async fn detach(global: &Global, image: Option<&str>) -> Result<()> {
+    let spec = super::load(global)?;
+    if crate::provider::kind(global, &spec) != scaling_core::ProviderKind::Local {
+        return Err(crate::InvalidInput(
+            "--detach is for the local provider; cloud deployments keep running by themselves".into(),
+        )
+        .into());
+    }
+    let paths = scaling_local::Paths::from_env();
+    std::fs::create_dir_all(paths.logs())?;
+    let log_path = paths.logs().join(format!("{}-supervisor.log", spec.app.name));
+    let ready = paths.logs().join(format!("{}-ready-{}.json", spec.app.name, std::process::id()));
+    let _ = std::fs::remove_file(&ready);
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    let config = std::fs::canonicalize(&global.config)?;
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .arg("--config")
+        .arg(&config)
+        .args(["--provider", "local", "--no-color", "deploy", "--ready-file"])
+        .arg(&ready);
+    if let Some(image) = image {
+        command.args(["--image", image]);
+    }
+    let mut child = {
+        use std::os::unix::process::CommandExt;
+        command.stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log).process_group(0).spawn()?
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
+    let report: scaling_core::DeployReport = loop {
+        if let Ok(text) = std::fs::read(&ready) {
+            let _ = std::fs::remove_file(&ready);
+            break serde_json::from_slice(&text)?;
+        }
+        if let Some(status) = child.try_wait()? {
+            let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: Vec<&str> = tail.lines().rev().take(15).collect();
+            anyhow::bail!(
+                "the detached deploy exited ({status}):\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            anyhow::bail!("the detached deploy did not come up in 15 minutes; see {}", log_path.display());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let renderer = Renderer::new(global.output, global.no_color);
+    finish(global, &renderer, &report, || {
+        format!(
+            "✓ {} runs in the background (pid {}, log {})\n{}\n  Stop it with: scaling destroy --provider local --yes",
+            spec.app.name,
+            child.id(),
+            log_path.display(),
+            report.urls.iter().map(|u| format!("  {u}")).collect::<Vec<_>>().join("\n")
+        )
+    });
     Ok(())
 }

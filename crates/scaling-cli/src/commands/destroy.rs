@@ -22,6 +22,10 @@ pub async fn run(global: &Global, yes: bool, delete_zone: bool, delete_images: b
     if !yes && !std::io::stdin().is_terminal() {
         return Err(InvalidInput("refusing to destroy without --yes: there is no terminal to confirm on".into()).into());
     }
+    let spec = super::load(global)?;
+    if crate::provider::kind(global, &spec) == scaling_core::ProviderKind::Local {
+        return destroy_local(global, &spec, yes).await;
+    }
     let (selected, orchestrator) = connect(global, true).await?;
     let app = selected.spec.app.name.clone();
     let plan = orchestrator.plan_destroy(&selected.spec).await?;
@@ -51,5 +55,45 @@ pub async fn run(global: &Global, yes: bool, delete_zone: bool, delete_images: b
         }
         text
     });
+    Ok(())
+}
+
+/// Stops the local deployment through its socket, waits until it is gone, and removes its logs.
+async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool) -> Result<()> {
+    use crate::control::{request, socket_path, Reply, Request};
+    let app = &spec.app.name;
+    let renderer = Renderer::new(global.output, global.no_color);
+    let Some(Reply::Status(status)) = request(app, &Request::Status).await? else {
+        finish(global, &renderer, &scaling_core::DestroyReport::default(), || {
+            format!("{app} is not running here; nothing to delete.")
+        });
+        return Ok(());
+    };
+    let replicas = status.service.as_ref().map_or(0, |s| s.running_count);
+    if !yes {
+        println!("This stops {app}: {replicas} replica(s) and its load balancer at {}.", status.urls.join(", "));
+        if !confirm(app)? {
+            bail!("not confirmed; nothing was stopped");
+        }
+    }
+    request(app, &Request::Stop).await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while socket_path(app).exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if socket_path(app).exists() {
+        bail!("{app} did not stop within a minute");
+    }
+    let logs = scaling_local::Paths::from_env().logs();
+    let prefixes = [format!("{app}-"), format!("{}-", scaling_core::ResourceNames::new(app).service)];
+    let mut deleted = vec![format!("{replicas} replica(s) and the load balancer of {app}")];
+    for entry in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if prefixes.iter().any(|p| name.starts_with(p.as_str())) && std::fs::remove_file(entry.path()).is_ok() {
+            deleted.push(format!("log {name}"));
+        }
+    }
+    let report = scaling_core::DestroyReport { deleted, kept: vec![] };
+    finish(global, &renderer, &report, || format!("✓ stopped {app} and removed its state"));
     Ok(())
 }

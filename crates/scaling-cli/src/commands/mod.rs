@@ -23,7 +23,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Init { force, name } => init::run(global, force, name),
         Command::Validate => validate::run(global),
         Command::Plan { image } => plan::run(global, image.as_deref()).await,
-        Command::Deploy { image, no_wait } => deploy::run(global, image.as_deref(), !no_wait).await,
+        Command::Deploy { image, no_wait, detach, ready_file } => {
+            if detach {
+                deploy::detach(global, image.as_deref()).await
+            } else {
+                deploy::run(global, image.as_deref(), !no_wait, ready_file.as_deref()).await
+            }
+        }
         Command::Status => status::status(global).await,
         Command::Scale { count, no_wait } => status::scale(global, count, !no_wait).await,
         Command::Destroy { yes, delete_zone, delete_images } => {

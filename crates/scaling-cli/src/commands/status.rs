@@ -4,11 +4,12 @@ use anyhow::Result;
 use scaling_core::providers::{Delegation, TargetState};
 use scaling_core::{ProviderKind, StatusReport};
 
-use super::{connect, finish};
+use super::{connect, finish, load};
 use crate::args::Global;
+use crate::control::{self, Reply, Request};
 use crate::render::Renderer;
 
-const LOCAL_NOTE: &str = "local deployments live in the `scaling deploy --provider local` process that serves them";
+const LOCAL_NOTE: &str = "start it with `scaling deploy --provider local`, or add --detach to run it in the background";
 
 fn text(report: &StatusReport, kind: ProviderKind) -> String {
     let Some(service) = &report.service else {
@@ -47,15 +48,64 @@ fn text(report: &StatusReport, kind: ProviderKind) -> String {
     out.trim_end().to_string()
 }
 
+/// The status of the local deployment, from the process serving it (not deployed when none runs).
+async fn local_status(app: &str) -> Result<StatusReport> {
+    match control::request(app, &Request::Status).await? {
+        Some(Reply::Status(report)) => Ok(*report),
+        Some(Reply::Error { message }) => anyhow::bail!(message),
+        Some(other) => anyhow::bail!("unexpected reply {other:?}"),
+        None => Ok(StatusReport {
+            app: app.to_string(),
+            service: None,
+            load_balancer: None,
+            targets: Vec::new(),
+            certificate: None,
+            urls: Vec::new(),
+            delegation: None,
+            name_servers: Vec::new(),
+        }),
+    }
+}
+
 pub async fn status(global: &Global) -> Result<()> {
-    let (selected, orchestrator) = connect(global, true).await?;
-    let report = orchestrator.status(&selected.spec).await?;
+    let spec = load(global)?;
+    let kind = crate::provider::kind(global, &spec);
+    let report = if kind == ProviderKind::Local {
+        local_status(&spec.app.name).await?
+    } else {
+        let (selected, orchestrator) = connect(global, true).await?;
+        orchestrator.status(&selected.spec).await?
+    };
     let renderer = Renderer::new(global.output, true);
-    finish(global, &renderer, &report, || text(&report, selected.kind));
+    finish(global, &renderer, &report, || {
+        let mut out = text(&report, kind);
+        if kind == ProviderKind::Local && report.service.is_some() {
+            let ca = scaling_local::Paths::from_env().ca().join("ca.pem");
+            out.push_str(&format!(
+                "\n  To open it without warnings, trust the local CA: import {} in your browser (Authorities)",
+                ca.display()
+            ));
+        }
+        out
+    });
     Ok(())
 }
 
 pub async fn scale(global: &Global, count: u32, wait: bool) -> Result<()> {
+    let spec = load(global)?;
+    if crate::provider::kind(global, &spec) == ProviderKind::Local {
+        let service = match control::request(&spec.app.name, &Request::Scale { count }).await? {
+            Some(Reply::Scaled(service)) => *service,
+            Some(Reply::Error { message }) => anyhow::bail!(message),
+            Some(other) => anyhow::bail!("unexpected reply {other:?}"),
+            None => anyhow::bail!("{} is not running here ({LOCAL_NOTE})", spec.app.name),
+        };
+        let renderer = Renderer::new(global.output, true);
+        finish(global, &renderer, &service, || {
+            format!("✓ {} now wants {} replica(s)", service.name, service.desired_count)
+        });
+        return Ok(());
+    }
     let (selected, orchestrator) = connect(global, wait).await?;
     let renderer = Renderer::new(global.output, global.no_color);
     let service =

@@ -137,3 +137,16 @@ pub fn processes_with(text: &str) -> Vec<i32> {
     }
     out
 }
+
+/// The replica processes of `app`: gunicorn masters and workers whose working directory is a bundle
+/// built from a config naming `app`.
+pub fn replicas_of(app: &str) -> Vec<i32> {
+    let marker = format!("name = \"{app}\"");
+    processes_with("gunicorn.conf.py app:server")
+        .into_iter()
+        .filter(|pid| {
+            let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap_or_default();
+            std::fs::read_to_string(cwd.join("scaling.toml")).is_ok_and(|c| c.contains(&marker))
+        })
+        .collect()
+}

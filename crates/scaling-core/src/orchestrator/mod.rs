@@ -66,7 +66,7 @@ impl Providers {
 }
 
 /// What a deploy did and where the app now answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DeployReport {
     /// The plan that was applied.
     pub changes: Vec<Change>,

@@ -18,7 +18,7 @@ use crate::providers::{
 const NEW: &str = "(new)";
 
 /// One planned change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Change {
     /// The step that carries it out.
     pub step: StepId,

@@ -11,7 +11,7 @@ use crate::spec::Spec;
 use crate::ProviderResult;
 
 /// The state of a deployed app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StatusReport {
     /// The app.
     pub app: String,

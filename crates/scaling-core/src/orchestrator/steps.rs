@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// One step of a deployment. [`StepId::ALL`] lists them in an order where every step follows its
 /// dependencies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepId {
     /// The image repository.

@@ -1,0 +1,117 @@
+//! Talking to a running local deployment: `scaling deploy --provider local` (in the foreground or
+//! detached) serves JSON-line requests on a Unix socket only the user can open; `status`, `scale` and
+//! `destroy` from another terminal use it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use scaling_core::providers::ServiceInfo;
+use scaling_core::{Orchestrator, Silent, Spec, StatusReport};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+
+/// A request to the running deployment.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// Its status.
+    Status,
+    /// Change the replica count.
+    Scale {
+        /// The new count.
+        count: u32,
+    },
+    /// Stop every replica and the balancer, and exit.
+    Stop,
+}
+
+/// The answer.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    /// The status.
+    Status(Box<StatusReport>),
+    /// The scaled service.
+    Scaled(Box<ServiceInfo>),
+    /// Stopping now.
+    Stopping,
+    /// The request failed.
+    Error {
+        /// Why.
+        message: String,
+    },
+}
+
+/// The socket of `app`: `$XDG_RUNTIME_DIR/scaling/<app>.sock`, else `/tmp/scaling-<uid>/<app>.sock`.
+pub fn socket_path(app: &str) -> PathBuf {
+    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(|d| PathBuf::from(d).join("scaling"))
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("scaling-{}", nix::unistd::getuid())));
+    dir.join(format!("{app}.sock"))
+}
+
+/// Listens for requests until a `Stop` arrives (sent on `stop`). The socket's folder is private (0700)
+/// and the socket itself 0600.
+pub fn serve(app: &str, orchestrator: Orchestrator, spec: Spec) -> Result<(PathBuf, mpsc::Receiver<()>)> {
+    let path = socket_path(app);
+    let dir = path.parent().context("socket folder")?;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+            anyhow::bail!(
+                "{app} is already running here (socket {}); stop it with `scaling destroy --provider local`",
+                path.display()
+            );
+        }
+        std::fs::remove_file(&path)?;
+    }
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    let (stop_tx, stop_rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (orchestrator, spec, stop) = (orchestrator.clone(), spec.clone(), stop_tx.clone());
+            tokio::spawn(async move {
+                let _ = answer(stream, &orchestrator, &spec, &stop).await;
+            });
+        }
+    });
+    Ok((path, stop_rx))
+}
+
+async fn answer(stream: UnixStream, orchestrator: &Orchestrator, spec: &Spec, stop: &mpsc::Sender<()>) -> Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let reply = match serde_json::from_str::<Request>(&line) {
+        Err(e) => Reply::Error { message: format!("bad request: {e}") },
+        Ok(Request::Status) => match orchestrator.status(spec).await {
+            Ok(status) => Reply::Status(Box::new(status)),
+            Err(e) => Reply::Error { message: e.to_string() },
+        },
+        Ok(Request::Scale { count }) => match orchestrator.scale(spec, count, &Silent).await {
+            Ok(service) => Reply::Scaled(Box::new(service)),
+            Err(e) => Reply::Error { message: e.to_string() },
+        },
+        Ok(Request::Stop) => {
+            let _ = stop.send(()).await;
+            Reply::Stopping
+        }
+    };
+    write.write_all(format!("{}\n", serde_json::to_string(&reply)?).as_bytes()).await?;
+    Ok(())
+}
+
+/// Sends one request to `app`'s running deployment; `None` when none runs.
+pub async fn request(app: &str, request: &Request) -> Result<Option<Reply>> {
+    let Ok(stream) = UnixStream::connect(socket_path(app)).await else { return Ok(None) };
+    let (read, mut write) = stream.into_split();
+    write.write_all(format!("{}\n", serde_json::to_string(request)?).as_bytes()).await?;
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    Ok(Some(serde_json::from_str(&line).context("bad reply from the running deployment")?))
+}

@@ -1,0 +1,245 @@
+//! The local load balancer against HAProxy 2.6 (Debian), side by side in one run, over the same two
+//! Dash replicas: direct (round robin from the client), through ours, through HAProxy with a tuned
+//! config; 50 and 1000 concurrent keep-alive TLS connections; GET / and the callback POST; then a
+//! replica killed mid-run. Prints throughput, p50/p99 latency and errors, and the ratios. Every load
+//! loop is bounded in time and count, and only talks to 127.0.0.1.
+//!
+//! `cargo bench -p scaling-tests --bench balancer`
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use scaling_core::{DeployOptions, Orchestrator, Providers, RecordedEvents, Spec};
+use scaling_local::{localize, LocalCloud, Paths};
+use scaling_tests::https::{trusting, Connection};
+
+const CALLBACK: &str = r#"{"output":"result.children","outputs":{"id":"result","property":"children"},"inputs":[{"id":"left","property":"value","value":6},{"id":"operator","property":"value","value":"*"},{"id":"right","property":"value","value":7}],"changedPropIds":["right.value"],"state":[]}"#;
+const MAX_REQUESTS_PER_CLIENT: usize = 100_000;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Request {
+    Page,
+    Callback,
+}
+
+#[derive(Clone)]
+enum Target {
+    Direct(Vec<u16>),
+    Tls(u16, Arc<rustls::ClientConfig>),
+}
+
+struct Stats {
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn throughput(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[index]
+    }
+}
+
+async fn connect(target: &Target, n: usize) -> Option<Connection> {
+    match target {
+        Target::Direct(ports) => Connection::open("127.0.0.1", ports[n % ports.len()], None).await.ok(),
+        Target::Tls(port, tls) => Connection::open("dashmath.localhost", *port, Some(tls.clone())).await.ok(),
+    }
+}
+
+/// `clients` connections sending `request` for `duration`, after a short warm-up.
+async fn load(
+    target: &Target,
+    clients: usize,
+    request: Request,
+    duration: Duration,
+    kill: Option<(Duration, i32)>,
+) -> Stats {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for n in 0..clients {
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut errors, mut latencies) = (0usize, 0usize, Vec::new());
+            let mut connection = connect(&target, n).await;
+            while Instant::now() < deadline && ok + errors < MAX_REQUESTS_PER_CLIENT {
+                let Some(conn) = connection.as_mut() else {
+                    errors += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    connection = connect(&target, n).await;
+                    continue;
+                };
+                let sent = Instant::now();
+                let reply = match request {
+                    Request::Page => conn.send("GET", "/", None).await,
+                    Request::Callback => conn.send("POST", "/_dash-update-component", Some(CALLBACK)).await,
+                };
+                match reply {
+                    Ok(r) if r.status == 200 => {
+                        ok += 1;
+                        latencies.push(sent.elapsed());
+                    }
+                    _ => {
+                        errors += 1;
+                        connection = connect(&target, n).await;
+                    }
+                }
+                // Replicas close after each request (sync workers), so direct clients reconnect.
+                if matches!(target, Target::Direct(_)) {
+                    connection = connect(&target, n).await;
+                }
+            }
+            (ok, errors, latencies)
+        }));
+    }
+    if let Some((at, pgid)) = kill {
+        tokio::time::sleep(at).await;
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let mut stats = Stats { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    for task in tasks {
+        if let Ok((ok, errors, latencies)) = task.await {
+            stats.requests += ok;
+            stats.errors += errors;
+            stats.latencies.extend(latencies);
+        }
+    }
+    stats.elapsed = started.elapsed();
+    stats.latencies.sort();
+    stats
+}
+
+fn haproxy(dir: &std::path::Path, pem: &str, port: u16, replicas: &[u16]) -> Child {
+    let pem_path = dir.join("haproxy.pem");
+    std::fs::write(&pem_path, pem).expect("pem");
+    std::fs::set_permissions(&pem_path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("mode");
+    let servers: String = replicas
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("    server r{i} 127.0.0.1:{p} check inter 1s fall 2 rise 1 maxconn 64\n"))
+        .collect();
+    let config = format!(
+        "global\n    maxconn 20000\n    nbthread 2\n    tune.ssl.cachesize 20000\n\
+         defaults\n    mode http\n    option http-keep-alive\n    option redispatch\n    retries 3\n    retry-on conn-failure empty-response\n    \
+         timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n    timeout queue 30s\n    timeout http-keep-alive 60s\n\
+         frontend web\n    bind 127.0.0.1:{port} ssl crt {} alpn h2,http/1.1\n    default_backend dash\n\
+         backend dash\n    balance leastconn\n    option httpchk GET /\n    http-check expect status 200\n{servers}",
+        pem_path.display()
+    );
+    std::fs::write(dir.join("haproxy.cfg"), config).expect("config");
+    Command::new("haproxy")
+        .arg("-db")
+        .arg("-f")
+        .arg(dir.join("haproxy.cfg"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("haproxy (apt-get install haproxy)")
+}
+
+fn row(name: &str, clients: usize, request: Request, s: &Stats) {
+    let kind = if request == Request::Page { "GET /" } else { "POST callback" };
+    println!(
+        "| {name:<13} | {clients:>5} | {kind:<13} | {:>9.0} | {:>8.1} | {:>8.1} | {:>6} |",
+        s.throughput(),
+        s.percentile(0.5).as_secs_f64() * 1e3,
+        s.percentile(0.99).as_secs_f64() * 1e3,
+        s.errors
+    );
+}
+
+#[allow(clippy::zombie_processes)]
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath/scaling.toml");
+        let mut spec: Spec = Spec::load(&path).expect("example config");
+        spec.app.desired_count = 2;
+        spec.provider.local.https_port = 0;
+        spec.provider.local.http_port = 0;
+        let spec = localize(&spec);
+        let cloud = Arc::new(LocalCloud::new(
+            Paths::at(std::env::temp_dir().join("scaling-test-home")),
+            spec.provider.local.clone(),
+        ));
+        let orchestrator =
+            Orchestrator::new(Providers::from_cloud(cloud.clone())).with_options(DeployOptions::default());
+        orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.expect("deploy");
+        let status = orchestrator.status(&spec).await.expect("status");
+        let replicas: Vec<u16> =
+            status.targets.iter().filter_map(|t| t.target.rsplit(':').next()?.parse().ok()).collect();
+        let ours = cloud.listener_port(443).expect("https");
+        let ca = scaling_local::ca::LocalCa::open(&cloud.paths().ca()).expect("CA");
+        let tls = trusting(ca.certificate_pem());
+        let dir = std::env::temp_dir().join(format!("scaling-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let haproxy_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let names = vec!["dashmath.localhost".to_string(), "www.dashmath.localhost".to_string()];
+        let mut haproxy = haproxy(&dir, &ca.issue_pem(&names).expect("pem"), haproxy_port, &replicas);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+
+        let targets = [
+            ("direct", Target::Direct(replicas.clone())),
+            ("scaling LB", Target::Tls(ours, tls.clone())),
+            ("HAProxy 2.6", Target::Tls(haproxy_port, tls.clone())),
+        ];
+        println!("| target        | conns | request       |  req/s    | p50 ms   | p99 ms   | errors |");
+        println!("|---------------|------:|---------------|----------:|---------:|---------:|-------:|");
+        let mut results = Vec::new();
+        for (clients, seconds) in [(50, 5), (1000, 8)] {
+            for request in [Request::Page, Request::Callback] {
+                for (name, target) in &targets {
+                    let _ = load(target, clients.min(20), request, Duration::from_millis(500), None).await;
+                    let stats = load(target, clients, request, Duration::from_secs(seconds), None).await;
+                    row(name, clients, request, &stats);
+                    results.push((name.to_string(), clients, request, stats));
+                }
+            }
+        }
+
+        println!("\nA replica killed 1 s into a 6 s run at 50 connections (GET /):");
+        let pids = cloud.supervisor().replica_pids("dashmath-service");
+        let haproxy_kill =
+            load(&targets[2].1, 50, Request::Page, Duration::from_secs(6), Some((Duration::from_secs(1), pids[0])))
+                .await;
+        row("HAProxy 2.6", 50, Request::Page, &haproxy_kill);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let pids = cloud.supervisor().replica_pids("dashmath-service");
+        let ours_kill =
+            load(&targets[1].1, 50, Request::Page, Duration::from_secs(6), Some((Duration::from_secs(1), pids[0])))
+                .await;
+        row("scaling LB", 50, Request::Page, &ours_kill);
+
+        println!("\nscaling LB / HAProxy:");
+        for (clients, request) in
+            [(50, Request::Page), (50, Request::Callback), (1000, Request::Page), (1000, Request::Callback)]
+        {
+            let find = |n: &str| {
+                results.iter().find(|(name, c, r, _)| name == n && *c == clients && *r == request).map(|(_, _, _, s)| s)
+            };
+            if let (Some(o), Some(h)) = (find("scaling LB"), find("HAProxy 2.6")) {
+                let kind = if request == Request::Page { "GET /" } else { "POST callback" };
+                println!(
+                    "  {clients:>4} conns {kind:<13}: throughput {:.2}x, p99 {:.2}x",
+                    o.throughput() / h.throughput(),
+                    o.percentile(0.99).as_secs_f64() / h.percentile(0.99).as_secs_f64().max(1e-9)
+                );
+            }
+        }
+        let _ = haproxy.kill();
+        let _ = haproxy.wait();
+        cloud.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
