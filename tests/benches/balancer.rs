@@ -130,7 +130,7 @@ fn haproxy(dir: &std::path::Path, pem: &str, port: u16, replicas: &[u16]) -> Chi
         .map(|(i, p)| format!("    server r{i} 127.0.0.1:{p} check inter 1s fall 2 rise 1 maxconn 64\n"))
         .collect();
     let config = format!(
-        "global\n    maxconn 20000\n    nbthread 2\n    tune.ssl.cachesize 20000\n\
+        "global\n    maxconn 4096\n    nbthread 2\n    tune.ssl.cachesize 20000\n\
          defaults\n    mode http\n    option http-keep-alive\n    option redispatch\n    retries 3\n    retry-on conn-failure empty-response\n    \
          timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n    timeout queue 30s\n    timeout http-keep-alive 60s\n\
          frontend web\n    bind 127.0.0.1:{port} ssl crt {} alpn h2,http/1.1\n    default_backend dash\n\
@@ -203,6 +203,18 @@ fn main() {
                     let _ = load(target, clients.min(20), request, Duration::from_millis(500), None).await;
                     let stats = load(target, clients, request, Duration::from_secs(seconds), None).await;
                     row(name, clients, request, &stats);
+                    if stats.errors > 0 && stats.requests == 0 {
+                        let log = std::fs::read_to_string(dir.join("haproxy.log")).unwrap_or_default();
+                        println!(
+                            "  {name} failed every request; its log ends with:\n{}",
+                            log.lines().rev().take(8).collect::<Vec<_>>().join("\n")
+                        );
+                        let probe = connect(target, 0).await;
+                        println!("  probe connection: {}", if probe.is_some() { "connected" } else { "failed" });
+                        if let Some(mut c) = probe {
+                            println!("  probe request: {:?}", c.send("GET", "/", None).await.map(|r| r.status));
+                        }
+                    }
                     results.push((name.to_string(), clients, request, stats));
                 }
             }

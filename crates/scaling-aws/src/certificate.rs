@@ -8,7 +8,7 @@ use scaling_core::providers::{
 };
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
-use crate::error::{build, map, missing};
+use crate::error::{build, map, missing, not_owned};
 use crate::provider::AwsProvider;
 use crate::tags::owned_by;
 
@@ -135,10 +135,7 @@ impl Certificate for AwsProvider {
     async fn delete_certificate(&self, owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()> {
         match self.certificate_owned(owner, &certificate.id).await {
             Ok(true) => {}
-            Ok(false) => {
-                let message = format!("{} is not tagged as owned by {}", certificate.id, owner.app);
-                return Err(ProviderError::new("DeleteCertificate", &certificate.id, ErrorKind::NotOwned, message));
-            }
+            Ok(false) => return Err(not_owned("DeleteCertificate", &certificate.id, owner)),
             Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e),
         }

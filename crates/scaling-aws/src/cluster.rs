@@ -19,7 +19,7 @@ use scaling_core::providers::{
 use scaling_core::{ErrorKind, Platform, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
 
-use crate::error::{build, code, map, missing};
+use crate::error::{build, code, map, missing, not_owned};
 use crate::provider::AwsProvider;
 use crate::tags::{owned_by, owner_in};
 
@@ -29,15 +29,6 @@ fn tags(desired: &scaling_core::providers::Tags) -> Vec<Tag> {
 
 fn owns(owner: &Owner, tags: &[Tag]) -> bool {
     owned_by(owner, tags.iter().filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))))
-}
-
-fn not_owned(operation: &str, name: &str, owner: &Owner) -> ProviderError {
-    ProviderError::new(
-        operation,
-        name,
-        ErrorKind::NotOwned,
-        format!("{name} exists but is not tagged as owned by {}", owner.app),
-    )
 }
 
 /// A client token: the same desired service gives the same token, so a retried create is one service.

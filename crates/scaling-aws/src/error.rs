@@ -78,6 +78,16 @@ pub fn code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> 
     }
 }
 
+/// A resource with the expected name that another owner holds: never adopted, never changed.
+pub fn not_owned(operation: &str, name: &str, owner: &scaling_core::providers::Owner) -> ProviderError {
+    ProviderError::new(
+        operation,
+        name,
+        ErrorKind::NotOwned,
+        format!("{name} exists but is not tagged as owned by {}", owner.app),
+    )
+}
+
 /// An error for a response that lacks a field the API documents.
 pub fn missing(operation: &str, resource: &str, field: &str) -> ProviderError {
     ProviderError::new(operation, resource, ErrorKind::Other, format!("the response has no {field}"))

@@ -15,9 +15,9 @@ use scaling_core::providers::{
     LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol, SecurityGroupInfo, TargetGroupInfo,
     TargetHealth, TargetState,
 };
-use scaling_core::{ErrorKind, HealthCheckSpec, ProviderError, ProviderResult};
+use scaling_core::{ErrorKind, HealthCheckSpec, ProviderResult};
 
-use crate::error::{code, map, missing};
+use crate::error::{code, map, missing, not_owned};
 use crate::provider::AwsProvider;
 use crate::tags::{owned_by, owner_in};
 
@@ -27,15 +27,6 @@ fn tags(desired: &scaling_core::providers::Tags) -> Vec<Tag> {
 
 fn secs(d: Duration) -> i32 {
     i32::try_from(d.as_secs()).unwrap_or(i32::MAX)
-}
-
-fn not_owned(operation: &str, name: &str, owner: &Owner) -> ProviderError {
-    ProviderError::new(
-        operation,
-        name,
-        ErrorKind::NotOwned,
-        format!("{name} exists but is not tagged as owned by {}", owner.app),
-    )
 }
 
 fn action(action: &ListenerAction) -> Action {

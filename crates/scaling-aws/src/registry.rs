@@ -10,7 +10,7 @@ use scaling_core::providers::{
 };
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
-use crate::error::{build, code, map, missing};
+use crate::error::{build, code, map, missing, not_owned};
 use crate::provider::AwsProvider;
 use crate::tags::owned_by;
 
@@ -46,12 +46,7 @@ impl Registry for AwsProvider {
         let Some(repo) = out.repositories().first() else { return Ok(None) };
         let arn = repo.repository_arn().ok_or_else(|| missing("DescribeRepositories", name, "RepositoryArn"))?;
         if !self.repository_owned(owner, arn).await? {
-            return Err(ProviderError::new(
-                "DescribeRepositories",
-                name,
-                ErrorKind::NotOwned,
-                format!("{name} exists but is not tagged as owned by {}", owner.app),
-            ));
+            return Err(not_owned("DescribeRepositories", name, owner));
         }
         Ok(Some(RepositoryInfo {
             name: name.to_string(),

@@ -7,9 +7,9 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification, UserIdGroupPair,
 };
 use scaling_core::providers::{DesiredSecurityGroup, IngressRule, Owner, SecurityGroupInfo, TrafficFrom};
-use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+use scaling_core::ProviderResult;
 
-use crate::error::{code, map, missing};
+use crate::error::{code, map, missing, not_owned};
 use crate::provider::AwsProvider;
 use crate::tags::{owned_by, owner_in};
 
@@ -59,12 +59,7 @@ impl AwsProvider {
             .map_err(|e| map("DescribeSecurityGroups", name, e))?;
         let Some(group) = out.security_groups().first() else { return Ok(None) };
         if !owned_by(owner, group.tags().iter().filter_map(|t| Some((t.key()?, t.value()?)))) {
-            return Err(ProviderError::new(
-                "DescribeSecurityGroups",
-                name,
-                ErrorKind::NotOwned,
-                format!("{name} exists but is not tagged as owned by {}", owner.app),
-            ));
+            return Err(not_owned("DescribeSecurityGroups", name, owner));
         }
         let id = group.group_id().ok_or_else(|| missing("DescribeSecurityGroups", name, "GroupId"))?;
         Ok(Some(SecurityGroupInfo {

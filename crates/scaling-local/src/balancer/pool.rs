@@ -88,6 +88,7 @@ pub struct Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         self.target.in_flight.fetch_sub(1, Ordering::AcqRel);
+        // Only the head of the line waits on this.
         self.pool.changed.notify_waiters();
     }
 }
@@ -96,6 +97,8 @@ impl Drop for Lease {
 pub struct Pool {
     targets: RwLock<Vec<Arc<Target>>>,
     changed: Notify,
+    /// Requests wait their turn here, first come first served (tokio's mutex is fair).
+    turnstile: tokio::sync::Mutex<()>,
     next: AtomicUsize,
     settings: RwLock<PoolSettings>,
     client: ProxyClient,
@@ -107,6 +110,7 @@ impl Pool {
         Arc::new(Self {
             targets: RwLock::new(Vec::new()),
             changed: Notify::new(),
+            turnstile: tokio::sync::Mutex::new(()),
             next: AtomicUsize::new(0),
             settings: RwLock::new(settings),
             client,
@@ -183,11 +187,13 @@ impl Pool {
     }
 
     /// The target for the next request: the sticky one when healthy, else the healthy one with the fewest
-    /// requests in flight (round robin among equals), skipping `tried`. Waits in line while every healthy
-    /// target is at its limit or none is healthy yet; `None` after the queue timeout.
+    /// requests in flight (round robin among equals), skipping `tried`. Waits in line — first come, first
+    /// served, only the head of the line watching for a free place — while every healthy target is at its
+    /// limit or none is healthy yet; `None` after the queue timeout.
     pub async fn acquire(self: &Arc<Self>, sticky: Option<u64>, tried: &[u64]) -> Option<Lease> {
         let settings = self.settings();
         let deadline = tokio::time::Instant::now() + settings.queue_timeout;
+        let _turn = tokio::time::timeout_at(deadline, self.turnstile.lock()).await.ok()?;
         loop {
             let notified = self.changed.notified();
             if let Some(lease) = self.try_acquire(sticky, tried, settings.max_in_flight) {
