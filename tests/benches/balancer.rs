@@ -184,7 +184,8 @@ fn main() {
         let tls = trusting(ca.certificate_pem());
         let dir = std::env::temp_dir().join(format!("scaling-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let haproxy_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let haproxy_port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let names = vec!["dashmath.localhost".to_string(), "www.dashmath.localhost".to_string()];
         let mut haproxy = haproxy(&dir, &ca.issue_pem(&names).expect("pem"), haproxy_port, &replicas);
         tokio::time::sleep(Duration::from_secs(3)).await;

@@ -6,7 +6,7 @@ use aws_sdk_acm::types::{CertificateStatus as AcmStatus, Tag, ValidationMethod};
 use scaling_core::providers::{
     Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, DnsRecord, Owner, RecordKind, RecordValue,
 };
-use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+use scaling_core::{ErrorKind, ProviderResult};
 
 use crate::error::{build, map, missing, not_owned};
 use crate::provider::AwsProvider;
