@@ -5,6 +5,7 @@
 mod browser;
 mod lifecycle;
 mod rollout;
+mod sticky;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -41,7 +41,7 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
     ("too many replicas", "port = 8050", "port = 8050\ndesired_count = 10000", "app.desired_count", "0–5000"),
     ("unknown key", "port = 8050", "port = 8050\nreplicas = 3", "app.replicas", "accepted names"),
     ("unknown table", "", "[databse]\nurl = \"x\"", "databse", "spelling"),
-    ("image both", "[image]", "[image]\ncontext = \".\"", "image", "both"),
+    ("image both", "[image]", "[image]\ncontext = \".\"", "image", "more than one"),
     ("image neither", "reference = \"registry.example/dashmath@sha256:1111111111111111111111111111111111111111111111111111111111111111\"", "", "image", "neither"),
     ("bad digest", "sha256:1111111111111111111111111111111111111111111111111111111111111111", "sha256:abc", "image.reference", "64"),
     ("uppercase domain", "name = \"dashmath.example.com\"", "name = \"DashMath.example.com\"", "domain.name", "lowercase"),

@@ -61,7 +61,21 @@ impl Connection {
 
     /// Sends one request on this connection.
     pub async fn send(&mut self, method: &str, path: &str, body: Option<&str>) -> Result<Reply, String> {
+        self.send_with(method, path, body, &[]).await
+    }
+
+    /// Sends one request with extra headers.
+    pub async fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, String> {
         let mut request = http::Request::builder().method(method).uri(path).header(http::header::HOST, &self.host);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if body.is_some() {
             request = request.header(http::header::CONTENT_TYPE, "application/json");
         }

@@ -242,3 +242,32 @@ async fn throttling_is_retryable() {
     assert_eq!(error.kind, ErrorKind::Throttled);
     assert!(error.is_retryable());
 }
+
+#[tokio::test]
+async fn a_built_archive_is_read_as_it_is_with_the_platform_it_really_has() {
+    use scaling_image::{digest_of, Blob, LocalImage};
+    let config =
+        bytes::Bytes::from_static(br#"{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#);
+    let config = Blob {
+        digest: digest_of(&config),
+        media_type: "application/vnd.oci.image.config.v1+json".into(),
+        data: config,
+    };
+    let image = LocalImage::assemble(config, Vec::new()).unwrap();
+    let dir = std::env::temp_dir().join(format!("scaling-aws-archive-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    image.write_oci_layout(&dir).unwrap();
+
+    let provider = Mocks::default().provider();
+    let request = scaling_core::providers::BuildRequest {
+        app: "dashmath".into(),
+        context: std::path::PathBuf::new(),
+        dockerfile: "Dockerfile".into(),
+        platform: scaling_core::Platform::LinuxAmd64,
+        archive: Some(dir.clone()),
+    };
+    let artifact = provider.build_image(&request).await.unwrap();
+    assert_eq!(artifact.digest, image.digest());
+    assert_eq!(artifact.platform, scaling_core::Platform::LinuxArm64, "the orchestrator then refuses it for x86 tasks");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

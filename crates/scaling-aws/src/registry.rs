@@ -112,6 +112,24 @@ impl Registry for AwsProvider {
     }
 
     async fn build_image(&self, request: &BuildRequest) -> ProviderResult<ImageArtifact> {
+        if let Some(archive) = &request.archive {
+            // An image built elsewhere: read it as it is (its platform is the image's own).
+            let path = archive.clone();
+            let image = tokio::task::spawn_blocking(move || scaling_image::LocalImage::open(&path))
+                .await
+                .map_err(|e| {
+                    ProviderError::new("build_image", archive.display().to_string(), ErrorKind::Other, e.to_string())
+                })?
+                .map_err(|e| {
+                    ProviderError::new(
+                        "build_image",
+                        archive.display().to_string(),
+                        ErrorKind::InvalidRequest,
+                        e.to_string(),
+                    )
+                })?;
+            return Ok(ImageArtifact { digest: image.digest(), platform: image.platform, path: archive.clone() });
+        }
         let resource = request.context.display().to_string();
         let (image, archive) =
             scaling_image::build(&request.app, &request.context, &request.dockerfile, request.platform, &image_cache())

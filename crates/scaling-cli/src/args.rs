@@ -96,6 +96,9 @@ pub enum Command {
         /// Use this prebuilt image instead of building (pin it by digest: repo@sha256:…).
         #[arg(long)]
         image: Option<String>,
+        /// Wait until the load balancer is active and the service stable (the default).
+        #[arg(long, conflicts_with = "no_wait")]
+        wait: bool,
         /// Return once requested, without waiting for the load balancer and the service to be ready.
         #[arg(long)]
         no_wait: bool,

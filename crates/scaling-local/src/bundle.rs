@@ -95,9 +95,9 @@ fn files(context: &Path, ignored: &[String]) -> Result<Vec<PathBuf>, BundleError
 }
 
 /// The digest of the context's content and the build settings.
-pub fn context_digest(context: &Path, dockerfile: &str) -> Result<String, BundleError> {
+pub fn context_digest(context: &Path, dockerfile: &str, build: Option<&str>) -> Result<String, BundleError> {
     let mut hash = Sha256::new();
-    hash.update(format!("dockerfile={dockerfile}\0"));
+    hash.update(format!("dockerfile={dockerfile}\0build={}\0", build.unwrap_or_default()));
     for file in files(context, &ignored_names(context))? {
         let path = context.join(&file);
         hash.update(file.to_string_lossy().as_bytes());
@@ -167,9 +167,10 @@ fn copy_files(context: &Path, target: &Path) -> Result<(), BundleError> {
     Ok(())
 }
 
-/// Builds (or finds) the bundle of `context`. Blocking: call it from `spawn_blocking`.
-pub fn build(paths: &Paths, context: &Path, dockerfile: &str) -> Result<Bundle, BundleError> {
-    let digest = context_digest(context, dockerfile)?;
+/// Builds (or finds) the bundle of `context`, running `build` in it when given. Blocking: call it from
+/// `spawn_blocking`.
+pub fn build(paths: &Paths, context: &Path, dockerfile: &str, build: Option<&str>) -> Result<Bundle, BundleError> {
+    let digest = context_digest(context, dockerfile, build)?;
     if let Some(bundle) = find(paths, &digest) {
         return Ok(bundle);
     }
@@ -188,6 +189,12 @@ pub fn build(paths: &Paths, context: &Path, dockerfile: &str) -> Result<Bundle, 
     let staging = dir.with_extension("partial");
     let _ = fs::remove_dir_all(&staging);
     copy_files(context, &staging.join("app"))?;
+    if let Some(command) = build {
+        run(
+            std::process::Command::new("/bin/sh").args(["-c", command]).current_dir(staging.join("app")),
+            &format!("the build command `{command}`"),
+        )?;
+    }
     let manifest = BundleManifest { digest: digest.clone(), command, venv };
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| BundleError::Python(e.to_string()))?;
     fs::write(staging.join("bundle.json"), json).map_err(io(&staging))?;
@@ -221,18 +228,43 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_build_command_runs_in_the_bundle_once() {
+        let root = std::env::temp_dir().join(format!("scaling-build-cmd-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let context = root.join("app");
+        fs::create_dir_all(&context).unwrap();
+        fs::write(context.join("Dockerfile"), "FROM node\nCMD [\"node\", \"server.js\"]\n").unwrap();
+        fs::write(context.join("server.js"), "// app").unwrap();
+        let paths = Paths::at(root.join("home"));
+        let bundle = build(&paths, &context, "Dockerfile", Some("echo built > built.txt && echo >> count")).unwrap();
+        assert_eq!(fs::read_to_string(bundle.dir.join("built.txt")).unwrap(), "built\n");
+        assert_eq!(bundle.manifest.command, ["node", "server.js"]);
+        assert!(bundle.manifest.venv.is_none(), "no requirements.txt, no virtualenv");
+        let again = build(&paths, &context, "Dockerfile", Some("echo built > built.txt && echo >> count")).unwrap();
+        assert_eq!(fs::read_to_string(again.dir.join("count")).unwrap().len(), 1, "unchanged inputs rebuild nothing");
+        let failing = build(&paths, &context, "Dockerfile", Some("exit 3")).unwrap_err();
+        assert!(failing.to_string().contains("the build command `exit 3`"), "{failing}");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
     fn the_digest_follows_content_and_skips_ignored_files() {
         let dir = std::env::temp_dir().join(format!("scaling-bundle-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("__pycache__")).unwrap();
         fs::write(dir.join("app.py"), "v1").unwrap();
         fs::write(dir.join(".dockerignore"), "notes.txt\n").unwrap();
-        let first = context_digest(&dir, "Dockerfile").unwrap();
+        let first = context_digest(&dir, "Dockerfile", None).unwrap();
         fs::write(dir.join("__pycache__/app.pyc"), "junk").unwrap();
         fs::write(dir.join("notes.txt"), "ignored").unwrap();
-        assert_eq!(context_digest(&dir, "Dockerfile").unwrap(), first);
+        assert_eq!(context_digest(&dir, "Dockerfile", None).unwrap(), first);
+        assert_ne!(
+            context_digest(&dir, "Dockerfile", Some("make")).unwrap(),
+            first,
+            "the build command is part of the input"
+        );
         fs::write(dir.join("app.py"), "v2").unwrap();
-        assert_ne!(context_digest(&dir, "Dockerfile").unwrap(), first);
+        assert_ne!(context_digest(&dir, "Dockerfile", None).unwrap(), first);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

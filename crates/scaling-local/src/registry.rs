@@ -20,12 +20,23 @@ impl Registry for LocalCloud {
     }
 
     async fn build_image(&self, request: &BuildRequest) -> ProviderResult<ImageArtifact> {
+        if let Some(archive) = &request.archive {
+            let message = "the local provider runs apps it builds from image.context; a built image archive needs a container runtime";
+            return Err(ProviderError::new(
+                "build_image",
+                archive.display().to_string(),
+                ErrorKind::InvalidRequest,
+                message,
+            ));
+        }
         let (paths, context, dockerfile) = (self.paths.clone(), request.context.clone(), request.dockerfile.clone());
+        let command = self.settings.build.clone();
         let resource = context.display().to_string();
-        let built = tokio::task::spawn_blocking(move || bundle::build(&paths, &context, &dockerfile))
-            .await
-            .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::Other, e.to_string()))?
-            .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::InvalidRequest, e.to_string()))?;
+        let built =
+            tokio::task::spawn_blocking(move || bundle::build(&paths, &context, &dockerfile, command.as_deref()))
+                .await
+                .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::Other, e.to_string()))?
+                .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::InvalidRequest, e.to_string()))?;
         // Bundles run natively, so they suit whatever platform the spec names.
         Ok(ImageArtifact { digest: built.manifest.digest, platform: request.platform, path: built.dir })
     }

@@ -75,15 +75,20 @@ impl Registry for InMemoryCloud {
         self.call("build_image", &context, false, |s, _| {
             let mut hash = Sha256::new();
             hash.update(format!("{}|{}|{}", request.dockerfile, request.platform, request.app));
-            if request.context.is_dir() {
-                hash_folder(&mut hash, &request.context, &request.context).map_err(|e| {
+            let source = request.archive.as_ref().unwrap_or(&request.context);
+            if source.is_file() {
+                hash.update(std::fs::read(source).map_err(|e| {
+                    ProviderError::new("build_image", &context, ErrorKind::InvalidRequest, e.to_string())
+                })?);
+            } else if source.is_dir() {
+                hash_folder(&mut hash, source, source).map_err(|e| {
                     ProviderError::new("build_image", &context, ErrorKind::InvalidRequest, e.to_string())
                 })?;
             }
             Ok(ImageArtifact {
                 digest: format!("sha256:{}", hex::encode(hash.finalize())),
                 platform: s.build_platform.unwrap_or(request.platform),
-                path: request.context.clone(),
+                path: request.archive.clone().unwrap_or_else(|| request.context.clone()),
             })
         })
         .await

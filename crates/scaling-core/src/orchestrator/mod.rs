@@ -127,6 +127,7 @@ impl Orchestrator {
             context,
             dockerfile: spec.image.dockerfile.clone(),
             platform: spec.image.platform,
+            archive: spec.image.archive.clone(),
         };
         let artifact = self
             .providers
@@ -176,15 +177,29 @@ impl Orchestrator {
         })
     }
 
-    /// Prepares the image, plans and applies.
+    /// Prepares the image (reporting a build as progress), plans and applies.
     pub async fn deploy(
         &self,
         spec: &Spec,
         image_override: Option<&str>,
         progress: &dyn Progress,
     ) -> Result<DeployReport> {
-        let image = self.prepare_image(spec, image_override).await?;
-        let plan = self.plan(spec, image).await?;
+        let building = image_override.is_none() && spec.image.reference.is_none() && spec.image.archive.is_none();
+        let runner = runner::Runner::new(&self.options, progress);
+        let label = format!("image of {}", spec.app.name);
+        if building {
+            let detail = "building (a first build installs dependencies)".to_string();
+            runner.emit(StepId::Image, &label, EventKind::Waiting { detail });
+        }
+        let image = self.prepare_image(spec, image_override).await;
+        match (&image, building) {
+            (Ok(source), true) => {
+                runner.emit(StepId::Image, &label, EventKind::Done { detail: format!("built {}", source.describe()) })
+            }
+            (Err(error), true) => runner.emit(StepId::Image, &label, EventKind::Failed { error: error.to_string() }),
+            _ => {}
+        }
+        let plan = self.plan(spec, image?).await?;
         self.apply(&plan, progress).await
     }
 

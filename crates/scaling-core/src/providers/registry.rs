@@ -46,6 +46,8 @@ pub struct BuildRequest {
     pub dockerfile: String,
     /// The platform the image must run on.
     pub platform: Platform,
+    /// An image already built (an OCI layout or a saved tar) to read instead of building `context`.
+    pub archive: Option<PathBuf>,
 }
 
 /// A built image, not yet pushed: content-addressed by its digest.

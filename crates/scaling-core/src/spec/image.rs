@@ -6,7 +6,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The `[image]` table: exactly one of `context` or `reference`.
+/// The `[image]` table: exactly one of `context` (build), `archive` (already built) or `reference`
+/// (already pushed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImageSpec {
@@ -19,6 +20,10 @@ pub struct ImageSpec {
     /// A prebuilt image, ideally pinned by digest (`repo@sha256:…`).
     #[serde(default)]
     pub reference: Option<String>,
+    /// A built image on disk to push: an OCI image layout folder, or a tar from `docker save` /
+    /// `podman save` (relative to `scaling.toml`).
+    #[serde(default)]
+    pub archive: Option<PathBuf>,
     /// The platform the tasks run on; the image must match it.
     #[serde(default)]
     pub platform: Platform,
@@ -31,6 +36,7 @@ impl ImageSpec {
             context: Some(context.into()),
             dockerfile: default_dockerfile(),
             reference: None,
+            archive: None,
             platform: Platform::default(),
         }
     }
@@ -41,6 +47,18 @@ impl ImageSpec {
             context: None,
             dockerfile: default_dockerfile(),
             reference: Some(reference.into()),
+            archive: None,
+            platform: Platform::default(),
+        }
+    }
+
+    /// Push an image already built to an OCI layout folder or a `docker save` tar.
+    pub fn archive(path: impl Into<PathBuf>) -> Self {
+        Self {
+            context: None,
+            dockerfile: default_dockerfile(),
+            reference: None,
+            archive: Some(path.into()),
             platform: Platform::default(),
         }
     }

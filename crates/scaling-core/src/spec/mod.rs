@@ -263,11 +263,14 @@ pub struct LocalSettings {
     pub https_port: u16,
     /// The HTTP port that redirects to HTTPS (0 picks a free one).
     pub http_port: u16,
+    /// A command run in the app's bundle after its files are copied, for apps that are not Python
+    /// (e.g. `npm ci --omit=dev`); a `requirements.txt` gets a virtualenv without one.
+    pub build: Option<String>,
 }
 
 impl Default for LocalSettings {
     fn default() -> Self {
-        Self { https_port: 8443, http_port: 8080 }
+        Self { https_port: 8443, http_port: 8080, build: None }
     }
 }
 
@@ -322,9 +325,11 @@ impl Spec {
             ))
         })?;
         let mut spec = Self::from_toml_str(&text)?;
-        if let (ImageSpec { context: Some(context), .. }, Some(dir)) = (&mut spec.image, path.parent()) {
-            if context.is_relative() {
-                *context = dir.join(&*context);
+        if let Some(dir) = path.parent() {
+            for local in [&mut spec.image.context, &mut spec.image.archive].into_iter().flatten() {
+                if local.is_relative() {
+                    *local = dir.join(&*local);
+                }
             }
         }
         Ok(spec)

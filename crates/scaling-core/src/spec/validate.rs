@@ -87,39 +87,38 @@ fn app(spec: &Spec, out: &mut Vec<Problem>) {
 
 fn image(spec: &Spec, out: &mut Vec<Problem>) {
     let image = &spec.image;
-    match (&image.context, &image.reference) {
-        (Some(_), Some(_)) => push(
+    let fix = "keep one of `context` (build the Dockerfile there), `archive` (push a built image) or `reference` (use a pushed image)";
+    let set =
+        [image.context.is_some(), image.archive.is_some(), image.reference.is_some()].iter().filter(|s| **s).count();
+    if set > 1 {
+        push(out, "image", "sets more than one of `context`, `archive` and `reference`", fix);
+    } else if set == 0 {
+        push(
             out,
             "image",
-            "sets both `context` and `reference`",
-            "keep `context` to build, or `reference` to use a prebuilt image",
-        ),
-        (None, None) => push(
-            out,
-            "image",
-            "sets neither `context` nor `reference`",
+            "sets neither `context`, `archive` nor `reference`",
             "set `context = \".\"` to build the Dockerfile here, or `reference` to a prebuilt image",
-        ),
-        (None, Some(reference)) => {
-            if let Err(why) = reference.parse::<ImageReference>() {
-                push(
-                    out,
-                    "image.reference",
-                    why,
-                    "use `registry/repository:tag` or, better, `registry/repository@sha256:<digest>`",
-                );
-            }
+        );
+    }
+    if let Some(reference) = &image.reference {
+        if let Err(why) = reference.parse::<ImageReference>() {
+            push(
+                out,
+                "image.reference",
+                why,
+                "use `registry/repository:tag` or, better, `registry/repository@sha256:<digest>`",
+            );
         }
-        (Some(_), None) => {
-            let dockerfile = &image.dockerfile;
-            if dockerfile.is_empty() || dockerfile.starts_with('/') || dockerfile.split('/').any(|part| part == "..") {
-                push(
-                    out,
-                    "image.dockerfile",
-                    format!("`{dockerfile}` is not a path inside the context"),
-                    "name a file inside the build context, e.g. `Dockerfile`",
-                );
-            }
+    }
+    if image.context.is_some() {
+        let dockerfile = &image.dockerfile;
+        if dockerfile.is_empty() || dockerfile.starts_with('/') || dockerfile.split('/').any(|part| part == "..") {
+            push(
+                out,
+                "image.dockerfile",
+                format!("`{dockerfile}` is not a path inside the context"),
+                "name a file inside the build context, e.g. `Dockerfile`",
+            );
         }
     }
 }

@@ -243,6 +243,28 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_requests_say_who_asked_and_how() {
+        let incoming = http::Request::builder()
+            .method("POST")
+            .uri("/_dash-update-component?x=1")
+            .header(header::HOST, "dashmath.localhost:8443")
+            .header("x-forwarded-for", "203.0.113.7")
+            .header(header::CONNECTION, "keep-alive")
+            .body(())
+            .unwrap();
+        let (parts, ()) = incoming.into_parts();
+        let origin = Origin { peer: "127.0.0.1:50000".parse().unwrap(), scheme: "https" };
+        let upstream = upstream_request(&parts, full(""), "127.0.0.1:9001".parse().unwrap(), &origin).unwrap();
+        assert_eq!(upstream.uri(), "http://127.0.0.1:9001/_dash-update-component?x=1");
+        let h = upstream.headers();
+        assert_eq!(h["x-forwarded-for"], "203.0.113.7, 127.0.0.1", "the client's address is appended");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "dashmath.localhost:8443");
+        assert_eq!(h[header::HOST], "dashmath.localhost:8443", "the host is kept for the app");
+        assert!(!h.contains_key(header::CONNECTION));
+    }
+
+    #[test]
     fn ports_are_stripped_from_hosts() {
         assert_eq!(strip_port("app.localhost:8080"), "app.localhost");
         assert_eq!(strip_port("app.localhost"), "app.localhost");
