@@ -367,9 +367,7 @@ impl Dns for AwsProvider {
     }
 
     async fn delegation(&self, zone: &ZoneInfo) -> ProviderResult<Delegation> {
-        // Checking the public delegation needs a query to the parent zone's servers on the Internet,
-        // which this version does not make; `status` shows the name servers to compare.
-        Ok(Delegation::Unknown(format!("not checked; your registrar must list {}", zone.name_servers.join(", "))))
+        Ok(crate::delegation::check(self.dns_resolver, zone).await)
     }
 }
 

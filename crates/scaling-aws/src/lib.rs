@@ -25,6 +25,7 @@
 
 mod certificate;
 mod cluster;
+mod delegation;
 mod dns;
 mod ecr_auth;
 pub mod error;

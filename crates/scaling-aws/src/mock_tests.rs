@@ -52,6 +52,7 @@ impl Mocks {
             region: "us-east-1".into(),
             settings: scaling_core::AwsSettings::default(),
             network: OnceCell::new_with(Some(network)),
+            dns_resolver: None,
         }
     }
 }

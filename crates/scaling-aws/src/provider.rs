@@ -30,6 +30,7 @@ pub struct AwsProvider {
     pub(crate) region: String,
     pub(crate) settings: AwsSettings,
     pub(crate) network: OnceCell<Network>,
+    pub(crate) dns_resolver: Option<std::net::SocketAddr>,
 }
 
 /// Builds an [`AwsProvider`].
@@ -42,6 +43,7 @@ pub struct AwsProviderBuilder {
     interceptors: Vec<SharedInterceptor>,
     retry: Option<RetryConfig>,
     http_client: Option<SharedHttpClient>,
+    dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl AwsProviderBuilder {
@@ -79,6 +81,13 @@ impl AwsProviderBuilder {
     /// Adds an interceptor to every client (tests use this to count calls or inject faults).
     pub fn interceptor(mut self, interceptor: impl Intercept + 'static) -> Self {
         self.interceptors.push(SharedInterceptor::new(interceptor));
+        self
+    }
+
+    /// The recursive resolver asked whether the domain is delegated to its zone (else
+    /// `SCALING_DNS_RESOLVER`, else the system's).
+    pub fn dns_resolver(mut self, resolver: std::net::SocketAddr) -> Self {
+        self.dns_resolver = Some(resolver);
         self
     }
 
@@ -120,6 +129,20 @@ impl AwsProviderBuilder {
             )
         })?;
         let interceptors = self.interceptors;
+        let dns_resolver = match self.dns_resolver {
+            Some(resolver) => Some(resolver),
+            None => match std::env::var("SCALING_DNS_RESOLVER") {
+                Ok(text) => Some(text.parse().map_err(|_| {
+                    ProviderError::new(
+                        "load_config",
+                        "SCALING_DNS_RESOLVER",
+                        ErrorKind::InvalidRequest,
+                        format!("`{text}` is not an address like 127.0.0.1:53"),
+                    )
+                })?),
+                Err(_) => None,
+            },
+        };
         macro_rules! client {
             ($service:ident) => {{
                 let mut builder = $service::config::Builder::from(&config);
@@ -141,6 +164,7 @@ impl AwsProviderBuilder {
             region,
             settings: self.settings,
             network: OnceCell::new(),
+            dns_resolver,
         })
     }
 }

@@ -166,6 +166,17 @@ async fn a_deploy_leaves_the_seed_recipe_in_the_account() {
         );
     }
     assert_eq!(report.urls, ["https://dashmath.example.com", "https://www.dashmath.example.com"]);
+
+    // status: tasks, rollout, certificate, URLs, and the public delegation (a loopback DNS here).
+    let status = orchestrator(&aws).status(&spec()).await.unwrap();
+    let service = status.service.unwrap();
+    assert_eq!(
+        (service.desired_count, service.running_count, service.rollout),
+        (3, 3, scaling_core::providers::Rollout::Completed)
+    );
+    assert_eq!(status.certificate, Some(scaling_core::providers::CertificateStatus::Issued));
+    assert_eq!(status.delegation, Some(scaling_core::providers::Delegation::Delegated));
+    assert_eq!(status.name_servers, zone.name_servers);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,43 @@ pub fn moto_url() -> Option<String> {
     url
 }
 
+/// The name servers moto gives every hosted zone.
+const MOTO_NAME_SERVERS: [&str; 4] =
+    ["ns-2048.awsdns-64.com.", "ns-2049.awsdns-65.net.", "ns-2050.awsdns-66.org.", "ns-2051.awsdns-67.co.uk."];
+
+/// A DNS server on loopback that says every domain is delegated to moto's name servers, so the
+/// delegation check never leaves this machine.
+pub fn fake_public_dns() -> std::net::SocketAddr {
+    use hickory_proto::op::{Message, MessageType};
+    use hickory_proto::rr::rdata::NS;
+    use hickory_proto::rr::{Name, RData, Record};
+    static ADDR: std::sync::OnceLock<std::net::SocketAddr> = std::sync::OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 1500];
+            while let Ok((len, peer)) = socket.recv_from(&mut buffer) {
+                let Ok(query) = Message::from_vec(&buffer[..len]) else { continue };
+                let mut reply = Message::new();
+                reply.set_id(query.id()).set_message_type(MessageType::Response).set_recursion_available(true);
+                reply.add_queries(query.queries().to_vec());
+                if let Some(question) = query.queries().first() {
+                    for server in MOTO_NAME_SERVERS {
+                        reply.add_answer(Record::from_rdata(
+                            question.name().clone(),
+                            300,
+                            RData::NS(NS(Name::from_ascii(server).unwrap())),
+                        ));
+                    }
+                }
+                let _ = socket.send_to(&reply.to_vec().unwrap(), peer);
+            }
+        });
+        addr
+    })
+}
+
 /// A fresh 12-digit account id, so tests never see each other's resources.
 pub fn account() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -244,6 +281,7 @@ pub async fn provider(url: &str) -> (Arc<AwsProvider>, CallLog, FaultyClient, St
         .interceptor(MotoAccount(account.clone()))
         .interceptor(log.clone())
         .http_client(client.clone())
+        .dns_resolver(fake_public_dns())
         .retry(retry)
         .build()
         .await
