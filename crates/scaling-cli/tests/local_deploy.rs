@@ -86,8 +86,7 @@ fn json_output_is_one_event_per_line_then_the_result() {
 #[test]
 fn credentials_in_the_environment_never_appear_in_output_files_or_replicas() {
     let _serial = support::serial();
-    const MARKERS: [&str; 3] =
-        ["AKIAMARKERNEVERPRINT", "secretMarkerNeverPrint0123456789abcdefgh", "sessionMarkerNeverPrint"];
+    let markers = support::marker_credentials();
     let dir = example_copy(|c| {
         free_ports(c)
             .replace("desired_count = 3", "desired_count = 1")
@@ -97,9 +96,9 @@ fn credentials_in_the_environment_never_appear_in_output_files_or_replicas() {
     let with_secrets = |args: &[&str]| {
         let mut command = scaling();
         command
-            .env("AWS_ACCESS_KEY_ID", MARKERS[0])
-            .env("AWS_SECRET_ACCESS_KEY", MARKERS[1])
-            .env("AWS_SESSION_TOKEN", MARKERS[2])
+            .env("AWS_ACCESS_KEY_ID", &markers[0])
+            .env("AWS_SECRET_ACCESS_KEY", &markers[1])
+            .env("AWS_SESSION_TOKEN", &markers[2])
             .arg("-vv")
             .arg("--config")
             .arg(&config)
@@ -127,7 +126,7 @@ fn credentials_in_the_environment_never_appear_in_output_files_or_replicas() {
         written.push(String::from_utf8_lossy(&std::fs::read(&entry).unwrap_or_default()).into_owned());
     }
     assert!(!environments.is_empty(), "replicas ran");
-    for marker in MARKERS {
+    for marker in &markers {
         assert!(!seen.iter().any(|l| l.contains(marker)), "{marker} was printed");
         assert!(!written.iter().any(|f| f.contains(marker)), "{marker} was written to a file");
         assert!(!environments.iter().any(|e| e.contains(marker)), "{marker} reached a replica's environment");
