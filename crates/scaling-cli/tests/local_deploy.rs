@@ -36,6 +36,17 @@ fn the_readme_main_command_serves_dashmath_over_https_until_ctrl_c() {
     assert!(body.contains("Dash Arithmetic"));
     let (status, _) = curl("dashmath.localhost", 8080, "/", "http");
     assert_eq!(status, "301");
+    let versions = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_version}", "--http2", "--cacert"])
+        .arg(scaling_home().join("ca/ca.pem"))
+        .args([
+            "--resolve",
+            &format!("dashmath.localhost:{port}:127.0.0.1"),
+            &format!("https://dashmath.localhost:{port}/"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&versions.stdout), "2", "HTTP/2 is negotiated over TLS (ALPN)");
     assert_eq!(support::replicas_of("dashmath").len(), 6, "3 replicas of a master and a worker");
 
     let (exit, seen) = running.interrupt();
