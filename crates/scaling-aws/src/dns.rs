@@ -248,6 +248,11 @@ impl AwsProvider {
         if changes.is_empty() {
             return Ok(());
         }
+        self.submit(zone, changes).await
+    }
+
+    /// Sends one change batch to the zone.
+    async fn submit(&self, zone: &ZoneInfo, changes: Vec<Change>) -> ProviderResult<()> {
         let batch = ChangeBatch::builder()
             .set_changes(Some(changes))
             .comment("scaling")
@@ -330,17 +335,7 @@ impl Dns for AwsProvider {
             .map(|s| change(ChangeAction::Delete, s))
             .collect::<Result<_, _>>()?;
         if !removable.is_empty() {
-            let batch = ChangeBatch::builder()
-                .set_changes(Some(removable))
-                .build()
-                .map_err(|e| build("ChangeResourceRecordSets", &zone.name, e))?;
-            self.route53
-                .change_resource_record_sets()
-                .hosted_zone_id(zone_id(&zone.id))
-                .change_batch(batch)
-                .send()
-                .await
-                .map_err(|e| map("ChangeResourceRecordSets", &zone.name, e))?;
+            self.submit(zone, removable).await?;
         }
         self.route53
             .delete_hosted_zone()

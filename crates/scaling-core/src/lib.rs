@@ -46,8 +46,8 @@ pub use error::{Error, ErrorKind, ProviderError, ProviderResult, Result, Retry};
 pub use events::{Event, EventKind, Progress, RecordedEvents, Silent};
 pub use names::{NameLimit, ResourceNames};
 pub use orchestrator::{
-    silent, Action, Change, DeployOptions, DeployReport, DestroyOptions, DestroyReport, ImageSource, Orchestrator,
-    Plan, Providers, RetryPolicy, StatusReport, StepId, Timeouts,
+    Action, Change, DeployOptions, DeployReport, DestroyOptions, DestroyReport, ImageSource, Orchestrator, Plan,
+    Providers, RetryPolicy, StatusReport, StepId, Timeouts,
 };
 pub use providers::{Certificate, Cluster, Dns, ImageArtifact, LoadBalancer, Owner, Registry};
 pub use spec::{

@@ -31,12 +31,8 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
         ));
     }
     for g in s.security_groups.values() {
-        let rules: Vec<String> = g
-            .info
-            .ingress
-            .iter()
-            .map(|r| format!("{}<-{:?}", r.port, r.from).replace(&format!("{:?}", r.from), &from(&r.from, &name)))
-            .collect();
+        let rules: Vec<String> =
+            g.info.ingress.iter().map(|r| format!("{}<-{}", r.port, from(&r.from, &name))).collect();
         out.push(format!("security_group {} {} ingress=[{}]", g.info.name, owner(&g.tags), rules.join(",")));
     }
     for l in s.load_balancers.values() {

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::events::{EventKind, Progress, Silent};
+use crate::events::{EventKind, Progress};
 use crate::names::ResourceNames;
 use crate::providers::{BuildRequest, Certificate, Cluster, Dns, LoadBalancer, Registry, ServiceInfo, ZoneInfo};
 use crate::spec::{ImageReference, Spec};
@@ -278,9 +278,4 @@ impl Orchestrator {
         };
         self.plan(spec, ImageSource::Prebuilt(image)).await
     }
-}
-
-/// Used by doc examples: a progress sink that ignores events.
-pub fn silent() -> &'static dyn Progress {
-    &Silent
 }
