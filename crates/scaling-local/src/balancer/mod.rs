@@ -4,6 +4,7 @@
 
 pub mod pool;
 pub mod proxy;
+pub mod response;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,18 +1,18 @@
 //! Request handling: redirect plain HTTP to HTTPS, or forward to a replica with `X-Forwarded-*`
-//! headers, retrying idempotent requests on another replica when a connection fails.
+//! headers, retrying idempotent requests on another replica when a connection fails or a small
+//! response is cut short.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Body, Frame, Incoming};
+use hyper::body::Incoming;
 
-use super::pool::{Lease, Pool};
+use super::pool::Pool;
+use super::response::ReplicaBody;
 use super::{BoxBody, ProxyClient};
 
 /// The sticky-session cookie.
@@ -142,29 +142,6 @@ fn upstream_request(
     Some(request)
 }
 
-/// A response body that holds its target's lease until fully sent, so "in flight" counts whole requests.
-struct LeasedBody {
-    inner: Incoming,
-    _lease: Lease,
-}
-
-impl Body for LeasedBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
 /// Forwards `request` to a replica of `pool`.
 pub async fn forward(
     client: &ProxyClient,
@@ -200,9 +177,10 @@ pub async fn forward(
         let Some(upstream) = upstream_request(&parts, body, lease.target.addr, &origin) else {
             return plain(StatusCode::BAD_REQUEST, "bad request\n");
         };
-        match client.request(upstream).await {
+        let target = lease.target.clone();
+        let failure = match client.request(upstream).await {
             Ok(response) => {
-                let replica = lease.target.id;
+                let replica = target.id;
                 let (mut head, body) = response.into_parts();
                 strip_hop_by_hop(&mut head.headers);
                 head.headers.insert(REPLICA_HEADER, HeaderValue::from(replica));
@@ -215,13 +193,15 @@ pub async fn forward(
                         head.headers.append(header::SET_COOKIE, value);
                     }
                 }
-                return Response::from_parts(head, LeasedBody { inner: body, _lease: lease }.boxed());
+                match ReplicaBody::read_ahead(body, lease).await {
+                    Ok(body) => return Response::from_parts(head, body.boxed()),
+                    Err(error) => format!("the response was cut short: {error}"),
+                }
             }
-            Err(error) => {
-                pool.mark_failed(&lease.target, &error.to_string());
-                tried.push(lease.target.id);
-            }
-        }
+            Err(error) => error.to_string(),
+        };
+        pool.mark_failed(&target, &failure);
+        tried.push(target.id);
     }
     plain(StatusCode::BAD_GATEWAY, "the replica closed the connection\n")
 }
