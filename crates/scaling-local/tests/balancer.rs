@@ -1,6 +1,8 @@
 //! The embedded balancer against hand-made replicas that misbehave on purpose: one that dies in the
 //! middle of a reply, and one that streams.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
