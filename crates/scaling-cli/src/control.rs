@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use scaling_core::providers::ServiceInfo;
 use scaling_core::{Orchestrator, Silent, Spec, StatusReport};
+use scaling_local::{Paths, RunRecord};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -106,6 +107,11 @@ async fn answer(stream: UnixStream, orchestrator: &Orchestrator, spec: &Spec, st
     Ok(())
 }
 
+/// True when a deployment of `app` answers on its socket.
+pub async fn is_running(app: &str) -> bool {
+    UnixStream::connect(socket_path(app)).await.is_ok()
+}
+
 /// Sends one request to `app`'s running deployment; `None` when none runs.
 pub async fn request(app: &str, request: &Request) -> Result<Option<Reply>> {
     let Ok(stream) = UnixStream::connect(socket_path(app)).await else { return Ok(None) };
@@ -114,4 +120,24 @@ pub async fn request(app: &str, request: &Request) -> Result<Option<Reply>> {
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
     Ok(Some(serde_json::from_str(&line).context("bad reply from the running deployment")?))
+}
+
+/// The state file `app` left when its serving process died without stopping (killed, or the machine
+/// restarted). Call only once the socket does not answer.
+pub fn stale_record(app: &str) -> Result<Option<RunRecord>> {
+    RunRecord::load(&Paths::from_env(), app).context("cannot read the local state file")
+}
+
+/// Clears what a dead deployment left: replicas still running (only those provably its own), the
+/// socket and the state file. Returns what it removed.
+pub fn clean_up(record: &RunRecord) -> Result<Vec<String>> {
+    let mut removed: Vec<String> =
+        record.stop_leftovers().into_iter().map(|pid| format!("leftover replica (process group {pid})")).collect();
+    if std::fs::remove_file(&record.socket).is_ok() {
+        removed.push(format!("socket {}", record.socket.display()));
+    }
+    if RunRecord::remove(&Paths::from_env(), &record.app)? {
+        removed.push(format!("state file of {}", record.app));
+    }
+    Ok(removed)
 }

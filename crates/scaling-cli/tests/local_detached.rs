@@ -16,6 +16,18 @@ fn json(output: &std::process::Output) -> serde_json::Value {
     .unwrap()
 }
 
+fn state_file(app: &str) -> std::path::PathBuf {
+    scaling_home().join("state").join(format!("{app}.json"))
+}
+
+fn record_of(app: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(state_file(app)).unwrap()).unwrap()
+}
+
+fn alive(pid: i64) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 #[test]
 fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly() {
     let _serial = support::serial();
@@ -41,6 +53,21 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
     let (status, body) = curl(&format!("{app}.localhost"), port_of(&url), "/", "https");
     assert_eq!(status, "200", "the detached deployment serves after the command returned");
     assert!(body.contains("Dash Arithmetic"));
+
+    // Its state file says who serves it and which replicas run, for the user's eyes only.
+    let state = state_file(&app);
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&state).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let record = record_of(&app);
+    assert!(alive(record["pid"].as_i64().unwrap()), "the serving process is recorded: {record}");
+    assert_eq!(record["urls"][0], url.as_str());
+    let recorded: Vec<i64> = record["replicas"].as_array().unwrap().iter().map(|p| p.as_i64().unwrap()).collect();
+    assert_eq!(recorded.len(), 2, "{record}");
+    assert!(recorded.iter().all(|pid| alive(*pid)), "the recorded replicas run: {record}");
+
+    let again = run(&["deploy", "--detach"]);
+    assert!(!again.status.success(), "a second copy is refused");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already runs here"), "{again:?}");
 
     let status = json(&run(&["--output", "json", "status"]));
     assert_eq!(status["service"]["running_count"], 2);
@@ -78,6 +105,7 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
             .contains(&config_path)
     });
     assert_eq!(background.count(), 0, "the background process exited");
+    assert!(!state_file(&app).exists(), "destroy removes the state file");
     let after = run(&["status"]);
     assert!(String::from_utf8_lossy(&after.stdout).contains("is not deployed"));
     let logs: Vec<String> = std::fs::read_dir(scaling_home().join("logs"))
@@ -88,4 +116,52 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
         .filter(|n| n.starts_with(&app))
         .collect();
     assert_eq!(logs, Vec::<String>::new(), "destroy removes the app's state");
+}
+
+#[test]
+fn a_deployment_killed_without_stopping_is_reported_and_cleared_and_can_start_again() {
+    let _serial = support::serial();
+    let app = format!("gone{}", std::process::id());
+    let dir = example_copy(|c| {
+        free_ports(c)
+            .replace("desired_count = 3", "desired_count = 1")
+            .replace("name = \"dashmath\"", &format!("name = \"{app}\""))
+    });
+    let config = dir.path().join("scaling.toml");
+    let run = |args: &[&str]| {
+        scaling().arg("--config").arg(&config).args(["--provider", "local"]).args(args).output().unwrap()
+    };
+    let started = run(&["deploy", "--detach"]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let record = record_of(&app);
+    let pid = record["pid"].as_i64().unwrap();
+    let socket = std::path::PathBuf::from(record["socket"].as_str().unwrap());
+
+    // The serving process dies without a chance to clean up; its replicas die with it.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive(pid) || !support::replicas_of(&app).is_empty() {
+        assert!(Instant::now() < deadline, "the process and its replicas exit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(state_file(&app).exists() && socket.exists(), "a killed process leaves its state behind");
+
+    let status = run(&["status"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("is not deployed") && text.contains(&format!("(pid {pid}) died without stopping")), "{text}");
+
+    let destroyed = run(&["destroy", "--yes"]);
+    let text = String::from_utf8_lossy(&destroyed.stdout);
+    assert!(destroyed.status.success(), "{}", String::from_utf8_lossy(&destroyed.stderr));
+    assert!(text.contains("cleared what its last run left") && text.contains("state file"), "{text}");
+    assert!(!state_file(&app).exists() && !socket.exists(), "destroy clears the state file and the socket");
+    assert!(String::from_utf8_lossy(&run(&["destroy", "--yes"]).stdout).contains("nothing to delete"));
+
+    // A new deploy starts cleanly.
+    let restarted = run(&["--output", "json", "deploy", "--detach"]);
+    assert!(restarted.status.success(), "{}", String::from_utf8_lossy(&restarted.stderr));
+    let url = json(&restarted)["urls"][0].as_str().unwrap().to_string();
+    assert_eq!(curl(&format!("{app}.localhost"), port_of(&url), "/", "https").0, "200");
+    assert!(run(&["destroy", "--yes"]).status.success());
+    assert!(!state_file(&app).exists());
 }

@@ -3,7 +3,7 @@
 //! real effects: bundles, processes, listeners, certificates.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{TargetGroupInfo, TaskDefinitionInfo};
@@ -12,6 +12,7 @@ use scaling_core::{ErrorKind, LocalSettings, ProviderError, ProviderResult, Spec
 use crate::balancer::Balancer;
 use crate::ca::LocalCa;
 use crate::paths::Paths;
+use crate::run_record::RunRecord;
 use crate::supervisor::Supervisor;
 
 /// The local provider. One per process; `shutdown` stops its replicas and listeners.
@@ -24,7 +25,11 @@ pub struct LocalCloud {
     ca: OnceLock<LocalCa>,
     pub(crate) task_definitions: Mutex<HashMap<String, TaskDefinitionInfo>>,
     pub(crate) target_groups: Mutex<HashMap<String, TargetGroupInfo>>,
+    record: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
 }
+
+/// How often a recorded deployment's replica list is brought up to date.
+const RECORD_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl LocalCloud {
     /// A local cloud keeping its files under `paths`, listening on the ports of `settings`.
@@ -38,6 +43,7 @@ impl LocalCloud {
             ca: OnceLock::new(),
             task_definitions: Mutex::new(HashMap::new()),
             target_groups: Mutex::new(HashMap::new()),
+            record: Mutex::new(None),
         }
     }
 
@@ -72,10 +78,42 @@ impl LocalCloud {
         self.balancer.listener_addr(port).map(|a| a.port())
     }
 
-    /// Stops every replica (draining it first) and every listener.
+    /// Writes `record` to its state file and keeps its replica list current until [`Self::shutdown`],
+    /// which removes the file.
+    pub fn record(self: &Arc<Self>, mut record: RunRecord) -> std::io::Result<()> {
+        record.replicas = self.supervisor.replica_pids(&record.service);
+        record.save(&self.paths)?;
+        let cloud = Arc::downgrade(self);
+        let app = record.app.clone();
+        let keeper = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RECORD_REFRESH).await;
+                let Some(cloud) = cloud.upgrade() else { return };
+                let replicas = cloud.supervisor.replica_pids(&record.service);
+                if replicas != record.replicas {
+                    record.replicas = replicas;
+                    if let Err(error) = record.save(&cloud.paths) {
+                        tracing::warn!(%error, "could not update the state file");
+                    }
+                }
+            }
+        });
+        if let Some((_, previous)) = lock(&self.record).replace((app, keeper)) {
+            previous.abort();
+        }
+        Ok(())
+    }
+
+    /// Stops every replica (draining it first) and every listener, and removes the state file.
     pub async fn shutdown(&self) {
         self.supervisor.shutdown().await;
         self.balancer.shutdown().await;
+        if let Some((app, keeper)) = lock(&self.record).take() {
+            keeper.abort();
+            if let Err(error) = RunRecord::remove(&self.paths, &app) {
+                tracing::warn!(%error, "could not remove the state file");
+            }
+        }
     }
 }
 

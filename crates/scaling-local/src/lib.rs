@@ -38,7 +38,9 @@ mod dns;
 mod load_balancer;
 pub mod paths;
 mod registry;
+pub mod run_record;
 pub mod supervisor;
 
 pub use cloud::{localize, LocalCloud};
 pub use paths::Paths;
+pub use run_record::RunRecord;

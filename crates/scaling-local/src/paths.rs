@@ -46,6 +46,11 @@ impl Paths {
         self.root.join("venvs")
     }
 
+    /// State files of running deployments, one per app (see [`crate::run_record`]).
+    pub fn state(&self) -> PathBuf {
+        self.root.join("state")
+    }
+
     /// Replica logs.
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")

@@ -216,6 +216,7 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf) -> std::io:
         .env("PORT", port.to_string())
         .env("HOST", "127.0.0.1")
         .env("WEB_CONCURRENCY", spec.workers.to_string())
+        .env(crate::run_record::REPLICA_MARKER, &service.name)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

@@ -54,9 +54,32 @@ impl StopSignals {
     }
 }
 
+/// Refuses to start a second copy of a local deployment, and clears what a dead one left (its
+/// replicas would hold on to their ports).
+async fn take_over(app: &str, renderer: &Renderer) -> Result<()> {
+    if crate::control::is_running(app).await {
+        anyhow::bail!(
+            "{app} already runs here; change it with `scaling scale`, or stop it first with \
+             `scaling destroy --provider local --yes`"
+        );
+    }
+    if let Some(record) = crate::control::stale_record(app)? {
+        let removed = crate::control::clean_up(&record)?;
+        renderer.println(&format!(
+            "Cleared what the last run of {app} (pid {}) left when it died: {}",
+            record.pid,
+            if removed.is_empty() { "nothing".to_string() } else { removed.join(", ") }
+        ));
+    }
+    Ok(())
+}
+
 pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: Option<&std::path::Path>) -> Result<()> {
     let (selected, orchestrator) = connect(global, wait).await?;
     let renderer = Renderer::new(global.output, global.no_color);
+    if selected.local.is_some() {
+        take_over(&selected.spec.app.name, &renderer).await?;
+    }
     let mut signals = StopSignals::install()?;
     let deployed = tokio::select! {
         deployed = orchestrator.deploy(&selected.spec, image, &renderer) => deployed.map_err(anyhow::Error::from),
@@ -84,6 +107,20 @@ pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: O
             return Err(error);
         }
     };
+    let record = scaling_local::RunRecord {
+        app: selected.spec.app.name.clone(),
+        service: scaling_core::ResourceNames::new(&selected.spec.app.name).service,
+        pid: std::process::id(),
+        socket: socket.clone(),
+        urls: report.urls.clone(),
+        replicas: Vec::new(),
+        started: scaling_local::run_record::now(),
+    };
+    if let Err(error) = local.record(record) {
+        local.shutdown().await;
+        let _ = std::fs::remove_file(&socket);
+        return Err(anyhow::Error::from(error).context("cannot write the local state file"));
+    }
     finish(global, &renderer, &report, || summary(&report, &selected));
     if let Some(path) = ready_file {
         let partial = path.with_extension("partial");

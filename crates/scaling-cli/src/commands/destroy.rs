@@ -64,8 +64,18 @@ async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool) ->
     let app = &spec.app.name;
     let renderer = Renderer::new(global.output, global.no_color);
     let Some(Reply::Status(status)) = request(app, &Request::Status).await? else {
-        finish(global, &renderer, &scaling_core::DestroyReport::default(), || {
-            format!("{app} is not running here; nothing to delete.")
+        // Nothing serves it; a run that died may still have left replicas, a socket and its state.
+        let mut deleted = match crate::control::stale_record(app)? {
+            Some(record) => crate::control::clean_up(&record)?,
+            None => Vec::new(),
+        };
+        if !deleted.is_empty() {
+            deleted.extend(remove_logs(app));
+        }
+        let report = scaling_core::DestroyReport { deleted, kept: vec![] };
+        finish(global, &renderer, &report, || match report.deleted.len() {
+            0 => format!("{app} is not running here; nothing to delete."),
+            _ => format!("✓ {app} was not running; cleared what its last run left:\n  {}", report.deleted.join("\n  ")),
         });
         return Ok(());
     };
@@ -84,16 +94,27 @@ async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool) ->
     if socket_path(app).exists() {
         bail!("{app} did not stop within a minute");
     }
-    let logs = scaling_local::Paths::from_env().logs();
-    let prefixes = [format!("{app}-"), format!("{}-", scaling_core::ResourceNames::new(app).service)];
-    let mut deleted = vec![format!("{replicas} replica(s) and the load balancer of {app}")];
-    for entry in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if prefixes.iter().any(|p| name.starts_with(p.as_str())) && std::fs::remove_file(entry.path()).is_ok() {
-            deleted.push(format!("log {name}"));
-        }
+    // The serving process removes its state file as it stops; one that died in between leaves it.
+    if let Some(record) = crate::control::stale_record(app)? {
+        crate::control::clean_up(&record)?;
     }
+    let mut deleted = vec![format!("{replicas} replica(s) and the load balancer of {app}")];
+    deleted.extend(remove_logs(app));
     let report = scaling_core::DestroyReport { deleted, kept: vec![] };
     finish(global, &renderer, &report, || format!("✓ stopped {app} and removed its state"));
     Ok(())
+}
+
+/// Removes the replica and supervisor logs of `app`; returns what it removed.
+fn remove_logs(app: &str) -> Vec<String> {
+    let logs = scaling_local::Paths::from_env().logs();
+    let prefixes = [format!("{app}-"), format!("{}-", scaling_core::ResourceNames::new(app).service)];
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if prefixes.iter().any(|p| name.starts_with(p.as_str())) && std::fs::remove_file(entry.path()).is_ok() {
+            removed.push(format!("log {name}"));
+        }
+    }
+    removed
 }

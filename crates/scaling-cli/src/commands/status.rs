@@ -76,9 +76,27 @@ pub async fn status(global: &Global) -> Result<()> {
         let (selected, orchestrator) = connect(global, true).await?;
         orchestrator.status(&selected.spec).await?
     };
+    let stale = match (kind, &report.service) {
+        (ProviderKind::Local, None) => control::stale_record(&spec.app.name)?.map(|record| {
+            format!(
+                "{}'s last run (pid {}) died without stopping, leaving {} replica(s) running; \
+                 `scaling destroy --provider local --yes` clears what it left",
+                record.app,
+                record.pid,
+                record.leftover_replicas().len()
+            )
+        }),
+        _ => None,
+    };
+    if let (Some(note), crate::args::Output::Json) = (&stale, global.output) {
+        eprintln!("note: {note}");
+    }
     let renderer = Renderer::new(global.output, true);
     finish(global, &renderer, &report, || {
         let mut out = text(&report, kind);
+        if let Some(note) = &stale {
+            out.push_str(&format!("\n  note: {note}"));
+        }
         if kind == ProviderKind::Local && report.service.is_some() {
             let ca = scaling_local::Paths::from_env().ca().join("ca.pem");
             out.push_str(&format!(
