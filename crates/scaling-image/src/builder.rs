@@ -29,15 +29,12 @@ impl Builder {
     pub async fn detect_among(programs: &[&str]) -> Result<Self, ImageError> {
         let mut found = Vec::new();
         for &program in programs {
-            let output = tokio::process::Command::new(program)
-                .args(["version", "--format", "{{.Server.Version}}"])
-                .output()
-                .await;
-            match output {
-                Err(_) => continue,
+            match version(program).await {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => found.push(format!("{program} is there but cannot run ({e}): reinstall it")),
                 Ok(out) if out.status.success() => return Ok(Self { program: program.into() }),
                 Ok(out) => found.push(format!(
-                    "{program} is installed but its engine does not answer ({})",
+                    "{program} is installed but its engine does not answer ({}): start it",
                     String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no message").trim()
                 )),
             }
@@ -45,7 +42,7 @@ impl Builder {
         Err(ImageError::NoBuilder(if found.is_empty() {
             format!("no container builder found: install Docker or Podman, {HINT}")
         } else {
-            format!("{}: start it, {HINT}", found.join("; "))
+            format!("{}, {HINT}", found.join("; "))
         }))
     }
 
@@ -92,6 +89,21 @@ impl Builder {
     }
 }
 
+/// `program version`: the engine answers when it succeeds. A program whose file is still open for
+/// writing somewhere (being installed or upgraded: `ETXTBSY`) is tried again for a moment.
+async fn version(program: &str) -> std::io::Result<std::process::Output> {
+    let mut attempt = 0;
+    loop {
+        let output =
+            tokio::process::Command::new(program).args(["version", "--format", "{{.Server.Version}}"]).output().await;
+        match output {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempt < 20 => attempt += 1,
+            other => return other,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Builds the app's image with whatever builder the machine has; the archive goes to `out_dir`.
 pub async fn build(
     app: &str,
@@ -116,6 +128,18 @@ mod tests {
         let error = Builder::detect_among(&["/nonexistent/docker", "/nonexistent/podman"]).await.unwrap_err();
         let text = error.to_string();
         assert!(text.contains("install Docker or Podman") && text.contains("--image"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_builder_that_cannot_be_executed_is_named_with_the_reason() {
+        let dir = std::env::temp_dir().join(format!("scaling-unrunnable-docker-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake = dir.join("docker");
+        std::fs::write(&fake, "not a program").unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        let error = Builder::detect_among(&[fake.to_str().unwrap()]).await.unwrap_err().to_string();
+        assert!(error.contains("is there but cannot run") && error.contains("ermission denied"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
