@@ -1,7 +1,7 @@
 //! Fresh deploy, re-deploy and image change.
 
 use scaling_core::memory::InMemoryCloud;
-use scaling_core::{Action, EventKind, ImageSpec, RecordedEvents, StepId};
+use scaling_core::{Action, Algorithm, EventKind, ImageSpec, RecordedEvents, StepId};
 use scaling_tests::{image, orchestrator, seed_spec};
 
 #[tokio::test(start_paused = true)]
@@ -84,6 +84,29 @@ async fn changing_only_the_image_updates_only_task_definition_and_service() {
         .inventory()
         .iter()
         .any(|l| l.starts_with("service dashmath-service") && l.contains("task_definition=dashmath-taskdef:2")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn changing_the_balancing_algorithm_updates_only_the_target_group() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    cloud.clear_calls();
+
+    let mut spec = seed_spec();
+    assert_eq!(spec.load_balancer.algorithm, Algorithm::LeastOutstandingRequests, "the default");
+    spec.load_balancer.algorithm = Algorithm::RoundRobin;
+    let plan = orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.unwrap()).await.unwrap();
+    let changed: Vec<&scaling_core::Change> = plan.changes.iter().filter(|c| c.action != Action::NoChange).collect();
+    assert_eq!(changed.len(), 1, "{changed:#?}");
+    assert_eq!((changed[0].step, changed[0].action), (StepId::TargetGroup, Action::Update));
+    assert!(changed[0].reason.contains("algorithm"), "{}", changed[0].reason);
+
+    orchestrator.apply(&plan, &RecordedEvents::new()).await.unwrap();
+    let ops: Vec<&str> = cloud.mutating_calls().iter().map(|c| c.operation).collect();
+    assert_eq!(ops, ["ensure_target_group"]);
+    let image = orchestrator.prepare_image(&spec, None).await.unwrap();
+    assert!(!orchestrator.plan(&spec, image).await.unwrap().has_changes(), "and then it holds");
 }
 
 #[tokio::test(start_paused = true)]

@@ -62,6 +62,7 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
     ("bad region", "", "[provider.aws]\nregion = \"Oregon\"", "provider.aws.region", "us-west-2"),
     ("vpc with one subnet", "", "[provider.aws]\nvpc_id = \"vpc-0abc1234\"\nsubnets = [\"subnet-0abc1234\"]", "provider.aws.subnets", "two availability zones"),
     ("unknown provider", "", "[provider]\ndefault = \"gcp\"", "provider.default", "gcp"),
+    ("unknown algorithm", "", "[load_balancer]\nalgorithm = \"random\"", "load_balancer.algorithm", "least_outstanding_requests"),
 ];
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use scaling_core::providers::{
     LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol, SecurityGroupInfo, TargetGroupInfo,
     TargetHealth, TargetState,
 };
-use scaling_core::{ErrorKind, HealthCheckSpec, ProviderResult};
+use scaling_core::{Algorithm, ErrorKind, HealthCheckSpec, ProviderResult};
 
 use crate::error::{code, map, missing, not_owned};
 use crate::provider::AwsProvider;
@@ -109,7 +109,8 @@ impl AwsProvider {
                 "deregistration_delay.timeout_seconds",
                 desired.deregistration_delay.as_secs().to_string(),
             ))
-            .attributes(attribute("stickiness.enabled", desired.stickiness.is_some().to_string()));
+            .attributes(attribute("stickiness.enabled", desired.stickiness.is_some().to_string()))
+            .attributes(attribute("load_balancing.algorithm.type", desired.algorithm.as_str().into()));
         if let Some(duration) = desired.stickiness {
             call = call
                 .attributes(attribute("stickiness.type", "lb_cookie".into()))
@@ -269,6 +270,11 @@ impl LoadBalancer for AwsProvider {
             },
             deregistration_delay: seconds("deregistration_delay.timeout_seconds").unwrap_or(Duration::from_secs(300)),
             stickiness: if sticky { seconds("stickiness.lb_cookie.duration_seconds") } else { None },
+            // The ALB's default (and anything this tool does not set) counts as round robin.
+            algorithm: match attribute("load_balancing.algorithm.type").as_deref() {
+                Some("least_outstanding_requests") => Algorithm::LeastOutstandingRequests,
+                _ => Algorithm::RoundRobin,
+            },
         }))
     }
 

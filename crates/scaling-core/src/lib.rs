@@ -51,7 +51,7 @@ pub use orchestrator::{
 };
 pub use providers::{Certificate, Cluster, Dns, ImageArtifact, LoadBalancer, Owner, Registry};
 pub use spec::{
-    fargate_memory_options, AppSpec, AwsSettings, DomainSpec, HealthCheckSpec, ImageReference, ImageSpec,
+    fargate_memory_options, Algorithm, AppSpec, AwsSettings, DomainSpec, HealthCheckSpec, ImageReference, ImageSpec,
     LoadBalancerSpec, LocalSettings, Platform, Problem, ProviderKind, ProviderSpec, Spec, SpecErrors,
     DEFAULT_TLS_POLICY, FARGATE_CPU_UNITS,
 };

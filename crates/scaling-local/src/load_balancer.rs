@@ -90,6 +90,7 @@ impl LoadBalancer for LocalCloud {
         let settings = PoolSettings {
             health: desired.health_check.clone(),
             stickiness: desired.stickiness,
+            algorithm: desired.algorithm,
             ..PoolSettings::default()
         };
         self.balancer.pool(&group.id).configure(settings);

@@ -76,10 +76,11 @@ async fn a_deploy_leaves_the_seed_recipe_in_the_account() {
     assert_eq!((tg.health_check_path(), tg.port()), (Some("/"), Some(8050)));
     let tg_arn = tg.target_group_arn().unwrap();
     let tg_attributes = sdk.elb.describe_target_group_attributes().target_group_arn(tg_arn).send().await.unwrap();
-    assert!(tg_attributes
-        .attributes()
-        .iter()
-        .any(|a| a.key() == Some("deregistration_delay.timeout_seconds") && a.value() == Some("30")));
+    let tg_attribute = |key: &str| {
+        tg_attributes.attributes().iter().find(|a| a.key() == Some(key)).and_then(|a| a.value()).map(str::to_string)
+    };
+    assert_eq!(tg_attribute("deregistration_delay.timeout_seconds").as_deref(), Some("30"));
+    assert_eq!(tg_attribute("load_balancing.algorithm.type").as_deref(), Some("least_outstanding_requests"));
 
     // Listeners: HTTPS:443 with the certificate and TLS 1.3; HTTP:80 a 301 to HTTPS.
     let certs = sdk.acm.list_certificates().send().await.unwrap();

@@ -177,6 +177,7 @@ impl LoadBalancer for InMemoryCloud {
                 health_check: desired.health_check.clone(),
                 deregistration_delay: desired.deregistration_delay,
                 stickiness: desired.stickiness,
+                algorithm: desired.algorithm,
             };
             s.target_groups.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
             Ok(info)

@@ -117,6 +117,7 @@ impl Desired {
             health_check: self.spec.health_check.clone(),
             deregistration_delay: lb.deregistration_delay,
             stickiness: lb.stickiness.then_some(lb.stickiness_duration),
+            algorithm: lb.algorithm,
             tags: self.tags.clone(),
         }
     }

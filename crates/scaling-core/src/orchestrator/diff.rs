@@ -135,6 +135,7 @@ pub(crate) fn target_group(desired: &DesiredTargetGroup, observed: Option<&Targe
         .field("health check", target_group_check(&o.health_check), target_group_check(&desired.health_check))
         .duration("deregistration delay", o.deregistration_delay, desired.deregistration_delay)
         .field("stickiness", o.stickiness, desired.stickiness)
+        .field("algorithm", o.algorithm, desired.algorithm)
         .done()
 }
 

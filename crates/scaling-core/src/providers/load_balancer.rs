@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{DesiredSecurityGroup, Owner, SecurityGroupInfo, Tags};
-use crate::spec::HealthCheckSpec;
+use crate::spec::{Algorithm, HealthCheckSpec};
 use crate::ProviderResult;
 
 /// Whether a load balancer can take traffic yet.
@@ -65,6 +65,8 @@ pub struct DesiredTargetGroup {
     pub deregistration_delay: Duration,
     /// Sticky-cookie duration, when stickiness is on.
     pub stickiness: Option<Duration>,
+    /// How a replica is picked.
+    pub algorithm: Algorithm,
     /// Tags, ownership included.
     pub tags: Tags,
 }
@@ -84,6 +86,8 @@ pub struct TargetGroupInfo {
     pub deregistration_delay: Duration,
     /// Sticky-cookie duration, when stickiness is on.
     pub stickiness: Option<Duration>,
+    /// How a replica is picked.
+    pub algorithm: Algorithm,
 }
 
 /// A listener protocol.

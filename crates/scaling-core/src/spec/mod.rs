@@ -189,6 +189,30 @@ pub struct LoadBalancerSpec {
     /// How long a replica being removed keeps its in-flight requests (short, so rollouts are quick).
     #[serde(with = "humantime_serde")]
     pub deregistration_delay: Duration,
+    /// How the load balancer picks a replica for a request.
+    pub algorithm: Algorithm,
+}
+
+/// How a load balancer picks a replica (the ALB's `load_balancing.algorithm.type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Each replica in turn, whatever it is busy with.
+    RoundRobin,
+    /// The replica with the fewest requests in flight (the default: a Dash callback can take long, and
+    /// a replica busy with one should not be handed the next).
+    #[default]
+    LeastOutstandingRequests,
+}
+
+impl Algorithm {
+    /// The name used in config files and by the ALB.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::RoundRobin => "round_robin",
+            Algorithm::LeastOutstandingRequests => "least_outstanding_requests",
+        }
+    }
 }
 
 impl Default for LoadBalancerSpec {
@@ -198,6 +222,7 @@ impl Default for LoadBalancerSpec {
             stickiness: false,
             stickiness_duration: Duration::from_secs(86_400),
             deregistration_delay: Duration::from_secs(30),
+            algorithm: Algorithm::default(),
         }
     }
 }

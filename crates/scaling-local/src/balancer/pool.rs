@@ -1,6 +1,7 @@
 //! A target group at run time: the replicas' addresses, their health (active checks on the spec's
-//! path, plus passive marking on connection failures), and least-outstanding-requests selection with a
-//! bounded number of requests per replica — excess requests wait in line instead of failing.
+//! path, plus passive marking on connection failures), and least-outstanding-requests (or round robin)
+//! selection with a bounded number of requests per replica — excess requests wait in line instead of
+//! failing.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -10,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use scaling_core::providers::{TargetHealth, TargetState};
-use scaling_core::HealthCheckSpec;
+use scaling_core::{Algorithm, HealthCheckSpec};
 use tokio::sync::Notify;
 
 use super::ProxyClient;
@@ -26,6 +27,8 @@ pub struct PoolSettings {
     pub queue_timeout: Duration,
     /// Sticky-cookie lifetime, when stickiness is on.
     pub stickiness: Option<Duration>,
+    /// How a replica is picked.
+    pub algorithm: Algorithm,
 }
 
 impl Default for PoolSettings {
@@ -35,6 +38,7 @@ impl Default for PoolSettings {
             max_in_flight: 64,
             queue_timeout: Duration::from_secs(30),
             stickiness: None,
+            algorithm: Algorithm::default(),
         }
     }
 }
@@ -186,8 +190,9 @@ impl Pool {
         self.changed.notify_waiters();
     }
 
-    /// The target for the next request: the sticky one when healthy, else the healthy one with the fewest
-    /// requests in flight (round robin among equals), skipping `tried`. Waits in line — first come, first
+    /// The target for the next request: the sticky one when healthy, else — skipping `tried` — the
+    /// healthy one with the fewest requests in flight (round robin among equals), or with
+    /// [`Algorithm::RoundRobin`] the next healthy one in turn that has room. Waits in line — first come, first
     /// served, only the head of the line watching for a free place — while every healthy target is at its
     /// limit or none is healthy yet; `None` after the queue timeout.
     pub async fn acquire(self: &Arc<Self>, sticky: Option<u64>, tried: &[u64]) -> Option<Lease> {
@@ -196,7 +201,7 @@ impl Pool {
         let _turn = tokio::time::timeout_at(deadline, self.turnstile.lock()).await.ok()?;
         loop {
             let notified = self.changed.notified();
-            if let Some(lease) = self.try_acquire(sticky, tried, settings.max_in_flight) {
+            if let Some(lease) = self.try_acquire(sticky, tried, &settings) {
                 return Some(lease);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -205,14 +210,17 @@ impl Pool {
         }
     }
 
-    fn try_acquire(self: &Arc<Self>, sticky: Option<u64>, tried: &[u64], limit: usize) -> Option<Lease> {
+    fn try_acquire(self: &Arc<Self>, sticky: Option<u64>, tried: &[u64], settings: &PoolSettings) -> Option<Lease> {
+        let limit = settings.max_in_flight;
         let targets = self.snapshot();
         let usable = |t: &&Arc<Target>| t.is_healthy() && !t.draining.load(Ordering::Acquire) && !tried.contains(&t.id);
         let candidates: Vec<&Arc<Target>> = targets.iter().filter(usable).collect();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let sticky_pick = sticky.and_then(|id| candidates.iter().find(|t| t.id == id).copied());
-        let pick = sticky_pick.or_else(|| {
-            (0..candidates.len()).map(|i| candidates[(start + i) % candidates.len()]).min_by_key(|t| t.in_flight())
+        let mut in_turn = (0..candidates.len()).map(|i| candidates[(start + i) % candidates.len()]);
+        let pick = sticky_pick.or_else(|| match settings.algorithm {
+            Algorithm::LeastOutstandingRequests => in_turn.min_by_key(|t| t.in_flight()),
+            Algorithm::RoundRobin => in_turn.find(|t| t.in_flight() < limit),
         })?;
         // Reserve a place; give it back if another request took the last one first.
         if pick.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
@@ -303,5 +311,79 @@ async fn check_health(pool: Arc<Pool>, target: Arc<Target>) {
         }
         let pause = if target.is_healthy() { health.interval } else { health.interval.min(Duration::from_millis(500)) };
         tokio::time::sleep(pause).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool of healthy targets 1..=count that runs no health checks.
+    fn pool(algorithm: Algorithm, count: u64) -> Arc<Pool> {
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(hyper_util::client::legacy::connect::HttpConnector::new());
+        let pool = Pool::new(PoolSettings { algorithm, ..PoolSettings::default() }, client);
+        for id in 1..=count {
+            let target = Arc::new(Target {
+                id,
+                addr: SocketAddr::from(([127, 0, 0, 1], 9000 + id as u16)),
+                healthy: AtomicBool::new(true),
+                ever_healthy: AtomicBool::new(true),
+                draining: AtomicBool::new(false),
+                removed: AtomicBool::new(false),
+                in_flight: AtomicUsize::new(0),
+                failures: AtomicU32::new(0),
+                reason: Mutex::new(None),
+            });
+            pool.targets.write().unwrap().push(target);
+        }
+        pool
+    }
+
+    /// The targets of `count` requests, each finished before the next starts.
+    async fn picks(pool: &Arc<Pool>, count: usize) -> Vec<u64> {
+        let mut ids = Vec::new();
+        for _ in 0..count {
+            ids.push(pool.acquire(None, &[]).await.unwrap().target.id);
+        }
+        ids
+    }
+
+    #[tokio::test]
+    async fn least_outstanding_requests_avoids_a_busy_replica() {
+        let pool = pool(Algorithm::LeastOutstandingRequests, 2);
+        let busy = pool.acquire(None, &[]).await.unwrap();
+        let others = picks(&pool, 4).await;
+        assert!(others.iter().all(|id| *id != busy.target.id), "{others:?} avoid {}", busy.target.id);
+    }
+
+    #[tokio::test]
+    async fn round_robin_takes_each_replica_in_turn_busy_or_not() {
+        let pool = pool(Algorithm::RoundRobin, 3);
+        let _busy = pool.acquire(None, &[]).await.unwrap();
+        let ids = picks(&pool, 6).await;
+        assert_eq!(ids[..3], ids[3..], "a fixed rotation: {ids:?}");
+        let mut distinct = ids[..3].to_vec();
+        distinct.sort_unstable();
+        assert_eq!(distinct, vec![1, 2, 3], "every replica in each turn: {ids:?}");
+    }
+
+    #[tokio::test]
+    async fn round_robin_skips_a_replica_at_its_limit() {
+        let pool = pool(Algorithm::RoundRobin, 2);
+        pool.configure(PoolSettings { algorithm: Algorithm::RoundRobin, max_in_flight: 1, ..PoolSettings::default() });
+        let full = pool.acquire(None, &[]).await.unwrap();
+        let ids = picks(&pool, 3).await;
+        assert!(ids.iter().all(|id| *id != full.target.id), "{ids:?} skip {}", full.target.id);
+    }
+
+    #[tokio::test]
+    async fn a_sticky_client_keeps_its_replica_under_either_algorithm() {
+        for algorithm in [Algorithm::RoundRobin, Algorithm::LeastOutstandingRequests] {
+            let pool = pool(algorithm, 3);
+            for _ in 0..4 {
+                assert_eq!(pool.acquire(Some(2), &[]).await.unwrap().target.id, 2, "{algorithm:?}");
+            }
+        }
     }
 }
