@@ -28,19 +28,38 @@ fn alive(pid: i64) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// A copy of dashmath under its own app name, on free ports.
+struct Example {
+    app: String,
+    dir: tempfile::TempDir,
+}
+
+impl Example {
+    fn new(prefix: &str, replicas: u32) -> Self {
+        let app = format!("{prefix}{}", std::process::id());
+        let dir = example_copy(|c| {
+            free_ports(c)
+                .replace("desired_count = 3", &format!("desired_count = {replicas}"))
+                .replace("name = \"dashmath\"", &format!("name = \"{app}\""))
+        });
+        Self { app, dir }
+    }
+
+    fn config(&self) -> std::path::PathBuf {
+        self.dir.path().join("scaling.toml")
+    }
+
+    /// `scaling --config … --provider local ARGS`.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        scaling().arg("--config").arg(self.config()).args(["--provider", "local"]).args(args).output().unwrap()
+    }
+}
+
 #[test]
 fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly() {
     let _serial = support::serial();
-    let app = format!("bg{}", std::process::id());
-    let dir = example_copy(|c| {
-        free_ports(c)
-            .replace("desired_count = 3", "desired_count = 2")
-            .replace("name = \"dashmath\"", &format!("name = \"{app}\""))
-    });
-    let config = dir.path().join("scaling.toml");
-    let run = |args: &[&str]| {
-        scaling().arg("--config").arg(&config).args(["--provider", "local"]).args(args).output().unwrap()
-    };
+    let example = Example::new("bg", 2);
+    let (app, run) = (example.app.clone(), |args: &[&str]| example.run(args));
 
     let started = run(&["--output", "json", "deploy", "--detach"]);
     assert!(
@@ -99,7 +118,7 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
     let destroyed = run(&["destroy", "--yes"]);
     assert!(destroyed.status.success(), "{}", String::from_utf8_lossy(&destroyed.stderr));
     assert_eq!(support::replicas_of(&app), Vec::<i32>::new(), "no replica survives destroy");
-    let config_path = config.to_string_lossy().into_owned();
+    let config_path = example.config().to_string_lossy().into_owned();
     let background = processes_with("--ready-file").into_iter().filter(|pid| {
         String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
             .contains(&config_path)
@@ -121,16 +140,8 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
 #[test]
 fn a_deployment_killed_without_stopping_is_reported_and_cleared_and_can_start_again() {
     let _serial = support::serial();
-    let app = format!("gone{}", std::process::id());
-    let dir = example_copy(|c| {
-        free_ports(c)
-            .replace("desired_count = 3", "desired_count = 1")
-            .replace("name = \"dashmath\"", &format!("name = \"{app}\""))
-    });
-    let config = dir.path().join("scaling.toml");
-    let run = |args: &[&str]| {
-        scaling().arg("--config").arg(&config).args(["--provider", "local"]).args(args).output().unwrap()
-    };
+    let example = Example::new("gone", 1);
+    let (app, run) = (example.app.clone(), |args: &[&str]| example.run(args));
     let started = run(&["deploy", "--detach"]);
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
     let record = record_of(&app);
