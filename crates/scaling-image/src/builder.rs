@@ -47,9 +47,7 @@ impl Builder {
     }
 
     async fn run(&self, args: &[&str]) -> Result<(), ImageError> {
-        let output = tokio::process::Command::new(&self.program)
-            .args(args)
-            .output()
+        let output = output(&self.program, args)
             .await
             .map_err(|e| ImageError::Build(format!("cannot run {}: {e}", self.program)))?;
         if output.status.success() {
@@ -63,6 +61,11 @@ impl Builder {
             args.first().unwrap_or(&""),
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )))
+    }
+
+    /// True for Podman (by program name, wherever it is installed), which saves OCI archives on request.
+    fn is_podman(&self) -> bool {
+        Path::new(&self.program).file_name().is_some_and(|name| name == "podman")
     }
 
     /// Builds `context` for `platform` and exports it to `out` (a tar); returns the image read back.
@@ -80,7 +83,7 @@ impl Builder {
         let platform = platform.to_string();
         self.run(&["build", "--platform", &platform, "-f", &dockerfile, "-t", tag, &context]).await?;
         let mut save = vec!["save", "-o", &out_str];
-        if self.program == "podman" {
+        if self.is_podman() {
             save.extend(["--format", "oci-archive"]);
         }
         save.push(tag);
@@ -89,14 +92,17 @@ impl Builder {
     }
 }
 
-/// `program version`: the engine answers when it succeeds. A program whose file is still open for
-/// writing somewhere (being installed or upgraded: `ETXTBSY`) is tried again for a moment.
+/// `program version`: the engine answers when it succeeds.
 async fn version(program: &str) -> std::io::Result<std::process::Output> {
+    output(program, &["version", "--format", "{{.Server.Version}}"]).await
+}
+
+/// Runs `program args` to completion. A program whose file is still open for writing somewhere (being
+/// installed or upgraded: `ETXTBSY`) is tried again for a moment.
+async fn output(program: &str, args: &[&str]) -> std::io::Result<std::process::Output> {
     let mut attempt = 0;
     loop {
-        let output =
-            tokio::process::Command::new(program).args(["version", "--format", "{{.Server.Version}}"]).output().await;
-        match output {
+        match tokio::process::Command::new(program).args(args).output().await {
             Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempt < 20 => attempt += 1,
             other => return other,
         }
@@ -161,6 +167,75 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("start it") && error.contains("--image"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A stand-in `name` (docker or podman) that logs its arguments, builds nothing and "saves" an
+    /// OCI archive of a tiny `arch` image. Returns its folder and path.
+    fn stand_in(name: &str, arch: &str) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("scaling-stand-in-{name}-{arch}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        crate::image::tests::tiny_image(arch, "built").write_oci_layout(&dir.join("layout")).unwrap();
+        let program = dir.join(name);
+        let script = r#"#!/bin/sh
+here=$(dirname "$0")
+echo "$*" >> "$here/calls.log"
+case "$1" in
+  version) echo 27.0 ;;
+  build) ;;
+  save) while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
+        tar -cf "$out" -C "$here/layout" . ;;
+  *) exit 1 ;;
+esac
+"#;
+        std::fs::write(&program, script).unwrap();
+        std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        (dir, program)
+    }
+
+    async fn build_with(name: &str, arch: &str) -> (LocalImage, Vec<String>, PathBuf) {
+        let (dir, program) = stand_in(name, arch);
+        let builder = Builder::detect_among(&[program.to_str().unwrap()]).await.unwrap();
+        let context = dir.join("context");
+        let out = dir.join("out.tar");
+        let image =
+            builder.build(&context, "Dockerfile", Platform::LinuxAmd64, "scaling/demo:latest", &out).await.unwrap();
+        let calls = std::fs::read_to_string(dir.join("calls.log")).unwrap().lines().map(str::to_string).collect();
+        (image, calls, dir)
+    }
+
+    #[tokio::test]
+    async fn docker_builds_for_the_task_platform_and_the_saved_image_is_read_back() {
+        let (image, calls, dir) = build_with("docker", "amd64").await;
+        let context = dir.join("context");
+        assert_eq!(image.platform, Platform::LinuxAmd64);
+        assert_eq!(image.digest(), crate::image::tests::tiny_image("amd64", "built").digest(), "the saved image");
+        assert_eq!(
+            calls[1..],
+            [
+                format!(
+                    "build --platform linux/amd64 -f {} -t scaling/demo:latest {}",
+                    context.join("Dockerfile").display(),
+                    context.display()
+                ),
+                format!("save -o {} scaling/demo:latest", dir.join("out.tar").display()),
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn podman_saves_an_oci_archive() {
+        let (_, calls, dir) = build_with("podman", "amd64").await;
+        assert!(calls.last().unwrap().contains("--format oci-archive"), "{calls:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_image_built_for_another_architecture_reports_its_own() {
+        // As when an Apple-silicon machine ignores the platform: the orchestrator then refuses it.
+        let (image, _, dir) = build_with("docker", "arm64").await;
+        assert_eq!(image.platform, Platform::LinuxArm64);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

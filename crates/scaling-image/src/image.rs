@@ -215,7 +215,7 @@ impl LocalImage {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn tiny_image(arch: &str, content: &str) -> LocalImage {
