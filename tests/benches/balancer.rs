@@ -1,8 +1,9 @@
 //! The local load balancer against HAProxy 2.6 (Debian), side by side in one run, over the same two
 //! Dash replicas: direct (round robin from the client), through ours, through HAProxy with a tuned
 //! config; 50 and 1000 concurrent keep-alive TLS connections; GET / and the callback POST; then a
-//! replica killed mid-run. Prints throughput, p50/p99 latency and errors, and the ratios. Every load
-//! loop is bounded in time and count, and only talks to 127.0.0.1.
+//! replica killed mid-run. Prints throughput, p50/p99 latency and errors, and the ratios. Our balancer
+//! runs on a runtime of its own, apart from the load generator's, as HAProxy runs in its own process.
+//! Every load loop is bounded in time and count, and only talks to 127.0.0.1.
 //!
 //! `cargo bench -p scaling-tests --bench balancer`
 
@@ -16,6 +17,8 @@ use scaling_tests::https::{trusting, Connection};
 
 const CALLBACK: &str = r#"{"output":"result.children","outputs":{"id":"result","property":"children"},"inputs":[{"id":"left","property":"value","value":6},{"id":"operator","property":"value","value":"*"},{"id":"right","property":"value","value":7}],"changedPropIds":["right.value"],"state":[]}"#;
 const MAX_REQUESTS_PER_CLIENT: usize = 100_000;
+/// Measuring rounds per cell.
+const ROUNDS: usize = 4;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Request {
@@ -37,6 +40,19 @@ struct Stats {
 }
 
 impl Stats {
+    fn empty() -> Self {
+        Stats { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() }
+    }
+
+    /// Adds another run's counts, time and latencies.
+    fn merge(&mut self, other: Stats) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+    }
+
     fn throughput(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
@@ -107,7 +123,7 @@ async fn load(
         tokio::time::sleep(at).await;
         let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
     }
-    let mut stats = Stats { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    let mut stats = Stats::empty();
     for task in tasks {
         if let Ok((ok, errors, latencies)) = task.await {
             stats.requests += ok;
@@ -162,6 +178,14 @@ fn row(name: &str, clients: usize, request: Request, s: &Stats) {
 #[allow(clippy::zombie_processes)]
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    // Our balancer gets a runtime of its own, as in the `scaling` process (and as HAProxy has its own
+    // two threads): sharing the load generator's workers would measure the generator, not the balancer.
+    let balancer_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("balancer")
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath/scaling.toml");
         let mut spec: Spec = Spec::load(&path).expect("example config");
@@ -175,7 +199,12 @@ fn main() {
         ));
         let orchestrator =
             Orchestrator::new(Providers::from_cloud(cloud.clone())).with_options(DeployOptions::default());
-        orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.expect("deploy");
+        let (deployer, deployed) = (orchestrator.clone(), spec.clone());
+        balancer_runtime
+            .spawn(async move { deployer.deploy(&deployed, None, &RecordedEvents::new()).await.map(|_| ()) })
+            .await
+            .expect("the deploy task")
+            .expect("deploy");
         let status = orchestrator.status(&spec).await.expect("status");
         let replicas: Vec<u16> =
             status.targets.iter().filter_map(|t| t.target.rsplit(':').next()?.parse().ok()).collect();
@@ -198,11 +227,21 @@ fn main() {
         println!("| target        | conns | request       |  req/s    | p50 ms   | p99 ms   | errors |");
         println!("|---------------|------:|---------------|----------:|---------:|---------:|-------:|");
         let mut results = Vec::new();
-        for (clients, seconds) in [(50, 5), (1000, 8)] {
+        // Each cell is measured in rounds that alternate the order of the targets, so the machine's
+        // drift (it is shared) falls on all of them alike.
+        for (clients, seconds) in [(50, 2), (1000, 4)] {
             for request in [Request::Page, Request::Callback] {
-                for (name, target) in &targets {
-                    let _ = load(target, clients.min(20), request, Duration::from_millis(500), None).await;
-                    let stats = load(target, clients, request, Duration::from_secs(seconds), None).await;
+                let mut merged: Vec<Stats> = targets.iter().map(|_| Stats::empty()).collect();
+                for round in 0..ROUNDS {
+                    let order: Vec<usize> =
+                        if round % 2 == 0 { (0..targets.len()).collect() } else { (0..targets.len()).rev().collect() };
+                    for i in order {
+                        let target = &targets[i].1;
+                        let _ = load(target, clients.min(20), request, Duration::from_millis(300), None).await;
+                        merged[i].merge(load(target, clients, request, Duration::from_secs(seconds), None).await);
+                    }
+                }
+                for ((name, target), stats) in targets.iter().zip(merged) {
                     row(name, clients, request, &stats);
                     if stats.errors > 0 && stats.requests == 0 {
                         let log = std::fs::read_to_string(dir.join("haproxy.log")).unwrap_or_default();
@@ -252,7 +291,8 @@ fn main() {
         }
         let _ = haproxy.kill();
         let _ = haproxy.wait();
-        cloud.shutdown().await;
+        let stopping = cloud.clone();
+        let _ = balancer_runtime.spawn(async move { stopping.shutdown().await }).await;
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
