@@ -21,7 +21,7 @@ enum Replica {
     Whole,
     /// Headers promising the body, a tenth of it, then the connection closes.
     DiesMidBody,
-    /// A chunked body: one chunk, a pause of two seconds, the last chunk.
+    /// A chunked body: one chunk, a pause of four seconds, the last chunk.
     Streams,
 }
 
@@ -50,7 +50,7 @@ async fn answer(mut stream: TcpStream, behaviour: Replica) {
             (true, Replica::Streams) => {
                 let first = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n";
                 let _ = stream.write_all(first.as_bytes()).await;
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                tokio::time::sleep(Duration::from_secs(4)).await;
                 "4\r\nlast\r\n0\r\n\r\n".to_string()
             }
         };
@@ -130,7 +130,7 @@ async fn a_streamed_reply_reaches_the_client_before_it_ends() {
     stream.write_all(b"GET /data HTTP/1.1\r\nhost: app.localhost\r\nconnection: close\r\n\r\n").await.unwrap();
     let mut seen = Vec::new();
     let mut buffer = [0u8; 1024];
-    let first_chunk = tokio::time::timeout(Duration::from_secs(1), async {
+    let first_chunk = tokio::time::timeout(Duration::from_secs(3), async {
         while !String::from_utf8_lossy(&seen).contains("first") {
             let n = stream.read(&mut buffer).await.unwrap();
             assert_ne!(n, 0, "the reply ended early: {}", String::from_utf8_lossy(&seen));
