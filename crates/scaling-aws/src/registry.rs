@@ -166,6 +166,7 @@ impl Registry for AwsProvider {
             repository: repository.name.clone(),
             credentials: self.registry_credentials().await?,
             plain_http: false,
+            upload: scaling_image::Upload::Monolithic,
         };
         let report = destination.connect().await.map_err(fail)?.push(&image).await.map_err(fail)?;
         tracing::info!(uploaded = report.uploaded.len(), reused = report.reused.len(), "pushed {}", report.digest);

@@ -16,7 +16,7 @@ pub mod push;
 
 pub use builder::{build, Builder};
 pub use image::{Blob, LocalImage};
-pub use push::{Credentials, Destination, PushReport};
+pub use push::{Credentials, Destination, PushReport, Upload};
 
 /// Errors of building, reading and pushing images.
 #[derive(Debug, thiserror::Error)]

@@ -32,6 +32,18 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// How blobs travel to the registry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Upload {
+    /// In chunks of a few MiB (the spec's PATCH requests); a registry that strays from the spec gets
+    /// the blob again in one request.
+    #[default]
+    Chunked,
+    /// One request per blob. For ECR: its chunked upload answers 201 where the spec says 202 and drops
+    /// every chunk after the first (aws/containers-roadmap#2831), so chunking there only wastes a chunk.
+    Monolithic,
+}
+
 /// Where to push.
 #[derive(Debug, Clone)]
 pub struct Destination {
@@ -43,6 +55,8 @@ pub struct Destination {
     pub credentials: Credentials,
     /// Use plain HTTP (a registry on loopback in tests); HTTPS otherwise.
     pub plain_http: bool,
+    /// How blobs are uploaded.
+    pub upload: Upload,
 }
 
 /// What a push did.
@@ -73,7 +87,8 @@ impl Destination {
     /// Connects and authenticates for pushing.
     pub async fn connect(&self) -> Result<Pusher, ImageError> {
         let protocol = if self.plain_http { ClientProtocol::Http } else { ClientProtocol::Https };
-        let client = Client::new(ClientConfig { protocol, ..ClientConfig::default() });
+        let use_monolithic_push = self.upload == Upload::Monolithic;
+        let client = Client::new(ClientConfig { protocol, use_monolithic_push, ..ClientConfig::default() });
         let reference = Reference::with_tag(self.registry.clone(), self.repository.clone(), "latest".into());
         let auth = match &self.credentials {
             Credentials::Anonymous => RegistryAuth::Anonymous,

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use scaling_image::image::{Blob, LocalImage};
-use scaling_image::{digest_of, Credentials, Destination};
+use scaling_image::{digest_of, Credentials, Destination, Upload};
 use serde_json::json;
 
 /// A registry server with htpasswd auth on a free port; stopped when dropped.
@@ -71,12 +71,16 @@ fn start_registry() -> Option<Registry> {
 
 /// A real image: one uncompressed layer with a file, a config naming it.
 fn image(content: &str) -> LocalImage {
+    image_of(content.as_bytes())
+}
+
+fn image_of(content: &[u8]) -> LocalImage {
     let mut layer = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
     header.set_size(content.len() as u64);
     header.set_mode(0o644);
     header.set_cksum();
-    layer.append_data(&mut header, "app/index.html", content.as_bytes()).unwrap();
+    layer.append_data(&mut header, "app/index.html", content).unwrap();
     let layer = bytes::Bytes::from(layer.into_inner().unwrap());
     let layer =
         Blob { digest: digest_of(&layer), media_type: "application/vnd.oci.image.layer.v1.tar".into(), data: layer };
@@ -97,6 +101,7 @@ fn destination(registry: &Registry, password: &str) -> Destination {
         repository: "dashmath-repository".into(),
         credentials: Credentials::Basic { username: "pusher".into(), password: password.into() },
         plain_http: true,
+        upload: Upload::Chunked,
     }
 }
 
@@ -144,4 +149,29 @@ async fn a_wrong_password_is_refused_and_not_printed() {
         return;
     };
     assert!(!error.to_string().contains(wrong), "{error}");
+}
+
+#[tokio::test]
+async fn a_layer_of_several_chunks_arrives_whole_chunked_or_in_one_request() {
+    let Some(registry) = start_registry() else { return };
+    // 9 MiB that do not compress: three chunks of the client's 4 MiB.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let content: Vec<u8> = (0..9 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    for (upload, salt) in [(Upload::Chunked, b'c'), (Upload::Monolithic, b'm')] {
+        let mut content = content.clone();
+        content[0] = salt;
+        let image = image_of(&content);
+        let pusher = Destination { upload, ..destination(&registry, &registry.password) }.connect().await.unwrap();
+        let report = pusher.push(&image).await.unwrap();
+        assert_eq!(report.uploaded.len(), 2, "{upload:?}: layer and config uploaded");
+        assert!(pusher.has_blob(&image.layers[0].digest).await.unwrap(), "{upload:?}: the registry has the layer");
+        assert_eq!(pusher.manifest(&report.digest).await.unwrap(), image.manifest, "{upload:?}");
+    }
 }
