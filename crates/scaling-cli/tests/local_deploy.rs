@@ -48,11 +48,14 @@ fn the_readme_main_command_serves_dashmath_over_https_until_ctrl_c() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&versions.stdout), "2", "HTTP/2 is negotiated over TLS (ALPN)");
     assert_eq!(support::replicas_of("dashmath").len(), 6, "3 replicas of a master and a worker");
+    let state = scaling_home().join("state/dashmath.json");
+    assert!(state.exists(), "a foreground deployment records itself too");
 
     let (exit, seen) = running.interrupt();
     assert!(exit.success(), "{exit:?}\n{}", seen.join("\n"));
     assert!(seen.iter().any(|l| l.contains("Stopped.")), "{}", seen.join("\n"));
     assert_eq!(support::replicas_of("dashmath"), Vec::<i32>::new(), "Ctrl-C stops every replica");
+    assert!(!state.exists(), "and removes its state file");
 }
 
 #[test]
