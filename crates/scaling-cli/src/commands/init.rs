@@ -81,6 +81,11 @@ grace_period = "30s"
 # name = "example.com"   # your domain (apex); HTTPS with a DNS-validated certificate
 # aliases = ["www"]
 
+# [load_balancer]
+# algorithm = "least_outstanding_requests"   # or "round_robin"
+# stickiness = false                          # pin each browser to one replica with a cookie
+# idle_timeout = "60s"
+
 [provider]
 default = "local"        # or "aws"
 
@@ -133,5 +138,16 @@ mod tests {
         let d = Detected { name: "demo".into(), port: 8050, dash: true };
         scaling_core::Spec::from_toml_str(&render(&d, true)).unwrap();
         scaling_core::Spec::from_toml_str(&render(&d, false)).unwrap();
+        // And so is every commented-out setting, once uncommented.
+        let text = render(&d, true);
+        let all: Vec<&str> = text
+            .lines()
+            .map(|line| {
+                line.strip_prefix("# ").filter(|rest| rest.starts_with('[') || rest.contains(" = ")).unwrap_or(line)
+            })
+            .collect();
+        let spec = scaling_core::Spec::from_toml_str(&all.join("\n")).unwrap();
+        assert_eq!(spec.load_balancer.algorithm, scaling_core::Algorithm::LeastOutstandingRequests);
+        assert_eq!(spec.env.len(), 1);
     }
 }
