@@ -246,14 +246,11 @@ async fn throttling_is_retryable() {
 
 #[tokio::test]
 async fn a_built_archive_is_read_as_it_is_with_the_platform_it_really_has() {
-    use scaling_image::{digest_of, Blob, LocalImage};
-    let config =
-        bytes::Bytes::from_static(br#"{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#);
-    let config = Blob {
-        digest: digest_of(&config),
-        media_type: "application/vnd.oci.image.config.v1+json".into(),
-        data: config,
-    };
+    use scaling_image::{Blob, LocalImage};
+    let config = Blob::from_bytes(
+        "application/vnd.oci.image.config.v1+json",
+        &br#"{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#[..],
+    );
     let image = LocalImage::assemble(config, Vec::new()).unwrap();
     let dir = std::env::temp_dir().join(format!("scaling-aws-archive-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

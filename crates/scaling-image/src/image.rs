@@ -4,28 +4,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use scaling_core::Platform;
 use serde_json::{json, Value};
 
+use crate::blob::{Blob, Unpacked};
 use crate::{digest_of, io, ImageError};
-
-/// A blob with its digest and media type.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Blob {
-    /// `sha256:…`.
-    pub digest: String,
-    /// The OCI media type.
-    pub media_type: String,
-    /// The bytes.
-    pub data: bytes::Bytes,
-}
-
-impl std::fmt::Debug for Blob {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Blob({}, {}, {} bytes)", self.digest, self.media_type, self.data.len())
-    }
-}
 
 /// An image ready to push.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +58,8 @@ impl LocalImage {
         digest_of(&self.manifest)
     }
 
-    /// Reads an image from a folder or tar file, whichever format it is.
+    /// Reads an image from a folder or tar file, whichever format it is. Layers stay on disk (a tar is
+    /// unpacked into a temporary folder that lives as long as the image's layers).
     pub fn open(path: &Path) -> Result<Self, ImageError> {
         if path.is_dir() {
             return Self::from_dir(path);
@@ -81,15 +67,18 @@ impl LocalImage {
         let dir = std::env::temp_dir().join(format!(
             "scaling-image-{}-{}",
             std::process::id(),
-            digest_of(path.to_string_lossy().as_bytes()).get(7..19).unwrap_or("x")
+            digest_of(format!("{}{:?}", path.display(), std::time::SystemTime::now()).as_bytes())
+                .get(7..19)
+                .unwrap_or("x")
         ));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let unpacked = Arc::new(Unpacked(dir.clone()));
         let file = fs::File::open(path).map_err(io(path))?;
         tar::Archive::new(file).unpack(&dir).map_err(io(path))?;
-        let image = Self::from_dir(&dir);
-        let _ = fs::remove_dir_all(&dir);
-        image
+        let mut image = Self::from_dir(&dir)?;
+        image.layers = image.layers.into_iter().map(|layer| layer.keeping(&unpacked)).collect();
+        Ok(image)
     }
 
     fn from_dir(dir: &Path) -> Result<Self, ImageError> {
@@ -110,15 +99,11 @@ impl LocalImage {
         Ok(dir.join("blobs").join(algorithm).join(hex))
     }
 
+    /// The blob a descriptor names, checked against its digest; left on disk.
     fn read_blob(dir: &Path, descriptor: &Value) -> Result<Blob, ImageError> {
-        let digest = descriptor["digest"].as_str().ok_or_else(|| format("a descriptor has no digest"))?.to_string();
-        let path = Self::blob_path(dir, &digest)?;
-        let data = bytes::Bytes::from(fs::read(&path).map_err(io(&path))?);
-        if digest_of(&data) != digest {
-            return Err(format(format!("blob {digest} does not match its content")));
-        }
-        let media_type = descriptor["mediaType"].as_str().unwrap_or(OCI_LAYER).to_string();
-        Ok(Blob { digest, media_type, data })
+        let digest = descriptor["digest"].as_str().ok_or_else(|| format("a descriptor has no digest"))?;
+        let media_type = descriptor["mediaType"].as_str().unwrap_or(OCI_LAYER);
+        Blob::from_file(media_type, &Self::blob_path(dir, digest)?, Some(digest))
     }
 
     /// An OCI image layout: `index.json` → manifest (through one nested index at most) → blobs.
@@ -126,15 +111,17 @@ impl LocalImage {
         let index = read_json(&dir.join("index.json"))?;
         let mut descriptor =
             index["manifests"].get(0).cloned().ok_or_else(|| format("index.json lists no manifest"))?;
-        let mut manifest = Self::read_blob(dir, &descriptor)?;
-        let parsed: Value = serde_json::from_slice(&manifest.data).map_err(|e| format(format!("manifest: {e}")))?;
+        let mut manifest = Self::read_blob(dir, &descriptor)?.bytes()?;
+        let parsed: Value = serde_json::from_slice(&manifest).map_err(|e| format(format!("manifest: {e}")))?;
         if parsed["manifests"].is_array() {
             // An image index: take the first image manifest (docker save writes one per image).
             descriptor = parsed["manifests"].get(0).cloned().ok_or_else(|| format("the image index is empty"))?;
-            manifest = Self::read_blob(dir, &descriptor)?;
+            manifest = Self::read_blob(dir, &descriptor)?.bytes()?;
         }
-        let parsed: Value = serde_json::from_slice(&manifest.data).map_err(|e| format(format!("manifest: {e}")))?;
+        let parsed: Value = serde_json::from_slice(&manifest).map_err(|e| format(format!("manifest: {e}")))?;
         let config = Self::read_blob(dir, &parsed["config"])?;
+        let config_bytes = config.bytes()?;
+        let config = Blob::from_bytes(config.media_type, config_bytes);
         let layers = parsed["layers"]
             .as_array()
             .ok_or_else(|| format("the manifest lists no layers"))?
@@ -143,13 +130,7 @@ impl LocalImage {
             .collect::<Result<Vec<_>, _>>()?;
         let media_type =
             parsed["mediaType"].as_str().or(descriptor["mediaType"].as_str()).unwrap_or(OCI_MANIFEST).to_string();
-        Ok(Self {
-            platform: platform_of(&config.data)?,
-            manifest: manifest.data,
-            manifest_media_type: media_type,
-            config,
-            layers,
-        })
+        Ok(Self { platform: platform_of(&config.bytes()?)?, manifest, manifest_media_type: media_type, config, layers })
     }
 
     /// A classic docker archive: `manifest.json` naming the config and uncompressed layer tars; an OCI
@@ -157,27 +138,21 @@ impl LocalImage {
     pub fn from_docker_archive(dir: &Path) -> Result<Self, ImageError> {
         let manifest = read_json(&dir.join("manifest.json"))?;
         let entry = manifest.get(0).ok_or_else(|| format("manifest.json lists no image"))?;
-        let read = |name: &str| -> Result<bytes::Bytes, ImageError> {
-            let path = dir.join(name);
-            fs::read(&path).map(bytes::Bytes::from).map_err(io(&path))
-        };
-        let config_data = read(entry["Config"].as_str().ok_or_else(|| format("manifest.json names no Config"))?)?;
-        let config = Blob { digest: digest_of(&config_data), media_type: OCI_CONFIG.into(), data: config_data };
+        let config_name = entry["Config"].as_str().ok_or_else(|| format("manifest.json names no Config"))?;
+        let config_path = dir.join(config_name);
+        let config = Blob::from_bytes(OCI_CONFIG, fs::read(&config_path).map_err(io(&config_path))?);
         let layers = entry["Layers"]
             .as_array()
             .ok_or_else(|| format("manifest.json lists no Layers"))?
             .iter()
-            .map(|l| {
-                let data = read(l.as_str().unwrap_or_default())?;
-                Ok(Blob { digest: digest_of(&data), media_type: OCI_LAYER.into(), data })
-            })
+            .map(|l| Blob::from_file(OCI_LAYER, &dir.join(l.as_str().unwrap_or_default()), None))
             .collect::<Result<Vec<_>, ImageError>>()?;
         Self::assemble(config, layers)
     }
 
     /// An image from a config and layers, with an OCI manifest written for them.
     pub fn assemble(config: Blob, layers: Vec<Blob>) -> Result<Self, ImageError> {
-        let descriptor = |b: &Blob| json!({"mediaType": b.media_type, "digest": b.digest, "size": b.data.len()});
+        let descriptor = |b: &Blob| json!({"mediaType": b.media_type, "digest": b.digest, "size": b.size});
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
@@ -186,7 +161,7 @@ impl LocalImage {
         });
         let manifest = bytes::Bytes::from(serde_json::to_vec(&manifest).map_err(|e| format(e.to_string()))?);
         Ok(Self {
-            platform: platform_of(&config.data)?,
+            platform: platform_of(&config.bytes()?)?,
             manifest,
             manifest_media_type: OCI_MANIFEST.into(),
             config,
@@ -199,14 +174,9 @@ impl LocalImage {
         let blobs = dir.join("blobs/sha256");
         fs::create_dir_all(&blobs).map_err(io(&blobs))?;
         let manifest_digest = self.digest();
-        let manifest_blob = Blob {
-            digest: manifest_digest.clone(),
-            media_type: self.manifest_media_type.clone(),
-            data: self.manifest.clone(),
-        };
+        let manifest_blob = Blob::from_bytes(self.manifest_media_type.clone(), self.manifest.clone());
         for blob in self.layers.iter().chain([&self.config, &manifest_blob]) {
-            let path = Self::blob_path(dir, &blob.digest)?;
-            fs::write(&path, &blob.data).map_err(io(&path))?;
+            blob.write_to(&Self::blob_path(dir, &blob.digest)?)?;
         }
         let index = json!({"schemaVersion": 2, "manifests": [{"mediaType": self.manifest_media_type, "digest": manifest_digest, "size": self.manifest.len()}]});
         fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).map_err(io(dir))?;
@@ -225,15 +195,9 @@ pub(crate) mod tests {
         header.set_mode(0o644);
         header.set_cksum();
         layer.append_data(&mut header, "app/hello.txt", content.as_bytes()).unwrap();
-        let layer = bytes::Bytes::from(layer.into_inner().unwrap());
-        let layer = Blob { digest: digest_of(&layer), media_type: OCI_LAYER.into(), data: layer };
+        let layer = Blob::from_bytes(OCI_LAYER, layer.into_inner().unwrap());
         let config = json!({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": [layer.digest]}, "config": {"Cmd": ["cat", "/app/hello.txt"]}});
-        let config = bytes::Bytes::from(serde_json::to_vec(&config).unwrap());
-        LocalImage::assemble(
-            Blob { digest: digest_of(&config), media_type: OCI_CONFIG.into(), data: config },
-            vec![layer],
-        )
-        .unwrap()
+        LocalImage::assemble(Blob::from_bytes(OCI_CONFIG, serde_json::to_vec(&config).unwrap()), vec![layer]).unwrap()
     }
 
     #[test]

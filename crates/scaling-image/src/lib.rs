@@ -5,17 +5,19 @@
 //! - [`builder`]: builds with the `docker` CLI (or `podman`) for the task's platform, exporting the
 //!   result as an archive, with a clear error when no builder or engine is available;
 //! - [`image`]: reads an OCI image layout or a docker-archive tarball: manifest, config, layers, and the
-//!   architecture the image really has;
+//!   architecture the image really has; [`blob`]: layers stay on disk and are streamed when pushed;
 //! - [`push`]: pushes over the OCI distribution API (with `oci-client`), uploading only the blobs the
 //!   registry lacks — a second push uploads nothing, an interrupted push resumes — and addresses the
 //!   result by digest. Credentials are held in memory only and never printed.
 
+pub mod blob;
 pub mod builder;
 pub mod image;
 pub mod push;
 
+pub use blob::{Blob, Content};
 pub use builder::{build, Builder};
-pub use image::{Blob, LocalImage};
+pub use image::LocalImage;
 pub use push::{Credentials, Destination, PushReport, Upload};
 
 /// Errors of building, reading and pushing images.

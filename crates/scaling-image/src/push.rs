@@ -2,12 +2,18 @@
 //! uploads nothing and an interrupted push resumes where it stopped), then the manifest is put by digest
 //! and under an informational tag derived from it (safe in immutable-tag repositories).
 
+use futures::TryStreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
-use crate::image::{Blob, LocalImage};
+use crate::blob::{Blob, Content};
+use crate::image::LocalImage;
 use crate::ImageError;
+
+/// How much of a file is read at a time when a blob is streamed.
+const STREAM_BUFFER: usize = 1 << 20;
 
 /// Registry credentials, held in memory only; `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq)]
@@ -112,16 +118,33 @@ impl Pusher {
         self.client.blob_exists(&self.reference, digest).await.map_err(|e| self.error(e))
     }
 
-    /// Uploads one blob unless the repository has it; true when it was uploaded.
+    /// Uploads one blob unless the repository has it; true when it was uploaded. A blob on disk is
+    /// streamed from its file, a chunk at a time.
     pub async fn push_blob(&self, blob: &Blob) -> Result<bool, ImageError> {
         if self.has_blob(&blob.digest).await? {
             return Ok(false);
         }
-        self.client
-            .push_blob(&self.reference, blob.data.clone(), &blob.digest)
-            .await
-            .map_err(|e| self.error(format!("uploading {}: {e}", blob.digest)))?;
+        let pushed = match &blob.content {
+            Content::Bytes(data) => self.client.push_blob(&self.reference, data.clone(), &blob.digest).await,
+            Content::File(file) => match self.stream(file.path(), &blob.digest, blob.size).await {
+                // A stream cannot be sent twice, so a registry that strays from the chunked protocol
+                // gets the blob from memory, which `push_blob` retries in one request.
+                Err(OciDistributionError::SpecViolationError(why)) => {
+                    tracing::debug!("chunked upload refused ({why}); sending {} in one request", blob.digest);
+                    self.client.push_blob(&self.reference, blob.bytes()?, &blob.digest).await
+                }
+                other => other,
+            },
+        };
+        pushed.map_err(|e| self.error(format!("uploading {}: {e}", blob.digest)))?;
         Ok(true)
+    }
+
+    async fn stream(&self, path: &std::path::Path, digest: &str, size: u64) -> oci_client::errors::Result<String> {
+        let file = tokio::fs::File::open(path).await?;
+        let chunks =
+            tokio_util::io::ReaderStream::with_capacity(file, STREAM_BUFFER).map_err(OciDistributionError::from);
+        self.client.push_blob_stream(&self.reference, chunks, digest, Some(size)).await
     }
 
     /// Pushes the image: missing blobs, then the manifest by digest and under the tag `sha-<12 hex>`.

@@ -5,8 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use scaling_image::image::{Blob, LocalImage};
-use scaling_image::{digest_of, Credentials, Destination, Upload};
+use scaling_image::{digest_of, Blob, Content, Credentials, Destination, LocalImage, Upload};
 use serde_json::json;
 
 /// A registry server with htpasswd auth on a free port; stopped when dropped.
@@ -81,17 +80,10 @@ fn image_of(content: &[u8]) -> LocalImage {
     header.set_mode(0o644);
     header.set_cksum();
     layer.append_data(&mut header, "app/index.html", content).unwrap();
-    let layer = bytes::Bytes::from(layer.into_inner().unwrap());
-    let layer =
-        Blob { digest: digest_of(&layer), media_type: "application/vnd.oci.image.layer.v1.tar".into(), data: layer };
+    let layer = Blob::from_bytes("application/vnd.oci.image.layer.v1.tar", layer.into_inner().unwrap());
     let config =
         json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [layer.digest]}});
-    let config = bytes::Bytes::from(serde_json::to_vec(&config).unwrap());
-    let config = Blob {
-        digest: digest_of(&config),
-        media_type: "application/vnd.oci.image.config.v1+json".into(),
-        data: config,
-    };
+    let config = Blob::from_bytes("application/vnd.oci.image.config.v1+json", serde_json::to_vec(&config).unwrap());
     LocalImage::assemble(config, vec![layer]).unwrap()
 }
 
@@ -152,7 +144,7 @@ async fn a_wrong_password_is_refused_and_not_printed() {
 }
 
 #[tokio::test]
-async fn a_layer_of_several_chunks_arrives_whole_chunked_or_in_one_request() {
+async fn a_layer_of_several_chunks_streams_from_disk_whole_chunked_or_in_one_request() {
     let Some(registry) = start_registry() else { return };
     // 9 MiB that do not compress: three chunks of the client's 4 MiB.
     let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -167,7 +159,11 @@ async fn a_layer_of_several_chunks_arrives_whole_chunked_or_in_one_request() {
     for (upload, salt) in [(Upload::Chunked, b'c'), (Upload::Monolithic, b'm')] {
         let mut content = content.clone();
         content[0] = salt;
-        let image = image_of(&content);
+        // Read back from disk, as a build's export is: the layer is streamed from its file.
+        let layout = registry.dir.join(format!("layout-{upload:?}"));
+        image_of(&content).write_oci_layout(&layout).unwrap();
+        let image = LocalImage::open(&layout).unwrap();
+        assert!(matches!(image.layers[0].content, Content::File(_)), "{:?}", image.layers[0]);
         let pusher = Destination { upload, ..destination(&registry, &registry.password) }.connect().await.unwrap();
         let report = pusher.push(&image).await.unwrap();
         assert_eq!(report.uploaded.len(), 2, "{upload:?}: layer and config uploaded");
