@@ -2,71 +2,13 @@
 //! manifest reads back by digest, a second push uploads nothing, an interrupted push resumes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use scaling_image::{digest_of, Blob, Content, Credentials, Destination, LocalImage, Upload};
+use scaling_image::{Blob, Content, Destination, LocalImage, Upload};
 use serde_json::json;
 
-/// A registry server with htpasswd auth on a free port; stopped when dropped.
-struct Registry {
-    child: Child,
-    port: u16,
-    password: String,
-    dir: std::path::PathBuf,
-}
+#[path = "support/registry.rs"]
+mod support;
 
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn tool(name: &str) -> bool {
-    let found =
-        Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success());
-    assert!(found || std::env::var("CI").is_err(), "{name} is required in CI (scripts/test installs it)");
-    found
-}
-
-// The server process is killed and waited for by `Registry`'s `Drop`.
-#[allow(clippy::zombie_processes)]
-fn start_registry() -> Option<Registry> {
-    if !tool("docker-registry") || !tool("htpasswd") {
-        eprintln!("skipping: docker-registry or htpasswd is not installed (scripts/test installs them)");
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("scaling-registry-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    // A password made for this run only.
-    let password = digest_of(format!("{:?}{port}", std::time::SystemTime::now()).as_bytes())[7..31].to_string();
-    let out = Command::new("htpasswd").args(["-Bbn", "pusher", &password]).output().unwrap();
-    assert!(out.status.success());
-    std::fs::write(dir.join("htpasswd"), out.stdout).unwrap();
-    let config = format!(
-        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: scaling-test\n    path: {}\n",
-        dir.join("data").display(),
-        dir.join("htpasswd").display()
-    );
-    std::fs::write(dir.join("config.yml"), config).unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(dir.join("config.yml"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(Registry { child, port, password, dir });
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the registry did not start");
-}
+use support::start_registry;
 
 /// A real image: one uncompressed layer with a file, a config naming it.
 fn image(content: &str) -> LocalImage {
@@ -87,20 +29,10 @@ fn image_of(content: &[u8]) -> LocalImage {
     LocalImage::assemble(config, vec![layer]).unwrap()
 }
 
-fn destination(registry: &Registry, password: &str) -> Destination {
-    Destination {
-        registry: format!("127.0.0.1:{}", registry.port),
-        repository: "dashmath-repository".into(),
-        credentials: Credentials::Basic { username: "pusher".into(), password: password.into() },
-        plain_http: true,
-        upload: Upload::Chunked,
-    }
-}
-
 #[tokio::test]
 async fn push_reads_back_by_digest_skips_what_is_there_and_resumes() {
     let Some(registry) = start_registry() else { return };
-    let destination = destination(&registry, &registry.password);
+    let destination = registry.destination(&registry.password);
     let pusher = destination.connect().await.unwrap();
 
     // Through an OCI layout on disk, as a build exports it.
@@ -133,9 +65,9 @@ async fn push_reads_back_by_digest_skips_what_is_there_and_resumes() {
 async fn a_wrong_password_is_refused_and_not_printed() {
     let Some(registry) = start_registry() else { return };
     let wrong = "definitely-the-wrong-password";
-    let Err(error) = destination(&registry, wrong).connect().await else {
+    let Err(error) = registry.destination(wrong).connect().await else {
         // Some registries only challenge on the first request; pushing must then fail.
-        let pusher = destination(&registry, wrong).connect().await.unwrap();
+        let pusher = registry.destination(wrong).connect().await.unwrap();
         let error = pusher.push(&image("x")).await.unwrap_err();
         assert!(!error.to_string().contains(wrong));
         return;
@@ -164,7 +96,7 @@ async fn a_layer_of_several_chunks_streams_from_disk_whole_chunked_or_in_one_req
         image_of(&content).write_oci_layout(&layout).unwrap();
         let image = LocalImage::open(&layout).unwrap();
         assert!(matches!(image.layers[0].content, Content::File(_)), "{:?}", image.layers[0]);
-        let pusher = Destination { upload, ..destination(&registry, &registry.password) }.connect().await.unwrap();
+        let pusher = Destination { upload, ..registry.destination(&registry.password) }.connect().await.unwrap();
         let report = pusher.push(&image).await.unwrap();
         assert_eq!(report.uploaded.len(), 2, "{upload:?}: layer and config uploaded");
         assert!(pusher.has_blob(&image.layers[0].digest).await.unwrap(), "{upload:?}: the registry has the layer");
