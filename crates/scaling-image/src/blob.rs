@@ -2,7 +2,6 @@
 //! code) or in a file (layers read from disk, streamed when pushed, never held in memory whole).
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -91,16 +90,7 @@ impl Blob {
         use sha2::Digest;
         let mut file = fs::File::open(path).map_err(io(path))?;
         let mut hasher = sha2::Sha256::new();
-        let mut buffer = vec![0u8; 1 << 16];
-        let mut size = 0u64;
-        loop {
-            let n = file.read(&mut buffer).map_err(io(path))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-            size += n as u64;
-        }
+        let size = std::io::copy(&mut file, &mut hasher).map_err(io(path))?;
         let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
         if let Some(expected) = expected.filter(|e| *e != digest) {
             return Err(ImageError::Format(format!("blob {expected} does not match its content")));

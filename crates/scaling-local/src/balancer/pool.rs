@@ -60,6 +60,21 @@ pub struct Target {
 }
 
 impl Target {
+    /// A new replica: not yet checked, so not healthy.
+    fn new(id: u64, addr: SocketAddr) -> Self {
+        Target {
+            id,
+            addr,
+            healthy: AtomicBool::new(false),
+            ever_healthy: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            removed: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            failures: AtomicU32::new(0),
+            reason: Mutex::new(Some("Target registration is in progress".into())),
+        }
+    }
+
     /// True when passing health checks.
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire)
@@ -139,17 +154,7 @@ impl Pool {
 
     /// Registers a replica (unhealthy until it passes checks) and starts checking it.
     pub fn add(self: &Arc<Self>, id: u64, addr: SocketAddr) -> Arc<Target> {
-        let target = Arc::new(Target {
-            id,
-            addr,
-            healthy: AtomicBool::new(false),
-            ever_healthy: AtomicBool::new(false),
-            draining: AtomicBool::new(false),
-            removed: AtomicBool::new(false),
-            in_flight: AtomicUsize::new(0),
-            failures: AtomicU32::new(0),
-            reason: Mutex::new(Some("Target registration is in progress".into())),
-        });
+        let target = Arc::new(Target::new(id, addr));
         if let Ok(mut targets) = self.targets.write() {
             targets.push(target.clone());
         }
@@ -324,18 +329,9 @@ mod tests {
             .build(hyper_util::client::legacy::connect::HttpConnector::new());
         let pool = Pool::new(PoolSettings { algorithm, ..PoolSettings::default() }, client);
         for id in 1..=count {
-            let target = Arc::new(Target {
-                id,
-                addr: SocketAddr::from(([127, 0, 0, 1], 9000 + id as u16)),
-                healthy: AtomicBool::new(true),
-                ever_healthy: AtomicBool::new(true),
-                draining: AtomicBool::new(false),
-                removed: AtomicBool::new(false),
-                in_flight: AtomicUsize::new(0),
-                failures: AtomicU32::new(0),
-                reason: Mutex::new(None),
-            });
-            pool.targets.write().unwrap().push(target);
+            let target = Target::new(id, SocketAddr::from(([127, 0, 0, 1], 9000 + id as u16)));
+            target.healthy.store(true, Ordering::Release);
+            pool.targets.write().unwrap().push(Arc::new(target));
         }
         pool
     }
