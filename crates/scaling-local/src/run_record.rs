@@ -158,6 +158,12 @@ mod tests {
         };
         let (mut ours, mut foreign) = (spawn("demo-service"), spawn("other-service"));
         let pids = vec![ours.id() as i32, foreign.id() as i32];
+        // Until a child has exec'd `sleep`, /proc shows the environment it was forked with.
+        for pid in &pids {
+            while !std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep")) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
         let paths = scratch("leftovers");
         let record = record(&paths, pids.clone());
         assert_eq!(record.leftover_replicas(), vec![pids[0]]);
