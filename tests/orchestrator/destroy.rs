@@ -21,6 +21,7 @@ async fn add_foreign_resources(cloud: &InMemoryCloud) {
         name: "billing-alb".into(),
         security_group_id: group.id,
         idle_timeout: std::time::Duration::from_secs(60),
+        drop_invalid_header_fields: true,
         tags,
     };
     cloud.ensure_load_balancer(&lb).await.unwrap();

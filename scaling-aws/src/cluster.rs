@@ -1,0 +1,570 @@
+//! [`Cluster`] on ECS Fargate and EC2: the cluster, the task security group (only the container port,
+//! only from the load balancer's group), the task execution role and log group, task definitions pinned
+//! by digest, and the service with a deployment circuit breaker that rolls back.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ecs as ecs;
+use ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, ClusterField, Compatibility, ContainerDefinition, CpuArchitecture,
+    DeploymentCircuitBreaker, DeploymentConfiguration, KeyValuePair, LaunchType, LogConfiguration, LogDriver,
+    NetworkConfiguration, NetworkMode, OsFamily, PortMapping, PropagateTags, RuntimePlatform, ServiceField, Tag,
+    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+};
+use scaling_core::providers::{
+    Cluster, ClusterInfo, DesiredCluster, DesiredSecurityGroup, DesiredService, DesiredTaskDefinition, Owner, Rollout,
+    SecurityGroupInfo, ServiceInfo, TaskDefinitionInfo,
+};
+use scaling_core::{ErrorKind, Platform, ProviderError, ProviderResult};
+use sha2::{Digest, Sha256};
+
+use crate::error::{build, code, map, missing, not_owned};
+use crate::provider::AwsProvider;
+use crate::tags::{owned_by, owner_in};
+
+fn tags(desired: &scaling_core::providers::Tags) -> Vec<Tag> {
+    desired.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+fn owns(owner: &Owner, tags: &[Tag]) -> bool {
+    owned_by(owner, tags.iter().filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))))
+}
+
+/// A client token: the same desired service gives the same token, so a retried create is one service.
+fn client_token(desired: &DesiredService) -> String {
+    let hash = Sha256::digest(format!("{}|{}|{}", desired.cluster.id, desired.name, desired.task_definition_id));
+    hex::encode(hash)[..32].to_string()
+}
+
+const EXECUTION_POLICY: &str = "policy/service-role/AmazonECSTaskExecutionRolePolicy";
+const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+impl AwsProvider {
+    /// The task execution role (pull from ECR, write logs), created with the managed policy if missing.
+    async fn execution_role(&self, app: &str, tags: &scaling_core::providers::Tags) -> ProviderResult<String> {
+        let name = format!("{app}-execution-role");
+        let arn = match self.iam.get_role().role_name(&name).send().await {
+            Ok(out) => out.role().map(|r| r.arn().to_string()),
+            Err(e) if code(&e) == Some("NoSuchEntity") => None,
+            Err(e) => return Err(map("GetRole", &name, e)),
+        };
+        let arn = match arn {
+            Some(arn) => arn,
+            None => {
+                let iam_tags = tags
+                    .iter()
+                    .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| build("CreateRole", &name, e))?;
+                let created = self
+                    .iam
+                    .create_role()
+                    .role_name(&name)
+                    .assume_role_policy_document(TRUST_POLICY)
+                    .set_tags(Some(iam_tags))
+                    .send()
+                    .await;
+                match created {
+                    Ok(out) => {
+                        out.role().map(|r| r.arn().to_string()).ok_or_else(|| missing("CreateRole", &name, "Role"))?
+                    }
+                    Err(e) if code(&e) == Some("EntityAlreadyExists") => {
+                        let out =
+                            self.iam.get_role().role_name(&name).send().await.map_err(|e| map("GetRole", &name, e))?;
+                        out.role().map(|r| r.arn().to_string()).ok_or_else(|| missing("GetRole", &name, "Role"))?
+                    }
+                    Err(e) => return Err(map("CreateRole", &name, e)),
+                }
+            }
+        };
+        let policy = format!("arn:{}:iam::aws:{EXECUTION_POLICY}", self.partition());
+        let attached = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .map_err(|e| map("ListAttachedRolePolicies", &name, e))?;
+        if !attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy.as_str())) {
+            self.iam
+                .attach_role_policy()
+                .role_name(&name)
+                .policy_arn(&policy)
+                .send()
+                .await
+                .map_err(|e| map("AttachRolePolicy", &name, e))?;
+        }
+        Ok(arn)
+    }
+
+    /// The log group the tasks write to, kept 30 days.
+    async fn log_group(&self, name: &str, tags: &scaling_core::providers::Tags) -> ProviderResult<()> {
+        const RETENTION_DAYS: i32 = 30;
+        let out = self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .map_err(|e| map("DescribeLogGroups", name, e))?;
+        let existing = out.log_groups().iter().find(|g| g.log_group_name() == Some(name));
+        if existing.is_none() {
+            match self
+                .logs
+                .create_log_group()
+                .log_group_name(name)
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if code(&e) == Some("ResourceAlreadyExistsException") => {}
+                Err(e) => return Err(map("CreateLogGroup", name, e)),
+            }
+        }
+        if existing.and_then(|g| g.retention_in_days()) != Some(RETENTION_DAYS) {
+            self.logs
+                .put_retention_policy()
+                .log_group_name(name)
+                .retention_in_days(RETENTION_DAYS)
+                .send()
+                .await
+                .map_err(|e| map("PutRetentionPolicy", name, e))?;
+        }
+        Ok(())
+    }
+
+    async fn describe_service(&self, cluster: &ClusterInfo, name: &str) -> ProviderResult<Option<ecs::types::Service>> {
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(&cluster.id)
+            .services(name)
+            .include(ServiceField::Tags)
+            .send()
+            .await
+            .map_err(|e| map("DescribeServices", name, e))?;
+        Ok(out.services().iter().find(|s| s.status() != Some("INACTIVE")).cloned())
+    }
+}
+
+/// How this provider runs every service: what `ensure_service` sets beyond the core's fields.
+struct ServiceShape<'a> {
+    subnets: &'a [String],
+    assign_public_ip: bool,
+}
+
+impl ServiceShape<'_> {
+    /// Each setting of `s` that differs from this shape, in words.
+    fn drift(&self, s: &ecs::types::Service) -> Vec<String> {
+        let mut drift = Vec::new();
+        let awsvpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
+        let mut subnets = awsvpc.map(|a| a.subnets().to_vec()).unwrap_or_default();
+        subnets.sort();
+        let mut wanted = self.subnets.to_vec();
+        wanted.sort();
+        if subnets != wanted {
+            drift.push(format!("subnets: {} → {}", subnets.join(","), wanted.join(",")));
+        }
+        if awsvpc.map(|a| a.security_groups().len()).unwrap_or_default() > 1 {
+            drift.push("extra security groups on the tasks".to_string());
+        }
+        let public = awsvpc.and_then(|a| a.assign_public_ip()) == Some(&AssignPublicIp::Enabled);
+        if public != self.assign_public_ip {
+            drift.push(format!("public IP: {} → {}", on_off(public), on_off(self.assign_public_ip)));
+        }
+        let deployment = s.deployment_configuration();
+        let breaker = deployment.and_then(|d| d.deployment_circuit_breaker());
+        // A service that does not report its circuit breaker cannot show drift in it.
+        if let Some(breaker) = breaker {
+            if !(breaker.enable() && breaker.rollback()) {
+                drift.push("rollback circuit breaker: off → on".to_string());
+            }
+        }
+        if let Some(d) = deployment {
+            if d.maximum_percent().is_some_and(|p| p != MAXIMUM_PERCENT) {
+                drift.push(format!("maximum percent: {} → {MAXIMUM_PERCENT}", d.maximum_percent().unwrap_or(0)));
+            }
+            if d.minimum_healthy_percent().is_some_and(|p| p != MINIMUM_HEALTHY_PERCENT) {
+                drift.push(format!(
+                    "minimum healthy percent: {} → {MINIMUM_HEALTHY_PERCENT}",
+                    d.minimum_healthy_percent().unwrap_or(0)
+                ));
+            }
+        }
+        if s.load_balancers().len() > 1 {
+            drift.push(format!("{} load balancer attachments → 1", s.load_balancers().len()));
+        }
+        drift
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// A rollout starts new tasks before stopping old ones: up to twice the count, never below it.
+const MAXIMUM_PERCENT: i32 = 200;
+const MINIMUM_HEALTHY_PERCENT: i32 = 100;
+
+fn service_info(s: &ecs::types::Service) -> ServiceInfo {
+    let count = |n: i32| u32::try_from(n).unwrap_or_default();
+    let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
+    let (desired, running) = (count(s.desired_count()), count(s.running_count()));
+    let rollout = match primary.and_then(|d| d.rollout_state()) {
+        Some(ecs::types::DeploymentRolloutState::Failed) => Rollout::Failed(
+            primary.and_then(|d| d.rollout_state_reason()).unwrap_or("the deployment failed").to_string(),
+        ),
+        Some(ecs::types::DeploymentRolloutState::Completed) => Rollout::Completed,
+        Some(_) => Rollout::InProgress,
+        // Without a rollout state, one deployment running every desired task is a finished rollout.
+        None if s.deployments().len() <= 1 && running == desired => Rollout::Completed,
+        None => Rollout::InProgress,
+    };
+    let awsvpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
+    ServiceInfo {
+        id: s.service_arn().unwrap_or_default().to_string(),
+        name: s.service_name().unwrap_or_default().to_string(),
+        cluster_id: s.cluster_arn().unwrap_or_default().to_string(),
+        task_definition_id: s.task_definition().unwrap_or_default().to_string(),
+        desired_count: desired,
+        running_count: running,
+        pending_count: count(s.pending_count()),
+        target_group_id: s.load_balancers().first().and_then(|l| l.target_group_arn()).unwrap_or_default().to_string(),
+        security_group_id: awsvpc.and_then(|a| a.security_groups().first()).cloned().unwrap_or_default(),
+        health_check_grace_period: s
+            .health_check_grace_period_seconds()
+            .and_then(|g| u64::try_from(g).ok())
+            .map(Duration::from_secs),
+        rollout,
+        drift: Vec::new(),
+    }
+}
+
+fn definition_info(d: &ecs::types::TaskDefinition) -> Option<TaskDefinitionInfo> {
+    let container = d.container_definitions().first()?;
+    let platform = match d.runtime_platform().and_then(|p| p.cpu_architecture()) {
+        Some(CpuArchitecture::Arm64) => Platform::LinuxArm64,
+        _ => Platform::LinuxAmd64,
+    };
+    Some(TaskDefinitionInfo {
+        id: d.task_definition_arn()?.to_string(),
+        family: d.family()?.to_string(),
+        revision: u32::try_from(d.revision()).ok()?,
+        container: container.name()?.to_string(),
+        image: container.image()?.to_string(),
+        platform,
+        cpu: d.cpu()?.parse().ok()?,
+        memory: d.memory()?.parse().ok()?,
+        port: container.port_mappings().first().and_then(|p| p.container_port()).and_then(|p| u16::try_from(p).ok())?,
+        env: container
+            .environment()
+            .iter()
+            .filter_map(|kv| Some((kv.name()?.to_string(), kv.value().unwrap_or_default().to_string())))
+            .collect(),
+    })
+}
+
+#[async_trait]
+impl Cluster for AwsProvider {
+    async fn find_cluster(&self, owner: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>> {
+        let out = self
+            .ecs
+            .describe_clusters()
+            .clusters(name)
+            .include(ClusterField::Tags)
+            .send()
+            .await
+            .map_err(|e| map("DescribeClusters", name, e))?;
+        let Some(cluster) = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")) else { return Ok(None) };
+        if !owns(owner, cluster.tags()) {
+            return Err(not_owned("DescribeClusters", name, owner));
+        }
+        Ok(Some(ClusterInfo { id: cluster.cluster_arn().unwrap_or(name).to_string(), name: name.to_string() }))
+    }
+
+    async fn ensure_cluster(&self, desired: &DesiredCluster) -> ProviderResult<ClusterInfo> {
+        let owner = owner_in(&desired.tags);
+        if let Some(cluster) = self.find_cluster(&owner, &desired.name).await? {
+            return Ok(cluster);
+        }
+        let out = self
+            .ecs
+            .create_cluster()
+            .cluster_name(&desired.name)
+            .capacity_providers("FARGATE")
+            .set_tags(Some(tags(&desired.tags)))
+            .send()
+            .await
+            .map_err(|e| map("CreateCluster", &desired.name, e))?;
+        let arn = out
+            .cluster()
+            .and_then(|c| c.cluster_arn())
+            .ok_or_else(|| missing("CreateCluster", &desired.name, "ClusterArn"))?;
+        Ok(ClusterInfo { id: arn.to_string(), name: desired.name.clone() })
+    }
+
+    async fn delete_cluster(&self, owner: &Owner, cluster: &ClusterInfo) -> ProviderResult<()> {
+        if self.find_cluster(owner, &cluster.name).await?.is_none() {
+            return Ok(());
+        }
+        self.ecs
+            .delete_cluster()
+            .cluster(&cluster.id)
+            .send()
+            .await
+            .map_err(|e| map("DeleteCluster", &cluster.name, e))?;
+        Ok(())
+    }
+
+    async fn find_task_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+        self.find_group(owner, name).await
+    }
+
+    async fn ensure_task_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+        self.ensure_group(desired).await
+    }
+
+    async fn delete_task_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+        self.delete_group(owner, group).await
+    }
+
+    async fn find_task_definition(&self, owner: &Owner, family: &str) -> ProviderResult<Option<TaskDefinitionInfo>> {
+        let out = match self
+            .ecs
+            .describe_task_definition()
+            .task_definition(family)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if code(&e) == Some("ClientException") => return Ok(None),
+            Err(e) => return Err(map("DescribeTaskDefinition", family, e)),
+        };
+        let Some(definition) = out.task_definition().filter(|d| d.status() == Some(&TaskDefinitionStatus::Active))
+        else {
+            return Ok(None);
+        };
+        if !owns(owner, out.tags()) {
+            return Err(not_owned("DescribeTaskDefinition", family, owner));
+        }
+        definition_info(definition)
+            .map(Some)
+            .ok_or_else(|| missing("DescribeTaskDefinition", family, "container definition"))
+    }
+
+    async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo> {
+        let family = &desired.family;
+        let owner = owner_in(&desired.tags);
+        let role = self.execution_role(&owner.app, &desired.tags).await?;
+        self.log_group(&desired.log_group, &desired.tags).await?;
+        let logging = LogConfiguration::builder()
+            .log_driver(LogDriver::Awslogs)
+            .options("awslogs-group", &desired.log_group)
+            .options("awslogs-region", &self.region)
+            .options("awslogs-stream-prefix", &owner.app)
+            .build()
+            .map_err(|e| build("RegisterTaskDefinition", family, e))?;
+        let container = ContainerDefinition::builder()
+            .name(&desired.container)
+            .image(&desired.image)
+            .essential(true)
+            .port_mappings(
+                PortMapping::builder().container_port(i32::from(desired.port)).protocol(TransportProtocol::Tcp).build(),
+            )
+            .set_environment(Some(
+                desired.env.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build()).collect(),
+            ))
+            .log_configuration(logging)
+            .build();
+        let architecture = match desired.platform {
+            Platform::LinuxArm64 => CpuArchitecture::Arm64,
+            Platform::LinuxAmd64 => CpuArchitecture::X8664,
+        };
+        let out = self
+            .ecs
+            .register_task_definition()
+            .family(family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu(desired.cpu.to_string())
+            .memory(desired.memory.to_string())
+            .execution_role_arn(role)
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .cpu_architecture(architecture)
+                    .operating_system_family(OsFamily::Linux)
+                    .build(),
+            )
+            .container_definitions(container)
+            .set_tags(Some(tags(&desired.tags)))
+            .send()
+            .await
+            .map_err(|e| map("RegisterTaskDefinition", family, e))?;
+        out.task_definition()
+            .and_then(definition_info)
+            .ok_or_else(|| missing("RegisterTaskDefinition", family, "TaskDefinition"))
+    }
+
+    async fn deregister_task_definitions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
+        let out = self
+            .ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(TaskDefinitionStatus::Active)
+            .send()
+            .await
+            .map_err(|e| map("ListTaskDefinitions", family, e))?;
+        for arn in out.task_definition_arns() {
+            let described = self
+                .ecs
+                .describe_task_definition()
+                .task_definition(arn)
+                .include(TaskDefinitionField::Tags)
+                .send()
+                .await
+                .map_err(|e| map("DescribeTaskDefinition", arn, e))?;
+            let same_family = described.task_definition().and_then(|d| d.family()) == Some(family);
+            if same_family && owns(owner, described.tags()) {
+                self.ecs
+                    .deregister_task_definition()
+                    .task_definition(arn)
+                    .send()
+                    .await
+                    .map_err(|e| map("DeregisterTaskDefinition", arn, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn find_service(
+        &self,
+        owner: &Owner,
+        cluster: &ClusterInfo,
+        name: &str,
+    ) -> ProviderResult<Option<ServiceInfo>> {
+        let Some(service) = self.describe_service(cluster, name).await? else { return Ok(None) };
+        if !owns(owner, service.tags()) {
+            return Err(not_owned("DescribeServices", name, owner));
+        }
+        let network = self.network().await?;
+        let shape = ServiceShape { subnets: &network.subnets, assign_public_ip: self.settings.assign_public_ip };
+        Ok(Some(ServiceInfo { drift: shape.drift(&service), ..service_info(&service) }))
+    }
+
+    async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
+        let name = &desired.name;
+        let owner = owner_in(&desired.tags);
+        let grace = i32::try_from(desired.health_check_grace_period.as_secs()).unwrap_or(i32::MAX);
+        let count = i32::try_from(desired.desired_count).unwrap_or(i32::MAX);
+        let network = self.network().await?;
+        let awsvpc = AwsVpcConfiguration::builder()
+            .set_subnets(Some(network.subnets.clone()))
+            .security_groups(&desired.security_group_id)
+            .assign_public_ip(if self.settings.assign_public_ip {
+                AssignPublicIp::Enabled
+            } else {
+                AssignPublicIp::Disabled
+            })
+            .build()
+            .map_err(|e| build("CreateService", name, e))?;
+        let network_configuration = NetworkConfiguration::builder().awsvpc_configuration(awsvpc).build();
+        let breaker = DeploymentCircuitBreaker::builder().enable(true).rollback(true).build();
+        let deployment = DeploymentConfiguration::builder()
+            .deployment_circuit_breaker(breaker)
+            .maximum_percent(MAXIMUM_PERCENT)
+            .minimum_healthy_percent(MINIMUM_HEALTHY_PERCENT)
+            .build();
+        let target = ecs::types::LoadBalancer::builder()
+            .target_group_arn(&desired.traffic.target_group_id)
+            .container_name(&desired.container)
+            .container_port(i32::from(desired.traffic.container_port))
+            .build();
+        let service = match self.find_service(&owner, &desired.cluster, name).await? {
+            Some(_) => self
+                .ecs
+                .update_service()
+                .cluster(&desired.cluster.id)
+                .service(name)
+                .task_definition(&desired.task_definition_id)
+                .desired_count(count)
+                .health_check_grace_period_seconds(grace)
+                .network_configuration(network_configuration)
+                .deployment_configuration(deployment)
+                .load_balancers(target)
+                .send()
+                .await
+                .map_err(|e| map("UpdateService", name, e))?
+                .service()
+                .cloned(),
+            None => self
+                .ecs
+                .create_service()
+                .cluster(&desired.cluster.id)
+                .service_name(name)
+                .task_definition(&desired.task_definition_id)
+                .desired_count(count)
+                .launch_type(LaunchType::Fargate)
+                .health_check_grace_period_seconds(grace)
+                .network_configuration(network_configuration)
+                .deployment_configuration(deployment)
+                .load_balancers(target)
+                .client_token(client_token(desired))
+                .propagate_tags(PropagateTags::Service)
+                .enable_ecs_managed_tags(true)
+                .set_tags(Some(tags(&desired.tags)))
+                .send()
+                .await
+                .map_err(|e| map("CreateService", name, e))?
+                .service()
+                .cloned(),
+        };
+        service.map(|s| service_info(&s)).ok_or_else(|| missing("CreateService", name, "Service"))
+    }
+
+    async fn scale_service(
+        &self,
+        owner: &Owner,
+        service: &ServiceInfo,
+        desired_count: u32,
+    ) -> ProviderResult<ServiceInfo> {
+        let cluster = ClusterInfo { id: service.cluster_id.clone(), name: service.cluster_id.clone() };
+        if self.find_service(owner, &cluster, &service.name).await?.is_none() {
+            return Err(ProviderError::new(
+                "UpdateService",
+                &service.name,
+                ErrorKind::NotFound,
+                "the service does not exist",
+            ));
+        }
+        let count = i32::try_from(desired_count).unwrap_or(i32::MAX);
+        let out = self
+            .ecs
+            .update_service()
+            .cluster(&service.cluster_id)
+            .service(&service.name)
+            .desired_count(count)
+            .send()
+            .await
+            .map_err(|e| map("UpdateService", &service.name, e))?;
+        out.service().map(service_info).ok_or_else(|| missing("UpdateService", &service.name, "Service"))
+    }
+
+    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
+        let cluster = ClusterInfo { id: service.cluster_id.clone(), name: service.cluster_id.clone() };
+        if self.find_service(owner, &cluster, &service.name).await?.is_none() {
+            return Ok(());
+        }
+        match self.ecs.delete_service().cluster(&service.cluster_id).service(&service.name).force(true).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("ServiceNotFoundException") => Ok(()),
+            Err(e) => Err(map("DeleteService", &service.name, e)),
+        }
+    }
+}

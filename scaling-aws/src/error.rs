@@ -1,0 +1,149 @@
+//! SDK errors mapped to the core's classes: retryable (throttling, 5xx, dependencies still draining)
+//! or permanent (access denied, bad input, quotas), keeping the service's code and message.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use scaling_core::{ErrorKind, ProviderError};
+
+/// The core error kind for an AWS error code.
+pub fn kind_of(code: &str) -> ErrorKind {
+    match code {
+        "Throttling"
+        | "ThrottlingException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "PriorRequestNotComplete"
+        | "SlowDown"
+        | "RequestThrottled"
+        | "RequestThrottledException" => ErrorKind::Throttled,
+        "ServiceUnavailable"
+        | "ServiceUnavailableException"
+        | "InternalFailure"
+        | "InternalError"
+        | "ServerException"
+        | "InternalServerError"
+        | "ServiceException" => ErrorKind::Unavailable,
+        "DependencyViolation" => ErrorKind::DependencyViolation,
+        "ResourceInUse"
+        | "ResourceInUseException"
+        | "ClusterContainsServicesException"
+        | "ClusterContainsTasksException"
+        | "HostedZoneNotEmpty" => ErrorKind::InUse,
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => ErrorKind::AccessDenied,
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "AuthFailure"
+        | "SignatureDoesNotMatch"
+        | "MissingAuthenticationToken"
+        | "InvalidSignatureException" => ErrorKind::Unauthenticated,
+        "UnsupportedOperation" | "UnsupportedFeatureException" | "OperationNotPermitted" => ErrorKind::Unsupported,
+        code if code.contains("AlreadyExists") || code.starts_with("Duplicate") || code.ends_with(".Duplicate") => {
+            ErrorKind::Conflict
+        }
+        code if code.contains("NotFound") || code.starts_with("NoSuch") => ErrorKind::NotFound,
+        code if code.contains("LimitExceeded") || code.starts_with("TooMany") => ErrorKind::LimitExceeded,
+        code if code.starts_with("Invalid") || code.contains("Validation") || code.contains("Parameter") => {
+            ErrorKind::InvalidRequest
+        }
+        _ => ErrorKind::Other,
+    }
+}
+
+/// Maps an SDK error of `operation` on `resource`.
+pub fn map<E, R>(operation: &str, resource: &str, error: SdkError<E, R>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &error {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            let code = err.code().unwrap_or("Unknown");
+            let message = err.message().unwrap_or("no message");
+            ProviderError::new(operation, resource, kind_of(code), format!("{code}: {message}"))
+        }
+        _ => {
+            let message = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&error));
+            if mentions_credentials(&message) {
+                return ProviderError::new(operation, resource, ErrorKind::Unauthenticated, CREDENTIALS_HINT);
+            }
+            let kind = match &error {
+                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                    ErrorKind::Unavailable
+                }
+                _ => ErrorKind::Other,
+            };
+            ProviderError::new(operation, resource, kind, message)
+        }
+    }
+}
+
+/// What to do when the default credential chain found nothing usable.
+pub const CREDENTIALS_HINT: &str = "no usable AWS credentials were found. Provide them the usual way: \
+    `aws configure` or `aws sso login` (then --profile NAME or AWS_PROFILE), or AWS_ACCESS_KEY_ID and \
+    AWS_SECRET_ACCESS_KEY in the environment";
+
+/// True when an SDK failure before any answer was about loading credentials.
+fn mentions_credentials(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("credential")
+}
+
+/// The AWS error code of an SDK error, if the service answered.
+pub fn code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
+    match error {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+/// A resource with the expected name that another owner holds: never adopted, never changed.
+pub fn not_owned(operation: &str, name: &str, owner: &scaling_core::providers::Owner) -> ProviderError {
+    ProviderError::new(
+        operation,
+        name,
+        ErrorKind::NotOwned,
+        format!("{name} exists but is not tagged as owned by {}", owner.app),
+    )
+}
+
+/// An error for a response that lacks a field the API documents.
+pub fn missing(operation: &str, resource: &str, field: &str) -> ProviderError {
+    ProviderError::new(operation, resource, ErrorKind::Other, format!("the response has no {field}"))
+}
+
+/// An error for a request the SDK builder refused (a missing required field: a bug here).
+pub fn build(operation: &str, resource: &str, error: impl std::fmt::Display) -> ProviderError {
+    ProviderError::new(operation, resource, ErrorKind::InvalidRequest, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_retryable_or_permanent_classes() {
+        for (code, kind, retryable) in [
+            ("Throttling", ErrorKind::Throttled, true),
+            ("ThrottlingException", ErrorKind::Throttled, true),
+            ("DependencyViolation", ErrorKind::DependencyViolation, true),
+            ("ResourceInUseException", ErrorKind::InUse, true),
+            ("AccessDeniedException", ErrorKind::AccessDenied, false),
+            ("UnauthorizedOperation", ErrorKind::AccessDenied, false),
+            ("ExpiredToken", ErrorKind::Unauthenticated, false),
+            ("InvalidClientTokenId", ErrorKind::Unauthenticated, false),
+            ("InvalidPermission.Duplicate", ErrorKind::Conflict, false),
+            ("DuplicateLoadBalancerName", ErrorKind::Conflict, false),
+            ("ResourceAlreadyExistsException", ErrorKind::Conflict, false),
+            ("RepositoryNotFoundException", ErrorKind::NotFound, false),
+            ("LoadBalancerNotFound", ErrorKind::NotFound, false),
+            ("TooManyLoadBalancers", ErrorKind::LimitExceeded, false),
+            ("InvalidParameterException", ErrorKind::InvalidRequest, false),
+            ("ServiceUnavailable", ErrorKind::Unavailable, true),
+        ] {
+            assert_eq!(kind_of(code), kind, "{code}");
+            assert_eq!(kind.default_retry() == scaling_core::Retry::Retryable, retryable, "{code}");
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! What the emulator does not enforce or echo, checked against recorded-style SDK responses
+//! (aws-smithy-mocks): the service's grace period and rollback circuit breaker, a security group still
+//! in use, a certificate in use or pending, access denied.
+
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use scaling_core::providers::{
+    Certificate, CertificateInfo, CertificateStatus, ClusterInfo, Owner, Registry, SecurityGroupInfo, TrafficSource,
+};
+use scaling_core::{Cluster, ErrorKind, LoadBalancer};
+use tokio::sync::OnceCell;
+
+use crate::provider::{AwsProvider, Network};
+
+fn xml_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let body = format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>1</RequestID></Response>");
+    HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+}
+
+fn json_error(code: &str, message: &str) -> HttpResponse {
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(400).unwrap(),
+        SdkBody::from(format!(r#"{{"__type":"{code}","message":"{message}"}}"#)),
+    );
+    response.headers_mut().insert("x-amzn-errortype", code.to_string());
+    response
+}
+
+/// A provider whose clients answer only the given rules.
+#[derive(Default)]
+struct Mocks {
+    ecr: Vec<Rule>,
+    ec2: Vec<Rule>,
+    ecs: Vec<Rule>,
+    acm: Vec<Rule>,
+}
+
+impl Mocks {
+    fn provider(&self) -> AwsProvider {
+        let network = Network { vpc_id: "vpc-1".into(), subnets: vec!["subnet-a".into(), "subnet-b".into()] };
+        AwsProvider {
+            ecr: mock_client!(aws_sdk_ecr, RuleMode::MatchAny, &self.ecr),
+            ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &self.ec2),
+            ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &self.ecs),
+            elb: mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, &Vec::<Rule>::new()),
+            route53: mock_client!(aws_sdk_route53, RuleMode::MatchAny, &Vec::<Rule>::new()),
+            acm: mock_client!(aws_sdk_acm, RuleMode::MatchAny, &self.acm),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &Vec::<Rule>::new()),
+            logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &Vec::<Rule>::new()),
+            region: "us-east-1".into(),
+            settings: scaling_core::AwsSettings::default(),
+            network: OnceCell::new_with(Some(network)),
+            dns_resolver: None,
+        }
+    }
+}
+
+fn owner() -> Owner {
+    Owner::new("dashmath")
+}
+
+#[tokio::test]
+async fn a_new_service_gets_the_grace_period_and_a_circuit_breaker_that_rolls_back() {
+    use aws_sdk_ecs::operation::{create_service::CreateServiceOutput, describe_services::DescribeServicesOutput};
+    let describe =
+        mock!(aws_sdk_ecs::Client::describe_services).then_output(|| DescribeServicesOutput::builder().build());
+    let create = mock!(aws_sdk_ecs::Client::create_service)
+        .match_requests(|r| {
+            let breaker = r.deployment_configuration().and_then(|d| d.deployment_circuit_breaker());
+            r.health_check_grace_period_seconds() == Some(30)
+                && breaker.is_some_and(|b| b.enable() && b.rollback())
+                && r.launch_type().map(|l| l.as_str()) == Some("FARGATE")
+                && r.client_token().is_some_and(|t| t.len() == 32)
+                && r.load_balancers().first().and_then(|l| l.container_port()) == Some(8050)
+        })
+        .then_output(|| {
+            let service = aws_sdk_ecs::types::Service::builder()
+                .service_name("dashmath-service")
+                .desired_count(3)
+                .health_check_grace_period_seconds(30)
+                .build();
+            CreateServiceOutput::builder().service(service).build()
+        });
+    let provider = Mocks { ecs: vec![describe, create.clone()], ..Default::default() }.provider();
+    let desired = scaling_core::providers::DesiredService {
+        name: "dashmath-service".into(),
+        cluster: ClusterInfo { id: "arn:cluster".into(), name: "dashmath-cluster".into() },
+        task_definition_id: "arn:taskdef:1".into(),
+        container: "dashmath-container".into(),
+        desired_count: 3,
+        traffic: TrafficSource {
+            target_group_id: "arn:tg".into(),
+            security_group_id: "sg-alb".into(),
+            container_port: 8050,
+        },
+        security_group_id: "sg-task".into(),
+        health_check_grace_period: std::time::Duration::from_secs(30),
+        tags: owner().tags(&Default::default()),
+    };
+    let service = provider.ensure_service(&desired).await.unwrap();
+    assert_eq!(create.num_calls(), 1, "the request carried the grace period, breaker, launch type and token");
+    assert_eq!(service.health_check_grace_period, Some(std::time::Duration::from_secs(30)));
+}
+
+fn owned_group() -> Rule {
+    use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
+    use aws_sdk_ec2::types::{SecurityGroup, Tag};
+    mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
+        let group = SecurityGroup::builder()
+            .group_id("sg-task")
+            .group_name("dashmath-from-alb-sg")
+            .tags(Tag::builder().key("scaling:app").value("dashmath").build())
+            .build();
+        DescribeSecurityGroupsOutput::builder().security_groups(group).build()
+    })
+}
+
+#[tokio::test]
+async fn a_security_group_whose_interfaces_linger_is_a_retryable_dependency_violation() {
+    let delete = mock!(aws_sdk_ec2::Client::delete_security_group)
+        .then_http_response(|| xml_error(400, "DependencyViolation", "resource sg-task has a dependent object"));
+    let provider = Mocks { ec2: vec![owned_group(), delete], ..Default::default() }.provider();
+    let group = SecurityGroupInfo {
+        id: "sg-task".into(),
+        name: "dashmath-from-alb-sg".into(),
+        ingress: vec![],
+        other_rules: vec![],
+    };
+    let error = provider.delete_task_security_group(&owner(), &group).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::DependencyViolation);
+    assert!(error.is_retryable(), "destroy waits for the interfaces to go and tries again");
+    assert!(error.message.contains("dependent object"));
+}
+
+#[tokio::test]
+async fn a_foreign_security_group_with_our_name_is_never_adopted() {
+    use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
+    use aws_sdk_ec2::types::SecurityGroup;
+    let foreign = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
+        DescribeSecurityGroupsOutput::builder()
+            .security_groups(SecurityGroup::builder().group_id("sg-x").group_name("dashmath-alb-sg").build())
+            .build()
+    });
+    let provider = Mocks { ec2: vec![foreign], ..Default::default() }.provider();
+    let error = provider.find_security_group(&owner(), "dashmath-alb-sg").await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::NotOwned);
+}
+
+fn owned_certificate() -> Rule {
+    use aws_sdk_acm::operation::list_tags_for_certificate::ListTagsForCertificateOutput;
+    mock!(aws_sdk_acm::Client::list_tags_for_certificate).then_output(|| {
+        ListTagsForCertificateOutput::builder()
+            .tags(aws_sdk_acm::types::Tag::builder().key("scaling:app").value("dashmath").build().unwrap())
+            .build()
+    })
+}
+
+fn certificate_info() -> CertificateInfo {
+    CertificateInfo {
+        id: "arn:cert".into(),
+        domain: "dashmath.example.com".into(),
+        alternative_names: vec![],
+        status: CertificateStatus::Issued,
+        validation_records: vec![],
+        in_use: true,
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_in_use_is_retryable() {
+    let delete = mock!(aws_sdk_acm::Client::delete_certificate)
+        .then_http_response(|| json_error("ResourceInUseException", "Certificate arn:cert in use by arn:listener"));
+    let provider = Mocks { acm: vec![owned_certificate(), delete], ..Default::default() }.provider();
+    let error = provider.delete_certificate(&owner(), &certificate_info()).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InUse);
+    assert!(error.is_retryable());
+}
+
+#[tokio::test]
+async fn a_pending_certificate_hands_out_its_validation_records() {
+    use aws_sdk_acm::operation::describe_certificate::DescribeCertificateOutput;
+    use aws_sdk_acm::types::{
+        CertificateDetail, CertificateStatus as Status, DomainValidation, RecordType, ResourceRecord,
+    };
+    let describe = mock!(aws_sdk_acm::Client::describe_certificate).then_output(|| {
+        let record = |n: &str| {
+            ResourceRecord::builder()
+                .name(format!("_x.{n}."))
+                .r#type(RecordType::Cname)
+                .value("_y.acm-validations.aws.")
+                .build()
+                .unwrap()
+        };
+        let detail = CertificateDetail::builder()
+            .certificate_arn("arn:cert")
+            .domain_name("dashmath.example.com")
+            .subject_alternative_names("dashmath.example.com")
+            .subject_alternative_names("www.dashmath.example.com")
+            .status(Status::PendingValidation)
+            .domain_validation_options(
+                DomainValidation::builder()
+                    .domain_name("dashmath.example.com")
+                    .resource_record(record("dashmath.example.com"))
+                    .build()
+                    .unwrap(),
+            )
+            .domain_validation_options(
+                DomainValidation::builder()
+                    .domain_name("www.dashmath.example.com")
+                    .resource_record(record("www.dashmath.example.com"))
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        DescribeCertificateOutput::builder().certificate(detail).build()
+    });
+    let provider = Mocks { acm: vec![describe], ..Default::default() }.provider();
+    let cert = provider.describe_certificate(&certificate_info()).await.unwrap();
+    assert_eq!(cert.status, CertificateStatus::PendingValidation);
+    assert_eq!(cert.alternative_names, ["www.dashmath.example.com"]);
+    let names: Vec<&str> = cert.validation_records.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["_x.dashmath.example.com", "_x.www.dashmath.example.com"]);
+}
+
+#[tokio::test]
+async fn access_denied_is_permanent_and_keeps_the_message() {
+    let denied = mock!(aws_sdk_ecr::Client::describe_repositories).then_http_response(|| {
+        json_error(
+            "AccessDeniedException",
+            "User: arn:aws:iam::1:user/ci is not authorized to perform: ecr:DescribeRepositories",
+        )
+    });
+    let provider = Mocks { ecr: vec![denied], ..Default::default() }.provider();
+    let error = provider.find_repository(&owner(), "dashmath-repository").await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::AccessDenied);
+    assert!(!error.is_retryable());
+    assert!(error.message.contains("ecr:DescribeRepositories"));
+}
+
+#[tokio::test]
+async fn throttling_is_retryable() {
+    let throttled = mock!(aws_sdk_ecr::Client::describe_repositories)
+        .then_http_response(|| json_error("ThrottlingException", "Rate exceeded"));
+    let provider = Mocks { ecr: vec![throttled], ..Default::default() }.provider();
+    let error = provider.find_repository(&owner(), "dashmath-repository").await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Throttled);
+    assert!(error.is_retryable());
+}
+
+#[tokio::test]
+async fn a_built_archive_is_read_as_it_is_with_the_platform_it_really_has() {
+    use scaling_image::{Blob, LocalImage};
+    let config = Blob::from_bytes(
+        "application/vnd.oci.image.config.v1+json",
+        &br#"{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#[..],
+    );
+    let image = LocalImage::assemble(config, Vec::new()).unwrap();
+    let dir = std::env::temp_dir().join(format!("scaling-aws-archive-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    image.write_oci_layout(&dir).unwrap();
+
+    let provider = Mocks::default().provider();
+    let request = scaling_core::providers::BuildRequest {
+        app: "dashmath".into(),
+        context: std::path::PathBuf::new(),
+        dockerfile: "Dockerfile".into(),
+        platform: scaling_core::Platform::LinuxAmd64,
+        archive: Some(dir.clone()),
+    };
+    let artifact = provider.build_image(&request).await.unwrap();
+    assert_eq!(artifact.digest, image.digest());
+    assert_eq!(artifact.platform, scaling_core::Platform::LinuxArm64, "the orchestrator then refuses it for x86 tasks");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

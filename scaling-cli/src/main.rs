@@ -1,0 +1,107 @@
+//! `scaling`: a thin command line over the `scaling-core` orchestrator.
+//!
+//! Exit codes: 0 success, 1 the operation failed, 2 invalid input or config.
+
+mod args;
+mod commands;
+mod control;
+mod provider;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use scaling_core::SpecErrors;
+
+use crate::args::{Cli, Output};
+use crate::render::{json_line, JsonLine};
+
+/// Invalid input (exit code 2), as opposed to a failed operation (exit code 1).
+#[derive(Debug)]
+pub struct InvalidInput(pub String);
+
+impl std::fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidInput {}
+
+fn exit_code(error: &anyhow::Error) -> u8 {
+    let invalid = error.downcast_ref::<InvalidInput>().is_some()
+        || error.downcast_ref::<SpecErrors>().is_some()
+        || matches!(error.downcast_ref::<scaling_core::Error>(), Some(scaling_core::Error::InvalidSpec(_)));
+    if invalid {
+        2
+    } else {
+        1
+    }
+}
+
+/// The error and its causes, each message once: a cause whose text the message above it already
+/// contains (libraries often display their source inline too) is not repeated.
+fn report(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if message.is_empty() || text.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}
+
+fn init_tracing(verbose: u8) {
+    // Only scaling's own crates get chatty: dependencies (HTTP clients, SDKs) stay at warn, so nothing
+    // they might log about requests reaches the terminal.
+    let filter = match verbose {
+        0 => "warn",
+        1 => "warn,scaling_core=info,scaling_local=info,scaling_aws=info,scaling=info",
+        _ => "warn,scaling_core=debug,scaling_local=debug,scaling_aws=debug,scaling=debug",
+    };
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let output = cli.global.output;
+    match commands::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let code = exit_code(&error);
+            if output == Output::Json {
+                json_line::<()>(&JsonLine::Error { message: report(&error), exit_code: i32::from(code) });
+            }
+            eprintln!("error: {}", report(&error));
+            ExitCode::from(code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_its_parent_is_printed_once() {
+        let provider = scaling_core::ProviderError::new(
+            "CreateLoadBalancer",
+            "app-alb",
+            scaling_core::ErrorKind::LimitExceeded,
+            "TooManyLoadBalancers: limit reached",
+        );
+        let error = scaling_core::Error::Provider { step: scaling_core::StepId::LoadBalancer, source: provider };
+        let error = anyhow::Error::new(error).context("deploy of app failed");
+        let text = report(&error);
+        assert_eq!(text.matches("TooManyLoadBalancers").count(), 1, "{text}");
+        assert!(text.starts_with("deploy of app failed: step `load_balancer` failed"), "{text}");
+    }
+}

@@ -1,0 +1,263 @@
+//! [`Cluster`] in memory: services converge to their desired count after the configured latency.
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::load_balancer::{delete_security_group, ensure_security_group, find_security_group};
+use super::state::{check_owner, owned_key, owner_of, Service, State, Tagged, TaskDefinition};
+use super::{not_found, InMemoryCloud};
+use crate::providers::{
+    Cluster, ClusterInfo, DesiredCluster, DesiredSecurityGroup, DesiredService, DesiredTaskDefinition, ListenerAction,
+    Owner, Rollout, SecurityGroupInfo, ServiceInfo, TaskDefinitionInfo,
+};
+use crate::{ErrorKind, ProviderError, ProviderResult};
+
+fn service_info(service: &Service, now: Instant) -> ServiceInfo {
+    let desired = service.info.desired_count;
+    let (running, rollout) = if now >= service.stable_at {
+        (desired, Rollout::Completed)
+    } else {
+        (service.running_before.min(desired), Rollout::InProgress)
+    };
+    ServiceInfo { running_count: running, pending_count: desired - running, rollout, ..service.info.clone() }
+}
+
+fn invalid(operation: &str, resource: &str, message: String) -> ProviderError {
+    ProviderError::new(operation, resource, ErrorKind::InvalidRequest, message)
+}
+
+fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<()> {
+    let op = "ensure_service";
+    let tg = &desired.traffic.target_group_id;
+    let attached =
+        s.listeners.values().any(|l| l.info.action == ListenerAction::Forward { target_group_id: tg.clone() });
+    if !attached {
+        return Err(invalid(
+            op,
+            &desired.name,
+            format!("the target group {tg} does not have an associated load balancer"),
+        ));
+    }
+    if !s.clusters.contains_key(&desired.cluster.id) {
+        return Err(not_found(op, &desired.cluster.name));
+    }
+    if !s.task_definitions.iter().any(|t| t.active && t.info.id == desired.task_definition_id) {
+        return Err(not_found(op, &desired.task_definition_id));
+    }
+    if !s.security_groups.contains_key(&desired.security_group_id) {
+        return Err(not_found(op, &desired.security_group_id));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Cluster for InMemoryCloud {
+    async fn find_cluster(&self, owner: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>> {
+        self.call("find_cluster", name, false, |s, _| {
+            let key = owned_key(
+                s.clusters.iter().map(|(k, c)| (k, c.info.name.as_str(), &c.tags)),
+                owner,
+                name,
+                "find_cluster",
+            )?;
+            Ok(key.and_then(|k| s.clusters.get(&k)).map(|c| c.info.clone()))
+        })
+        .await
+    }
+
+    async fn ensure_cluster(&self, desired: &DesiredCluster) -> ProviderResult<ClusterInfo> {
+        self.call("ensure_cluster", &desired.name, true, |s, _| {
+            let owner = owner_of(&desired.tags);
+            let key = owned_key(
+                s.clusters.iter().map(|(k, c)| (k, c.info.name.as_str(), &c.tags)),
+                &owner,
+                &desired.name,
+                "ensure_cluster",
+            )?;
+            if let Some(cluster) = key.and_then(|k| s.clusters.get(&k)) {
+                return Ok(cluster.info.clone());
+            }
+            let info = ClusterInfo { id: s.id("cluster"), name: desired.name.clone() };
+            s.clusters.insert(info.id.clone(), Tagged { info: info.clone(), tags: desired.tags.clone() });
+            Ok(info)
+        })
+        .await
+    }
+
+    async fn delete_cluster(&self, owner: &Owner, cluster: &ClusterInfo) -> ProviderResult<()> {
+        self.call("delete_cluster", &cluster.name, true, |s, _| {
+            let Some(found) = s.clusters.get(&cluster.id) else { return Ok(()) };
+            check_owner(&found.tags, owner, "delete_cluster", &cluster.name)?;
+            if let Some(svc) = s.services.values().find(|svc| svc.info.cluster_id == cluster.id) {
+                let message = format!("the cluster still contains service {}", svc.info.name);
+                return Err(ProviderError::new(
+                    "delete_cluster",
+                    &cluster.name,
+                    ErrorKind::DependencyViolation,
+                    message,
+                ));
+            }
+            s.clusters.remove(&cluster.id);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_task_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+        self.call("find_task_security_group", name, false, |s, _| find_security_group(s, owner, name)).await
+    }
+
+    async fn ensure_task_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+        self.call("ensure_task_security_group", &desired.name, true, |s, _| ensure_security_group(s, desired)).await
+    }
+
+    async fn delete_task_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+        self.call("delete_task_security_group", &group.name, true, |s, _| delete_security_group(s, owner, group)).await
+    }
+
+    async fn find_task_definition(&self, owner: &Owner, family: &str) -> ProviderResult<Option<TaskDefinitionInfo>> {
+        self.call("find_task_definition", family, false, |s, _| {
+            let latest = s
+                .task_definitions
+                .iter()
+                .filter(|t| t.active && t.info.family == family)
+                .max_by_key(|t| t.info.revision);
+            match latest {
+                Some(t) => {
+                    check_owner(&t.tags, owner, "find_task_definition", family)?;
+                    Ok(Some(t.info.clone()))
+                }
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo> {
+        self.call("register_task_definition", &desired.family, true, |s, _| {
+            let revision = s
+                .task_definitions
+                .iter()
+                .filter(|t| t.info.family == desired.family)
+                .map(|t| t.info.revision)
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let info = TaskDefinitionInfo {
+                id: format!("{}:{revision}", desired.family),
+                family: desired.family.clone(),
+                revision,
+                container: desired.container.clone(),
+                image: desired.image.clone(),
+                platform: desired.platform,
+                cpu: desired.cpu,
+                memory: desired.memory,
+                port: desired.port,
+                env: desired.env.clone(),
+            };
+            s.task_definitions.push(TaskDefinition { info: info.clone(), tags: desired.tags.clone(), active: true });
+            Ok(info)
+        })
+        .await
+    }
+
+    async fn deregister_task_definitions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
+        self.call("deregister_task_definitions", family, true, |s, _| {
+            for def in s.task_definitions.iter_mut().filter(|t| t.info.family == family && owner.owns(&t.tags)) {
+                def.active = false;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_service(
+        &self,
+        owner: &Owner,
+        cluster: &ClusterInfo,
+        name: &str,
+    ) -> ProviderResult<Option<ServiceInfo>> {
+        self.call("find_service", name, false, |s, now| {
+            let in_cluster = s.services.iter().filter(|(_, svc)| svc.info.cluster_id == cluster.id);
+            let key = owned_key(
+                in_cluster.map(|(k, svc)| (k, svc.info.name.as_str(), &svc.tags)),
+                owner,
+                name,
+                "find_service",
+            )?;
+            Ok(key.and_then(|k| s.services.get(&k)).map(|svc| service_info(svc, now)))
+        })
+        .await
+    }
+
+    async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
+        self.call("ensure_service", &desired.name, true, |s, now| {
+            check_service_inputs(s, desired)?;
+            let owner = owner_of(&desired.tags);
+            let in_cluster = s.services.iter().filter(|(_, svc)| svc.info.cluster_id == desired.cluster.id);
+            let key = owned_key(
+                in_cluster.map(|(k, svc)| (k, svc.info.name.as_str(), &svc.tags)),
+                &owner,
+                &desired.name,
+                "ensure_service",
+            )?;
+            let stable_after = s.latency.service_stable;
+            let id = key.unwrap_or_else(|| s.id("service"));
+            let previous = s.services.get(&id).map(|svc| service_info(svc, now));
+            let info = ServiceInfo {
+                id: id.clone(),
+                name: desired.name.clone(),
+                cluster_id: desired.cluster.id.clone(),
+                task_definition_id: desired.task_definition_id.clone(),
+                desired_count: desired.desired_count,
+                running_count: 0,
+                pending_count: 0,
+                target_group_id: desired.traffic.target_group_id.clone(),
+                security_group_id: desired.security_group_id.clone(),
+                health_check_grace_period: Some(desired.health_check_grace_period),
+                rollout: Rollout::InProgress,
+                drift: Vec::new(),
+            };
+            let rolls = previous.as_ref().is_none_or(|p| {
+                p.task_definition_id != info.task_definition_id || p.desired_count != info.desired_count
+            });
+            let (running_before, stable_at) = match (&previous, rolls) {
+                (Some(p), false) => (p.running_count, s.services.get(&id).map_or(now, |svc| svc.stable_at)),
+                (p, _) => (p.as_ref().map_or(0, |p| p.running_count), now + stable_after),
+            };
+            let service = Service { info, tags: desired.tags.clone(), stable_at, running_before };
+            let result = service_info(&service, now);
+            s.services.insert(id, service);
+            Ok(result)
+        })
+        .await
+    }
+
+    async fn scale_service(
+        &self,
+        owner: &Owner,
+        service: &ServiceInfo,
+        desired_count: u32,
+    ) -> ProviderResult<ServiceInfo> {
+        self.call("scale_service", &service.name, true, |s, now| {
+            let stable_after = s.latency.service_stable;
+            let found = s.services.get_mut(&service.id).ok_or_else(|| not_found("scale_service", &service.name))?;
+            check_owner(&found.tags, owner, "scale_service", &service.name)?;
+            found.running_before = service_info(found, now).running_count;
+            found.info.desired_count = desired_count;
+            found.stable_at = now + stable_after;
+            Ok(service_info(found, now))
+        })
+        .await
+    }
+
+    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
+        self.call("delete_service", &service.name, true, |s, _| {
+            let Some(found) = s.services.get(&service.id) else { return Ok(()) };
+            check_owner(&found.tags, owner, "delete_service", &service.name)?;
+            s.services.remove(&service.id);
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,134 @@
+//! A normalized listing of the in-memory cloud: one line per resource, ids replaced by names.
+
+use std::collections::HashMap;
+
+use super::state::{owner_of, State};
+use crate::providers::{ListenerAction, RecordValue, Tags};
+
+fn owner(tags: &Tags) -> String {
+    format!("owner={}", owner_of(tags).app)
+}
+
+pub(crate) fn lines(s: &State) -> Vec<String> {
+    let mut names: HashMap<String, String> = HashMap::new();
+    names.extend(s.security_groups.values().map(|g| (g.info.id.clone(), g.info.name.clone())));
+    names.extend(s.load_balancers.values().map(|l| (l.info.id.clone(), l.info.name.clone())));
+    names.extend(s.load_balancers.values().map(|l| (l.info.dns_name.clone(), l.info.name.clone())));
+    names.extend(s.target_groups.values().map(|t| (t.info.id.clone(), t.info.name.clone())));
+    names.extend(s.certificates.values().map(|c| (c.info.id.clone(), format!("cert:{}", c.info.domain))));
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+
+    let mut out = Vec::new();
+    for r in s.repositories.values() {
+        let i = &r.info;
+        out.push(format!(
+            "repository {} {} images={} scan_on_push={} immutable={}",
+            i.name,
+            owner(&r.tags),
+            r.images.len(),
+            i.scan_on_push,
+            i.immutable_tags
+        ));
+    }
+    for g in s.security_groups.values() {
+        let rules: Vec<String> =
+            g.info.ingress.iter().map(|r| format!("{}<-{}", r.port, from(&r.from, &name))).collect();
+        out.push(format!("security_group {} {} ingress=[{}]", g.info.name, owner(&g.tags), rules.join(",")));
+    }
+    for l in s.load_balancers.values() {
+        let groups: Vec<String> = l.info.security_group_ids.iter().map(|g| name(g)).collect();
+        out.push(format!(
+            "load_balancer {} {} groups=[{}] idle={}s",
+            l.info.name,
+            owner(&l.tags),
+            groups.join(","),
+            l.info.idle_timeout.as_secs()
+        ));
+    }
+    for t in s.target_groups.values() {
+        let i = &t.info;
+        out.push(format!(
+            "target_group {} {} port={} health_path={} grace={}s",
+            i.name,
+            owner(&t.tags),
+            i.port,
+            i.health_check.path,
+            i.health_check.grace_period.as_secs()
+        ));
+    }
+    for l in s.listeners.values() {
+        let action = match &l.info.action {
+            ListenerAction::Forward { target_group_id } => format!("forward:{}", name(target_group_id)),
+            ListenerAction::RedirectToHttps { port } => format!("redirect:{port}"),
+        };
+        let cert = l.info.certificate_id.as_deref().map(&name).unwrap_or_default();
+        let policy = l.info.tls_policy.clone().unwrap_or_default();
+        out.push(format!(
+            "listener {}:{} {} {} {action} cert={cert} policy={policy}",
+            name(&l.load_balancer_id),
+            l.info.port,
+            owner(&l.tags),
+            l.info.protocol
+        ));
+    }
+    for c in s.clusters.values() {
+        out.push(format!("cluster {} {}", c.info.name, owner(&c.tags)));
+    }
+    for t in s.task_definitions.iter().filter(|t| t.active) {
+        let i = &t.info;
+        out.push(format!(
+            "task_definition {} {} container={} image={} cpu={} memory={} port={} platform={}",
+            i.id,
+            owner(&t.tags),
+            i.container,
+            i.image,
+            i.cpu,
+            i.memory,
+            i.port,
+            i.platform
+        ));
+    }
+    for svc in s.services.values() {
+        let i = &svc.info;
+        out.push(format!(
+            "service {} {} task_definition={} count={} target_group={} group={} grace={}s",
+            i.name,
+            owner(&svc.tags),
+            i.task_definition_id,
+            i.desired_count,
+            name(&i.target_group_id),
+            name(&i.security_group_id),
+            i.health_check_grace_period.unwrap_or_default().as_secs()
+        ));
+    }
+    for z in s.zones.values() {
+        out.push(format!("zone {} owner={}", z.info.name, z.info.owner.clone().unwrap_or_default()));
+        for r in &z.records {
+            let value = match &r.value {
+                RecordValue::Alias(target) => format!("alias:{}", name(&target.dns_name)),
+                RecordValue::Values { values, ttl } => format!("{}@{ttl}", values.join(",")),
+            };
+            out.push(format!("record {} {:?} owner={} {value}", r.name, r.kind, r.owner.clone().unwrap_or_default()));
+        }
+    }
+    for c in s.certificates.values() {
+        let i = &c.info;
+        out.push(format!(
+            "certificate {} {} names=[{}] status={:?}",
+            i.domain,
+            owner(&c.tags),
+            i.alternative_names.join(","),
+            i.status
+        ));
+    }
+    out.sort();
+    out
+}
+
+fn from(source: &crate::providers::TrafficFrom, name: &impl Fn(&str) -> String) -> String {
+    match source {
+        crate::providers::TrafficFrom::Anywhere => "anywhere".into(),
+        crate::providers::TrafficFrom::Cidr(cidr) => cidr.clone(),
+        crate::providers::TrafficFrom::Group(id) => name(id),
+    }
+}

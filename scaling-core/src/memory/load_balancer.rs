@@ -1,0 +1,307 @@
+//! [`LoadBalancer`] in memory, and the security-group table the cluster shares.
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::state::{check_owner, owned_key, owner_of, Balancer, Listener, State, Tagged};
+use super::{not_found, InMemoryCloud};
+use crate::providers::{
+    CertificateStatus, DesiredListener, DesiredLoadBalancer, DesiredSecurityGroup, DesiredTargetGroup, ListenerAction,
+    ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Rollout, SecurityGroupInfo,
+    TargetGroupInfo, TargetHealth, TargetState, TrafficFrom,
+};
+use crate::{ErrorKind, ProviderError, ProviderResult};
+
+fn in_use(operation: &str, resource: &str, kind: ErrorKind, by: &str) -> ProviderError {
+    ProviderError::new(operation, resource, kind, format!("{resource} is still used by {by}"))
+}
+
+pub(crate) fn find_security_group(s: &State, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+    let key = owned_key(
+        s.security_groups.iter().map(|(k, g)| (k, g.info.name.as_str(), &g.tags)),
+        owner,
+        name,
+        "find_security_group",
+    )?;
+    Ok(key.and_then(|k| s.security_groups.get(&k)).map(|g| g.info.clone()))
+}
+
+pub(crate) fn ensure_security_group(
+    s: &mut State,
+    desired: &DesiredSecurityGroup,
+) -> ProviderResult<SecurityGroupInfo> {
+    let owner = owner_of(&desired.tags);
+    let mut ingress = desired.ingress.clone();
+    ingress.sort();
+    if let Some(id) = find_security_group(s, &owner, &desired.name)?.map(|g| g.id) {
+        let group = s.security_groups.get_mut(&id).ok_or_else(|| not_found("ensure_security_group", &id))?;
+        group.info.ingress = ingress;
+        group.info.other_rules.clear();
+        return Ok(group.info.clone());
+    }
+    let id = s.id("sg");
+    let info = SecurityGroupInfo { id: id.clone(), name: desired.name.clone(), ingress, other_rules: Vec::new() };
+    s.security_groups.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
+    Ok(info)
+}
+
+pub(crate) fn delete_security_group(s: &mut State, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+    let op = "delete_security_group";
+    let Some(found) = s.security_groups.get(&group.id) else { return Ok(()) };
+    check_owner(&found.tags, owner, op, &group.name)?;
+    let violation = |by: &str| in_use(op, &group.name, ErrorKind::DependencyViolation, by);
+    if let Some(lb) = s.load_balancers.values().find(|lb| lb.info.security_group_ids.contains(&group.id)) {
+        return Err(violation(&lb.info.name));
+    }
+    if let Some(other) = s
+        .security_groups
+        .values()
+        .find(|g| g.info.ingress.iter().any(|r| r.from == TrafficFrom::Group(group.id.clone())))
+    {
+        return Err(violation(&other.info.name));
+    }
+    if let Some(service) = s.services.values().find(|svc| svc.info.security_group_id == group.id) {
+        return Err(violation(&format!("network interfaces of {}", service.info.name)));
+    }
+    s.security_groups.remove(&group.id);
+    Ok(())
+}
+
+fn balancer_info(lb: &Balancer, now: Instant) -> LoadBalancerInfo {
+    let status = if now >= lb.active_at { LoadBalancerStatus::Active } else { LoadBalancerStatus::Provisioning };
+    LoadBalancerInfo { status, ..lb.info.clone() }
+}
+
+#[async_trait]
+impl LoadBalancer for InMemoryCloud {
+    async fn find_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+        self.call("find_security_group", name, false, |s, _| find_security_group(s, owner, name)).await
+    }
+
+    async fn ensure_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+        self.call("ensure_security_group", &desired.name, true, |s, _| ensure_security_group(s, desired)).await
+    }
+
+    async fn delete_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+        self.call("delete_security_group", &group.name, true, |s, _| delete_security_group(s, owner, group)).await
+    }
+
+    async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
+        self.call("find_load_balancer", name, false, |s, now| {
+            let key = owned_key(
+                s.load_balancers.iter().map(|(k, l)| (k, l.info.name.as_str(), &l.tags)),
+                owner,
+                name,
+                "find_load_balancer",
+            )?;
+            Ok(key.and_then(|k| s.load_balancers.get(&k)).map(|lb| balancer_info(lb, now)))
+        })
+        .await
+    }
+
+    async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
+        self.call("ensure_load_balancer", &desired.name, true, |s, now| {
+            let owner = owner_of(&desired.tags);
+            if !s.security_groups.contains_key(&desired.security_group_id) {
+                return Err(not_found("ensure_load_balancer", &desired.security_group_id));
+            }
+            let key = owned_key(
+                s.load_balancers.iter().map(|(k, l)| (k, l.info.name.as_str(), &l.tags)),
+                &owner,
+                &desired.name,
+                "ensure_load_balancer",
+            )?;
+            let id = match key {
+                Some(id) => id,
+                None => {
+                    let id = s.id("lb");
+                    let info = LoadBalancerInfo {
+                        id: id.clone(),
+                        name: desired.name.clone(),
+                        dns_name: format!("{}-{}.elb.memory.local", desired.name, s.next_id),
+                        dns_zone_id: Some("ZMEMORYELB".into()),
+                        security_group_ids: Vec::new(),
+                        idle_timeout: desired.idle_timeout,
+                        drop_invalid_header_fields: desired.drop_invalid_header_fields,
+                        status: LoadBalancerStatus::Provisioning,
+                        drift: Vec::new(),
+                    };
+                    let active_at = now + s.latency.load_balancer_active;
+                    s.load_balancers.insert(id.clone(), Balancer { info, tags: desired.tags.clone(), active_at });
+                    id
+                }
+            };
+            let lb = s.load_balancers.get_mut(&id).ok_or_else(|| not_found("ensure_load_balancer", &id))?;
+            lb.info.security_group_ids = vec![desired.security_group_id.clone()];
+            lb.info.idle_timeout = desired.idle_timeout;
+            lb.info.drop_invalid_header_fields = desired.drop_invalid_header_fields;
+            lb.info.drift.clear();
+            Ok(balancer_info(lb, now))
+        })
+        .await
+    }
+
+    async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()> {
+        self.call("delete_load_balancer", &lb.name, true, |s, _| {
+            let Some(found) = s.load_balancers.get(&lb.id) else { return Ok(()) };
+            check_owner(&found.tags, owner, "delete_load_balancer", &lb.name)?;
+            s.listeners.retain(|_, l| l.load_balancer_id != lb.id);
+            s.load_balancers.remove(&lb.id);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_target_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<TargetGroupInfo>> {
+        self.call("find_target_group", name, false, |s, _| {
+            let key = owned_key(
+                s.target_groups.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
+                owner,
+                name,
+                "find_target_group",
+            )?;
+            Ok(key.and_then(|k| s.target_groups.get(&k)).map(|t| t.info.clone()))
+        })
+        .await
+    }
+
+    async fn ensure_target_group(&self, desired: &DesiredTargetGroup) -> ProviderResult<TargetGroupInfo> {
+        self.call("ensure_target_group", &desired.name, true, |s, _| {
+            let owner = owner_of(&desired.tags);
+            let key = owned_key(
+                s.target_groups.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
+                &owner,
+                &desired.name,
+                "ensure_target_group",
+            )?;
+            let id = key.unwrap_or_else(|| s.id("tg"));
+            let info = TargetGroupInfo {
+                id: id.clone(),
+                name: desired.name.clone(),
+                port: desired.port,
+                health_check: desired.health_check.clone(),
+                deregistration_delay: desired.deregistration_delay,
+                stickiness: desired.stickiness,
+                algorithm: desired.algorithm,
+                drift: Vec::new(),
+            };
+            s.target_groups.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
+            Ok(info)
+        })
+        .await
+    }
+
+    async fn delete_target_group(&self, owner: &Owner, group: &TargetGroupInfo) -> ProviderResult<()> {
+        self.call("delete_target_group", &group.name, true, |s, _| {
+            let op = "delete_target_group";
+            let Some(found) = s.target_groups.get(&group.id) else { return Ok(()) };
+            check_owner(&found.tags, owner, op, &group.name)?;
+            let forward = ListenerAction::Forward { target_group_id: group.id.clone() };
+            if let Some(l) = s.listeners.values().find(|l| l.info.action == forward) {
+                return Err(in_use(op, &group.name, ErrorKind::InUse, &format!("listener {}", l.info.port)));
+            }
+            if let Some(svc) = s.services.values().find(|svc| svc.info.target_group_id == group.id) {
+                return Err(in_use(op, &group.name, ErrorKind::InUse, &svc.info.name));
+            }
+            s.target_groups.remove(&group.id);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
+        self.call("list_listeners", &lb.name, false, |s, _| {
+            Ok(s.listeners.values().filter(|l| l.load_balancer_id == lb.id).map(|l| l.info.clone()).collect())
+        })
+        .await
+    }
+
+    async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo> {
+        let resource = format!("{}:{}", lb.name, desired.port);
+        self.call("ensure_listener", &resource, true, |s, _| {
+            let op = "ensure_listener";
+            let owner = owner_of(&desired.tags);
+            if !s.load_balancers.contains_key(&lb.id) {
+                return Err(not_found(op, &lb.name));
+            }
+            if let ListenerAction::Forward { target_group_id } = &desired.action {
+                if !s.target_groups.contains_key(target_group_id) {
+                    return Err(not_found(op, target_group_id));
+                }
+            }
+            if let Some(cert_id) = &desired.certificate_id {
+                let issued = s.certificates.get(cert_id).is_some_and(|c| c.info.status == CertificateStatus::Issued);
+                if !issued {
+                    return Err(ProviderError::new(
+                        op,
+                        &resource,
+                        ErrorKind::InvalidRequest,
+                        format!("certificate {cert_id} is not issued"),
+                    ));
+                }
+            }
+            let existing = s
+                .listeners
+                .iter()
+                .find(|(_, l)| l.load_balancer_id == lb.id && l.info.port == desired.port)
+                .map(|(k, l)| (k.clone(), l.tags.clone()));
+            let id = match existing {
+                Some((id, tags)) => {
+                    check_owner(&tags, &owner, op, &resource)?;
+                    id
+                }
+                None => s.id("listener"),
+            };
+            let info = ListenerInfo {
+                id: id.clone(),
+                port: desired.port,
+                public_port: desired.port,
+                protocol: desired.protocol,
+                action: desired.action.clone(),
+                certificate_id: desired.certificate_id.clone(),
+                tls_policy: desired.tls_policy.clone(),
+                drift: Vec::new(),
+            };
+            s.listeners.insert(
+                id,
+                Listener { load_balancer_id: lb.id.clone(), info: info.clone(), tags: desired.tags.clone() },
+            );
+            Ok(info)
+        })
+        .await
+    }
+
+    async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()> {
+        self.call("delete_listener", &listener.id, true, |s, _| {
+            let Some(found) = s.listeners.get(&listener.id) else { return Ok(()) };
+            check_owner(&found.tags, owner, "delete_listener", &listener.id)?;
+            s.listeners.remove(&listener.id);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn target_health(&self, group: &TargetGroupInfo) -> ProviderResult<Vec<TargetHealth>> {
+        self.call("target_health", &group.name, false, |s, now| {
+            let mut targets = Vec::new();
+            for service in s.services.values().filter(|svc| svc.info.target_group_id == group.id) {
+                let stable = now >= service.stable_at;
+                let count = if stable {
+                    service.info.desired_count
+                } else {
+                    service.running_before.min(service.info.desired_count)
+                };
+                for i in 0..service.info.desired_count {
+                    let healthy = i < count && !matches!(service.info.rollout, Rollout::Failed(_));
+                    targets.push(TargetHealth {
+                        target: format!("10.0.0.{}:{}", i + 10, group.port),
+                        state: if healthy { TargetState::Healthy } else { TargetState::Initial },
+                        reason: (!healthy).then(|| "Target registration is in progress".to_string()),
+                    });
+                }
+            }
+            Ok(targets)
+        })
+        .await
+    }
+}

@@ -1,0 +1,586 @@
+//! Carries out a plan: one function per step, run as a dependency graph. Each step compares desired and
+//! observed state with the same diff the planner used and calls a provider only when they differ.
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use futures::FutureExt;
+
+use super::desired::{ImageSource, HTTPS_PORT};
+use super::diff::{self, Action, Diff};
+use super::graph::run_graph;
+use super::plan::{validation_records, Obsolete, Plan};
+use super::runner::{Poll, Runner};
+use super::{Providers, StepId};
+use crate::events::EventKind;
+use crate::providers::{
+    CertificateInfo, CertificateStatus, ClusterInfo, Delegation, DnsRecord, ListenerAction, ListenerInfo,
+    LoadBalancerInfo, LoadBalancerStatus, Protocol, RepositoryInfo, Rollout, SecurityGroupInfo, ServiceInfo,
+    TargetGroupInfo, TargetState, TaskDefinitionInfo, TrafficSource, ZoneInfo,
+};
+use crate::{Error, ProviderResult, Result};
+
+/// What finished steps hand to later ones.
+#[derive(Default)]
+pub(crate) struct Outputs {
+    pub repository: OnceLock<RepositoryInfo>,
+    pub image: OnceLock<String>,
+    pub zone: OnceLock<ZoneInfo>,
+    pub new_zone: OnceLock<ZoneInfo>,
+    pub certificate: OnceLock<CertificateInfo>,
+    pub validation_records: OnceLock<Vec<DnsRecord>>,
+    pub load_balancer_security_group: OnceLock<SecurityGroupInfo>,
+    pub load_balancer: OnceLock<LoadBalancerInfo>,
+    pub target_group: OnceLock<TargetGroupInfo>,
+    pub http_listener: OnceLock<ListenerInfo>,
+    pub https_listener: OnceLock<ListenerInfo>,
+    pub cluster: OnceLock<ClusterInfo>,
+    pub task_security_group: OnceLock<SecurityGroupInfo>,
+    pub task_definition: OnceLock<TaskDefinitionInfo>,
+    pub service: OnceLock<ServiceInfo>,
+}
+
+fn need<'a, T>(slot: &'a OnceLock<T>, step: StepId, missing: &'static str) -> Result<&'a T> {
+    slot.get().ok_or(Error::Internal { step, missing })
+}
+
+fn keep<T>(slot: &OnceLock<T>, value: T) {
+    // Each step sets its own slot once; a second set would be a graph bug and is ignored.
+    let _ = slot.set(value);
+}
+
+fn detail(diff: &Diff) -> String {
+    match diff.action {
+        Action::NoChange => "no change".into(),
+        Action::Create => "created".into(),
+        Action::Replace => format!("replaced: {}", diff.reason),
+        _ => format!("updated: {}", diff.reason),
+    }
+}
+
+/// One run of apply over a plan.
+pub(crate) struct Apply<'a> {
+    pub providers: &'a Providers,
+    pub plan: &'a Plan,
+    pub runner: Runner<'a>,
+    pub out: Outputs,
+}
+
+impl<'a> Apply<'a> {
+    pub async fn run(&self) -> Vec<Error> {
+        run_graph(
+            &self.plan.steps,
+            |step| self.step(step).boxed(),
+            |step, root| self.runner.emit(step, &self.label(step), EventKind::Skipped { because: root }),
+        )
+        .await
+    }
+
+    /// The plan row a step carries out (the redirect finishes the HTTP listener's row).
+    fn row(&self, step: StepId) -> Option<&super::Change> {
+        let step = if step == StepId::HttpRedirect { StepId::HttpListener } else { step };
+        self.plan.change(step)
+    }
+
+    fn label(&self, step: StepId) -> String {
+        self.row(step).map_or_else(|| step.to_string(), |c| c.resource.clone())
+    }
+
+    async fn step(&self, step: StepId) -> Result<()> {
+        let resource = self.label(step);
+        let action = self.row(step).map_or(Action::NoChange, |c| c.action);
+        self.runner.emit(step, &resource, EventKind::Started { action });
+        let result = match step {
+            StepId::Repository => self.repository(&resource).await,
+            StepId::Image => self.image(&resource).await,
+            StepId::Zone => self.zone(&resource).await,
+            StepId::Certificate => self.certificate(&resource).await,
+            StepId::ValidationRecords => self.validation_records(&resource).await,
+            StepId::CertificateIssued => self.certificate_issued(&resource).await,
+            StepId::LoadBalancerSecurityGroup => self.load_balancer_security_group(&resource).await,
+            StepId::LoadBalancer => self.load_balancer(&resource).await,
+            StepId::LoadBalancerActive => self.load_balancer_active(&resource).await,
+            StepId::TargetGroup => self.target_group(&resource).await,
+            StepId::HttpListener => self.http_listener(&resource).await,
+            StepId::HttpsListener => self.https_listener(&resource).await,
+            StepId::HttpRedirect => self.http_redirect(&resource).await,
+            StepId::AliasRecords => self.alias_records(&resource).await,
+            StepId::Cluster => self.cluster(&resource).await,
+            StepId::TaskSecurityGroup => self.task_security_group(&resource).await,
+            StepId::TaskDefinition => self.task_definition(&resource).await,
+            StepId::Service => self.service(&resource).await,
+            StepId::ServiceStable => self.service_stable(&resource).await,
+            StepId::Cleanup => self.cleanup(&resource).await,
+        };
+        match result {
+            Ok(detail) => {
+                self.runner.emit(step, &resource, EventKind::Done { detail });
+                Ok(())
+            }
+            Err(error) => {
+                self.runner.emit(step, &resource, EventKind::Failed { error: error.to_string() });
+                Err(error)
+            }
+        }
+    }
+
+    /// The observed value when the diff says it matches; otherwise the result of `ensure`.
+    async fn converge<T, F, Fut>(
+        &self,
+        step: StepId,
+        resource: &str,
+        diff: &Diff,
+        observed: Option<&T>,
+        ensure: F,
+    ) -> Result<T>
+    where
+        T: Clone,
+        F: Fn() -> Fut,
+        Fut: Future<Output = ProviderResult<T>>,
+    {
+        match observed {
+            Some(value) if diff.action == Action::NoChange => Ok(value.clone()),
+            _ => self.runner.call(step, resource, ensure).await,
+        }
+    }
+
+    async fn repository(&self, r: &str) -> Result<String> {
+        let (d, o) = (&self.plan.desired, &self.plan.observed);
+        let desired = d.repository();
+        let diff = diff::repository(&desired, o.repository.as_ref());
+        let repo = self
+            .converge(StepId::Repository, r, &diff, o.repository.as_ref(), || {
+                self.providers.registry.ensure_repository(&desired)
+            })
+            .await?;
+        let text = format!("{} ({})", detail(&diff), repo.uri);
+        keep(&self.out.repository, repo);
+        Ok(text)
+    }
+
+    async fn image(&self, r: &str) -> Result<String> {
+        let ImageSource::Built(artifact) = &self.plan.desired.image else { return Ok("prebuilt image".into()) };
+        let repo = need(&self.out.repository, StepId::Image, "repository")?;
+        let (image, text) = match &self.plan.observed.image {
+            Some(image) => (image.clone(), "already in the repository".to_string()),
+            None => {
+                let image =
+                    self.runner.call(StepId::Image, r, || self.providers.registry.push_image(repo, artifact)).await?;
+                (image, "pushed".to_string())
+            }
+        };
+        keep(&self.out.image, image.reference);
+        Ok(text)
+    }
+
+    fn image_reference(&self) -> Result<String> {
+        match &self.plan.desired.image {
+            ImageSource::Prebuilt(reference) => Ok(reference.to_string()),
+            ImageSource::Built(_) => need(&self.out.image, StepId::TaskDefinition, "image").cloned(),
+        }
+    }
+
+    async fn zone(&self, r: &str) -> Result<String> {
+        let d = &self.plan.desired;
+        let apex = d.apex().ok_or(Error::Internal { step: StepId::Zone, missing: "domain" })?;
+        if let Some(zone) = &self.plan.observed.zone {
+            keep(&self.out.zone, zone.clone());
+            return Ok(format!("using {} ({})", zone.name, zone.id));
+        }
+        let zone =
+            self.runner.call(StepId::Zone, r, || self.providers.dns.create_zone(&d.owner, apex, &d.tags)).await?;
+        let text = if zone.name_servers.is_empty() {
+            "created".to_string()
+        } else {
+            format!("created; set these name servers at your registrar: {}", zone.name_servers.join(", "))
+        };
+        keep(&self.out.new_zone, zone.clone());
+        keep(&self.out.zone, zone);
+        Ok(text)
+    }
+
+    async fn certificate(&self, r: &str) -> Result<String> {
+        let (d, o) = (&self.plan.desired, &self.plan.observed);
+        let desired = d.certificate().ok_or(Error::Internal { step: StepId::Certificate, missing: "https domain" })?;
+        let diff = diff::certificate(&desired, &o.certificates);
+        let current = diff::matching_certificate(&desired, &o.certificates);
+        let cert = self
+            .converge(StepId::Certificate, r, &diff, current, || {
+                self.providers.certificate.request_certificate(&desired)
+            })
+            .await?;
+        let text = format!("{} ({})", detail(&diff), cert.id);
+        keep(&self.out.certificate, cert);
+        Ok(text)
+    }
+
+    async fn describe(&self, step: StepId, r: &str, cert: &CertificateInfo) -> Result<CertificateInfo> {
+        self.runner.call(step, r, || self.providers.certificate.describe_certificate(cert)).await
+    }
+
+    async fn validation_records(&self, r: &str) -> Result<String> {
+        let step = StepId::ValidationRecords;
+        let zone = need(&self.out.zone, step, "zone")?;
+        let mut cert = need(&self.out.certificate, step, "certificate")?.clone();
+        if cert.validation_records.is_empty() && cert.status != CertificateStatus::Issued {
+            let timeout = self.runner.options.timeouts.certificate_issued;
+            cert = self
+                .runner
+                .wait(step, r, timeout, || async {
+                    let cert = self.describe(step, r, &cert).await?;
+                    Ok(if cert.validation_records.is_empty() {
+                        Poll::Pending("waiting for the certificate authority to name the validation records".into())
+                    } else {
+                        Poll::Ready(cert)
+                    })
+                })
+                .await?;
+        }
+        let records = validation_records(&self.plan.desired, &cert);
+        let missing = diff::missing_records(&records, &self.plan.observed.records);
+        if !missing.is_empty() {
+            self.runner.call(step, r, || self.providers.dns.upsert_records(zone, &missing)).await?;
+        }
+        keep(&self.out.validation_records, records);
+        Ok(if missing.is_empty() { "no change".into() } else { format!("wrote {} record(s)", missing.len()) })
+    }
+
+    async fn certificate_issued(&self, r: &str) -> Result<String> {
+        let step = StepId::CertificateIssued;
+        let cert = need(&self.out.certificate, step, "certificate")?;
+        if cert.status == CertificateStatus::Issued {
+            return Ok("issued".into());
+        }
+        let zone = need(&self.out.zone, step, "zone")?;
+        if let Delegation::NotDelegated { expected, .. } =
+            self.runner.call(step, r, || self.providers.dns.delegation(zone)).await?
+        {
+            return Err(Error::ZoneNotDelegated { domain: zone.name.clone(), name_servers: expected });
+        }
+        let timeout = self.runner.options.timeouts.certificate_issued;
+        self.runner
+            .wait(step, r, timeout, || async {
+                let now = self.describe(step, r, cert).await?;
+                match now.status {
+                    CertificateStatus::Issued => Ok(Poll::Ready(())),
+                    CertificateStatus::Failed(reason) => Err(Error::CertificateFailed { domain: now.domain, reason }),
+                    CertificateStatus::PendingValidation => Ok(Poll::Pending(format!(
+                        "waiting for the certificate authority to see the DNS validation records of {}",
+                        std::iter::once(&now.domain)
+                            .chain(&now.alternative_names)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))),
+                }
+            })
+            .await?;
+        Ok("issued".into())
+    }
+
+    async fn load_balancer_security_group(&self, r: &str) -> Result<String> {
+        let (d, o) = (&self.plan.desired, &self.plan.observed);
+        let desired = d.load_balancer_security_group();
+        let observed = o.load_balancer_security_group.as_ref();
+        let diff = diff::security_group(&desired, observed);
+        let group = self
+            .converge(StepId::LoadBalancerSecurityGroup, r, &diff, observed, || {
+                self.providers.load_balancer.ensure_security_group(&desired)
+            })
+            .await?;
+        let text = format!("{} ({})", detail(&diff), group.id);
+        keep(&self.out.load_balancer_security_group, group);
+        Ok(text)
+    }
+
+    async fn load_balancer(&self, r: &str) -> Result<String> {
+        let (d, o) = (&self.plan.desired, &self.plan.observed);
+        let group = need(&self.out.load_balancer_security_group, StepId::LoadBalancer, "load balancer security group")?;
+        let desired = d.load_balancer(&group.id);
+        let diff = diff::load_balancer(&desired, o.load_balancer.as_ref());
+        let lb = self
+            .converge(StepId::LoadBalancer, r, &diff, o.load_balancer.as_ref(), || {
+                self.providers.load_balancer.ensure_load_balancer(&desired)
+            })
+            .await?;
+        let text = format!("{} ({})", detail(&diff), lb.dns_name);
+        keep(&self.out.load_balancer, lb);
+        Ok(text)
+    }
+
+    async fn load_balancer_active(&self, r: &str) -> Result<String> {
+        let step = StepId::LoadBalancerActive;
+        let lb = need(&self.out.load_balancer, step, "load balancer")?;
+        if lb.status == LoadBalancerStatus::Active {
+            return Ok("active".into());
+        }
+        if !self.runner.options.wait {
+            return Ok("not waiting (--no-wait)".into());
+        }
+        let owner = &self.plan.desired.owner;
+        let timeout = self.runner.options.timeouts.load_balancer_active;
+        self.runner
+            .wait(step, r, timeout, || async {
+                let now = self
+                    .runner
+                    .call(step, r, || self.providers.load_balancer.find_load_balancer(owner, &lb.name))
+                    .await?;
+                match now.map(|lb| lb.status) {
+                    Some(LoadBalancerStatus::Active) => Ok(Poll::Ready(())),
+                    Some(LoadBalancerStatus::Failed(reason)) => Err(Error::Provider {
+                        step,
+                        source: crate::ProviderError::new(
+                            "wait_load_balancer_active",
+                            &lb.name,
+                            crate::ErrorKind::Other,
+                            reason,
+                        ),
+                    }),
+                    Some(LoadBalancerStatus::Provisioning) => Ok(Poll::Pending("provisioning".into())),
+                    None => Ok(Poll::Pending("not visible yet".into())),
+                }
+            })
+            .await?;
+        Ok("active".into())
+    }
+
+    async fn target_group(&self, r: &str) -> Result<String> {
+        let (d, o) = (&self.plan.desired, &self.plan.observed);
+        let desired = d.target_group();
+        let diff = diff::target_group(&desired, o.target_group.as_ref());
+        let group = self
+            .converge(StepId::TargetGroup, r, &diff, o.target_group.as_ref(), || {
+                self.providers.load_balancer.ensure_target_group(&desired)
+            })
+            .await?;
+        keep(&self.out.target_group, group);
+        Ok(detail(&diff))
+    }
+
+    async fn ensure_listener(
+        &self,
+        step: StepId,
+        r: &str,
+        lb: &LoadBalancerInfo,
+        action: ListenerAction,
+    ) -> Result<ListenerInfo> {
+        let desired = self.plan.desired.http_listener(action);
+        self.runner.call(step, r, || self.providers.load_balancer.ensure_listener(lb, &desired)).await
+    }
+
+    async fn http_listener(&self, r: &str) -> Result<String> {
+        let step = StepId::HttpListener;
+        let (d, o) = (&self.plan.desired, &self.plan.observed);
+        let lb = need(&self.out.load_balancer, step, "load balancer")?;
+        let tg = need(&self.out.target_group, step, "target group")?;
+        let forward = ListenerAction::Forward { target_group_id: tg.id.clone() };
+        let final_action = d.final_http_action(&tg.id);
+        let observed = o.listener(Protocol::Http);
+        let diff = diff::listener(&d.http_listener(final_action.clone()), observed);
+        // Tasks can attach only to a target group that some listener forwards to: forward until HTTPS is up.
+        let https_forwards = o.listener(Protocol::Https).is_some_and(|l| l.action == forward);
+        let (listener, text) = match observed {
+            Some(l) if diff.action == Action::NoChange => (l.clone(), "no change".to_string()),
+            Some(l) if final_action != forward && (https_forwards || l.action == forward) => {
+                (l.clone(), "redirect follows once HTTPS is ready".to_string())
+            }
+            _ => {
+                let action = if https_forwards { final_action } else { forward };
+                let l = self.ensure_listener(step, r, lb, action).await?;
+                (l, detail(&diff))
+            }
+        };
+        keep(&self.out.http_listener, listener);
+        Ok(text)
+    }
+
+    async fn https_listener(&self, r: &str) -> Result<String> {
+        let step = StepId::HttpsListener;
+        let (d, o) = (&self.plan.desired, &self.plan.observed);
+        let lb = need(&self.out.load_balancer, step, "load balancer")?;
+        let tg = need(&self.out.target_group, step, "target group")?;
+        let cert = need(&self.out.certificate, step, "certificate")?;
+        let desired = d.https_listener(&tg.id, &cert.id).ok_or(Error::Internal { step, missing: "https domain" })?;
+        let observed = o.listener(Protocol::Https);
+        let diff = diff::listener(&desired, observed);
+        let listener = self
+            .converge(step, r, &diff, observed, || self.providers.load_balancer.ensure_listener(lb, &desired))
+            .await?;
+        keep(&self.out.https_listener, listener);
+        Ok(detail(&diff))
+    }
+
+    async fn http_redirect(&self, r: &str) -> Result<String> {
+        let step = StepId::HttpRedirect;
+        let d = &self.plan.desired;
+        let lb = need(&self.out.load_balancer, step, "load balancer")?;
+        let http = need(&self.out.http_listener, step, "http listener")?;
+        let redirect = ListenerAction::RedirectToHttps { port: HTTPS_PORT };
+        let wanted = d.http_listener(redirect.clone());
+        // The same diff as the plan's row for HTTP:80, drift included.
+        let same = diff::listener(&wanted, Some(http)).action == Action::NoChange;
+        if d.spec.domain.as_ref().is_some_and(|dom| !dom.redirect_http) || same {
+            return Ok("no change".into());
+        }
+        self.ensure_listener(step, r, lb, redirect).await?;
+        Ok("HTTP now redirects to HTTPS".into())
+    }
+
+    async fn alias_records(&self, r: &str) -> Result<String> {
+        let step = StepId::AliasRecords;
+        let zone = need(&self.out.zone, step, "zone")?;
+        let lb = need(&self.out.load_balancer, step, "load balancer")?;
+        let records = self.plan.desired.alias_records(lb);
+        let missing = diff::missing_records(&records, &self.plan.observed.records);
+        if missing.is_empty() {
+            return Ok("no change".into());
+        }
+        self.runner.call(step, r, || self.providers.dns.upsert_records(zone, &missing)).await?;
+        Ok(format!("wrote {}", missing.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")))
+    }
+
+    async fn cluster(&self, r: &str) -> Result<String> {
+        let observed = self.plan.observed.cluster.as_ref();
+        let diff = if observed.is_some() { Diff::same() } else { Diff::create() };
+        let desired = self.plan.desired.cluster();
+        let cluster = self
+            .converge(StepId::Cluster, r, &diff, observed, || self.providers.cluster.ensure_cluster(&desired))
+            .await?;
+        keep(&self.out.cluster, cluster);
+        Ok(detail(&diff))
+    }
+
+    async fn task_security_group(&self, r: &str) -> Result<String> {
+        let step = StepId::TaskSecurityGroup;
+        let lb_group = need(&self.out.load_balancer_security_group, step, "load balancer security group")?;
+        let desired = self.plan.desired.task_security_group(&lb_group.id);
+        let observed = self.plan.observed.task_security_group.as_ref();
+        let diff = diff::security_group(&desired, observed);
+        let group = self
+            .converge(step, r, &diff, observed, || self.providers.cluster.ensure_task_security_group(&desired))
+            .await?;
+        let text = format!("{} ({})", detail(&diff), group.id);
+        keep(&self.out.task_security_group, group);
+        Ok(text)
+    }
+
+    async fn task_definition(&self, r: &str) -> Result<String> {
+        let d = &self.plan.desired;
+        let desired = d.task_definition(&self.image_reference()?);
+        let observed = self.plan.observed.task_definition.as_ref();
+        let matches = observed.is_some_and(|t| d.image.matches(&t.image));
+        let diff = diff::task_definition(&desired, matches, observed);
+        let def = self
+            .converge(StepId::TaskDefinition, r, &diff, observed, || {
+                self.providers.cluster.register_task_definition(&desired)
+            })
+            .await?;
+        let text = format!("{} ({})", detail(&diff), def.id);
+        keep(&self.out.task_definition, def);
+        Ok(text)
+    }
+
+    async fn service(&self, r: &str) -> Result<String> {
+        let step = StepId::Service;
+        let cluster = need(&self.out.cluster, step, "cluster")?;
+        let def = need(&self.out.task_definition, step, "task definition")?;
+        let tg = need(&self.out.target_group, step, "target group")?;
+        let lb_group = need(&self.out.load_balancer_security_group, step, "load balancer security group")?;
+        let task_group = need(&self.out.task_security_group, step, "task security group")?;
+        let d = &self.plan.desired;
+        let traffic = TrafficSource {
+            target_group_id: tg.id.clone(),
+            security_group_id: lb_group.id.clone(),
+            container_port: d.spec.app.port,
+        };
+        let desired = d.service(cluster, &def.id, traffic, &task_group.id);
+        let observed = self.plan.observed.service.as_ref();
+        let diff = diff::service(&desired, observed);
+        let service =
+            self.converge(step, r, &diff, observed, || self.providers.cluster.ensure_service(&desired)).await?;
+        keep(&self.out.service, service);
+        Ok(detail(&diff))
+    }
+
+    async fn service_stable(&self, r: &str) -> Result<String> {
+        let step = StepId::ServiceStable;
+        let service = need(&self.out.service, step, "service")?;
+        let cluster = need(&self.out.cluster, step, "cluster")?;
+        let tg = need(&self.out.target_group, step, "target group")?;
+        let unchanged = self.plan.change(step).is_some_and(|c| c.action == Action::NoChange);
+        if unchanged {
+            return Ok("stable".into());
+        }
+        if !self.runner.options.wait {
+            return Ok("not waiting (--no-wait)".into());
+        }
+        let owner = &self.plan.desired.owner;
+        let timeout = self.runner.options.timeouts.service_stable;
+        self.runner
+            .wait(step, r, timeout, || async {
+                let now = self
+                    .runner
+                    .call(step, r, || self.providers.cluster.find_service(owner, cluster, &service.name))
+                    .await?;
+                let Some(now) = now else { return Ok(Poll::Pending("service not visible yet".into())) };
+                let counts =
+                    format!("{}/{} running, {} pending", now.running_count, now.desired_count, now.pending_count);
+                match now.rollout {
+                    Rollout::Completed if now.running_count == now.desired_count => Ok(Poll::Ready(())),
+                    Rollout::Failed(reason) => Err(Error::RolloutFailed {
+                        reason: format!("{reason} ({counts}){}", self.target_summary(step, r, tg).await),
+                    }),
+                    _ => Ok(Poll::Pending(format!("{counts}{}", self.target_summary(step, r, tg).await))),
+                }
+            })
+            .await?;
+        Ok("stable".into())
+    }
+
+    /// `; targets: 1 healthy, 1 unhealthy (Health checks failed with these codes: [502])`, or empty.
+    async fn target_summary(&self, step: StepId, r: &str, tg: &TargetGroupInfo) -> String {
+        let Ok(targets) = self.runner.call(step, r, || self.providers.load_balancer.target_health(tg)).await else {
+            return String::new();
+        };
+        if targets.is_empty() {
+            return String::new();
+        }
+        let count = |state| targets.iter().filter(|t| t.state == state).count();
+        let reasons: Vec<&str> = targets.iter().filter_map(|t| t.reason.as_deref()).collect();
+        let mut text = format!(
+            "; targets: {} healthy, {} unhealthy, {} starting",
+            count(TargetState::Healthy),
+            count(TargetState::Unhealthy),
+            count(TargetState::Initial)
+        );
+        if let Some(reason) = reasons.first() {
+            text.push_str(&format!(" ({reason})"));
+        }
+        text
+    }
+
+    async fn cleanup(&self, r: &str) -> Result<String> {
+        let step = StepId::Cleanup;
+        let (d, o) = (&self.plan.desired, &self.plan.observed);
+        let mut wanted = self.out.validation_records.get().cloned().unwrap_or_default();
+        if let (Some(lb), Some(_)) = (self.out.load_balancer.get(), &d.spec.domain) {
+            wanted.extend(d.alias_records(lb));
+        }
+        let keep_cert = self.out.certificate.get().map(|c| c.id.as_str());
+        let obsolete = Obsolete::find(d, o, keep_cert, &wanted);
+        let mut done = Vec::new();
+        for listener in &obsolete.listeners {
+            self.runner.call(step, r, || self.providers.load_balancer.delete_listener(&d.owner, listener)).await?;
+            done.push(format!("listener {}:{}", listener.protocol, listener.port));
+        }
+        if let (Some(zone), false) = (self.out.zone.get().or(o.zone.as_ref()), obsolete.records.is_empty()) {
+            self.runner.call(step, r, || self.providers.dns.delete_records(&d.owner, zone, &obsolete.records)).await?;
+            done.extend(obsolete.records.iter().map(|rec| format!("record {}", rec.name)));
+        }
+        for cert in &obsolete.certificates {
+            self.runner.call(step, r, || self.providers.certificate.delete_certificate(&d.owner, cert)).await?;
+            done.push(format!("certificate {}", cert.id));
+        }
+        Ok(if done.is_empty() { "nothing to remove".into() } else { format!("removed {}", done.join(", ")) })
+    }
+}

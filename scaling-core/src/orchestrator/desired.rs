@@ -1,0 +1,245 @@
+//! What the spec asks of each provider, derived once from the spec and the image.
+
+use sha2::{Digest, Sha256};
+
+use crate::names::ResourceNames;
+use crate::providers::{
+    AliasTarget, DesiredCertificate, DesiredCluster, DesiredListener, DesiredLoadBalancer, DesiredRepository,
+    DesiredSecurityGroup, DesiredService, DesiredTargetGroup, DesiredTaskDefinition, DnsRecord, IngressRule,
+    ListenerAction, LoadBalancerInfo, Owner, Protocol, RecordKind, RecordValue, Tags, TrafficFrom,
+};
+use crate::providers::{ClusterInfo, TrafficSource};
+use crate::spec::{ImageReference, Spec};
+use crate::ImageArtifact;
+
+/// Where the image of a deployment comes from, resolved before planning.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum ImageSource {
+    /// A prebuilt image used as is (pinned when it has a digest).
+    Prebuilt(ImageReference),
+    /// An image built locally, to push to the app's repository.
+    Built(ImageArtifact),
+}
+
+impl ImageSource {
+    /// True when `image` (a task definition's image) is this image.
+    pub fn matches(&self, image: &str) -> bool {
+        match self {
+            ImageSource::Prebuilt(reference) => image == reference.to_string(),
+            ImageSource::Built(artifact) => image.ends_with(&format!("@{}", artifact.digest)),
+        }
+    }
+
+    /// A short description: the digest or the reference.
+    pub fn describe(&self) -> String {
+        match self {
+            ImageSource::Prebuilt(reference) => reference.to_string(),
+            ImageSource::Built(artifact) => artifact.digest.clone(),
+        }
+    }
+}
+
+/// The desired state of every resource, as far as it can be known before apply.
+#[derive(Debug, Clone)]
+pub(crate) struct Desired {
+    pub spec: Spec,
+    pub owner: Owner,
+    pub names: ResourceNames,
+    pub tags: Tags,
+    pub image: ImageSource,
+}
+
+/// The HTTPS port the redirect points at.
+pub(crate) const HTTPS_PORT: u16 = 443;
+/// The plain HTTP port.
+pub(crate) const HTTP_PORT: u16 = 80;
+
+impl Desired {
+    pub fn new(spec: &Spec, image: ImageSource) -> Self {
+        let owner = Owner::new(&spec.app.name);
+        Self {
+            tags: owner.tags(&spec.tags),
+            names: ResourceNames::new(&spec.app.name),
+            owner,
+            spec: spec.clone(),
+            image,
+        }
+    }
+
+    pub fn repository(&self) -> DesiredRepository {
+        DesiredRepository {
+            name: self.names.repository.clone(),
+            scan_on_push: true,
+            immutable_tags: true,
+            tags: self.tags.clone(),
+        }
+    }
+
+    pub fn load_balancer_security_group(&self) -> DesiredSecurityGroup {
+        let mut ingress = vec![IngressRule { port: HTTP_PORT, from: TrafficFrom::Anywhere }];
+        if self.spec.https() {
+            ingress.push(IngressRule { port: HTTPS_PORT, from: TrafficFrom::Anywhere });
+        }
+        DesiredSecurityGroup {
+            name: self.names.load_balancer_security_group.clone(),
+            description: format!("{}: web traffic to the load balancer", self.names.app),
+            ingress,
+            tags: self.tags.clone(),
+        }
+    }
+
+    pub fn task_security_group(&self, load_balancer_group_id: &str) -> DesiredSecurityGroup {
+        DesiredSecurityGroup {
+            name: self.names.task_security_group.clone(),
+            description: format!("{}: only the load balancer, only the container port", self.names.app),
+            ingress: vec![IngressRule {
+                port: self.spec.app.port,
+                from: TrafficFrom::Group(load_balancer_group_id.into()),
+            }],
+            tags: self.tags.clone(),
+        }
+    }
+
+    pub fn load_balancer(&self, security_group_id: &str) -> DesiredLoadBalancer {
+        DesiredLoadBalancer {
+            name: self.names.load_balancer.clone(),
+            security_group_id: security_group_id.into(),
+            idle_timeout: self.spec.load_balancer.idle_timeout,
+            drop_invalid_header_fields: true,
+            tags: self.tags.clone(),
+        }
+    }
+
+    pub fn target_group(&self) -> DesiredTargetGroup {
+        let lb = &self.spec.load_balancer;
+        DesiredTargetGroup {
+            name: self.names.target_group.clone(),
+            port: self.spec.app.port,
+            health_check: self.spec.health_check.clone(),
+            deregistration_delay: lb.deregistration_delay,
+            stickiness: lb.stickiness.then_some(lb.stickiness_duration),
+            algorithm: lb.algorithm,
+            tags: self.tags.clone(),
+        }
+    }
+
+    /// What HTTP:80 must end up doing.
+    pub fn final_http_action(&self, target_group_id: &str) -> ListenerAction {
+        match &self.spec.domain {
+            Some(domain) if domain.https && domain.redirect_http => {
+                ListenerAction::RedirectToHttps { port: HTTPS_PORT }
+            }
+            _ => ListenerAction::Forward { target_group_id: target_group_id.into() },
+        }
+    }
+
+    pub fn http_listener(&self, action: ListenerAction) -> DesiredListener {
+        DesiredListener {
+            port: HTTP_PORT,
+            protocol: Protocol::Http,
+            action,
+            certificate_id: None,
+            tls_policy: None,
+            tags: self.tags.clone(),
+        }
+    }
+
+    pub fn https_listener(&self, target_group_id: &str, certificate_id: &str) -> Option<DesiredListener> {
+        let domain = self.spec.domain.as_ref().filter(|d| d.https)?;
+        Some(DesiredListener {
+            port: HTTPS_PORT,
+            protocol: Protocol::Https,
+            action: ListenerAction::Forward { target_group_id: target_group_id.into() },
+            certificate_id: Some(certificate_id.into()),
+            tls_policy: Some(domain.tls_policy.clone()),
+            tags: self.tags.clone(),
+        })
+    }
+
+    pub fn certificate(&self) -> Option<DesiredCertificate> {
+        let domain = self.spec.domain.as_ref().filter(|d| d.https)?;
+        let mut alternative_names: Vec<String> = domain.hostnames().into_iter().skip(1).collect();
+        alternative_names.sort();
+        let mut hash = Sha256::new();
+        hash.update(format!("{}|{}|{}", self.names.app, domain.name, alternative_names.join(",")));
+        let idempotency_token = hex::encode(hash.finalize())[..32].to_string();
+        Some(DesiredCertificate {
+            domain: domain.name.clone(),
+            alternative_names,
+            idempotency_token,
+            tags: self.tags.clone(),
+        })
+    }
+
+    /// Alias records (A) for every host name, pointing at the load balancer.
+    pub fn alias_records(&self, lb: &LoadBalancerInfo) -> Vec<DnsRecord> {
+        let target = AliasTarget { dns_name: lb.dns_name.clone(), zone_id: lb.dns_zone_id.clone() };
+        self.spec
+            .hostnames()
+            .into_iter()
+            .map(|name| DnsRecord {
+                name,
+                kind: RecordKind::A,
+                value: RecordValue::Alias(target.clone()),
+                owner: Some(self.owner.app.clone()),
+            })
+            .collect()
+    }
+
+    pub fn cluster(&self) -> DesiredCluster {
+        DesiredCluster { name: self.names.cluster.clone(), tags: self.tags.clone() }
+    }
+
+    pub fn task_definition(&self, image: &str) -> DesiredTaskDefinition {
+        let app = &self.spec.app;
+        DesiredTaskDefinition {
+            family: self.names.task_definition.clone(),
+            container: self.names.container.clone(),
+            image: image.into(),
+            platform: self.platform(),
+            cpu: app.cpu,
+            memory: app.memory,
+            port: app.port,
+            env: self.spec.env.clone(),
+            log_group: self.names.log_group.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
+    pub fn platform(&self) -> crate::spec::Platform {
+        match &self.image {
+            ImageSource::Built(artifact) => artifact.platform,
+            ImageSource::Prebuilt(_) => self.spec.image.platform,
+        }
+    }
+
+    pub fn service(
+        &self,
+        cluster: &ClusterInfo,
+        task_definition_id: &str,
+        traffic: TrafficSource,
+        security_group_id: &str,
+    ) -> DesiredService {
+        DesiredService {
+            name: self.names.service.clone(),
+            cluster: cluster.clone(),
+            task_definition_id: task_definition_id.into(),
+            container: self.names.container.clone(),
+            desired_count: self.spec.app.desired_count,
+            traffic,
+            security_group_id: security_group_id.into(),
+            health_check_grace_period: self.spec.health_check.grace_period,
+            tags: self.tags.clone(),
+        }
+    }
+
+    /// True when the spec serves a listener on `port`: HTTP always, HTTPS when the domain has it.
+    pub fn wants_listener(&self, port: u16) -> bool {
+        port == HTTP_PORT || (port == HTTPS_PORT && self.spec.https())
+    }
+
+    /// The apex domain, when there is one.
+    pub fn apex(&self) -> Option<&str> {
+        self.spec.domain.as_ref().map(|d| d.name.as_str())
+    }
+}

@@ -1,0 +1,307 @@
+//! Desired-versus-observed comparisons, one per resource. The planner shows them; apply acts on them,
+//! so the two cannot disagree.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::spec::HealthCheckSpec;
+
+use crate::providers::{
+    CertificateInfo, CertificateStatus, DesiredCertificate, DesiredListener, DesiredLoadBalancer, DesiredRepository,
+    DesiredSecurityGroup, DesiredService, DesiredTargetGroup, DesiredTaskDefinition, DnsRecord, IngressRule,
+    ListenerInfo, LoadBalancerInfo, RepositoryInfo, SecurityGroupInfo, ServiceInfo, TargetGroupInfo,
+    TaskDefinitionInfo,
+};
+
+/// What a step does to its resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The resource is missing and will be created.
+    Create,
+    /// The resource exists and will be changed in place.
+    Update,
+    /// The resource will be replaced by a new one (the old one is removed afterwards).
+    Replace,
+    /// The resource already matches.
+    NoChange,
+    /// The resource is no longer wanted and will be deleted.
+    Delete,
+    /// Nothing changes, but the step waits for the provider.
+    Wait,
+}
+
+impl Action {
+    /// True for actions that call a mutating provider operation.
+    pub fn mutates(self) -> bool {
+        !matches!(self, Action::NoChange | Action::Wait)
+    }
+}
+
+/// An action with the reason for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Diff {
+    pub action: Action,
+    pub reason: String,
+}
+
+impl Diff {
+    pub fn create() -> Self {
+        Self { action: Action::Create, reason: "does not exist".into() }
+    }
+
+    pub fn same() -> Self {
+        Self { action: Action::NoChange, reason: "matches the spec".into() }
+    }
+
+    /// An update when `changes` is not empty.
+    pub fn changes(changes: Vec<String>) -> Self {
+        if changes.is_empty() {
+            Self::same()
+        } else {
+            Self { action: Action::Update, reason: changes.join("; ") }
+        }
+    }
+}
+
+/// Collects `field: old → new` lines for fields that differ.
+#[derive(Default)]
+struct Changes(Vec<String>);
+
+impl Changes {
+    fn field<T: PartialEq + Debug>(mut self, name: &str, old: T, new: T) -> Self {
+        if old != new {
+            self.0.push(format!("{name}: {old:?} → {new:?}"));
+        }
+        self
+    }
+
+    /// `name changed: a, b` when `names` is not empty.
+    fn changed(mut self, name: &str, names: Vec<String>) -> Self {
+        if !names.is_empty() {
+            self.0.push(format!("{name} changed: {}", names.join(", ")));
+        }
+        self
+    }
+
+    fn duration(mut self, name: &str, old: Duration, new: Duration) -> Self {
+        if old != new {
+            self.0.push(format!("{name}: {} → {}", humantime::format_duration(old), humantime::format_duration(new)));
+        }
+        self
+    }
+
+    /// The provider's own findings (settings only it knows it set), verbatim.
+    fn drift(mut self, drift: &[String]) -> Self {
+        self.0.extend(drift.iter().cloned());
+        self
+    }
+
+    fn done(self) -> Diff {
+        Diff::changes(self.0)
+    }
+}
+
+pub(crate) fn repository(desired: &DesiredRepository, observed: Option<&RepositoryInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("scan on push", o.scan_on_push, desired.scan_on_push)
+        .field("immutable tags", o.immutable_tags, desired.immutable_tags)
+        .done()
+}
+
+/// Rules compared one address family at a time, so a missing IPv6 half or one extra rule shows by name.
+pub(crate) fn security_group(desired: &DesiredSecurityGroup, observed: Option<&SecurityGroupInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    let atoms = |rules: &[IngressRule]| rules.iter().flat_map(IngressRule::atoms).collect::<BTreeSet<_>>();
+    let (want, have) = (atoms(&desired.ingress), atoms(&o.ingress));
+    let mut changes = Changes::default();
+    changes.0.extend(want.difference(&have).map(|r| format!("missing rule {r}")));
+    changes.0.extend(have.difference(&want).map(|r| format!("extra rule {r}")));
+    changes.0.extend(o.other_rules.iter().map(|r| format!("extra rule {r}")));
+    changes.done()
+}
+
+pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&LoadBalancerInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("security groups", o.security_group_ids.clone(), vec![desired.security_group_id.clone()])
+        .duration("idle timeout", o.idle_timeout, desired.idle_timeout)
+        .field("drop invalid header fields", o.drop_invalid_header_fields, desired.drop_invalid_header_fields)
+        .drift(&o.drift)
+        .done()
+}
+
+/// The part of a health check a target group holds (the grace period belongs to the service).
+fn target_group_check(check: &HealthCheckSpec) -> HealthCheckSpec {
+    HealthCheckSpec { grace_period: Duration::ZERO, ..check.clone() }
+}
+
+pub(crate) fn target_group(desired: &DesiredTargetGroup, observed: Option<&TargetGroupInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("port", o.port, desired.port)
+        .field("health check", target_group_check(&o.health_check), target_group_check(&desired.health_check))
+        .duration("deregistration delay", o.deregistration_delay, desired.deregistration_delay)
+        .field("stickiness", o.stickiness, desired.stickiness)
+        .field("algorithm", o.algorithm, desired.algorithm)
+        .drift(&o.drift)
+        .done()
+}
+
+pub(crate) fn listener(desired: &DesiredListener, observed: Option<&ListenerInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("protocol", o.protocol, desired.protocol)
+        .field("action", &o.action, &desired.action)
+        .field("certificate", &o.certificate_id, &desired.certificate_id)
+        .field("TLS policy", &o.tls_policy, &desired.tls_policy)
+        .drift(&o.drift)
+        .done()
+}
+
+/// The owned certificate that serves `desired`, if one exists and has not failed.
+pub(crate) fn matching_certificate<'a>(
+    desired: &DesiredCertificate,
+    owned: &'a [CertificateInfo],
+) -> Option<&'a CertificateInfo> {
+    owned.iter().find(|c| {
+        let mut names = c.alternative_names.clone();
+        names.sort();
+        c.domain == desired.domain
+            && names == desired.alternative_names
+            && !matches!(c.status, CertificateStatus::Failed(_))
+    })
+}
+
+pub(crate) fn certificate(desired: &DesiredCertificate, owned: &[CertificateInfo]) -> Diff {
+    if matching_certificate(desired, owned).is_some() {
+        return Diff::same();
+    }
+    match owned.iter().find(|c| c.domain == desired.domain) {
+        Some(old) if matches!(old.status, CertificateStatus::Failed(_)) => {
+            Diff { action: Action::Replace, reason: format!("{} failed; requesting a new one", old.id) }
+        }
+        Some(old) => Diff {
+            action: Action::Replace,
+            reason: format!(
+                "names {:?} → {:?}; certificates cannot change names",
+                old.alternative_names, desired.alternative_names
+            ),
+        },
+        None => Diff::create(),
+    }
+}
+
+/// Records of `desired` that are missing or differ in `observed`.
+pub(crate) fn missing_records(desired: &[DnsRecord], observed: &[DnsRecord]) -> Vec<DnsRecord> {
+    desired.iter().filter(|d| !observed.contains(d)).cloned().collect()
+}
+
+pub(crate) fn records(desired: &[DnsRecord], observed: &[DnsRecord]) -> Diff {
+    let missing = missing_records(desired, observed);
+    if missing.is_empty() {
+        return Diff::same();
+    }
+    let names: Vec<&str> = missing.iter().map(|r| r.name.as_str()).collect();
+    let exists = missing.iter().any(|m| observed.iter().any(|o| o.name == m.name && o.kind == m.kind));
+    Diff { action: if exists { Action::Update } else { Action::Create }, reason: format!("write {}", names.join(", ")) }
+}
+
+pub(crate) fn task_definition(
+    desired: &DesiredTaskDefinition,
+    image_matches: bool,
+    observed: Option<&TaskDefinitionInfo>,
+) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    let mut changes = Changes::default();
+    if !image_matches {
+        changes.0.push(format!("image: {} → {}", o.image, desired.image));
+    }
+    changes
+        .field("container", &o.container, &desired.container)
+        .field("platform", o.platform, desired.platform)
+        .field("cpu", o.cpu, desired.cpu)
+        .field("memory", o.memory, desired.memory)
+        .field("port", o.port, desired.port)
+        .changed("environment variables", env_changes(&o.env, &desired.env))
+        .done()
+}
+
+/// The names of environment variables added, removed or changed — never their values, which may be secret.
+fn env_changes(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter().filter(|k| old.get(*k) != new.get(*k)).cloned().collect()
+}
+
+pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) -> Diff {
+    let Some(o) = observed else { return Diff::create() };
+    Changes::default()
+        .field("task definition", &o.task_definition_id, &desired.task_definition_id)
+        .field("desired count", o.desired_count, desired.desired_count)
+        .field("target group", &o.target_group_id, &desired.traffic.target_group_id)
+        .field("security group", &o.security_group_id, &desired.security_group_id)
+        // A provider that does not report the grace period cannot show drift in it.
+        .duration(
+            "health check grace period",
+            o.health_check_grace_period.unwrap_or(desired.health_check_grace_period),
+            desired.health_check_grace_period,
+        )
+        .drift(&o.drift)
+        .done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::TrafficFrom;
+
+    fn group(ingress: Vec<IngressRule>, other_rules: Vec<String>) -> SecurityGroupInfo {
+        SecurityGroupInfo { id: "sg-1".into(), name: "app-alb-sg".into(), ingress, other_rules }
+    }
+
+    #[test]
+    fn every_rule_the_spec_does_not_want_is_named_and_every_missing_half_too() {
+        let desired = DesiredSecurityGroup {
+            name: "app-alb-sg".into(),
+            description: String::new(),
+            ingress: vec![IngressRule { port: 80, from: TrafficFrom::Anywhere }],
+            tags: Default::default(),
+        };
+        let exact = group(
+            vec![
+                IngressRule { port: 80, from: TrafficFrom::Cidr("0.0.0.0/0".into()) },
+                IngressRule { port: 80, from: TrafficFrom::Cidr("::/0".into()) },
+            ],
+            vec![],
+        );
+        assert_eq!(security_group(&desired, Some(&exact)).action, Action::NoChange);
+        let drifted = group(
+            vec![
+                IngressRule { port: 22, from: TrafficFrom::Cidr("0.0.0.0/0".into()) },
+                IngressRule { port: 80, from: TrafficFrom::Cidr("0.0.0.0/0".into()) },
+            ],
+            vec!["udp/53 from 10.0.0.0/8".into()],
+        );
+        let diff = security_group(&desired, Some(&drifted));
+        assert_eq!(diff.action, Action::Update);
+        assert_eq!(
+            diff.reason,
+            "missing rule tcp/80 from ::/0; extra rule tcp/22 from 0.0.0.0/0; extra rule udp/53 from 10.0.0.0/8"
+        );
+    }
+
+    #[test]
+    fn environment_changes_name_keys_never_values() {
+        let old =
+            BTreeMap::from([("API_KEY".to_string(), "old-secret".to_string()), ("MODE".to_string(), "a".to_string())]);
+        let new =
+            BTreeMap::from([("API_KEY".to_string(), "new-secret".to_string()), ("MODE".to_string(), "a".to_string())]);
+        let diff = Changes::default().changed("environment variables", env_changes(&old, &new)).done();
+        assert_eq!(diff.reason, "environment variables changed: API_KEY");
+        assert!(!diff.reason.contains("secret"));
+    }
+}

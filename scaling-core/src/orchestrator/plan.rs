@@ -1,0 +1,380 @@
+//! The plan: one row per resource with its action and the reason, plus what apply needs.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::desired::{Desired, ImageSource, HTTPS_PORT};
+use super::diff::{self, Action, Diff};
+use super::graph::critical_path;
+use super::observe::Observed;
+use super::StepId;
+use crate::providers::{
+    CertificateInfo, CertificateStatus, ClusterInfo, DnsRecord, ListenerAction, ListenerInfo, LoadBalancerStatus,
+    Protocol, RecordKind, Rollout, TrafficSource,
+};
+
+/// The placeholder for an id that does not exist yet.
+const NEW: &str = "(new)";
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Change {
+    /// The step that carries it out.
+    pub step: StepId,
+    /// The resource, e.g. `load balancer dashmath-alb`.
+    pub resource: String,
+    /// What happens to it.
+    pub action: Action,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// A deployment plan: what each resource needs, and the steps that will run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The app.
+    pub app: String,
+    /// One row per resource, in step order.
+    pub changes: Vec<Change>,
+    pub(crate) steps: Vec<StepId>,
+    pub(crate) desired: Desired,
+    pub(crate) observed: Observed,
+}
+
+impl Plan {
+    /// True when applying would change something (waits do not count).
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action.mutates())
+    }
+
+    /// The row of `step`'s resource, if it has one.
+    pub fn change(&self, step: StepId) -> Option<&Change> {
+        self.changes.iter().find(|c| c.step == step)
+    }
+
+    /// The steps apply will run, each after its dependencies.
+    pub fn steps(&self) -> &[StepId] {
+        &self.steps
+    }
+
+    /// The image the plan deploys.
+    pub fn image(&self) -> &ImageSource {
+        &self.desired.image
+    }
+
+    /// Every observed resource the app owns, e.g. `load balancer dashmath-alb` (what destroy deletes).
+    pub fn owned_resources(&self) -> Vec<String> {
+        let o = &self.observed;
+        let named = |kind: &str, name: Option<&str>| name.map(|n| format!("{kind} {n}"));
+        let mut out: Vec<String> = named("service", o.service.as_ref().map(|s| s.name.as_str())).into_iter().collect();
+        out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.protocol, l.port)));
+        out.extend(
+            [
+                named("load balancer", o.load_balancer.as_ref().map(|l| l.name.as_str())),
+                named("target group", o.target_group.as_ref().map(|t| t.name.as_str())),
+                named("task definition", o.task_definition.as_ref().map(|t| t.family.as_str())),
+                named("cluster", o.cluster.as_ref().map(|c| c.name.as_str())),
+                named("security group", o.task_security_group.as_ref().map(|g| g.name.as_str())),
+                named("security group", o.load_balancer_security_group.as_ref().map(|g| g.name.as_str())),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        out.extend(o.certificates.iter().map(|c| format!("certificate {} ({})", c.domain, c.id)));
+        out.extend(o.owned_records(&self.app).map(|r| format!("record {} {:?}", r.name, r.kind)));
+        out.extend(named("repository", o.repository.as_ref().map(|r| r.name.as_str())));
+        let own_zone = o.zone.as_ref().filter(|z| z.owner.as_deref() == Some(self.app.as_str()));
+        out.extend(named("zone", own_zone.map(|z| z.name.as_str())));
+        out
+    }
+
+    /// The longest chain of steps when each takes `cost(step)`: the least time apply can take.
+    pub fn critical_path(&self, cost: impl Fn(StepId) -> Duration) -> (Duration, Vec<StepId>) {
+        critical_path(&self.steps, cost)
+    }
+}
+
+/// What the spec no longer wants, found by comparing owned resources with the desired ones.
+#[derive(Debug, Default)]
+pub(crate) struct Obsolete {
+    /// Listeners on a port the spec does not serve (HTTPS:443 without HTTPS, or any other port).
+    pub listeners: Vec<ListenerInfo>,
+    pub certificates: Vec<CertificateInfo>,
+    pub records: Vec<DnsRecord>,
+}
+
+impl Obsolete {
+    /// `keep_certificate` is the certificate in use; `wanted` the records the spec wants.
+    pub fn find(desired: &Desired, observed: &Observed, keep_certificate: Option<&str>, wanted: &[DnsRecord]) -> Self {
+        let listeners = observed.listeners.iter().filter(|l| !desired.wants_listener(l.port)).cloned().collect();
+        let certificates =
+            observed.certificates.iter().filter(|c| Some(c.id.as_str()) != keep_certificate).cloned().collect();
+        let records = observed
+            .owned_records(&desired.owner.app)
+            .filter(|r| !wanted.iter().any(|w| w.name == r.name && w.kind == r.kind))
+            .cloned()
+            .collect();
+        Self { listeners, certificates, records }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.listeners.is_empty() && self.certificates.is_empty() && self.records.is_empty()
+    }
+}
+
+/// Validation records of `certificate`, marked as owned by the app.
+pub(crate) fn validation_records(desired: &Desired, certificate: &CertificateInfo) -> Vec<DnsRecord> {
+    let mut records: Vec<DnsRecord> = certificate
+        .validation_records
+        .iter()
+        .map(|r| DnsRecord { owner: Some(desired.owner.app.clone()), ..r.clone() })
+        .collect();
+    records.sort();
+    records.dedup();
+    records
+}
+
+struct Planner<'a> {
+    desired: &'a Desired,
+    observed: &'a Observed,
+    changes: Vec<Change>,
+    steps: Vec<StepId>,
+}
+
+impl Planner<'_> {
+    fn add(&mut self, step: StepId, resource: impl Into<String>, diff: Diff) {
+        self.changes.push(Change { step, resource: resource.into(), action: diff.action, reason: diff.reason });
+    }
+
+    fn wait(&mut self, step: StepId, resource: &str, ready: bool, what: &str) {
+        let diff =
+            if ready { Diff::same() } else { Diff { action: Action::Wait, reason: format!("wait until {what}") } };
+        self.add(step, resource, diff);
+    }
+}
+
+fn id<T>(value: Option<&T>, get: impl Fn(&T) -> &str) -> String {
+    value.map_or(NEW.to_string(), |v| get(v).to_string())
+}
+
+/// Plans every step: which run, and what each does to its resource.
+pub(crate) fn plan(desired: Desired, observed: Observed) -> Plan {
+    let mut p = Planner { desired: &desired, observed: &observed, changes: Vec::new(), steps: Vec::new() };
+    registry(&mut p);
+    domain(&mut p);
+    balancer(&mut p);
+    cluster(&mut p);
+    cleanup(&mut p);
+    let (changes, mut steps) = (p.changes, p.steps);
+    steps.extend(
+        StepId::ALL.into_iter().filter(|s| !matches!(s, StepId::Image | StepId::Cleanup) && !is_domain_step(*s)),
+    );
+    if desired.spec.domain.is_some() {
+        steps.extend([StepId::Zone, StepId::AliasRecords]);
+    }
+    if desired.spec.https() {
+        steps.extend([
+            StepId::Certificate,
+            StepId::ValidationRecords,
+            StepId::CertificateIssued,
+            StepId::HttpsListener,
+            StepId::HttpRedirect,
+        ]);
+    }
+    steps.sort();
+    steps.dedup();
+    Plan { app: desired.owner.app.clone(), changes, steps, desired, observed }
+}
+
+fn is_domain_step(step: StepId) -> bool {
+    use StepId::*;
+    matches!(
+        step,
+        Zone | Certificate | ValidationRecords | CertificateIssued | HttpsListener | HttpRedirect | AliasRecords
+    )
+}
+
+fn registry(p: &mut Planner) {
+    let (d, o) = (p.desired, p.observed);
+    p.add(
+        StepId::Repository,
+        format!("repository {}", d.names.repository),
+        diff::repository(&d.repository(), o.repository.as_ref()),
+    );
+    if let ImageSource::Built(artifact) = &d.image {
+        p.steps.push(StepId::Image);
+        let diff = match &o.image {
+            Some(_) => Diff { action: Action::NoChange, reason: "already in the repository".into() },
+            None => Diff { action: Action::Create, reason: format!("push the {} image", artifact.platform) },
+        };
+        p.add(StepId::Image, format!("image {}", artifact.digest), diff);
+    }
+}
+
+fn domain(p: &mut Planner) {
+    let (d, o) = (p.desired, p.observed);
+    let Some(apex) = d.apex() else { return };
+    let zone_diff = match &o.zone {
+        Some(zone) => Diff { action: Action::NoChange, reason: format!("using zone {} ({})", zone.name, zone.id) },
+        None => Diff {
+            action: Action::Create,
+            reason: "does not exist; its name servers must then be set at the registrar".into(),
+        },
+    };
+    p.add(StepId::Zone, format!("zone {apex}"), zone_diff);
+    if let Some(cert) = d.certificate() {
+        let label = format!("certificate {}", d.spec.hostnames().join(", "));
+        p.add(StepId::Certificate, &label, diff::certificate(&cert, &o.certificates));
+        let current = diff::matching_certificate(&cert, &o.certificates);
+        let records = match current {
+            Some(c) if !c.validation_records.is_empty() => diff::records(&validation_records(d, c), &o.records),
+            _ => Diff { action: Action::Create, reason: "once the certificate request names them".into() },
+        };
+        p.add(StepId::ValidationRecords, "certificate validation records", records);
+        let issued = current.is_some_and(|c| c.status == CertificateStatus::Issued);
+        p.wait(StepId::CertificateIssued, &label, issued, "the certificate is issued");
+    }
+    let records = match &o.load_balancer {
+        Some(lb) => diff::records(&d.alias_records(lb), &o.records),
+        None => Diff { action: Action::Create, reason: "once the load balancer exists".into() },
+    };
+    p.add(StepId::AliasRecords, format!("alias records {}", d.spec.hostnames().join(", ")), records);
+}
+
+fn balancer(p: &mut Planner) {
+    let (d, o) = (p.desired, p.observed);
+    let names = &d.names;
+    let sg = o.load_balancer_security_group.as_ref();
+    p.add(
+        StepId::LoadBalancerSecurityGroup,
+        format!("security group {}", names.load_balancer_security_group),
+        diff::security_group(&d.load_balancer_security_group(), sg),
+    );
+    let lb_label = format!("load balancer {}", names.load_balancer);
+    let sg_id = id(sg, |g| &g.id);
+    p.add(StepId::LoadBalancer, &lb_label, diff::load_balancer(&d.load_balancer(&sg_id), o.load_balancer.as_ref()));
+    let active = o.load_balancer.as_ref().is_some_and(|lb| lb.status == LoadBalancerStatus::Active);
+    p.wait(StepId::LoadBalancerActive, &lb_label, active, "the load balancer is active");
+    p.add(
+        StepId::TargetGroup,
+        format!("target group {}", names.target_group),
+        diff::target_group(&d.target_group(), o.target_group.as_ref()),
+    );
+
+    let tg_id = id(o.target_group.as_ref(), |t| &t.id);
+    let http = o.listener(Protocol::Http);
+    let final_action = d.final_http_action(&tg_id);
+    let mut http_diff = diff::listener(&d.http_listener(final_action.clone()), http);
+    if http.is_none() && matches!(final_action, ListenerAction::RedirectToHttps { .. }) {
+        http_diff.reason =
+            "does not exist; forwards to the target group until HTTPS is ready, then redirects to HTTPS".into();
+    }
+    p.add(StepId::HttpListener, "listener HTTP:80", http_diff);
+    if let Some(cert) = d.certificate() {
+        let cert_id = id(diff::matching_certificate(&cert, &o.certificates), |c| &c.id);
+        if let Some(https) = d.https_listener(&tg_id, &cert_id) {
+            p.add(StepId::HttpsListener, "listener HTTPS:443", diff::listener(&https, o.listener(Protocol::Https)));
+        }
+    }
+}
+
+fn cluster(p: &mut Planner) {
+    let (d, o) = (p.desired, p.observed);
+    let names = &d.names;
+    let cluster = o.cluster.as_ref();
+    let cluster_diff = if cluster.is_some() { Diff::same() } else { Diff::create() };
+    p.add(StepId::Cluster, format!("cluster {}", names.cluster), cluster_diff);
+    let lb_sg = id(o.load_balancer_security_group.as_ref(), |g| &g.id);
+    let task_sg = o.task_security_group.as_ref();
+    p.add(
+        StepId::TaskSecurityGroup,
+        format!("security group {}", names.task_security_group),
+        diff::security_group(&d.task_security_group(&lb_sg), task_sg),
+    );
+
+    let image = match (&d.image, &o.repository) {
+        (ImageSource::Built(a), Some(repo)) => format!("{}@{}", repo.uri, a.digest),
+        (ImageSource::Built(a), None) => format!("{}@{}", names.repository, a.digest),
+        (ImageSource::Prebuilt(r), _) => r.to_string(),
+    };
+    let task_def = o.task_definition.as_ref();
+    let image_matches = task_def.is_some_and(|t| d.image.matches(&t.image));
+    let td_diff = diff::task_definition(&d.task_definition(&image), image_matches, task_def);
+    let td_id = if td_diff.action == Action::NoChange { id(task_def, |t| &t.id) } else { "(new revision)".into() };
+    p.add(StepId::TaskDefinition, format!("task definition {}", names.task_definition), td_diff);
+
+    let placeholder = ClusterInfo { id: NEW.into(), name: names.cluster.clone() };
+    let traffic = TrafficSource {
+        target_group_id: id(o.target_group.as_ref(), |t| &t.id),
+        security_group_id: lb_sg,
+        container_port: d.spec.app.port,
+    };
+    let service = d.service(cluster.unwrap_or(&placeholder), &td_id, traffic, &id(task_sg, |g| &g.id));
+    let service_diff = diff::service(&service, o.service.as_ref());
+    let stable =
+        service_diff.action == Action::NoChange && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
+    let label = format!("service {}", names.service);
+    p.add(StepId::Service, &label, service_diff);
+    p.wait(
+        StepId::ServiceStable,
+        &label,
+        stable,
+        &format!("{} tasks run and pass health checks", d.spec.app.desired_count),
+    );
+}
+
+/// The records the spec wants that are known at plan time.
+fn wanted_records(d: &Desired, o: &Observed) -> Vec<DnsRecord> {
+    let mut wanted = Vec::new();
+    if let Some(lb) = o.load_balancer.as_ref().filter(|_| d.spec.domain.is_some()) {
+        wanted.extend(d.alias_records(lb));
+    }
+    if let Some(current) = d.certificate().and_then(|c| diff::matching_certificate(&c, &o.certificates).cloned()) {
+        wanted.extend(validation_records(d, &current));
+    }
+    wanted
+}
+
+fn cleanup(p: &mut Planner) {
+    let (d, o) = (p.desired, p.observed);
+    let keep = d.certificate().and_then(|c| diff::matching_certificate(&c, &o.certificates).map(|c| c.id.clone()));
+    let wanted = wanted_records(d, o);
+    // Until a new certificate's records are known, keep records that may validate it too.
+    let wanted: Vec<DnsRecord> = if keep.is_none() && d.spec.https() {
+        wanted.into_iter().chain(o.records.iter().filter(|r| r.kind == RecordKind::Cname).cloned()).collect()
+    } else {
+        wanted
+    };
+    let obsolete = Obsolete::find(d, o, keep.as_deref(), &wanted);
+    if obsolete.is_empty() {
+        return;
+    }
+    p.steps.push(StepId::Cleanup);
+    for listener in &obsolete.listeners {
+        let reason = if listener.port == HTTPS_PORT {
+            "the spec does not serve HTTPS".to_string()
+        } else {
+            format!("the spec serves no port {}", listener.port)
+        };
+        p.add(
+            StepId::Cleanup,
+            format!("listener {}:{}", listener.protocol, listener.port),
+            Diff { action: Action::Delete, reason },
+        );
+    }
+    for cert in &obsolete.certificates {
+        p.add(
+            StepId::Cleanup,
+            format!("certificate {}", cert.id),
+            Diff { action: Action::Delete, reason: "replaced or no longer wanted".into() },
+        );
+    }
+    for record in &obsolete.records {
+        p.add(
+            StepId::Cleanup,
+            format!("record {} {:?}", record.name, record.kind),
+            Diff { action: Action::Delete, reason: "no longer wanted".into() },
+        );
+    }
+}

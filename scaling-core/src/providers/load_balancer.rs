@@ -1,0 +1,239 @@
+//! [`LoadBalancer`]: the public entry point, its firewall, target group and listeners.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{DesiredSecurityGroup, Owner, SecurityGroupInfo, Tags};
+use crate::spec::{Algorithm, HealthCheckSpec};
+use crate::ProviderResult;
+
+/// Whether a load balancer can take traffic yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoadBalancerStatus {
+    /// Being set up.
+    Provisioning,
+    /// Taking traffic.
+    Active,
+    /// Failed to come up, with the provider's reason.
+    Failed(String),
+}
+
+/// A load balancer as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredLoadBalancer {
+    /// Its name, e.g. `app-alb`.
+    pub name: String,
+    /// The security group it must carry (the seed's console gets this wrong).
+    pub security_group_id: String,
+    /// How long idle connections stay open.
+    pub idle_timeout: Duration,
+    /// Drop requests whose header names are not valid HTTP (request smuggling protection).
+    pub drop_invalid_header_fields: bool,
+    /// Tags, ownership included.
+    pub tags: Tags,
+}
+
+/// A load balancer as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancerInfo {
+    /// The provider's id (an ARN on AWS).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The public DNS name that alias records point at.
+    pub dns_name: String,
+    /// The DNS zone of `dns_name`, for alias records (Route 53's canonical hosted zone id).
+    pub dns_zone_id: Option<String>,
+    /// The security groups it carries.
+    pub security_group_ids: Vec<String>,
+    /// The idle timeout.
+    pub idle_timeout: Duration,
+    /// Whether requests with invalid header names are dropped.
+    pub drop_invalid_header_fields: bool,
+    /// Whether it takes traffic yet.
+    pub status: LoadBalancerStatus,
+    /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
+    /// in words, e.g. `invalid header fields: kept → dropped`. Non-empty means the next deploy updates
+    /// the resource; the provider's `ensure` puts every one of them back.
+    #[serde(default)]
+    pub drift: Vec<String>,
+}
+
+/// A target group as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredTargetGroup {
+    /// Its name, e.g. `app-tg`.
+    pub name: String,
+    /// The container port targets listen on.
+    pub port: u16,
+    /// The health check.
+    pub health_check: HealthCheckSpec,
+    /// How long a leaving target keeps its in-flight requests.
+    pub deregistration_delay: Duration,
+    /// Sticky-cookie duration, when stickiness is on.
+    pub stickiness: Option<Duration>,
+    /// How a replica is picked.
+    pub algorithm: Algorithm,
+    /// Tags, ownership included.
+    pub tags: Tags,
+}
+
+/// A target group as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroupInfo {
+    /// The provider's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The target port.
+    pub port: u16,
+    /// The health check.
+    pub health_check: HealthCheckSpec,
+    /// The deregistration delay.
+    pub deregistration_delay: Duration,
+    /// Sticky-cookie duration, when stickiness is on.
+    pub stickiness: Option<Duration>,
+    /// How a replica is picked.
+    pub algorithm: Algorithm,
+    /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
+    /// in words, e.g. `invalid header fields: kept → dropped`. Non-empty means the next deploy updates
+    /// the resource; the provider's `ensure` puts every one of them back.
+    #[serde(default)]
+    pub drift: Vec<String>,
+}
+
+/// A listener protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Protocol {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Protocol::Http => "HTTP",
+            Protocol::Https => "HTTPS",
+        })
+    }
+}
+
+/// What a listener does with a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ListenerAction {
+    /// Forward to a target group (by id).
+    Forward {
+        /// The target group id.
+        target_group_id: String,
+    },
+    /// Answer 301 with the same URL on HTTPS at `port`.
+    RedirectToHttps {
+        /// The HTTPS port.
+        port: u16,
+    },
+}
+
+/// A listener as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredListener {
+    /// The port it listens on.
+    pub port: u16,
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// What it does.
+    pub action: ListenerAction,
+    /// The certificate id, for HTTPS.
+    pub certificate_id: Option<String>,
+    /// The TLS policy, for HTTPS.
+    pub tls_policy: Option<String>,
+    /// Tags, ownership included.
+    pub tags: Tags,
+}
+
+/// A listener as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerInfo {
+    /// The provider's id.
+    pub id: String,
+    /// The port.
+    pub port: u16,
+    /// The port clients connect to: `port` on a cloud, the bound port on the local provider.
+    pub public_port: u16,
+    /// The protocol.
+    pub protocol: Protocol,
+    /// What it does.
+    pub action: ListenerAction,
+    /// The certificate id, for HTTPS.
+    pub certificate_id: Option<String>,
+    /// The TLS policy, for HTTPS.
+    pub tls_policy: Option<String>,
+    /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
+    /// in words, e.g. `invalid header fields: kept → dropped`. Non-empty means the next deploy updates
+    /// the resource; the provider's `ensure` puts every one of them back.
+    #[serde(default)]
+    pub drift: Vec<String>,
+}
+
+/// The health of one target as the load balancer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetState {
+    /// Registering, first checks running.
+    Initial,
+    /// Passing checks.
+    Healthy,
+    /// Failing checks.
+    Unhealthy,
+    /// Leaving.
+    Draining,
+}
+
+/// One target's health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetHealth {
+    /// The target (address:port).
+    pub target: String,
+    /// Its state.
+    pub state: TargetState,
+    /// Why, when not healthy (e.g. `Health checks failed with these codes: [502]`).
+    pub reason: Option<String>,
+}
+
+/// Spreads traffic over the replicas, terminates TLS and redirects plain HTTP.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LoadBalancer: Send + Sync {
+    /// The load balancer's security group `name` when owned.
+    async fn find_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>>;
+    /// Creates the security group or makes its rules exactly `desired.ingress`.
+    async fn ensure_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo>;
+    /// Deletes the security group; retryable while something still uses it.
+    async fn delete_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()>;
+
+    /// The load balancer `name` when owned (also used to poll its status).
+    async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>>;
+    /// Creates the load balancer or brings its settings and security group to `desired`.
+    async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo>;
+    /// Deletes the load balancer.
+    async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()>;
+
+    /// The target group `name` when owned.
+    async fn find_target_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<TargetGroupInfo>>;
+    /// Creates the target group or brings its health check and attributes to `desired`.
+    async fn ensure_target_group(&self, desired: &DesiredTargetGroup) -> ProviderResult<TargetGroupInfo>;
+    /// Deletes the target group; retryable while a listener or service still uses it.
+    async fn delete_target_group(&self, owner: &Owner, group: &TargetGroupInfo) -> ProviderResult<()>;
+
+    /// The listeners of `lb`.
+    async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>>;
+    /// Creates the listener on `desired.port` or changes it to `desired`.
+    async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo>;
+    /// Deletes a listener.
+    async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()>;
+
+    /// The health of every target of `group`.
+    async fn target_health(&self, group: &TargetGroupInfo) -> ProviderResult<Vec<TargetHealth>>;
+}

@@ -1,0 +1,162 @@
+//! The five provider traits — [`Registry`], [`Cluster`], [`LoadBalancer`], [`Dns`], [`Certificate`] —
+//! and the resource types they exchange.
+//!
+//! Every implementation guarantees, for every trait:
+//! - **find-by-owner**: `find_*` calls never mutate and return only resources tagged as owned by the
+//!   [`Owner`]; a resource that has the expected name but another owner is reported as
+//!   [`ErrorKind::NotOwned`](crate::ErrorKind::NotOwned), never adopted.
+//! - **idempotent ensure**: `ensure_*` calls create the resource when missing and bring it to the
+//!   desired settings when present; calling one twice (e.g. after a lost response) leaves one resource.
+//! - **delete-only-owned**: `delete_*` calls refuse resources the owner does not own, and deleting
+//!   something already gone succeeds.
+//! - **honest errors**: failures are [`ProviderError`](crate::ProviderError)s classified retryable or
+//!   permanent, naming the resource and carrying the provider's message.
+
+mod certificate;
+mod cluster;
+mod dns;
+mod load_balancer;
+mod registry;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate};
+pub use cluster::{
+    Cluster, ClusterInfo, DesiredCluster, DesiredService, DesiredTaskDefinition, Rollout, ServiceInfo,
+    TaskDefinitionInfo, TrafficSource,
+};
+pub use dns::{AliasTarget, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
+pub use load_balancer::{
+    DesiredListener, DesiredLoadBalancer, DesiredTargetGroup, ListenerAction, ListenerInfo, LoadBalancer,
+    LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetGroupInfo, TargetHealth, TargetState,
+};
+pub use registry::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Registry, RepositoryInfo};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use certificate::MockCertificate;
+#[cfg(any(test, feature = "mocks"))]
+pub use cluster::MockCluster;
+#[cfg(any(test, feature = "mocks"))]
+pub use dns::MockDns;
+#[cfg(any(test, feature = "mocks"))]
+pub use load_balancer::MockLoadBalancer;
+#[cfg(any(test, feature = "mocks"))]
+pub use registry::MockRegistry;
+
+/// Tags: key → value, on every resource that supports them.
+pub type Tags = BTreeMap<String, String>;
+
+/// Who owns a resource: one app. Ownership is what `plan` and `destroy` trust.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Owner {
+    /// The app name.
+    pub app: String,
+}
+
+impl Owner {
+    /// The tag key that marks ownership; its value is the app name.
+    pub const TAG: &'static str = "scaling:app";
+    /// The tag key that names the tool that manages a resource.
+    pub const MANAGED_BY_TAG: &'static str = "scaling:managed-by";
+
+    /// The owner `app`.
+    pub fn new(app: impl Into<String>) -> Self {
+        Self { app: app.into() }
+    }
+
+    /// The ownership tags merged over `extra` (ownership wins).
+    pub fn tags(&self, extra: &Tags) -> Tags {
+        let mut tags = extra.clone();
+        tags.insert(Self::TAG.into(), self.app.clone());
+        tags.insert(Self::MANAGED_BY_TAG.into(), "scaling".into());
+        tags
+    }
+
+    /// True when `tags` mark a resource as owned by this owner.
+    pub fn owns(&self, tags: &Tags) -> bool {
+        tags.get(Self::TAG) == Some(&self.app)
+    }
+}
+
+/// Where a security group admits traffic from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TrafficFrom {
+    /// Every IPv4 and IPv6 address: `0.0.0.0/0` and `::/0` together.
+    Anywhere,
+    /// One address range, e.g. `0.0.0.0/0` alone or `10.0.0.0/8`.
+    Cidr(String),
+    /// Only members of this security group (by id).
+    Group(String),
+}
+
+impl TrafficFrom {
+    /// The sources this one stands for, one address family each: `Anywhere` is both halves.
+    pub fn atoms(&self) -> Vec<TrafficFrom> {
+        match self {
+            TrafficFrom::Anywhere => vec![TrafficFrom::Cidr("0.0.0.0/0".into()), TrafficFrom::Cidr("::/0".into())],
+            other => vec![other.clone()],
+        }
+    }
+}
+
+impl std::fmt::Display for TrafficFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrafficFrom::Anywhere => f.write_str("anywhere"),
+            TrafficFrom::Cidr(cidr) => f.write_str(cidr),
+            TrafficFrom::Group(id) => write!(f, "group {id}"),
+        }
+    }
+}
+
+/// One inbound rule: a TCP port from a source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IngressRule {
+    /// The TCP port.
+    pub port: u16,
+    /// Who may connect.
+    pub from: TrafficFrom,
+}
+
+impl IngressRule {
+    /// The rule split into one rule per address family (see [`TrafficFrom::atoms`]).
+    pub fn atoms(&self) -> Vec<IngressRule> {
+        self.from.atoms().into_iter().map(|from| IngressRule { port: self.port, from }).collect()
+    }
+}
+
+impl std::fmt::Display for IngressRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tcp/{} from {}", self.port, self.from)
+    }
+}
+
+/// A security group (firewall) as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredSecurityGroup {
+    /// Its name, e.g. `app-alb-sg`.
+    pub name: String,
+    /// A human description.
+    pub description: String,
+    /// The only inbound traffic admitted.
+    pub ingress: Vec<IngressRule>,
+    /// Tags, ownership included.
+    pub tags: Tags,
+}
+
+/// A security group as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroupInfo {
+    /// The provider's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The inbound TCP single-port rules, sorted.
+    pub ingress: Vec<IngressRule>,
+    /// Inbound rules of other shapes (another protocol, a port range, a prefix list), in words, e.g.
+    /// `udp/53 from 10.0.0.0/8`: never wanted, so always drift.
+    #[serde(default)]
+    pub other_rules: Vec<String>,
+}
