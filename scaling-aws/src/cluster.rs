@@ -14,7 +14,7 @@ use ecs::types::{
 };
 use scaling_core::providers::{
     Cluster, ClusterInfo, DesiredCluster, DesiredSecurityGroup, DesiredService, DesiredTaskDefinition, Owner, Rollout,
-    SecurityGroupInfo, ServiceInfo, TaskDefinitionInfo,
+    SecurityGroupInfo, ServiceInfo, SupportResource, TaskDefinitionInfo,
 };
 use scaling_core::{ErrorKind, Platform, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
@@ -37,104 +37,7 @@ fn client_token(desired: &DesiredService) -> String {
     hex::encode(hash)[..32].to_string()
 }
 
-const EXECUTION_POLICY: &str = "policy/service-role/AmazonECSTaskExecutionRolePolicy";
-const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
 impl AwsProvider {
-    /// The task execution role (pull from ECR, write logs), created with the managed policy if missing.
-    async fn execution_role(&self, app: &str, tags: &scaling_core::providers::Tags) -> ProviderResult<String> {
-        let name = format!("{app}-execution-role");
-        let arn = match self.iam.get_role().role_name(&name).send().await {
-            Ok(out) => out.role().map(|r| r.arn().to_string()),
-            Err(e) if code(&e) == Some("NoSuchEntity") => None,
-            Err(e) => return Err(map("GetRole", &name, e)),
-        };
-        let arn = match arn {
-            Some(arn) => arn,
-            None => {
-                let iam_tags = tags
-                    .iter()
-                    .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| build("CreateRole", &name, e))?;
-                let created = self
-                    .iam
-                    .create_role()
-                    .role_name(&name)
-                    .assume_role_policy_document(TRUST_POLICY)
-                    .set_tags(Some(iam_tags))
-                    .send()
-                    .await;
-                match created {
-                    Ok(out) => {
-                        out.role().map(|r| r.arn().to_string()).ok_or_else(|| missing("CreateRole", &name, "Role"))?
-                    }
-                    Err(e) if code(&e) == Some("EntityAlreadyExists") => {
-                        let out =
-                            self.iam.get_role().role_name(&name).send().await.map_err(|e| map("GetRole", &name, e))?;
-                        out.role().map(|r| r.arn().to_string()).ok_or_else(|| missing("GetRole", &name, "Role"))?
-                    }
-                    Err(e) => return Err(map("CreateRole", &name, e)),
-                }
-            }
-        };
-        let policy = format!("arn:{}:iam::aws:{EXECUTION_POLICY}", self.partition());
-        let attached = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| map("ListAttachedRolePolicies", &name, e))?;
-        if !attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy.as_str())) {
-            self.iam
-                .attach_role_policy()
-                .role_name(&name)
-                .policy_arn(&policy)
-                .send()
-                .await
-                .map_err(|e| map("AttachRolePolicy", &name, e))?;
-        }
-        Ok(arn)
-    }
-
-    /// The log group the tasks write to, kept 30 days.
-    async fn log_group(&self, name: &str, tags: &scaling_core::providers::Tags) -> ProviderResult<()> {
-        const RETENTION_DAYS: i32 = 30;
-        let out = self
-            .logs
-            .describe_log_groups()
-            .log_group_name_prefix(name)
-            .send()
-            .await
-            .map_err(|e| map("DescribeLogGroups", name, e))?;
-        let existing = out.log_groups().iter().find(|g| g.log_group_name() == Some(name));
-        if existing.is_none() {
-            match self
-                .logs
-                .create_log_group()
-                .log_group_name(name)
-                .set_tags(Some(tags.clone().into_iter().collect()))
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if code(&e) == Some("ResourceAlreadyExistsException") => {}
-                Err(e) => return Err(map("CreateLogGroup", name, e)),
-            }
-        }
-        if existing.and_then(|g| g.retention_in_days()) != Some(RETENTION_DAYS) {
-            self.logs
-                .put_retention_policy()
-                .log_group_name(name)
-                .retention_in_days(RETENTION_DAYS)
-                .send()
-                .await
-                .map_err(|e| map("PutRetentionPolicy", name, e))?;
-        }
-        Ok(())
-    }
-
     async fn describe_service(&self, cluster: &ClusterInfo, name: &str) -> ProviderResult<Option<ecs::types::Service>> {
         let out = self
             .ecs
@@ -554,6 +457,14 @@ impl Cluster for AwsProvider {
             .await
             .map_err(|e| map("UpdateService", &service.name, e))?;
         out.service().map(service_info).ok_or_else(|| missing("UpdateService", &service.name, "Service"))
+    }
+
+    async fn find_support_resources(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {
+        self.find_support(owner).await
+    }
+
+    async fn delete_support_resource(&self, owner: &Owner, resource: &SupportResource) -> ProviderResult<()> {
+        self.delete_support(owner, resource).await
     }
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {

@@ -34,6 +34,7 @@ mod network;
 mod provider;
 mod registry;
 mod security_groups;
+mod support_resources;
 mod tags;
 
 #[cfg(test)]

@@ -121,7 +121,7 @@ pub enum Command {
         #[arg(long)]
         no_wait: bool,
     },
-    /// Delete everything the app owns (asks first unless --yes); keeps the DNS zone and images unless asked.
+    /// Delete everything the app owns (asks first unless --yes); keeps the DNS zone, images and logs unless asked.
     #[command(after_help = "Example:\n  scaling destroy --yes --delete-images")]
     Destroy {
         /// Do not ask for confirmation.
@@ -133,6 +133,9 @@ pub enum Command {
         /// Also delete the image repository and its images.
         #[arg(long)]
         delete_images: bool,
+        /// Also delete the app's logs (the log group on AWS).
+        #[arg(long)]
+        delete_logs: bool,
     },
     /// Print shell completions.
     #[command(after_help = "Example:\n  scaling completions bash > /etc/bash_completion.d/scaling")]

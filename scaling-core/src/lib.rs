@@ -34,6 +34,8 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 mod events;
 pub mod memory;

@@ -83,7 +83,7 @@ async fn dashmath_runs_behind_https_survives_a_killed_replica_scales_and_is_dest
 
     // Destroy leaves no process and no listener.
     let pids = d.cloud.supervisor().replica_pids("dashmath-service");
-    let options = DestroyOptions { delete_images: true, delete_zone: true };
+    let options = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
     d.orchestrator.destroy(&d.spec, &options, &RecordedEvents::new()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     for pid in pids {
@@ -91,6 +91,6 @@ async fn dashmath_runs_behind_https_survives_a_killed_replica_scales_and_is_dest
     }
     assert!(tokio::net::TcpStream::connect(("127.0.0.1", d.https_port)).await.is_err(), "the HTTPS listener is closed");
     assert!(tokio::net::TcpStream::connect(("127.0.0.1", d.http_port)).await.is_err(), "the HTTP listener is closed");
-    let left = d.orchestrator.plan_destroy(&d.spec).await.unwrap().owned_resources();
+    let left = d.orchestrator.plan_destroy(&d.spec, &options).await.unwrap().owned_resources();
     assert_eq!(left, Vec::<String>::new());
 }

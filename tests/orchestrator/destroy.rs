@@ -65,7 +65,7 @@ async fn destroy_with_consent_removes_everything_owned() {
     let orchestrator = orchestrator(&cloud);
     orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
 
-    let options = DestroyOptions { delete_images: true, delete_zone: true };
+    let options = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
     orchestrator.destroy(&seed_spec(), &options, &RecordedEvents::new()).await.unwrap();
     assert_eq!(cloud.inventory(), Vec::<String>::new());
 
@@ -86,7 +86,7 @@ async fn destroy_never_deletes_a_zone_it_did_not_create() {
         "the enclosing zone is reused"
     );
 
-    let options = DestroyOptions { delete_images: true, delete_zone: true };
+    let options = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
     let report = orchestrator.destroy(&seed_spec(), &options, &RecordedEvents::new()).await.unwrap();
     assert_eq!(cloud.inventory(), ["zone example.com owner=someone-else"]);
     assert!(report.kept.iter().any(|k| k.contains("not created by dashmath")));

@@ -32,7 +32,7 @@ async fn sweep(fault: impl Fn(usize) -> Fault) {
             "after a fault on mutating call {k}, the re-run must converge to the clean state"
         );
 
-        let options = DestroyOptions { delete_images: true, delete_zone: true };
+        let options = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
         orchestrator.destroy(&seed_spec(), &options, &RecordedEvents::new()).await.unwrap();
         assert_eq!(cloud.owned_by("dashmath"), Vec::<String>::new(), "destroy after fault {k} leaves nothing owned");
     }
@@ -92,7 +92,7 @@ async fn destroy_waits_while_network_interfaces_linger_on_the_task_group() {
         cloud.inject(Fault::operation("delete_task_security_group").kind(scaling_core::ErrorKind::DependencyViolation));
     }
     let events = RecordedEvents::new();
-    let options = DestroyOptions { delete_images: true, delete_zone: true };
+    let options = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
     orchestrator.destroy(&seed_spec(), &options, &events).await.unwrap();
     assert_eq!(cloud.inventory(), Vec::<String>::new());
     let waits = events

@@ -209,9 +209,19 @@ async fn destroy_removes_everything_owned_and_keeps_the_zone_and_a_foreign_recor
     let zone_id = report.new_zone.unwrap().id;
     sdk.add_txt(&zone_id, "mail.dashmath.example.com", "\"v=spf1 -all\"").await;
 
-    let options = DestroyOptions { delete_images: true, delete_zone: false };
+    let options = DestroyOptions { delete_images: true, delete_zone: false, delete_logs: false };
+    let planned = orchestrator.plan_destroy(&spec(), &options).await.unwrap();
     let destroyed = orchestrator.destroy(&spec(), &options, &RecordedEvents::new()).await.unwrap();
     assert!(destroyed.kept.iter().any(|k| k.contains("--delete-zone")));
+    assert!(destroyed.kept.iter().any(|k| k.starts_with("log group /ecs/dashmath") && k.contains("--delete-logs")));
+    let planned_deletes: Vec<&str> = planned
+        .changes
+        .iter()
+        .filter(|c| c.action == scaling_core::Action::Delete)
+        .map(|c| c.resource.as_str())
+        .collect();
+    assert_eq!(planned_deletes, destroyed.deleted, "destroy deletes exactly what its plan said");
+    assert!(destroyed.deleted.contains(&"execution role dashmath-execution-role".to_string()));
 
     assert!(sdk.ecr.describe_repositories().repository_names("dashmath-repository").send().await.is_err());
     assert!(sdk.elb.describe_load_balancers().names("dashmath-alb").send().await.is_err());
@@ -226,9 +236,16 @@ async fn destroy_removes_everything_owned_and_keeps_the_zone_and_a_foreign_recor
         records.resource_record_sets().iter().map(|s| format!("{} {}", s.name(), s.r#type().as_str())).collect();
     assert_eq!(left.len(), 3, "NS, SOA and the foreign record remain: {left:?}");
     assert!(left.contains(&"mail.dashmath.example.com. TXT".to_string()));
+    assert!(sdk.iam.get_role().role_name("dashmath-execution-role").send().await.is_err(), "the role is gone");
+    let logs = sdk.logs.describe_log_groups().log_group_name_prefix("/ecs/dashmath").send().await.unwrap();
+    assert_eq!(logs.log_groups().len(), 1, "the logs are kept, as destroy said");
     assert_eq!(
-        orchestrator.plan_destroy(&spec()).await.unwrap().owned_resources(),
-        ["zone dashmath.example.com"],
-        "only the zone, kept on purpose"
+        orchestrator.plan_destroy(&spec(), &options).await.unwrap().owned_resources(),
+        ["log group /ecs/dashmath", "zone dashmath.example.com"],
+        "only what destroy named as kept"
     );
+    let with_logs = DestroyOptions { delete_logs: true, ..options };
+    orchestrator.destroy(&spec(), &with_logs, &RecordedEvents::new()).await.unwrap();
+    let logs = sdk.logs.describe_log_groups().log_group_name_prefix("/ecs/dashmath").send().await.unwrap();
+    assert!(logs.log_groups().is_empty(), "--delete-logs deletes them");
 }

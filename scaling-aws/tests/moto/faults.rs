@@ -31,7 +31,7 @@ async fn an_operation_failing_once_then_a_rerun_converges_without_duplicates() {
         log.clear();
         orchestrator.deploy(&spec(), None, &RecordedEvents::new()).await.unwrap();
         assert_eq!(log.mutating(), Vec::<String>::new(), "after a fault on {operation}, the state is complete");
-        let plan = orchestrator.plan_destroy(&spec()).await.unwrap();
+        let plan = orchestrator.plan_destroy(&spec(), &Default::default()).await.unwrap();
         let owned = plan.owned_resources();
         for (kind, count) in [
             ("load balancer", 1),

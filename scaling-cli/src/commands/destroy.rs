@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{bail, Result};
-use scaling_core::DestroyOptions;
+use scaling_core::{Action, DestroyOptions};
 
 use super::{connect, finish};
 use crate::args::Global;
@@ -18,7 +18,7 @@ fn confirm(app: &str) -> Result<bool> {
     Ok(line.trim() == app)
 }
 
-pub async fn run(global: &Global, yes: bool, delete_zone: bool, delete_images: bool) -> Result<()> {
+pub async fn run(global: &Global, yes: bool, options: &DestroyOptions) -> Result<()> {
     if !yes && !std::io::stdin().is_terminal() {
         return Err(InvalidInput("refusing to destroy without --yes: there is no terminal to confirm on".into()).into());
     }
@@ -28,10 +28,10 @@ pub async fn run(global: &Global, yes: bool, delete_zone: bool, delete_images: b
     }
     let (selected, orchestrator) = connect(global, true).await?;
     let app = selected.spec.app.name.clone();
-    let plan = orchestrator.plan_destroy(&selected.spec).await?;
-    let owned = plan.owned_resources();
+    let plan = orchestrator.plan_destroy(&selected.spec, options).await?;
+    let deletes: Vec<_> = plan.changes.iter().filter(|c| c.action == Action::Delete).collect();
     let renderer = Renderer::new(global.output, global.no_color);
-    if owned.is_empty() {
+    if deletes.is_empty() {
         finish(global, &renderer, &scaling_core::DestroyReport::default(), || {
             format!("{app} owns nothing here; nothing to delete.")
         });
@@ -39,15 +39,17 @@ pub async fn run(global: &Global, yes: bool, delete_zone: bool, delete_images: b
     }
     if !yes {
         println!("This deletes what {app} owns:");
-        for resource in &owned {
-            println!("  - {resource}");
+        for change in &deletes {
+            println!("  - {}", change.resource);
+        }
+        for kept in plan.changes.iter().filter(|c| c.action != Action::Delete) {
+            println!("  and keeps {} ({})", kept.resource, kept.reason);
         }
         if !confirm(&app)? {
             bail!("not confirmed; nothing was deleted");
         }
     }
-    let options = DestroyOptions { delete_zone, delete_images };
-    let report = orchestrator.destroy(&selected.spec, &options, &renderer).await?;
+    let report = orchestrator.destroy(&selected.spec, options, &renderer).await?;
     finish(global, &renderer, &report, || {
         let mut text = format!("✓ deleted {} resource(s)", report.deleted.len());
         for kept in &report.kept {

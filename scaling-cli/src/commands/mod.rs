@@ -32,8 +32,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Status => status::status(global).await,
         Command::Scale { count, no_wait } => status::scale(global, count, !no_wait).await,
-        Command::Destroy { yes, delete_zone, delete_images } => {
-            destroy::run(global, yes, delete_zone, delete_images).await
+        Command::Destroy { yes, delete_zone, delete_images, delete_logs } => {
+            let options = scaling_core::DestroyOptions { delete_zone, delete_images, delete_logs };
+            destroy::run(global, yes, &options).await
         }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "scaling", &mut std::io::stdout());

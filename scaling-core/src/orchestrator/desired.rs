@@ -47,6 +47,13 @@ pub(crate) struct Desired {
     pub names: ResourceNames,
     pub tags: Tags,
     pub image: ImageSource,
+    /// Tells this run from others (the clock and the process at planning time).
+    pub run: String,
+}
+
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
 }
 
 /// The HTTPS port the redirect points at.
@@ -63,6 +70,7 @@ impl Desired {
             owner,
             spec: spec.clone(),
             image,
+            run: run_id(),
         }
     }
 
@@ -161,7 +169,9 @@ impl Desired {
         let mut alternative_names: Vec<String> = domain.hostnames().into_iter().skip(1).collect();
         alternative_names.sort();
         let mut hash = Sha256::new();
-        hash.update(format!("{}|{}|{}", self.names.app, domain.name, alternative_names.join(",")));
+        // The run is part of the token: retries within one run return the same certificate, while a
+        // deploy after a destroy gets a new one (a token outlives the certificate it was used for).
+        hash.update(format!("{}|{}|{}|{}", self.names.app, domain.name, alternative_names.join(","), self.run));
         let idempotency_token = hex::encode(hash.finalize())[..32].to_string();
         Some(DesiredCertificate {
             domain: domain.name.clone(),

@@ -3,7 +3,7 @@
 use futures::future::{join_all, BoxFuture};
 
 use super::runner::{Poll, Runner};
-use super::{Observed, Providers, StepId};
+use super::{Action, Change, Observed, Providers, StepId};
 use crate::events::EventKind;
 use crate::names::ResourceNames;
 use crate::providers::Owner;
@@ -24,6 +24,9 @@ type DeleteCall<'a> = Box<dyn Fn() -> BoxFuture<'a, ProviderResult<()>> + Send +
 /// One deletion: a step (for events), a label, and the call.
 type Deletion<'a> = (StepId, String, DeleteCall<'a>);
 
+/// How many rounds of deletions a destroy makes, each after the one before.
+const PHASES: u8 = 5;
+
 pub(crate) struct Destroy<'a> {
     pub providers: &'a Providers,
     pub owner: Owner,
@@ -38,7 +41,7 @@ impl Destroy<'_> {
     /// (network interfaces draining, a listener going away) are retried until the drain timeout.
     pub async fn run(self) -> Result<DestroyReport> {
         let mut report = DestroyReport::default();
-        for phase in 0..5 {
+        for phase in 0..PHASES {
             let deletions = self.phase(phase, &mut report);
             let results =
                 join_all(deletions.into_iter().map(|(step, label, call)| self.delete(step, label, call))).await;
@@ -58,8 +61,28 @@ impl Destroy<'_> {
         Ok(report)
     }
 
+    /// The plan of this destroy, made without a call: a `delete` row per deletion, in the order they
+    /// run, then a `no_change` row per resource kept, with why.
+    pub fn rows(&self) -> Vec<Change> {
+        let mut report = DestroyReport::default();
+        let mut rows = Vec::new();
+        for phase in 0..PHASES {
+            for (step, label, _) in self.phase(phase, &mut report) {
+                rows.push(Change { step, resource: label, action: Action::Delete, reason: "owned by the app".into() });
+            }
+        }
+        rows.extend(report.kept.into_iter().map(|kept| {
+            let (resource, reason) = match kept.split_once(" (") {
+                Some((resource, why)) => (resource.to_string(), format!("kept: {}", why.trim_end_matches(')'))),
+                None => (kept.clone(), "kept".to_string()),
+            };
+            Change { step: StepId::Cleanup, resource, action: Action::NoChange, reason }
+        }));
+        rows
+    }
+
     async fn delete(&self, step: StepId, label: String, call: DeleteCall<'_>) -> Result<String> {
-        self.runner.emit(step, &label, EventKind::Started { action: super::Action::Delete });
+        self.runner.emit(step, &label, EventKind::Started { action: Action::Delete });
         let timeout = self.runner.options.timeouts.dependency_drain;
         let result = self
             .runner
@@ -166,6 +189,18 @@ impl Destroy<'_> {
                         StepId::TaskSecurityGroup,
                         format!("security group {}", group.name),
                         Box::new(move || p.cluster.delete_task_security_group(owner, group)),
+                    ));
+                }
+                for support in &o.support {
+                    let label = format!("{} {}", support.kind, support.name);
+                    if support.holds_logs && !self.options.delete_logs {
+                        report.kept.push(format!("{label} (the app's logs; pass --delete-logs to delete it)"));
+                        continue;
+                    }
+                    out.push((
+                        StepId::Cluster,
+                        label,
+                        Box::new(move || p.cluster.delete_support_resource(owner, support)),
                     ));
                 }
                 match &o.repository {

@@ -244,9 +244,31 @@ impl Orchestrator {
         Ok(scaled)
     }
 
-    /// The plan of a destroy: every owned resource with action delete.
-    pub async fn plan_destroy(&self, spec: &Spec) -> Result<Plan> {
-        self.observe_only(spec).await
+    /// The plan of a destroy with `options`: a row per owned resource, `delete`, or `no_change` with
+    /// the reason it is kept and the option that deletes it. Makes no mutating call.
+    pub async fn plan_destroy(&self, spec: &Spec, options: &DestroyOptions) -> Result<Plan> {
+        let mut plan = self.observe_only(spec).await?;
+        plan.changes = self.destroyer(spec, &plan, options, &crate::Silent).rows();
+        Ok(plan)
+    }
+
+    fn destroyer<'a>(
+        &'a self,
+        spec: &Spec,
+        plan: &Plan,
+        options: &DestroyOptions,
+        progress: &'a dyn Progress,
+    ) -> destroy::Destroy<'a> {
+        let mut options = options.clone();
+        options.delete_zone |= spec.domain.as_ref().is_some_and(|d| d.delete_zone_on_destroy);
+        destroy::Destroy {
+            providers: &self.providers,
+            owner: plan.desired.owner.clone(),
+            names: plan.desired.names.clone(),
+            observed: plan.observed.clone(),
+            options,
+            runner: runner::Runner::new(&self.options, progress),
+        }
     }
 
     /// Deletes every resource the app owns, in reverse dependency order; keeps the zone unless asked,
@@ -258,24 +280,23 @@ impl Orchestrator {
         progress: &dyn Progress,
     ) -> Result<DestroyReport> {
         let plan = self.observe_only(spec).await?;
-        destroy::Destroy {
-            providers: &self.providers,
-            owner: plan.desired.owner.clone(),
-            names: plan.desired.names.clone(),
-            observed: plan.observed,
-            options: options.clone(),
-            runner: runner::Runner::new(&self.options, progress),
-        }
-        .run()
-        .await
+        self.destroyer(spec, &plan, options, progress).run().await
     }
 
-    /// A plan for the spec's own image reference (or a placeholder), made only to observe.
+    /// A plan for the spec's own image reference (or a placeholder), made only to observe; it also
+    /// reads what the cluster provider made on its own behalf.
     async fn observe_only(&self, spec: &Spec) -> Result<Plan> {
         let image = match spec.image.reference.as_deref().map(str::parse::<ImageReference>) {
             Some(Ok(reference)) => reference,
             _ => ImageReference { repository: ResourceNames::new(&spec.app.name).repository, tag: None, digest: None },
         };
-        self.plan(spec, ImageSource::Prebuilt(image)).await
+        let mut plan = self.plan(spec, ImageSource::Prebuilt(image)).await?;
+        plan.observed.support = self
+            .providers
+            .cluster
+            .find_support_resources(&plan.desired.owner)
+            .await
+            .map_err(|source| Error::Provider { step: StepId::Cluster, source })?;
+        Ok(plan)
     }
 }

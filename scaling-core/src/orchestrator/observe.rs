@@ -4,7 +4,7 @@ use super::desired::{Desired, ImageSource};
 use super::{Providers, StepId};
 use crate::providers::{
     CertificateInfo, ClusterInfo, DnsRecord, ImageRef, ListenerInfo, LoadBalancerInfo, Protocol, RepositoryInfo,
-    SecurityGroupInfo, ServiceInfo, TargetGroupInfo, TaskDefinitionInfo, ZoneInfo,
+    SecurityGroupInfo, ServiceInfo, SupportResource, TargetGroupInfo, TaskDefinitionInfo, ZoneInfo,
 };
 use crate::{Error, ProviderResult};
 
@@ -24,6 +24,8 @@ pub(crate) struct Observed {
     pub zone: Option<ZoneInfo>,
     pub records: Vec<DnsRecord>,
     pub certificates: Vec<CertificateInfo>,
+    /// What the cluster provider made on its own behalf; read for destroy and status only.
+    pub support: Vec<SupportResource>,
 }
 
 impl Observed {
@@ -112,6 +114,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         zone,
         records,
         certificates,
+        support: Vec::new(),
     })
 }
 

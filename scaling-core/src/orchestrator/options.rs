@@ -80,6 +80,8 @@ impl Default for DeployOptions {
 pub struct DestroyOptions {
     /// Delete the repository and the images in it.
     pub delete_images: bool,
-    /// Delete the DNS zone when this app created it.
+    /// Delete the DNS zone when this app created it (also `domain.delete_zone_on_destroy`).
     pub delete_zone: bool,
+    /// Delete the app's logs (a log group on AWS); kept by default, for after-the-fact debugging.
+    pub delete_logs: bool,
 }

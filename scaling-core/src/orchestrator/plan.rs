@@ -83,6 +83,7 @@ impl Plan {
         );
         out.extend(o.certificates.iter().map(|c| format!("certificate {} ({})", c.domain, c.id)));
         out.extend(o.owned_records(&self.app).map(|r| format!("record {} {:?}", r.name, r.kind)));
+        out.extend(o.support.iter().map(|s| format!("{} {}", s.kind, s.name)));
         out.extend(named("repository", o.repository.as_ref().map(|r| r.name.as_str())));
         let own_zone = o.zone.as_ref().filter(|z| z.owner.as_deref() == Some(self.app.as_str()));
         out.extend(named("zone", own_zone.map(|z| z.name.as_str())));

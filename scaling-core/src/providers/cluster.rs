@@ -155,6 +155,20 @@ pub struct ServiceInfo {
     pub drift: Vec<String>,
 }
 
+/// A resource a provider creates on its own behalf while running the app (an execution role, a log
+/// group): the core does not model it, but destroy lists it, and deletes it or says why it keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportResource {
+    /// What it is, e.g. `execution role` or `log group`.
+    pub kind: String,
+    /// Its name, e.g. `dashmath-execution-role`.
+    pub name: String,
+    /// The provider's id.
+    pub id: String,
+    /// It holds the app's logs: destroy keeps it unless asked to delete logs.
+    pub holds_logs: bool,
+}
+
 /// Runs N replicas of a task definition and keeps them running.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -198,4 +212,15 @@ pub trait Cluster: Send + Sync {
     ) -> ProviderResult<ServiceInfo>;
     /// Stops every task and deletes the service.
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()>;
+
+    /// Every [`SupportResource`] this owner owns (none, for a provider that creates none).
+    async fn find_support_resources(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {
+        let _ = owner;
+        Ok(Vec::new())
+    }
+    /// Deletes an owned support resource; deleting one already gone succeeds.
+    async fn delete_support_resource(&self, owner: &Owner, resource: &SupportResource) -> ProviderResult<()> {
+        let _ = (owner, resource);
+        Ok(())
+    }
 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate};
 pub use cluster::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredService, DesiredTaskDefinition, Rollout, ServiceInfo,
+    Cluster, ClusterInfo, DesiredCluster, DesiredService, DesiredTaskDefinition, Rollout, ServiceInfo, SupportResource,
     TaskDefinitionInfo, TrafficSource,
 };
 pub use dns::{AliasTarget, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};

@@ -1,0 +1,221 @@
+//! What the ECS provider makes on its own behalf, beside the cluster: the task execution role (pull
+//! from ECR, write logs) and the log group the tasks write to. Both carry the app's tags; destroy finds
+//! them by owner, deletes the role and keeps the logs unless asked.
+
+use scaling_core::providers::{Owner, SupportResource};
+use scaling_core::ProviderResult;
+
+use crate::error::{build, code, map, missing, not_owned};
+use crate::provider::AwsProvider;
+use crate::tags::owned_by;
+
+/// The kinds as destroy names them.
+const ROLE: &str = "execution role";
+const LOG_GROUP: &str = "log group";
+
+/// The execution role and log group names of `app`.
+pub(crate) fn role_name(app: &str) -> String {
+    format!("{app}-execution-role")
+}
+
+/// The log group of `app`'s tasks (the same as the core's `ResourceNames::log_group`).
+pub(crate) fn log_group_name(app: &str) -> String {
+    format!("/ecs/{app}")
+}
+
+const EXECUTION_POLICY: &str = "policy/service-role/AmazonECSTaskExecutionRolePolicy";
+const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+impl AwsProvider {
+    /// The task execution role (pull from ECR, write logs), created with the managed policy if missing.
+    pub(crate) async fn execution_role(
+        &self,
+        app: &str,
+        tags: &scaling_core::providers::Tags,
+    ) -> ProviderResult<String> {
+        let name = role_name(app);
+        let arn = match self.iam.get_role().role_name(&name).send().await {
+            Ok(out) => out.role().map(|r| r.arn().to_string()),
+            Err(e) if code(&e) == Some("NoSuchEntity") => None,
+            Err(e) => return Err(map("GetRole", &name, e)),
+        };
+        let arn = match arn {
+            Some(arn) => arn,
+            None => {
+                let iam_tags = tags
+                    .iter()
+                    .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| build("CreateRole", &name, e))?;
+                let created = self
+                    .iam
+                    .create_role()
+                    .role_name(&name)
+                    .assume_role_policy_document(TRUST_POLICY)
+                    .set_tags(Some(iam_tags))
+                    .send()
+                    .await;
+                match created {
+                    Ok(out) => {
+                        out.role().map(|r| r.arn().to_string()).ok_or_else(|| missing("CreateRole", &name, "Role"))?
+                    }
+                    Err(e) if code(&e) == Some("EntityAlreadyExists") => {
+                        let out =
+                            self.iam.get_role().role_name(&name).send().await.map_err(|e| map("GetRole", &name, e))?;
+                        out.role().map(|r| r.arn().to_string()).ok_or_else(|| missing("GetRole", &name, "Role"))?
+                    }
+                    Err(e) => return Err(map("CreateRole", &name, e)),
+                }
+            }
+        };
+        let policy = format!("arn:{}:iam::aws:{EXECUTION_POLICY}", self.partition());
+        let attached = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .map_err(|e| map("ListAttachedRolePolicies", &name, e))?;
+        if !attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy.as_str())) {
+            self.iam
+                .attach_role_policy()
+                .role_name(&name)
+                .policy_arn(&policy)
+                .send()
+                .await
+                .map_err(|e| map("AttachRolePolicy", &name, e))?;
+        }
+        Ok(arn)
+    }
+
+    /// The log group the tasks write to, kept 30 days.
+    pub(crate) async fn log_group(&self, name: &str, tags: &scaling_core::providers::Tags) -> ProviderResult<()> {
+        const RETENTION_DAYS: i32 = 30;
+        let out = self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .map_err(|e| map("DescribeLogGroups", name, e))?;
+        let existing = out.log_groups().iter().find(|g| g.log_group_name() == Some(name));
+        if existing.is_none() {
+            match self
+                .logs
+                .create_log_group()
+                .log_group_name(name)
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if code(&e) == Some("ResourceAlreadyExistsException") => {}
+                Err(e) => return Err(map("CreateLogGroup", name, e)),
+            }
+        }
+        if existing.and_then(|g| g.retention_in_days()) != Some(RETENTION_DAYS) {
+            self.logs
+                .put_retention_policy()
+                .log_group_name(name)
+                .retention_in_days(RETENTION_DAYS)
+                .send()
+                .await
+                .map_err(|e| map("PutRetentionPolicy", name, e))?;
+        }
+        Ok(())
+    }
+
+    /// The role and the log group, when this owner owns them.
+    pub(crate) async fn find_support(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {
+        let (role, logs) = tokio::try_join!(self.find_role(owner), self.find_log_group(owner))?;
+        Ok(role.into_iter().chain(logs).collect())
+    }
+
+    async fn find_role(&self, owner: &Owner) -> ProviderResult<Option<SupportResource>> {
+        let name = role_name(&owner.app);
+        let role = match self.iam.get_role().role_name(&name).send().await {
+            Ok(out) => out.role().cloned(),
+            Err(e) if code(&e) == Some("NoSuchEntity") => None,
+            Err(e) => return Err(map("GetRole", &name, e)),
+        };
+        let Some(role) = role else { return Ok(None) };
+        if !owned_by(owner, role.tags().iter().map(|t| (t.key(), t.value()))) {
+            return Err(not_owned("GetRole", &name, owner));
+        }
+        Ok(Some(SupportResource { kind: ROLE.into(), name, id: role.arn().to_string(), holds_logs: false }))
+    }
+
+    async fn find_log_group(&self, owner: &Owner) -> ProviderResult<Option<SupportResource>> {
+        let name = log_group_name(&owner.app);
+        let out = self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await
+            .map_err(|e| map("DescribeLogGroups", &name, e))?;
+        let Some(group) = out.log_groups().iter().find(|g| g.log_group_name() == Some(name.as_str())) else {
+            return Ok(None);
+        };
+        let arn = group
+            .log_group_arn()
+            .map(str::to_string)
+            .or_else(|| group.arn().map(|a| a.trim_end_matches(":*").to_string()))
+            .ok_or_else(|| missing("DescribeLogGroups", &name, "logGroupArn"))?;
+        let tags = self
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| map("ListTagsForResource", &name, e))?;
+        let pairs = tags.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()));
+        if !owned_by(owner, pairs) {
+            return Err(not_owned("DescribeLogGroups", &name, owner));
+        }
+        Ok(Some(SupportResource { kind: LOG_GROUP.into(), name, id: arn, holds_logs: true }))
+    }
+
+    /// Deletes the role (its managed policies detached first) or the log group; gone already is fine.
+    pub(crate) async fn delete_support(&self, owner: &Owner, resource: &SupportResource) -> ProviderResult<()> {
+        let still_owned = match resource.kind.as_str() {
+            ROLE => self.find_role(owner).await?,
+            LOG_GROUP => self.find_log_group(owner).await?,
+            other => {
+                return Err(build("DeleteSupportResource", &resource.name, format!("unknown kind {other}")));
+            }
+        };
+        if still_owned.is_none() {
+            return Ok(());
+        }
+        if resource.kind == LOG_GROUP {
+            return match self.logs.delete_log_group().log_group_name(&resource.name).send().await {
+                Ok(_) => Ok(()),
+                Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(()),
+                Err(e) => Err(map("DeleteLogGroup", &resource.name, e)),
+            };
+        }
+        let name = &resource.name;
+        let attached = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| map("ListAttachedRolePolicies", name, e))?;
+        for policy in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+            self.iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(policy)
+                .send()
+                .await
+                .map_err(|e| map("DetachRolePolicy", name, e))?;
+        }
+        match self.iam.delete_role().role_name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
+            Err(e) => Err(map("DeleteRole", name, e)),
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The conformance kit: test functions every provider runs against itself, the way every
+//! `object_store` backend runs its `integration.rs`. Each one panics with a message naming the broken
+//! guarantee. A provider crate calls them from its own tests with a [`Subject`]:
+//!
+//! ```no_run
+//! # async fn run(providers: scaling_core::Providers, spec: scaling_core::Spec) {
+//! use scaling_core::conformance::{self, Subject};
+//! let subject = Subject::new(providers, spec);
+//! conformance::run_all(&subject, &conformance::NoTamper).await;
+//! # }
+//! ```
+//!
+//! The guarantees checked: finds return only owned resources; ensure twice leaves one; a foreign
+//! resource with the app's name is refused and left untouched; deleting something missing succeeds;
+//! each managed property changed out of band shows in the plan and one deploy repairs it; a re-deploy
+//! makes 0 writes; destroy leaves nothing owned.
+
+mod recorded;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use recorded::{Recorded, RecordedCall};
+
+use crate::providers::{DesiredCluster, DesiredSecurityGroup, DesiredTargetGroup, IngressRule, Owner, TrafficFrom};
+use crate::{
+    Action, DeployOptions, DestroyOptions, Error, ErrorKind, Orchestrator, Providers, ResourceNames, Silent, Spec,
+};
+
+/// The provider under test and an app it can deploy.
+pub struct Subject {
+    recorded: Arc<Recorded>,
+    spec: Spec,
+    options: DeployOptions,
+}
+
+impl Subject {
+    /// `providers` deploying `spec` (a prebuilt image, or one the registry can build) with default options.
+    pub fn new(providers: Providers, spec: Spec) -> Self {
+        Self { recorded: Recorded::new(providers), spec, options: DeployOptions::default() }
+    }
+
+    /// The same subject with other deploy options (short polls and timeouts for an emulator).
+    pub fn with_options(mut self, options: DeployOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The spec the kit deploys.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    fn providers(&self) -> Providers {
+        Providers::from_cloud(self.recorded.clone())
+    }
+
+    fn orchestrator(&self) -> Orchestrator {
+        Orchestrator::new(self.providers()).with_options(self.options.clone())
+    }
+
+    fn owner(&self) -> Owner {
+        Owner::new(&self.spec.app.name)
+    }
+
+    fn names(&self) -> ResourceNames {
+        ResourceNames::new(&self.spec.app.name)
+    }
+
+    async fn deploy(&self) {
+        let app = &self.spec.app.name;
+        self.orchestrator().deploy(&self.spec, None, &Silent).await.unwrap_or_else(|e| panic!("deploy of {app}: {e}"));
+    }
+
+    async fn destroy(&self) {
+        let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+        let app = &self.spec.app.name;
+        self.orchestrator()
+            .destroy(&self.spec, &everything, &Silent)
+            .await
+            .unwrap_or_else(|e| panic!("destroy of {app}: {e}"));
+    }
+
+    /// The rows of a fresh plan that would change something.
+    async fn pending_changes(&self) -> Vec<crate::Change> {
+        let orchestrator = self.orchestrator();
+        let image = orchestrator.prepare_image(&self.spec, None).await.unwrap_or_else(|e| panic!("image: {e}"));
+        let plan = orchestrator.plan(&self.spec, image).await.unwrap_or_else(|e| panic!("plan: {e}"));
+        plan.changes.into_iter().filter(|c| c.action.mutates()).collect()
+    }
+
+    async fn owned(&self) -> Vec<String> {
+        let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+        let plan = self.orchestrator().plan_destroy(&self.spec, &everything).await.unwrap_or_else(|e| panic!("{e}"));
+        plan.owned_resources()
+    }
+}
+
+/// A property the kit asks a provider's test to change out of band, as someone with console access
+/// would, after a clean deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Drift {
+    /// The replica count is set to 1.
+    ReplicaCount,
+    /// The health probe's path is changed.
+    HealthCheckPath,
+    /// The firewall in front of the replicas admits one more port from anywhere.
+    ExtraIngressRule,
+    /// A hostname's DNS record points elsewhere.
+    RecordValue,
+}
+
+impl Drift {
+    /// Every kind of drift.
+    pub const ALL: [Drift; 4] =
+        [Drift::ReplicaCount, Drift::HealthCheckPath, Drift::ExtraIngressRule, Drift::RecordValue];
+}
+
+/// Makes [`Drift`] happen out of band, behind the provider's back.
+#[async_trait]
+pub trait Tamper: Send + Sync {
+    /// Applies `drift` to the deployed `spec`; false when this provider has no such property.
+    async fn tamper(&self, spec: &Spec, drift: Drift) -> bool;
+}
+
+/// A provider that cannot be tampered with from outside: the round trip is skipped (said on stderr).
+pub struct NoTamper;
+
+#[async_trait]
+impl Tamper for NoTamper {
+    async fn tamper(&self, _: &Spec, _: Drift) -> bool {
+        false
+    }
+}
+
+/// Every check, in an order where each leaves the account as it found it.
+pub async fn run_all(subject: &Subject, tamper: &dyn Tamper) {
+    ensure_twice_leaves_one(subject).await;
+    find_returns_only_owned(subject).await;
+    foreign_resource_with_the_apps_name_is_refused_and_untouched(subject).await;
+    redeploy_makes_no_writes(subject).await;
+    drift_round_trip(subject, tamper).await;
+    deleting_what_is_missing_succeeds(subject).await;
+    destroy_leaves_nothing_owned(subject).await;
+}
+
+fn cluster(names: &ResourceNames, owner: &Owner) -> DesiredCluster {
+    DesiredCluster { name: names.cluster.clone(), tags: owner.tags(&Default::default()) }
+}
+
+fn firewall(names: &ResourceNames, owner: &Owner) -> DesiredSecurityGroup {
+    DesiredSecurityGroup {
+        name: names.load_balancer_security_group.clone(),
+        description: "conformance".into(),
+        ingress: vec![IngressRule { port: 80, from: TrafficFrom::Anywhere }],
+        tags: owner.tags(&Default::default()),
+    }
+}
+
+/// `ensure` called twice (as after a lost response) leaves one resource, with the same id.
+pub async fn ensure_twice_leaves_one(subject: &Subject) {
+    let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
+    let first = p.cluster.ensure_cluster(&cluster(&names, &owner)).await.expect("ensure_cluster");
+    let second = p.cluster.ensure_cluster(&cluster(&names, &owner)).await.expect("ensure_cluster again");
+    assert_eq!(first.id, second.id, "a second ensure_cluster made another cluster");
+    let first = p
+        .load_balancer
+        .ensure_target_group(&target_group_of(&subject.spec, &names, &owner))
+        .await
+        .expect("ensure_target_group");
+    let second = p
+        .load_balancer
+        .ensure_target_group(&target_group_of(&subject.spec, &names, &owner))
+        .await
+        .expect("ensure_target_group again");
+    assert_eq!(first.id, second.id, "a second ensure_target_group made another target group");
+    let group = p.load_balancer.ensure_security_group(&firewall(&names, &owner)).await;
+    if let Ok(first) = group {
+        let second = p.load_balancer.ensure_security_group(&firewall(&names, &owner)).await.expect("ensure twice");
+        assert_eq!(first.id, second.id, "a second ensure_security_group made another group");
+        p.load_balancer.delete_security_group(&owner, &second).await.expect("delete_security_group");
+    }
+    p.load_balancer.delete_target_group(&owner, &second).await.expect("delete_target_group");
+    let found = p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster");
+    p.cluster.delete_cluster(&owner, &found.expect("the cluster is found")).await.expect("delete_cluster");
+    assert_eq!(subject.owned().await, Vec::<String>::new(), "ensure-twice left something behind");
+}
+
+/// A resource of the app's is invisible to another owner: its find is refused, never adopted.
+pub async fn find_returns_only_owned(subject: &Subject) {
+    let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
+    let made = p.cluster.ensure_cluster(&cluster(&names, &owner)).await.expect("ensure_cluster");
+    let stranger = Owner::new(format!("{}-stranger", owner.app));
+    match p.cluster.find_cluster(&stranger, &names.cluster).await {
+        Err(e) => assert_eq!(e.kind, ErrorKind::NotOwned, "find by another owner: {e}"),
+        Ok(found) => panic!("another owner found the app's cluster: {found:?}"),
+    }
+    let err = p.cluster.delete_cluster(&stranger, &made).await.expect_err("another owner deleted the app's cluster");
+    assert_eq!(err.kind, ErrorKind::NotOwned, "{err}");
+    assert!(p.cluster.find_cluster(&owner, &names.cluster).await.expect("find").is_some(), "the cluster survives");
+    p.cluster.delete_cluster(&owner, &made).await.expect("delete_cluster");
+}
+
+/// A foreign resource under the app's name stops a deploy with "not owned" and is left as it was.
+pub async fn foreign_resource_with_the_apps_name_is_refused_and_untouched(subject: &Subject) {
+    let (p, names) = (subject.providers(), subject.names());
+    let foreigner = Owner::new(format!("{}-foreigner", subject.spec.app.name));
+    let theirs = p.cluster.ensure_cluster(&cluster(&names, &foreigner)).await.expect("a foreign cluster");
+    subject.recorded.clear();
+    let error = subject.orchestrator().deploy(&subject.spec, None, &Silent).await.expect_err("deploy adopted it");
+    assert!(has_kind(&error, ErrorKind::NotOwned), "the deploy must fail as not owned: {error}");
+    let found = p.cluster.find_cluster(&foreigner, &names.cluster).await.expect("find by its owner");
+    assert_eq!(found.map(|c| c.id), Some(theirs.id.clone()), "the foreign cluster is untouched");
+    assert_eq!(subject.recorded.writes(), Vec::<&str>::new(), "a deploy refused at plan time wrote");
+    p.cluster.delete_cluster(&foreigner, &theirs).await.expect("the foreigner cleans up");
+    assert_eq!(subject.owned().await, Vec::<String>::new(), "a refused deploy left what it made behind");
+}
+
+fn has_kind(error: &Error, kind: ErrorKind) -> bool {
+    match error {
+        Error::Several(errors) => errors.iter().any(|e| has_kind(e, kind)),
+        other => other.provider_error().is_some_and(|e| e.kind == kind),
+    }
+}
+
+/// A deploy of what is already deployed makes no write, and its plan shows no change.
+pub async fn redeploy_makes_no_writes(subject: &Subject) {
+    subject.deploy().await;
+    subject.recorded.clear();
+    subject.deploy().await;
+    assert_eq!(subject.recorded.writes(), Vec::<&str>::new(), "a re-deploy wrote");
+    assert_eq!(subject.pending_changes().await, Vec::new(), "the plan after a deploy is not empty");
+}
+
+/// Each [`Drift`] the provider can suffer shows in the plan, is repaired by one deploy, and the deploy
+/// after that writes nothing.
+pub async fn drift_round_trip(subject: &Subject, tamper: &dyn Tamper) {
+    for drift in Drift::ALL {
+        subject.deploy().await;
+        if !tamper.tamper(&subject.spec, drift).await {
+            eprintln!("conformance: {drift:?} does not apply to this provider");
+            continue;
+        }
+        let pending = subject.pending_changes().await;
+        assert!(!pending.is_empty(), "{drift:?} made out of band does not show in the plan");
+        subject.deploy().await;
+        let left = subject.pending_changes().await;
+        assert_eq!(left, Vec::new(), "one deploy did not repair {drift:?}");
+        subject.recorded.clear();
+        subject.deploy().await;
+        assert_eq!(subject.recorded.writes(), Vec::<&str>::new(), "the deploy after repairing {drift:?} wrote");
+    }
+}
+
+/// Deleting what is already gone succeeds, for every kind a deploy makes.
+pub async fn deleting_what_is_missing_succeeds(subject: &Subject) {
+    subject.deploy().await;
+    let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
+    let cluster = p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster").expect("deployed");
+    let service = p.cluster.find_service(&owner, &cluster, &names.service).await.expect("find_service");
+    let group = p.load_balancer.find_target_group(&owner, &names.target_group).await.expect("find_target_group");
+    let balancer = p.load_balancer.find_load_balancer(&owner, &names.load_balancer).await.expect("find_load_balancer");
+    let listeners = match &balancer {
+        Some(lb) => p.load_balancer.list_listeners(lb).await.expect("list_listeners"),
+        None => Vec::new(),
+    };
+    subject.destroy().await;
+    if let Some(service) = &service {
+        p.cluster.delete_service(&owner, service).await.expect("delete_service of a deleted service");
+    }
+    for listener in &listeners {
+        p.load_balancer.delete_listener(&owner, listener).await.expect("delete_listener of a deleted listener");
+    }
+    if let Some(lb) = &balancer {
+        p.load_balancer.delete_load_balancer(&owner, lb).await.expect("delete_load_balancer of a deleted one");
+    }
+    if let Some(group) = &group {
+        p.load_balancer.delete_target_group(&owner, group).await.expect("delete_target_group of a deleted one");
+    }
+    p.cluster.delete_cluster(&owner, &cluster).await.expect("delete_cluster of a deleted cluster");
+}
+
+/// After a deploy, destroy with every option leaves nothing the app owns.
+pub async fn destroy_leaves_nothing_owned(subject: &Subject) {
+    subject.deploy().await;
+    assert!(!subject.owned().await.is_empty(), "a deploy owns nothing");
+    subject.destroy().await;
+    assert_eq!(subject.owned().await, Vec::<String>::new(), "destroy left owned resources");
+    let plan = subject.pending_changes().await;
+    assert!(plan.iter().all(|c| c.action == Action::Create || c.action == Action::Wait), "after destroy: {plan:#?}");
+}
+
+/// Tampering through the provider's own trait methods, behind the orchestrator's back: right for
+/// providers whose state only they can reach (in memory, this machine).
+pub struct ThroughTheProvider(pub Providers);
+
+#[async_trait]
+impl Tamper for ThroughTheProvider {
+    async fn tamper(&self, spec: &Spec, drift: Drift) -> bool {
+        let (p, owner, names) = (&self.0, Owner::new(&spec.app.name), ResourceNames::new(&spec.app.name));
+        match drift {
+            Drift::ReplicaCount => {
+                let cluster = p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster");
+                let cluster = cluster.expect("deployed");
+                let service = p.cluster.find_service(&owner, &cluster, &names.service).await.expect("find_service");
+                p.cluster.scale_service(&owner, &service.expect("deployed"), 1).await.expect("scale_service");
+            }
+            Drift::HealthCheckPath => {
+                let mut desired = target_group_of(spec, &names, &owner);
+                desired.health_check.path = "/tampered".into();
+                p.load_balancer.ensure_target_group(&desired).await.expect("ensure_target_group");
+            }
+            Drift::ExtraIngressRule => {
+                let found = p.cluster.find_task_security_group(&owner, &names.task_security_group).await;
+                let Some(group) = found.expect("find_task_security_group") else { return false };
+                let mut ingress = group.ingress.clone();
+                ingress.push(IngressRule { port: 22, from: TrafficFrom::Anywhere });
+                let desired = DesiredSecurityGroup {
+                    name: group.name.clone(),
+                    description: "tampered".into(),
+                    ingress,
+                    tags: owner.tags(&spec.tags),
+                };
+                p.cluster.ensure_task_security_group(&desired).await.expect("ensure_task_security_group");
+            }
+            Drift::RecordValue => {
+                let Some(domain) = &spec.domain else { return false };
+                let zone = p.dns.find_zone(&domain.name).await.expect("find_zone").expect("deployed");
+                let records = p.dns.list_records(&zone).await.expect("list_records");
+                let Some(record) = records.iter().find(|r| {
+                    r.owner.as_deref() == Some(owner.app.as_str())
+                        && matches!(r.value, crate::providers::RecordValue::Alias(_))
+                }) else {
+                    return false;
+                };
+                let elsewhere =
+                    crate::providers::AliasTarget { dns_name: "elsewhere.example.net".into(), zone_id: None };
+                let tampered = crate::providers::DnsRecord {
+                    value: crate::providers::RecordValue::Alias(elsewhere),
+                    ..record.clone()
+                };
+                p.dns.upsert_records(&zone, &[tampered]).await.expect("upsert_records");
+            }
+        }
+        true
+    }
+}
+
+fn target_group_of(spec: &Spec, names: &ResourceNames, owner: &Owner) -> DesiredTargetGroup {
+    let lb = &spec.load_balancer;
+    DesiredTargetGroup {
+        name: names.target_group.clone(),
+        port: spec.app.port,
+        health_check: spec.health_check.clone(),
+        deregistration_delay: lb.deregistration_delay,
+        stickiness: lb.stickiness.then_some(lb.stickiness_duration),
+        algorithm: lb.algorithm,
+        tags: owner.tags(&spec.tags),
+    }
+}

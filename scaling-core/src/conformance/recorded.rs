@@ -1,0 +1,276 @@
+//! [`Recorded`]: any [`Providers`] wrapped so that every call is counted, reads apart from writes —
+//! how the kit tells "a re-deploy makes 0 writes" the same way for every provider.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use crate::providers::{
+    BuildRequest, Certificate, CertificateInfo, Cluster, ClusterInfo, Delegation, DesiredCertificate, DesiredCluster,
+    DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredSecurityGroup, DesiredService, DesiredTargetGroup,
+    DesiredTaskDefinition, Dns, DnsRecord, ImageArtifact, ImageRef, ListenerInfo, LoadBalancer, LoadBalancerInfo,
+    Owner, Registry, RepositoryInfo, SecurityGroupInfo, ServiceInfo, SupportResource, Tags, TargetGroupInfo,
+    TargetHealth, TaskDefinitionInfo, ZoneInfo,
+};
+use crate::{ProviderResult, Providers};
+
+/// One provider call as [`Recorded`] saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedCall {
+    /// The trait method, e.g. `ensure_listener`.
+    pub method: &'static str,
+    /// True for a call that may change something (not a `find_`, `list_`, `describe_` or health read).
+    pub writes: bool,
+}
+
+/// Providers that record every call before passing it on.
+#[derive(Clone)]
+pub struct Recorded {
+    inner: Providers,
+    calls: Arc<Mutex<Vec<RecordedCall>>>,
+}
+
+impl Recorded {
+    /// Wraps `inner`.
+    pub fn new(inner: Providers) -> Arc<Self> {
+        Arc::new(Self { inner, calls: Arc::default() })
+    }
+
+    fn note(&self, method: &'static str, writes: bool) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(RecordedCall { method, writes });
+        }
+    }
+
+    /// Every call since the last [`clear`](Self::clear).
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The methods of the calls that may have changed something.
+    pub fn writes(&self) -> Vec<&'static str> {
+        self.calls().into_iter().filter(|c| c.writes).map(|c| c.method).collect()
+    }
+
+    /// Forgets the calls so far.
+    pub fn clear(&self) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.clear();
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for Recorded {
+    async fn find_repository(&self, owner: &Owner, name: &str) -> ProviderResult<Option<RepositoryInfo>> {
+        self.note("find_repository", false);
+        self.inner.registry.find_repository(owner, name).await
+    }
+    async fn ensure_repository(&self, desired: &DesiredRepository) -> ProviderResult<RepositoryInfo> {
+        self.note("ensure_repository", true);
+        self.inner.registry.ensure_repository(desired).await
+    }
+    async fn build_image(&self, request: &BuildRequest) -> ProviderResult<ImageArtifact> {
+        self.note("build_image", false);
+        self.inner.registry.build_image(request).await
+    }
+    async fn find_image(&self, repository: &RepositoryInfo, digest: &str) -> ProviderResult<Option<ImageRef>> {
+        self.note("find_image", false);
+        self.inner.registry.find_image(repository, digest).await
+    }
+    async fn push_image(&self, repository: &RepositoryInfo, artifact: &ImageArtifact) -> ProviderResult<ImageRef> {
+        self.note("push_image", true);
+        self.inner.registry.push_image(repository, artifact).await
+    }
+    async fn delete_repository(
+        &self,
+        owner: &Owner,
+        repository: &RepositoryInfo,
+        delete_images: bool,
+    ) -> ProviderResult<()> {
+        self.note("delete_repository", true);
+        self.inner.registry.delete_repository(owner, repository, delete_images).await
+    }
+}
+
+#[async_trait]
+impl Cluster for Recorded {
+    async fn find_cluster(&self, owner: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>> {
+        self.note("find_cluster", false);
+        self.inner.cluster.find_cluster(owner, name).await
+    }
+    async fn ensure_cluster(&self, desired: &DesiredCluster) -> ProviderResult<ClusterInfo> {
+        self.note("ensure_cluster", true);
+        self.inner.cluster.ensure_cluster(desired).await
+    }
+    async fn delete_cluster(&self, owner: &Owner, cluster: &ClusterInfo) -> ProviderResult<()> {
+        self.note("delete_cluster", true);
+        self.inner.cluster.delete_cluster(owner, cluster).await
+    }
+    async fn find_task_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+        self.note("find_task_security_group", false);
+        self.inner.cluster.find_task_security_group(owner, name).await
+    }
+    async fn ensure_task_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+        self.note("ensure_task_security_group", true);
+        self.inner.cluster.ensure_task_security_group(desired).await
+    }
+    async fn delete_task_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+        self.note("delete_task_security_group", true);
+        self.inner.cluster.delete_task_security_group(owner, group).await
+    }
+    async fn find_task_definition(&self, owner: &Owner, family: &str) -> ProviderResult<Option<TaskDefinitionInfo>> {
+        self.note("find_task_definition", false);
+        self.inner.cluster.find_task_definition(owner, family).await
+    }
+    async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo> {
+        self.note("register_task_definition", true);
+        self.inner.cluster.register_task_definition(desired).await
+    }
+    async fn deregister_task_definitions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
+        self.note("deregister_task_definitions", true);
+        self.inner.cluster.deregister_task_definitions(owner, family).await
+    }
+    async fn find_service(
+        &self,
+        owner: &Owner,
+        cluster: &ClusterInfo,
+        name: &str,
+    ) -> ProviderResult<Option<ServiceInfo>> {
+        self.note("find_service", false);
+        self.inner.cluster.find_service(owner, cluster, name).await
+    }
+    async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
+        self.note("ensure_service", true);
+        self.inner.cluster.ensure_service(desired).await
+    }
+    async fn scale_service(
+        &self,
+        owner: &Owner,
+        service: &ServiceInfo,
+        desired_count: u32,
+    ) -> ProviderResult<ServiceInfo> {
+        self.note("scale_service", true);
+        self.inner.cluster.scale_service(owner, service, desired_count).await
+    }
+    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
+        self.note("delete_service", true);
+        self.inner.cluster.delete_service(owner, service).await
+    }
+    async fn find_support_resources(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {
+        self.note("find_support_resources", false);
+        self.inner.cluster.find_support_resources(owner).await
+    }
+    async fn delete_support_resource(&self, owner: &Owner, resource: &SupportResource) -> ProviderResult<()> {
+        self.note("delete_support_resource", true);
+        self.inner.cluster.delete_support_resource(owner, resource).await
+    }
+}
+
+#[async_trait]
+impl LoadBalancer for Recorded {
+    async fn find_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+        self.note("find_security_group", false);
+        self.inner.load_balancer.find_security_group(owner, name).await
+    }
+    async fn ensure_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+        self.note("ensure_security_group", true);
+        self.inner.load_balancer.ensure_security_group(desired).await
+    }
+    async fn delete_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+        self.note("delete_security_group", true);
+        self.inner.load_balancer.delete_security_group(owner, group).await
+    }
+    async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
+        self.note("find_load_balancer", false);
+        self.inner.load_balancer.find_load_balancer(owner, name).await
+    }
+    async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
+        self.note("ensure_load_balancer", true);
+        self.inner.load_balancer.ensure_load_balancer(desired).await
+    }
+    async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()> {
+        self.note("delete_load_balancer", true);
+        self.inner.load_balancer.delete_load_balancer(owner, lb).await
+    }
+    async fn find_target_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<TargetGroupInfo>> {
+        self.note("find_target_group", false);
+        self.inner.load_balancer.find_target_group(owner, name).await
+    }
+    async fn ensure_target_group(&self, desired: &DesiredTargetGroup) -> ProviderResult<TargetGroupInfo> {
+        self.note("ensure_target_group", true);
+        self.inner.load_balancer.ensure_target_group(desired).await
+    }
+    async fn delete_target_group(&self, owner: &Owner, group: &TargetGroupInfo) -> ProviderResult<()> {
+        self.note("delete_target_group", true);
+        self.inner.load_balancer.delete_target_group(owner, group).await
+    }
+    async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
+        self.note("list_listeners", false);
+        self.inner.load_balancer.list_listeners(lb).await
+    }
+    async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo> {
+        self.note("ensure_listener", true);
+        self.inner.load_balancer.ensure_listener(lb, desired).await
+    }
+    async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()> {
+        self.note("delete_listener", true);
+        self.inner.load_balancer.delete_listener(owner, listener).await
+    }
+    async fn target_health(&self, group: &TargetGroupInfo) -> ProviderResult<Vec<TargetHealth>> {
+        self.note("target_health", false);
+        self.inner.load_balancer.target_health(group).await
+    }
+}
+
+#[async_trait]
+impl Dns for Recorded {
+    async fn find_zone(&self, domain: &str) -> ProviderResult<Option<ZoneInfo>> {
+        self.note("find_zone", false);
+        self.inner.dns.find_zone(domain).await
+    }
+    async fn create_zone(&self, owner: &Owner, domain: &str, tags: &Tags) -> ProviderResult<ZoneInfo> {
+        self.note("create_zone", true);
+        self.inner.dns.create_zone(owner, domain, tags).await
+    }
+    async fn delete_zone(&self, owner: &Owner, zone: &ZoneInfo) -> ProviderResult<()> {
+        self.note("delete_zone", true);
+        self.inner.dns.delete_zone(owner, zone).await
+    }
+    async fn list_records(&self, zone: &ZoneInfo) -> ProviderResult<Vec<DnsRecord>> {
+        self.note("list_records", false);
+        self.inner.dns.list_records(zone).await
+    }
+    async fn upsert_records(&self, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()> {
+        self.note("upsert_records", true);
+        self.inner.dns.upsert_records(zone, records).await
+    }
+    async fn delete_records(&self, owner: &Owner, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()> {
+        self.note("delete_records", true);
+        self.inner.dns.delete_records(owner, zone, records).await
+    }
+    async fn delegation(&self, zone: &ZoneInfo) -> ProviderResult<Delegation> {
+        self.note("delegation", false);
+        self.inner.dns.delegation(zone).await
+    }
+}
+
+#[async_trait]
+impl Certificate for Recorded {
+    async fn find_certificates(&self, owner: &Owner) -> ProviderResult<Vec<CertificateInfo>> {
+        self.note("find_certificates", false);
+        self.inner.certificate.find_certificates(owner).await
+    }
+    async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo> {
+        self.note("request_certificate", true);
+        self.inner.certificate.request_certificate(desired).await
+    }
+    async fn describe_certificate(&self, certificate: &CertificateInfo) -> ProviderResult<CertificateInfo> {
+        self.note("describe_certificate", false);
+        self.inner.certificate.describe_certificate(certificate).await
+    }
+    async fn delete_certificate(&self, owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()> {
+        self.note("delete_certificate", true);
+        self.inner.certificate.delete_certificate(owner, certificate).await
+    }
+}
