@@ -190,7 +190,9 @@ async fn a_second_deploy_makes_no_mutating_call_and_an_image_change_touches_only
 
     orchestrator.deploy(&spec(), None, &RecordedEvents::new()).await.unwrap();
     assert_eq!(log.mutating(), Vec::<String>::new(), "a second deploy changes nothing");
-    assert!(!log.calls().is_empty());
+    let reads = log.calls().len();
+    eprintln!("a no-op re-deploy made {reads} reads");
+    assert!((1..=30).contains(&reads), "a no-op re-deploy reads at most 30 times, made {reads}: {:?}", log.calls());
 
     log.clear();
     let mut changed = spec();
