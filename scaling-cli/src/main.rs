@@ -68,8 +68,19 @@ fn init_tracing(verbose: u8) {
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
+/// Output piped into `head` or `grep -q` ends quietly when the reader goes away, as other command-line
+/// tools do, instead of panicking on the broken pipe.
+#[allow(unsafe_code)]
+fn end_quietly_on_a_closed_pipe() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: `SigDfl` restores the kernel's default action; no handler of ours runs in signal context,
+    // which is what makes `signal` unsafe in general.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
     let output = cli.global.output;

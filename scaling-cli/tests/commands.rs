@@ -135,3 +135,16 @@ fn a_missing_config_says_how_to_get_one() {
     scaling().current_dir(dir.path()).arg("validate").assert().code(2).stdout(predicate::str::contains("scaling init"));
     let _ = (root(), scaling_home());
 }
+
+#[test]
+fn output_piped_into_a_reader_that_went_away_ends_quietly() {
+    use std::process::Stdio;
+    let mut child =
+        support::scaling().args(["completions", "bash"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // The reader goes away before the first line is written, as `head -1` does after its line.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "a panic exit: {stderr}");
+}
