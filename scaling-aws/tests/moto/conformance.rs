@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
-use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
 use scaling_core::conformance::{self, Drift, Subject, Tamper};
 use scaling_core::{Providers, Spec};
 
@@ -48,27 +47,7 @@ impl Tamper for Console {
                 let Some(domain) = &spec.domain else { return false };
                 let zones = sdk.route53.list_hosted_zones_by_name().dns_name(&domain.name).send().await.unwrap();
                 let zone = zones.hosted_zones()[0].id().to_string();
-                let elsewhere = AliasTarget::builder()
-                    .hosted_zone_id("Z35SXDOTRQ7X7K")
-                    .dns_name("elsewhere.example.net.")
-                    .evaluate_target_health(false)
-                    .build()
-                    .unwrap();
-                let set = ResourceRecordSet::builder()
-                    .name(format!("{}.", domain.name))
-                    .r#type(RrType::A)
-                    .alias_target(elsewhere)
-                    .build()
-                    .unwrap();
-                let change = Change::builder().action(ChangeAction::Upsert).resource_record_set(set).build().unwrap();
-                let batch = ChangeBatch::builder().changes(change).build().unwrap();
-                sdk.route53
-                    .change_resource_record_sets()
-                    .hosted_zone_id(zone)
-                    .change_batch(batch)
-                    .send()
-                    .await
-                    .unwrap();
+                sdk.point_elsewhere(&zone, &format!("{}.", domain.name)).await;
             }
             _ => return false,
         }

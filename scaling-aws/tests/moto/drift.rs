@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, Ipv6Range};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, LoadBalancerAttribute, ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
-use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::RrType;
 use scaling_aws::AwsProvider;
 use scaling_core::{Orchestrator, RecordedEvents, Spec};
 
@@ -269,27 +269,7 @@ async fn a_changed_service_is_seen_and_restored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_pointed_elsewhere_is_seen_and_pointed_back() {
     let Some(d) = Deployed::new().await else { return };
-    let elsewhere = AliasTarget::builder()
-        .hosted_zone_id("Z35SXDOTRQ7X7K")
-        .dns_name("phishing.example.net.")
-        .evaluate_target_health(false)
-        .build()
-        .unwrap();
-    let set = ResourceRecordSet::builder()
-        .name("www.dashmath.example.com.")
-        .r#type(RrType::A)
-        .alias_target(elsewhere)
-        .build()
-        .unwrap();
-    let change = Change::builder().action(ChangeAction::Upsert).resource_record_set(set).build().unwrap();
-    d.sdk
-        .route53
-        .change_resource_record_sets()
-        .hosted_zone_id(&d.zone_id)
-        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    d.sdk.point_elsewhere(&d.zone_id, "www.dashmath.example.com.").await;
 
     d.assert_planned("alias records dashmath.example.com, www.dashmath.example.com", "www.dashmath.example.com").await;
     d.assert_repaired_in_one_deploy().await;

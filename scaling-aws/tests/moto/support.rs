@@ -343,4 +343,19 @@ impl Sdk {
             .unwrap();
         self.route53.change_resource_record_sets().hosted_zone_id(zone).change_batch(batch).send().await.unwrap();
     }
+
+    /// Points the A record `name` (with a trailing dot) at a load balancer that is not the app's.
+    pub async fn point_elsewhere(&self, zone: &str, name: &str) {
+        use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
+        let elsewhere = AliasTarget::builder()
+            .hosted_zone_id("Z35SXDOTRQ7X7K")
+            .dns_name("elsewhere.example.net.")
+            .evaluate_target_health(false)
+            .build()
+            .unwrap();
+        let set = ResourceRecordSet::builder().name(name).r#type(RrType::A).alias_target(elsewhere).build().unwrap();
+        let change = Change::builder().action(ChangeAction::Upsert).resource_record_set(set).build().unwrap();
+        let batch = ChangeBatch::builder().changes(change).build().unwrap();
+        self.route53.change_resource_record_sets().hosted_zone_id(zone).change_batch(batch).send().await.unwrap();
+    }
 }
