@@ -139,7 +139,7 @@ fn service_info(s: &ecs::types::Service) -> ServiceInfo {
         running_count: running,
         pending_count: count(s.pending_count()),
         target_group_id: s.load_balancers().first().and_then(|l| l.target_group_arn()).unwrap_or_default().to_string(),
-        security_group_id: awsvpc.and_then(|a| a.security_groups().first()).cloned().unwrap_or_default(),
+        security_group_id: awsvpc.and_then(|a| a.security_groups().first()).cloned(),
         health_check_grace_period: s
             .health_check_grace_period_seconds()
             .and_then(|g| u64::try_from(g).ok())
@@ -369,7 +369,7 @@ impl Cluster for AwsProvider {
         let network = self.network().await?;
         let awsvpc = AwsVpcConfiguration::builder()
             .set_subnets(Some(network.subnets.clone()))
-            .security_groups(&desired.security_group_id)
+            .set_security_groups(desired.security_group_id.clone().map(|g| vec![g]))
             .assign_public_ip(if self.settings.assign_public_ip {
                 AssignPublicIp::Enabled
             } else {

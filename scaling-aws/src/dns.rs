@@ -97,9 +97,23 @@ fn record_set(record: &DnsRecord) -> ProviderResult<ResourceRecordSet> {
     let builder = ResourceRecordSet::builder().name(&record.name).r#type(rr_type(record.kind));
     let builder = match &record.value {
         RecordValue::Alias(target) => {
+            // An alias needs the target's hosted zone: a load balancer of another provider gives none, and
+            // an empty one would be written half-wrong.
+            let Some(target_zone) = &target.zone_id else {
+                return Err(ProviderError::new(
+                    "ChangeResourceRecordSets",
+                    &record.name,
+                    ErrorKind::Unsupported,
+                    format!(
+                        "Route 53 can alias {} only to a target with a hosted zone id, and {} has none: \
+                         use a load balancer of the same cloud, or a DNS provider that writes CNAME or A records",
+                        record.name, target.dns_name
+                    ),
+                ));
+            };
             let alias = R53Alias::builder()
                 .dns_name(&target.dns_name)
-                .hosted_zone_id(target.zone_id.clone().unwrap_or_default())
+                .hosted_zone_id(target_zone)
                 .evaluate_target_health(true)
                 .build()
                 .map_err(|e| build("ChangeResourceRecordSets", &record.name, e))?;
@@ -391,5 +405,18 @@ mod tests {
             listed[0].value,
             RecordValue::Alias(AliasTarget { dns_name: "alb.example".into(), zone_id: Some("Z1".into()) })
         );
+    }
+
+    #[test]
+    fn an_alias_to_a_target_without_a_hosted_zone_is_refused_before_any_write() {
+        let record = DnsRecord {
+            name: "example.com".into(),
+            kind: RecordKind::A,
+            value: RecordValue::Alias(AliasTarget { dns_name: "dashmath.localhost".into(), zone_id: None }),
+            owner: Some("dashmath".into()),
+        };
+        let error = record_set(&record).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Unsupported);
+        assert!(error.message.contains("hosted zone id"), "{}", error.message);
     }
 }

@@ -224,11 +224,12 @@ impl LoadBalancer for AwsProvider {
         let name = &desired.name;
         match self.find_load_balancer(&owner, name).await? {
             Some(lb) => {
-                if lb.security_group_ids != [desired.security_group_id.clone()] {
+                let groups: Vec<String> = desired.security_group_id.iter().cloned().collect();
+                if lb.security_group_ids != groups {
                     self.elb
                         .set_security_groups()
                         .load_balancer_arn(&lb.id)
-                        .security_groups(&desired.security_group_id)
+                        .set_security_groups(Some(groups))
                         .send()
                         .await
                         .map_err(|e| map("SetSecurityGroups", name, e))?;
@@ -249,7 +250,7 @@ impl LoadBalancer for AwsProvider {
                     .scheme(LoadBalancerSchemeEnum::InternetFacing)
                     .ip_address_type(IpAddressType::Ipv4)
                     .set_subnets(Some(network.subnets.clone()))
-                    .security_groups(&desired.security_group_id)
+                    .set_security_groups(desired.security_group_id.clone().map(|g| vec![g]))
                     .set_tags(Some(tags(&desired.tags)))
                     .send()
                     .await

@@ -92,10 +92,10 @@ async fn a_new_service_gets_the_grace_period_and_a_circuit_breaker_that_rolls_ba
         desired_count: 3,
         traffic: TrafficSource {
             target_group_id: "arn:tg".into(),
-            security_group_id: "sg-alb".into(),
+            security_group_id: Some("sg-alb".into()),
             container_port: 8050,
         },
-        security_group_id: "sg-task".into(),
+        security_group_id: Some("sg-task".into()),
         health_check_grace_period: std::time::Duration::from_secs(30),
         tags: owner().tags(&Default::default()),
     };

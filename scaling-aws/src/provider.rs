@@ -196,3 +196,6 @@ impl AwsProvider {
         }
     }
 }
+
+/// A cloud with every step of the seed's recipe: security groups, DNS-validated certificates, a zone.
+impl scaling_core::Capable for AwsProvider {}

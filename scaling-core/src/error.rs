@@ -203,6 +203,13 @@ pub enum Error {
         /// The platform the spec asks for.
         expected: crate::spec::Platform,
     },
+    /// The providers cannot work together (e.g. a certificate whose validation records no DNS provider
+    /// publishes); nothing was called.
+    #[error("these providers cannot work together: {}", .conflicts.join("; "))]
+    Incompatible {
+        /// Each conflict, with its fix.
+        conflicts: Vec<String>,
+    },
     /// Several independent steps failed; the first is the headline.
     #[error("{} steps failed; first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
     Several(Vec<Error>),

@@ -51,7 +51,10 @@ pub use orchestrator::{
     Action, Change, DeployOptions, DeployReport, DestroyOptions, DestroyReport, ImageSource, Orchestrator, Plan,
     Providers, RetryPolicy, StatusReport, StepId, Timeouts,
 };
-pub use providers::{Certificate, Cluster, Dns, ImageArtifact, LoadBalancer, Owner, Registry};
+pub use providers::{
+    Capabilities, Capable, Certificate, CertificateValidation, Cluster, Dns, ImageArtifact, LoadBalancer, Owner,
+    Registry,
+};
 pub use spec::{
     fargate_memory_options, Algorithm, AppSpec, AwsSettings, DomainSpec, HealthCheckSpec, ImageReference, ImageSpec,
     LoadBalancerSpec, LocalSettings, Platform, Problem, ProviderKind, ProviderSpec, Spec, SpecErrors,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{TargetGroupInfo, TaskDefinitionInfo};
-use scaling_core::{ErrorKind, LocalSettings, ProviderError, ProviderResult, Spec};
+use scaling_core::{Capabilities, Capable, ErrorKind, LocalSettings, ProviderError, ProviderResult, Spec};
 
 use crate::balancer::Balancer;
 use crate::ca::LocalCa;
@@ -28,6 +28,18 @@ pub struct LocalCloud {
     record: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
 }
 
+/// What this machine is: no firewall resources (replicas listen on loopback, the balancer is the only
+/// entry), certificates from the local CA (no validation records), and `*.localhost` names that resolve
+/// here by themselves (no zone, no records).
+pub const LOCAL_CAPABILITIES: Capabilities =
+    Capabilities::CLOUD.without_firewalls().with_self_managed_certificates().without_dns_records();
+
+impl Capable for LocalCloud {
+    fn capabilities(&self) -> Capabilities {
+        LOCAL_CAPABILITIES
+    }
+}
+
 /// How often a recorded deployment's replica list is brought up to date.
 const RECORD_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -35,7 +47,7 @@ impl LocalCloud {
     /// A local cloud keeping its files under `paths`, listening on the ports of `settings`.
     pub fn new(paths: Paths, settings: LocalSettings) -> Self {
         Self {
-            memory: InMemoryCloud::new(),
+            memory: InMemoryCloud::new().with_capabilities(LOCAL_CAPABILITIES),
             supervisor: Supervisor::new(paths.clone()),
             paths,
             settings,

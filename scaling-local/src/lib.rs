@@ -41,6 +41,6 @@ mod registry;
 pub mod run_record;
 pub mod supervisor;
 
-pub use cloud::{localize, LocalCloud};
+pub use cloud::{localize, LocalCloud, LOCAL_CAPABILITIES};
 pub use paths::Paths;
 pub use run_record::RunRecord;

@@ -19,7 +19,7 @@ async fn add_foreign_resources(cloud: &InMemoryCloud) {
     let group = cloud.ensure_security_group(&group).await.unwrap();
     let lb = DesiredLoadBalancer {
         name: "billing-alb".into(),
-        security_group_id: group.id,
+        security_group_id: Some(group.id),
         idle_timeout: std::time::Duration::from_secs(60),
         drop_invalid_header_fields: true,
         tags,

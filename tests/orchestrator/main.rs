@@ -2,6 +2,7 @@
 //! mocks and timing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod capabilities;
 mod conformance;
 mod deploy;
 mod destroy;

@@ -313,6 +313,9 @@ impl Tamper for ThroughTheProvider {
                 p.load_balancer.ensure_target_group(&desired).await.expect("ensure_target_group");
             }
             Drift::ExtraIngressRule => {
+                if !p.capabilities.cluster_firewall {
+                    return false;
+                }
                 let found = p.cluster.find_task_security_group(&owner, &names.task_security_group).await;
                 let Some(group) = found.expect("find_task_security_group") else { return false };
                 let mut ingress = group.ingress.clone();
@@ -326,7 +329,7 @@ impl Tamper for ThroughTheProvider {
                 p.cluster.ensure_task_security_group(&desired).await.expect("ensure_task_security_group");
             }
             Drift::RecordValue => {
-                let Some(domain) = &spec.domain else { return false };
+                let Some(domain) = spec.domain.as_ref().filter(|_| p.capabilities.dns_records) else { return false };
                 let zone = p.dns.find_zone(&domain.name).await.expect("find_zone").expect("deployed");
                 let records = p.dns.list_records(&zone).await.expect("list_records");
                 let Some(record) = records.iter().find(|r| {

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::providers::{
-    BuildRequest, Certificate, CertificateInfo, Cluster, ClusterInfo, Delegation, DesiredCertificate, DesiredCluster,
-    DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredSecurityGroup, DesiredService, DesiredTargetGroup,
-    DesiredTaskDefinition, Dns, DnsRecord, ImageArtifact, ImageRef, ListenerInfo, LoadBalancer, LoadBalancerInfo,
-    Owner, Registry, RepositoryInfo, SecurityGroupInfo, ServiceInfo, SupportResource, Tags, TargetGroupInfo,
-    TargetHealth, TaskDefinitionInfo, ZoneInfo,
+    BuildRequest, Capabilities, Capable, Certificate, CertificateInfo, Cluster, ClusterInfo, Delegation,
+    DesiredCertificate, DesiredCluster, DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredSecurityGroup,
+    DesiredService, DesiredTargetGroup, DesiredTaskDefinition, Dns, DnsRecord, ImageArtifact, ImageRef, ListenerInfo,
+    LoadBalancer, LoadBalancerInfo, Owner, Registry, RepositoryInfo, SecurityGroupInfo, ServiceInfo, SupportResource,
+    Tags, TargetGroupInfo, TargetHealth, TaskDefinitionInfo, ZoneInfo,
 };
 use crate::{ProviderResult, Providers};
 
@@ -57,6 +57,12 @@ impl Recorded {
         if let Ok(mut calls) = self.calls.lock() {
             calls.clear();
         }
+    }
+}
+
+impl Capable for Recorded {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities
     }
 }
 

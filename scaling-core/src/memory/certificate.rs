@@ -7,8 +7,8 @@ use tokio::time::Instant;
 use super::state::{check_owner, owner_of, State};
 use super::{not_found, InMemoryCloud};
 use crate::providers::{
-    Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, DnsRecord, ListenerInfo, Owner, RecordKind,
-    RecordValue,
+    Certificate, CertificateInfo, CertificateStatus, CertificateValidation, DesiredCertificate, DnsRecord,
+    ListenerInfo, Owner, RecordKind, RecordValue,
 };
 use crate::{ErrorKind, ProviderError, ProviderResult};
 
@@ -53,7 +53,8 @@ pub(crate) fn mark_validated(s: &mut State, now: Instant) {
 fn live(s: &mut State, id: &str, now: Instant) -> Option<CertificateInfo> {
     let wait = s.latency.certificate_issued;
     let in_use = s.listeners.values().any(|l: &super::state::Listener| l.info.certificate_id.as_deref() == Some(id));
-    let delegated = |zone: &str| s.zones.get(zone).is_some_and(|z| z.delegated);
+    let self_managed = s.capabilities.certificate_validation == CertificateValidation::SelfManaged;
+    let delegated = |zone: &str| self_managed || s.zones.get(zone).is_some_and(|z| z.delegated);
     let issue = s
         .certificates
         .get(id)
@@ -92,19 +93,22 @@ impl Certificate for InMemoryCloud {
                 None => {
                     let id = s.id("cert");
                     let names = std::iter::once(&desired.domain).chain(&desired.alternative_names);
+                    let self_managed = s.capabilities.certificate_validation == CertificateValidation::SelfManaged;
+                    let names: Vec<&String> = if self_managed { Vec::new() } else { names.collect() };
                     let info = CertificateInfo {
                         id: id.clone(),
                         domain: desired.domain.clone(),
                         alternative_names: desired.alternative_names.clone(),
                         status: CertificateStatus::PendingValidation,
-                        validation_records: names.map(|n| validation_record(n)).collect(),
+                        validation_records: names.into_iter().map(|n| validation_record(n)).collect(),
                         in_use: false,
                     };
                     let cert = super::state::Certificate {
                         info,
                         tags: desired.tags.clone(),
                         token: desired.idempotency_token.clone(),
-                        validated: None,
+                        // A self-managed certificate proves control by itself, outside any zone.
+                        validated: self_managed.then(|| (now, String::new())),
                     };
                     s.certificates.insert(id.clone(), cert);
                     mark_validated(s, now);

@@ -44,8 +44,15 @@ fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<(
     if !s.task_definitions.iter().any(|t| t.active && t.info.id == desired.task_definition_id) {
         return Err(not_found(op, &desired.task_definition_id));
     }
-    if !s.security_groups.contains_key(&desired.security_group_id) {
-        return Err(not_found(op, &desired.security_group_id));
+    match &desired.security_group_id {
+        Some(id) if !s.security_groups.contains_key(id) => return Err(not_found(op, id)),
+        Some(_) if !s.capabilities.cluster_firewall => {
+            return Err(invalid(op, &desired.name, "this cloud has no task firewalls to attach".into()))
+        }
+        None if s.capabilities.cluster_firewall => {
+            return Err(invalid(op, &desired.name, "tasks need their security group".into()))
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -97,7 +97,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
             i.task_definition_id,
             i.desired_count,
             name(&i.target_group_id),
-            name(&i.security_group_id),
+            i.security_group_id.as_deref().map(&name).unwrap_or_default(),
             i.health_check_grace_period.unwrap_or_default().as_secs()
         ));
     }

@@ -60,7 +60,7 @@ pub(crate) fn delete_security_group(s: &mut State, owner: &Owner, group: &Securi
     {
         return Err(violation(&other.info.name));
     }
-    if let Some(service) = s.services.values().find(|svc| svc.info.security_group_id == group.id) {
+    if let Some(service) = s.services.values().find(|svc| svc.info.security_group_id.as_ref() == Some(&group.id)) {
         return Err(violation(&format!("network interfaces of {}", service.info.name)));
     }
     s.security_groups.remove(&group.id);
@@ -102,8 +102,27 @@ impl LoadBalancer for InMemoryCloud {
     async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
         self.call("ensure_load_balancer", &desired.name, true, |s, now| {
             let owner = owner_of(&desired.tags);
-            if !s.security_groups.contains_key(&desired.security_group_id) {
-                return Err(not_found("ensure_load_balancer", &desired.security_group_id));
+            match &desired.security_group_id {
+                Some(id) if !s.security_groups.contains_key(id) => return Err(not_found("ensure_load_balancer", id)),
+                Some(_) if !s.capabilities.load_balancer_firewall => {
+                    let message = "this cloud's load balancers carry no security group";
+                    return Err(ProviderError::new(
+                        "ensure_load_balancer",
+                        &desired.name,
+                        ErrorKind::Unsupported,
+                        message,
+                    ));
+                }
+                None if s.capabilities.load_balancer_firewall => {
+                    let message = "the load balancer needs its security group";
+                    return Err(ProviderError::new(
+                        "ensure_load_balancer",
+                        &desired.name,
+                        ErrorKind::InvalidRequest,
+                        message,
+                    ));
+                }
+                _ => {}
             }
             let key = owned_key(
                 s.load_balancers.iter().map(|(k, l)| (k, l.info.name.as_str(), &l.tags)),
@@ -132,7 +151,7 @@ impl LoadBalancer for InMemoryCloud {
                 }
             };
             let lb = s.load_balancers.get_mut(&id).ok_or_else(|| not_found("ensure_load_balancer", &id))?;
-            lb.info.security_group_ids = vec![desired.security_group_id.clone()];
+            lb.info.security_group_ids = desired.security_group_id.iter().cloned().collect();
             lb.info.idle_timeout = desired.idle_timeout;
             lb.info.drop_invalid_header_fields = desired.drop_invalid_header_fields;
             lb.info.drift.clear();

@@ -146,6 +146,14 @@ impl InMemoryCloud {
         cloud
     }
 
+    /// The same cloud behaving as a provider of `capabilities`: without firewalls it refuses
+    /// security groups on load balancers and services, with self-managed certificates it issues them
+    /// with no validation records.
+    pub fn with_capabilities(self, capabilities: crate::providers::Capabilities) -> Self {
+        lock(&self.state).capabilities = capabilities;
+        self
+    }
+
     /// Shared, ready for [`Providers::from_cloud`](crate::Providers::from_cloud).
     pub fn shared(self) -> Arc<Self> {
         Arc::new(self)
@@ -248,4 +256,10 @@ pub(crate) fn not_owned(operation: &str, resource: &str, owner: &Owner) -> Provi
 
 pub(crate) fn not_found(operation: &str, resource: &str) -> ProviderError {
     ProviderError::new(operation, resource, ErrorKind::NotFound, format!("{resource} does not exist"))
+}
+
+impl crate::providers::Capable for InMemoryCloud {
+    fn capabilities(&self) -> crate::providers::Capabilities {
+        lock(&self.state).capabilities
+    }
 }

@@ -73,6 +73,7 @@ pub(crate) struct Certificate {
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
+    pub capabilities: crate::providers::Capabilities,
     pub latency: Latency,
     pub build_platform: Option<Platform>,
     pub next_id: u64,

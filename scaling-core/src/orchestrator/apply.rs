@@ -124,6 +124,14 @@ impl<'a> Apply<'a> {
         }
     }
 
+    /// The id of the firewall `step` made, or `None` when these providers have no such step.
+    fn firewall<'s>(&self, slot: &'s OnceLock<SecurityGroupInfo>, step: StepId) -> Result<Option<&'s str>> {
+        if !self.plan.desired.capabilities.has_step(step) {
+            return Ok(None);
+        }
+        Ok(Some(need(slot, step, "security group")?.id.as_str()))
+    }
+
     /// The observed value when the diff says it matches; otherwise the result of `ensure`.
     async fn converge<T, F, Fut>(
         &self,
@@ -251,11 +259,14 @@ impl<'a> Apply<'a> {
         if cert.status == CertificateStatus::Issued {
             return Ok("issued".into());
         }
-        let zone = need(&self.out.zone, step, "zone")?;
-        if let Delegation::NotDelegated { expected, .. } =
-            self.runner.call(step, r, || self.providers.dns.delegation(zone)).await?
-        {
-            return Err(Error::ZoneNotDelegated { domain: zone.name.clone(), name_servers: expected });
+        // Published validation records prove nothing until the public DNS delegates to their zone.
+        if self.plan.desired.capabilities.has_step(StepId::ValidationRecords) {
+            let zone = need(&self.out.zone, step, "zone")?;
+            if let Delegation::NotDelegated { expected, .. } =
+                self.runner.call(step, r, || self.providers.dns.delegation(zone)).await?
+            {
+                return Err(Error::ZoneNotDelegated { domain: zone.name.clone(), name_servers: expected });
+            }
         }
         let timeout = self.runner.options.timeouts.certificate_issued;
         self.runner
@@ -295,8 +306,8 @@ impl<'a> Apply<'a> {
 
     async fn load_balancer(&self, r: &str) -> Result<String> {
         let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let group = need(&self.out.load_balancer_security_group, StepId::LoadBalancer, "load balancer security group")?;
-        let desired = d.load_balancer(&group.id);
+        let group = self.firewall(&self.out.load_balancer_security_group, StepId::LoadBalancerSecurityGroup)?;
+        let desired = d.load_balancer(group);
         let diff = diff::load_balancer(&desired, o.load_balancer.as_ref());
         let lb = self
             .converge(StepId::LoadBalancer, r, &diff, o.load_balancer.as_ref(), || {
@@ -485,15 +496,15 @@ impl<'a> Apply<'a> {
         let cluster = need(&self.out.cluster, step, "cluster")?;
         let def = need(&self.out.task_definition, step, "task definition")?;
         let tg = need(&self.out.target_group, step, "target group")?;
-        let lb_group = need(&self.out.load_balancer_security_group, step, "load balancer security group")?;
-        let task_group = need(&self.out.task_security_group, step, "task security group")?;
+        let lb_group = self.firewall(&self.out.load_balancer_security_group, StepId::LoadBalancerSecurityGroup)?;
+        let task_group = self.firewall(&self.out.task_security_group, StepId::TaskSecurityGroup)?;
         let d = &self.plan.desired;
         let traffic = TrafficSource {
             target_group_id: tg.id.clone(),
-            security_group_id: lb_group.id.clone(),
+            security_group_id: lb_group.map(str::to_string),
             container_port: d.spec.app.port,
         };
-        let desired = d.service(cluster, &def.id, traffic, &task_group.id);
+        let desired = d.service(cluster, &def.id, traffic, task_group);
         let observed = self.plan.observed.service.as_ref();
         let diff = diff::service(&desired, observed);
         let service =

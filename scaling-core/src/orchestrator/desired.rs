@@ -8,7 +8,7 @@ use crate::providers::{
     DesiredSecurityGroup, DesiredService, DesiredTargetGroup, DesiredTaskDefinition, DnsRecord, IngressRule,
     ListenerAction, LoadBalancerInfo, Owner, Protocol, RecordKind, RecordValue, Tags, TrafficFrom,
 };
-use crate::providers::{ClusterInfo, TrafficSource};
+use crate::providers::{Capabilities, ClusterInfo, TrafficSource};
 use crate::spec::{ImageReference, Spec};
 use crate::ImageArtifact;
 
@@ -47,6 +47,8 @@ pub(crate) struct Desired {
     pub names: ResourceNames,
     pub tags: Tags,
     pub image: ImageSource,
+    /// What the providers are: which steps exist.
+    pub capabilities: Capabilities,
     /// Tells this run from others (the clock and the process at planning time).
     pub run: String,
 }
@@ -62,7 +64,7 @@ pub(crate) const HTTPS_PORT: u16 = 443;
 pub(crate) const HTTP_PORT: u16 = 80;
 
 impl Desired {
-    pub fn new(spec: &Spec, image: ImageSource) -> Self {
+    pub fn new(spec: &Spec, image: ImageSource, capabilities: Capabilities) -> Self {
         let owner = Owner::new(&spec.app.name);
         Self {
             tags: owner.tags(&spec.tags),
@@ -70,6 +72,7 @@ impl Desired {
             owner,
             spec: spec.clone(),
             image,
+            capabilities,
             run: run_id(),
         }
     }
@@ -108,10 +111,10 @@ impl Desired {
         }
     }
 
-    pub fn load_balancer(&self, security_group_id: &str) -> DesiredLoadBalancer {
+    pub fn load_balancer(&self, security_group_id: Option<&str>) -> DesiredLoadBalancer {
         DesiredLoadBalancer {
             name: self.names.load_balancer.clone(),
-            security_group_id: security_group_id.into(),
+            security_group_id: security_group_id.map(str::to_string),
             idle_timeout: self.spec.load_balancer.idle_timeout,
             drop_invalid_header_fields: true,
             tags: self.tags.clone(),
@@ -228,7 +231,7 @@ impl Desired {
         cluster: &ClusterInfo,
         task_definition_id: &str,
         traffic: TrafficSource,
-        security_group_id: &str,
+        security_group_id: Option<&str>,
     ) -> DesiredService {
         DesiredService {
             name: self.names.service.clone(),
@@ -237,7 +240,7 @@ impl Desired {
             container: self.names.container.clone(),
             desired_count: self.spec.app.desired_count,
             traffic,
-            security_group_id: security_group_id.into(),
+            security_group_id: security_group_id.map(str::to_string),
             health_check_grace_period: self.spec.health_check.grace_period,
             tags: self.tags.clone(),
         }

@@ -128,7 +128,7 @@ pub(crate) fn security_group(desired: &DesiredSecurityGroup, observed: Option<&S
 pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&LoadBalancerInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     Changes::default()
-        .field("security groups", o.security_group_ids.clone(), vec![desired.security_group_id.clone()])
+        .field("security groups", o.security_group_ids.clone(), desired.security_group_id.iter().cloned().collect())
         .duration("idle timeout", o.idle_timeout, desired.idle_timeout)
         .field("drop invalid header fields", o.drop_invalid_header_fields, desired.drop_invalid_header_fields)
         .drift(&o.drift)

@@ -20,7 +20,9 @@ use serde::Serialize;
 
 use crate::events::{EventKind, Progress};
 use crate::names::ResourceNames;
-use crate::providers::{BuildRequest, Certificate, Cluster, Dns, LoadBalancer, Registry, ServiceInfo, ZoneInfo};
+use crate::providers::{
+    BuildRequest, Capabilities, Capable, Certificate, Cluster, Dns, LoadBalancer, Registry, ServiceInfo, ZoneInfo,
+};
 use crate::spec::{ImageReference, Spec};
 use crate::{Error, Result};
 
@@ -47,15 +49,19 @@ pub struct Providers {
     pub dns: Arc<dyn Dns>,
     /// TLS.
     pub certificate: Arc<dyn Certificate>,
+    /// What these providers are together: the steps of a deploy come from it. Set it to match when
+    /// mixing providers of different kinds.
+    pub capabilities: Capabilities,
 }
 
 impl Providers {
     /// All five from one value that implements every trait.
     pub fn from_cloud<C>(cloud: Arc<C>) -> Self
     where
-        C: Registry + Cluster + LoadBalancer + Dns + Certificate + 'static,
+        C: Registry + Cluster + LoadBalancer + Dns + Certificate + Capable + 'static,
     {
         Self {
+            capabilities: cloud.capabilities(),
             registry: cloud.clone(),
             cluster: cloud.clone(),
             load_balancer: cloud.clone(),
@@ -144,7 +150,8 @@ impl Orchestrator {
     /// Observes every resource and plans what each needs; makes no mutating call.
     pub async fn plan(&self, spec: &Spec, image: ImageSource) -> Result<Plan> {
         spec.validate()?;
-        let desired = desired::Desired::new(spec, image);
+        self.check_pairing()?;
+        let desired = desired::Desired::new(spec, image, self.providers.capabilities);
         let observed = observe::observe(&self.providers, &desired).await?;
         Ok(plan::plan(desired, observed))
     }
@@ -177,6 +184,16 @@ impl Orchestrator {
         })
     }
 
+    /// Refuses providers whose [`Capabilities`] cannot work together, before any call.
+    fn check_pairing(&self) -> Result<()> {
+        let conflicts = self.providers.capabilities.conflicts();
+        if conflicts.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Incompatible { conflicts })
+        }
+    }
+
     /// Prepares the image (reporting a build as progress), plans and applies.
     pub async fn deploy(
         &self,
@@ -184,6 +201,7 @@ impl Orchestrator {
         image_override: Option<&str>,
         progress: &dyn Progress,
     ) -> Result<DeployReport> {
+        self.check_pairing()?;
         let building = image_override.is_none() && spec.image.reference.is_none() && spec.image.archive.is_none();
         let runner = runner::Runner::new(&self.options, progress);
         let label = format!("image of {}", spec.app.name);

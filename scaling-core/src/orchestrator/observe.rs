@@ -51,6 +51,7 @@ fn tag(step: StepId) -> impl Fn(crate::ProviderError) -> Error {
 /// Observes everything `desired` touches, concurrently per provider.
 pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<Observed, Error> {
     let (owner, names) = (&desired.owner, &desired.names);
+    let has = |step| desired.capabilities.has_step(step);
     let registry = async {
         let repository =
             providers.registry.find_repository(owner, &names.repository).await.map_err(tag(StepId::Repository))?;
@@ -64,10 +65,13 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
     };
     let balancer = async {
         let lb = &providers.load_balancer;
-        let group = lb
-            .find_security_group(owner, &names.load_balancer_security_group)
-            .await
-            .map_err(tag(StepId::LoadBalancerSecurityGroup))?;
+        let group = match has(StepId::LoadBalancerSecurityGroup) {
+            true => lb
+                .find_security_group(owner, &names.load_balancer_security_group)
+                .await
+                .map_err(tag(StepId::LoadBalancerSecurityGroup))?,
+            false => None,
+        };
         let balancer = lb.find_load_balancer(owner, &names.load_balancer).await.map_err(tag(StepId::LoadBalancer))?;
         let target_group = lb.find_target_group(owner, &names.target_group).await.map_err(tag(StepId::TargetGroup))?;
         let listeners = match &balancer {
@@ -79,10 +83,13 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
     let cluster = async {
         let c = &providers.cluster;
         let cluster = c.find_cluster(owner, &names.cluster).await.map_err(tag(StepId::Cluster))?;
-        let group = c
-            .find_task_security_group(owner, &names.task_security_group)
-            .await
-            .map_err(tag(StepId::TaskSecurityGroup))?;
+        let group = match has(StepId::TaskSecurityGroup) {
+            true => c
+                .find_task_security_group(owner, &names.task_security_group)
+                .await
+                .map_err(tag(StepId::TaskSecurityGroup))?,
+            false => None,
+        };
         let task_definition =
             c.find_task_definition(owner, &names.task_definition).await.map_err(tag(StepId::TaskDefinition))?;
         let service = match &cluster {
@@ -96,7 +103,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         futures::future::try_join4(registry, balancer, cluster, certificates).await?;
     // The zone: the spec's domain, or (when the domain was removed) the domain of a certificate we own.
     let domain = desired.apex().map(str::to_string).or_else(|| certificates.first().map(|c| c.domain.clone()));
-    let (zone, records) = match domain {
+    let (zone, records) = match domain.filter(|_| has(StepId::Zone)) {
         Some(domain) => observe_zone(providers, &domain).await.map_err(tag(StepId::Zone))?,
         None => (None, Vec::new()),
     };

@@ -144,7 +144,11 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
+    /// A row for `step`'s resource, unless the providers have no such step.
     fn add(&mut self, step: StepId, resource: impl Into<String>, diff: Diff) {
+        if !self.desired.capabilities.has_step(step) {
+            return;
+        }
         self.changes.push(Change { step, resource: resource.into(), action: diff.action, reason: diff.reason });
     }
 
@@ -183,6 +187,7 @@ pub(crate) fn plan(desired: Desired, observed: Observed) -> Plan {
             StepId::HttpRedirect,
         ]);
     }
+    steps.retain(|s| desired.capabilities.has_step(*s));
     steps.sort();
     steps.dedup();
     Plan { app: desired.owner.app.clone(), changes, steps, desired, observed }
@@ -253,8 +258,9 @@ fn balancer(p: &mut Planner) {
         diff::security_group(&d.load_balancer_security_group(), sg),
     );
     let lb_label = format!("load balancer {}", names.load_balancer);
-    let sg_id = id(sg, |g| &g.id);
-    p.add(StepId::LoadBalancer, &lb_label, diff::load_balancer(&d.load_balancer(&sg_id), o.load_balancer.as_ref()));
+    let sg_id = d.capabilities.load_balancer_firewall.then(|| id(sg, |g| &g.id));
+    let desired_lb = d.load_balancer(sg_id.as_deref());
+    p.add(StepId::LoadBalancer, &lb_label, diff::load_balancer(&desired_lb, o.load_balancer.as_ref()));
     let active = o.load_balancer.as_ref().is_some_and(|lb| lb.status == LoadBalancerStatus::Active);
     p.wait(StepId::LoadBalancerActive, &lb_label, active, "the load balancer is active");
     p.add(
@@ -286,12 +292,12 @@ fn cluster(p: &mut Planner) {
     let cluster = o.cluster.as_ref();
     let cluster_diff = if cluster.is_some() { Diff::same() } else { Diff::create() };
     p.add(StepId::Cluster, format!("cluster {}", names.cluster), cluster_diff);
-    let lb_sg = id(o.load_balancer_security_group.as_ref(), |g| &g.id);
+    let lb_sg = d.capabilities.load_balancer_firewall.then(|| id(o.load_balancer_security_group.as_ref(), |g| &g.id));
     let task_sg = o.task_security_group.as_ref();
     p.add(
         StepId::TaskSecurityGroup,
         format!("security group {}", names.task_security_group),
-        diff::security_group(&d.task_security_group(&lb_sg), task_sg),
+        diff::security_group(&d.task_security_group(lb_sg.as_deref().unwrap_or(NEW)), task_sg),
     );
 
     let image = match (&d.image, &o.repository) {
@@ -311,7 +317,8 @@ fn cluster(p: &mut Planner) {
         security_group_id: lb_sg,
         container_port: d.spec.app.port,
     };
-    let service = d.service(cluster.unwrap_or(&placeholder), &td_id, traffic, &id(task_sg, |g| &g.id));
+    let task_sg_id = d.capabilities.cluster_firewall.then(|| id(task_sg, |g| &g.id));
+    let service = d.service(cluster.unwrap_or(&placeholder), &td_id, traffic, task_sg_id.as_deref());
     let service_diff = diff::service(&service, o.service.as_ref());
     let stable =
         service_diff.action == Action::NoChange && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);

@@ -83,8 +83,8 @@ pub struct TaskDefinitionInfo {
 pub struct TrafficSource {
     /// The target group the service registers its tasks in.
     pub target_group_id: String,
-    /// The load balancer's security group: the only source the task group admits.
-    pub security_group_id: String,
+    /// The load balancer's security group: the only source the task group admits (`None` without one).
+    pub security_group_id: Option<String>,
     /// The container port traffic arrives on.
     pub container_port: u16,
 }
@@ -104,8 +104,8 @@ pub struct DesiredService {
     pub desired_count: u32,
     /// Where its traffic comes from.
     pub traffic: TrafficSource,
-    /// The tasks' security group.
-    pub security_group_id: String,
+    /// The tasks' security group (`None` for a provider without a cluster firewall).
+    pub security_group_id: Option<String>,
     /// How long new tasks may fail health checks (the seed's 30 s).
     pub health_check_grace_period: Duration,
     /// Tags, ownership included.
@@ -142,8 +142,8 @@ pub struct ServiceInfo {
     pub pending_count: u32,
     /// The target group its tasks register in.
     pub target_group_id: String,
-    /// The tasks' security group.
-    pub security_group_id: String,
+    /// The tasks' security group, when they have one.
+    pub security_group_id: Option<String>,
     /// The health-check grace period; `None` when the provider does not report it.
     pub health_check_grace_period: Option<Duration>,
     /// The rollout state.

@@ -25,8 +25,9 @@ pub enum LoadBalancerStatus {
 pub struct DesiredLoadBalancer {
     /// Its name, e.g. `app-alb`.
     pub name: String,
-    /// The security group it must carry (the seed's console gets this wrong).
-    pub security_group_id: String,
+    /// The security group it must carry (the seed's console gets this wrong); `None` for a provider
+    /// without a load-balancer firewall.
+    pub security_group_id: Option<String>,
     /// How long idle connections stay open.
     pub idle_timeout: Duration,
     /// Drop requests whose header names are not valid HTTP (request smuggling protection).

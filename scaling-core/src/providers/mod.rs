@@ -12,6 +12,7 @@
 //! - **honest errors**: failures are [`ProviderError`](crate::ProviderError)s classified retryable or
 //!   permanent, naming the resource and carrying the provider's message.
 
+mod capabilities;
 mod certificate;
 mod cluster;
 mod dns;
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use capabilities::{Capabilities, Capable, CertificateValidation};
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate};
 pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredService, DesiredTaskDefinition, Rollout, ServiceInfo, SupportResource,

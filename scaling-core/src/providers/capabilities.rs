@@ -1,0 +1,108 @@
+//! [`Capabilities`]: what a provider is, as far as the deployment's steps care. Declared by the
+//! provider ([`Capable`]), never guessed: the steps of a deploy come from it, and a pairing of
+//! providers that cannot work is refused before any call.
+
+use serde::{Deserialize, Serialize};
+
+use crate::StepId;
+
+/// How the certificate provider proves control of the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CertificateValidation {
+    /// It hands out DNS records that the [`Dns`](super::Dns) provider publishes (ACM, Certificate Manager).
+    PublishedRecords,
+    /// It proves control by itself: a local CA, cert-manager's own solvers, a platform's bundled certificate.
+    SelfManaged,
+}
+
+/// What the providers of one deployment are. [`Capabilities::CLOUD`] is a cloud with separate
+/// firewalls, DNS-validated certificates and a DNS zone: every step of the seed's recipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// The load balancer sits behind a firewall resource of its own (a security group) that deploy makes.
+    pub load_balancer_firewall: bool,
+    /// The replicas sit behind a firewall resource of their own that admits only the load balancer.
+    pub cluster_firewall: bool,
+    /// How certificates are validated.
+    pub certificate_validation: CertificateValidation,
+    /// Host names reach the endpoint only through records in a DNS zone (false where names resolve by
+    /// themselves, as `*.localhost` does).
+    pub dns_records: bool,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self::CLOUD
+    }
+}
+
+impl Capabilities {
+    /// Every step of the seed's recipe.
+    pub const CLOUD: Capabilities = Capabilities {
+        load_balancer_firewall: true,
+        cluster_firewall: true,
+        certificate_validation: CertificateValidation::PublishedRecords,
+        dns_records: true,
+    };
+
+    /// The same, with neither the load balancer nor the replicas behind firewall resources of their own.
+    pub const fn without_firewalls(self) -> Self {
+        Self { load_balancer_firewall: false, cluster_firewall: false, ..self }
+    }
+
+    /// The same, with certificates that validate themselves.
+    pub const fn with_self_managed_certificates(self) -> Self {
+        Self { certificate_validation: CertificateValidation::SelfManaged, ..self }
+    }
+
+    /// The same, with host names that need no DNS records.
+    pub const fn without_dns_records(self) -> Self {
+        Self { dns_records: false, ..self }
+    }
+
+    /// True when a deploy through providers of these capabilities has `step`; the others are dropped,
+    /// not faked: no firewall steps without firewalls, no validation records for self-managed
+    /// certificates, no zone or records where names resolve by themselves.
+    pub fn has_step(&self, step: StepId) -> bool {
+        match step {
+            StepId::LoadBalancerSecurityGroup => self.load_balancer_firewall,
+            StepId::TaskSecurityGroup => self.cluster_firewall,
+            StepId::ValidationRecords => {
+                self.certificate_validation == CertificateValidation::PublishedRecords && self.dns_records
+            }
+            StepId::Zone | StepId::AliasRecords => self.dns_records,
+            _ => true,
+        }
+    }
+
+    /// Why these capabilities cannot work together (one line each, with the fix); empty when they can.
+    pub fn conflicts(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.cluster_firewall && !self.load_balancer_firewall {
+            out.push(
+                "the cluster's firewall admits only the load balancer's firewall, but this load balancer has none: \
+                 pair the cluster with a load balancer of the same cloud"
+                    .to_string(),
+            );
+        }
+        if self.certificate_validation == CertificateValidation::PublishedRecords && !self.dns_records {
+            out.push(
+                "the certificate provider needs its validation records published, but the DNS provider publishes \
+                 none: use a DNS provider with zones, or a certificate provider that validates by itself"
+                    .to_string(),
+            );
+        }
+        out
+    }
+}
+
+/// A provider that declares its [`Capabilities`]; the default is [`Capabilities::CLOUD`].
+pub trait Capable {
+    /// What this provider is.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::CLOUD
+    }
+}
