@@ -94,13 +94,13 @@ impl Certificate for AwsProvider {
             }
         }
         arns.sort_by_key(|(_, created)| std::cmp::Reverse(*created));
-        let mut owned = Vec::new();
-        for (arn, _) in arns {
-            if self.certificate_owned(owner, &arn).await? {
-                owned.push(self.describe(&arn).await?);
-            }
-        }
-        Ok(owned)
+        // Every certificate's tags and description at once, newest first as listed.
+        let checks = arns.iter().map(|(arn, _)| async move {
+            let (owned, info) = tokio::join!(self.certificate_owned(owner, arn), self.describe(arn));
+            Ok::<_, scaling_core::ProviderError>(if owned? { Some(info?) } else { None })
+        });
+        let found = futures::future::try_join_all(checks).await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo> {

@@ -191,16 +191,11 @@ impl AwsProvider {
     }
 
     async fn zone_info(&self, id: &str) -> ProviderResult<ZoneInfo> {
-        let out =
-            self.route53.get_hosted_zone().id(zone_id(id)).send().await.map_err(|e| map("GetHostedZone", id, e))?;
+        let (out, owner) = tokio::join!(self.route53.get_hosted_zone().id(zone_id(id)).send(), self.zone_owner(id));
+        let out = out.map_err(|e| map("GetHostedZone", id, e))?;
         let zone = out.hosted_zone().ok_or_else(|| missing("GetHostedZone", id, "HostedZone"))?;
         let name_servers = out.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default();
-        Ok(ZoneInfo {
-            id: zone_id(zone.id()).to_string(),
-            name: bare(zone.name()),
-            name_servers,
-            owner: self.zone_owner(zone.id()).await?,
-        })
+        Ok(ZoneInfo { id: zone_id(zone.id()).to_string(), name: bare(zone.name()), name_servers, owner: owner? })
     }
 
     /// Applies `changes` to the zone's records, keeping each name's ownership marker in step.

@@ -189,10 +189,12 @@ impl LoadBalancer for AwsProvider {
         };
         let Some(lb) = out.load_balancers().first() else { return Ok(None) };
         let arn = lb.load_balancer_arn().ok_or_else(|| missing("DescribeLoadBalancers", name, "LoadBalancerArn"))?;
-        if !self.elb_owned(owner, arn).await? {
+        // Ownership and attributes in one round; the attributes of a foreign one are never used.
+        let (owned, attributes) = tokio::join!(self.elb_owned(owner, arn), self.attributes(arn));
+        if !owned? {
             return Err(not_owned("DescribeLoadBalancers", name, owner));
         }
-        let attributes = self.attributes(arn).await?;
+        let attributes = attributes?;
         let attribute = |key: &str| attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
         let idle = attribute(IDLE_TIMEOUT).and_then(|v| v.parse().ok()).unwrap_or(60);
         // The ALB's default is to keep invalid headers.
@@ -289,16 +291,14 @@ impl LoadBalancer for AwsProvider {
         };
         let Some(tg) = out.target_groups().first() else { return Ok(None) };
         let arn = tg.target_group_arn().ok_or_else(|| missing("DescribeTargetGroups", name, "TargetGroupArn"))?;
-        if !self.elb_owned(owner, arn).await? {
+        let (owned, attributes) = tokio::join!(
+            self.elb_owned(owner, arn),
+            self.elb.describe_target_group_attributes().target_group_arn(arn).send()
+        );
+        if !owned? {
             return Err(not_owned("DescribeTargetGroups", name, owner));
         }
-        let attributes = self
-            .elb
-            .describe_target_group_attributes()
-            .target_group_arn(arn)
-            .send()
-            .await
-            .map_err(|e| map("DescribeTargetGroupAttributes", name, e))?;
+        let attributes = attributes.map_err(|e| map("DescribeTargetGroupAttributes", name, e))?;
         let attribute = |key: &str| {
             attributes.attributes().iter().find(|a| a.key() == Some(key)).and_then(|a| a.value()).map(str::to_string)
         };

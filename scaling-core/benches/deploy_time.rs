@@ -15,6 +15,22 @@ fn spec() -> Spec {
     Spec::new("dashmath", 8050, ImageSpec::prebuilt(image)).with_domain("dashmath.example.com").with_desired_count(3)
 }
 
+/// Reading a deployed app back (what `plan`, `status` and a no-op deploy do first), in rounds of one API
+/// call's latency: the core's share of the reads, each provider adds what it calls in sequence inside.
+async fn virtual_reads(latency: Latency) -> (Duration, Duration) {
+    let cloud = InMemoryCloud::with_latency(latency).shared();
+    let orchestrator = Orchestrator::new(Providers::from_cloud(cloud)).with_options(DeployOptions::default());
+    let spec = spec();
+    orchestrator.deploy(&spec, None, &Silent).await.expect("deploy");
+    let start = tokio::time::Instant::now();
+    let image = orchestrator.prepare_image(&spec, None).await.expect("image");
+    orchestrator.plan(&spec, image).await.expect("plan");
+    let plan = start.elapsed();
+    let start = tokio::time::Instant::now();
+    orchestrator.deploy(&spec, None, &Silent).await.expect("no-op deploy");
+    (plan, start.elapsed())
+}
+
 async fn virtual_deploy(latency: Latency) -> (Duration, Duration, Duration) {
     let cloud = InMemoryCloud::with_latency(latency).shared();
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud)).with_options(DeployOptions::default());
@@ -45,6 +61,20 @@ fn main() {
         "  seed's sequential order {:>8.1} s   sequential / deploy   = {:.2}x",
         sequential.as_secs_f64(),
         sequential.as_secs_f64() / took.as_secs_f64()
+    );
+
+    let (plan, noop) = paused.block_on(virtual_reads(Latency::REALISTIC));
+    let call = Latency::REALISTIC.api_call.as_secs_f64();
+    println!("reading a deployed app back, {:.0} ms per call:", call * 1e3);
+    println!(
+        "  plan                    {:>8.2} s   {:.0} sequential rounds",
+        plan.as_secs_f64(),
+        plan.as_secs_f64() / call
+    );
+    println!(
+        "  no-op deploy            {:>8.2} s   {:.0} sequential rounds",
+        noop.as_secs_f64(),
+        noop.as_secs_f64() / call
     );
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");

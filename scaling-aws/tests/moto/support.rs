@@ -151,6 +151,9 @@ pub enum Faults {
     FailOnce(String),
     /// This share of calls (0–100 %, deterministic) answers with the protocol's throttling error.
     Throttle(u64),
+    /// Every call is sent this long after it is made: a region far from the caller (the read_rounds bench).
+    #[allow(dead_code)]
+    Delay(std::time::Duration),
 }
 
 /// An HTTP client in front of the real one that answers chosen requests with an error, unsent.
@@ -248,12 +251,23 @@ impl HttpConnector for FaultyConnector {
                 _ => None,
             }
         };
-        match answer {
-            Some(response) => {
+        let delay = match &*self.client.faults.lock().unwrap() {
+            Faults::Delay(delay) => Some(*delay),
+            _ => None,
+        };
+        match (answer, delay) {
+            (Some(response), _) => {
                 self.client.injected.fetch_add(1, Ordering::Relaxed);
                 HttpConnectorFuture::ready(Ok(response))
             }
-            None => self.inner.call(request),
+            (None, Some(delay)) => {
+                let inner = self.inner.clone();
+                HttpConnectorFuture::new(async move {
+                    tokio::time::sleep(delay).await;
+                    inner.call(request).await
+                })
+            }
+            (None, None) => self.inner.call(request),
         }
     }
 }

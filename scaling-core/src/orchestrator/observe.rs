@@ -48,10 +48,14 @@ fn tag(step: StepId) -> impl Fn(crate::ProviderError) -> Error {
     move |source| Error::Provider { step, source }
 }
 
-/// Observes everything `desired` touches, concurrently per provider.
+/// Observes everything `desired` touches in as few rounds as the dependencies allow: every
+/// independent read at once, a dependent one (listeners of the load balancer, the service in its
+/// cluster, the records of the zone) as soon as its parent answers.
 pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<Observed, Error> {
+    use futures::future::{try_join, try_join3};
     let (owner, names) = (&desired.owner, &desired.names);
     let has = |step| desired.capabilities.has_step(step);
+    let (lb, c) = (&providers.load_balancer, &providers.cluster);
     let registry = async {
         let repository =
             providers.registry.find_repository(owner, &names.repository).await.map_err(tag(StepId::Repository))?;
@@ -63,61 +67,78 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         };
         Ok::<_, Error>((repository, image))
     };
+    let balancer_group = async {
+        if !has(StepId::LoadBalancerSecurityGroup) {
+            return Ok(None);
+        }
+        let group = lb.find_security_group(owner, &names.load_balancer_security_group).await;
+        group.map_err(tag(StepId::LoadBalancerSecurityGroup))
+    };
     let balancer = async {
-        let lb = &providers.load_balancer;
-        let group = match has(StepId::LoadBalancerSecurityGroup) {
-            true => lb
-                .find_security_group(owner, &names.load_balancer_security_group)
-                .await
-                .map_err(tag(StepId::LoadBalancerSecurityGroup))?,
-            false => None,
-        };
         let balancer = lb.find_load_balancer(owner, &names.load_balancer).await.map_err(tag(StepId::LoadBalancer))?;
-        let target_group = lb.find_target_group(owner, &names.target_group).await.map_err(tag(StepId::TargetGroup))?;
         let listeners = match &balancer {
             Some(b) => lb.list_listeners(b).await.map_err(tag(StepId::HttpListener))?,
             None => Vec::new(),
         };
-        Ok::<_, Error>((group, balancer, target_group, listeners))
+        Ok::<_, Error>((balancer, listeners))
     };
+    let target_group =
+        async { lb.find_target_group(owner, &names.target_group).await.map_err(tag(StepId::TargetGroup)) };
     let cluster = async {
-        let c = &providers.cluster;
         let cluster = c.find_cluster(owner, &names.cluster).await.map_err(tag(StepId::Cluster))?;
-        let group = match has(StepId::TaskSecurityGroup) {
-            true => c
-                .find_task_security_group(owner, &names.task_security_group)
-                .await
-                .map_err(tag(StepId::TaskSecurityGroup))?,
-            false => None,
-        };
-        let task_definition =
-            c.find_task_definition(owner, &names.task_definition).await.map_err(tag(StepId::TaskDefinition))?;
         let service = match &cluster {
             Some(cl) => c.find_service(owner, cl, &names.service).await.map_err(tag(StepId::Service))?,
             None => None,
         };
-        Ok::<_, Error>((cluster, group, task_definition, service))
+        Ok::<_, Error>((cluster, service))
     };
+    let task_group = async {
+        if !has(StepId::TaskSecurityGroup) {
+            return Ok(None);
+        }
+        c.find_task_security_group(owner, &names.task_security_group).await.map_err(tag(StepId::TaskSecurityGroup))
+    };
+    let task_definition =
+        async { c.find_task_definition(owner, &names.task_definition).await.map_err(tag(StepId::TaskDefinition)) };
     let certificates = async { providers.certificate.find_certificates(owner).await.map_err(tag(StepId::Certificate)) };
-    let (registry, balancer, cluster, certificates) =
-        futures::future::try_join4(registry, balancer, cluster, certificates).await?;
-    // The zone: the spec's domain, or (when the domain was removed) the domain of a certificate we own.
-    let domain = desired.apex().map(str::to_string).or_else(|| certificates.first().map(|c| c.domain.clone()));
-    let (zone, records) = match domain.filter(|_| has(StepId::Zone)) {
-        Some(domain) => observe_zone(providers, &domain).await.map_err(tag(StepId::Zone))?,
-        None => (None, Vec::new()),
+    // The zone of the spec's domain is read at once; without a domain, the zone of an owned certificate
+    // (a domain just removed) is read once the certificates are known.
+    let certificates_and_zone = async {
+        let spec_zone = async {
+            match desired.apex().filter(|_| has(StepId::Zone)) {
+                Some(apex) => observe_zone(providers, apex).await.map(Some).map_err(tag(StepId::Zone)),
+                None => Ok(None),
+            }
+        };
+        let (certificates, zone) = try_join(certificates, spec_zone).await?;
+        let zone = match zone {
+            Some(zone) => zone,
+            None => match certificates.first().filter(|_| has(StepId::Zone) && desired.apex().is_none()) {
+                Some(cert) => observe_zone(providers, &cert.domain).await.map_err(tag(StepId::Zone))?,
+                None => (None, Vec::new()),
+            },
+        };
+        Ok::<_, Error>((certificates, zone))
     };
+    let ((registry, balancer_group, balancer), (target_group, cluster, task_group), (task_definition, certs)) =
+        try_join3(
+            try_join3(registry, balancer_group, balancer),
+            try_join3(target_group, cluster, task_group),
+            try_join(task_definition, certificates_and_zone),
+        )
+        .await?;
+    let (certificates, (zone, records)) = certs;
     Ok(Observed {
         repository: registry.0,
         image: registry.1,
-        load_balancer_security_group: balancer.0,
-        load_balancer: balancer.1,
-        target_group: balancer.2,
-        listeners: balancer.3,
+        load_balancer_security_group: balancer_group,
+        load_balancer: balancer.0,
+        target_group,
+        listeners: balancer.1,
         cluster: cluster.0,
-        task_security_group: cluster.1,
-        task_definition: cluster.2,
-        service: cluster.3,
+        task_security_group: task_group,
+        task_definition,
+        service: cluster.1,
         zone,
         records,
         certificates,

@@ -55,14 +55,19 @@ pub(crate) fn urls(spec: &Spec, lb: Option<&LoadBalancerInfo>, listeners: &[&Lis
 
 pub(crate) async fn status(providers: &Providers, plan: &Plan) -> ProviderResult<StatusReport> {
     let (spec, o): (&Spec, &Observed) = (&plan.desired.spec, &plan.observed);
-    let targets = match &o.target_group {
-        Some(tg) => providers.load_balancer.target_health(tg).await?,
-        None => Vec::new(),
+    let targets = async {
+        match &o.target_group {
+            Some(tg) => providers.load_balancer.target_health(tg).await,
+            None => Ok(Vec::new()),
+        }
     };
-    let delegation = match &o.zone {
-        Some(zone) => Some(providers.dns.delegation(zone).await?),
-        None => None,
+    let delegation = async {
+        match &o.zone {
+            Some(zone) => providers.dns.delegation(zone).await.map(Some),
+            None => Ok(None),
+        }
     };
+    let (targets, delegation) = futures::future::try_join(targets, delegation).await?;
     let certificate =
         o.certificates.iter().find(|c| Some(c.domain.as_str()) == plan.desired.apex()).map(|c| c.status.clone());
     let listeners: Vec<&ListenerInfo> = o.listeners.iter().collect();
