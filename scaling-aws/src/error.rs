@@ -5,17 +5,17 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use scaling_core::{ErrorKind, ProviderError};
 
-/// The core error kind for an AWS error code.
+/// The core error kind for an AWS error code. Throttling and transient codes come from the SDK's own
+/// lists (the ones its retry layer retries), so the two never disagree.
 pub fn kind_of(code: &str) -> ErrorKind {
+    use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+    if THROTTLING_ERRORS.contains(&code) {
+        return ErrorKind::Throttled;
+    }
+    if TRANSIENT_ERRORS.contains(&code) {
+        return ErrorKind::Unavailable;
+    }
     match code {
-        "Throttling"
-        | "ThrottlingException"
-        | "TooManyRequestsException"
-        | "RequestLimitExceeded"
-        | "PriorRequestNotComplete"
-        | "SlowDown"
-        | "RequestThrottled"
-        | "RequestThrottledException" => ErrorKind::Throttled,
         "ServiceUnavailable"
         | "ServiceUnavailableException"
         | "InternalFailure"
@@ -62,7 +62,7 @@ where
             let err = service.err();
             let code = err.code().unwrap_or("Unknown");
             let message = err.message().unwrap_or("no message");
-            ProviderError::new(operation, resource, kind_of(code), format!("{code}: {message}"))
+            retried(ProviderError::new(operation, resource, kind_of(code), format!("{code}: {message}")))
         }
         _ => {
             let message = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&error));
@@ -75,8 +75,17 @@ where
                 }
                 _ => ErrorKind::Other,
             };
-            ProviderError::new(operation, resource, kind, message)
+            retried(ProviderError::new(operation, resource, kind, message))
         }
+    }
+}
+
+/// Throttling and transient failures reach us only after the SDK's standard retry mode has retried them
+/// with backoff and jitter: marked so, the orchestrator does not retry them a second time.
+fn retried(error: ProviderError) -> ProviderError {
+    match error.kind {
+        ErrorKind::Throttled | ErrorKind::Unavailable => error.retried_by_client(),
+        _ => error,
     }
 }
 
@@ -126,6 +135,10 @@ mod tests {
     fn codes_map_to_retryable_or_permanent_classes() {
         for (code, kind, retryable) in [
             ("Throttling", ErrorKind::Throttled, true),
+            ("ThrottledException", ErrorKind::Throttled, true),
+            ("EC2ThrottledException", ErrorKind::Throttled, true),
+            ("RequestTimeout", ErrorKind::Unavailable, true),
+            ("RequestTimeoutException", ErrorKind::Unavailable, true),
             ("ThrottlingException", ErrorKind::Throttled, true),
             ("DependencyViolation", ErrorKind::DependencyViolation, true),
             ("ResourceInUseException", ErrorKind::InUse, true),

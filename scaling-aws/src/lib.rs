@@ -41,4 +41,4 @@ mod tags;
 mod mock_tests;
 
 pub use ecr_auth::decode_token;
-pub use provider::{AwsProvider, AwsProviderBuilder, Network};
+pub use provider::{default_retry, AwsProvider, AwsProviderBuilder, Network};

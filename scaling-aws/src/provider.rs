@@ -97,7 +97,7 @@ impl AwsProviderBuilder {
         self
     }
 
-    /// The SDK's retry configuration (standard mode, 5 attempts by default).
+    /// The SDK's retry configuration ([`default_retry`] unless set).
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = Some(retry);
         self
@@ -105,8 +105,8 @@ impl AwsProviderBuilder {
 
     /// Loads the configuration from the default chain and makes the clients.
     pub async fn build(self) -> ProviderResult<AwsProvider> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(self.retry.unwrap_or_else(|| RetryConfig::standard().with_max_attempts(5)));
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).retry_config(self.retry.unwrap_or_else(default_retry));
         if let Some(region) = &self.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -195,6 +195,15 @@ impl AwsProvider {
             "aws"
         }
     }
+}
+
+/// The one retry layer for throttling and transient errors: the SDK's standard mode (exponential
+/// backoff with jitter), with room for a throttling storm. The orchestrator does not retry what it retried.
+pub fn default_retry() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(8)
+        .with_initial_backoff(std::time::Duration::from_millis(500))
+        .with_max_backoff(std::time::Duration::from_secs(20))
 }
 
 /// A cloud with every step of the seed's recipe: security groups, DNS-validated certificates, a zone.

@@ -82,6 +82,9 @@ pub struct ProviderError {
     /// The error underneath (an SDK error, an I/O error), kept for the source chain.
     #[source]
     pub cause: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The provider's own client already retried this call, with backoff and jitter, until its budget ran
+    /// out: the orchestrator does not retry it again (one retry layer, not one inside another).
+    pub retried_by_client: bool,
 }
 
 impl PartialEq for ProviderError {
@@ -109,7 +112,14 @@ impl ProviderError {
             kind,
             message: message.into(),
             cause: None,
+            retried_by_client: false,
         }
+    }
+
+    /// The same error, marked as already retried by the provider's client.
+    pub fn retried_by_client(mut self) -> Self {
+        self.retried_by_client = true;
+        self
     }
 
     /// The same error with an explicit retry class.

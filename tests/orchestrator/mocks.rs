@@ -79,3 +79,14 @@ async fn a_platform_mismatch_is_refused_before_any_cloud_change() {
     assert_eq!(cloud.mutating_calls(), []);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_error_the_providers_client_already_retried_is_not_retried_again() {
+    let cloud = InMemoryCloud::new().shared();
+    let mut registry = MockRegistry::new();
+    registry.expect_find_repository().times(1).returning(|_, name| {
+        Err(ProviderError::new("DescribeRepositories", name, ErrorKind::Throttled, "Rate exceeded").retried_by_client())
+    });
+    let error = with_registry(&cloud, registry).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err();
+    assert!(error.to_string().contains("Rate exceeded"), "{error}");
+}

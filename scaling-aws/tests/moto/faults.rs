@@ -64,3 +64,22 @@ async fn a_throttling_storm_on_30_percent_of_calls_does_not_stop_a_deploy() {
     orchestrator.deploy(&spec(), None, &RecordedEvents::new()).await.unwrap();
     assert_eq!(log.mutating(), Vec::<String>::new(), "the throttled deploy completed everything");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_call_is_retried_by_one_layer_only() {
+    use scaling_core::{Cluster, Owner};
+    let Some(url) = moto_url() else { return };
+    let (aws, _, client, _) = provider(&url).await;
+    client.set(Faults::Throttle(100));
+    let error = aws.find_cluster(&Owner::new("dashmath"), "dashmath-cluster").await.unwrap_err();
+    let injected = client.injected.load(Ordering::Relaxed);
+    assert_eq!(injected, crate::support::SDK_ATTEMPTS as usize, "the SDK's attempts for one call, no more");
+    assert_eq!(error.kind, scaling_core::ErrorKind::Throttled, "{error}");
+    assert!(error.retried_by_client, "marked, so the orchestrator does not retry it again");
+
+    // Through the orchestrator, the step's call is made once more by nobody: still one layer.
+    client.injected.store(0, Ordering::Relaxed);
+    let error = orchestrator(&aws).scale(&spec(), 2, &RecordedEvents::new()).await.unwrap_err();
+    assert!(error.to_string().contains("Throttl"), "{error}");
+    assert_eq!(client.injected.load(Ordering::Relaxed), crate::support::SDK_ATTEMPTS as usize);
+}

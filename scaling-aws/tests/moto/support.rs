@@ -281,14 +281,18 @@ impl HttpClient for FaultyClient {
     }
 }
 
+/// The SDK's attempts per call in these tests (as in `scaling_aws::default_retry`, with short backoffs).
+pub const SDK_ATTEMPTS: u32 = 8;
+
 /// A provider on the emulator in a fresh account, with a call log, a faulty HTTP client, and the account.
 pub async fn provider(url: &str) -> (Arc<AwsProvider>, CallLog, FaultyClient, String) {
     let account = account();
     let log = CallLog::default();
     let client = FaultyClient::new(Faults::None);
     let retry = aws_config::retry::RetryConfig::standard()
-        .with_max_attempts(5)
-        .with_initial_backoff(std::time::Duration::from_millis(20));
+        .with_max_attempts(SDK_ATTEMPTS)
+        .with_initial_backoff(std::time::Duration::from_millis(20))
+        .with_max_backoff(std::time::Duration::from_millis(200));
     let provider = AwsProvider::builder()
         .endpoint_url(url)
         .region("us-east-1")

@@ -42,7 +42,7 @@ impl<'a> Runner<'a> {
         loop {
             match call().await {
                 Ok(value) => return Ok(value),
-                Err(error) if error.is_retryable() && attempt < policy.attempts => {
+                Err(error) if error.is_retryable() && !error.retried_by_client && attempt < policy.attempts => {
                     self.emit(step, resource, EventKind::Retrying { attempt, error: error.to_string() });
                     tokio::time::sleep(policy.delay(attempt)).await;
                     attempt += 1;
