@@ -8,6 +8,7 @@ mod control;
 mod provider;
 mod render;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -56,7 +57,8 @@ fn report(error: &anyhow::Error) -> String {
     text
 }
 
-fn init_tracing(verbose: u8) {
+/// Logs go to stderr, colored only on a terminal and never with `--no-color` (or `NO_COLOR`).
+fn init_tracing(verbose: u8, no_color: bool) {
     // Only scaling's own crates get chatty: dependencies (HTTP clients, SDKs) stay at warn, so nothing
     // they might log about requests reaches the terminal.
     let filter = match verbose {
@@ -64,8 +66,12 @@ fn init_tracing(verbose: u8) {
         1 => "warn,scaling_core=info,scaling_local=info,scaling_aws=info,scaling=info",
         _ => "warn,scaling_core=debug,scaling_local=debug,scaling_aws=debug,scaling=debug",
     };
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(!no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
 }
 
 /// Output piped into `head` or `grep -q` ends quietly when the reader goes away, as other command-line
@@ -82,7 +88,7 @@ fn end_quietly_on_a_closed_pipe() {
 async fn main() -> ExitCode {
     end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
-    init_tracing(cli.global.verbose);
+    init_tracing(cli.global.verbose, cli.global.no_color);
     let output = cli.global.output;
     match commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

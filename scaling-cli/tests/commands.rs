@@ -148,3 +148,27 @@ fn output_piped_into_a_reader_that_went_away_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(output.status.code(), Some(101), "a panic exit: {stderr}");
 }
+
+#[test]
+fn a_bad_region_flag_exits_2_naming_the_flag_and_the_fix() {
+    let output = scaling()
+        .args(["--config", "examples/dashmath/scaling.toml", "--region", "mars-1", "validate"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("--region"), "{text}");
+    assert!(text.contains("us-west-2"), "the fix shows a region: {text}");
+    assert!(!text.contains("provider.aws.region"), "the flag, not the setting, is named: {text}");
+}
+
+#[test]
+fn output_to_a_pipe_has_no_color_codes() {
+    let dir = example_copy(|c| c.replace("name = \"dashmath\"", "name = \"Dash_Math\""));
+    let config = dir.path().join("scaling.toml");
+    let output = scaling().arg("--config").arg(&config).args(["-vv", "validate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    for stream in [&output.stdout, &output.stderr] {
+        assert!(!stream.contains(&0x1b), "an escape code: {}", String::from_utf8_lossy(stream));
+    }
+}

@@ -9,7 +9,7 @@ mod validate;
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
-use scaling_core::{DeployOptions, Orchestrator, Spec};
+use scaling_core::{DeployOptions, Orchestrator, Problem, Spec, SpecErrors};
 use serde::Serialize;
 
 use crate::args::{Cli, Command, Global, Output};
@@ -45,7 +45,28 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 /// Loads and validates the config; problems are exit code 2.
 pub fn load(global: &Global) -> Result<Spec> {
-    Ok(Spec::load(&global.config)?)
+    Ok(spec_of(global)?)
+}
+
+/// The config file's spec with the command line's overrides applied and checked like the file.
+pub fn spec_of(global: &Global) -> std::result::Result<Spec, SpecErrors> {
+    let mut spec = Spec::load(&global.config)?;
+    if let Some(region) = &global.region {
+        // The flag overrides `provider.aws.region`, so it passes the same check, named as the flag.
+        spec.provider.aws.region = Some(region.clone());
+        if let Err(errors) = spec.validate() {
+            let flagged: Vec<Problem> = errors
+                .problems
+                .into_iter()
+                .filter(|p| p.field == "provider.aws.region")
+                .map(|p| Problem { field: "--region".into(), ..p })
+                .collect();
+            if !flagged.is_empty() {
+                return Err(SpecErrors::new(flagged));
+            }
+        }
+    }
+    Ok(spec)
 }
 
 /// The spec, the providers it asks for, and an orchestrator over them.

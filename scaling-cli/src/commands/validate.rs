@@ -1,7 +1,7 @@
 //! `scaling validate`.
 
 use anyhow::Result;
-use scaling_core::{Problem, Spec};
+use scaling_core::Problem;
 use serde::Serialize;
 
 use crate::args::{Global, Output};
@@ -17,7 +17,7 @@ struct Validation<'a> {
 
 pub fn run(global: &Global) -> Result<()> {
     let config = global.config.display().to_string();
-    let problems = match Spec::load(&global.config) {
+    let problems = match super::spec_of(global) {
         Ok(spec) => {
             if global.output == Output::Json {
                 json_line(&JsonLine::Result(&Validation { valid: true, config, problems: &[] }));
