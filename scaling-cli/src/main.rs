@@ -57,6 +57,11 @@ fn report(error: &anyhow::Error) -> String {
     text
 }
 
+/// Color only for a terminal, and never when `--no-color` or `NO_COLOR` says no.
+fn colored(no_color_flag: bool, no_color_env: bool, terminal: bool) -> bool {
+    terminal && !no_color_flag && !no_color_env
+}
+
 /// Logs go to stderr, colored only on a terminal and never with `--no-color` (or `NO_COLOR`).
 fn init_tracing(verbose: u8, no_color: bool) {
     // Only scaling's own crates get chatty: dependencies (HTTP clients, SDKs) stay at warn, so nothing
@@ -69,7 +74,7 @@ fn init_tracing(verbose: u8, no_color: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(!no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
+        .with_ansi(colored(no_color, std::env::var_os("NO_COLOR").is_some(), std::io::stderr().is_terminal()))
         .with_target(false)
         .try_init();
 }
@@ -106,6 +111,14 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_are_colored_only_on_a_terminal_that_did_not_say_no() {
+        assert!(colored(false, false, true));
+        assert!(!colored(false, false, false), "a pipe or a file gets no escape codes");
+        assert!(!colored(true, false, true), "--no-color");
+        assert!(!colored(false, true, true), "NO_COLOR");
+    }
 
     #[test]
     fn a_cause_already_in_its_parent_is_printed_once() {
