@@ -1,4 +1,7 @@
-"""gunicorn settings: bind to $PORT on every interface, one worker per vCPU.
+"""gunicorn settings: bind to $HOST:$PORT, one worker per vCPU.
+
+In a container HOST is unset and the app listens on every interface, as the load balancer needs; the
+local provider sets HOST=127.0.0.1 so replicas are reachable only through its TLS load balancer.
 
 Dash callbacks are CPU-bound Python, so threads do not help under the GIL: workers do.
 WEB_CONCURRENCY overrides the worker count (the local provider sets it per replica).
@@ -6,7 +9,7 @@ WEB_CONCURRENCY overrides the worker count (the local provider sets it per repli
 
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8050')}"
+bind = f"{os.environ.get('HOST') or '0.0.0.0'}:{os.environ.get('PORT', '8050')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 worker_class = "sync"
 timeout = 30

@@ -103,3 +103,21 @@ class DashArithmeticTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BindTest(unittest.TestCase):
+    """The config binds where HOST says (loopback under the local provider), every interface without it."""
+
+    def bind_for(self, **env):
+        base = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")}
+        code = "import runpy; print(runpy.run_path('gunicorn.conf.py')['bind'])"
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=APP_DIR, env=dict(base, **env), capture_output=True, text=True
+        )
+        return out.stdout.strip()
+
+    def test_host_is_honoured(self):
+        self.assertEqual(self.bind_for(HOST="127.0.0.1", PORT="9001"), "127.0.0.1:9001")
+
+    def test_a_container_without_host_listens_everywhere(self):
+        self.assertEqual(self.bind_for(PORT="8050"), "0.0.0.0:8050")
