@@ -145,6 +145,7 @@ fn service_info(s: &ecs::types::Service) -> ServiceInfo {
             .and_then(|g| u64::try_from(g).ok())
             .map(Duration::from_secs),
         rollout,
+        warnings: Vec::new(),
         drift: Vec::new(),
     }
 }

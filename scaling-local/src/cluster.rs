@@ -16,12 +16,26 @@ fn digest_of(image: &str) -> Option<&str> {
     image.rsplit_once('@').map(|(_, digest)| digest)
 }
 
+/// One line per replica socket other machines can reach, with the fix.
+pub(crate) fn exposure_warnings(groups: &[i32]) -> Vec<String> {
+    crate::exposure::public_listeners(groups)
+        .into_iter()
+        .map(|socket| {
+            format!(
+                "a replica listens on {socket}, reachable from other machines around the TLS load balancer: \
+                 bind to $HOST (127.0.0.1 here) instead of 0.0.0.0"
+            )
+        })
+        .collect()
+}
+
 impl LocalCloud {
     /// The service as the supervisor runs it: live counts and rollout.
     fn live(&self, service: ServiceInfo) -> ServiceInfo {
         let Some(counts) = self.supervisor.counts(&service.name) else { return service };
         let rollout = if counts.settled { Rollout::Completed } else { Rollout::InProgress };
-        ServiceInfo { running_count: counts.running, pending_count: counts.pending, rollout, ..service }
+        let warnings = exposure_warnings(&self.supervisor.replica_pids(&service.name));
+        ServiceInfo { running_count: counts.running, pending_count: counts.pending, rollout, warnings, ..service }
     }
 
     fn run_spec(&self, desired: &DesiredService) -> ProviderResult<RunSpec> {

@@ -35,6 +35,7 @@ mod certificate;
 mod cloud;
 mod cluster;
 mod dns;
+pub mod exposure;
 mod load_balancer;
 pub mod paths;
 mod registry;

@@ -4,6 +4,7 @@
 
 mod browser;
 mod conformance;
+mod exposure;
 mod lifecycle;
 mod rollout;
 mod sticky;

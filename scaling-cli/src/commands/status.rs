@@ -17,21 +17,19 @@ fn text(report: &StatusReport, kind: ProviderKind) -> String {
         return format!("{} is not deployed{note}.", report.app);
     };
     let mut out = format!(
-        "{}: {}/{} running, {} pending, rollout {:?}\n",
+        "{}: {}/{} running, {} pending, rollout {}\n",
         report.app, service.running_count, service.desired_count, service.pending_count, service.rollout
     );
     let healthy = report.targets.iter().filter(|t| t.state == TargetState::Healthy).count();
     out.push_str(&format!("  targets: {healthy}/{} healthy\n", report.targets.len()));
     for target in report.targets.iter().filter(|t| t.state != TargetState::Healthy) {
-        out.push_str(&format!(
-            "    {} {:?}: {}\n",
-            target.target,
-            target.state,
-            target.reason.as_deref().unwrap_or("")
-        ));
+        out.push_str(&format!("    {} {}: {}\n", target.target, target.state, target.reason.as_deref().unwrap_or("")));
     }
     if let Some(cert) = &report.certificate {
-        out.push_str(&format!("  certificate: {cert:?}\n"));
+        out.push_str(&format!("  certificate: {cert}\n"));
+    }
+    for warning in &service.warnings {
+        out.push_str(&format!("  warning: {warning}\n"));
     }
     match &report.delegation {
         Some(Delegation::NotDelegated { expected, found }) => out.push_str(&format!(

@@ -223,6 +223,7 @@ impl Cluster for InMemoryCloud {
                 security_group_id: desired.security_group_id.clone(),
                 health_check_grace_period: Some(desired.health_check_grace_period),
                 rollout: Rollout::InProgress,
+                warnings: Vec::new(),
                 drift: Vec::new(),
             };
             let rolls = previous.as_ref().is_none_or(|p| {

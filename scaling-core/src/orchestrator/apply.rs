@@ -537,15 +537,18 @@ impl<'a> Apply<'a> {
                 let counts =
                     format!("{}/{} running, {} pending", now.running_count, now.desired_count, now.pending_count);
                 match now.rollout {
-                    Rollout::Completed if now.running_count == now.desired_count => Ok(Poll::Ready(())),
+                    Rollout::Completed if now.running_count == now.desired_count => Ok(Poll::Ready(now.warnings)),
                     Rollout::Failed(reason) => Err(Error::RolloutFailed {
                         reason: format!("{reason} ({counts}){}", self.target_summary(step, r, tg).await),
                     }),
                     _ => Ok(Poll::Pending(format!("{counts}{}", self.target_summary(step, r, tg).await))),
                 }
             })
-            .await?;
-        Ok("stable".into())
+            .await
+            .map(|warnings| match warnings.is_empty() {
+                true => "stable".to_string(),
+                false => format!("stable; warning: {}", warnings.join("; warning: ")),
+            })
     }
 
     /// `; targets: 1 healthy, 1 unhealthy (Health checks failed with these codes: [502])`, or empty.

@@ -30,6 +30,16 @@ pub enum CertificateStatus {
     Failed(String),
 }
 
+impl std::fmt::Display for CertificateStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CertificateStatus::PendingValidation => f.write_str("waiting for validation"),
+            CertificateStatus::Issued => f.write_str("issued"),
+            CertificateStatus::Failed(reason) => write!(f, "failed: {reason}"),
+        }
+    }
+}
+
 /// A certificate as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateInfo {

@@ -123,6 +123,16 @@ pub enum Rollout {
     Failed(String),
 }
 
+impl std::fmt::Display for Rollout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rollout::InProgress => f.write_str("in progress"),
+            Rollout::Completed => f.write_str("complete"),
+            Rollout::Failed(reason) => write!(f, "failed: {reason}"),
+        }
+    }
+}
+
 /// A service as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceInfo {
@@ -148,6 +158,10 @@ pub struct ServiceInfo {
     pub health_check_grace_period: Option<Duration>,
     /// The rollout state.
     pub rollout: Rollout,
+    /// What the provider noticed about the running replicas and cannot fix itself, in words with the
+    /// fix (e.g. a replica listening on every interface); shown by `status`, never drift.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
     /// in words, e.g. `invalid header fields: kept → dropped`. Non-empty means the next deploy updates
     /// the resource; the provider's `ensure` puts every one of them back.
