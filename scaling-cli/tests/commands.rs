@@ -172,3 +172,20 @@ fn output_to_a_pipe_has_no_color_codes() {
         assert!(!stream.contains(&0x1b), "an escape code: {}", String::from_utf8_lossy(stream));
     }
 }
+
+#[test]
+fn every_unknown_key_is_reported_at_once_on_its_own_line() {
+    let dir = example_copy(|c| {
+        c.replace("port = 8050", "port = 8050\nreplicas = 3").replace("[domain]", "[domian]\nx = 1\n\n[domain]")
+    });
+    let config = dir.path().join("scaling.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let output = scaling().arg("--config").arg(&config).arg("validate").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("has 2 problems"), "{stdout}");
+    assert!(stdout.contains(&format!("app.replicas: unknown field `replicas`")), "{stdout}");
+    assert!(stdout.contains(&format!("at line {}, column 1:", line_of("replicas"))), "{stdout}");
+    assert!(stdout.contains(&format!("at line {}, column 2:", line_of("[domian]"))), "{stdout}");
+}

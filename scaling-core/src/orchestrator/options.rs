@@ -44,21 +44,21 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The delay after failed attempt `attempt` (1-based): exponential, capped, with "equal jitter"
-    /// (between half and all of it), so that many callers throttled together do not retry together.
-    pub fn delay(&self, attempt: u32) -> Duration {
+    /// The delay after failed attempt `attempt` (1-based) of a call about `resource`: exponential,
+    /// capped, with "equal jitter" (between half and all of it) drawn from the resource and the attempt,
+    /// so that calls throttled together do not retry together, and a run can be replayed.
+    pub fn delay(&self, resource: &str, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
         let full = self.base_delay.saturating_mul(factor).min(self.max_delay);
-        full / 2 + full.mul_f64(jitter() / 2.0)
+        full / 2 + full.mul_f64(jitter(resource, attempt) / 2.0)
     }
 }
 
-/// A number in [0, 1) that differs from call to call (std's per-map random keys, hashed with a counter).
-fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+/// A number in [0, 1) spread evenly over resources and attempts (a fixed-key hash of both).
+fn jitter(resource: &str, attempt: u32) -> f64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (resource, attempt).hash(&mut hasher);
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 

@@ -44,7 +44,7 @@ impl<'a> Runner<'a> {
                 Ok(value) => return Ok(value),
                 Err(error) if error.is_retryable() && !error.retried_by_client && attempt < policy.attempts => {
                     self.emit(step, resource, EventKind::Retrying { attempt, error: error.to_string() });
-                    tokio::time::sleep(policy.delay(attempt)).await;
+                    tokio::time::sleep(policy.delay(resource, attempt)).await;
                     attempt += 1;
                 }
                 Err(source) => return Err(Error::Provider { step, source }),

@@ -19,6 +19,7 @@
 mod fargate;
 mod image;
 mod problems;
+mod unknown_keys;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -334,8 +335,7 @@ impl Spec {
 
     /// Parses TOML and validates the result, reporting every problem at once.
     pub fn from_toml_str(text: &str) -> Result<Self, SpecErrors> {
-        let spec: Spec = serde_path_to_error::deserialize(toml::Deserializer::new(text))
-            .map_err(|e| SpecErrors::from_toml(&e.path().to_string(), e.inner(), text))?;
+        let spec: Spec = unknown_keys::parse(text)?;
         spec.validate()?;
         Ok(spec)
     }

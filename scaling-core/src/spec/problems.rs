@@ -66,7 +66,7 @@ impl SpecErrors {
         };
         let line = error
             .span()
-            .map(|s| format!(" (line {})", text[..s.start.min(text.len())].lines().count().max(1)))
+            .map(|s| super::unknown_keys::excerpt(text, s.start, s.end.saturating_sub(s.start)))
             .unwrap_or_default();
         Self::single(Problem::new(field, format!("{message}{line}"), fix))
     }
