@@ -185,7 +185,7 @@ fn every_unknown_key_is_reported_at_once_on_its_own_line() {
     assert_eq!(output.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("has 2 problems"), "{stdout}");
-    assert!(stdout.contains(&format!("app.replicas: unknown field `replicas`")), "{stdout}");
+    assert!(stdout.contains("app.replicas: unknown field `replicas`"), "{stdout}");
     assert!(stdout.contains(&format!("at line {}, column 1:", line_of("replicas"))), "{stdout}");
     assert!(stdout.contains(&format!("at line {}, column 2:", line_of("[domian]"))), "{stdout}");
 }
