@@ -15,7 +15,7 @@ pub fn public_listeners(groups: &[i32]) -> Vec<String> {
     }
     let listening = listening_sockets();
     let mut found: BTreeMap<SocketAddr, BTreeSet<i32>> = BTreeMap::new();
-    for pid in processes_in(groups) {
+    for pid in crate::procfs::processes_in(groups) {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { continue };
         for fd in fds.flatten() {
             let Ok(target) = std::fs::read_link(fd.path()) else { continue };
@@ -34,23 +34,6 @@ pub fn public_listeners(groups: &[i32]) -> Vec<String> {
             format!("{address} ({label} {})", pids.join(", "))
         })
         .collect()
-}
-
-/// Every process whose process group is one of `groups`.
-fn processes_in(groups: &[i32]) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| process_group(*pid).is_some_and(|g| groups.contains(&g)))
-        .collect()
-}
-
-/// The process group of `pid`: the fifth field of `/proc/<pid>/stat`, after the command in parentheses.
-fn process_group(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_command = &stat[stat.rfind(')')? + 1..];
-    after_command.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// Listening TCP sockets by inode.

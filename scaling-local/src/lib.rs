@@ -38,6 +38,7 @@ mod dns;
 pub mod exposure;
 mod load_balancer;
 pub mod paths;
+mod procfs;
 mod registry;
 pub mod run_record;
 pub mod supervisor;

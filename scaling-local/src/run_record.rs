@@ -76,24 +76,30 @@ impl RunRecord {
         }
     }
 
-    /// The recorded replicas still running and provably this service's (by [`REPLICA_MARKER`]).
+    /// The recorded replicas' process groups that still have a member provably this service's (by
+    /// [`REPLICA_MARKER`]), whether or not the group's leader is still alive: a shell leader killed
+    /// leaves its server running in the group.
     pub fn leftover_replicas(&self) -> Vec<i32> {
         let marker = format!("{REPLICA_MARKER}={}", self.service);
+        let marked = |pid: i32| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.split(|b| *b == 0).any(|entry| entry == marker.as_bytes()))
+        };
+        let members = crate::procfs::processes_in(&self.replicas);
         self.replicas
             .iter()
             .copied()
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/environ"))
-                    .is_ok_and(|environ| environ.split(|b| *b == 0).any(|entry| entry == marker.as_bytes()))
+            .filter(|group| {
+                members.iter().any(|pid| crate::procfs::process_group(*pid) == Some(*group) && marked(*pid))
             })
             .collect()
     }
 
-    /// Kills the leftover replicas' process groups; returns those it stopped.
+    /// Kills every process of the leftover replicas' groups; returns the groups it stopped.
     pub fn stop_leftovers(&self) -> Vec<i32> {
         self.leftover_replicas()
             .into_iter()
-            .filter(|pid| killpg(Pid::from_raw(*pid), Signal::SIGKILL).is_ok())
+            .filter(|group| killpg(Pid::from_raw(*group), Signal::SIGKILL).is_ok())
             .collect()
     }
 }
@@ -173,5 +179,37 @@ mod tests {
         assert!(foreign.try_wait().unwrap().is_none(), "the foreign process runs on");
         let _ = foreign.kill();
         let _ = foreign.wait();
+    }
+
+    #[test]
+    fn a_group_whose_leader_was_killed_is_still_found_and_stopped() {
+        use std::os::unix::process::CommandExt;
+        // A shell-form CMD: `sh` leads the group and runs the server as its child.
+        let mut leader = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & echo $!; wait"])
+            .env(REPLICA_MARKER, "demo-service")
+            .stdout(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(leader.stdout.take().unwrap()), &mut line).unwrap();
+        let server: i32 = line.trim().parse().unwrap();
+        let group = leader.id() as i32;
+        while !std::fs::read(format!("/proc/{server}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep")) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        leader.kill().unwrap();
+        leader.wait().unwrap();
+        assert!(std::path::Path::new(&format!("/proc/{server}")).exists(), "the server outlived its shell");
+
+        let record = record(&scratch("headless"), vec![group]);
+        assert_eq!(record.leftover_replicas(), vec![group], "found through the group, not the dead leader");
+        assert_eq!(record.stop_leftovers(), vec![group]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read_to_string(format!("/proc/{server}/stat")).is_ok_and(|s| !s.contains(") Z ")) {
+            assert!(std::time::Instant::now() < deadline, "the server still runs");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }

@@ -227,12 +227,15 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf) -> std::io:
     let pid = child.id().ok_or_else(|| std::io::Error::other("the replica exited at once"))?;
     let exited = Arc::new(AtomicBool::new(false));
     let flag = exited.clone();
+    let pgid = Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
     tokio::spawn(async move {
         let _ = child.wait().await;
+        // A replica is its whole process group: a shell leader that dies must not leave its server
+        // (or a server's workers) running, unseen and unsupervised.
+        let _ = killpg(pgid, Signal::SIGKILL);
         flag.store(true, Ordering::Release);
     });
     service.pool.add(id, SocketAddr::from(([127, 0, 0, 1], port)));
-    let pgid = Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
     tracing::info!(service = %service.name, replica = id, port, "started replica");
     Ok(Replica { id, revision: spec.revision.clone(), pgid, started: Instant::now(), exited, stopping: false })
 }

@@ -5,6 +5,7 @@
 mod browser;
 mod conformance;
 mod exposure;
+mod groups;
 mod lifecycle;
 mod rollout;
 mod sticky;
