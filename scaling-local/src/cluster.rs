@@ -33,7 +33,11 @@ impl LocalCloud {
     /// The service as the supervisor runs it: live counts and rollout.
     fn live(&self, service: ServiceInfo) -> ServiceInfo {
         let Some(counts) = self.supervisor.counts(&service.name) else { return service };
-        let rollout = if counts.settled { Rollout::Completed } else { Rollout::InProgress };
+        let rollout = match (&counts.failure, counts.settled) {
+            (Some(why), _) => Rollout::Failed(why.clone()),
+            (None, true) => Rollout::Completed,
+            (None, false) => Rollout::InProgress,
+        };
         let warnings = exposure_warnings(&self.supervisor.replica_pids(&service.name));
         ServiceInfo { running_count: counts.running, pending_count: counts.pending, rollout, warnings, ..service }
     }

@@ -6,13 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-/// `address (pid N)` (or `(pids N, M)` where a server's processes share it) for every non-loopback
-/// listening socket held by a process of the process groups `groups`; empty when there is none or
-/// `/proc` cannot be read.
-pub fn public_listeners(groups: &[i32]) -> Vec<String> {
-    if groups.is_empty() {
-        return Vec::new();
-    }
+/// Every TCP address a process of the groups `groups` listens on.
+pub fn listening(groups: &[i32]) -> Vec<SocketAddr> {
+    sockets_of(groups).into_keys().collect()
+}
+
+/// Listening sockets of the groups' processes, with the processes holding each.
+fn sockets_of(groups: &[i32]) -> BTreeMap<SocketAddr, BTreeSet<i32>> {
     let listening = listening_sockets();
     let mut found: BTreeMap<SocketAddr, BTreeSet<i32>> = BTreeMap::new();
     for pid in crate::procfs::processes_in(groups) {
@@ -21,13 +21,24 @@ pub fn public_listeners(groups: &[i32]) -> Vec<String> {
             let Ok(target) = std::fs::read_link(fd.path()) else { continue };
             let target = target.to_string_lossy();
             let Some(inode) = target.strip_prefix("socket:[").and_then(|t| t.strip_suffix(']')) else { continue };
-            if let Some(address) = listening.get(inode).filter(|a| !a.ip().is_loopback()) {
+            if let Some(address) = listening.get(inode) {
                 found.entry(*address).or_default().insert(pid);
             }
         }
     }
     found
+}
+
+/// `address (pid N)` (or `(pids N, M)` where a server's processes share it) for every non-loopback
+/// listening socket held by a process of the process groups `groups`; empty when there is none or
+/// `/proc` cannot be read.
+pub fn public_listeners(groups: &[i32]) -> Vec<String> {
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    sockets_of(groups)
         .into_iter()
+        .filter(|(address, _)| !address.ip().is_loopback())
         .map(|(address, pids)| {
             let pids: Vec<String> = pids.iter().map(ToString::to_string).collect();
             let label = if pids.len() == 1 { "pid" } else { "pids" };

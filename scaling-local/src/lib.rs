@@ -34,6 +34,7 @@ pub mod ca;
 mod certificate;
 mod cloud;
 mod cluster;
+mod crash_report;
 mod dns;
 pub mod exposure;
 mod load_balancer;

@@ -38,7 +38,7 @@ pub struct RunSpec {
 }
 
 /// A service's state as the supervisor sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceCounts {
     /// Replicas wanted.
     pub desired: u32,
@@ -48,12 +48,17 @@ pub struct ServiceCounts {
     pub pending: u32,
     /// True when every replica runs the current revision, is healthy, and there are exactly `desired`.
     pub settled: bool,
+    /// Why the service cannot become healthy (replicas failing in a row), with what to do; the
+    /// supervisor keeps trying, but a deploy stops waiting.
+    pub failure: Option<String>,
 }
 
 struct Replica {
     id: u64,
     revision: String,
     pgid: Pid,
+    port: u16,
+    log: PathBuf,
     started: Instant,
     exited: Arc<AtomicBool>,
     stopping: bool,
@@ -70,6 +75,7 @@ struct Service {
     pool: Arc<Pool>,
     wanted: Mutex<Wanted>,
     replicas: Mutex<Vec<Replica>>,
+    failure: Mutex<Option<String>>,
     wake: Notify,
     finished: Notify,
     done: AtomicBool,
@@ -124,6 +130,7 @@ impl Supervisor {
             pool,
             wanted: Mutex::new(Wanted { desired, spec: Arc::new(spec), stop: false }),
             replicas: Mutex::new(Vec::new()),
+            failure: Mutex::new(None),
             wake: Notify::new(),
             finished: Notify::new(),
             done: AtomicBool::new(false),
@@ -168,11 +175,13 @@ impl Supervisor {
         let current: Vec<&&Replica> = live.iter().filter(|r| r.revision == wanted.spec.revision).collect();
         let running = current.iter().filter(|r| healthy(r)).count() as u32;
         let settled = running == wanted.desired && live.len() as u32 == wanted.desired && replicas.len() == live.len();
+        let failure = lock(&service.failure).clone();
         Some(ServiceCounts {
             desired: wanted.desired,
             running,
             pending: wanted.desired.saturating_sub(running),
             settled,
+            failure,
         })
     }
 
@@ -237,7 +246,16 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf) -> std::io:
     });
     service.pool.add(id, SocketAddr::from(([127, 0, 0, 1], port)));
     tracing::info!(service = %service.name, replica = id, port, "started replica");
-    Ok(Replica { id, revision: spec.revision.clone(), pgid, started: Instant::now(), exited, stopping: false })
+    Ok(Replica {
+        id,
+        revision: spec.revision.clone(),
+        pgid,
+        port,
+        log: log_path,
+        started: Instant::now(),
+        exited,
+        stopping: false,
+    })
 }
 
 /// SIGTERM the replica's process group, then SIGKILL after `timeout`.
@@ -301,7 +319,25 @@ fn next_step(current: &[u64], old: &[u64], healthy: impl Fn(u64) -> bool, desire
     }
 }
 
+/// Records the service as failed once `count` replicas in a row failed without a healthy one between.
+fn note_failure(
+    service: &Service,
+    count: u32,
+    port: u16,
+    log: &std::path::Path,
+    what: &str,
+    listening: Vec<SocketAddr>,
+) {
+    if count < crate::crash_report::FAILURES_IN_A_ROW {
+        return;
+    }
+    let failure = crate::crash_report::Failure { what, port, log, listening };
+    let report = crate::crash_report::report(&service.name, count, &failure);
+    *lock(&service.failure) = Some(report);
+}
+
 async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {
+    let mut failed_in_a_row = 0u32;
     let mut backoff = Duration::from_secs(1);
     let mut next_start = Instant::now();
     loop {
@@ -326,7 +362,14 @@ async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {
         for id in &crashed {
             tracing::warn!(service = %service.name, replica = id, "replica exited; restarting after {backoff:?}");
             service.pool.remove(*id);
-            lock(&service.replicas).retain(|r| r.id != *id);
+            let gone = {
+                let mut replicas = lock(&service.replicas);
+                replicas.iter().position(|r| r.id == *id).map(|i| replicas.remove(i))
+            };
+            if let Some(replica) = gone {
+                failed_in_a_row += 1;
+                note_failure(&service, failed_in_a_row, replica.port, &replica.log, "exited", Vec::new());
+            }
             next_start = Instant::now() + backoff;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
@@ -341,7 +384,15 @@ async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {
             .collect();
         for id in failing {
             tracing::warn!(service = %service.name, replica = id, "replica keeps failing health checks; replacing it");
+            let seen = lock(&service.replicas)
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| (r.port, r.log.clone(), crate::exposure::listening(&[r.pgid.as_raw()])));
             retire(&service, id, Duration::ZERO).await;
+            if let Some((port, log, listening)) = seen {
+                failed_in_a_row += 1;
+                note_failure(&service, failed_in_a_row, port, &log, "kept failing health checks", listening);
+            }
         }
 
         let (current, old): (Vec<u64>, Vec<u64>) = {
@@ -368,6 +419,10 @@ async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {
         }
         if old.is_empty() && !current.is_empty() && current.iter().all(|id| healthy(*id)) {
             backoff = Duration::from_secs(1);
+        }
+        if current.iter().any(|id| healthy(*id)) {
+            failed_in_a_row = 0;
+            *lock(&service.failure) = None;
         }
         tokio::select! {
             _ = service.wake.notified() => {}

@@ -6,6 +6,7 @@ mod browser;
 mod conformance;
 mod exposure;
 mod groups;
+mod hardcoded_port;
 mod lifecycle;
 mod rollout;
 mod sticky;
