@@ -46,11 +46,15 @@ pub enum Reply {
     },
 }
 
-/// The socket of `app`: `$XDG_RUNTIME_DIR/scaling/<app>.sock`, else `/tmp/scaling-<uid>/<app>.sock`.
+/// The socket of `app`: `$SCALING_HOME/run/<app>.sock` when `SCALING_HOME` is set (so separate homes
+/// never see each other's deployments), else `$XDG_RUNTIME_DIR/scaling/<app>.sock`, else
+/// `/tmp/scaling-<uid>/<app>.sock`.
 pub fn socket_path(app: &str) -> PathBuf {
-    let dir = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(|d| PathBuf::from(d).join("scaling"))
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("scaling-{}", nix::unistd::getuid())));
+    let dir = match (std::env::var_os("SCALING_HOME"), std::env::var_os("XDG_RUNTIME_DIR")) {
+        (Some(_), _) => Paths::from_env().root().join("run"),
+        (None, Some(runtime)) => PathBuf::from(runtime).join("scaling"),
+        (None, None) => std::env::temp_dir().join(format!("scaling-{}", nix::unistd::getuid())),
+    };
     dir.join(format!("{app}.sock"))
 }
 
@@ -120,6 +124,25 @@ pub async fn request(app: &str, request: &Request) -> Result<Option<Reply>> {
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
     Ok(Some(serde_json::from_str(&line).context("bad reply from the running deployment")?))
+}
+
+/// The process deploying or serving `app` here, if any, and for how long (the deploy lock's holder):
+/// it answers on its socket once it serves, and is still starting before that.
+pub fn holder(app: &str) -> Option<(scaling_local::Holder, u64)> {
+    let holder = scaling_local::DeployLock::holder(&Paths::from_env(), app)?;
+    let age = scaling_local::run_record::now().saturating_sub(holder.since);
+    Some((holder, age))
+}
+
+/// Why a second deploy of `app` is refused: who runs it, since when, and what to do instead.
+pub fn already_running(app: &str, holder: &scaling_local::Holder) -> String {
+    let age = scaling_local::run_record::now().saturating_sub(holder.since);
+    format!(
+        "{app} is already deployed here by pid {} (for {age} s); see it with `scaling status --provider local`, \
+         change its replica count with `scaling scale --provider local N`, or stop it with \
+         `scaling destroy --provider local --yes`",
+        holder.pid
+    )
 }
 
 /// The state file `app` left when its serving process died without stopping (killed, or the machine

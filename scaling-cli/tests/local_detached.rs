@@ -86,7 +86,11 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
 
     let again = run(&["deploy", "--detach"]);
     assert!(!again.status.success(), "a second copy is refused");
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already runs here"), "{again:?}");
+    let refusal = String::from_utf8_lossy(&again.stderr);
+    let serving = record["pid"].as_i64().unwrap();
+    assert!(refusal.contains(&format!("is already deployed here by pid {serving}")), "says who runs it: {refusal}");
+    assert!(refusal.contains("scaling destroy --provider local --yes"), "and how to stop it: {refusal}");
+    assert!(!refusal.contains("the detached deploy exited"), "before starting anything: {refusal}");
 
     let status = json(&run(&["--output", "json", "status"]));
     assert_eq!(status["service"]["running_count"], 2);
@@ -175,4 +179,72 @@ fn a_deployment_killed_without_stopping_is_reported_and_cleared_and_can_start_ag
     assert_eq!(curl(&format!("{app}.localhost"), port_of(&url), "/", "https").0, "200");
     assert!(run(&["destroy", "--yes"]).status.success());
     assert!(!state_file(&app).exists());
+}
+
+#[test]
+fn a_deployment_still_starting_is_reached_by_status_and_destroy() {
+    let _serial = support::serial();
+    let example = Example::new("slow", 1);
+    // Health checks on a path the app does not serve: the deployment keeps waiting for health.
+    let config = example.config();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let unhealthy = text.replace("[health_check]\npath = \"/\"", "[health_check]\npath = \"/never-healthy\"");
+    assert_ne!(text, unhealthy, "the example's health check changed; update this test");
+    std::fs::write(&config, unhealthy).unwrap();
+    let mut deploying = scaling()
+        .arg("--config")
+        .arg(&config)
+        .args(["--provider", "local", "deploy"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (app, run) = (example.app.clone(), |args: &[&str]| example.run(args));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while support::replicas_of(&app).is_empty() {
+        assert!(Instant::now() < deadline, "a replica starts");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = String::from_utf8_lossy(&run(&["status"]).stdout).into_owned();
+    assert!(status.contains(&format!("{app} is starting (pid {}", deploying.id())), "{status}");
+    let again = run(&["deploy", "--detach"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is already deployed here"), "{again:?}");
+
+    let destroyed = run(&["destroy", "--yes"]);
+    let text = String::from_utf8_lossy(&destroyed.stdout);
+    assert!(destroyed.status.success(), "{}", String::from_utf8_lossy(&destroyed.stderr));
+    assert!(text.contains("still starting"), "{text}");
+    let ended = deploying.wait().unwrap();
+    assert!(!ended.success(), "the interrupted deploy reports that it did not finish: {ended:?}");
+    assert_eq!(support::replicas_of(&app), Vec::<i32>::new(), "no replica of the starting run survives");
+    assert!(String::from_utf8_lossy(&run(&["status"]).stdout).contains("is not deployed"));
+}
+
+#[test]
+fn two_deploys_racing_each_other_start_exactly_one() {
+    let _serial = support::serial();
+    let example = Example::new("race", 1);
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            scaling()
+                .arg("--config")
+                .arg(example.config())
+                .args(["--provider", "local", "deploy", "--detach"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outcomes: Vec<_> = racers.into_iter().map(|r| r.wait_with_output().unwrap()).collect();
+    let won = outcomes.iter().filter(|o| o.status.success()).count();
+    let lost: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    assert!(example.run(&["destroy", "--yes"]).status.success());
+    assert_eq!(won, 1, "exactly one of two racing deploys runs: {lost:?}");
+    assert!(lost[0].contains("is already deployed here"), "{lost:?}");
+    assert_eq!(support::replicas_of(&example.app), Vec::<i32>::new());
 }

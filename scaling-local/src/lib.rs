@@ -35,6 +35,7 @@ mod certificate;
 mod cloud;
 mod cluster;
 mod crash_report;
+pub mod deploy_lock;
 mod dns;
 pub mod exposure;
 mod load_balancer;
@@ -45,5 +46,6 @@ pub mod run_record;
 pub mod supervisor;
 
 pub use cloud::{localize, LocalCloud, LOCAL_CAPABILITIES};
+pub use deploy_lock::{DeployLock, Holder, LockError};
 pub use paths::Paths;
 pub use run_record::RunRecord;

@@ -77,9 +77,22 @@ async fn take_over(app: &str, renderer: &Renderer) -> Result<()> {
 pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: Option<&std::path::Path>) -> Result<()> {
     let (selected, orchestrator) = connect(global, wait).await?;
     let renderer = Renderer::new(global.output, global.no_color);
-    if selected.local.is_some() {
-        take_over(&selected.spec.app.name, &renderer).await?;
-    }
+    // One deploy of an app at a time on this machine, held until this process ends.
+    let _lock = match &selected.local {
+        Some(_) => {
+            let app = &selected.spec.app.name;
+            let lock =
+                scaling_local::DeployLock::acquire(&scaling_local::Paths::from_env(), app).map_err(|e| match e {
+                    scaling_local::LockError::Held(holder) => {
+                        anyhow::anyhow!(crate::control::already_running(app, &holder))
+                    }
+                    other => other.into(),
+                })?;
+            take_over(app, &renderer).await?;
+            Some(lock)
+        }
+        None => None,
+    };
     let mut signals = StopSignals::install()?;
     let deployed = tokio::select! {
         deployed = orchestrator.deploy(&selected.spec, image, &renderer) => deployed.map_err(anyhow::Error::from),
@@ -147,6 +160,9 @@ pub async fn detach(global: &Global, image: Option<&str>) -> Result<()> {
         )
         .into());
     }
+    if let Some((holder, _)) = crate::control::holder(&spec.app.name) {
+        anyhow::bail!(crate::control::already_running(&spec.app.name, &holder));
+    }
     let paths = scaling_local::Paths::from_env();
     std::fs::create_dir_all(paths.logs())?;
     let log_path = paths.logs().join(format!("{}-supervisor.log", spec.app.name));
@@ -174,6 +190,10 @@ pub async fn detach(global: &Global, image: Option<&str>) -> Result<()> {
             break serde_json::from_slice(&text)?;
         }
         if let Some(status) = child.try_wait()? {
+            // Another deploy of the app got there first (two started at once): say so, not its log.
+            if let Some((holder, _)) = crate::control::holder(&spec.app.name).filter(|(h, _)| h.pid != child.id()) {
+                anyhow::bail!(crate::control::already_running(&spec.app.name, &holder));
+            }
             let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
             let tail: Vec<&str> = tail.lines().rev().take(15).collect();
             anyhow::bail!(

@@ -66,11 +66,16 @@ async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool) ->
     let app = &spec.app.name;
     let renderer = Renderer::new(global.output, global.no_color);
     let Some(Reply::Status(status)) = request(app, &Request::Status).await? else {
-        // Nothing serves it; a run that died may still have left replicas, a socket and its state.
-        let mut deleted = match crate::control::stale_record(app)? {
-            Some(record) => crate::control::clean_up(&record)?,
+        // A run still starting (building, waiting for health) holds the lock but does not serve yet.
+        let mut deleted = match crate::control::holder(app) {
+            Some((holder, _)) => vec![stop_starting(app, holder.pid).await?],
             None => Vec::new(),
         };
+        // Nothing serves it; a run that died may still have left replicas, a socket and its state.
+        deleted.extend(match crate::control::stale_record(app)? {
+            Some(record) => crate::control::clean_up(&record)?,
+            None => Vec::new(),
+        });
         if !deleted.is_empty() {
             deleted.extend(remove_logs(app));
         }
@@ -105,6 +110,21 @@ async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool) ->
     let report = scaling_core::DestroyReport { deleted, kept: vec![] };
     finish(global, &renderer, &report, || format!("✓ stopped {app} and removed its state"));
     Ok(())
+}
+
+/// Stops a deployment of `app` that is still starting (pid `pid` holds its lock): SIGTERM, which it
+/// handles like Ctrl-C (its replicas go with it), then waits until the lock is free.
+async fn stop_starting(app: &str, pid: u32) -> Result<String> {
+    let target = nix::unistd::Pid::from_raw(i32::try_from(pid)?);
+    let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while crate::control::holder(app).is_some() {
+        if std::time::Instant::now() > deadline {
+            bail!("{app}'s starting deployment (pid {pid}) did not stop within a minute");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(format!("the deployment of {app} that was still starting (pid {pid})"))
 }
 
 /// Removes the replica and supervisor logs of `app`; returns what it removed.

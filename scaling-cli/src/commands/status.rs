@@ -74,7 +74,18 @@ pub async fn status(global: &Global) -> Result<()> {
         let (selected, orchestrator) = connect(global, true).await?;
         orchestrator.status(&selected.spec).await?
     };
+    let starting = match (kind, &report.service) {
+        (ProviderKind::Local, None) => control::holder(&spec.app.name).map(|(holder, age)| {
+            format!(
+                "{} is starting (pid {}, for {age} s): building or waiting for healthy replicas; \
+                 `scaling destroy --provider local --yes` stops it",
+                spec.app.name, holder.pid
+            )
+        }),
+        _ => None,
+    };
     let stale = match (kind, &report.service) {
+        _ if starting.is_some() => starting,
         (ProviderKind::Local, None) => control::stale_record(&spec.app.name)?.map(|record| {
             format!(
                 "{}'s last run (pid {}) died without stopping, leaving {} replica(s) running; \
@@ -114,6 +125,10 @@ pub async fn scale(global: &Global, count: u32, wait: bool) -> Result<()> {
             Some(Reply::Scaled(service)) => *service,
             Some(Reply::Error { message }) => anyhow::bail!(message),
             Some(other) => anyhow::bail!("unexpected reply {other:?}"),
+            None if control::holder(&spec.app.name).is_some() => anyhow::bail!(
+                "{} is still starting; scale it once `scaling status --provider local` shows it serving",
+                spec.app.name
+            ),
             None => anyhow::bail!("{} is not running here ({LOCAL_NOTE})", spec.app.name),
         };
         let renderer = Renderer::new(global.output, true);
