@@ -4,6 +4,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use scaling_core::providers::ServiceInfo;
@@ -27,6 +28,16 @@ pub enum Request {
     },
     /// Stop every replica and the balancer, and exit.
     Stop,
+    /// Plan `spec` against what runs.
+    Plan {
+        /// The spec as the caller's config file says now.
+        spec: Box<Spec>,
+    },
+    /// Deploy `spec` onto what runs: a changed app or config rolls out, replica by replica.
+    Deploy {
+        /// The spec as the caller's config file says now.
+        spec: Box<Spec>,
+    },
 }
 
 /// The answer.
@@ -39,6 +50,13 @@ pub enum Reply {
     Scaled(Box<ServiceInfo>),
     /// Stopping now.
     Stopping,
+    /// The plan against what runs.
+    Planned {
+        /// One row per resource.
+        changes: Vec<scaling_core::Change>,
+    },
+    /// What a deploy onto what runs did.
+    Deployed(Box<scaling_core::DeployReport>),
     /// The request failed.
     Error {
         /// Why.
@@ -61,6 +79,7 @@ pub fn socket_path(app: &str) -> PathBuf {
 /// Listens for requests until a `Stop` arrives (sent on `stop`). The socket's folder is private (0700)
 /// and the socket itself 0600.
 pub fn serve(app: &str, orchestrator: Orchestrator, spec: Spec) -> Result<(PathBuf, mpsc::Receiver<()>)> {
+    let spec = Arc::new(std::sync::Mutex::new(spec));
     let path = socket_path(app);
     let dir = path.parent().context("socket folder")?;
     std::fs::create_dir_all(dir)?;
@@ -81,19 +100,41 @@ pub fn serve(app: &str, orchestrator: Orchestrator, spec: Spec) -> Result<(PathB
         while let Ok((stream, _)) = listener.accept().await {
             let (orchestrator, spec, stop) = (orchestrator.clone(), spec.clone(), stop_tx.clone());
             tokio::spawn(async move {
-                let _ = answer(stream, &orchestrator, &spec, &stop).await;
+                if let Err(error) = answer(stream, &orchestrator, &spec, &stop).await {
+                    tracing::warn!("a control request was not answered: {error:#}");
+                }
             });
         }
     });
     Ok((path, stop_rx))
 }
 
-async fn answer(stream: UnixStream, orchestrator: &Orchestrator, spec: &Spec, stop: &mpsc::Sender<()>) -> Result<()> {
+/// What the deployment serves now: the spec it was started with, or the last one deployed onto it.
+type Current = Arc<std::sync::Mutex<Spec>>;
+
+async fn answer(
+    stream: UnixStream,
+    orchestrator: &Orchestrator,
+    current: &Current,
+    stop: &mpsc::Sender<()>,
+) -> Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
+    let spec = &current.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     let reply = match serde_json::from_str::<Request>(&line) {
         Err(e) => Reply::Error { message: format!("bad request: {e}") },
+        Ok(Request::Plan { spec }) => match plan(orchestrator, &spec).await {
+            Ok(changes) => Reply::Planned { changes },
+            Err(e) => Reply::Error { message: e.to_string() },
+        },
+        Ok(Request::Deploy { spec }) => match orchestrator.deploy(&spec, None, &Silent).await {
+            Ok(report) => {
+                *current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = *spec;
+                Reply::Deployed(Box::new(report))
+            }
+            Err(e) => Reply::Error { message: e.to_string() },
+        },
         Ok(Request::Status) => match orchestrator.status(spec).await {
             Ok(status) => Reply::Status(Box::new(status)),
             Err(e) => Reply::Error { message: e.to_string() },
@@ -109,6 +150,11 @@ async fn answer(stream: UnixStream, orchestrator: &Orchestrator, spec: &Spec, st
     };
     write.write_all(format!("{}\n", serde_json::to_string(&reply)?).as_bytes()).await?;
     Ok(())
+}
+
+async fn plan(orchestrator: &Orchestrator, spec: &Spec) -> scaling_core::Result<Vec<scaling_core::Change>> {
+    let image = orchestrator.prepare_image(spec, None).await?;
+    Ok(orchestrator.plan(spec, image).await?.changes)
 }
 
 /// True when a deployment of `app` answers on its socket.
@@ -163,4 +209,31 @@ pub fn clean_up(record: &RunRecord) -> Result<Vec<String>> {
         removed.push(format!("state file of {}", record.app));
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reply_goes_through_the_socket_format() {
+        let replies = [
+            Reply::Planned { changes: Vec::new() },
+            Reply::Stopping,
+            Reply::Error { message: "why".into() },
+            Reply::Deployed(Box::new(scaling_core::DeployReport {
+                changes: Vec::new(),
+                urls: vec!["https://app.localhost".into()],
+                load_balancer_dns_name: None,
+                new_zone: None,
+                image: "sha256:0".into(),
+                elapsed: std::time::Duration::from_secs(1),
+            })),
+        ];
+        for reply in replies {
+            let line = serde_json::to_string(&reply).expect("serializes");
+            let back: Reply = serde_json::from_str(&line).expect("parses back");
+            assert_eq!(format!("{back:?}"), format!("{reply:?}"));
+        }
+    }
 }

@@ -84,13 +84,14 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
     assert_eq!(recorded.len(), 2, "{record}");
     assert!(recorded.iter().all(|pid| alive(*pid)), "the recorded replicas run: {record}");
 
+    // A second deploy of the same app goes to the running one, which has nothing to change.
     let again = run(&["deploy", "--detach"]);
-    assert!(!again.status.success(), "a second copy is refused");
-    let refusal = String::from_utf8_lossy(&again.stderr);
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
     let serving = record["pid"].as_i64().unwrap();
-    assert!(refusal.contains(&format!("is already deployed here by pid {serving}")), "says who runs it: {refusal}");
-    assert!(refusal.contains("scaling destroy --provider local --yes"), "and how to stop it: {refusal}");
-    assert!(!refusal.contains("the detached deploy exited"), "before starting anything: {refusal}");
+    assert!(said.starts_with(&format!("{app} already runs here (pid {serving})")), "says it runs first: {said}");
+    assert!(said.contains("nothing to change"), "{said}");
+    assert_eq!(record_of(&app)["pid"], serving, "no second copy started");
 
     let status = json(&run(&["--output", "json", "status"]));
     assert_eq!(status["service"]["running_count"], 2);
@@ -247,4 +248,56 @@ fn two_deploys_racing_each_other_start_exactly_one() {
     assert_eq!(won, 1, "exactly one of two racing deploys runs: {lost:?}");
     assert!(lost[0].contains("is already deployed here"), "{lost:?}");
     assert_eq!(support::replicas_of(&example.app), Vec::<i32>::new());
+}
+
+#[test]
+fn a_changed_app_rolls_out_through_the_running_deployment_without_a_failed_request() {
+    let _serial = support::serial();
+    let example = Example::new("roll", 2);
+    let (app, run) = (example.app.clone(), |args: &[&str]| example.run(args));
+    let started = run(&["--output", "json", "deploy", "--detach"]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let port = port_of(json(&started)["urls"][0].as_str().unwrap());
+    let host = format!("{app}.localhost");
+    let serving = record_of(&app)["pid"].clone();
+
+    let app_py = example.dir.path().join("app.py");
+    let source = std::fs::read_to_string(&app_py).unwrap();
+    std::fs::write(&app_py, source.replace("title=\"Dash Arithmetic\"", "title=\"Dash Arithmetic v2\"")).unwrap();
+    let plan = run(&["plan"]);
+    let planned = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert!(planned.contains("against the running deployment"), "{planned}{}", String::from_utf8_lossy(&plan.stderr));
+    assert!(planned.contains("~ update") && planned.contains("task definition"), "the new version shows: {planned}");
+
+    // A load loop runs through the whole rollout; it is bounded in count and time.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (done, host) = (done.clone(), host.clone());
+        std::thread::spawn(move || {
+            let (mut ok, mut failed) = (0, Vec::new());
+            let deadline = Instant::now() + Duration::from_secs(240);
+            while !done.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline && ok < 5000 {
+                match curl(&host, port, "/", "https") {
+                    (status, _) if status == "200" => ok += 1,
+                    other => failed.push(other.0),
+                }
+            }
+            (ok, failed)
+        })
+    };
+    let rolled = run(&["deploy"]);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = load.join().unwrap();
+    let said = String::from_utf8_lossy(&rolled.stdout).into_owned();
+    assert!(rolled.status.success(), "{said}{}", String::from_utf8_lossy(&rolled.stderr));
+    assert!(said.contains("rolled out to the running"), "{said}");
+    assert_eq!(record_of(&app)["pid"], serving, "the same process serves: the app never went down");
+    assert!(ok > 0 && failed.is_empty(), "{ok} served, failed: {failed:?}");
+    for _ in 0..20 {
+        let (status, body) = curl(&host, port, "/", "https");
+        assert_eq!(status, "200");
+        assert!(body.contains("Dash Arithmetic v2"), "every replica serves the new version");
+    }
+    assert!(run(&["destroy", "--yes"]).status.success());
+    assert_eq!(support::replicas_of(&app), Vec::<i32>::new());
 }

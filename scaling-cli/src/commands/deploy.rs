@@ -54,15 +54,9 @@ impl StopSignals {
     }
 }
 
-/// Refuses to start a second copy of a local deployment, and clears what a dead one left (its
-/// replicas would hold on to their ports).
+/// Clears what a dead run of `app` left (its replicas would hold on to their ports). Called with the
+/// deploy lock held, so no live run of `app` exists.
 async fn take_over(app: &str, renderer: &Renderer) -> Result<()> {
-    if crate::control::is_running(app).await {
-        anyhow::bail!(
-            "{app} already runs here; change it with `scaling scale`, or stop it first with \
-             `scaling destroy --provider local --yes`"
-        );
-    }
     if let Some(record) = crate::control::stale_record(app)? {
         let removed = crate::control::clean_up(&record)?;
         renderer.println(&format!(
@@ -81,15 +75,20 @@ pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: O
     let _lock = match &selected.local {
         Some(_) => {
             let app = &selected.spec.app.name;
-            let lock =
-                scaling_local::DeployLock::acquire(&scaling_local::Paths::from_env(), app).map_err(|e| match e {
-                    scaling_local::LockError::Held(holder) => {
-                        anyhow::anyhow!(crate::control::already_running(app, &holder))
-                    }
-                    other => other.into(),
-                })?;
-            take_over(app, &renderer).await?;
-            Some(lock)
+            match scaling_local::DeployLock::acquire(&scaling_local::Paths::from_env(), app) {
+                Ok(lock) => {
+                    take_over(app, &renderer).await?;
+                    Some(lock)
+                }
+                // A deployment serving here takes the change itself, replica by replica.
+                Err(scaling_local::LockError::Held(holder)) if crate::control::is_running(app).await => {
+                    return roll_out(global, &selected, &holder).await;
+                }
+                Err(scaling_local::LockError::Held(holder)) => {
+                    anyhow::bail!(crate::control::already_running(app, &holder))
+                }
+                Err(other) => return Err(other.into()),
+            }
         }
         None => None,
     };
@@ -151,6 +150,35 @@ pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: O
     Ok(())
 }
 
+/// Deploys the spec onto the local deployment that already serves it (pid `holder`): a changed app or
+/// config rolls out through the running process, surge then retire, without taking the app down.
+async fn roll_out(global: &Global, selected: &Selected, holder: &scaling_local::Holder) -> Result<()> {
+    let app = &selected.spec.app.name;
+    let renderer = Renderer::new(global.output, global.no_color);
+    if global.output == crate::args::Output::Text {
+        renderer.println(&format!("{app} already runs here (pid {}); rolling the change out through it…", holder.pid));
+    }
+    let request = crate::control::Request::Deploy { spec: Box::new(selected.spec.clone()) };
+    let report = match crate::control::request(app, &request).await? {
+        Some(crate::control::Reply::Deployed(report)) => *report,
+        Some(crate::control::Reply::Error { message }) => anyhow::bail!(message),
+        Some(other) => anyhow::bail!("unexpected reply from the running deployment: {other:?}"),
+        None => anyhow::bail!("{app} stopped while the change was being sent; run deploy again"),
+    };
+    let changed = report.changes.iter().filter(|c| c.action.mutates()).count();
+    finish(global, &renderer, &report, || {
+        let mut text = match changed {
+            0 => format!("✓ {app} already runs this version: nothing to change"),
+            n => format!("✓ rolled out to the running {app}: {n} change(s) in {:.1}s", report.elapsed.as_secs_f64()),
+        };
+        for url in &report.urls {
+            text.push_str(&format!("\n  {url}"));
+        }
+        text
+    });
+    Ok(())
+}
+
 /// `deploy --detach`: the same deploy in a background process of its own; returns once it serves.
 pub async fn detach(global: &Global, image: Option<&str>) -> Result<()> {
     let spec = super::load(global)?;
@@ -161,6 +189,10 @@ pub async fn detach(global: &Global, image: Option<&str>) -> Result<()> {
         .into());
     }
     if let Some((holder, _)) = crate::control::holder(&spec.app.name) {
+        if crate::control::is_running(&spec.app.name).await {
+            let (selected, _) = super::connect(global, true).await?;
+            return roll_out(global, &selected, &holder).await;
+        }
         anyhow::bail!(crate::control::already_running(&spec.app.name, &holder));
     }
     let paths = scaling_local::Paths::from_env();

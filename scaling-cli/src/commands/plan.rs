@@ -47,12 +47,30 @@ pub fn table(changes: &[Change]) -> String {
 
 pub async fn run(global: &Global, image: Option<&str>) -> Result<()> {
     let (selected, orchestrator) = connect(global, true).await?;
-    let source = orchestrator.prepare_image(&selected.spec, image).await?;
-    let plan = orchestrator.plan(&selected.spec, source).await?;
+    let app = selected.spec.app.name.clone();
+    // A local deployment that runs is planned against by the process that runs it.
+    let running = match &selected.local {
+        Some(_) => {
+            let request = crate::control::Request::Plan { spec: Box::new(selected.spec.clone()) };
+            match crate::control::request(&app, &request).await? {
+                Some(crate::control::Reply::Planned { changes }) => Some(changes),
+                Some(crate::control::Reply::Error { message }) => anyhow::bail!(message),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    let (changes, against) = match running {
+        Some(changes) => (changes, " against the running deployment"),
+        None => {
+            let source = orchestrator.prepare_image(&selected.spec, image).await?;
+            (orchestrator.plan(&selected.spec, source).await?.changes, "")
+        }
+    };
     let renderer = Renderer::new(global.output, true);
-    let output = PlanOutput { app: &plan.app, provider: selected.kind, changes: &plan.changes };
+    let output = PlanOutput { app: &app, provider: selected.kind, changes: &changes };
     finish(global, &renderer, &output, || {
-        format!("Plan for {} ({:?}):\n{}", plan.app, selected.kind, table(&plan.changes))
+        format!("Plan for {app} ({:?}){against}:\n{}", selected.kind, table(&changes))
     });
     Ok(())
 }
