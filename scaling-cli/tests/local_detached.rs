@@ -97,14 +97,16 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
     assert_eq!(status["service"]["running_count"], 2);
     assert_eq!(status["targets"].as_array().unwrap().len(), 2);
 
+    // Scale waits until the new count runs healthy (the status right after says so), unless told not to.
     let scaled = run(&["--output", "json", "scale", "1"]);
     assert!(scaled.status.success(), "{}", String::from_utf8_lossy(&scaled.stderr));
-    assert_eq!(json(&scaled)["desired_count"], 1);
+    assert_eq!((json(&scaled)["desired_count"].clone(), json(&scaled)["running_count"].clone()), (1.into(), 1.into()));
+    assert_eq!(json(&run(&["--output", "json", "status"]))["service"]["running_count"], 1);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while json(&run(&["--output", "json", "status"]))["service"]["running_count"] != 1 {
-        assert!(Instant::now() < deadline, "scaled down to 1");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let up = run(&["scale", "2", "--no-wait"]);
+    assert!(String::from_utf8_lossy(&up.stdout).contains("not waiting"), "{up:?}");
+    let waited = run(&["scale", "1"]);
+    assert!(String::from_utf8_lossy(&waited.stdout).contains("runs 1 healthy replica(s)"), "{waited:?}");
 
     // The surplus replica leaves the pool at once and its process exits after a graceful stop.
     while support::replicas_of(&app).len() != 2 {

@@ -118,6 +118,29 @@ pub async fn status(global: &Global) -> Result<()> {
     Ok(())
 }
 
+/// Polls the running local deployment until `count` replicas of its current version are healthy.
+async fn wait_for_count(app: &str, count: u32) -> Result<scaling_core::providers::ServiceInfo> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let service = match control::request(app, &Request::Status).await? {
+            Some(Reply::Status(status)) => status.service,
+            _ => anyhow::bail!("{app} stopped while scaling"),
+        };
+        if let Some(service) = service {
+            if let scaling_core::providers::Rollout::Failed(why) = &service.rollout {
+                anyhow::bail!("{app} cannot reach {count} healthy replica(s): {why}");
+            }
+            if service.running_count == count && service.rollout == scaling_core::providers::Rollout::Completed {
+                return Ok(service);
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("{app} did not reach {count} healthy replica(s) in 5 minutes; see `scaling status`");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 pub async fn scale(global: &Global, count: u32, wait: bool) -> Result<()> {
     let spec = load(global)?;
     if crate::provider::kind(global, &spec) == ProviderKind::Local {
@@ -131,9 +154,13 @@ pub async fn scale(global: &Global, count: u32, wait: bool) -> Result<()> {
             ),
             None => anyhow::bail!("{} is not running here ({LOCAL_NOTE})", spec.app.name),
         };
+        let service = if wait { wait_for_count(&spec.app.name, count).await? } else { service };
         let renderer = Renderer::new(global.output, true);
-        finish(global, &renderer, &service, || {
-            format!("✓ {} now wants {} replica(s)", service.name, service.desired_count)
+        finish(global, &renderer, &service, || match wait {
+            true => format!("✓ {} runs {} healthy replica(s)", service.name, service.running_count),
+            false => {
+                format!("✓ {} now wants {} replica(s) (not waiting for them)", service.name, service.desired_count)
+            }
         });
         return Ok(());
     }
