@@ -128,3 +128,29 @@ fn init_validate_plan_deploy_status_scale_destroy_on_the_emulator() {
     let written = std::fs::read_to_string(&config).unwrap();
     assert!(!written.contains("AKIA"), "no credential was written to the config");
 }
+
+#[test]
+fn missing_credentials_say_how_to_provide_them() {
+    let Some(url) = moto() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let output = support::scaling()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("SCALING_HOME", support::scaling_home())
+        .env("NO_COLOR", "1")
+        // Nothing may leave this machine: the emulator's endpoint, and no instance metadata lookups.
+        .env("AWS_ENDPOINT_URL", &url)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", home.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("none"))
+        .args(["--config", "examples/dashmath/scaling.toml", "--provider", "aws", "status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no usable AWS credentials"), "{stderr}");
+    assert!(stderr.contains("aws configure") && stderr.contains("AWS_ACCESS_KEY_ID"), "the ways to fix it: {stderr}");
+    assert!(!stderr.contains("Unavailable") && !stderr.contains("Retryable"), "no Debug dump: {stderr}");
+}

@@ -189,3 +189,20 @@ fn every_unknown_key_is_reported_at_once_on_its_own_line() {
     assert!(stdout.contains(&format!("at line {}, column 1:", line_of("replicas"))), "{stdout}");
     assert!(stdout.contains(&format!("at line {}, column 2:", line_of("[domian]"))), "{stdout}");
 }
+
+#[test]
+fn a_missing_build_context_or_dockerfile_is_reported_with_the_fix() {
+    let dir = example_copy(|c| c.to_string());
+    std::fs::remove_file(dir.path().join("Dockerfile")).unwrap();
+    let config = dir.path().join("scaling.toml");
+    let output = scaling().arg("--config").arg(&config).arg("validate").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("image.dockerfile: there is no Dockerfile in"), "{stdout}");
+    assert!(stdout.contains("fix: add a Dockerfile there"), "{stdout}");
+
+    let elsewhere = example_copy(|c| c.replace("context = \".\"", "context = \"./no-such-folder\""));
+    let output = scaling().arg("--config").arg(elsewhere.path().join("scaling.toml")).arg("validate").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("image.context: the build context"), "{output:?}");
+}

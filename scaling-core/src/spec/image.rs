@@ -30,6 +30,35 @@ pub struct ImageSpec {
 }
 
 impl ImageSpec {
+    /// The files this image needs that are not there (a build context or its Dockerfile, an archive),
+    /// each as a problem with the fix. Reads the file system; paths as the spec holds them.
+    pub fn missing_files(&self) -> Vec<super::Problem> {
+        let mut out = Vec::new();
+        if let Some(context) = &self.context {
+            if !context.is_dir() {
+                out.push(super::Problem::new(
+                    "image.context",
+                    format!("the build context {} is not a folder", context.display()),
+                    "point it at the folder with your app and its Dockerfile (relative to scaling.toml)",
+                ));
+            } else if !context.join(&self.dockerfile).is_file() {
+                out.push(super::Problem::new(
+                    "image.dockerfile",
+                    format!("there is no {} in {}", self.dockerfile, context.display()),
+                    "add a Dockerfile there (`scaling init` explains what it needs), or set image.dockerfile",
+                ));
+            }
+        }
+        if let Some(archive) = self.archive.as_ref().filter(|a| !a.exists()) {
+            out.push(super::Problem::new(
+                "image.archive",
+                format!("{} does not exist", archive.display()),
+                "save the image there first (`docker save -o FILE IMAGE`), or point at an OCI layout folder",
+            ));
+        }
+        out
+    }
+
     /// Build from a context folder with its `Dockerfile`.
     pub fn build(context: impl Into<PathBuf>) -> Self {
         Self {

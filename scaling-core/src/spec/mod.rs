@@ -357,6 +357,10 @@ impl Spec {
                 }
             }
         }
+        let missing = spec.image.missing_files();
+        if !missing.is_empty() {
+            return Err(SpecErrors::new(missing));
+        }
         Ok(spec)
     }
 
