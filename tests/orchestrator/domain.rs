@@ -92,8 +92,14 @@ async fn a_foreign_record_with_an_alias_name_is_never_overwritten() {
     };
     cloud.upsert_records(&zone, &[theirs]).await.unwrap();
 
+    cloud.clear_calls();
     let error = orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err();
     let provider = error.provider_error().expect("a provider error");
     assert_eq!(provider.kind, scaling_core::ErrorKind::NotOwned, "{error}");
+    assert!(error.to_string().contains("www.dashmath.example.com A already exist(s)"), "{error}");
+    assert_eq!(cloud.mutating_calls(), [], "found by the plan, before any write");
+    // The app can still be destroyed, and the foreign record stays.
+    let everything = scaling_core::DestroyOptions { delete_images: true, delete_zone: false, delete_logs: true };
+    orchestrator(&cloud).destroy(&seed_spec(), &everything, &RecordedEvents::new()).await.unwrap();
     assert!(cloud.inventory().iter().any(|l| l.starts_with("record www.dashmath.example.com A owner= 192.0.2.1")));
 }

@@ -149,6 +149,15 @@ impl Orchestrator {
 
     /// Observes every resource and plans what each needs; makes no mutating call.
     pub async fn plan(&self, spec: &Spec, image: ImageSource) -> Result<Plan> {
+        let plan = self.observe_and_plan(spec, image).await?;
+        // A deploy would need these names: refused here, before any write.
+        plan::refuse_foreign_records(&plan.desired, &plan.observed)?;
+        Ok(plan)
+    }
+
+    /// Observes and plans, without judging whether a deploy could proceed (status and destroy read
+    /// through this: a foreign record must not keep an app from being destroyed).
+    async fn observe_and_plan(&self, spec: &Spec, image: ImageSource) -> Result<Plan> {
         spec.validate()?;
         self.check_pairing()?;
         let desired = desired::Desired::new(spec, image, self.providers.capabilities);
@@ -315,7 +324,8 @@ impl Orchestrator {
                 false => Ok(Vec::new()),
             }
         };
-        let (plan, support) = futures::future::join(self.plan(spec, ImageSource::Prebuilt(image)), support).await;
+        let observed = self.observe_and_plan(spec, ImageSource::Prebuilt(image));
+        let (plan, support) = futures::future::join(observed, support).await;
         let mut plan = plan?;
         plan.observed.support = support.map_err(|source| Error::Provider { step: StepId::Cluster, source })?;
         Ok(plan)

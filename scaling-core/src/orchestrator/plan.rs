@@ -124,6 +124,42 @@ impl Obsolete {
     }
 }
 
+/// A record someone else made at a name and type the spec's hostnames need: refused at plan time,
+/// before any write, never overwritten.
+pub(crate) fn refuse_foreign_records(d: &Desired, o: &Observed) -> crate::Result<()> {
+    if !d.capabilities.has_step(StepId::AliasRecords) || d.spec.domain.is_none() {
+        return Ok(());
+    }
+    let foreign: Vec<String> = d
+        .spec
+        .hostnames()
+        .into_iter()
+        .filter_map(|name| {
+            let theirs = o.records.iter().find(|r| {
+                r.name == name
+                    && matches!(r.kind, RecordKind::A | RecordKind::Aaaa | RecordKind::Cname)
+                    && r.owner.as_deref() != Some(d.owner.app.as_str())
+            })?;
+            Some(format!("{} {:?}", theirs.name, theirs.kind))
+        })
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    let zone = o.zone.as_ref().map_or("the zone", |z| z.name.as_str());
+    let message = format!(
+        "{} already exist(s) in {zone} and {} not made by {}: delete them yourself if they should go, or leave \
+         those names out of domain.aliases; nothing was changed",
+        foreign.join(", "),
+        if foreign.len() == 1 { "was" } else { "were" },
+        d.owner.app
+    );
+    Err(crate::Error::Provider {
+        step: StepId::AliasRecords,
+        source: crate::ProviderError::new("plan", foreign.join(", "), crate::ErrorKind::NotOwned, message),
+    })
+}
+
 /// Validation records of `certificate`, marked as owned by the app.
 pub(crate) fn validation_records(desired: &Desired, certificate: &CertificateInfo) -> Vec<DnsRecord> {
     let mut records: Vec<DnsRecord> = certificate
