@@ -88,7 +88,7 @@ fn plan_shows_every_resource_as_a_diff_and_as_json() {
     let dir = example_copy(support::free_ports);
     let config = dir.path().join("scaling.toml");
     scaling().arg("--config").arg(&config).args(["plan", "--provider", "local"]).assert().success().stdout(
-        predicate::str::contains("+ create   load balancer dashmath-alb")
+        predicate::str::contains("+ create   TLS load balancer of dashmath")
             .and(predicate::str::contains("to create, 0 to update")),
     );
     let output = scaling()
@@ -108,7 +108,14 @@ fn plan_shows_every_resource_as_a_diff_and_as_json() {
         && c["resource"].is_string()
         && c["action"].is_string()
         && c["reason"].is_string()));
-    assert!(changes.iter().any(|c| c["resource"] == "service dashmath-service" && c["action"] == "create"));
+    assert!(changes.iter().any(|c| c["resource"] == "3 replica(s) of dashmath" && c["action"] == "create"));
+    // The local provider speaks of this machine, not of a cloud's resources.
+    for cloud_word in ["security group", "target group", "task definition", "listener", "validation records"] {
+        assert!(
+            !changes.iter().any(|c| c["resource"].as_str().unwrap().contains(cloud_word)),
+            "{cloud_word}: {changes:?}"
+        );
+    }
 }
 
 #[test]

@@ -269,7 +269,7 @@ fn a_changed_app_rolls_out_through_the_running_deployment_without_a_failed_reque
     let plan = run(&["plan"]);
     let planned = String::from_utf8_lossy(&plan.stdout).into_owned();
     assert!(planned.contains("against the running deployment"), "{planned}{}", String::from_utf8_lossy(&plan.stderr));
-    assert!(planned.contains("~ update") && planned.contains("task definition"), "the new version shows: {planned}");
+    assert!(planned.contains("~ update") && planned.contains("start command of"), "the new version shows: {planned}");
 
     // A load loop runs through the whole rollout; it is bounded in count and time.
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -32,7 +32,7 @@ pub struct LocalCloud {
 /// entry), certificates from the local CA (no validation records), and `*.localhost` names that resolve
 /// here by themselves (no zone, no records).
 pub const LOCAL_CAPABILITIES: Capabilities =
-    Capabilities::CLOUD.without_firewalls().with_self_managed_certificates().without_dns_records();
+    Capabilities::CLOUD.without_firewalls().with_self_managed_certificates().without_dns_records().on_this_machine();
 
 impl Capable for LocalCloud {
     fn capabilities(&self) -> Capabilities {

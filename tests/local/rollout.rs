@@ -28,7 +28,7 @@ async fn a_new_revision_rolls_out_without_failed_requests() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let changed: Vec<_> = report.changes.iter().filter(|c| c.action.mutates()).map(|c| c.resource.clone()).collect();
-    assert_eq!(changed, ["task definition dashmath-taskdef", "service dashmath-service"]);
+    assert_eq!(changed, ["start command of dashmath", "2 replica(s) of dashmath"]);
     let after = d.cloud.supervisor().replica_pids("dashmath-service");
     assert_eq!(after.len(), 2);
     assert!(after.iter().all(|p| !before.contains(p)), "every replica was replaced: {before:?} → {after:?}");

@@ -246,6 +246,29 @@ impl Desired {
         }
     }
 
+    /// The row label of `step`: `cloud` (a cloud resource by name), or what the step is on this machine
+    /// when the providers speak of one.
+    pub fn label(&self, step: crate::StepId, cloud: String) -> String {
+        use crate::StepId::*;
+        if self.capabilities.vocabulary != crate::providers::Vocabulary::ThisMachine {
+            return cloud;
+        }
+        let (app, count) = (&self.names.app, self.spec.app.desired_count);
+        match step {
+            Repository => format!("bundle store of {app}"),
+            Image => cloud.replacen("image", "bundle", 1),
+            Certificate | CertificateIssued => format!("local CA certificate {}", self.spec.hostnames().join(", ")),
+            LoadBalancer | LoadBalancerActive => format!("TLS load balancer of {app}"),
+            TargetGroup => format!("replica pool (health checks on {})", self.spec.health_check.path),
+            HttpListener | HttpRedirect => "plain HTTP port".into(),
+            HttpsListener => "HTTPS port".into(),
+            Cluster => "replica supervisor".into(),
+            TaskDefinition => format!("start command of {app}"),
+            Service | ServiceStable => format!("{count} replica(s) of {app}"),
+            _ => cloud,
+        }
+    }
+
     /// True when the spec serves a listener on `port`: HTTP always, HTTPS when the domain has it.
     pub fn wants_listener(&self, port: u16) -> bool {
         port == HTTP_PORT || (port == HTTPS_PORT && self.spec.https())

@@ -185,7 +185,12 @@ impl Planner<'_> {
         if !self.desired.capabilities.has_step(step) {
             return;
         }
-        self.changes.push(Change { step, resource: resource.into(), action: diff.action, reason: diff.reason });
+        // Cleanup rows name the very resource they remove; every other row speaks the providers' words.
+        let resource = match step {
+            StepId::Cleanup => resource.into(),
+            _ => self.desired.label(step, resource.into()),
+        };
+        self.changes.push(Change { step, resource, action: diff.action, reason: diff.reason });
     }
 
     fn wait(&mut self, step: StepId, resource: &str, ready: bool, what: &str) {
@@ -311,7 +316,7 @@ fn balancer(p: &mut Planner) {
     let mut http_diff = diff::listener(&d.http_listener(final_action.clone()), http);
     if http.is_none() && matches!(final_action, ListenerAction::RedirectToHttps { .. }) {
         http_diff.reason =
-            "does not exist; forwards to the target group until HTTPS is ready, then redirects to HTTPS".into();
+            "does not exist; forwards to the replicas until HTTPS is ready, then redirects to HTTPS".into();
     }
     p.add(StepId::HttpListener, "listener HTTP:80", http_diff);
     if let Some(cert) = d.certificate() {
@@ -364,7 +369,7 @@ fn cluster(p: &mut Planner) {
         StepId::ServiceStable,
         &label,
         stable,
-        &format!("{} tasks run and pass health checks", d.spec.app.desired_count),
+        &format!("{} replicas run and pass health checks", d.spec.app.desired_count),
     );
 }
 

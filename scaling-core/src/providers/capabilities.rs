@@ -17,6 +17,17 @@ pub enum CertificateValidation {
     SelfManaged,
 }
 
+/// The words a deployment's steps are shown in: a cloud's resources, or what runs on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Vocabulary {
+    /// Load balancers, target groups, task definitions, services: a cloud's resources by name.
+    Cloud,
+    /// Bundles, the TLS balancer, the replica pool, the supervisor, N replicas: one machine's parts.
+    ThisMachine,
+}
+
 /// What the providers of one deployment are. [`Capabilities::CLOUD`] is a cloud with separate
 /// firewalls, DNS-validated certificates and a DNS zone: every step of the seed's recipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +42,8 @@ pub struct Capabilities {
     /// Host names reach the endpoint only through records in a DNS zone (false where names resolve by
     /// themselves, as `*.localhost` does).
     pub dns_records: bool,
+    /// The words its steps are shown in.
+    pub vocabulary: Vocabulary,
 }
 
 impl Default for Capabilities {
@@ -46,6 +59,7 @@ impl Capabilities {
         cluster_firewall: true,
         certificate_validation: CertificateValidation::PublishedRecords,
         dns_records: true,
+        vocabulary: Vocabulary::Cloud,
     };
 
     /// The same, with neither the load balancer nor the replicas behind firewall resources of their own.
@@ -56,6 +70,11 @@ impl Capabilities {
     /// The same, with certificates that validate themselves.
     pub const fn with_self_managed_certificates(self) -> Self {
         Self { certificate_validation: CertificateValidation::SelfManaged, ..self }
+    }
+
+    /// The same, with steps shown as the parts of one machine.
+    pub const fn on_this_machine(self) -> Self {
+        Self { vocabulary: Vocabulary::ThisMachine, ..self }
     }
 
     /// The same, with host names that need no DNS records.

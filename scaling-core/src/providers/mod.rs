@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use capabilities::{Capabilities, Capable, CertificateValidation};
+pub use capabilities::{Capabilities, Capable, CertificateValidation, Vocabulary};
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate};
 pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredService, DesiredTaskDefinition, Rollout, ServiceInfo, SupportResource,
