@@ -8,27 +8,20 @@ use crate::{dashmath_spec, home};
 
 /// A copy of the example whose gunicorn binds 0.0.0.0 whatever `HOST` says.
 fn careless_copy() -> tempfile::TempDir {
-    let source = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath");
-    let dir = tempfile::tempdir().unwrap();
-    for file in ["app.py", "gunicorn.conf.py", "requirements.txt", "Dockerfile"] {
-        std::fs::copy(source.join(file), dir.path().join(file)).unwrap();
-    }
-    let config = dir.path().join("gunicorn.conf.py");
-    let text = std::fs::read_to_string(&config).unwrap();
-    let careless = text.replace("os.environ.get('HOST') or '0.0.0.0'", "'0.0.0.0'");
-    assert_ne!(text, careless, "the example's bind line changed; update this test");
-    std::fs::write(&config, careless).unwrap();
-    dir
+    crate::example_copy(|file, text| match file {
+        "gunicorn.conf.py" => {
+            let careless = text.replace("os.environ.get('HOST') or '0.0.0.0'", "'0.0.0.0'");
+            assert_ne!(text, careless, "the example's bind line changed; update this test");
+            careless
+        }
+        _ => text,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_listening_on_every_interface_is_reported_with_the_fix() {
     let app = careless_copy();
-    let mut spec = dashmath_spec();
-    spec.app.name = "careless".into();
-    spec.app.desired_count = 1;
-    spec.image.context = Some(app.path().to_path_buf());
-    let spec = scaling_local::localize(&spec);
+    let spec = crate::spec_for(&app, "careless", 1);
     let cloud = std::sync::Arc::new(LocalCloud::new(home(), spec.provider.local.clone()));
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone()));
     let events = RecordedEvents::new();

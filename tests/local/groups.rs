@@ -8,7 +8,7 @@ use nix::unistd::Pid;
 use scaling_core::{DestroyOptions, Orchestrator, Providers, RecordedEvents};
 use scaling_local::LocalCloud;
 
-use crate::{dashmath_spec, home};
+use crate::home;
 
 /// Every live process of process group `group`, read from /proc.
 fn members(group: i32) -> Vec<i32> {
@@ -28,24 +28,18 @@ fn members(group: i32) -> Vec<i32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_shell_leader_takes_its_whole_group_with_it() {
-    let source = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath");
-    let app = tempfile::tempdir().unwrap();
-    for file in ["app.py", "gunicorn.conf.py", "requirements.txt"] {
-        std::fs::copy(source.join(file), app.path().join(file)).unwrap();
-    }
-    let dockerfile = std::fs::read_to_string(source.join("Dockerfile")).unwrap();
-    let shell_form = dockerfile.replace(
-        r#"CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]"#,
-        "CMD gunicorn --config gunicorn.conf.py app:server",
-    );
-    assert_ne!(dockerfile, shell_form, "the example's CMD changed; update this test");
-    std::fs::write(app.path().join("Dockerfile"), shell_form).unwrap();
-
-    let mut spec = dashmath_spec();
-    spec.app.name = "shellform".into();
-    spec.app.desired_count = 1;
-    spec.image.context = Some(app.path().to_path_buf());
-    let spec = scaling_local::localize(&spec);
+    let app = crate::example_copy(|file, text| match file {
+        "Dockerfile" => {
+            let shell_form = text.replace(
+                r#"CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]"#,
+                "CMD gunicorn --config gunicorn.conf.py app:server",
+            );
+            assert_ne!(text, shell_form, "the example's CMD changed; update this test");
+            shell_form
+        }
+        _ => text,
+    });
+    let spec = crate::spec_for(&app, "shellform", 1);
     let cloud = std::sync::Arc::new(LocalCloud::new(home(), spec.provider.local.clone()));
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone()));
     orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.expect("deploy");

@@ -6,34 +6,24 @@ use std::time::Duration;
 use scaling_core::{DeployOptions, DestroyOptions, Error, Orchestrator, Providers, RecordedEvents, Timeouts};
 use scaling_local::LocalCloud;
 
-use crate::{dashmath_spec, home};
+use crate::home;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_that_hard_codes_its_port_fails_the_deploy_fast_with_the_reason() {
     let fixed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let source = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath");
-    let app = tempfile::tempdir().unwrap();
-    for file in ["app.py", "gunicorn.conf.py", "requirements.txt", "Dockerfile"] {
-        std::fs::copy(source.join(file), app.path().join(file)).unwrap();
-    }
-    let config = app.path().join("gunicorn.conf.py");
-    let text = std::fs::read_to_string(&config).unwrap();
-    let hard_coded = text
-        .lines()
-        .map(|l| if l.starts_with("bind =") { format!("bind = \"127.0.0.1:{fixed}\"") } else { l.to_string() })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&config, hard_coded).unwrap();
-
-    let mut spec = dashmath_spec();
-    spec.app.name = "fixedport".into();
-    spec.app.desired_count = 2;
+    let app = crate::example_copy(|file, text| match file {
+        "gunicorn.conf.py" => text
+            .lines()
+            .map(|l| if l.starts_with("bind =") { format!("bind = \"127.0.0.1:{fixed}\"") } else { l.to_string() })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => text,
+    });
+    let mut spec = crate::spec_for(&app, "fixedport", 2);
     spec.health_check.interval = Duration::from_secs(5);
     spec.health_check.timeout = Duration::from_secs(2);
     spec.health_check.grace_period = Duration::from_secs(2);
     spec.health_check.unhealthy_threshold = 2;
-    spec.image.context = Some(app.path().to_path_buf());
-    let spec = scaling_local::localize(&spec);
     let cloud = std::sync::Arc::new(LocalCloud::new(home(), spec.provider.local.clone()));
     // The bound is far above what failing fast takes: the test fails by this timeout if it hangs.
     let timeouts = Timeouts { service_stable: Duration::from_secs(150), ..Timeouts::default() };

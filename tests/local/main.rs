@@ -29,6 +29,27 @@ pub(crate) fn dashmath_spec() -> Spec {
     localize(&spec)
 }
 
+/// A copy of the example app in a temporary folder, each file passed through `edit(name, text)`.
+pub(crate) fn example_copy(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath");
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["app.py", "gunicorn.conf.py", "requirements.txt", "Dockerfile"] {
+        let text = std::fs::read_to_string(source.join(file)).unwrap();
+        let edited = edit(file, text.clone());
+        std::fs::write(dir.path().join(file), edited).unwrap();
+    }
+    dir
+}
+
+/// The example's spec for the app in `dir`, under its own name, with `replicas` replicas.
+pub(crate) fn spec_for(dir: &tempfile::TempDir, name: &str, replicas: u32) -> Spec {
+    let mut spec = dashmath_spec();
+    spec.app.name = name.into();
+    spec.app.desired_count = replicas;
+    spec.image.context = Some(dir.path().to_path_buf());
+    localize(&spec)
+}
+
 /// A deployed app and what the tests need to reach it.
 pub(crate) struct Deployed {
     pub(crate) spec: Spec,
