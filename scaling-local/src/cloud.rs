@@ -135,8 +135,15 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The spec as the local provider serves it: the domain becomes `<app>.localhost` (aliases follow it,
 /// `www` → `www.<app>.localhost`), names browsers resolve to this machine without touching system files.
+/// An app with no domain is served on `https://<app>.localhost` all the same: HTTPS is never optional here.
 pub fn localize(spec: &Spec) -> Spec {
     let mut local = spec.clone();
+    if local.domain.is_none() {
+        let mut domain = scaling_core::DomainSpec::new(format!("{}.localhost", spec.app.name));
+        domain.aliases.clear();
+        local.domain = Some(domain);
+        return local;
+    }
     if let Some(domain) = &mut local.domain {
         domain.name = format!("{}.localhost", spec.app.name);
         let apex = spec.domain.as_ref().map(|d| d.name.clone()).unwrap_or_default();
@@ -164,5 +171,14 @@ mod tests {
             ["dashmath.localhost", "www.dashmath.localhost", "app.dashmath.localhost"]
         );
         localize(&with_full_alias).validate().unwrap();
+    }
+
+    #[test]
+    fn an_app_without_a_domain_is_served_over_https_on_its_localhost_name() {
+        let spec = Spec::new("calc", 8080, scaling_core::ImageSpec::build("."));
+        let local = localize(&spec);
+        assert_eq!(local.hostnames(), ["calc.localhost"]);
+        assert!(local.https());
+        local.validate().unwrap();
     }
 }
