@@ -13,6 +13,41 @@ struct Detected {
     name: String,
     port: u16,
     dash: bool,
+    /// A port the Dockerfile's `CMD` or `ENTRYPOINT` names literally instead of `$PORT`.
+    literal_port: Option<u16>,
+}
+
+/// Local ports of their own for `name` (HTTPS, HTTP), so two apps set up by `init` do not collide:
+/// spread over 20000–29998 by a hash of the name, HTTP right after HTTPS.
+fn local_ports(name: &str) -> (u16, u16) {
+    let hash = name.bytes().fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619));
+    let https = 20000 + (hash % 5000) as u16 * 2;
+    (https, https + 1)
+}
+
+/// A port a start command names as a number (`--bind 0.0.0.0:8000`, `--port 8000`, `-p 8000`), where
+/// it should read `$PORT`.
+fn literal_port(dockerfile: &str) -> Option<u16> {
+    let command = dockerfile
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("CMD") || l.starts_with("ENTRYPOINT"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let tokens: Vec<String> = command
+        .split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | ',' | '"' | '\''))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    tokens.iter().enumerate().find_map(|(i, token)| {
+        let after_flag = matches!(token.as_str(), "--port" | "-p" | "--bind" | "-b")
+            .then(|| tokens.get(i + 1))
+            .flatten()
+            .and_then(|next| next.rsplit(':').next()?.parse().ok());
+        let in_address =
+            token.split_once('=').map_or(token.as_str(), |(_, v)| v).rsplit_once(':').and_then(|(_, p)| p.parse().ok());
+        after_flag.or(in_address)
+    })
 }
 
 fn sanitize(name: &str) -> String {
@@ -36,13 +71,13 @@ fn detect(dir: &Path, name: Option<String>) -> Detected {
     let requirements = std::fs::read_to_string(dir.join("requirements.txt")).unwrap_or_default().to_ascii_lowercase();
     let dash = requirements.lines().any(|l| l.trim_start().starts_with("dash"))
         || dir.join("app.py").exists() && requirements.contains("dash");
-    let exposed = std::fs::read_to_string(dir.join("Dockerfile"))
-        .unwrap_or_default()
+    let dockerfile = std::fs::read_to_string(dir.join("Dockerfile")).unwrap_or_default();
+    let exposed = dockerfile
         .lines()
         .filter_map(|l| l.trim().strip_prefix("EXPOSE "))
         .find_map(|ports| ports.split_whitespace().next()?.split('/').next()?.parse().ok());
     let port = exposed.unwrap_or(if dash { 8050 } else { 8080 });
-    Detected { name: sanitize(&name.unwrap_or(folder)), port, dash }
+    Detected { name: sanitize(&name.unwrap_or(folder)), port, dash, literal_port: literal_port(&dockerfile) }
 }
 
 fn render(d: &Detected, has_dockerfile: bool) -> String {
@@ -56,7 +91,7 @@ fn render(d: &Detected, has_dockerfile: bool) -> String {
     format!(
         r#"# scaling.toml — deploy this {kind}.
 #   scaling validate                    check this file
-#   scaling deploy --provider local     run it here: N replicas behind HTTPS on https://{name}.localhost
+#   scaling deploy --provider local     run it here: N replicas behind HTTPS on https://{name}.localhost:{https_port}
 #   scaling deploy --provider aws       ECS Fargate behind an ALB, Route 53, ACM
 
 [app]
@@ -89,11 +124,17 @@ grace_period = "30s"
 [provider]
 default = "local"        # or "aws"
 
+[provider.local]
+https_port = {https_port}      # https://{name}.localhost:{https_port} (ports of this app's own)
+http_port = {http_port}       # answers with a redirect to HTTPS
+
 # [provider.aws]
 # region = "us-west-2"   # credentials come from your AWS config (env, profile, SSO, role)
 "#,
         name = d.name,
         port = d.port,
+        https_port = local_ports(&d.name).0,
+        http_port = local_ports(&d.name).1,
     )
 }
 
@@ -118,6 +159,13 @@ pub fn run(global: &Global, force: bool, name: Option<String>) -> Result<()> {
         detected.name,
         detected.port
     );
+    if let Some(port) = detected.literal_port {
+        println!(
+            "  note: the Dockerfile's start command names port {port} itself. scaling sets $PORT for each \
+             replica (several run side by side): write $PORT there instead (shell form, e.g. \
+             `CMD gunicorn --bind 0.0.0.0:$PORT app:server`), or read it in your app's config"
+        );
+    }
     Ok(())
 }
 
@@ -135,7 +183,7 @@ mod tests {
 
     #[test]
     fn the_rendered_config_is_valid() {
-        let d = Detected { name: "demo".into(), port: 8050, dash: true };
+        let d = Detected { name: "demo".into(), port: 8050, dash: true, literal_port: None };
         scaling_core::Spec::from_toml_str(&render(&d, true)).unwrap();
         scaling_core::Spec::from_toml_str(&render(&d, false)).unwrap();
         // And so is every commented-out setting, once uncommented.
@@ -149,5 +197,23 @@ mod tests {
         let spec = scaling_core::Spec::from_toml_str(&all.join("\n")).unwrap();
         assert_eq!(spec.load_balancer.algorithm, scaling_core::Algorithm::LeastOutstandingRequests);
         assert_eq!(spec.env.len(), 1);
+    }
+
+    #[test]
+    fn a_start_command_with_a_literal_port_is_found_and_one_with_port_is_not() {
+        assert_eq!(literal_port(r#"CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]"#), Some(8000));
+        assert_eq!(literal_port("CMD uvicorn main:app --host 0.0.0.0 --port 9000"), Some(9000));
+        assert_eq!(literal_port("CMD gunicorn --bind=0.0.0.0:7000 app:app"), Some(7000));
+        assert_eq!(literal_port("CMD gunicorn --bind 0.0.0.0:$PORT app:app"), None);
+        assert_eq!(literal_port(r#"CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]"#), None);
+    }
+
+    #[test]
+    fn apps_get_local_ports_of_their_own() {
+        let names = ["dashmath", "calc", "shop", "blog", "api", "admin"];
+        let ports: std::collections::BTreeSet<u16> =
+            names.iter().flat_map(|n| [local_ports(n).0, local_ports(n).1]).collect();
+        assert_eq!(ports.len(), names.len() * 2, "no two of these apps share a port: {ports:?}");
+        assert!(ports.iter().all(|p| (20000..30000).contains(p)));
     }
 }
