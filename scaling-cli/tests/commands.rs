@@ -170,17 +170,6 @@ fn a_bad_region_flag_exits_2_naming_the_flag_and_the_fix() {
 }
 
 #[test]
-fn output_to_a_pipe_has_no_color_codes() {
-    let dir = example_copy(|c| c.replace("name = \"dashmath\"", "name = \"Dash_Math\""));
-    let config = dir.path().join("scaling.toml");
-    let output = scaling().arg("--config").arg(&config).args(["-vv", "validate"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    for stream in [&output.stdout, &output.stderr] {
-        assert!(!stream.contains(&0x1b), "an escape code: {}", String::from_utf8_lossy(stream));
-    }
-}
-
-#[test]
 fn every_unknown_key_is_reported_at_once_on_its_own_line() {
     let dir = example_copy(|c| {
         c.replace("port = 8050", "port = 8050\nreplicas = 3").replace("[domain]", "[domian]\nx = 1\n\n[domain]")
