@@ -24,9 +24,6 @@ type DeleteCall<'a> = Box<dyn Fn() -> BoxFuture<'a, ProviderResult<()>> + Send +
 /// One deletion: a step (for events), a label, and the call.
 type Deletion<'a> = (StepId, String, DeleteCall<'a>);
 
-/// How many rounds of deletions a destroy makes, each after the one before.
-const PHASES: u8 = 5;
-
 pub(crate) struct Destroy<'a> {
     pub providers: &'a Providers,
     pub owner: Owner,
@@ -37,14 +34,19 @@ pub(crate) struct Destroy<'a> {
 }
 
 impl Destroy<'_> {
-    /// Runs the phases in order; deletions in one phase run concurrently. Resources still in use
-    /// (network interfaces draining, a listener going away) are retried until the drain timeout.
+    /// Deletes in rounds taken from the deploy graph reversed (`StepId::teardown_round`): a resource
+    /// goes once everything that depends on it has gone; the deletions of one round run concurrently.
+    /// Resources still in use (network interfaces draining, a listener going away) are retried until
+    /// the drain timeout.
     pub async fn run(self) -> Result<DestroyReport> {
         let mut report = DestroyReport::default();
-        for phase in 0..PHASES {
-            let deletions = self.phase(phase, &mut report);
-            let results =
-                join_all(deletions.into_iter().map(|(step, label, call)| self.delete(step, label, call))).await;
+        let mut pending = self.deletions(&mut report);
+        let last = pending.iter().map(|(step, _, _)| step.teardown_round()).max().unwrap_or(0);
+        for round in 0..=last {
+            let (now, later): (Vec<_>, Vec<_>) =
+                pending.into_iter().partition(|(step, _, _)| step.teardown_round() == round);
+            pending = later;
+            let results = join_all(now.into_iter().map(|(step, label, call)| self.delete(step, label, call))).await;
             let mut errors = Vec::new();
             for result in results {
                 match result {
@@ -65,12 +67,17 @@ impl Destroy<'_> {
     /// run, then a `no_change` row per resource kept, with why.
     pub fn rows(&self) -> Vec<Change> {
         let mut report = DestroyReport::default();
-        let mut rows = Vec::new();
-        for phase in 0..PHASES {
-            for (step, label, _) in self.phase(phase, &mut report) {
-                rows.push(Change { step, resource: label, action: Action::Delete, reason: "owned by the app".into() });
-            }
-        }
+        let mut deletions = self.deletions(&mut report);
+        deletions.sort_by_key(|(step, _, _)| step.teardown_round());
+        let mut rows: Vec<Change> = deletions
+            .into_iter()
+            .map(|(step, resource, _)| Change {
+                step,
+                resource,
+                action: Action::Delete,
+                reason: "owned by the app".into(),
+            })
+            .collect();
         rows.extend(report.kept.into_iter().map(|kept| {
             let (resource, reason) = match kept.split_once(" (") {
                 Some((resource, why)) => (resource.to_string(), format!("kept: {}", why.trim_end_matches(')'))),
@@ -104,142 +111,122 @@ impl Destroy<'_> {
         result.map(|()| label)
     }
 
-    fn phase(&self, phase: u8, report: &mut DestroyReport) -> Vec<Deletion<'_>> {
+    /// Every deletion destroy makes, each under the step whose resource it removes; what is kept goes
+    /// into `report`.
+    fn deletions(&self, report: &mut DestroyReport) -> Vec<Deletion<'_>> {
         let (p, o, owner) = (self.providers, &self.observed, &self.owner);
         let mut out: Vec<Deletion<'_>> = Vec::new();
-        match phase {
-            // The service first: it stops the tasks that hold network interfaces and targets.
-            0 => {
-                if let Some(service) = &o.service {
-                    out.push((
-                        StepId::Service,
-                        format!("service {}", service.name),
-                        Box::new(move || p.cluster.delete_service(owner, service)),
-                    ));
-                }
-                if let Some(zone) = &o.zone {
-                    let records: Vec<_> = o.owned_records(&owner.app).cloned().collect();
-                    if !records.is_empty() {
-                        let label = format!(
-                            "records {}",
-                            records.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
-                        );
-                        out.push((
-                            StepId::AliasRecords,
-                            label,
-                            Box::new(move || {
-                                let records = records.clone();
-                                Box::pin(async move { p.dns.delete_records(owner, zone, &records).await })
-                            }),
-                        ));
-                    }
-                }
+        if let Some(service) = &o.service {
+            out.push((
+                StepId::Service,
+                format!("service {}", service.name),
+                Box::new(move || p.cluster.delete_service(owner, service)),
+            ));
+        }
+        if let Some(zone) = &o.zone {
+            let records: Vec<_> = o.owned_records(&owner.app).cloned().collect();
+            if !records.is_empty() {
+                let label =
+                    format!("records {}", records.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "));
+                out.push((
+                    StepId::AliasRecords,
+                    label,
+                    Box::new(move || {
+                        let records = records.clone();
+                        Box::pin(async move { p.dns.delete_records(owner, zone, &records).await })
+                    }),
+                ));
             }
-            1 => {
-                for listener in &o.listeners {
-                    let label = format!("listener {}:{}", listener.protocol, listener.port);
-                    out.push((
-                        StepId::HttpListener,
-                        label,
-                        Box::new(move || p.load_balancer.delete_listener(owner, listener)),
-                    ));
-                }
-                if let Some(def) = &o.task_definition {
-                    out.push((
-                        StepId::TaskDefinition,
-                        format!("task definition {}", def.family),
-                        Box::new(move || p.cluster.deregister_task_definitions(owner, &def.family)),
-                    ));
-                }
+        }
+        for listener in &o.listeners {
+            let label = format!("listener {}:{}", listener.protocol, listener.port);
+            let step =
+                if listener.port == super::desired::HTTPS_PORT { StepId::HttpsListener } else { StepId::HttpListener };
+            out.push((step, label, Box::new(move || p.load_balancer.delete_listener(owner, listener))));
+        }
+        if let Some(def) = &o.task_definition {
+            out.push((
+                StepId::TaskDefinition,
+                format!("task definition {}", def.family),
+                Box::new(move || p.cluster.deregister_task_definitions(owner, &def.family)),
+            ));
+        }
+        if let Some(lb) = &o.load_balancer {
+            out.push((
+                StepId::LoadBalancer,
+                format!("load balancer {}", lb.name),
+                Box::new(move || p.load_balancer.delete_load_balancer(owner, lb)),
+            ));
+        }
+        if let Some(tg) = &o.target_group {
+            out.push((
+                StepId::TargetGroup,
+                format!("target group {}", tg.name),
+                Box::new(move || p.load_balancer.delete_target_group(owner, tg)),
+            ));
+        }
+        for cert in &o.certificates {
+            out.push((
+                StepId::Certificate,
+                format!("certificate {}", cert.id),
+                Box::new(move || p.certificate.delete_certificate(owner, cert)),
+            ));
+        }
+        if let Some(cluster) = &o.cluster {
+            out.push((
+                StepId::Cluster,
+                format!("cluster {}", cluster.name),
+                Box::new(move || p.cluster.delete_cluster(owner, cluster)),
+            ));
+        }
+        if let Some(group) = &o.task_security_group {
+            out.push((
+                StepId::TaskSecurityGroup,
+                format!("security group {}", group.name),
+                Box::new(move || p.cluster.delete_task_security_group(owner, group)),
+            ));
+        }
+        for support in &o.support {
+            let label = format!("{} {}", support.kind, support.name);
+            if support.holds_logs && !self.options.delete_logs {
+                report.kept.push(format!("{label} (the app's logs; pass --delete-logs to delete it)"));
+                continue;
             }
-            2 => {
-                if let Some(lb) = &o.load_balancer {
-                    out.push((
-                        StepId::LoadBalancer,
-                        format!("load balancer {}", lb.name),
-                        Box::new(move || p.load_balancer.delete_load_balancer(owner, lb)),
-                    ));
-                }
-                if let Some(tg) = &o.target_group {
-                    out.push((
-                        StepId::TargetGroup,
-                        format!("target group {}", tg.name),
-                        Box::new(move || p.load_balancer.delete_target_group(owner, tg)),
-                    ));
-                }
-                for cert in &o.certificates {
-                    out.push((
-                        StepId::Certificate,
-                        format!("certificate {}", cert.id),
-                        Box::new(move || p.certificate.delete_certificate(owner, cert)),
-                    ));
-                }
-                if let Some(cluster) = &o.cluster {
-                    out.push((
-                        StepId::Cluster,
-                        format!("cluster {}", cluster.name),
-                        Box::new(move || p.cluster.delete_cluster(owner, cluster)),
-                    ));
-                }
+            out.push((StepId::Cluster, label, Box::new(move || p.cluster.delete_support_resource(owner, support))));
+        }
+        match &o.repository {
+            Some(repo) if self.options.delete_images => {
+                out.push((
+                    StepId::Repository,
+                    format!("repository {}", repo.name),
+                    Box::new(move || p.registry.delete_repository(owner, repo, true)),
+                ));
             }
-            // The tasks' group admits the load balancer's group, so it goes first.
-            3 => {
-                if let Some(group) = &o.task_security_group {
-                    out.push((
-                        StepId::TaskSecurityGroup,
-                        format!("security group {}", group.name),
-                        Box::new(move || p.cluster.delete_task_security_group(owner, group)),
-                    ));
-                }
-                for support in &o.support {
-                    let label = format!("{} {}", support.kind, support.name);
-                    if support.holds_logs && !self.options.delete_logs {
-                        report.kept.push(format!("{label} (the app's logs; pass --delete-logs to delete it)"));
-                        continue;
-                    }
-                    out.push((
-                        StepId::Cluster,
-                        label,
-                        Box::new(move || p.cluster.delete_support_resource(owner, support)),
-                    ));
-                }
-                match &o.repository {
-                    Some(repo) if self.options.delete_images => {
-                        out.push((
-                            StepId::Repository,
-                            format!("repository {}", repo.name),
-                            Box::new(move || p.registry.delete_repository(owner, repo, true)),
-                        ));
-                    }
-                    Some(repo) => report
-                        .kept
-                        .push(format!("repository {} (pass --delete-images to delete it and its images)", repo.name)),
-                    None => {}
-                }
+            Some(repo) => {
+                report.kept.push(format!("repository {} (pass --delete-images to delete it and its images)", repo.name))
             }
-            _ => {
-                if let Some(group) = &o.load_balancer_security_group {
-                    out.push((
-                        StepId::LoadBalancerSecurityGroup,
-                        format!("security group {}", group.name),
-                        Box::new(move || p.load_balancer.delete_security_group(owner, group)),
-                    ));
-                }
-                match &o.zone {
-                    Some(zone) if zone.owner.as_ref() == Some(&owner.app) && self.options.delete_zone => {
-                        out.push((
-                            StepId::Zone,
-                            format!("zone {}", zone.name),
-                            Box::new(move || p.dns.delete_zone(owner, zone)),
-                        ));
-                    }
-                    Some(zone) if zone.owner.as_ref() == Some(&owner.app) => {
-                        report.kept.push(format!("zone {} (pass --delete-zone to delete it)", zone.name))
-                    }
-                    Some(zone) => report.kept.push(format!("zone {} (not created by {})", zone.name, self.names.app)),
-                    None => {}
-                }
+            None => {}
+        }
+        if let Some(group) = &o.load_balancer_security_group {
+            out.push((
+                StepId::LoadBalancerSecurityGroup,
+                format!("security group {}", group.name),
+                Box::new(move || p.load_balancer.delete_security_group(owner, group)),
+            ));
+        }
+        match &o.zone {
+            Some(zone) if zone.owner.as_ref() == Some(&owner.app) && self.options.delete_zone => {
+                out.push((
+                    StepId::Zone,
+                    format!("zone {}", zone.name),
+                    Box::new(move || p.dns.delete_zone(owner, zone)),
+                ));
             }
+            Some(zone) if zone.owner.as_ref() == Some(&owner.app) => {
+                report.kept.push(format!("zone {} (pass --delete-zone to delete it)", zone.name))
+            }
+            Some(zone) => report.kept.push(format!("zone {} (not created by {})", zone.name, self.names.app)),
+            None => {}
         }
         out
     }

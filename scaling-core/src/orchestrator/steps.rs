@@ -98,6 +98,18 @@ impl StepId {
         }
     }
 
+    /// When destroy removes this step's resource: one round after the latest of the steps that depend
+    /// on it (0 for a step nothing depends on). The deploy graph reversed, so nothing is deleted while
+    /// something built on it remains. `Cleanup` is left out: it depends on everything it cleans.
+    pub fn teardown_round(self) -> usize {
+        StepId::ALL
+            .into_iter()
+            .filter(|other| *other != StepId::Cleanup && other.dependencies().contains(&self))
+            .map(|dependent| dependent.teardown_round() + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// True for steps that only wait for the provider (no resource of their own).
     pub fn is_wait(self) -> bool {
         matches!(self, StepId::CertificateIssued | StepId::LoadBalancerActive | StepId::ServiceStable)
@@ -149,6 +161,21 @@ mod tests {
                 assert!(at < i, "{step} is listed before its dependency {dep}");
             }
         }
+    }
+
+    #[test]
+    fn destroy_removes_what_depends_on_a_resource_before_the_resource() {
+        for step in StepId::ALL.into_iter().filter(|s| *s != StepId::Cleanup) {
+            for dependency in step.dependencies() {
+                assert!(
+                    dependency.teardown_round() > step.teardown_round(),
+                    "{dependency} must go after {step}, which is built on it"
+                );
+            }
+        }
+        assert!(StepId::Service.teardown_round() < StepId::TaskSecurityGroup.teardown_round());
+        assert!(StepId::TaskSecurityGroup.teardown_round() < StepId::LoadBalancerSecurityGroup.teardown_round());
+        assert!(StepId::HttpsListener.teardown_round() < StepId::Certificate.teardown_round());
     }
 
     #[test]
