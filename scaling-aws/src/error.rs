@@ -55,7 +55,7 @@ pub fn kind_of(code: &str) -> ErrorKind {
 pub fn map<E, R>(operation: &str, resource: &str, error: SdkError<E, R>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match &error {
         SdkError::ServiceError(service) => {
@@ -75,7 +75,7 @@ where
                 }
                 _ => ErrorKind::Other,
             };
-            retried(ProviderError::new(operation, resource, kind, message))
+            retried(ProviderError::new(operation, resource, kind, message).with_cause(error))
         }
     }
 }

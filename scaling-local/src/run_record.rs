@@ -85,13 +85,11 @@ impl RunRecord {
             std::fs::read(format!("/proc/{pid}/environ"))
                 .is_ok_and(|environ| environ.split(|b| *b == 0).any(|entry| entry == marker.as_bytes()))
         };
-        let members = crate::procfs::processes_in(&self.replicas);
+        let members = crate::procfs::members_of(&self.replicas);
         self.replicas
             .iter()
             .copied()
-            .filter(|group| {
-                members.iter().any(|pid| crate::procfs::process_group(*pid) == Some(*group) && marked(*pid))
-            })
+            .filter(|group| members.iter().any(|(pid, of)| of == group && marked(*pid)))
             .collect()
     }
 
