@@ -163,7 +163,7 @@ fn definition_info(d: &ecs::types::TaskDefinition) -> Option<TaskDefinitionInfo>
         container: container.name()?.to_string(),
         image: container.image()?.to_string(),
         platform,
-        cpu: d.cpu()?.parse().ok()?,
+        cpu: crate::sizes::vcpu_of_units(d.cpu()?.parse().ok()?),
         memory: d.memory()?.parse().ok()?,
         port: container.port_mappings().first().and_then(|p| p.container_port()).and_then(|p| u16::try_from(p).ok())?,
         env: container
@@ -266,6 +266,14 @@ impl Cluster for AwsProvider {
     async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo> {
         let family = &desired.family;
         let owner = owner_in(&desired.tags);
+        let cpu_units = crate::sizes::cpu_units(desired.cpu).ok_or_else(|| {
+            ProviderError::new(
+                "RegisterTaskDefinition",
+                family,
+                ErrorKind::InvalidRequest,
+                format!("{} is not a Fargate size: use one of {} vCPU", desired.cpu, crate::sizes::fargate_sizes()),
+            )
+        })?;
         let role = self.execution_role(&owner.app, &desired.tags).await?;
         self.log_group(&desired.log_group, &desired.tags).await?;
         let logging = LogConfiguration::builder()
@@ -297,7 +305,7 @@ impl Cluster for AwsProvider {
             .family(family)
             .network_mode(NetworkMode::Awsvpc)
             .requires_compatibilities(Compatibility::Fargate)
-            .cpu(desired.cpu.to_string())
+            .cpu(cpu_units.to_string())
             .memory(desired.memory.to_string())
             .execution_role_arn(role)
             .runtime_platform(

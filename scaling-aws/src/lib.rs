@@ -14,10 +14,12 @@
 //! ```no_run
 //! # async fn run(spec: scaling_core::Spec) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use scaling_aws::AwsProvider;
+//! use scaling_aws::{AwsProvider, AwsSettings};
 //! use scaling_core::{Orchestrator, Providers, Silent};
 //!
-//! let aws = Arc::new(AwsProvider::builder().settings(&spec.provider.aws).build().await?);
+//! // Every problem at once, the core's and AWS's own (Fargate sizes, name limits, ids), before any call.
+//! let settings: AwsSettings = spec.check_for()?;
+//! let aws = Arc::new(AwsProvider::builder().settings(&settings).build().await?);
 //! let report = Orchestrator::new(Providers::from_cloud(aws)).deploy(&spec, None, &Silent).await?;
 //! println!("{}", report.urls.join(" "));
 //! # Ok(()) }
@@ -34,11 +36,17 @@ mod network;
 mod provider;
 mod registry;
 mod security_groups;
+mod settings;
+mod sizes;
 mod support_resources;
 mod tags;
+mod tls_policy;
 
 #[cfg(test)]
 mod mock_tests;
 
 pub use ecr_auth::decode_token;
 pub use provider::{default_retry, AwsProvider, AwsProviderBuilder, Network};
+pub use settings::AwsSettings;
+pub use sizes::{fargate_memory_options, FARGATE_VCPU_MILLIS};
+pub use tls_policy::{TLS12_POLICY, TLS13_POLICY};

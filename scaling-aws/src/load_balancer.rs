@@ -20,6 +20,7 @@ use scaling_core::{Algorithm, ErrorKind, HealthCheckSpec, ProviderResult};
 use crate::error::{code, map, missing, not_owned};
 use crate::provider::AwsProvider;
 use crate::tags::{owned_by, owner_in};
+use crate::tls_policy::{min_version_of, policy_for};
 
 fn tags(desired: &scaling_core::providers::Tags) -> Vec<Tag> {
     desired.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
@@ -112,6 +113,13 @@ fn action_drift(actions: &[Action]) -> Vec<String> {
 }
 
 impl AwsProvider {
+    /// The HTTPS listener's policy in words when it is not the one this provider sets for the minimum
+    /// TLS version it stands for (another policy of the same minimum, or not `provider.aws.tls_policy`).
+    fn policy_drift(&self, found: &str) -> Option<String> {
+        let expected = policy_for(min_version_of(found), self.settings.tls_policy.as_deref());
+        (found != expected).then(|| format!("TLS policy: {found} → {expected}"))
+    }
+
     /// True when the resource `arn` carries `owner`'s tag.
     async fn elb_owned(&self, owner: &Owner, arn: &str) -> ProviderResult<bool> {
         let out = self.elb.describe_tags().resource_arns(arn).send().await.map_err(|e| map("DescribeTags", arn, e))?;
@@ -424,8 +432,11 @@ impl LoadBalancer for AwsProvider {
                         .and_then(|c| c.certificate_arn())
                         .filter(|_| https)
                         .map(str::to_string),
-                    tls_policy: l.ssl_policy().filter(|_| https).map(str::to_string),
-                    drift: action_drift(l.default_actions()),
+                    min_tls_version: l.ssl_policy().filter(|_| https).map(min_version_of),
+                    drift: action_drift(l.default_actions())
+                        .into_iter()
+                        .chain(l.ssl_policy().filter(|_| https).and_then(|p| self.policy_drift(p)))
+                        .collect(),
                 })
             })
             .collect())
@@ -439,6 +450,7 @@ impl LoadBalancer for AwsProvider {
         };
         let certificates =
             desired.certificate_id.as_ref().map(|arn| vec![Certificate::builder().certificate_arn(arn).build()]);
+        let policy = desired.min_tls_version.map(|min| policy_for(min, self.settings.tls_policy.as_deref()));
         let existing = self.list_listeners(lb).await?.into_iter().find(|l| l.port == desired.port);
         match existing {
             Some(listener) => {
@@ -448,7 +460,7 @@ impl LoadBalancer for AwsProvider {
                     .protocol(protocol)
                     .default_actions(action(&desired.action))
                     .set_certificates(certificates)
-                    .set_ssl_policy(desired.tls_policy.clone())
+                    .set_ssl_policy(policy.clone())
                     .send()
                     .await
                     .map_err(|e| map("ModifyListener", &resource, e))?;
@@ -461,7 +473,7 @@ impl LoadBalancer for AwsProvider {
                     .protocol(protocol)
                     .default_actions(action(&desired.action))
                     .set_certificates(certificates)
-                    .set_ssl_policy(desired.tls_policy.clone())
+                    .set_ssl_policy(policy.clone())
                     .set_tags(Some(tags(&desired.tags)))
                     .send()
                     .await

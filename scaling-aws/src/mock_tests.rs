@@ -50,7 +50,7 @@ impl Mocks {
             iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &Vec::<Rule>::new()),
             logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &Vec::<Rule>::new()),
             region: "us-east-1".into(),
-            settings: scaling_core::AwsSettings::default(),
+            settings: crate::AwsSettings::default(),
             network: OnceCell::new_with(Some(network)),
             dns_resolver: None,
         }

@@ -4,7 +4,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient};
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
-use scaling_core::{AwsSettings, ErrorKind, ProviderError, ProviderResult};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+
+use crate::settings::AwsSettings;
 use tokio::sync::OnceCell;
 
 /// The VPC and subnets the load balancer and tasks use.
@@ -66,7 +68,7 @@ impl AwsProviderBuilder {
         self
     }
 
-    /// The spec's `[provider.aws]` settings: region, profile, VPC, subnets, public IPs.
+    /// The spec's `[provider.aws]` settings: region, profile, VPC, subnets, public IPs, TLS policy.
     pub fn settings(mut self, settings: &AwsSettings) -> Self {
         if self.region.is_none() {
             self.region = settings.region.clone();

@@ -48,7 +48,8 @@ pub struct Global {
 }
 
 /// A provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProviderArg {
     /// This machine: processes, an embedded HTTPS load balancer, a local CA.
     Local,

@@ -4,10 +4,14 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use scaling_core::{ProviderKind, Providers, Spec};
+use scaling_core::{Problem, Providers, Spec};
 use scaling_local::LocalCloud;
 
-use crate::args::{Global, ProviderArg};
+use crate::args::Global;
+pub use crate::args::ProviderArg as ProviderKind;
+
+/// The providers this `scaling` knows, by their `[provider.<name>]` table.
+pub const KNOWN: [(&str, ProviderKind); 2] = [("local", ProviderKind::Local), ("aws", ProviderKind::Aws)];
 
 /// The providers of one command, and what must be shut down afterwards.
 pub struct Selected {
@@ -21,13 +25,45 @@ pub struct Selected {
     pub local: Option<Arc<LocalCloud>>,
 }
 
-/// The provider kind: the flag, else the config's default.
+/// The provider kind: the flag, else the config's `provider.default`, else local.
 pub fn kind(global: &Global, spec: &Spec) -> ProviderKind {
-    match global.provider {
-        Some(ProviderArg::Local) => ProviderKind::Local,
-        Some(ProviderArg::Aws) => ProviderKind::Aws,
-        None => spec.provider.default,
+    chosen(global, spec).unwrap_or(ProviderKind::Local)
+}
+
+/// The provider kind, or the problem with `provider.default`.
+pub fn chosen(global: &Global, spec: &Spec) -> Result<ProviderKind, Problem> {
+    if let Some(kind) = global.provider {
+        return Ok(kind);
     }
+    let Some(name) = spec.provider.default.as_deref() else { return Ok(ProviderKind::Local) };
+    KNOWN.iter().find(|(known, _)| *known == name).map(|(_, kind)| *kind).ok_or_else(|| {
+        Problem::new(
+            "provider.default",
+            format!("`{name}` is not a provider this `scaling` knows"),
+            format!("use one of {}", known_names()),
+        )
+    })
+}
+
+/// `local`, `aws`.
+pub fn known_names() -> String {
+    KNOWN.iter().map(|(name, _)| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// Every `[provider.<name>]` table that names no known provider (a typo would otherwise be ignored).
+pub fn unknown_tables(spec: &Spec) -> Vec<Problem> {
+    spec.provider
+        .sections
+        .keys()
+        .filter(|name| !KNOWN.iter().any(|(known, _)| known == name))
+        .map(|name| {
+            Problem::new(
+                format!("provider.{name}"),
+                format!("`[provider.{name}]` names no provider this `scaling` knows"),
+                format!("rename it to one of {}, or remove it", known_names()),
+            )
+        })
+        .collect()
 }
 
 /// Builds the providers for `spec`.
@@ -35,7 +71,7 @@ pub async fn select(global: &Global, spec: &Spec) -> Result<Selected> {
     match kind(global, spec) {
         ProviderKind::Local => {
             let spec = scaling_local::localize(spec);
-            let cloud = Arc::new(LocalCloud::from_env(&spec));
+            let cloud = Arc::new(LocalCloud::from_env(&spec)?);
             Ok(Selected {
                 kind: ProviderKind::Local,
                 providers: Providers::from_cloud(cloud.clone()),
@@ -49,7 +85,8 @@ pub async fn select(global: &Global, spec: &Spec) -> Result<Selected> {
 
 #[cfg(feature = "aws")]
 async fn aws(global: &Global, spec: &Spec) -> Result<Selected> {
-    let mut builder = scaling_aws::AwsProvider::builder().settings(&spec.provider.aws);
+    let settings = spec.settings::<scaling_aws::AwsSettings>()?;
+    let mut builder = scaling_aws::AwsProvider::builder().settings(&settings);
     if let Some(region) = &global.region {
         builder = builder.region(region);
     }

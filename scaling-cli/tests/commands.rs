@@ -23,7 +23,7 @@ fn validate_accepts_the_example() {
 #[test]
 fn an_invalid_config_exits_2_naming_each_field_and_fix() {
     let dir = example_copy(|c| {
-        c.replace("name = \"dashmath\"", "name = \"Dash_Math\"").replace("memory = 3072", "memory = 1000")
+        c.replace("name = \"dashmath\"", "name = \"Dash_Math\"").replace("memory = 3072", "memory = 10")
     });
     let config = dir.path().join("scaling.toml");
     scaling().arg("--config").arg(&config).arg("validate").assert().code(2).stdout(
@@ -167,6 +167,47 @@ fn a_bad_region_flag_exits_2_naming_the_flag_and_the_fix() {
     assert!(text.contains("--region"), "{text}");
     assert!(text.contains("us-west-2"), "the fix shows a region: {text}");
     assert!(!text.contains("provider.aws.region"), "the flag, not the setting, is named: {text}");
+}
+
+#[test]
+fn the_chosen_providers_own_checks_join_the_cores_in_one_report() {
+    let dir = example_copy(|c| {
+        c.replace("port = 8050", "port = 0")
+            .replace("cpu = 1 ", "cpu = 0.3 ")
+            .replace("[provider.local]", "[provider.aws]\nregion = \"Oregon\"\nvcp_id = \"vpc-1\"\n\n[provider.gpc]\nproject = \"x\"\n\n[provider.local]")
+    });
+    let config = dir.path().join("scaling.toml");
+    let fields = |provider: &str| -> Vec<String> {
+        let output = scaling()
+            .arg("--config")
+            .arg(&config)
+            .args(["--provider", provider, "--output", "json", "validate"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let first = output.stdout.split(|b| *b == b'\n').next().unwrap();
+        let result: serde_json::Value = serde_json::from_slice(first).unwrap();
+        result["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap().to_string()).collect()
+    };
+    // AWS: the core's port, Fargate's sizes, the region, the misspelt key and the unknown table, at once.
+    let aws = fields("aws");
+    for field in ["provider.gpc", "app.port", "app.cpu", "provider.aws.vcp_id"] {
+        assert!(aws.contains(&field.to_string()), "{field} missing from {aws:?}");
+    }
+    // Local: Fargate's sizes and AWS's table are not its business.
+    let local = fields("local");
+    assert!(local.contains(&"app.port".to_string()) && local.contains(&"provider.gpc".to_string()), "{local:?}");
+    assert!(!local.iter().any(|f| f == "app.cpu" || f.starts_with("provider.aws")), "{local:?}");
+}
+
+#[test]
+fn an_unknown_default_provider_is_named_with_the_known_ones() {
+    let dir = example_copy(|c| c.replace("default = \"local\"", "default = \"gcp\""));
+    let output = scaling().arg("--config").arg(dir.path().join("scaling.toml")).arg("validate").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("provider.default: `gcp` is not a provider"), "{stdout}");
+    assert!(stdout.contains("`local`, `aws`"), "{stdout}");
 }
 
 #[test]

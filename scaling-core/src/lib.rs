@@ -46,7 +46,7 @@ mod spec;
 
 pub use error::{Error, ErrorKind, ProviderError, ProviderResult, Result, Retry};
 pub use events::{Event, EventKind, Progress, RecordedEvents, Silent};
-pub use names::{NameLimit, ResourceNames};
+pub use names::ResourceNames;
 pub use orchestrator::{
     Action, Change, DeployOptions, DeployReport, DestroyOptions, DestroyReport, ImageSource, Orchestrator, Plan,
     Providers, RetryPolicy, StatusReport, StepId, Timeouts,
@@ -56,7 +56,6 @@ pub use providers::{
     Registry,
 };
 pub use spec::{
-    fargate_memory_options, Algorithm, AppSpec, AwsSettings, DomainSpec, HealthCheckSpec, ImageReference, ImageSpec,
-    LoadBalancerSpec, LocalSettings, Platform, Problem, ProviderKind, ProviderSpec, Spec, SpecErrors,
-    DEFAULT_TLS_POLICY, FARGATE_CPU_UNITS,
+    Algorithm, AppSpec, DomainSpec, HealthCheckSpec, ImageReference, ImageSpec, LoadBalancerSpec, Platform, Problem,
+    ProviderSettings, ProviderSpec, Spec, SpecErrors, TlsVersion, Vcpu,
 };

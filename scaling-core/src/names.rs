@@ -29,15 +29,6 @@ pub struct ResourceNames {
     pub log_group: String,
 }
 
-/// A limit a provider puts on one derived name.
-#[derive(Debug, Clone, Copy)]
-pub struct NameLimit {
-    /// What the name is for, e.g. "load balancer".
-    pub what: &'static str,
-    /// Its maximum length.
-    pub max_len: usize,
-}
-
 impl ResourceNames {
     /// The names for `app`.
     pub fn new(app: &str) -> Self {
@@ -54,22 +45,6 @@ impl ResourceNames {
             target_group: format!("{app}-tg"),
             log_group: format!("/ecs/{app}"),
         }
-    }
-
-    /// Every derived name with the strictest limit any provider puts on it.
-    pub fn with_limits(&self) -> Vec<(&str, NameLimit)> {
-        let limit = |what, max_len| NameLimit { what, max_len };
-        vec![
-            (self.repository.as_str(), limit("image repository", 256)),
-            (self.load_balancer_security_group.as_str(), limit("security group", 255)),
-            (self.task_security_group.as_str(), limit("security group", 255)),
-            (self.cluster.as_str(), limit("cluster", 255)),
-            (self.task_definition.as_str(), limit("task definition family", 255)),
-            (self.container.as_str(), limit("container", 255)),
-            (self.service.as_str(), limit("service", 255)),
-            (self.load_balancer.as_str(), limit("load balancer", 32)),
-            (self.target_group.as_str(), limit("target group", 32)),
-        ]
     }
 }
 

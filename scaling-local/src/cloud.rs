@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{TargetGroupInfo, TaskDefinitionInfo};
-use scaling_core::{Capabilities, Capable, ErrorKind, LocalSettings, ProviderError, ProviderResult, Spec};
+use scaling_core::{Capabilities, Capable, ErrorKind, ProviderError, ProviderResult, Spec, SpecErrors};
 
 use crate::balancer::Balancer;
 use crate::ca::LocalCa;
 use crate::paths::Paths;
 use crate::run_record::RunRecord;
+use crate::settings::LocalSettings;
 use crate::supervisor::Supervisor;
 
 /// The local provider. One per process; `shutdown` stops its replicas and listeners.
@@ -60,9 +61,9 @@ impl LocalCloud {
     }
 
     /// A local cloud for `spec`: files under `$SCALING_HOME` (or the user's data directory), ports from
-    /// the spec's `[provider.local]` table.
-    pub fn from_env(spec: &Spec) -> Self {
-        Self::new(Paths::from_env(), spec.provider.local.clone())
+    /// the spec's `[provider.local]` table (refused, naming the key, when it does not parse).
+    pub fn from_env(spec: &Spec) -> Result<Self, SpecErrors> {
+        Ok(Self::new(Paths::from_env(), spec.settings::<LocalSettings>()?))
     }
 
     /// The local CA, created on first use.

@@ -63,7 +63,7 @@ impl LocalCloud {
             revision: definition.id,
             bundle,
             env: definition.env,
-            workers: definition.cpu.div_ceil(1024).max(1),
+            workers: definition.cpu.whole_cpus_rounded_up(),
             grace: desired.health_check_grace_period,
             drain,
         })

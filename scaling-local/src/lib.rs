@@ -15,13 +15,13 @@
 //! - **Certificate**: a local CA (rcgen) under the user's data directory, private key mode 0600.
 //!
 //! ```no_run
-//! # async fn run(spec: scaling_core::Spec) -> Result<(), scaling_core::Error> {
+//! # async fn run(spec: scaling_core::Spec) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use scaling_core::{Orchestrator, Providers, Silent};
 //! use scaling_local::{localize, LocalCloud};
 //!
 //! let spec = localize(&spec);
-//! let cloud = Arc::new(LocalCloud::from_env(&spec));
+//! let cloud = Arc::new(LocalCloud::from_env(&spec)?);
 //! let report = Orchestrator::new(Providers::from_cloud(cloud.clone())).deploy(&spec, None, &Silent).await?;
 //! println!("{}", report.urls.join(" "));
 //! cloud.shutdown().await;
@@ -43,9 +43,11 @@ pub mod paths;
 mod procfs;
 mod registry;
 pub mod run_record;
+mod settings;
 pub mod supervisor;
 
 pub use cloud::{localize, LocalCloud, LOCAL_CAPABILITIES};
 pub use deploy_lock::{DeployLock, Holder, LockError};
 pub use paths::Paths;
 pub use run_record::RunRecord;
+pub use settings::LocalSettings;

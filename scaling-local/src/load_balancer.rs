@@ -47,7 +47,7 @@ impl LocalCloud {
             .ok_or_else(|| fail(ErrorKind::NotFound, "no such certificate".into()))?;
         let names: Vec<String> = std::iter::once(cert.domain).chain(cert.alternative_names).collect();
         let issued = self.ca()?.issue(&names).map_err(|e| fail(ErrorKind::Other, e.to_string()))?;
-        tls_config(issued, desired.tls_policy.as_deref().unwrap_or_default())
+        tls_config(issued, desired.min_tls_version.unwrap_or_default())
             .map_err(|e| fail(ErrorKind::InvalidRequest, e.to_string()))
     }
 }

@@ -190,12 +190,12 @@ fn main() {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath/scaling.toml");
         let mut spec: Spec = Spec::load(&path).expect("example config");
         spec.app.desired_count = 2;
-        spec.provider.local.https_port = 0;
-        spec.provider.local.http_port = 0;
+        let local = scaling_local::LocalSettings { https_port: 0, http_port: 0, ..spec.settings().expect("settings") };
+        spec.set_settings(&local);
         let spec = localize(&spec);
         let cloud = Arc::new(LocalCloud::new(
             Paths::at(std::env::temp_dir().join("scaling-test-home")),
-            spec.provider.local.clone(),
+            spec.settings().expect("settings"),
         ));
         let orchestrator =
             Orchestrator::new(Providers::from_cloud(cloud.clone())).with_options(DeployOptions::default());

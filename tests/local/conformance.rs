@@ -13,7 +13,7 @@ use crate::{dashmath_spec, home};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_provider_passes_the_conformance_kit() {
     let spec = dashmath_spec();
-    let cloud = Arc::new(LocalCloud::new(home(), spec.provider.local.clone()));
+    let cloud = Arc::new(LocalCloud::new(home(), spec.settings().unwrap()));
     let providers = Providers::from_cloud(cloud.clone());
     let options = DeployOptions { poll_interval: Duration::from_millis(250), ..DeployOptions::default() };
     let subject = Subject::new(providers.clone(), spec).with_options(options);

@@ -22,7 +22,7 @@ fn careless_copy() -> tempfile::TempDir {
 async fn a_replica_listening_on_every_interface_is_reported_with_the_fix() {
     let app = careless_copy();
     let spec = crate::spec_for(&app, "careless", 1);
-    let cloud = std::sync::Arc::new(LocalCloud::new(home(), spec.provider.local.clone()));
+    let cloud = std::sync::Arc::new(LocalCloud::new(home(), spec.settings().unwrap()));
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone()));
     let events = RecordedEvents::new();
     orchestrator.deploy(&spec, None, &events).await.expect("deploy");

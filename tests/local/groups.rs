@@ -40,7 +40,7 @@ async fn a_killed_shell_leader_takes_its_whole_group_with_it() {
         _ => text,
     });
     let spec = crate::spec_for(&app, "shellform", 1);
-    let cloud = std::sync::Arc::new(LocalCloud::new(home(), spec.provider.local.clone()));
+    let cloud = std::sync::Arc::new(LocalCloud::new(home(), spec.settings().unwrap()));
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone()));
     orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.expect("deploy");
 

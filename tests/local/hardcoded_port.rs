@@ -24,7 +24,7 @@ async fn an_app_that_hard_codes_its_port_fails_the_deploy_fast_with_the_reason()
     spec.health_check.timeout = Duration::from_secs(2);
     spec.health_check.grace_period = Duration::from_secs(2);
     spec.health_check.unhealthy_threshold = 2;
-    let cloud = std::sync::Arc::new(LocalCloud::new(home(), spec.provider.local.clone()));
+    let cloud = std::sync::Arc::new(LocalCloud::new(home(), spec.settings().unwrap()));
     // The bound is far above what failing fast takes: the test fails by this timeout if it hangs.
     let timeouts = Timeouts { service_stable: Duration::from_secs(150), ..Timeouts::default() };
     let options = DeployOptions { poll_interval: Duration::from_millis(250), timeouts, ..DeployOptions::default() };

@@ -17,15 +17,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scaling_core::{DeployOptions, Orchestrator, Providers, RecordedEvents, Spec};
-use scaling_local::{localize, LocalCloud, Paths};
+use scaling_local::{localize, LocalCloud, LocalSettings, Paths};
 use scaling_tests::https::{trusting, Connection};
 
 /// The example's config, with free ports so tests can run side by side.
 pub(crate) fn dashmath_spec() -> Spec {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath/scaling.toml");
     let mut spec = Spec::load(&path).expect("the example config is valid");
-    spec.provider.local.https_port = 0;
-    spec.provider.local.http_port = 0;
+    let local =
+        LocalSettings { https_port: 0, http_port: 0, ..spec.settings().expect("the example's [provider.local]") };
+    spec.set_settings(&local);
     localize(&spec)
 }
 
@@ -66,7 +67,7 @@ fn home() -> Paths {
 }
 
 pub(crate) async fn deploy(spec: Spec) -> Deployed {
-    let cloud = Arc::new(LocalCloud::new(home(), spec.provider.local.clone()));
+    let cloud = Arc::new(LocalCloud::new(home(), spec.settings().unwrap()));
     let options = DeployOptions { poll_interval: Duration::from_millis(250), ..DeployOptions::default() };
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone())).with_options(options);
     let report = orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.expect("deploy");

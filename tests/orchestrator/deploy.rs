@@ -13,8 +13,8 @@ async fn a_fresh_deploy_creates_exactly_the_seed_resource_set() {
     let expected = [
         "certificate dashmath.example.com owner=dashmath names=[www.dashmath.example.com] status=Issued",
         "cluster dashmath-cluster owner=dashmath",
-        "listener dashmath-alb:443 owner=dashmath HTTPS forward:dashmath-tg cert=cert:dashmath.example.com policy=ELBSecurityPolicy-TLS13-1-2-2021-06",
-        "listener dashmath-alb:80 owner=dashmath HTTP redirect:443 cert= policy=",
+        "listener dashmath-alb:443 owner=dashmath HTTPS forward:dashmath-tg cert=cert:dashmath.example.com min_tls=1.2",
+        "listener dashmath-alb:80 owner=dashmath HTTP redirect:443 cert= min_tls=",
         "load_balancer dashmath-alb owner=dashmath groups=[dashmath-alb-sg] idle=60s",
         "record dashmath.example.com A owner=dashmath alias:dashmath-alb",
         "record www.dashmath.example.com A owner=dashmath alias:dashmath-alb",
@@ -23,7 +23,7 @@ async fn a_fresh_deploy_creates_exactly_the_seed_resource_set() {
         "security_group dashmath-from-alb-sg owner=dashmath ingress=[8050<-dashmath-alb-sg]",
         "service dashmath-service owner=dashmath task_definition=dashmath-taskdef:1 count=3 target_group=dashmath-tg group=dashmath-from-alb-sg grace=30s",
         "target_group dashmath-tg owner=dashmath port=8050 health_path=/ grace=30s",
-        &format!("task_definition dashmath-taskdef:1 owner=dashmath container=dashmath-container image={} cpu=1024 memory=3072 port=8050 platform=linux/amd64", image(1)),
+        &format!("task_definition dashmath-taskdef:1 owner=dashmath container=dashmath-container image={} cpu=1000m memory=3072 port=8050 platform=linux/amd64", image(1)),
         "zone dashmath.example.com owner=dashmath",
     ];
     let validation: Vec<&String> = inventory.iter().filter(|l| l.contains(" Cname ")).collect();

@@ -166,10 +166,27 @@ async fn a_weaker_tls_policy_is_seen_and_restored() {
         .await
         .unwrap();
 
-    d.assert_planned("listener HTTPS:443", "TLS policy").await;
+    d.assert_planned("listener HTTPS:443", "minimum TLS version: TLS 1.0 → TLS 1.2").await;
+    d.assert_planned(
+        "listener HTTPS:443",
+        "TLS policy: ELBSecurityPolicy-2016-08 → ELBSecurityPolicy-TLS13-1-2-2021-06",
+    )
+    .await;
     d.assert_repaired_in_one_deploy().await;
     let https = d.listener(443).await.unwrap();
     assert_eq!(https.ssl_policy(), Some("ELBSecurityPolicy-TLS13-1-2-2021-06"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_policy_of_the_same_minimum_is_still_drift() {
+    let Some(d) = Deployed::new().await else { return };
+    let https = d.listener(443).await.unwrap();
+    let other = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
+    d.sdk.elb.modify_listener().listener_arn(https.listener_arn().unwrap()).ssl_policy(other).send().await.unwrap();
+
+    d.assert_planned("listener HTTPS:443", &format!("TLS policy: {other} → {}", scaling_aws::TLS12_POLICY)).await;
+    d.assert_repaired_in_one_deploy().await;
+    assert_eq!(d.listener(443).await.unwrap().ssl_policy(), Some(scaling_aws::TLS12_POLICY));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

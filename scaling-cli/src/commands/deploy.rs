@@ -182,7 +182,7 @@ async fn roll_out(global: &Global, selected: &Selected, holder: &scaling_local::
 /// `deploy --detach`: the same deploy in a background process of its own; returns once it serves.
 pub async fn detach(global: &Global, image: Option<&str>) -> Result<()> {
     let spec = super::load(global)?;
-    if crate::provider::kind(global, &spec) != scaling_core::ProviderKind::Local {
+    if crate::provider::kind(global, &spec) != crate::provider::ProviderKind::Local {
         return Err(crate::InvalidInput(
             "--detach is for the local provider; cloud deployments keep running by themselves".into(),
         )

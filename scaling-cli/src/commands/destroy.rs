@@ -23,7 +23,7 @@ pub async fn run(global: &Global, yes: bool, options: &DestroyOptions) -> Result
         return Err(InvalidInput("refusing to destroy without --yes: there is no terminal to confirm on".into()).into());
     }
     let spec = super::load(global)?;
-    if crate::provider::kind(global, &spec) == scaling_core::ProviderKind::Local {
+    if crate::provider::kind(global, &spec) == crate::provider::ProviderKind::Local {
         return destroy_local(global, &spec, yes).await;
     }
     let (selected, orchestrator) = connect(global, true).await?;

@@ -95,10 +95,10 @@ fn render(d: &Detected, has_dockerfile: bool) -> String {
 #   scaling deploy --provider aws       ECS Fargate behind an ALB, Route 53, ACM
 
 [app]
-name = "{name}"          # lowercase letters, digits, hyphens; at most 28 characters
+name = "{name}"          # lowercase letters, digits, hyphens; at most 28 characters on AWS
 port = {port}              # the port the container listens on
-cpu = 1024               # CPU units per replica (1024 = 1 vCPU)
-memory = 3072            # MiB per replica (1 vCPU takes 2048–8192)
+cpu = 1                  # vCPU per replica (0.25, 0.5, 1, 2 … on AWS Fargate)
+memory = 3072            # MiB per replica (on Fargate 1 vCPU takes 2048–8192)
 desired_count = 2        # replicas
 
 [image]
@@ -115,6 +115,7 @@ grace_period = "30s"
 # [domain]
 # name = "example.com"   # your domain (apex); HTTPS with a DNS-validated certificate
 # aliases = ["www"]
+# min_tls_version = "1.2"   # or "1.3" for TLS 1.3 only
 
 # [load_balancer]
 # algorithm = "least_outstanding_requests"   # or "round_robin"
@@ -130,6 +131,7 @@ http_port = {http_port}       # answers with a redirect to HTTPS
 
 # [provider.aws]
 # region = "us-west-2"   # credentials come from your AWS config (env, profile, SSO, role)
+# vpc_id = "vpc-…"       # with subnets = [...] in two zones; the default VPC when unset
 "#,
         name = d.name,
         port = d.port,

@@ -13,7 +13,7 @@ use scaling_core::{DeployOptions, Orchestrator, Problem, Spec, SpecErrors};
 use serde::Serialize;
 
 use crate::args::{Cli, Command, Global, Output};
-use crate::provider::{self, Selected};
+use crate::provider::{self, ProviderKind, Selected};
 use crate::render::{json_line, JsonLine, Renderer};
 
 /// Runs the parsed command line.
@@ -48,25 +48,56 @@ pub fn load(global: &Global) -> Result<Spec> {
     Ok(spec_of(global)?)
 }
 
-/// The config file's spec with the command line's overrides applied and checked like the file.
+/// The config file's spec, checked all at once: the core's rules, the image's files, the chosen
+/// provider's table and limits, and the command line's overrides (named as the flags).
 pub fn spec_of(global: &Global) -> std::result::Result<Spec, SpecErrors> {
-    let mut spec = Spec::load(&global.config)?;
-    if let Some(region) = &global.region {
-        // The flag overrides `provider.aws.region`, so it passes the same check, named as the flag.
-        spec.provider.aws.region = Some(region.clone());
-        if let Err(errors) = spec.validate() {
-            let flagged: Vec<Problem> = errors
-                .problems
-                .into_iter()
-                .filter(|p| p.field == "provider.aws.region")
-                .map(|p| Problem { field: "--region".into(), ..p })
-                .collect();
-            if !flagged.is_empty() {
-                return Err(SpecErrors::new(flagged));
-            }
+    let spec = Spec::read(&global.config)?;
+    let mut problems = provider::unknown_tables(&spec);
+    match provider::chosen(global, &spec) {
+        Err(problem) => {
+            problems.push(problem);
+            problems.extend(spec.problems());
         }
+        Ok(ProviderKind::Local) => {
+            problems.extend(spec.check_for::<scaling_local::LocalSettings>().err().into_iter().flat_map(|e| e.problems))
+        }
+        Ok(ProviderKind::Aws) => problems.extend(aws_problems(global, &spec)),
     }
-    Ok(spec)
+    problems.extend(flag_problems(global));
+    if problems.is_empty() {
+        Ok(spec)
+    } else {
+        Err(SpecErrors::new(problems))
+    }
+}
+
+/// The AWS provider's problems with `spec`, all of them (`--region` overrides `provider.aws.region`,
+/// so the file's is not held against it).
+#[cfg(feature = "aws")]
+fn aws_problems(global: &Global, spec: &Spec) -> Vec<Problem> {
+    let mut problems = spec.check_for::<scaling_aws::AwsSettings>().err().map(|e| e.problems).unwrap_or_default();
+    if global.region.is_some() {
+        problems.retain(|p| p.field != "provider.aws.region");
+    }
+    problems
+}
+
+#[cfg(not(feature = "aws"))]
+fn aws_problems(_global: &Global, spec: &Spec) -> Vec<Problem> {
+    spec.problems()
+}
+
+/// The command line's own values, checked like the file and named as the flags.
+fn flag_problems(global: &Global) -> Vec<Problem> {
+    #[cfg(feature = "aws")]
+    if let Some(region) = &global.region {
+        return scaling_aws::AwsSettings::region_problem(region)
+            .map(|p| Problem { field: "--region".into(), ..p })
+            .into_iter()
+            .collect();
+    }
+    let _ = global;
+    Vec::new()
 }
 
 /// The spec, the providers it asks for, and an orchestrator over them.

@@ -11,7 +11,7 @@ use crate::render::Renderer;
 #[derive(Serialize)]
 struct PlanOutput<'a> {
     app: &'a str,
-    provider: scaling_core::ProviderKind,
+    provider: crate::provider::ProviderKind,
     changes: &'a [Change],
 }
 

@@ -2,7 +2,9 @@
 
 use anyhow::Result;
 use scaling_core::providers::{Delegation, TargetState};
-use scaling_core::{ProviderKind, StatusReport};
+use scaling_core::StatusReport;
+
+use crate::provider::ProviderKind;
 
 use super::{connect, finish, load};
 use crate::args::Global;

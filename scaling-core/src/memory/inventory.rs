@@ -62,9 +62,9 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
             ListenerAction::RedirectToHttps { port } => format!("redirect:{port}"),
         };
         let cert = l.info.certificate_id.as_deref().map(&name).unwrap_or_default();
-        let policy = l.info.tls_policy.clone().unwrap_or_default();
+        let min_tls = l.info.min_tls_version.map(|v| v.as_str()).unwrap_or_default();
         out.push(format!(
-            "listener {}:{} {} {} {action} cert={cert} policy={policy}",
+            "listener {}:{} {} {} {action} cert={cert} min_tls={min_tls}",
             name(&l.load_balancer_id),
             l.info.port,
             owner(&l.tags),
@@ -77,12 +77,12 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     for t in s.task_definitions.iter().filter(|t| t.active) {
         let i = &t.info;
         out.push(format!(
-            "task_definition {} {} container={} image={} cpu={} memory={} port={} platform={}",
+            "task_definition {} {} container={} image={} cpu={}m memory={} port={} platform={}",
             i.id,
             owner(&t.tags),
             i.container,
             i.image,
-            i.cpu,
+            i.cpu.millis(),
             i.memory,
             i.port,
             i.platform

@@ -278,7 +278,7 @@ impl LoadBalancer for InMemoryCloud {
                 protocol: desired.protocol,
                 action: desired.action.clone(),
                 certificate_id: desired.certificate_id.clone(),
-                tls_policy: desired.tls_policy.clone(),
+                min_tls_version: desired.min_tls_version,
                 drift: Vec::new(),
             };
             s.listeners.insert(

@@ -150,7 +150,7 @@ impl Desired {
             protocol: Protocol::Http,
             action,
             certificate_id: None,
-            tls_policy: None,
+            min_tls_version: None,
             tags: self.tags.clone(),
         }
     }
@@ -162,7 +162,7 @@ impl Desired {
             protocol: Protocol::Https,
             action: ListenerAction::Forward { target_group_id: target_group_id.into() },
             certificate_id: Some(certificate_id.into()),
-            tls_policy: Some(domain.tls_policy.clone()),
+            min_tls_version: Some(domain.min_tls_version),
             tags: self.tags.clone(),
         })
     }

@@ -80,6 +80,15 @@ impl Changes {
     }
 
     /// `name changed: a, b` when `names` is not empty.
+    /// Like `field`, for optional values shown in words (`none` when unset).
+    fn optional<T: PartialEq + std::fmt::Display>(mut self, name: &str, old: Option<T>, new: Option<T>) -> Self {
+        if old != new {
+            let shown = |v: Option<T>| v.map_or_else(|| "none".to_string(), |v| v.to_string());
+            self.0.push(format!("{name}: {} → {}", shown(old), shown(new)));
+        }
+        self
+    }
+
     fn changed(mut self, name: &str, names: Vec<String>) -> Self {
         if !names.is_empty() {
             self.0.push(format!("{name} changed: {}", names.join(", ")));
@@ -158,7 +167,7 @@ pub(crate) fn listener(desired: &DesiredListener, observed: Option<&ListenerInfo
         .field("protocol", o.protocol, desired.protocol)
         .field("action", &o.action, &desired.action)
         .field("certificate", &o.certificate_id, &desired.certificate_id)
-        .field("TLS policy", &o.tls_policy, &desired.tls_policy)
+        .optional("minimum TLS version", o.min_tls_version, desired.min_tls_version)
         .drift(&o.drift)
         .done()
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{DesiredSecurityGroup, Owner, SecurityGroupInfo, Tags};
-use crate::spec::Platform;
+use crate::spec::{Platform, Vcpu};
 use crate::ProviderResult;
 
 /// A cluster as it should be.
@@ -39,9 +39,9 @@ pub struct DesiredTaskDefinition {
     pub image: String,
     /// The platform the image was built for.
     pub platform: Platform,
-    /// CPU units.
-    pub cpu: u32,
-    /// Memory in MiB.
+    /// CPU per replica.
+    pub cpu: Vcpu,
+    /// Memory per replica in MiB.
     pub memory: u32,
     /// The container port.
     pub port: u16,
@@ -68,9 +68,9 @@ pub struct TaskDefinitionInfo {
     pub image: String,
     /// The platform.
     pub platform: Platform,
-    /// CPU units.
-    pub cpu: u32,
-    /// Memory in MiB.
+    /// CPU per replica.
+    pub cpu: Vcpu,
+    /// Memory per replica in MiB.
     pub memory: u32,
     /// The container port.
     pub port: u16,

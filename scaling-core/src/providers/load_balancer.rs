@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{DesiredSecurityGroup, Owner, SecurityGroupInfo, Tags};
-use crate::spec::{Algorithm, HealthCheckSpec};
+use crate::spec::{Algorithm, HealthCheckSpec, TlsVersion};
 use crate::ProviderResult;
 
 /// Whether a load balancer can take traffic yet.
@@ -149,8 +149,8 @@ pub struct DesiredListener {
     pub action: ListenerAction,
     /// The certificate id, for HTTPS.
     pub certificate_id: Option<String>,
-    /// The TLS policy, for HTTPS.
-    pub tls_policy: Option<String>,
+    /// The lowest TLS version accepted, for HTTPS (the provider picks its policy for it).
+    pub min_tls_version: Option<TlsVersion>,
     /// Tags, ownership included.
     pub tags: Tags,
 }
@@ -170,8 +170,8 @@ pub struct ListenerInfo {
     pub action: ListenerAction,
     /// The certificate id, for HTTPS.
     pub certificate_id: Option<String>,
-    /// The TLS policy, for HTTPS.
-    pub tls_policy: Option<String>,
+    /// The lowest TLS version accepted, for HTTPS, as read back from the provider's policy.
+    pub min_tls_version: Option<TlsVersion>,
     /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
     /// in words, e.g. `invalid header fields: kept → dropped`. Non-empty means the next deploy updates
     /// the resource; the provider's `ensure` puts every one of them back.

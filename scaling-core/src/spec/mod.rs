@@ -16,24 +16,26 @@
 //! assert_eq!(spec.health_check.grace_period.as_secs(), 30);
 //! ```
 
-mod fargate;
 mod image;
 mod problems;
+mod provider_settings;
+mod resources;
+mod tls;
 mod unknown_keys;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use fargate::{fargate_memory_options, FARGATE_CPU_UNITS};
 pub use image::{ImageReference, ImageSpec, Platform};
 pub use problems::{Problem, SpecErrors};
-
-/// The TLS policy used when none is configured: TLS 1.3 with TLS 1.2 fallback for older clients.
-pub const DEFAULT_TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+pub use provider_settings::{ProviderSettings, ProviderSpec};
+pub use resources::Vcpu;
+pub use tls::TlsVersion;
 
 /// The whole desired deployment of one app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,9 +60,12 @@ pub struct Spec {
     /// Extra tags put on every resource (the ownership tags are added on top).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
-    /// Per-provider settings.
+    /// Which provider runs it, and each provider's own table (read by that provider's crate).
     #[serde(default)]
     pub provider: ProviderSpec,
+    /// The text the spec was read from, so that a provider's table is reported on its own lines.
+    #[serde(skip)]
+    pub(crate) source: SourceText,
 }
 
 /// The app itself.
@@ -71,10 +76,10 @@ pub struct AppSpec {
     pub name: String,
     /// The port the container listens on.
     pub port: u16,
-    /// CPU units per task (1024 = 1 vCPU).
+    /// CPU per replica, in vCPU (`0.25`, `1`, `"500m"`); each provider maps it onto its own sizes.
     #[serde(default = "default_cpu")]
-    pub cpu: u32,
-    /// Memory per task in MiB.
+    pub cpu: Vcpu,
+    /// Memory per replica in MiB.
     #[serde(default = "default_memory")]
     pub memory: u32,
     /// How many replicas run.
@@ -131,9 +136,10 @@ pub struct DomainSpec {
     /// Answer plain HTTP with a 301 to HTTPS (on by default).
     #[serde(default = "yes")]
     pub redirect_http: bool,
-    /// The TLS policy of the HTTPS listener.
-    #[serde(default = "default_tls_policy")]
-    pub tls_policy: String,
+    /// The lowest TLS version HTTPS accepts: `"1.2"` (the default; 1.3 is still offered first) or
+    /// `"1.3"`. A provider may refine it in its own table (e.g. an exact ELB security policy).
+    #[serde(default)]
+    pub min_tls_version: TlsVersion,
     /// Delete the hosted zone on `destroy` even when it holds other records (off by default).
     #[serde(default)]
     pub delete_zone_on_destroy: bool,
@@ -147,7 +153,7 @@ impl DomainSpec {
             aliases: default_aliases(),
             https: true,
             redirect_http: true,
-            tls_policy: default_tls_policy(),
+            min_tls_version: TlsVersion::default(),
             delete_zone_on_destroy: false,
         }
     }
@@ -228,78 +234,6 @@ impl Default for LoadBalancerSpec {
     }
 }
 
-/// Which provider runs the deployment, and each provider's own settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderSpec {
-    /// The provider used when the command line names none.
-    #[serde(default)]
-    pub default: ProviderKind,
-    /// AWS settings.
-    #[serde(default)]
-    pub aws: AwsSettings,
-    /// Local (one machine) settings.
-    #[serde(default)]
-    pub local: LocalSettings,
-}
-
-/// A provider.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    /// This machine: processes, an embedded load balancer and a local CA.
-    #[default]
-    Local,
-    /// AWS: ECR, ECS Fargate, ALB, Route 53, ACM.
-    Aws,
-}
-
-/// AWS settings; credentials never go here (they come from the default chain).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AwsSettings {
-    /// The region, e.g. `us-west-2`; defaults to the default chain's.
-    #[serde(default)]
-    pub region: Option<String>,
-    /// A named profile of the shared config files.
-    #[serde(default)]
-    pub profile: Option<String>,
-    /// The VPC; the default VPC when unset.
-    #[serde(default)]
-    pub vpc_id: Option<String>,
-    /// Subnets in at least two availability zones; the VPC's default subnets when unset.
-    #[serde(default)]
-    pub subnets: Vec<String>,
-    /// Give tasks a public IP (needed in public subnets without a NAT gateway to pull images).
-    #[serde(default = "yes")]
-    pub assign_public_ip: bool,
-}
-
-impl Default for AwsSettings {
-    fn default() -> Self {
-        Self { region: None, profile: None, vpc_id: None, subnets: Vec::new(), assign_public_ip: true }
-    }
-}
-
-/// Settings of the local provider.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LocalSettings {
-    /// The HTTPS port of the local load balancer (0 picks a free one).
-    pub https_port: u16,
-    /// The HTTP port that redirects to HTTPS (0 picks a free one).
-    pub http_port: u16,
-    /// A command run in the app's bundle after its files are copied, for apps that are not Python
-    /// (e.g. `npm ci --omit=dev`); a `requirements.txt` gets a virtualenv without one.
-    pub build: Option<String>,
-}
-
-impl Default for LocalSettings {
-    fn default() -> Self {
-        Self { https_port: 8443, http_port: 8080, build: None }
-    }
-}
-
 impl Spec {
     /// A spec with defaults for everything but the app name, container port and image.
     pub fn new(name: impl Into<String>, port: u16, image: ImageSpec) -> Self {
@@ -318,6 +252,7 @@ impl Spec {
             load_balancer: LoadBalancerSpec::default(),
             tags: BTreeMap::new(),
             provider: ProviderSpec::default(),
+            source: SourceText::default(),
         }
     }
 
@@ -333,15 +268,24 @@ impl Spec {
         self
     }
 
-    /// Parses TOML and validates the result, reporting every problem at once.
+    /// Parses TOML and validates the result by the core's rules, reporting every problem at once.
     pub fn from_toml_str(text: &str) -> Result<Self, SpecErrors> {
-        let spec: Spec = unknown_keys::parse(text)?;
+        let spec = Self::parse_toml_str(text)?;
         spec.validate()?;
         Ok(spec)
     }
 
-    /// Reads, parses and validates a `scaling.toml`; relative image paths resolve against its folder.
-    pub fn load(path: &Path) -> Result<Self, SpecErrors> {
+    /// Parses TOML without checking the rules: every unknown key and the first bad value are reported;
+    /// [`Spec::check_for`] then reports every remaining problem at once, a provider's included.
+    pub fn parse_toml_str(text: &str) -> Result<Self, SpecErrors> {
+        let mut spec: Spec = unknown_keys::parse(text)?;
+        spec.source = SourceText(Some(Arc::from(text)));
+        Ok(spec)
+    }
+
+    /// Reads and parses a `scaling.toml` without checking the rules (see [`Spec::parse_toml_str`]);
+    /// relative image paths resolve against its folder.
+    pub fn read(path: &Path) -> Result<Self, SpecErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             SpecErrors::single(Problem::new(
                 "(file)",
@@ -349,7 +293,7 @@ impl Spec {
                 "pass the path of an existing scaling.toml with --config, or run `scaling init`",
             ))
         })?;
-        let mut spec = Self::from_toml_str(&text)?;
+        let mut spec = Self::parse_toml_str(&text)?;
         if let Some(dir) = path.parent() {
             for local in [&mut spec.image.context, &mut spec.image.archive].into_iter().flatten() {
                 if local.is_relative() {
@@ -357,16 +301,29 @@ impl Spec {
                 }
             }
         }
-        let missing = spec.image.missing_files();
-        if !missing.is_empty() {
-            return Err(SpecErrors::new(missing));
+        Ok(spec)
+    }
+
+    /// Reads, parses and validates a `scaling.toml` by the core's rules, its image files included.
+    pub fn load(path: &Path) -> Result<Self, SpecErrors> {
+        let spec = Self::read(path)?;
+        let mut problems = spec.problems();
+        problems.extend(spec.image.missing_files());
+        if !problems.is_empty() {
+            return Err(SpecErrors::new(problems));
         }
         Ok(spec)
     }
 
-    /// Checks every rule and returns all problems found, each with its field path and fix.
+    /// Every problem by the core's rules, each with its field path and fix (a provider's own checks
+    /// come from [`Spec::check_for`]).
+    pub fn problems(&self) -> Vec<Problem> {
+        validate::problems(self)
+    }
+
+    /// Checks every rule of the core and returns all problems found, each with its field path and fix.
     pub fn validate(&self) -> Result<(), SpecErrors> {
-        let problems = validate::problems(self);
+        let problems = self.problems();
         if problems.is_empty() {
             Ok(())
         } else {
@@ -385,8 +342,18 @@ impl Spec {
     }
 }
 
-fn default_cpu() -> u32 {
-    1024
+/// The text a spec was read from. Two specs are equal by what they hold, whatever text they came from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SourceText(pub(crate) Option<Arc<str>>);
+
+impl PartialEq for SourceText {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+fn default_cpu() -> Vcpu {
+    Vcpu::ONE
 }
 fn default_memory() -> u32 {
     3072
@@ -396,9 +363,6 @@ fn default_desired_count() -> u32 {
 }
 fn default_aliases() -> Vec<String> {
     vec!["www".into()]
-}
-fn default_tls_policy() -> String {
-    DEFAULT_TLS_POLICY.into()
 }
 fn yes() -> bool {
     true

@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use super::{fargate_memory_options, ImageReference, Problem, Spec, FARGATE_CPU_UNITS};
-use crate::names::ResourceNames;
+use super::{ImageReference, Problem, Spec};
 
 /// Every problem in `spec`, in field order.
 pub(super) fn problems(spec: &Spec) -> Vec<Problem> {
@@ -15,7 +14,6 @@ pub(super) fn problems(spec: &Spec) -> Vec<Problem> {
     domain(spec, &mut out);
     load_balancer(spec, &mut out);
     tags(spec, &mut out);
-    aws(spec, &mut out);
     out
 }
 
@@ -25,7 +23,8 @@ fn push(out: &mut Vec<Problem>, field: impl Into<String>, message: impl Into<Str
 
 fn app(spec: &Spec, out: &mut Vec<Problem>) {
     let name = &spec.app.name;
-    let fix = "use 1–28 lowercase letters, digits and hyphens, starting with a letter, e.g. `dashmath`";
+    let fix =
+        format!("use 1–{MAX_APP_NAME} lowercase letters, digits and hyphens, starting with a letter, e.g. `dashmath`");
     if name.is_empty() {
         push(out, "app.name", "is empty", fix);
     } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -34,53 +33,54 @@ fn app(spec: &Spec, out: &mut Vec<Problem>) {
         push(out, "app.name", format!("`{name}` contains `{c}`"), fix);
     } else if name.ends_with('-') || name.contains("--") {
         push(out, "app.name", format!("`{name}` ends with a hyphen or has two in a row"), fix);
-    } else {
-        for (derived, limit) in ResourceNames::new(name).with_limits() {
-            if derived.len() > limit.max_len {
-                let room = limit.max_len - (derived.len() - name.len());
-                push(
-                    out,
-                    "app.name",
-                    format!(
-                        "the derived {} name `{derived}` is {} characters; the limit is {}",
-                        limit.what,
-                        derived.len(),
-                        limit.max_len
-                    ),
-                    format!("shorten app.name to at most {room} characters"),
-                );
-            }
-        }
+    } else if name.len() > MAX_APP_NAME {
+        push(out, "app.name", format!("`{name}` is {} characters", name.len()), fix);
     }
     if spec.app.port == 0 {
         push(out, "app.port", "is 0", "set the port the container listens on, 1–65535 (Dash: 8050)");
     }
-    let cpu = spec.app.cpu;
-    if !FARGATE_CPU_UNITS.contains(&cpu) {
-        push(
-            out,
-            "app.cpu",
-            format!("{cpu} CPU units is not a Fargate size"),
-            format!("use one of {FARGATE_CPU_UNITS:?} (1024 = 1 vCPU)"),
-        );
-    } else {
-        let options = fargate_memory_options(cpu);
-        if !options.contains(&spec.app.memory) {
-            let (lo, hi) = (options[0], options[options.len() - 1]);
-            push(
-                out,
-                "app.memory",
-                format!("{} MiB does not go with {cpu} CPU units on Fargate", spec.app.memory),
-                format!("use {lo}–{hi} MiB in the steps Fargate allows (e.g. {lo}), or change app.cpu"),
-            );
-        }
-    }
+    resources(spec, out);
     if spec.app.desired_count > 5000 {
         push(
             out,
             "app.desired_count",
             format!("{} replicas is over the limit of 5000", spec.app.desired_count),
             "use 0–5000",
+        );
+    }
+}
+
+/// The longest app name: every derived name (`<app>-from-alb-sg`, `<app>.localhost`, a Kubernetes
+/// label) must still fit a DNS label of 63; a provider may allow less and says so.
+const MAX_APP_NAME: usize = 40;
+
+/// The most a replica may ask for, on any platform.
+const MAX_VCPU: u32 = 192;
+const MAX_MEMORY_MIB: u32 = 1024 * 1024;
+
+fn resources(spec: &Spec, out: &mut Vec<Problem>) {
+    let cpu = spec.app.cpu;
+    if cpu.millis() == 0 {
+        push(out, "app.cpu", "is 0", "give each replica some CPU, e.g. `cpu = 0.25` (a quarter vCPU) or `cpu = 1`");
+    } else if cpu.millis() >= 64 * 1000 && (cpu.millis() / 1000) % 256 == 0 {
+        // An old config's CPU units (1024 = 1 vCPU), read as vCPUs.
+        let units = cpu.millis() / 1000;
+        push(
+            out,
+            "app.cpu",
+            format!("{cpu} is more than any machine offers; app.cpu counts vCPUs, not CPU units"),
+            format!("write `cpu = {}` for {units} CPU units", super::Vcpu::from_millis(units * 1000 / 1024).number()),
+        );
+    } else if cpu.millis() > MAX_VCPU * 1000 {
+        push(out, "app.cpu", format!("{cpu} is more than any provider offers"), format!("use at most {MAX_VCPU}"));
+    }
+    let memory = spec.app.memory;
+    if !(64..=MAX_MEMORY_MIB).contains(&memory) {
+        push(
+            out,
+            "app.memory",
+            format!("{memory} MiB is out of range"),
+            "give each replica 64 MiB to 1 TiB, in MiB, e.g. `memory = 2048` for 2 GiB",
         );
     }
 }
@@ -253,12 +253,12 @@ fn domain(spec: &Spec, out: &mut Vec<Problem>) {
             "turn domain.https on, or set redirect_http = false",
         );
     }
-    if !domain.tls_policy.starts_with("ELBSecurityPolicy-") || domain.tls_policy.chars().any(char::is_whitespace) {
+    if !domain.min_tls_version.is_secure() {
         push(
             out,
-            "domain.tls_policy",
-            format!("`{}` is not a TLS policy name", domain.tls_policy),
-            format!("use a name like `{}`", super::DEFAULT_TLS_POLICY),
+            "domain.min_tls_version",
+            format!("{} is no longer safe", domain.min_tls_version),
+            "use \"1.2\" (the default) or \"1.3\"",
         );
     }
 }
@@ -273,83 +273,12 @@ fn load_balancer(spec: &Spec, out: &mut Vec<Problem>) {
 }
 
 fn tags(spec: &Spec, out: &mut Vec<Problem>) {
-    if spec.tags.len() > 40 {
-        push(
-            out,
-            "tags",
-            format!("{} tags; at most 40 fit beside the ownership tags", spec.tags.len()),
-            "remove some tags",
-        );
-    }
-    for (key, value) in &spec.tags {
+    for key in spec.tags.keys() {
         let field = format!("tags.{key}");
-        let lower = key.to_ascii_lowercase();
-        if lower.starts_with("aws:") || lower.starts_with("scaling:") {
-            push(out, field, "uses a reserved prefix (`aws:` or `scaling:`)", "rename the tag");
-        } else if key.is_empty() || key.len() > 128 || value.len() > 256 {
-            push(out, field, "is too long (keys 1–128, values up to 256 characters)", "shorten it");
+        if key.is_empty() {
+            push(out, field, "has an empty key", "name the tag");
+        } else if key.to_ascii_lowercase().starts_with("scaling:") {
+            push(out, field, "uses the reserved prefix `scaling:` (the ownership tags)", "rename the tag");
         }
     }
-}
-
-fn is_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
-}
-
-fn aws(spec: &Spec, out: &mut Vec<Problem>) {
-    let aws = &spec.provider.aws;
-    if let Some(region) = &aws.region {
-        if !is_region(region) {
-            push(
-                out,
-                "provider.aws.region",
-                format!("`{region}` is not a region name"),
-                "use a region like `us-west-2`, or leave it unset to use your AWS config",
-            );
-        }
-    }
-    if let Some(vpc) = &aws.vpc_id {
-        if !is_aws_id(vpc, "vpc-") {
-            push(
-                out,
-                "provider.aws.vpc_id",
-                format!("`{vpc}` is not a VPC id"),
-                "use an id like `vpc-0abc1234`, or leave it unset for the default VPC",
-            );
-        }
-        if aws.subnets.len() < 2 {
-            push(
-                out,
-                "provider.aws.subnets",
-                "a load balancer needs subnets in at least two availability zones",
-                "list two or more subnet ids of the VPC",
-            );
-        }
-    } else if !aws.subnets.is_empty() {
-        push(
-            out,
-            "provider.aws.subnets",
-            "subnets are set without provider.aws.vpc_id",
-            "set vpc_id too, or remove subnets to use the default VPC",
-        );
-    }
-    for (i, subnet) in aws.subnets.iter().enumerate() {
-        if !is_aws_id(subnet, "subnet-") {
-            push(
-                out,
-                format!("provider.aws.subnets[{i}]"),
-                format!("`{subnet}` is not a subnet id"),
-                "use an id like `subnet-0abc1234`",
-            );
-        }
-    }
-}
-
-fn is_aws_id(id: &str, prefix: &str) -> bool {
-    id.strip_prefix(prefix)
-        .is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }

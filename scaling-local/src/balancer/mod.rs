@@ -214,13 +214,14 @@ where
     }
 }
 
-/// A rustls server configuration for `certificate`, TLS 1.3 only when the policy says so (else 1.3 and
-/// 1.2), offering HTTP/2 and HTTP/1.1.
+/// A rustls server configuration for `certificate`: TLS 1.3 only for a 1.3 minimum, else 1.3 and 1.2;
+/// offering HTTP/2 and HTTP/1.1.
 pub fn tls_config(
     certificate: crate::ca::IssuedCertificate,
-    policy: &str,
+    min_version: scaling_core::TlsVersion,
 ) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
-    let versions: &[&rustls::SupportedProtocolVersion] = if policy.contains("TLS13-1-3") {
+    // rustls speaks TLS 1.2 and 1.3 only, so an older minimum still gets 1.2 at the least.
+    let versions: &[&rustls::SupportedProtocolVersion] = if min_version >= scaling_core::TlsVersion::V1_3 {
         &[&rustls::version::TLS13]
     } else {
         &[&rustls::version::TLS13, &rustls::version::TLS12]
@@ -231,4 +232,63 @@ pub fn tls_config(
         .with_single_cert(certificate.chain, certificate.key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
+    use scaling_core::TlsVersion;
+
+    use super::tls_config;
+    use crate::ca::LocalCa;
+
+    /// Whether a client speaking only `client_versions` completes a handshake with the server the
+    /// balancer builds for `min`, bytes passed in memory.
+    fn handshakes(min: TlsVersion, client_versions: &[&'static rustls::SupportedProtocolVersion]) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = LocalCa::open(dir.path()).unwrap();
+        let server = tls_config(ca.issue(&["app.localhost".to_string()]).unwrap(), min).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca.certificate_pem().as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_protocol_versions(client_versions)
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = ServerName::try_from("app.localhost").unwrap();
+        let mut client = rustls::ClientConnection::new(Arc::new(client), name).unwrap();
+        let mut server = rustls::ServerConnection::new(server).unwrap();
+        for _ in 0..10 {
+            let mut wire = Vec::new();
+            client.write_tls(&mut wire).unwrap();
+            if server.read_tls(&mut wire.as_slice()).is_err() || server.process_new_packets().is_err() {
+                return false;
+            }
+            let mut wire = Vec::new();
+            server.write_tls(&mut wire).unwrap();
+            if client.read_tls(&mut wire.as_slice()).is_err() || client.process_new_packets().is_err() {
+                return false;
+            }
+            if !client.is_handshaking() && !server.is_handshaking() {
+                return true;
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn a_tls_1_3_minimum_refuses_tls_1_2_clients() {
+        assert!(handshakes(TlsVersion::V1_3, &[&rustls::version::TLS13]));
+        assert!(!handshakes(TlsVersion::V1_3, &[&rustls::version::TLS12]));
+    }
+
+    #[test]
+    fn the_default_minimum_admits_tls_1_2_and_1_3() {
+        assert!(handshakes(TlsVersion::V1_2, &[&rustls::version::TLS12]));
+        assert!(handshakes(TlsVersion::V1_2, &[&rustls::version::TLS13]));
+    }
 }

@@ -1,0 +1,78 @@
+//! `[provider.local]`: the local provider's own settings and the checks it makes of a spec.
+
+use scaling_core::{Problem, ProviderSettings, Spec};
+use serde::{Deserialize, Serialize};
+
+/// Settings of the local provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalSettings {
+    /// The HTTPS port of the local load balancer (0 picks a free one).
+    pub https_port: u16,
+    /// The HTTP port that redirects to HTTPS (0 picks a free one).
+    pub http_port: u16,
+    /// A command run in the app's bundle after its files are copied, for apps that are not Python
+    /// (e.g. `npm ci --omit=dev`); a `requirements.txt` gets a virtualenv without one.
+    pub build: Option<String>,
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        Self { https_port: 8443, http_port: 8080, build: None }
+    }
+}
+
+impl ProviderSettings for LocalSettings {
+    const NAME: &'static str = "local";
+
+    fn problems(&self, _spec: &Spec) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if self.https_port != 0 && self.https_port == self.http_port {
+            out.push(Problem::new(
+                "provider.local.http_port",
+                format!("is {}, the same as provider.local.https_port", self.http_port),
+                "give HTTP and HTTPS different ports (e.g. 8080 and 8443), or 0 for a free one",
+            ));
+        }
+        if self.build.as_deref().is_some_and(|command| command.trim().is_empty()) {
+            out.push(Problem::new(
+                "provider.local.build",
+                "is empty",
+                "name the command that prepares the bundle (e.g. `npm ci --omit=dev`), or remove the key",
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(local: &str) -> Spec {
+        let text = format!(
+            "[app]\nname = \"dashmath\"\nport = 8050\n[image]\nreference = \"registry.example/d:1\"\n[provider.local]\n{local}"
+        );
+        Spec::from_toml_str(&text).unwrap()
+    }
+
+    #[test]
+    fn the_table_is_read_with_its_defaults() {
+        let settings = spec("https_port = 9443\n").settings::<LocalSettings>().unwrap();
+        assert_eq!(settings, LocalSettings { https_port: 9443, ..LocalSettings::default() });
+    }
+
+    #[test]
+    fn one_port_for_both_and_an_empty_build_are_refused_together() {
+        let problems = spec("https_port = 9000\nhttp_port = 9000\nbuild = \" \"\n").check_for::<LocalSettings>();
+        let fields: Vec<String> = problems.unwrap_err().problems.into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["provider.local.http_port", "provider.local.build"]);
+    }
+
+    #[test]
+    fn a_misspelt_key_is_named_with_its_line() {
+        let problems = spec("htps_port = 1\n").settings::<LocalSettings>().unwrap_err().problems;
+        assert_eq!(problems[0].field, "provider.local.htps_port");
+        assert!(problems[0].message.contains("line 7"), "{}", problems[0].message);
+    }
+}
