@@ -118,7 +118,7 @@ impl Certificate for AwsProvider {
                 (!desired.alternative_names.is_empty()).then(|| desired.alternative_names.clone()),
             )
             .validation_method(ValidationMethod::Dns)
-            .idempotency_token(&desired.idempotency_token)
+            .idempotency_token(&desired.request_key)
             .set_tags(Some(tags))
             .send()
             .await

@@ -11,7 +11,7 @@ use r53::types::{
     TagResourceType,
 };
 use scaling_core::providers::{
-    AliasTarget, Delegation, Dns, DnsRecord, Owner, RecordKind, RecordValue, Tags, ZoneInfo,
+    AliasTarget, Delegation, Dns, DnsRecord, Endpoint, Owner, RecordKind, RecordValue, Tags, ZoneInfo,
 };
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
@@ -372,6 +372,36 @@ impl Dns for AwsProvider {
 
     async fn delegation(&self, zone: &ZoneInfo) -> ProviderResult<Delegation> {
         Ok(crate::delegation::check(self.dns_resolver, zone).await)
+    }
+
+    /// An alias A record to a load balancer of this account (apex included, no TTL, following its
+    /// addresses); for any other endpoint, the CNAME or A/AAAA records every DNS provider writes.
+    async fn pointer_records(
+        &self,
+        owner: &Owner,
+        zone: &ZoneInfo,
+        names: &[String],
+        endpoint: &Endpoint,
+    ) -> ProviderResult<Vec<DnsRecord>> {
+        let target = match endpoint.hostname.as_deref() {
+            Some(hostname) => self.alias_zone(hostname).await?.map(|zone_id| AliasTarget {
+                dns_name: hostname.trim_end_matches('.').to_ascii_lowercase(),
+                zone_id: Some(zone_id),
+            }),
+            None => None,
+        };
+        let Some(target) = target else {
+            return scaling_core::providers::pointer_records(owner, zone, names, endpoint);
+        };
+        Ok(names
+            .iter()
+            .map(|name| DnsRecord {
+                name: name.clone(),
+                kind: RecordKind::A,
+                value: RecordValue::Alias(target.clone()),
+                owner: Some(owner.app.clone()),
+            })
+            .collect())
     }
 }
 

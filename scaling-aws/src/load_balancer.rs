@@ -11,9 +11,9 @@ use elb::types::{
     RedirectActionStatusCodeEnum, Tag, TargetGroupAttribute, TargetHealthStateEnum, TargetTypeEnum,
 };
 use scaling_core::providers::{
-    DesiredListener, DesiredLoadBalancer, DesiredSecurityGroup, DesiredTargetGroup, ListenerAction, ListenerInfo,
-    LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol, SecurityGroupInfo, TargetGroupInfo,
-    TargetHealth, TargetState,
+    DesiredListener, DesiredLoadBalancer, DesiredSecurityGroup, DesiredTargetGroup, Endpoint, ListenerAction,
+    ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol, SecurityGroupInfo,
+    TargetGroupInfo, TargetHealth, TargetState,
 };
 use scaling_core::{Algorithm, ErrorKind, HealthCheckSpec, ProviderResult};
 
@@ -113,6 +113,36 @@ fn action_drift(actions: &[Action]) -> Vec<String> {
 }
 
 impl AwsProvider {
+    /// Files `lb`'s host name under its canonical hosted zone, for Route 53 alias records.
+    pub(crate) fn remember_alias_zone(&self, lb: &elb::types::LoadBalancer) {
+        if let (Some(hostname), Some(zone)) = (lb.dns_name(), lb.canonical_hosted_zone_id()) {
+            if let Ok(mut zones) = self.alias_zones.lock() {
+                zones.insert(hostname.to_ascii_lowercase(), zone.to_string());
+            }
+        }
+    }
+
+    /// The canonical hosted zone of the load balancer answering on `hostname`, when it is one of this
+    /// account's: known from an earlier read, else looked up (only for ELB host names).
+    pub(crate) async fn alias_zone(&self, hostname: &str) -> ProviderResult<Option<String>> {
+        let hostname = hostname.trim_end_matches('.').to_ascii_lowercase();
+        let known = |zones: &std::sync::Mutex<std::collections::HashMap<String, String>>| {
+            zones.lock().ok().and_then(|z| z.get(&hostname).cloned())
+        };
+        if let Some(zone) = known(&self.alias_zones) {
+            return Ok(Some(zone));
+        }
+        if !hostname.ends_with(".elb.amazonaws.com") {
+            return Ok(None);
+        }
+        let mut pages = self.elb.describe_load_balancers().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| map("DescribeLoadBalancers", &hostname, e))?;
+            page.load_balancers().iter().for_each(|lb| self.remember_alias_zone(lb));
+        }
+        Ok(known(&self.alias_zones))
+    }
+
     /// The HTTPS listener's policy in words when it is not the one this provider sets for the minimum
     /// TLS version it stands for (another policy of the same minimum, or not `provider.aws.tls_policy`).
     fn policy_drift(&self, found: &str) -> Option<String> {
@@ -216,11 +246,12 @@ impl LoadBalancer for AwsProvider {
             }
             _ => LoadBalancerStatus::Provisioning,
         };
+        let hostname = lb.dns_name().unwrap_or_default().to_ascii_lowercase();
+        self.remember_alias_zone(lb);
         Ok(Some(LoadBalancerInfo {
             id: arn.to_string(),
             name: name.to_string(),
-            dns_name: lb.dns_name().unwrap_or_default().to_string(),
-            dns_zone_id: lb.canonical_hosted_zone_id().map(str::to_string),
+            endpoint: Endpoint::hostname(hostname),
             security_group_ids: lb.security_groups().to_vec(),
             idle_timeout: Duration::from_secs(idle),
             drop_invalid_header_fields,

@@ -53,6 +53,7 @@ impl Mocks {
             settings: crate::AwsSettings::default(),
             network: OnceCell::new_with(Some(network)),
             dns_resolver: None,
+            alias_zones: Default::default(),
         }
     }
 }

@@ -33,6 +33,9 @@ pub struct AwsProvider {
     pub(crate) settings: AwsSettings,
     pub(crate) network: OnceCell<Network>,
     pub(crate) dns_resolver: Option<std::net::SocketAddr>,
+    /// The Route 53 zone each load balancer read so far is filed under (host name → canonical hosted
+    /// zone id), for the alias records that lead the app's names to it.
+    pub(crate) alias_zones: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// Builds an [`AwsProvider`].
@@ -167,6 +170,7 @@ impl AwsProviderBuilder {
             settings: self.settings,
             network: OnceCell::new(),
             dns_resolver,
+            alias_zones: Default::default(),
         })
     }
 }

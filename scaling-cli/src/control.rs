@@ -224,7 +224,7 @@ mod tests {
             Reply::Deployed(Box::new(scaling_core::DeployReport {
                 changes: Vec::new(),
                 urls: vec!["https://app.localhost".into()],
-                load_balancer_dns_name: None,
+                endpoint: None,
                 new_zone: None,
                 image: "sha256:0".into(),
                 elapsed: std::time::Duration::from_secs(1),

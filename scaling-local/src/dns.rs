@@ -2,7 +2,7 @@
 //! bookkeeping only and has no name servers to set anywhere.
 
 use async_trait::async_trait;
-use scaling_core::providers::{Delegation, Dns, DnsRecord, Owner, Tags, ZoneInfo};
+use scaling_core::providers::{Delegation, Dns, DnsRecord, Endpoint, Owner, Tags, ZoneInfo};
 use scaling_core::ProviderResult;
 
 use crate::cloud::LocalCloud;
@@ -39,5 +39,16 @@ impl Dns for LocalCloud {
 
     async fn delegation(&self, _zone: &ZoneInfo) -> ProviderResult<Delegation> {
         Ok(Delegation::Delegated)
+    }
+
+    /// None: `<app>.localhost` leads to this machine's balancer without a record.
+    async fn pointer_records(
+        &self,
+        _owner: &Owner,
+        _zone: &ZoneInfo,
+        _names: &[String],
+        _endpoint: &Endpoint,
+    ) -> ProviderResult<Vec<DnsRecord>> {
+        Ok(Vec::new())
     }
 }

@@ -13,7 +13,7 @@ use crate::cloud::{lock, LocalCloud};
 
 /// `dashmath-alb` answers as `dashmath.localhost`.
 fn local_name(lb: LoadBalancerInfo, owner: &Owner) -> LoadBalancerInfo {
-    LoadBalancerInfo { dns_name: format!("{}.localhost", owner.app), dns_zone_id: None, ..lb }
+    LoadBalancerInfo { endpoint: scaling_core::providers::Endpoint::hostname(format!("{}.localhost", owner.app)), ..lb }
 }
 
 fn owner_of(tags: &scaling_core::providers::Tags) -> Owner {

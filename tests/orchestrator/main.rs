@@ -10,4 +10,5 @@ mod domain;
 mod faults;
 mod invalid_specs;
 mod mocks;
+mod pointers;
 mod timing;

@@ -288,7 +288,7 @@ async fn a_record_pointed_elsewhere_is_seen_and_pointed_back() {
     let Some(d) = Deployed::new().await else { return };
     d.sdk.point_elsewhere(&d.zone_id, "www.dashmath.example.com.").await;
 
-    d.assert_planned("alias records dashmath.example.com, www.dashmath.example.com", "www.dashmath.example.com").await;
+    d.assert_planned("DNS records dashmath.example.com, www.dashmath.example.com", "www.dashmath.example.com").await;
     d.assert_repaired_in_one_deploy().await;
     let records = d.sdk.route53.list_resource_record_sets().hosted_zone_id(&d.zone_id).send().await.unwrap();
     let www = records

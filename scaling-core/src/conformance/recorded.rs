@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use crate::providers::{
     BuildRequest, Capabilities, Capable, Certificate, CertificateInfo, Cluster, ClusterInfo, Delegation,
     DesiredCertificate, DesiredCluster, DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredSecurityGroup,
-    DesiredService, DesiredTargetGroup, DesiredTaskDefinition, Dns, DnsRecord, ImageArtifact, ImageRef, ListenerInfo,
-    LoadBalancer, LoadBalancerInfo, Owner, Registry, RepositoryInfo, SecurityGroupInfo, ServiceInfo, SupportResource,
-    Tags, TargetGroupInfo, TargetHealth, TaskDefinitionInfo, ZoneInfo,
+    DesiredService, DesiredTargetGroup, DesiredTaskDefinition, Dns, DnsRecord, Endpoint, ImageArtifact, ImageRef,
+    ListenerInfo, LoadBalancer, LoadBalancerInfo, Owner, Registry, RepositoryInfo, SecurityGroupInfo, ServiceInfo,
+    SupportResource, Tags, TargetGroupInfo, TargetHealth, TaskDefinitionInfo, ZoneInfo,
 };
 use crate::{ProviderResult, Providers};
 
@@ -258,6 +258,16 @@ impl Dns for Recorded {
     async fn delegation(&self, zone: &ZoneInfo) -> ProviderResult<Delegation> {
         self.note("delegation", false);
         self.inner.dns.delegation(zone).await
+    }
+    async fn pointer_records(
+        &self,
+        owner: &Owner,
+        zone: &ZoneInfo,
+        names: &[String],
+        endpoint: &Endpoint,
+    ) -> ProviderResult<Vec<DnsRecord>> {
+        self.note("pointer_records", false);
+        self.inner.dns.pointer_records(owner, zone, names, endpoint).await
     }
 }
 

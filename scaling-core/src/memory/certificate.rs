@@ -86,7 +86,7 @@ impl Certificate for InMemoryCloud {
             let same = s
                 .certificates
                 .iter()
-                .find(|(_, c)| c.token == desired.idempotency_token && owner.owns(&c.tags))
+                .find(|(_, c)| c.token == desired.request_key && owner.owns(&c.tags))
                 .map(|(id, _)| id.clone());
             let id = match same {
                 Some(id) => id,
@@ -106,7 +106,7 @@ impl Certificate for InMemoryCloud {
                     let cert = super::state::Certificate {
                         info,
                         tags: desired.tags.clone(),
-                        token: desired.idempotency_token.clone(),
+                        token: desired.request_key.clone(),
                         // A self-managed certificate proves control by itself, outside any zone.
                         validated: self_managed.then(|| (now, String::new())),
                     };

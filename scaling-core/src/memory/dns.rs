@@ -6,8 +6,15 @@ use tokio::time::Instant;
 use super::certificate::mark_validated;
 use super::state::{State, Zone};
 use super::{not_found, not_owned, InMemoryCloud};
-use crate::providers::{Delegation, Dns, DnsRecord, Owner, Tags, ZoneInfo};
+use crate::providers::{
+    AliasTarget, Delegation, Dns, DnsRecord, Endpoint, Owner, RecordKind, RecordValue, Tags, ZoneInfo,
+};
 use crate::{ErrorKind, ProviderError, ProviderResult};
+
+/// The end of every in-memory load balancer's host name.
+pub(crate) const MEMORY_ELB_SUFFIX: &str = ".elb.memory.local";
+/// The zone the in-memory DNS files its load balancers under, for alias records.
+const MEMORY_ELB_ZONE: &str = "ZMEMORYELB";
 
 /// The zone that holds `name`: the longest zone name equal to it or a suffix of it.
 fn zone_for<'a>(s: &'a State, name: &str) -> Option<&'a Zone> {
@@ -109,6 +116,32 @@ impl Dns for InMemoryCloud {
             Ok(())
         })
         .await
+    }
+
+    /// Its own load balancers get alias records, as Route 53 gives an ALB; other endpoints get the
+    /// records every DNS provider can write. Pure: no call is made or logged.
+    async fn pointer_records(
+        &self,
+        owner: &Owner,
+        zone: &ZoneInfo,
+        names: &[String],
+        endpoint: &Endpoint,
+    ) -> ProviderResult<Vec<DnsRecord>> {
+        match endpoint.hostname.as_deref().filter(|h| h.ends_with(MEMORY_ELB_SUFFIX)) {
+            Some(hostname) => Ok(names
+                .iter()
+                .map(|name| DnsRecord {
+                    name: name.clone(),
+                    kind: RecordKind::A,
+                    value: RecordValue::Alias(AliasTarget {
+                        dns_name: hostname.to_string(),
+                        zone_id: Some(MEMORY_ELB_ZONE.to_string()),
+                    }),
+                    owner: Some(owner.app.clone()),
+                })
+                .collect()),
+            None => crate::providers::pointer_records(owner, zone, names, endpoint),
+        }
     }
 
     async fn delegation(&self, zone: &ZoneInfo) -> ProviderResult<Delegation> {

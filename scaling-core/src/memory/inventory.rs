@@ -13,7 +13,9 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     let mut names: HashMap<String, String> = HashMap::new();
     names.extend(s.security_groups.values().map(|g| (g.info.id.clone(), g.info.name.clone())));
     names.extend(s.load_balancers.values().map(|l| (l.info.id.clone(), l.info.name.clone())));
-    names.extend(s.load_balancers.values().map(|l| (l.info.dns_name.clone(), l.info.name.clone())));
+    names.extend(
+        s.load_balancers.values().filter_map(|l| Some((l.info.endpoint.hostname.clone()?, l.info.name.clone()))),
+    );
     names.extend(s.target_groups.values().map(|t| (t.info.id.clone(), t.info.name.clone())));
     names.extend(s.certificates.values().map(|c| (c.info.id.clone(), format!("cert:{}", c.info.domain))));
     let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());

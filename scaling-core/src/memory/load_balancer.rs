@@ -137,8 +137,12 @@ impl LoadBalancer for InMemoryCloud {
                     let info = LoadBalancerInfo {
                         id: id.clone(),
                         name: desired.name.clone(),
-                        dns_name: format!("{}-{}.elb.memory.local", desired.name, s.next_id),
-                        dns_zone_id: Some("ZMEMORYELB".into()),
+                        endpoint: crate::providers::Endpoint::hostname(format!(
+                            "{}-{}{}",
+                            desired.name,
+                            s.next_id,
+                            super::dns::MEMORY_ELB_SUFFIX
+                        )),
                         security_group_ids: Vec::new(),
                         idle_timeout: desired.idle_timeout,
                         drop_invalid_header_fields: desired.drop_invalid_header_fields,

@@ -29,6 +29,7 @@ pub(crate) struct Outputs {
     pub new_zone: OnceLock<ZoneInfo>,
     pub certificate: OnceLock<CertificateInfo>,
     pub validation_records: OnceLock<Vec<DnsRecord>>,
+    pub pointer_records: OnceLock<Vec<DnsRecord>>,
     pub load_balancer_security_group: OnceLock<SecurityGroupInfo>,
     pub load_balancer: OnceLock<LoadBalancerInfo>,
     pub target_group: OnceLock<TargetGroupInfo>,
@@ -314,7 +315,7 @@ impl<'a> Apply<'a> {
                 self.providers.load_balancer.ensure_load_balancer(&desired)
             })
             .await?;
-        let text = format!("{} ({})", detail(&diff), lb.dns_name);
+        let text = format!("{} ({})", detail(&diff), lb.endpoint);
         keep(&self.out.load_balancer, lb);
         Ok(text)
     }
@@ -441,8 +442,13 @@ impl<'a> Apply<'a> {
         let step = StepId::AliasRecords;
         let zone = need(&self.out.zone, step, "zone")?;
         let lb = need(&self.out.load_balancer, step, "load balancer")?;
-        let records = self.plan.desired.alias_records(lb);
+        let (d, names) = (&self.plan.desired, self.plan.desired.spec.hostnames());
+        let records = self
+            .runner
+            .call(step, r, || self.providers.dns.pointer_records(&d.owner, zone, &names, &lb.endpoint))
+            .await?;
         let missing = diff::missing_records(&records, &self.plan.observed.records);
+        keep(&self.out.pointer_records, records);
         if missing.is_empty() {
             return Ok("no change".into());
         }
@@ -577,8 +583,8 @@ impl<'a> Apply<'a> {
         let step = StepId::Cleanup;
         let (d, o) = (&self.plan.desired, &self.plan.observed);
         let mut wanted = self.out.validation_records.get().cloned().unwrap_or_default();
-        if let (Some(lb), Some(_)) = (self.out.load_balancer.get(), &d.spec.domain) {
-            wanted.extend(d.alias_records(lb));
+        if d.spec.domain.is_some() {
+            wanted.extend(self.out.pointer_records.get().unwrap_or(&o.pointers).iter().cloned());
         }
         let keep_cert = self.out.certificate.get().map(|c| c.id.as_str());
         let obsolete = Obsolete::find(d, o, keep_cert, &wanted);

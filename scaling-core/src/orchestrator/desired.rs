@@ -3,12 +3,12 @@
 use sha2::{Digest, Sha256};
 
 use crate::names::ResourceNames;
-use crate::providers::{
-    AliasTarget, DesiredCertificate, DesiredCluster, DesiredListener, DesiredLoadBalancer, DesiredRepository,
-    DesiredSecurityGroup, DesiredService, DesiredTargetGroup, DesiredTaskDefinition, DnsRecord, IngressRule,
-    ListenerAction, LoadBalancerInfo, Owner, Protocol, RecordKind, RecordValue, Tags, TrafficFrom,
-};
 use crate::providers::{Capabilities, ClusterInfo, TrafficSource};
+use crate::providers::{
+    DesiredCertificate, DesiredCluster, DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredSecurityGroup,
+    DesiredService, DesiredTargetGroup, DesiredTaskDefinition, IngressRule, ListenerAction, Owner, Protocol, Tags,
+    TrafficFrom,
+};
 use crate::spec::{ImageReference, Spec};
 use crate::ImageArtifact;
 
@@ -172,31 +172,16 @@ impl Desired {
         let mut alternative_names: Vec<String> = domain.hostnames().into_iter().skip(1).collect();
         alternative_names.sort();
         let mut hash = Sha256::new();
-        // The run is part of the token: retries within one run return the same certificate, while a
-        // deploy after a destroy gets a new one (a token outlives the certificate it was used for).
+        // The run is part of the key: retries within one run return the same certificate, while a
+        // deploy after a destroy gets a new one (a key outlives the certificate it was used for).
         hash.update(format!("{}|{}|{}|{}", self.names.app, domain.name, alternative_names.join(","), self.run));
-        let idempotency_token = hex::encode(hash.finalize())[..32].to_string();
+        let request_key = hex::encode(hash.finalize())[..32].to_string();
         Some(DesiredCertificate {
             domain: domain.name.clone(),
             alternative_names,
-            idempotency_token,
+            request_key,
             tags: self.tags.clone(),
         })
-    }
-
-    /// Alias records (A) for every host name, pointing at the load balancer.
-    pub fn alias_records(&self, lb: &LoadBalancerInfo) -> Vec<DnsRecord> {
-        let target = AliasTarget { dns_name: lb.dns_name.clone(), zone_id: lb.dns_zone_id.clone() };
-        self.spec
-            .hostnames()
-            .into_iter()
-            .map(|name| DnsRecord {
-                name,
-                kind: RecordKind::A,
-                value: RecordValue::Alias(target.clone()),
-                owner: Some(self.owner.app.clone()),
-            })
-            .collect()
     }
 
     pub fn cluster(&self) -> DesiredCluster {

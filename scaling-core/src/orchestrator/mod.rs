@@ -78,8 +78,8 @@ pub struct DeployReport {
     pub changes: Vec<Change>,
     /// Where the app answers.
     pub urls: Vec<String>,
-    /// The load balancer's own DNS name.
-    pub load_balancer_dns_name: Option<String>,
+    /// Where the load balancer answers (its host name or addresses), which the DNS records lead to.
+    pub endpoint: Option<crate::providers::Endpoint>,
     /// A zone this deploy created: its name servers must be set at the registrar.
     pub new_zone: Option<ZoneInfo>,
     /// The image deployed.
@@ -186,7 +186,7 @@ impl Orchestrator {
         Ok(DeployReport {
             changes: plan.changes.clone(),
             urls: status::urls(&plan.desired.spec, lb, &listeners),
-            load_balancer_dns_name: lb.map(|lb| lb.dns_name.clone()),
+            endpoint: lb.map(|lb| lb.endpoint.clone()),
             new_zone: out.new_zone.get().cloned(),
             image: out.task_definition.get().map(|t| t.image.clone()).unwrap_or_else(|| plan.desired.image.describe()),
             elapsed: run.runner.started.elapsed(),

@@ -23,6 +23,9 @@ pub(crate) struct Observed {
     pub service: Option<ServiceInfo>,
     pub zone: Option<ZoneInfo>,
     pub records: Vec<DnsRecord>,
+    /// The records the DNS provider writes to lead the host names to the load balancer's endpoint
+    /// (empty until both exist).
+    pub pointers: Vec<DnsRecord>,
     pub certificates: Vec<CertificateInfo>,
     /// What the cluster provider made on its own behalf; read for destroy and status only.
     pub support: Vec<SupportResource>,
@@ -128,6 +131,15 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         )
         .await?;
     let (certificates, (zone, records)) = certs;
+    let hostnames = desired.spec.hostnames();
+    let pointers = match (&balancer.0, &zone) {
+        (Some(balancer), Some(zone)) if has(StepId::AliasRecords) && !hostnames.is_empty() => providers
+            .dns
+            .pointer_records(owner, zone, &hostnames, &balancer.endpoint)
+            .await
+            .map_err(tag(StepId::AliasRecords))?,
+        _ => Vec::new(),
+    };
     Ok(Observed {
         repository: registry.0,
         image: registry.1,
@@ -141,6 +153,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         service: cluster.1,
         zone,
         records,
+        pointers,
         certificates,
         support: Vec::new(),
     })

@@ -282,11 +282,12 @@ fn domain(p: &mut Planner) {
         let issued = current.is_some_and(|c| c.status == CertificateStatus::Issued);
         p.wait(StepId::CertificateIssued, &label, issued, "the certificate is issued");
     }
-    let records = match &o.load_balancer {
-        Some(lb) => diff::records(&d.alias_records(lb), &o.records),
-        None => Diff { action: Action::Create, reason: "once the load balancer exists".into() },
+    let records = match (&o.load_balancer, &o.zone) {
+        (Some(_), Some(_)) => diff::records(&o.pointers, &o.records),
+        (None, _) => Diff { action: Action::Create, reason: "once the load balancer exists".into() },
+        (Some(_), None) => Diff { action: Action::Create, reason: "once the zone exists".into() },
     };
-    p.add(StepId::AliasRecords, format!("alias records {}", d.spec.hostnames().join(", ")), records);
+    p.add(StepId::AliasRecords, format!("DNS records {}", d.spec.hostnames().join(", ")), records);
 }
 
 fn balancer(p: &mut Planner) {
@@ -376,8 +377,8 @@ fn cluster(p: &mut Planner) {
 /// The records the spec wants that are known at plan time.
 fn wanted_records(d: &Desired, o: &Observed) -> Vec<DnsRecord> {
     let mut wanted = Vec::new();
-    if let Some(lb) = o.load_balancer.as_ref().filter(|_| d.spec.domain.is_some()) {
-        wanted.extend(d.alias_records(lb));
+    if d.spec.domain.is_some() {
+        wanted.extend(o.pointers.iter().cloned());
     }
     if let Some(current) = d.certificate().and_then(|c| diff::matching_certificate(&c, &o.certificates).cloned()) {
         wanted.extend(validation_records(d, &current));

@@ -41,7 +41,8 @@ pub(crate) fn urls(spec: &Spec, lb: Option<&LoadBalancerInfo>, listeners: &[&Lis
     let hosts = spec.hostnames();
     if hosts.is_empty() {
         return lb
-            .map(|lb| format!("http://{}{}", lb.dns_name, suffix(port_of(Protocol::Http), 80)))
+            .and_then(|lb| lb.endpoint.url_host())
+            .map(|host| format!("http://{host}{}", suffix(port_of(Protocol::Http), 80)))
             .into_iter()
             .collect();
     }

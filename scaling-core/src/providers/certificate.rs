@@ -13,8 +13,9 @@ pub struct DesiredCertificate {
     pub domain: String,
     /// Further names (the aliases) as subject alternative names.
     pub alternative_names: Vec<String>,
-    /// A token that makes a retried request return the same certificate.
-    pub idempotency_token: String,
+    /// A key, the same for every retry of one request within a run, that makes a retried request
+    /// return the same certificate (ACM's idempotency token, a cert-manager `Certificate`'s name suffix).
+    pub request_key: String,
     /// Tags, ownership included.
     pub tags: Tags,
 }
@@ -63,7 +64,7 @@ pub struct CertificateInfo {
 pub trait Certificate: Send + Sync {
     /// Every certificate this owner owns, newest first.
     async fn find_certificates(&self, owner: &Owner) -> ProviderResult<Vec<CertificateInfo>>;
-    /// Requests a certificate; the same idempotency token returns the same certificate.
+    /// Requests a certificate; the same `request_key` returns the same certificate.
     async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo>;
     /// The certificate's current state (used to poll for issuance).
     async fn describe_certificate(&self, certificate: &CertificateInfo) -> ProviderResult<CertificateInfo>;

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Owner, Tags};
-use crate::ProviderResult;
+use super::{Endpoint, Owner, Tags};
+use crate::{ErrorKind, ProviderError, ProviderResult};
 
 /// A DNS zone as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,13 +32,65 @@ pub enum RecordKind {
     Txt,
 }
 
-/// Where an alias record points.
+/// Where an alias record points: a resource of the DNS provider's own cloud, written by the provider
+/// itself in [`Dns::pointer_records`] (the core never makes one).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct AliasTarget {
     /// The target's DNS name (the load balancer's).
     pub dns_name: String,
-    /// The target's zone id, where the provider needs it.
+    /// The zone the provider files the target under, where it needs one.
     pub zone_id: Option<String>,
+}
+
+/// The records any DNS provider can write to make `names` lead to `endpoint`: A and AAAA records of
+/// its addresses, else a CNAME to its host name — refused at the zone apex, where a CNAME cannot be
+/// (a provider with alias records handles that case in its own [`Dns::pointer_records`]).
+pub fn pointer_records(
+    owner: &Owner,
+    zone: &ZoneInfo,
+    names: &[String],
+    endpoint: &Endpoint,
+) -> ProviderResult<Vec<DnsRecord>> {
+    const TTL: u32 = 60;
+    let mut out = Vec::new();
+    for name in names {
+        let record = |kind, values: Vec<String>| DnsRecord {
+            name: name.clone(),
+            kind,
+            value: RecordValue::Values { values, ttl: TTL },
+            owner: Some(owner.app.clone()),
+        };
+        let (v4, v6): (Vec<&std::net::IpAddr>, Vec<_>) = endpoint.addresses.iter().partition(|a| a.is_ipv4());
+        if !endpoint.addresses.is_empty() {
+            for (kind, addresses) in [(RecordKind::A, v4), (RecordKind::Aaaa, v6)] {
+                if !addresses.is_empty() {
+                    out.push(record(kind, addresses.iter().map(|a| a.to_string()).collect()));
+                }
+            }
+        } else if let Some(hostname) = &endpoint.hostname {
+            if name.trim_end_matches('.') == zone.name.trim_end_matches('.') {
+                return Err(ProviderError::new(
+                    "pointer_records",
+                    name,
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{name} is the zone apex, which cannot be a CNAME, and {hostname} has no addresses: use a \
+                         DNS provider with alias records for this load balancer, or a load balancer with fixed \
+                         addresses"
+                    ),
+                ));
+            }
+            out.push(record(RecordKind::Cname, vec![hostname.clone()]));
+        } else {
+            return Err(ProviderError::new(
+                "pointer_records",
+                name,
+                ErrorKind::InvalidRequest,
+                "the load balancer reports no endpoint yet",
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// A record's value.
@@ -105,4 +157,56 @@ pub trait Dns: Send + Sync {
     async fn delete_records(&self, owner: &Owner, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()>;
     /// Whether the public DNS delegates the zone's domain to its name servers.
     async fn delegation(&self, zone: &ZoneInfo) -> ProviderResult<Delegation>;
+    /// The records this provider writes to make each of `names` (in `zone`) lead to `endpoint`, owned
+    /// by `owner`: it picks alias, CNAME or A/AAAA records. Makes no change; the default is
+    /// [`pointer_records`], for providers without alias records.
+    async fn pointer_records(
+        &self,
+        owner: &Owner,
+        zone: &ZoneInfo,
+        names: &[String],
+        endpoint: &Endpoint,
+    ) -> ProviderResult<Vec<DnsRecord>> {
+        pointer_records(owner, zone, names, endpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(name: &str) -> ZoneInfo {
+        ZoneInfo { id: "z".into(), name: name.into(), name_servers: Vec::new(), owner: None }
+    }
+
+    fn names() -> Vec<String> {
+        vec!["app.example.com".into(), "www.app.example.com".into()]
+    }
+
+    #[test]
+    fn addresses_become_a_and_aaaa_records_for_every_name() {
+        let endpoint = Endpoint::addresses(["192.0.2.7".parse().unwrap(), "2001:db8::7".parse().unwrap()]);
+        let records = pointer_records(&Owner::new("app"), &zone("app.example.com"), &names(), &endpoint).unwrap();
+        let kinds: Vec<(&str, RecordKind)> = records.iter().map(|r| (r.name.as_str(), r.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("app.example.com", RecordKind::A),
+                ("app.example.com", RecordKind::Aaaa),
+                ("www.app.example.com", RecordKind::A),
+                ("www.app.example.com", RecordKind::Aaaa)
+            ]
+        );
+        assert!(records.iter().all(|r| r.owner.as_deref() == Some("app")));
+    }
+
+    #[test]
+    fn a_host_name_is_a_cname_below_the_apex_and_refused_at_it() {
+        let endpoint = Endpoint::hostname("lb.cloud.example");
+        let below = pointer_records(&Owner::new("app"), &zone("example.com"), &names(), &endpoint).unwrap();
+        assert!(below.iter().all(|r| r.kind == RecordKind::Cname));
+        let at_apex = pointer_records(&Owner::new("app"), &zone("app.example.com"), &names(), &endpoint).unwrap_err();
+        assert_eq!(at_apex.kind, ErrorKind::Unsupported);
+        assert!(at_apex.message.contains("zone apex"), "{at_apex}");
+    }
 }

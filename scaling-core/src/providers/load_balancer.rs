@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DesiredSecurityGroup, Owner, SecurityGroupInfo, Tags};
+use super::{DesiredSecurityGroup, Endpoint, Owner, SecurityGroupInfo, Tags};
 use crate::spec::{Algorithm, HealthCheckSpec, TlsVersion};
 use crate::ProviderResult;
 
@@ -43,10 +43,8 @@ pub struct LoadBalancerInfo {
     pub id: String,
     /// Its name.
     pub name: String,
-    /// The public DNS name that alias records point at.
-    pub dns_name: String,
-    /// The DNS zone of `dns_name`, for alias records (Route 53's canonical hosted zone id).
-    pub dns_zone_id: Option<String>,
+    /// Where the app's host names must lead (the DNS provider picks alias, CNAME or A/AAAA records).
+    pub endpoint: Endpoint,
     /// The security groups it carries.
     pub security_group_ids: Vec<String>,
     /// The idle timeout.

@@ -16,6 +16,7 @@ mod capabilities;
 mod certificate;
 mod cluster;
 mod dns;
+mod endpoint;
 mod load_balancer;
 mod registry;
 
@@ -29,7 +30,8 @@ pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredService, DesiredTaskDefinition, Rollout, ServiceInfo, SupportResource,
     TaskDefinitionInfo, TrafficSource,
 };
-pub use dns::{AliasTarget, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
+pub use dns::{pointer_records, AliasTarget, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
+pub use endpoint::Endpoint;
 pub use load_balancer::{
     DesiredListener, DesiredLoadBalancer, DesiredTargetGroup, ListenerAction, ListenerInfo, LoadBalancer,
     LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetGroupInfo, TargetHealth, TargetState,
