@@ -13,8 +13,8 @@ use ecs::types::{
     TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use scaling_core::providers::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredSecurityGroup, DesiredService, DesiredTaskDefinition, Owner, Rollout,
-    SecurityGroupInfo, ServiceInfo, SupportResource, TaskDefinitionInfo,
+    Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, Owner,
+    RevisionInfo, Rollout, ServiceInfo, SupportResource,
 };
 use scaling_core::{ErrorKind, Platform, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
@@ -33,7 +33,7 @@ fn owns(owner: &Owner, tags: &[Tag]) -> bool {
 
 /// A client token: the same desired service gives the same token, so a retried create is one service.
 fn client_token(desired: &DesiredService) -> String {
-    let hash = Sha256::digest(format!("{}|{}|{}", desired.cluster.id, desired.name, desired.task_definition_id));
+    let hash = Sha256::digest(format!("{}|{}|{}", desired.cluster.id, desired.name, desired.revision_id));
     hex::encode(hash)[..32].to_string()
 }
 
@@ -134,12 +134,12 @@ fn service_info(s: &ecs::types::Service) -> ServiceInfo {
         id: s.service_arn().unwrap_or_default().to_string(),
         name: s.service_name().unwrap_or_default().to_string(),
         cluster_id: s.cluster_arn().unwrap_or_default().to_string(),
-        task_definition_id: s.task_definition().unwrap_or_default().to_string(),
+        revision_id: s.task_definition().unwrap_or_default().to_string(),
         desired_count: desired,
         running_count: running,
         pending_count: count(s.pending_count()),
-        target_group_id: s.load_balancers().first().and_then(|l| l.target_group_arn()).unwrap_or_default().to_string(),
-        security_group_id: awsvpc.and_then(|a| a.security_groups().first()).cloned(),
+        backend_id: s.load_balancers().first().and_then(|l| l.target_group_arn()).unwrap_or_default().to_string(),
+        firewall_id: awsvpc.and_then(|a| a.security_groups().first()).cloned(),
         health_check_grace_period: s
             .health_check_grace_period_seconds()
             .and_then(|g| u64::try_from(g).ok())
@@ -150,13 +150,13 @@ fn service_info(s: &ecs::types::Service) -> ServiceInfo {
     }
 }
 
-fn definition_info(d: &ecs::types::TaskDefinition) -> Option<TaskDefinitionInfo> {
+fn definition_info(d: &ecs::types::TaskDefinition) -> Option<RevisionInfo> {
     let container = d.container_definitions().first()?;
     let platform = match d.runtime_platform().and_then(|p| p.cpu_architecture()) {
         Some(CpuArchitecture::Arm64) => Platform::LinuxArm64,
         _ => Platform::LinuxAmd64,
     };
-    Some(TaskDefinitionInfo {
+    Some(RevisionInfo {
         id: d.task_definition_arn()?.to_string(),
         family: d.family()?.to_string(),
         revision: u32::try_from(d.revision()).ok()?,
@@ -226,19 +226,19 @@ impl Cluster for AwsProvider {
         Ok(())
     }
 
-    async fn find_task_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+    async fn find_replica_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
         self.find_group(owner, name).await
     }
 
-    async fn ensure_task_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+    async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
         self.ensure_group(desired).await
     }
 
-    async fn delete_task_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+    async fn delete_replica_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
         self.delete_group(owner, group).await
     }
 
-    async fn find_task_definition(&self, owner: &Owner, family: &str) -> ProviderResult<Option<TaskDefinitionInfo>> {
+    async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {
         let out = match self
             .ecs
             .describe_task_definition()
@@ -263,7 +263,7 @@ impl Cluster for AwsProvider {
             .ok_or_else(|| missing("DescribeTaskDefinition", family, "container definition"))
     }
 
-    async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo> {
+    async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
         let family = &desired.family;
         let owner = owner_in(&desired.tags);
         let cpu_units = crate::sizes::cpu_units(desired.cpu).ok_or_else(|| {
@@ -275,10 +275,11 @@ impl Cluster for AwsProvider {
             )
         })?;
         let role = self.execution_role(&owner.app, &desired.tags).await?;
-        self.log_group(&desired.log_group, &desired.tags).await?;
+        let log_group = crate::support_resources::log_group_name(&owner.app);
+        self.log_group(&log_group, &desired.tags).await?;
         let logging = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
-            .options("awslogs-group", &desired.log_group)
+            .options("awslogs-group", &log_group)
             .options("awslogs-region", &self.region)
             .options("awslogs-stream-prefix", &owner.app)
             .build()
@@ -324,7 +325,7 @@ impl Cluster for AwsProvider {
             .ok_or_else(|| missing("RegisterTaskDefinition", family, "TaskDefinition"))
     }
 
-    async fn deregister_task_definitions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
+    async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
         let out = self
             .ecs
             .list_task_definitions()
@@ -378,7 +379,7 @@ impl Cluster for AwsProvider {
         let network = self.network().await?;
         let awsvpc = AwsVpcConfiguration::builder()
             .set_subnets(Some(network.subnets.clone()))
-            .set_security_groups(desired.security_group_id.clone().map(|g| vec![g]))
+            .set_security_groups(desired.firewall_id.clone().map(|g| vec![g]))
             .assign_public_ip(if self.settings.assign_public_ip {
                 AssignPublicIp::Enabled
             } else {
@@ -394,7 +395,7 @@ impl Cluster for AwsProvider {
             .minimum_healthy_percent(MINIMUM_HEALTHY_PERCENT)
             .build();
         let target = ecs::types::LoadBalancer::builder()
-            .target_group_arn(&desired.traffic.target_group_id)
+            .target_group_arn(&desired.traffic.backend_id)
             .container_name(&desired.container)
             .container_port(i32::from(desired.traffic.container_port))
             .build();
@@ -404,7 +405,7 @@ impl Cluster for AwsProvider {
                 .update_service()
                 .cluster(&desired.cluster.id)
                 .service(name)
-                .task_definition(&desired.task_definition_id)
+                .task_definition(&desired.revision_id)
                 .desired_count(count)
                 .health_check_grace_period_seconds(grace)
                 .network_configuration(network_configuration)
@@ -420,7 +421,7 @@ impl Cluster for AwsProvider {
                 .create_service()
                 .cluster(&desired.cluster.id)
                 .service_name(name)
-                .task_definition(&desired.task_definition_id)
+                .task_definition(&desired.revision_id)
                 .desired_count(count)
                 .launch_type(LaunchType::Fargate)
                 .health_check_grace_period_seconds(grace)

@@ -11,9 +11,9 @@ use elb::types::{
     RedirectActionStatusCodeEnum, Tag, TargetGroupAttribute, TargetHealthStateEnum, TargetTypeEnum,
 };
 use scaling_core::providers::{
-    DesiredListener, DesiredLoadBalancer, DesiredSecurityGroup, DesiredTargetGroup, Endpoint, ListenerAction,
-    ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol, SecurityGroupInfo,
-    TargetGroupInfo, TargetHealth, TargetState,
+    BackendInfo, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, Endpoint, FirewallInfo,
+    ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol, TargetHealth,
+    TargetState,
 };
 use scaling_core::{Algorithm, ErrorKind, HealthCheckSpec, ProviderResult};
 
@@ -32,8 +32,8 @@ fn secs(d: Duration) -> i32 {
 
 fn action(action: &ListenerAction) -> Action {
     match action {
-        ListenerAction::Forward { target_group_id } => {
-            Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(target_group_id).build()
+        ListenerAction::Forward { backend_id } => {
+            Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(backend_id).build()
         }
         ListenerAction::RedirectToHttps { port } => {
             let redirect = RedirectActionConfig::builder()
@@ -53,7 +53,7 @@ fn listener_action(actions: &[Action]) -> ListenerAction {
             ListenerAction::RedirectToHttps { port: redirect.port().and_then(|p| p.parse().ok()).unwrap_or(443) }
         }
         None => ListenerAction::Forward {
-            target_group_id: first
+            backend_id: first
                 .and_then(|a| a.target_group_arn().map(str::to_string))
                 .or_else(|| {
                     first
@@ -183,7 +183,7 @@ impl AwsProvider {
         Ok(())
     }
 
-    async fn set_target_group_attributes(&self, arn: &str, desired: &DesiredTargetGroup) -> ProviderResult<()> {
+    async fn set_target_group_attributes(&self, arn: &str, desired: &DesiredBackend) -> ProviderResult<()> {
         let attribute = |k: &str, v: String| TargetGroupAttribute::builder().key(k).value(v).build();
         let mut call = self
             .elb
@@ -207,15 +207,15 @@ impl AwsProvider {
 
 #[async_trait]
 impl LoadBalancer for AwsProvider {
-    async fn find_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+    async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
         self.find_group(owner, name).await
     }
 
-    async fn ensure_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+    async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
         self.ensure_group(desired).await
     }
 
-    async fn delete_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+    async fn delete_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
         self.delete_group(owner, group).await
     }
 
@@ -252,7 +252,7 @@ impl LoadBalancer for AwsProvider {
             id: arn.to_string(),
             name: name.to_string(),
             endpoint: Endpoint::hostname(hostname),
-            security_group_ids: lb.security_groups().to_vec(),
+            firewall_ids: lb.security_groups().to_vec(),
             idle_timeout: Duration::from_secs(idle),
             drop_invalid_header_fields,
             status,
@@ -265,8 +265,8 @@ impl LoadBalancer for AwsProvider {
         let name = &desired.name;
         match self.find_load_balancer(&owner, name).await? {
             Some(lb) => {
-                let groups: Vec<String> = desired.security_group_id.iter().cloned().collect();
-                if lb.security_group_ids != groups {
+                let groups: Vec<String> = desired.firewall_id.iter().cloned().collect();
+                if lb.firewall_ids != groups {
                     self.elb
                         .set_security_groups()
                         .load_balancer_arn(&lb.id)
@@ -291,7 +291,7 @@ impl LoadBalancer for AwsProvider {
                     .scheme(LoadBalancerSchemeEnum::InternetFacing)
                     .ip_address_type(IpAddressType::Ipv4)
                     .set_subnets(Some(network.subnets.clone()))
-                    .set_security_groups(desired.security_group_id.clone().map(|g| vec![g]))
+                    .set_security_groups(desired.firewall_id.clone().map(|g| vec![g]))
                     .set_tags(Some(tags(&desired.tags)))
                     .send()
                     .await
@@ -322,7 +322,7 @@ impl LoadBalancer for AwsProvider {
         Ok(())
     }
 
-    async fn find_target_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<TargetGroupInfo>> {
+    async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
         let out = match self.elb.describe_target_groups().names(name).send().await {
             Ok(out) => out,
             Err(e) if code(&e) == Some("TargetGroupNotFound") => return Ok(None),
@@ -344,7 +344,7 @@ impl LoadBalancer for AwsProvider {
         let seconds = |key: &str| attribute(key).and_then(|v| v.parse().ok()).map(Duration::from_secs);
         let sticky = attribute("stickiness.enabled").as_deref() == Some("true");
         let count = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or_default();
-        Ok(Some(TargetGroupInfo {
+        Ok(Some(BackendInfo {
             id: arn.to_string(),
             name: name.to_string(),
             port: tg.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
@@ -367,12 +367,12 @@ impl LoadBalancer for AwsProvider {
         }))
     }
 
-    async fn ensure_target_group(&self, desired: &DesiredTargetGroup) -> ProviderResult<TargetGroupInfo> {
+    async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
         let owner = owner_in(&desired.tags);
         let name = &desired.name;
         let hc = &desired.health_check;
         let matcher = Matcher::builder().http_code(SUCCESS_CODES).build();
-        let arn = match self.find_target_group(&owner, name).await? {
+        let arn = match self.find_backend(&owner, name).await? {
             Some(tg) => {
                 self.elb
                     .modify_target_group()
@@ -418,13 +418,13 @@ impl LoadBalancer for AwsProvider {
             }
         };
         self.set_target_group_attributes(&arn, desired).await?;
-        self.find_target_group(&owner, name)
+        self.find_backend(&owner, name)
             .await?
             .ok_or_else(|| missing("DescribeTargetGroups", name, "the new target group"))
     }
 
-    async fn delete_target_group(&self, owner: &Owner, group: &TargetGroupInfo) -> ProviderResult<()> {
-        if self.find_target_group(owner, &group.name).await?.is_none() {
+    async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
+        if self.find_backend(owner, &group.name).await?.is_none() {
             return Ok(());
         }
         self.elb
@@ -543,7 +543,7 @@ impl LoadBalancer for AwsProvider {
         }
     }
 
-    async fn target_health(&self, group: &TargetGroupInfo) -> ProviderResult<Vec<TargetHealth>> {
+    async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>> {
         let out = self
             .elb
             .describe_target_health()
@@ -582,10 +582,9 @@ mod tests {
 
     #[test]
     fn redirect_and_forward_actions_round_trip() {
-        for wanted in [
-            ListenerAction::RedirectToHttps { port: 443 },
-            ListenerAction::Forward { target_group_id: "arn:tg".into() },
-        ] {
+        for wanted in
+            [ListenerAction::RedirectToHttps { port: 443 }, ListenerAction::Forward { backend_id: "arn:tg".into() }]
+        {
             assert_eq!(listener_action(&[action(&wanted)]), wanted);
         }
         let redirect = action(&ListenerAction::RedirectToHttps { port: 443 });

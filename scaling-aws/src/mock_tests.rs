@@ -7,7 +7,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use scaling_core::providers::{
-    Certificate, CertificateInfo, CertificateStatus, ClusterInfo, Owner, Registry, SecurityGroupInfo, TrafficSource,
+    Certificate, CertificateInfo, CertificateStatus, ClusterInfo, FirewallInfo, Owner, Registry, TrafficSource,
 };
 use scaling_core::{Cluster, ErrorKind, LoadBalancer};
 use tokio::sync::OnceCell;
@@ -88,15 +88,15 @@ async fn a_new_service_gets_the_grace_period_and_a_circuit_breaker_that_rolls_ba
     let desired = scaling_core::providers::DesiredService {
         name: "dashmath-service".into(),
         cluster: ClusterInfo { id: "arn:cluster".into(), name: "dashmath-cluster".into() },
-        task_definition_id: "arn:taskdef:1".into(),
+        revision_id: "arn:taskdef:1".into(),
         container: "dashmath-container".into(),
         desired_count: 3,
         traffic: TrafficSource {
-            target_group_id: "arn:tg".into(),
-            security_group_id: Some("sg-alb".into()),
+            backend_id: "arn:tg".into(),
+            firewall_id: Some("sg-alb".into()),
             container_port: 8050,
         },
-        security_group_id: Some("sg-task".into()),
+        firewall_id: Some("sg-task".into()),
         health_check_grace_period: std::time::Duration::from_secs(30),
         tags: owner().tags(&Default::default()),
     };
@@ -123,13 +123,13 @@ async fn a_security_group_whose_interfaces_linger_is_a_retryable_dependency_viol
     let delete = mock!(aws_sdk_ec2::Client::delete_security_group)
         .then_http_response(|| xml_error(400, "DependencyViolation", "resource sg-task has a dependent object"));
     let provider = Mocks { ec2: vec![owned_group(), delete], ..Default::default() }.provider();
-    let group = SecurityGroupInfo {
+    let group = FirewallInfo {
         id: "sg-task".into(),
         name: "dashmath-from-alb-sg".into(),
         ingress: vec![],
         other_rules: vec![],
     };
-    let error = provider.delete_task_security_group(&owner(), &group).await.unwrap_err();
+    let error = provider.delete_replica_firewall(&owner(), &group).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::DependencyViolation);
     assert!(error.is_retryable(), "destroy waits for the interfaces to go and tries again");
     assert!(error.message.contains("dependent object"));
@@ -145,7 +145,7 @@ async fn a_foreign_security_group_with_our_name_is_never_adopted() {
             .build()
     });
     let provider = Mocks { ec2: vec![foreign], ..Default::default() }.provider();
-    let error = provider.find_security_group(&owner(), "dashmath-alb-sg").await.unwrap_err();
+    let error = provider.find_firewall(&owner(), "dashmath-alb-sg").await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::NotOwned);
 }
 

@@ -213,4 +213,16 @@ pub fn default_retry() -> RetryConfig {
 }
 
 /// A cloud with every step of the seed's recipe: security groups, DNS-validated certificates, a zone.
-impl scaling_core::Capable for AwsProvider {}
+/// AWS has every step of the seed's recipe, and calls three of its resources by their own names.
+pub const AWS_CAPABILITIES: scaling_core::Capabilities = scaling_core::Capabilities::CLOUD.with_nouns(&[
+    (scaling_core::StepId::LoadBalancerFirewall, "security group"),
+    (scaling_core::StepId::ReplicaFirewall, "security group"),
+    (scaling_core::StepId::Backend, "target group"),
+    (scaling_core::StepId::Revision, "task definition"),
+]);
+
+impl scaling_core::Capable for AwsProvider {
+    fn capabilities(&self) -> scaling_core::Capabilities {
+        AWS_CAPABILITIES
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, Tag, TagSpecification, UserIdGroupPair,
 };
-use scaling_core::providers::{DesiredSecurityGroup, IngressRule, Owner, SecurityGroupInfo, TrafficFrom};
+use scaling_core::providers::{DesiredFirewall, FirewallInfo, IngressRule, Owner, TrafficFrom};
 use scaling_core::{ErrorKind, ProviderError, ProviderResult, Retry};
 
 use crate::error::{code, map, missing, not_owned};
@@ -117,11 +117,11 @@ impl AwsProvider {
         Ok(Some(group.clone()))
     }
 
-    pub(crate) async fn find_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+    pub(crate) async fn find_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
         let Some(group) = self.describe_group(owner, name).await? else { return Ok(None) };
         let id = group.group_id().ok_or_else(|| missing("DescribeSecurityGroups", name, "GroupId"))?;
         let (rules, other_rules) = rules_of(group.ip_permissions());
-        Ok(Some(SecurityGroupInfo {
+        Ok(Some(FirewallInfo {
             id: id.to_string(),
             name: name.to_string(),
             ingress: rules.into_iter().collect(),
@@ -129,7 +129,7 @@ impl AwsProvider {
         }))
     }
 
-    async fn create_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<String> {
+    async fn create_group(&self, desired: &DesiredFirewall) -> ProviderResult<String> {
         let name = &desired.name;
         let vpc = self.network().await?.vpc_id.clone();
         let tags = desired
@@ -158,7 +158,7 @@ impl AwsProvider {
     /// Creates the group when missing, then revokes every inbound rule the spec does not want and grants
     /// every one it lacks, one address family at a time; reads the group back and fails unless it now
     /// holds exactly the wanted rules.
-    pub(crate) async fn ensure_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+    pub(crate) async fn ensure_group(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
         let name = &desired.name;
         let owner = owner_in(&desired.tags);
         let (id, permissions) = match self.describe_group(&owner, name).await? {
@@ -223,7 +223,7 @@ impl AwsProvider {
         Ok(now)
     }
 
-    pub(crate) async fn delete_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
+    pub(crate) async fn delete_group(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
         if self.find_group(owner, &group.name).await?.is_none() {
             return Ok(());
         }

@@ -158,14 +158,14 @@ fn name_problems(spec: &Spec, out: &mut Vec<Problem>) {
     let names = ResourceNames::new(name);
     let limits = [
         (&names.repository, "image repository", 256),
-        (&names.load_balancer_security_group, "security group", 255),
-        (&names.task_security_group, "security group", 255),
+        (&names.load_balancer_firewall, "security group", 255),
+        (&names.replica_firewall, "security group", 255),
         (&names.cluster, "cluster", 255),
-        (&names.task_definition, "task definition family", 255),
+        (&names.revision, "task definition family", 255),
         (&names.container, "container", 255),
         (&names.service, "service", 255),
         (&names.load_balancer, "load balancer", 32),
-        (&names.target_group, "target group", 32),
+        (&names.backend, "target group", 32),
     ];
     let too_long = limits.into_iter().find(|(derived, _, max)| derived.len() > *max);
     if let Some((derived, what, max_len)) = too_long {

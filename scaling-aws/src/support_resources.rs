@@ -18,7 +18,7 @@ pub(crate) fn role_name(app: &str) -> String {
     format!("{app}-execution-role")
 }
 
-/// The log group of `app`'s tasks (the same as the core's `ResourceNames::log_group`).
+/// The log group of `app`'s tasks: `/ecs/<app>`, as the seed names it.
 pub(crate) fn log_group_name(app: &str) -> String {
     format!("/ecs/{app}")
 }

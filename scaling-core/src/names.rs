@@ -1,4 +1,5 @@
-//! The resource names derived from the app name: the seed's naming, in one place.
+//! The resource names derived from the app name: the seed's naming, in one place. Every provider
+//! names its resources after these (AWS exactly; a provider with fewer resources uses fewer).
 
 use serde::Serialize;
 
@@ -9,24 +10,22 @@ pub struct ResourceNames {
     pub app: String,
     /// Image repository: `<app>-repository`.
     pub repository: String,
-    /// Load balancer security group: `<app>-alb-sg`.
-    pub load_balancer_security_group: String,
-    /// Task security group: `<app>-from-alb-sg`.
-    pub task_security_group: String,
+    /// The load balancer's firewall: `<app>-alb-sg`.
+    pub load_balancer_firewall: String,
+    /// The replicas' firewall, admitting only the load balancer: `<app>-from-alb-sg`.
+    pub replica_firewall: String,
     /// Cluster: `<app>-cluster`.
     pub cluster: String,
-    /// Task definition family: `<app>-taskdef`.
-    pub task_definition: String,
+    /// The name every revision of what a replica runs shares: `<app>-taskdef`.
+    pub revision: String,
     /// Container: `<app>-container`.
     pub container: String,
     /// Service: `<app>-service`.
     pub service: String,
     /// Load balancer: `<app>-alb`.
     pub load_balancer: String,
-    /// Target group: `<app>-tg`.
-    pub target_group: String,
-    /// Log group: `/ecs/<app>`.
-    pub log_group: String,
+    /// The pool of replicas the load balancer forwards to: `<app>-tg`.
+    pub backend: String,
 }
 
 impl ResourceNames {
@@ -35,15 +34,14 @@ impl ResourceNames {
         Self {
             app: app.to_string(),
             repository: format!("{app}-repository"),
-            load_balancer_security_group: format!("{app}-alb-sg"),
-            task_security_group: format!("{app}-from-alb-sg"),
+            load_balancer_firewall: format!("{app}-alb-sg"),
+            replica_firewall: format!("{app}-from-alb-sg"),
             cluster: format!("{app}-cluster"),
-            task_definition: format!("{app}-taskdef"),
+            revision: format!("{app}-taskdef"),
             container: format!("{app}-container"),
             service: format!("{app}-service"),
             load_balancer: format!("{app}-alb"),
-            target_group: format!("{app}-tg"),
-            log_group: format!("/ecs/{app}"),
+            backend: format!("{app}-tg"),
         }
     }
 }
@@ -56,11 +54,11 @@ mod tests {
     fn names_follow_the_seed() {
         let names = ResourceNames::new("app");
         assert_eq!(
-            [&names.load_balancer_security_group, &names.task_security_group, &names.cluster, &names.task_definition],
+            [&names.load_balancer_firewall, &names.replica_firewall, &names.cluster, &names.revision],
             ["app-alb-sg", "app-from-alb-sg", "app-cluster", "app-taskdef"]
         );
         assert_eq!(
-            [&names.container, &names.service, &names.load_balancer, &names.target_group],
+            [&names.container, &names.service, &names.load_balancer, &names.backend],
             ["app-container", "app-service", "app-alb", "app-tg"]
         );
     }

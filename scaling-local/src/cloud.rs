@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use scaling_core::memory::InMemoryCloud;
-use scaling_core::providers::{TargetGroupInfo, TaskDefinitionInfo};
+use scaling_core::providers::{BackendInfo, RevisionInfo};
 use scaling_core::{Capabilities, Capable, ErrorKind, ProviderError, ProviderResult, Spec, SpecErrors};
 
 use crate::balancer::Balancer;
@@ -24,16 +24,21 @@ pub struct LocalCloud {
     pub(crate) balancer: Balancer,
     pub(crate) supervisor: Supervisor,
     ca: OnceLock<LocalCa>,
-    pub(crate) task_definitions: Mutex<HashMap<String, TaskDefinitionInfo>>,
-    pub(crate) target_groups: Mutex<HashMap<String, TargetGroupInfo>>,
+    pub(crate) task_definitions: Mutex<HashMap<String, RevisionInfo>>,
+    pub(crate) target_groups: Mutex<HashMap<String, BackendInfo>>,
     record: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
 }
 
 /// What this machine is: no firewall resources (replicas listen on loopback, the balancer is the only
-/// entry), certificates from the local CA (no validation records), and `*.localhost` names that resolve
-/// here by themselves (no zone, no records).
-pub const LOCAL_CAPABILITIES: Capabilities =
-    Capabilities::CLOUD.without_firewalls().with_self_managed_certificates().without_dns_records().on_this_machine();
+/// entry), certificates from the local CA (no validation records), `*.localhost` names that resolve
+/// here by themselves (no zone, no records), and replicas that start whether a port forwards to their
+/// pool yet or not.
+pub const LOCAL_CAPABILITIES: Capabilities = Capabilities::CLOUD
+    .without_firewalls()
+    .with_self_managed_certificates()
+    .without_dns_records()
+    .with_services_before_listeners()
+    .on_this_machine();
 
 impl Capable for LocalCloud {
     fn capabilities(&self) -> Capabilities {

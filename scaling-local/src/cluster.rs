@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use scaling_core::providers::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredSecurityGroup, DesiredService, DesiredTaskDefinition, Owner, Rollout,
-    SecurityGroupInfo, ServiceInfo, TaskDefinitionInfo,
+    Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, Owner,
+    RevisionInfo, Rollout, ServiceInfo,
 };
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
@@ -46,9 +46,9 @@ impl LocalCloud {
         let fail =
             |message: String| ProviderError::new("ensure_service", &desired.name, ErrorKind::InvalidRequest, message);
         let definition = lock(&self.task_definitions)
-            .get(&desired.task_definition_id)
+            .get(&desired.revision_id)
             .cloned()
-            .ok_or_else(|| fail(format!("task definition {} is not known", desired.task_definition_id)))?;
+            .ok_or_else(|| fail(format!("task definition {} is not known", desired.revision_id)))?;
         let bundle = digest_of(&definition.image).and_then(|d| bundle::find(&self.paths, d)).ok_or_else(|| {
             fail(format!(
                 "the local provider runs apps it builds from image.context; {} is not a local bundle (a prebuilt image needs a container runtime)",
@@ -56,7 +56,7 @@ impl LocalCloud {
             ))
         })?;
         let drain = lock(&self.target_groups)
-            .get(&desired.traffic.target_group_id)
+            .get(&desired.traffic.backend_id)
             .map(|t| t.deregistration_delay)
             .unwrap_or_default();
         Ok(RunSpec {
@@ -84,35 +84,35 @@ impl Cluster for LocalCloud {
         self.memory.delete_cluster(owner, cluster).await
     }
 
-    async fn find_task_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
-        self.memory.find_task_security_group(owner, name).await
+    async fn find_replica_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        self.memory.find_replica_firewall(owner, name).await
     }
 
-    async fn ensure_task_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
+    async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
         // Replicas bind 127.0.0.1 only, so the load balancer on this machine is the only way in.
-        self.memory.ensure_task_security_group(desired).await
+        self.memory.ensure_replica_firewall(desired).await
     }
 
-    async fn delete_task_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
-        self.memory.delete_task_security_group(owner, group).await
+    async fn delete_replica_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        self.memory.delete_replica_firewall(owner, group).await
     }
 
-    async fn find_task_definition(&self, owner: &Owner, family: &str) -> ProviderResult<Option<TaskDefinitionInfo>> {
-        let found = self.memory.find_task_definition(owner, family).await?;
+    async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {
+        let found = self.memory.find_revision(owner, family).await?;
         if let Some(definition) = &found {
             lock(&self.task_definitions).insert(definition.id.clone(), definition.clone());
         }
         Ok(found)
     }
 
-    async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo> {
-        let definition = self.memory.register_task_definition(desired).await?;
+    async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
+        let definition = self.memory.register_revision(desired).await?;
         lock(&self.task_definitions).insert(definition.id.clone(), definition.clone());
         Ok(definition)
     }
 
-    async fn deregister_task_definitions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
-        self.memory.deregister_task_definitions(owner, family).await
+    async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
+        self.memory.deregister_revisions(owner, family).await
     }
 
     async fn find_service(
@@ -127,7 +127,7 @@ impl Cluster for LocalCloud {
     async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
         let spec = self.run_spec(desired)?;
         let service = self.memory.ensure_service(desired).await?;
-        let pool = self.balancer.pool(&desired.traffic.target_group_id);
+        let pool = self.balancer.pool(&desired.traffic.backend_id);
         self.supervisor.apply(&service.name, pool, spec, desired.desired_count);
         Ok(self.live(service))
     }

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use scaling_core::providers::{
-    DesiredListener, DesiredLoadBalancer, DesiredSecurityGroup, DesiredTargetGroup, ListenerAction, ListenerInfo,
-    LoadBalancer, LoadBalancerInfo, Owner, SecurityGroupInfo, TargetGroupInfo, TargetHealth,
+    BackendInfo, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, FirewallInfo, ListenerAction,
+    ListenerInfo, LoadBalancer, LoadBalancerInfo, Owner, TargetHealth,
 };
 use scaling_core::{Certificate, ErrorKind, ProviderError, ProviderResult};
 
@@ -54,16 +54,16 @@ impl LocalCloud {
 
 #[async_trait]
 impl LoadBalancer for LocalCloud {
-    async fn find_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
-        self.memory.find_security_group(owner, name).await
+    async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        self.memory.find_firewall(owner, name).await
     }
 
-    async fn ensure_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
-        self.memory.ensure_security_group(desired).await
+    async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
+        self.memory.ensure_firewall(desired).await
     }
 
-    async fn delete_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
-        self.memory.delete_security_group(owner, group).await
+    async fn delete_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        self.memory.delete_firewall(owner, group).await
     }
 
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
@@ -81,12 +81,12 @@ impl LoadBalancer for LocalCloud {
         Ok(())
     }
 
-    async fn find_target_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<TargetGroupInfo>> {
-        self.memory.find_target_group(owner, name).await
+    async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
+        self.memory.find_backend(owner, name).await
     }
 
-    async fn ensure_target_group(&self, desired: &DesiredTargetGroup) -> ProviderResult<TargetGroupInfo> {
-        let group = self.memory.ensure_target_group(desired).await?;
+    async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
+        let group = self.memory.ensure_backend(desired).await?;
         let settings = PoolSettings {
             health: desired.health_check.clone(),
             stickiness: desired.stickiness,
@@ -98,8 +98,8 @@ impl LoadBalancer for LocalCloud {
         Ok(group)
     }
 
-    async fn delete_target_group(&self, owner: &Owner, group: &TargetGroupInfo) -> ProviderResult<()> {
-        self.memory.delete_target_group(owner, group).await?;
+    async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
+        self.memory.delete_backend(owner, group).await?;
         self.balancer.remove_pool(&group.id);
         lock(&self.target_groups).remove(&group.id);
         Ok(())
@@ -112,7 +112,7 @@ impl LoadBalancer for LocalCloud {
     async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo> {
         let info = self.memory.ensure_listener(lb, desired).await?;
         let route = match &desired.action {
-            ListenerAction::Forward { target_group_id } => Route::Forward(self.balancer.pool(target_group_id)),
+            ListenerAction::Forward { backend_id } => Route::Forward(self.balancer.pool(backend_id)),
             ListenerAction::RedirectToHttps { port } => {
                 let https_port = self.balancer.listener_addr(*port).map_or(self.bind_port(*port), |a| a.port());
                 Route::Redirect { https_port }
@@ -143,7 +143,7 @@ impl LoadBalancer for LocalCloud {
         Ok(())
     }
 
-    async fn target_health(&self, group: &TargetGroupInfo) -> ProviderResult<Vec<TargetHealth>> {
+    async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>> {
         Ok(self.balancer.pool(&group.id).health())
     }
 }

@@ -11,19 +11,19 @@ async fn a_fresh_deploy_creates_exactly_the_seed_resource_set() {
 
     let inventory = cloud.inventory();
     let expected = [
+        "backend dashmath-tg owner=dashmath port=8050 health_path=/ grace=30s",
         "certificate dashmath.example.com owner=dashmath names=[www.dashmath.example.com] status=Issued",
         "cluster dashmath-cluster owner=dashmath",
+        "firewall dashmath-alb-sg owner=dashmath ingress=[80<-anywhere,443<-anywhere]",
+        "firewall dashmath-from-alb-sg owner=dashmath ingress=[8050<-dashmath-alb-sg]",
         "listener dashmath-alb:443 owner=dashmath HTTPS forward:dashmath-tg cert=cert:dashmath.example.com min_tls=1.2",
         "listener dashmath-alb:80 owner=dashmath HTTP redirect:443 cert= min_tls=",
         "load_balancer dashmath-alb owner=dashmath groups=[dashmath-alb-sg] idle=60s",
         "record dashmath.example.com A owner=dashmath alias:dashmath-alb",
         "record www.dashmath.example.com A owner=dashmath alias:dashmath-alb",
         "repository dashmath-repository owner=dashmath images=0 scan_on_push=true immutable=true",
-        "security_group dashmath-alb-sg owner=dashmath ingress=[80<-anywhere,443<-anywhere]",
-        "security_group dashmath-from-alb-sg owner=dashmath ingress=[8050<-dashmath-alb-sg]",
-        "service dashmath-service owner=dashmath task_definition=dashmath-taskdef:1 count=3 target_group=dashmath-tg group=dashmath-from-alb-sg grace=30s",
-        "target_group dashmath-tg owner=dashmath port=8050 health_path=/ grace=30s",
-        &format!("task_definition dashmath-taskdef:1 owner=dashmath container=dashmath-container image={} cpu=1000m memory=3072 port=8050 platform=linux/amd64", image(1)),
+        &format!("revision dashmath-taskdef:1 owner=dashmath container=dashmath-container image={} cpu=1000m memory=3072 port=8050 platform=linux/amd64", image(1)),
+        "service dashmath-service owner=dashmath revision=dashmath-taskdef:1 count=3 backend=dashmath-tg group=dashmath-from-alb-sg grace=30s",
         "zone dashmath.example.com owner=dashmath",
     ];
     let validation: Vec<&String> = inventory.iter().filter(|l| l.contains(" Cname ")).collect();
@@ -70,20 +70,16 @@ async fn changing_only_the_image_updates_only_task_definition_and_service() {
         plan.changes.iter().filter(|c| c.action != Action::NoChange).map(|c| (c.step, c.action)).collect();
     assert_eq!(
         changed,
-        [
-            (StepId::TaskDefinition, Action::Update),
-            (StepId::Service, Action::Update),
-            (StepId::ServiceStable, Action::Wait)
-        ]
+        [(StepId::Revision, Action::Update), (StepId::Service, Action::Update), (StepId::ServiceStable, Action::Wait)]
     );
 
     orchestrator.apply(&plan, &RecordedEvents::new()).await.unwrap();
     let ops: Vec<&str> = cloud.mutating_calls().iter().map(|c| c.operation).collect();
-    assert_eq!(ops, ["register_task_definition", "ensure_service"]);
+    assert_eq!(ops, ["register_revision", "ensure_service"]);
     assert!(cloud
         .inventory()
         .iter()
-        .any(|l| l.starts_with("service dashmath-service") && l.contains("task_definition=dashmath-taskdef:2")));
+        .any(|l| l.starts_with("service dashmath-service") && l.contains("revision=dashmath-taskdef:2")));
 }
 
 #[tokio::test(start_paused = true)]
@@ -99,12 +95,12 @@ async fn changing_the_balancing_algorithm_updates_only_the_target_group() {
     let plan = orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.unwrap()).await.unwrap();
     let changed: Vec<&scaling_core::Change> = plan.changes.iter().filter(|c| c.action != Action::NoChange).collect();
     assert_eq!(changed.len(), 1, "{changed:#?}");
-    assert_eq!((changed[0].step, changed[0].action), (StepId::TargetGroup, Action::Update));
+    assert_eq!((changed[0].step, changed[0].action), (StepId::Backend, Action::Update));
     assert!(changed[0].reason.contains("algorithm"), "{}", changed[0].reason);
 
     orchestrator.apply(&plan, &RecordedEvents::new()).await.unwrap();
     let ops: Vec<&str> = cloud.mutating_calls().iter().map(|c| c.operation).collect();
-    assert_eq!(ops, ["ensure_target_group"]);
+    assert_eq!(ops, ["ensure_backend"]);
     let image = orchestrator.prepare_image(&spec, None).await.unwrap();
     assert!(!orchestrator.plan(&spec, image).await.unwrap().has_changes(), "and then it holds");
 }
@@ -122,7 +118,7 @@ async fn a_built_image_is_pushed_once_and_pinned_by_digest() {
     orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
     let pushes = |cloud: &InMemoryCloud| cloud.mutating_calls().iter().filter(|c| c.operation == "push_image").count();
     assert_eq!(pushes(&cloud), 1);
-    let task = cloud.inventory().into_iter().find(|l| l.starts_with("task_definition")).unwrap();
+    let task = cloud.inventory().into_iter().find(|l| l.starts_with("revision")).unwrap();
     assert!(task.contains("image=memory.local/dashmath-repository@sha256:"), "{task}");
 
     cloud.clear_calls();
@@ -157,9 +153,7 @@ async fn every_step_starts_after_its_dependencies_finish() {
     }
     // Independent roots start together, before any of them finishes.
     let first_done = events.iter().position(|e| matches!(e.kind, EventKind::Done { .. })).unwrap();
-    for root in
-        [StepId::Repository, StepId::Zone, StepId::Certificate, StepId::LoadBalancerSecurityGroup, StepId::Cluster]
-    {
+    for root in [StepId::Repository, StepId::Zone, StepId::Certificate, StepId::LoadBalancerFirewall, StepId::Cluster] {
         assert!(position(root, false).unwrap() < first_done, "{root} waited for another step");
     }
 }

@@ -2,7 +2,7 @@
 
 use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{
-    DesiredLoadBalancer, DesiredSecurityGroup, DnsRecord, IngressRule, RecordKind, RecordValue, TrafficFrom,
+    DesiredFirewall, DesiredLoadBalancer, DnsRecord, IngressRule, RecordKind, RecordValue, TrafficFrom,
 };
 use scaling_core::{DestroyOptions, Dns, LoadBalancer, Owner, RecordedEvents};
 use scaling_tests::{orchestrator, seed_spec};
@@ -10,16 +10,16 @@ use scaling_tests::{orchestrator, seed_spec};
 /// A load balancer and a zone record that belong to someone else.
 async fn add_foreign_resources(cloud: &InMemoryCloud) {
     let tags = Owner::new("billing").tags(&Default::default());
-    let group = DesiredSecurityGroup {
+    let group = DesiredFirewall {
         name: "billing-alb-sg".into(),
         description: "billing".into(),
         ingress: vec![IngressRule { port: 443, from: TrafficFrom::Anywhere }],
         tags: tags.clone(),
     };
-    let group = cloud.ensure_security_group(&group).await.unwrap();
+    let group = cloud.ensure_firewall(&group).await.unwrap();
     let lb = DesiredLoadBalancer {
         name: "billing-alb".into(),
-        security_group_id: Some(group.id),
+        firewall_id: Some(group.id),
         idle_timeout: std::time::Duration::from_secs(60),
         drop_invalid_header_fields: true,
         tags,
@@ -46,7 +46,7 @@ async fn destroy_keeps_foreign_resources_and_the_zone() {
 
     let left = cloud.inventory();
     assert!(left.iter().any(|l| l.starts_with("load_balancer billing-alb owner=billing")), "{left:#?}");
-    assert!(left.iter().any(|l| l.starts_with("security_group billing-alb-sg owner=billing")));
+    assert!(left.iter().any(|l| l.starts_with("firewall billing-alb-sg owner=billing")));
     assert!(
         left.iter().any(|l| l.starts_with("record dashmath.example.com Txt owner= ")),
         "the foreign record survives"

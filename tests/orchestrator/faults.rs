@@ -98,7 +98,7 @@ async fn destroy_waits_while_network_interfaces_linger_on_the_task_group() {
     let orchestrator = orchestrator(&cloud);
     orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
     for _ in 0..3 {
-        cloud.inject(Fault::operation("delete_task_security_group").kind(scaling_core::ErrorKind::DependencyViolation));
+        cloud.inject(Fault::operation("delete_replica_firewall").kind(scaling_core::ErrorKind::DependencyViolation));
     }
     let events = RecordedEvents::new();
     let options = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 
 pub use recorded::{Recorded, RecordedCall};
 
-use crate::providers::{DesiredCluster, DesiredSecurityGroup, DesiredTargetGroup, IngressRule, Owner, TrafficFrom};
+use crate::providers::{DesiredBackend, DesiredCluster, DesiredFirewall, IngressRule, Owner, TrafficFrom};
 use crate::{
     Action, DeployOptions, DestroyOptions, Error, ErrorKind, Orchestrator, Providers, ResourceNames, Silent, Spec,
 };
@@ -150,9 +150,9 @@ fn cluster(names: &ResourceNames, owner: &Owner) -> DesiredCluster {
     DesiredCluster { name: names.cluster.clone(), tags: owner.tags(&Default::default()) }
 }
 
-fn firewall(names: &ResourceNames, owner: &Owner) -> DesiredSecurityGroup {
-    DesiredSecurityGroup {
-        name: names.load_balancer_security_group.clone(),
+fn firewall(names: &ResourceNames, owner: &Owner) -> DesiredFirewall {
+    DesiredFirewall {
+        name: names.load_balancer_firewall.clone(),
         description: "conformance".into(),
         ingress: vec![IngressRule { port: 80, from: TrafficFrom::Anywhere }],
         tags: owner.tags(&Default::default()),
@@ -165,24 +165,21 @@ pub async fn ensure_twice_leaves_one(subject: &Subject) {
     let first = p.cluster.ensure_cluster(&cluster(&names, &owner)).await.expect("ensure_cluster");
     let second = p.cluster.ensure_cluster(&cluster(&names, &owner)).await.expect("ensure_cluster again");
     assert_eq!(first.id, second.id, "a second ensure_cluster made another cluster");
-    let first = p
-        .load_balancer
-        .ensure_target_group(&target_group_of(&subject.spec, &names, &owner))
-        .await
-        .expect("ensure_target_group");
+    let first =
+        p.load_balancer.ensure_backend(&target_group_of(&subject.spec, &names, &owner)).await.expect("ensure_backend");
     let second = p
         .load_balancer
-        .ensure_target_group(&target_group_of(&subject.spec, &names, &owner))
+        .ensure_backend(&target_group_of(&subject.spec, &names, &owner))
         .await
-        .expect("ensure_target_group again");
-    assert_eq!(first.id, second.id, "a second ensure_target_group made another target group");
-    let group = p.load_balancer.ensure_security_group(&firewall(&names, &owner)).await;
+        .expect("ensure_backend again");
+    assert_eq!(first.id, second.id, "a second ensure_backend made another target group");
+    let group = p.load_balancer.ensure_firewall(&firewall(&names, &owner)).await;
     if let Ok(first) = group {
-        let second = p.load_balancer.ensure_security_group(&firewall(&names, &owner)).await.expect("ensure twice");
-        assert_eq!(first.id, second.id, "a second ensure_security_group made another group");
-        p.load_balancer.delete_security_group(&owner, &second).await.expect("delete_security_group");
+        let second = p.load_balancer.ensure_firewall(&firewall(&names, &owner)).await.expect("ensure twice");
+        assert_eq!(first.id, second.id, "a second ensure_firewall made another group");
+        p.load_balancer.delete_firewall(&owner, &second).await.expect("delete_firewall");
     }
-    p.load_balancer.delete_target_group(&owner, &second).await.expect("delete_target_group");
+    p.load_balancer.delete_backend(&owner, &second).await.expect("delete_backend");
     let found = p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster");
     p.cluster.delete_cluster(&owner, &found.expect("the cluster is found")).await.expect("delete_cluster");
     assert_eq!(subject.owned().await, Vec::<String>::new(), "ensure-twice left something behind");
@@ -260,7 +257,7 @@ pub async fn deleting_what_is_missing_succeeds(subject: &Subject) {
     let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
     let cluster = p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster").expect("deployed");
     let service = p.cluster.find_service(&owner, &cluster, &names.service).await.expect("find_service");
-    let group = p.load_balancer.find_target_group(&owner, &names.target_group).await.expect("find_target_group");
+    let group = p.load_balancer.find_backend(&owner, &names.backend).await.expect("find_backend");
     let balancer = p.load_balancer.find_load_balancer(&owner, &names.load_balancer).await.expect("find_load_balancer");
     let listeners = match &balancer {
         Some(lb) => p.load_balancer.list_listeners(lb).await.expect("list_listeners"),
@@ -277,7 +274,7 @@ pub async fn deleting_what_is_missing_succeeds(subject: &Subject) {
         p.load_balancer.delete_load_balancer(&owner, lb).await.expect("delete_load_balancer of a deleted one");
     }
     if let Some(group) = &group {
-        p.load_balancer.delete_target_group(&owner, group).await.expect("delete_target_group of a deleted one");
+        p.load_balancer.delete_backend(&owner, group).await.expect("delete_backend of a deleted one");
     }
     p.cluster.delete_cluster(&owner, &cluster).await.expect("delete_cluster of a deleted cluster");
 }
@@ -310,23 +307,23 @@ impl Tamper for ThroughTheProvider {
             Drift::HealthCheckPath => {
                 let mut desired = target_group_of(spec, &names, &owner);
                 desired.health_check.path = "/tampered".into();
-                p.load_balancer.ensure_target_group(&desired).await.expect("ensure_target_group");
+                p.load_balancer.ensure_backend(&desired).await.expect("ensure_backend");
             }
             Drift::ExtraIngressRule => {
                 if !p.capabilities.cluster_firewall {
                     return false;
                 }
-                let found = p.cluster.find_task_security_group(&owner, &names.task_security_group).await;
-                let Some(group) = found.expect("find_task_security_group") else { return false };
+                let found = p.cluster.find_replica_firewall(&owner, &names.replica_firewall).await;
+                let Some(group) = found.expect("find_replica_firewall") else { return false };
                 let mut ingress = group.ingress.clone();
                 ingress.push(IngressRule { port: 22, from: TrafficFrom::Anywhere });
-                let desired = DesiredSecurityGroup {
+                let desired = DesiredFirewall {
                     name: group.name.clone(),
                     description: "tampered".into(),
                     ingress,
                     tags: owner.tags(&spec.tags),
                 };
-                p.cluster.ensure_task_security_group(&desired).await.expect("ensure_task_security_group");
+                p.cluster.ensure_replica_firewall(&desired).await.expect("ensure_replica_firewall");
             }
             Drift::RecordValue => {
                 let Some(domain) = spec.domain.as_ref().filter(|_| p.capabilities.dns_records) else { return false };
@@ -351,10 +348,10 @@ impl Tamper for ThroughTheProvider {
     }
 }
 
-fn target_group_of(spec: &Spec, names: &ResourceNames, owner: &Owner) -> DesiredTargetGroup {
+fn target_group_of(spec: &Spec, names: &ResourceNames, owner: &Owner) -> DesiredBackend {
     let lb = &spec.load_balancer;
-    DesiredTargetGroup {
-        name: names.target_group.clone(),
+    DesiredBackend {
+        name: names.backend.clone(),
         port: spec.app.port,
         health_check: spec.health_check.clone(),
         deregistration_delay: lb.deregistration_delay,

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::providers::{
-    BuildRequest, Capabilities, Capable, Certificate, CertificateInfo, Cluster, ClusterInfo, Delegation,
-    DesiredCertificate, DesiredCluster, DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredSecurityGroup,
-    DesiredService, DesiredTargetGroup, DesiredTaskDefinition, Dns, DnsRecord, Endpoint, ImageArtifact, ImageRef,
-    ListenerInfo, LoadBalancer, LoadBalancerInfo, Owner, Registry, RepositoryInfo, SecurityGroupInfo, ServiceInfo,
-    SupportResource, Tags, TargetGroupInfo, TargetHealth, TaskDefinitionInfo, ZoneInfo,
+    BackendInfo, BuildRequest, Capabilities, Capable, Certificate, CertificateInfo, Cluster, ClusterInfo, Delegation,
+    DesiredBackend, DesiredCertificate, DesiredCluster, DesiredFirewall, DesiredListener, DesiredLoadBalancer,
+    DesiredRepository, DesiredRevision, DesiredService, Dns, DnsRecord, Endpoint, FirewallInfo, ImageArtifact,
+    ImageRef, ListenerInfo, LoadBalancer, LoadBalancerInfo, Owner, Registry, RepositoryInfo, RevisionInfo, ServiceInfo,
+    SupportResource, Tags, TargetHealth, ZoneInfo,
 };
 use crate::{ProviderResult, Providers};
 
@@ -113,29 +113,29 @@ impl Cluster for Recorded {
         self.note("delete_cluster", true);
         self.inner.cluster.delete_cluster(owner, cluster).await
     }
-    async fn find_task_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
-        self.note("find_task_security_group", false);
-        self.inner.cluster.find_task_security_group(owner, name).await
+    async fn find_replica_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        self.note("find_replica_firewall", false);
+        self.inner.cluster.find_replica_firewall(owner, name).await
     }
-    async fn ensure_task_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
-        self.note("ensure_task_security_group", true);
-        self.inner.cluster.ensure_task_security_group(desired).await
+    async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
+        self.note("ensure_replica_firewall", true);
+        self.inner.cluster.ensure_replica_firewall(desired).await
     }
-    async fn delete_task_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
-        self.note("delete_task_security_group", true);
-        self.inner.cluster.delete_task_security_group(owner, group).await
+    async fn delete_replica_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        self.note("delete_replica_firewall", true);
+        self.inner.cluster.delete_replica_firewall(owner, group).await
     }
-    async fn find_task_definition(&self, owner: &Owner, family: &str) -> ProviderResult<Option<TaskDefinitionInfo>> {
-        self.note("find_task_definition", false);
-        self.inner.cluster.find_task_definition(owner, family).await
+    async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {
+        self.note("find_revision", false);
+        self.inner.cluster.find_revision(owner, family).await
     }
-    async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo> {
-        self.note("register_task_definition", true);
-        self.inner.cluster.register_task_definition(desired).await
+    async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
+        self.note("register_revision", true);
+        self.inner.cluster.register_revision(desired).await
     }
-    async fn deregister_task_definitions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
-        self.note("deregister_task_definitions", true);
-        self.inner.cluster.deregister_task_definitions(owner, family).await
+    async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
+        self.note("deregister_revisions", true);
+        self.inner.cluster.deregister_revisions(owner, family).await
     }
     async fn find_service(
         &self,
@@ -175,17 +175,17 @@ impl Cluster for Recorded {
 
 #[async_trait]
 impl LoadBalancer for Recorded {
-    async fn find_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
-        self.note("find_security_group", false);
-        self.inner.load_balancer.find_security_group(owner, name).await
+    async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        self.note("find_firewall", false);
+        self.inner.load_balancer.find_firewall(owner, name).await
     }
-    async fn ensure_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
-        self.note("ensure_security_group", true);
-        self.inner.load_balancer.ensure_security_group(desired).await
+    async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
+        self.note("ensure_firewall", true);
+        self.inner.load_balancer.ensure_firewall(desired).await
     }
-    async fn delete_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
-        self.note("delete_security_group", true);
-        self.inner.load_balancer.delete_security_group(owner, group).await
+    async fn delete_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        self.note("delete_firewall", true);
+        self.inner.load_balancer.delete_firewall(owner, group).await
     }
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
         self.note("find_load_balancer", false);
@@ -199,17 +199,17 @@ impl LoadBalancer for Recorded {
         self.note("delete_load_balancer", true);
         self.inner.load_balancer.delete_load_balancer(owner, lb).await
     }
-    async fn find_target_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<TargetGroupInfo>> {
-        self.note("find_target_group", false);
-        self.inner.load_balancer.find_target_group(owner, name).await
+    async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
+        self.note("find_backend", false);
+        self.inner.load_balancer.find_backend(owner, name).await
     }
-    async fn ensure_target_group(&self, desired: &DesiredTargetGroup) -> ProviderResult<TargetGroupInfo> {
-        self.note("ensure_target_group", true);
-        self.inner.load_balancer.ensure_target_group(desired).await
+    async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
+        self.note("ensure_backend", true);
+        self.inner.load_balancer.ensure_backend(desired).await
     }
-    async fn delete_target_group(&self, owner: &Owner, group: &TargetGroupInfo) -> ProviderResult<()> {
-        self.note("delete_target_group", true);
-        self.inner.load_balancer.delete_target_group(owner, group).await
+    async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
+        self.note("delete_backend", true);
+        self.inner.load_balancer.delete_backend(owner, group).await
     }
     async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
         self.note("list_listeners", false);
@@ -223,7 +223,7 @@ impl LoadBalancer for Recorded {
         self.note("delete_listener", true);
         self.inner.load_balancer.delete_listener(owner, listener).await
     }
-    async fn target_health(&self, group: &TargetGroupInfo) -> ProviderResult<Vec<TargetHealth>> {
+    async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>> {
         self.note("target_health", false);
         self.inner.load_balancer.target_health(group).await
     }

@@ -33,13 +33,33 @@ fn record_exists(s: &State, wanted: &DnsRecord) -> Option<String> {
         .map(|z| z.info.id.clone())
 }
 
-/// Notes the time at which each pending certificate's validation records all exist.
+/// The zone where `name` has an address or CNAME record, if one does.
+fn pointing(s: &State, name: &str) -> Option<String> {
+    s.zones
+        .values()
+        .find(|z| {
+            z.records
+                .iter()
+                .any(|r| r.name == name && matches!(r.kind, RecordKind::A | RecordKind::Aaaa | RecordKind::Cname))
+        })
+        .map(|z| z.info.id.clone())
+}
+
+/// Notes the time at which each pending certificate's validation records all exist (or, for
+/// certificates issued after binding, its names all lead somewhere).
 pub(crate) fn mark_validated(s: &mut State, now: Instant) {
     let pending: Vec<String> =
         s.certificates.iter().filter(|(_, c)| c.validated.is_none()).map(|(id, _)| id.clone()).collect();
+    let after_binding = s.capabilities.certificate_validation == CertificateValidation::AfterBinding;
     for id in pending {
         let Some(cert) = s.certificates.get(&id) else { continue };
-        let zones: Option<Vec<String>> = cert.info.validation_records.iter().map(|r| record_exists(s, r)).collect();
+        let zones: Option<Vec<String>> = if after_binding {
+            // Bound: every name already leads somewhere through a record of its own.
+            let names = std::iter::once(&cert.info.domain).chain(&cert.info.alternative_names);
+            names.map(|name| pointing(s, name)).collect()
+        } else {
+            cert.info.validation_records.iter().map(|r| record_exists(s, r)).collect()
+        };
         if let Some(zone) = zones.and_then(|z| z.into_iter().next()) {
             if let Some(cert) = s.certificates.get_mut(&id) {
                 cert.validated = Some((now, zone));
@@ -93,8 +113,10 @@ impl Certificate for InMemoryCloud {
                 None => {
                     let id = s.id("cert");
                     let names = std::iter::once(&desired.domain).chain(&desired.alternative_names);
-                    let self_managed = s.capabilities.certificate_validation == CertificateValidation::SelfManaged;
-                    let names: Vec<&String> = if self_managed { Vec::new() } else { names.collect() };
+                    let validation = s.capabilities.certificate_validation;
+                    let self_managed = validation == CertificateValidation::SelfManaged;
+                    let publishes = validation == CertificateValidation::PublishedRecords;
+                    let names: Vec<&String> = if publishes { names.collect() } else { Vec::new() };
                     let info = CertificateInfo {
                         id: id.clone(),
                         domain: desired.domain.clone(),

@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::load_balancer::{delete_security_group, ensure_security_group, find_security_group};
+use super::load_balancer::{delete_firewall, ensure_firewall, find_firewall};
 use super::state::{check_owner, owned_key, owner_of, Service, State, Tagged, TaskDefinition};
 use super::{not_found, InMemoryCloud};
 use crate::providers::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredSecurityGroup, DesiredService, DesiredTaskDefinition, ListenerAction,
-    Owner, Rollout, SecurityGroupInfo, ServiceInfo, TaskDefinitionInfo,
+    Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo,
+    ListenerAction, Owner, RevisionInfo, Rollout, ServiceInfo,
 };
 use crate::{ErrorKind, ProviderError, ProviderResult};
 
@@ -28,10 +28,9 @@ fn invalid(operation: &str, resource: &str, message: String) -> ProviderError {
 
 fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<()> {
     let op = "ensure_service";
-    let tg = &desired.traffic.target_group_id;
-    let attached =
-        s.listeners.values().any(|l| l.info.action == ListenerAction::Forward { target_group_id: tg.clone() });
-    if !attached {
+    let tg = &desired.traffic.backend_id;
+    let attached = s.listeners.values().any(|l| l.info.action == ListenerAction::Forward { backend_id: tg.clone() });
+    if !attached && s.capabilities.service_needs_listener {
         return Err(invalid(
             op,
             &desired.name,
@@ -41,10 +40,10 @@ fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<(
     if !s.clusters.contains_key(&desired.cluster.id) {
         return Err(not_found(op, &desired.cluster.name));
     }
-    if !s.task_definitions.iter().any(|t| t.active && t.info.id == desired.task_definition_id) {
-        return Err(not_found(op, &desired.task_definition_id));
+    if !s.task_definitions.iter().any(|t| t.active && t.info.id == desired.revision_id) {
+        return Err(not_found(op, &desired.revision_id));
     }
-    match &desired.security_group_id {
+    match &desired.firewall_id {
         Some(id) if !s.security_groups.contains_key(id) => return Err(not_found(op, id)),
         Some(_) if !s.capabilities.cluster_firewall => {
             return Err(invalid(op, &desired.name, "this cloud has no task firewalls to attach".into()))
@@ -110,20 +109,20 @@ impl Cluster for InMemoryCloud {
         .await
     }
 
-    async fn find_task_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
-        self.call("find_task_security_group", name, false, |s, _| find_security_group(s, owner, name)).await
+    async fn find_replica_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        self.call("find_replica_firewall", name, false, |s, _| find_firewall(s, owner, name)).await
     }
 
-    async fn ensure_task_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
-        self.call("ensure_task_security_group", &desired.name, true, |s, _| ensure_security_group(s, desired)).await
+    async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
+        self.call("ensure_replica_firewall", &desired.name, true, |s, _| ensure_firewall(s, desired)).await
     }
 
-    async fn delete_task_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
-        self.call("delete_task_security_group", &group.name, true, |s, _| delete_security_group(s, owner, group)).await
+    async fn delete_replica_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        self.call("delete_replica_firewall", &group.name, true, |s, _| delete_firewall(s, owner, group)).await
     }
 
-    async fn find_task_definition(&self, owner: &Owner, family: &str) -> ProviderResult<Option<TaskDefinitionInfo>> {
-        self.call("find_task_definition", family, false, |s, _| {
+    async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {
+        self.call("find_revision", family, false, |s, _| {
             let latest = s
                 .task_definitions
                 .iter()
@@ -131,7 +130,7 @@ impl Cluster for InMemoryCloud {
                 .max_by_key(|t| t.info.revision);
             match latest {
                 Some(t) => {
-                    check_owner(&t.tags, owner, "find_task_definition", family)?;
+                    check_owner(&t.tags, owner, "find_revision", family)?;
                     Ok(Some(t.info.clone()))
                 }
                 None => Ok(None),
@@ -140,8 +139,8 @@ impl Cluster for InMemoryCloud {
         .await
     }
 
-    async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo> {
-        self.call("register_task_definition", &desired.family, true, |s, _| {
+    async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
+        self.call("register_revision", &desired.family, true, |s, _| {
             let revision = s
                 .task_definitions
                 .iter()
@@ -150,7 +149,7 @@ impl Cluster for InMemoryCloud {
                 .max()
                 .unwrap_or(0)
                 + 1;
-            let info = TaskDefinitionInfo {
+            let info = RevisionInfo {
                 id: format!("{}:{revision}", desired.family),
                 family: desired.family.clone(),
                 revision,
@@ -168,8 +167,8 @@ impl Cluster for InMemoryCloud {
         .await
     }
 
-    async fn deregister_task_definitions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
-        self.call("deregister_task_definitions", family, true, |s, _| {
+    async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
+        self.call("deregister_revisions", family, true, |s, _| {
             for def in s.task_definitions.iter_mut().filter(|t| t.info.family == family && owner.owns(&t.tags)) {
                 def.active = false;
             }
@@ -215,20 +214,20 @@ impl Cluster for InMemoryCloud {
                 id: id.clone(),
                 name: desired.name.clone(),
                 cluster_id: desired.cluster.id.clone(),
-                task_definition_id: desired.task_definition_id.clone(),
+                revision_id: desired.revision_id.clone(),
                 desired_count: desired.desired_count,
                 running_count: 0,
                 pending_count: 0,
-                target_group_id: desired.traffic.target_group_id.clone(),
-                security_group_id: desired.security_group_id.clone(),
+                backend_id: desired.traffic.backend_id.clone(),
+                firewall_id: desired.firewall_id.clone(),
                 health_check_grace_period: Some(desired.health_check_grace_period),
                 rollout: Rollout::InProgress,
                 warnings: Vec::new(),
                 drift: Vec::new(),
             };
-            let rolls = previous.as_ref().is_none_or(|p| {
-                p.task_definition_id != info.task_definition_id || p.desired_count != info.desired_count
-            });
+            let rolls = previous
+                .as_ref()
+                .is_none_or(|p| p.revision_id != info.revision_id || p.desired_count != info.desired_count);
             let (running_before, stable_at) = match (&previous, rolls) {
                 (Some(p), false) => (p.running_count, s.services.get(&id).map_or(now, |svc| svc.stable_at)),
                 (p, _) => (p.as_ref().map_or(0, |p| p.running_count), now + stable_after),

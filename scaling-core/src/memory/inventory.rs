@@ -35,10 +35,10 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     for g in s.security_groups.values() {
         let rules: Vec<String> =
             g.info.ingress.iter().map(|r| format!("{}<-{}", r.port, from(&r.from, &name))).collect();
-        out.push(format!("security_group {} {} ingress=[{}]", g.info.name, owner(&g.tags), rules.join(",")));
+        out.push(format!("firewall {} {} ingress=[{}]", g.info.name, owner(&g.tags), rules.join(",")));
     }
     for l in s.load_balancers.values() {
-        let groups: Vec<String> = l.info.security_group_ids.iter().map(|g| name(g)).collect();
+        let groups: Vec<String> = l.info.firewall_ids.iter().map(|g| name(g)).collect();
         out.push(format!(
             "load_balancer {} {} groups=[{}] idle={}s",
             l.info.name,
@@ -50,7 +50,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     for t in s.target_groups.values() {
         let i = &t.info;
         out.push(format!(
-            "target_group {} {} port={} health_path={} grace={}s",
+            "backend {} {} port={} health_path={} grace={}s",
             i.name,
             owner(&t.tags),
             i.port,
@@ -60,7 +60,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     }
     for l in s.listeners.values() {
         let action = match &l.info.action {
-            ListenerAction::Forward { target_group_id } => format!("forward:{}", name(target_group_id)),
+            ListenerAction::Forward { backend_id } => format!("forward:{}", name(backend_id)),
             ListenerAction::RedirectToHttps { port } => format!("redirect:{port}"),
         };
         let cert = l.info.certificate_id.as_deref().map(&name).unwrap_or_default();
@@ -79,7 +79,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     for t in s.task_definitions.iter().filter(|t| t.active) {
         let i = &t.info;
         out.push(format!(
-            "task_definition {} {} container={} image={} cpu={}m memory={} port={} platform={}",
+            "revision {} {} container={} image={} cpu={}m memory={} port={} platform={}",
             i.id,
             owner(&t.tags),
             i.container,
@@ -93,13 +93,13 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     for svc in s.services.values() {
         let i = &svc.info;
         out.push(format!(
-            "service {} {} task_definition={} count={} target_group={} group={} grace={}s",
+            "service {} {} revision={} count={} backend={} group={} grace={}s",
             i.name,
             owner(&svc.tags),
-            i.task_definition_id,
+            i.revision_id,
             i.desired_count,
-            name(&i.target_group_id),
-            i.security_group_id.as_deref().map(&name).unwrap_or_default(),
+            name(&i.backend_id),
+            i.firewall_id.as_deref().map(&name).unwrap_or_default(),
             i.health_check_grace_period.unwrap_or_default().as_secs()
         ));
     }

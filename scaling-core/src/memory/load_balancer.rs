@@ -6,9 +6,9 @@ use tokio::time::Instant;
 use super::state::{check_owner, owned_key, owner_of, Balancer, Listener, State, Tagged};
 use super::{not_found, InMemoryCloud};
 use crate::providers::{
-    CertificateStatus, DesiredListener, DesiredLoadBalancer, DesiredSecurityGroup, DesiredTargetGroup, ListenerAction,
-    ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Rollout, SecurityGroupInfo,
-    TargetGroupInfo, TargetHealth, TargetState, TrafficFrom,
+    BackendInfo, CertificateStatus, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer,
+    FirewallInfo, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Rollout,
+    TargetHealth, TargetState, TrafficFrom,
 };
 use crate::{ErrorKind, ProviderError, ProviderResult};
 
@@ -16,41 +16,38 @@ fn in_use(operation: &str, resource: &str, kind: ErrorKind, by: &str) -> Provide
     ProviderError::new(operation, resource, kind, format!("{resource} is still used by {by}"))
 }
 
-pub(crate) fn find_security_group(s: &State, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
+pub(crate) fn find_firewall(s: &State, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
     let key = owned_key(
         s.security_groups.iter().map(|(k, g)| (k, g.info.name.as_str(), &g.tags)),
         owner,
         name,
-        "find_security_group",
+        "find_firewall",
     )?;
     Ok(key.and_then(|k| s.security_groups.get(&k)).map(|g| g.info.clone()))
 }
 
-pub(crate) fn ensure_security_group(
-    s: &mut State,
-    desired: &DesiredSecurityGroup,
-) -> ProviderResult<SecurityGroupInfo> {
+pub(crate) fn ensure_firewall(s: &mut State, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
     let owner = owner_of(&desired.tags);
     let mut ingress = desired.ingress.clone();
     ingress.sort();
-    if let Some(id) = find_security_group(s, &owner, &desired.name)?.map(|g| g.id) {
-        let group = s.security_groups.get_mut(&id).ok_or_else(|| not_found("ensure_security_group", &id))?;
+    if let Some(id) = find_firewall(s, &owner, &desired.name)?.map(|g| g.id) {
+        let group = s.security_groups.get_mut(&id).ok_or_else(|| not_found("ensure_firewall", &id))?;
         group.info.ingress = ingress;
         group.info.other_rules.clear();
         return Ok(group.info.clone());
     }
     let id = s.id("sg");
-    let info = SecurityGroupInfo { id: id.clone(), name: desired.name.clone(), ingress, other_rules: Vec::new() };
+    let info = FirewallInfo { id: id.clone(), name: desired.name.clone(), ingress, other_rules: Vec::new() };
     s.security_groups.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
     Ok(info)
 }
 
-pub(crate) fn delete_security_group(s: &mut State, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
-    let op = "delete_security_group";
+pub(crate) fn delete_firewall(s: &mut State, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+    let op = "delete_firewall";
     let Some(found) = s.security_groups.get(&group.id) else { return Ok(()) };
     check_owner(&found.tags, owner, op, &group.name)?;
     let violation = |by: &str| in_use(op, &group.name, ErrorKind::DependencyViolation, by);
-    if let Some(lb) = s.load_balancers.values().find(|lb| lb.info.security_group_ids.contains(&group.id)) {
+    if let Some(lb) = s.load_balancers.values().find(|lb| lb.info.firewall_ids.contains(&group.id)) {
         return Err(violation(&lb.info.name));
     }
     if let Some(other) = s
@@ -60,7 +57,7 @@ pub(crate) fn delete_security_group(s: &mut State, owner: &Owner, group: &Securi
     {
         return Err(violation(&other.info.name));
     }
-    if let Some(service) = s.services.values().find(|svc| svc.info.security_group_id.as_ref() == Some(&group.id)) {
+    if let Some(service) = s.services.values().find(|svc| svc.info.firewall_id.as_ref() == Some(&group.id)) {
         return Err(violation(&format!("network interfaces of {}", service.info.name)));
     }
     s.security_groups.remove(&group.id);
@@ -74,16 +71,16 @@ fn balancer_info(lb: &Balancer, now: Instant) -> LoadBalancerInfo {
 
 #[async_trait]
 impl LoadBalancer for InMemoryCloud {
-    async fn find_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>> {
-        self.call("find_security_group", name, false, |s, _| find_security_group(s, owner, name)).await
+    async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        self.call("find_firewall", name, false, |s, _| find_firewall(s, owner, name)).await
     }
 
-    async fn ensure_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo> {
-        self.call("ensure_security_group", &desired.name, true, |s, _| ensure_security_group(s, desired)).await
+    async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
+        self.call("ensure_firewall", &desired.name, true, |s, _| ensure_firewall(s, desired)).await
     }
 
-    async fn delete_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()> {
-        self.call("delete_security_group", &group.name, true, |s, _| delete_security_group(s, owner, group)).await
+    async fn delete_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        self.call("delete_firewall", &group.name, true, |s, _| delete_firewall(s, owner, group)).await
     }
 
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
@@ -102,7 +99,7 @@ impl LoadBalancer for InMemoryCloud {
     async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
         self.call("ensure_load_balancer", &desired.name, true, |s, now| {
             let owner = owner_of(&desired.tags);
-            match &desired.security_group_id {
+            match &desired.firewall_id {
                 Some(id) if !s.security_groups.contains_key(id) => return Err(not_found("ensure_load_balancer", id)),
                 Some(_) if !s.capabilities.load_balancer_firewall => {
                     let message = "this cloud's load balancers carry no security group";
@@ -143,7 +140,7 @@ impl LoadBalancer for InMemoryCloud {
                             s.next_id,
                             super::dns::MEMORY_ELB_SUFFIX
                         )),
-                        security_group_ids: Vec::new(),
+                        firewall_ids: Vec::new(),
                         idle_timeout: desired.idle_timeout,
                         drop_invalid_header_fields: desired.drop_invalid_header_fields,
                         status: LoadBalancerStatus::Provisioning,
@@ -155,7 +152,7 @@ impl LoadBalancer for InMemoryCloud {
                 }
             };
             let lb = s.load_balancers.get_mut(&id).ok_or_else(|| not_found("ensure_load_balancer", &id))?;
-            lb.info.security_group_ids = desired.security_group_id.iter().cloned().collect();
+            lb.info.firewall_ids = desired.firewall_id.iter().cloned().collect();
             lb.info.idle_timeout = desired.idle_timeout;
             lb.info.drop_invalid_header_fields = desired.drop_invalid_header_fields;
             lb.info.drift.clear();
@@ -175,30 +172,30 @@ impl LoadBalancer for InMemoryCloud {
         .await
     }
 
-    async fn find_target_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<TargetGroupInfo>> {
-        self.call("find_target_group", name, false, |s, _| {
+    async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
+        self.call("find_backend", name, false, |s, _| {
             let key = owned_key(
                 s.target_groups.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
                 owner,
                 name,
-                "find_target_group",
+                "find_backend",
             )?;
             Ok(key.and_then(|k| s.target_groups.get(&k)).map(|t| t.info.clone()))
         })
         .await
     }
 
-    async fn ensure_target_group(&self, desired: &DesiredTargetGroup) -> ProviderResult<TargetGroupInfo> {
-        self.call("ensure_target_group", &desired.name, true, |s, _| {
+    async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
+        self.call("ensure_backend", &desired.name, true, |s, _| {
             let owner = owner_of(&desired.tags);
             let key = owned_key(
                 s.target_groups.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
                 &owner,
                 &desired.name,
-                "ensure_target_group",
+                "ensure_backend",
             )?;
             let id = key.unwrap_or_else(|| s.id("tg"));
-            let info = TargetGroupInfo {
+            let info = BackendInfo {
                 id: id.clone(),
                 name: desired.name.clone(),
                 port: desired.port,
@@ -214,16 +211,16 @@ impl LoadBalancer for InMemoryCloud {
         .await
     }
 
-    async fn delete_target_group(&self, owner: &Owner, group: &TargetGroupInfo) -> ProviderResult<()> {
-        self.call("delete_target_group", &group.name, true, |s, _| {
-            let op = "delete_target_group";
+    async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
+        self.call("delete_backend", &group.name, true, |s, _| {
+            let op = "delete_backend";
             let Some(found) = s.target_groups.get(&group.id) else { return Ok(()) };
             check_owner(&found.tags, owner, op, &group.name)?;
-            let forward = ListenerAction::Forward { target_group_id: group.id.clone() };
+            let forward = ListenerAction::Forward { backend_id: group.id.clone() };
             if let Some(l) = s.listeners.values().find(|l| l.info.action == forward) {
                 return Err(in_use(op, &group.name, ErrorKind::InUse, &format!("listener {}", l.info.port)));
             }
-            if let Some(svc) = s.services.values().find(|svc| svc.info.target_group_id == group.id) {
+            if let Some(svc) = s.services.values().find(|svc| svc.info.backend_id == group.id) {
                 return Err(in_use(op, &group.name, ErrorKind::InUse, &svc.info.name));
             }
             s.target_groups.remove(&group.id);
@@ -247,9 +244,9 @@ impl LoadBalancer for InMemoryCloud {
             if !s.load_balancers.contains_key(&lb.id) {
                 return Err(not_found(op, &lb.name));
             }
-            if let ListenerAction::Forward { target_group_id } = &desired.action {
-                if !s.target_groups.contains_key(target_group_id) {
-                    return Err(not_found(op, target_group_id));
+            if let ListenerAction::Forward { backend_id } = &desired.action {
+                if !s.target_groups.contains_key(backend_id) {
+                    return Err(not_found(op, backend_id));
                 }
             }
             if let Some(cert_id) = &desired.certificate_id {
@@ -304,10 +301,10 @@ impl LoadBalancer for InMemoryCloud {
         .await
     }
 
-    async fn target_health(&self, group: &TargetGroupInfo) -> ProviderResult<Vec<TargetHealth>> {
+    async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>> {
         self.call("target_health", &group.name, false, |s, now| {
             let mut targets = Vec::new();
-            for service in s.services.values().filter(|svc| svc.info.target_group_id == group.id) {
+            for service in s.services.values().filter(|svc| svc.info.backend_id == group.id) {
                 let stable = now >= service.stable_at;
                 let count = if stable {
                     service.info.desired_count

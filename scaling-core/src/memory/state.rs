@@ -6,8 +6,8 @@ use tokio::time::Instant;
 
 use super::{not_owned, Latency};
 use crate::providers::{
-    CertificateInfo, ClusterInfo, DnsRecord, ListenerInfo, LoadBalancerInfo, Owner, RepositoryInfo, SecurityGroupInfo,
-    ServiceInfo, Tags, TargetGroupInfo, TaskDefinitionInfo, ZoneInfo,
+    BackendInfo, CertificateInfo, ClusterInfo, DnsRecord, FirewallInfo, ListenerInfo, LoadBalancerInfo, Owner,
+    RepositoryInfo, RevisionInfo, ServiceInfo, Tags, ZoneInfo,
 };
 use crate::spec::Platform;
 use crate::ProviderResult;
@@ -42,7 +42,7 @@ pub(crate) struct Listener {
 
 #[derive(Debug, Clone)]
 pub(crate) struct TaskDefinition {
-    pub info: TaskDefinitionInfo,
+    pub info: RevisionInfo,
     pub tags: Tags,
     pub active: bool,
 }
@@ -78,9 +78,9 @@ pub(crate) struct State {
     pub build_platform: Option<Platform>,
     pub next_id: u64,
     pub repositories: BTreeMap<String, Repository>,
-    pub security_groups: BTreeMap<String, Tagged<SecurityGroupInfo>>,
+    pub security_groups: BTreeMap<String, Tagged<FirewallInfo>>,
     pub load_balancers: BTreeMap<String, Balancer>,
-    pub target_groups: BTreeMap<String, Tagged<TargetGroupInfo>>,
+    pub target_groups: BTreeMap<String, Tagged<BackendInfo>>,
     pub listeners: BTreeMap<String, Listener>,
     pub clusters: BTreeMap<String, Tagged<ClusterInfo>>,
     pub task_definitions: Vec<TaskDefinition>,

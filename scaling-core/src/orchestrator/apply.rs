@@ -14,9 +14,9 @@ use super::runner::{Poll, Runner};
 use super::{Providers, StepId};
 use crate::events::EventKind;
 use crate::providers::{
-    CertificateInfo, CertificateStatus, ClusterInfo, Delegation, DnsRecord, ListenerAction, ListenerInfo,
-    LoadBalancerInfo, LoadBalancerStatus, Protocol, RepositoryInfo, Rollout, SecurityGroupInfo, ServiceInfo,
-    TargetGroupInfo, TargetState, TaskDefinitionInfo, TrafficSource, ZoneInfo,
+    BackendInfo, CertificateInfo, CertificateStatus, ClusterInfo, Delegation, DnsRecord, FirewallInfo, ListenerAction,
+    ListenerInfo, LoadBalancerInfo, LoadBalancerStatus, Protocol, RepositoryInfo, RevisionInfo, Rollout, ServiceInfo,
+    TargetState, TrafficSource, ZoneInfo,
 };
 use crate::{Error, ProviderResult, Result};
 
@@ -30,14 +30,14 @@ pub(crate) struct Outputs {
     pub certificate: OnceLock<CertificateInfo>,
     pub validation_records: OnceLock<Vec<DnsRecord>>,
     pub pointer_records: OnceLock<Vec<DnsRecord>>,
-    pub load_balancer_security_group: OnceLock<SecurityGroupInfo>,
+    pub load_balancer_firewall: OnceLock<FirewallInfo>,
     pub load_balancer: OnceLock<LoadBalancerInfo>,
-    pub target_group: OnceLock<TargetGroupInfo>,
+    pub backend: OnceLock<BackendInfo>,
     pub http_listener: OnceLock<ListenerInfo>,
     pub https_listener: OnceLock<ListenerInfo>,
     pub cluster: OnceLock<ClusterInfo>,
-    pub task_security_group: OnceLock<SecurityGroupInfo>,
-    pub task_definition: OnceLock<TaskDefinitionInfo>,
+    pub replica_firewall: OnceLock<FirewallInfo>,
+    pub revision: OnceLock<RevisionInfo>,
     pub service: OnceLock<ServiceInfo>,
 }
 
@@ -71,6 +71,7 @@ impl<'a> Apply<'a> {
     pub async fn run(&self) -> Vec<Error> {
         run_graph(
             &self.plan.steps,
+            &self.plan.desired.capabilities,
             |step| self.step(step).boxed(),
             |step, root| self.runner.emit(step, &self.label(step), EventKind::Skipped { because: root }),
         )
@@ -98,17 +99,17 @@ impl<'a> Apply<'a> {
             StepId::Certificate => self.certificate(&resource).await,
             StepId::ValidationRecords => self.validation_records(&resource).await,
             StepId::CertificateIssued => self.certificate_issued(&resource).await,
-            StepId::LoadBalancerSecurityGroup => self.load_balancer_security_group(&resource).await,
+            StepId::LoadBalancerFirewall => self.load_balancer_firewall(&resource).await,
             StepId::LoadBalancer => self.load_balancer(&resource).await,
             StepId::LoadBalancerActive => self.load_balancer_active(&resource).await,
-            StepId::TargetGroup => self.target_group(&resource).await,
+            StepId::Backend => self.backend(&resource).await,
             StepId::HttpListener => self.http_listener(&resource).await,
             StepId::HttpsListener => self.https_listener(&resource).await,
             StepId::HttpRedirect => self.http_redirect(&resource).await,
-            StepId::AliasRecords => self.alias_records(&resource).await,
+            StepId::DnsRecords => self.dns_records(&resource).await,
             StepId::Cluster => self.cluster(&resource).await,
-            StepId::TaskSecurityGroup => self.task_security_group(&resource).await,
-            StepId::TaskDefinition => self.task_definition(&resource).await,
+            StepId::ReplicaFirewall => self.replica_firewall(&resource).await,
+            StepId::Revision => self.revision(&resource).await,
             StepId::Service => self.service(&resource).await,
             StepId::ServiceStable => self.service_stable(&resource).await,
             StepId::Cleanup => self.cleanup(&resource).await,
@@ -126,11 +127,11 @@ impl<'a> Apply<'a> {
     }
 
     /// The id of the firewall `step` made, or `None` when these providers have no such step.
-    fn firewall<'s>(&self, slot: &'s OnceLock<SecurityGroupInfo>, step: StepId) -> Result<Option<&'s str>> {
+    fn firewall<'s>(&self, slot: &'s OnceLock<FirewallInfo>, step: StepId) -> Result<Option<&'s str>> {
         if !self.plan.desired.capabilities.has_step(step) {
             return Ok(None);
         }
-        Ok(Some(need(slot, step, "security group")?.id.as_str()))
+        Ok(Some(need(slot, step, "firewall")?.id.as_str()))
     }
 
     /// The observed value when the diff says it matches; otherwise the result of `ensure`.
@@ -185,7 +186,7 @@ impl<'a> Apply<'a> {
     fn image_reference(&self) -> Result<String> {
         match &self.plan.desired.image {
             ImageSource::Prebuilt(reference) => Ok(reference.to_string()),
-            ImageSource::Built(_) => need(&self.out.image, StepId::TaskDefinition, "image").cloned(),
+            ImageSource::Built(_) => need(&self.out.image, StepId::Revision, "image").cloned(),
         }
     }
 
@@ -290,24 +291,24 @@ impl<'a> Apply<'a> {
         Ok("issued".into())
     }
 
-    async fn load_balancer_security_group(&self, r: &str) -> Result<String> {
+    async fn load_balancer_firewall(&self, r: &str) -> Result<String> {
         let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let desired = d.load_balancer_security_group();
-        let observed = o.load_balancer_security_group.as_ref();
+        let desired = d.load_balancer_firewall();
+        let observed = o.load_balancer_firewall.as_ref();
         let diff = diff::security_group(&desired, observed);
         let group = self
-            .converge(StepId::LoadBalancerSecurityGroup, r, &diff, observed, || {
-                self.providers.load_balancer.ensure_security_group(&desired)
+            .converge(StepId::LoadBalancerFirewall, r, &diff, observed, || {
+                self.providers.load_balancer.ensure_firewall(&desired)
             })
             .await?;
         let text = format!("{} ({})", detail(&diff), group.id);
-        keep(&self.out.load_balancer_security_group, group);
+        keep(&self.out.load_balancer_firewall, group);
         Ok(text)
     }
 
     async fn load_balancer(&self, r: &str) -> Result<String> {
         let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let group = self.firewall(&self.out.load_balancer_security_group, StepId::LoadBalancerSecurityGroup)?;
+        let group = self.firewall(&self.out.load_balancer_firewall, StepId::LoadBalancerFirewall)?;
         let desired = d.load_balancer(group);
         let diff = diff::load_balancer(&desired, o.load_balancer.as_ref());
         let lb = self
@@ -356,16 +357,16 @@ impl<'a> Apply<'a> {
         Ok("active".into())
     }
 
-    async fn target_group(&self, r: &str) -> Result<String> {
+    async fn backend(&self, r: &str) -> Result<String> {
         let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let desired = d.target_group();
-        let diff = diff::target_group(&desired, o.target_group.as_ref());
+        let desired = d.backend();
+        let diff = diff::backend(&desired, o.backend.as_ref());
         let group = self
-            .converge(StepId::TargetGroup, r, &diff, o.target_group.as_ref(), || {
-                self.providers.load_balancer.ensure_target_group(&desired)
+            .converge(StepId::Backend, r, &diff, o.backend.as_ref(), || {
+                self.providers.load_balancer.ensure_backend(&desired)
             })
             .await?;
-        keep(&self.out.target_group, group);
+        keep(&self.out.backend, group);
         Ok(detail(&diff))
     }
 
@@ -384,8 +385,8 @@ impl<'a> Apply<'a> {
         let step = StepId::HttpListener;
         let (d, o) = (&self.plan.desired, &self.plan.observed);
         let lb = need(&self.out.load_balancer, step, "load balancer")?;
-        let tg = need(&self.out.target_group, step, "target group")?;
-        let forward = ListenerAction::Forward { target_group_id: tg.id.clone() };
+        let tg = need(&self.out.backend, step, "backend pool")?;
+        let forward = ListenerAction::Forward { backend_id: tg.id.clone() };
         let final_action = d.final_http_action(&tg.id);
         let observed = o.listener(Protocol::Http);
         let diff = diff::listener(&d.http_listener(final_action.clone()), observed);
@@ -410,7 +411,7 @@ impl<'a> Apply<'a> {
         let step = StepId::HttpsListener;
         let (d, o) = (&self.plan.desired, &self.plan.observed);
         let lb = need(&self.out.load_balancer, step, "load balancer")?;
-        let tg = need(&self.out.target_group, step, "target group")?;
+        let tg = need(&self.out.backend, step, "backend pool")?;
         let cert = need(&self.out.certificate, step, "certificate")?;
         let desired = d.https_listener(&tg.id, &cert.id).ok_or(Error::Internal { step, missing: "https domain" })?;
         let observed = o.listener(Protocol::Https);
@@ -438,8 +439,8 @@ impl<'a> Apply<'a> {
         Ok("HTTP now redirects to HTTPS".into())
     }
 
-    async fn alias_records(&self, r: &str) -> Result<String> {
-        let step = StepId::AliasRecords;
+    async fn dns_records(&self, r: &str) -> Result<String> {
+        let step = StepId::DnsRecords;
         let zone = need(&self.out.zone, step, "zone")?;
         let lb = need(&self.out.load_balancer, step, "load balancer")?;
         let (d, names) = (&self.plan.desired, self.plan.desired.spec.hostnames());
@@ -467,47 +468,45 @@ impl<'a> Apply<'a> {
         Ok(detail(&diff))
     }
 
-    async fn task_security_group(&self, r: &str) -> Result<String> {
-        let step = StepId::TaskSecurityGroup;
-        let lb_group = need(&self.out.load_balancer_security_group, step, "load balancer security group")?;
-        let desired = self.plan.desired.task_security_group(&lb_group.id);
-        let observed = self.plan.observed.task_security_group.as_ref();
+    async fn replica_firewall(&self, r: &str) -> Result<String> {
+        let step = StepId::ReplicaFirewall;
+        let lb_group = need(&self.out.load_balancer_firewall, step, "load balancer firewall")?;
+        let desired = self.plan.desired.replica_firewall(&lb_group.id);
+        let observed = self.plan.observed.replica_firewall.as_ref();
         let diff = diff::security_group(&desired, observed);
         let group = self
-            .converge(step, r, &diff, observed, || self.providers.cluster.ensure_task_security_group(&desired))
+            .converge(step, r, &diff, observed, || self.providers.cluster.ensure_replica_firewall(&desired))
             .await?;
         let text = format!("{} ({})", detail(&diff), group.id);
-        keep(&self.out.task_security_group, group);
+        keep(&self.out.replica_firewall, group);
         Ok(text)
     }
 
-    async fn task_definition(&self, r: &str) -> Result<String> {
+    async fn revision(&self, r: &str) -> Result<String> {
         let d = &self.plan.desired;
-        let desired = d.task_definition(&self.image_reference()?);
-        let observed = self.plan.observed.task_definition.as_ref();
+        let desired = d.revision(&self.image_reference()?);
+        let observed = self.plan.observed.revision.as_ref();
         let matches = observed.is_some_and(|t| d.image.matches(&t.image));
-        let diff = diff::task_definition(&desired, matches, observed);
+        let diff = diff::revision(&desired, matches, observed);
         let def = self
-            .converge(StepId::TaskDefinition, r, &diff, observed, || {
-                self.providers.cluster.register_task_definition(&desired)
-            })
+            .converge(StepId::Revision, r, &diff, observed, || self.providers.cluster.register_revision(&desired))
             .await?;
         let text = format!("{} ({})", detail(&diff), def.id);
-        keep(&self.out.task_definition, def);
+        keep(&self.out.revision, def);
         Ok(text)
     }
 
     async fn service(&self, r: &str) -> Result<String> {
         let step = StepId::Service;
         let cluster = need(&self.out.cluster, step, "cluster")?;
-        let def = need(&self.out.task_definition, step, "task definition")?;
-        let tg = need(&self.out.target_group, step, "target group")?;
-        let lb_group = self.firewall(&self.out.load_balancer_security_group, StepId::LoadBalancerSecurityGroup)?;
-        let task_group = self.firewall(&self.out.task_security_group, StepId::TaskSecurityGroup)?;
+        let def = need(&self.out.revision, step, "revision")?;
+        let tg = need(&self.out.backend, step, "backend pool")?;
+        let lb_group = self.firewall(&self.out.load_balancer_firewall, StepId::LoadBalancerFirewall)?;
+        let task_group = self.firewall(&self.out.replica_firewall, StepId::ReplicaFirewall)?;
         let d = &self.plan.desired;
         let traffic = TrafficSource {
-            target_group_id: tg.id.clone(),
-            security_group_id: lb_group.map(str::to_string),
+            backend_id: tg.id.clone(),
+            firewall_id: lb_group.map(str::to_string),
             container_port: d.spec.app.port,
         };
         let desired = d.service(cluster, &def.id, traffic, task_group);
@@ -523,7 +522,7 @@ impl<'a> Apply<'a> {
         let step = StepId::ServiceStable;
         let service = need(&self.out.service, step, "service")?;
         let cluster = need(&self.out.cluster, step, "cluster")?;
-        let tg = need(&self.out.target_group, step, "target group")?;
+        let tg = need(&self.out.backend, step, "backend pool")?;
         let unchanged = self.plan.change(step).is_some_and(|c| c.action == Action::NoChange);
         if unchanged {
             return Ok("stable".into());
@@ -558,7 +557,7 @@ impl<'a> Apply<'a> {
     }
 
     /// `; targets: 1 healthy, 1 unhealthy (Health checks failed with these codes: [502])`, or empty.
-    async fn target_summary(&self, step: StepId, r: &str, tg: &TargetGroupInfo) -> String {
+    async fn target_summary(&self, step: StepId, r: &str, tg: &BackendInfo) -> String {
         let Ok(targets) = self.runner.call(step, r, || self.providers.load_balancer.target_health(tg)).await else {
             return String::new();
         };

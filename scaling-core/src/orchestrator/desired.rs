@@ -5,8 +5,8 @@ use sha2::{Digest, Sha256};
 use crate::names::ResourceNames;
 use crate::providers::{Capabilities, ClusterInfo, TrafficSource};
 use crate::providers::{
-    DesiredCertificate, DesiredCluster, DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredSecurityGroup,
-    DesiredService, DesiredTargetGroup, DesiredTaskDefinition, IngressRule, ListenerAction, Owner, Protocol, Tags,
+    DesiredBackend, DesiredCertificate, DesiredCluster, DesiredFirewall, DesiredListener, DesiredLoadBalancer,
+    DesiredRepository, DesiredRevision, DesiredService, IngressRule, ListenerAction, Owner, Protocol, Tags,
     TrafficFrom,
 };
 use crate::spec::{ImageReference, Spec};
@@ -86,22 +86,22 @@ impl Desired {
         }
     }
 
-    pub fn load_balancer_security_group(&self) -> DesiredSecurityGroup {
+    pub fn load_balancer_firewall(&self) -> DesiredFirewall {
         let mut ingress = vec![IngressRule { port: HTTP_PORT, from: TrafficFrom::Anywhere }];
         if self.spec.https() {
             ingress.push(IngressRule { port: HTTPS_PORT, from: TrafficFrom::Anywhere });
         }
-        DesiredSecurityGroup {
-            name: self.names.load_balancer_security_group.clone(),
+        DesiredFirewall {
+            name: self.names.load_balancer_firewall.clone(),
             description: format!("{}: web traffic to the load balancer", self.names.app),
             ingress,
             tags: self.tags.clone(),
         }
     }
 
-    pub fn task_security_group(&self, load_balancer_group_id: &str) -> DesiredSecurityGroup {
-        DesiredSecurityGroup {
-            name: self.names.task_security_group.clone(),
+    pub fn replica_firewall(&self, load_balancer_group_id: &str) -> DesiredFirewall {
+        DesiredFirewall {
+            name: self.names.replica_firewall.clone(),
             description: format!("{}: only the load balancer, only the container port", self.names.app),
             ingress: vec![IngressRule {
                 port: self.spec.app.port,
@@ -111,20 +111,20 @@ impl Desired {
         }
     }
 
-    pub fn load_balancer(&self, security_group_id: Option<&str>) -> DesiredLoadBalancer {
+    pub fn load_balancer(&self, firewall_id: Option<&str>) -> DesiredLoadBalancer {
         DesiredLoadBalancer {
             name: self.names.load_balancer.clone(),
-            security_group_id: security_group_id.map(str::to_string),
+            firewall_id: firewall_id.map(str::to_string),
             idle_timeout: self.spec.load_balancer.idle_timeout,
             drop_invalid_header_fields: true,
             tags: self.tags.clone(),
         }
     }
 
-    pub fn target_group(&self) -> DesiredTargetGroup {
+    pub fn backend(&self) -> DesiredBackend {
         let lb = &self.spec.load_balancer;
-        DesiredTargetGroup {
-            name: self.names.target_group.clone(),
+        DesiredBackend {
+            name: self.names.backend.clone(),
             port: self.spec.app.port,
             health_check: self.spec.health_check.clone(),
             deregistration_delay: lb.deregistration_delay,
@@ -135,12 +135,12 @@ impl Desired {
     }
 
     /// What HTTP:80 must end up doing.
-    pub fn final_http_action(&self, target_group_id: &str) -> ListenerAction {
+    pub fn final_http_action(&self, backend_id: &str) -> ListenerAction {
         match &self.spec.domain {
             Some(domain) if domain.https && domain.redirect_http => {
                 ListenerAction::RedirectToHttps { port: HTTPS_PORT }
             }
-            _ => ListenerAction::Forward { target_group_id: target_group_id.into() },
+            _ => ListenerAction::Forward { backend_id: backend_id.into() },
         }
     }
 
@@ -155,12 +155,12 @@ impl Desired {
         }
     }
 
-    pub fn https_listener(&self, target_group_id: &str, certificate_id: &str) -> Option<DesiredListener> {
+    pub fn https_listener(&self, backend_id: &str, certificate_id: &str) -> Option<DesiredListener> {
         let domain = self.spec.domain.as_ref().filter(|d| d.https)?;
         Some(DesiredListener {
             port: HTTPS_PORT,
             protocol: Protocol::Https,
-            action: ListenerAction::Forward { target_group_id: target_group_id.into() },
+            action: ListenerAction::Forward { backend_id: backend_id.into() },
             certificate_id: Some(certificate_id.into()),
             min_tls_version: Some(domain.min_tls_version),
             tags: self.tags.clone(),
@@ -188,10 +188,10 @@ impl Desired {
         DesiredCluster { name: self.names.cluster.clone(), tags: self.tags.clone() }
     }
 
-    pub fn task_definition(&self, image: &str) -> DesiredTaskDefinition {
+    pub fn revision(&self, image: &str) -> DesiredRevision {
         let app = &self.spec.app;
-        DesiredTaskDefinition {
-            family: self.names.task_definition.clone(),
+        DesiredRevision {
+            family: self.names.revision.clone(),
             container: self.names.container.clone(),
             image: image.into(),
             platform: self.platform(),
@@ -199,7 +199,6 @@ impl Desired {
             memory: app.memory,
             port: app.port,
             env: self.spec.env.clone(),
-            log_group: self.names.log_group.clone(),
             tags: self.tags.clone(),
         }
     }
@@ -214,18 +213,18 @@ impl Desired {
     pub fn service(
         &self,
         cluster: &ClusterInfo,
-        task_definition_id: &str,
+        revision_id: &str,
         traffic: TrafficSource,
-        security_group_id: Option<&str>,
+        firewall_id: Option<&str>,
     ) -> DesiredService {
         DesiredService {
             name: self.names.service.clone(),
             cluster: cluster.clone(),
-            task_definition_id: task_definition_id.into(),
+            revision_id: revision_id.into(),
             container: self.names.container.clone(),
             desired_count: self.spec.app.desired_count,
             traffic,
-            security_group_id: security_group_id.map(str::to_string),
+            firewall_id: firewall_id.map(str::to_string),
             health_check_grace_period: self.spec.health_check.grace_period,
             tags: self.tags.clone(),
         }
@@ -244,11 +243,11 @@ impl Desired {
             Image => cloud.replacen("image", "bundle", 1),
             Certificate | CertificateIssued => format!("local CA certificate {}", self.spec.hostnames().join(", ")),
             LoadBalancer | LoadBalancerActive => format!("TLS load balancer of {app}"),
-            TargetGroup => format!("replica pool (health checks on {})", self.spec.health_check.path),
+            Backend => format!("replica pool (health checks on {})", self.spec.health_check.path),
             HttpListener | HttpRedirect => "plain HTTP port".into(),
             HttpsListener => "HTTPS port".into(),
             Cluster => "replica supervisor".into(),
-            TaskDefinition => format!("start command of {app}"),
+            Revision => format!("start command of {app}"),
             Service | ServiceStable => format!("{count} replica(s) of {app}"),
             _ => cloud,
         }

@@ -34,17 +34,17 @@ pub(crate) struct Destroy<'a> {
 }
 
 impl Destroy<'_> {
-    /// Deletes in rounds taken from the deploy graph reversed (`StepId::teardown_round`): a resource
+    /// Deletes in rounds taken from the deploy graph reversed (`Capabilities::teardown_round`): a resource
     /// goes once everything that depends on it has gone; the deletions of one round run concurrently.
     /// Resources still in use (network interfaces draining, a listener going away) are retried until
     /// the drain timeout.
     pub async fn run(self) -> Result<DestroyReport> {
         let mut report = DestroyReport::default();
         let mut pending = self.deletions(&mut report);
-        let last = pending.iter().map(|(step, _, _)| step.teardown_round()).max().unwrap_or(0);
+        let round_of = |step| self.providers.capabilities.teardown_round(step);
+        let last = pending.iter().map(|(step, _, _)| round_of(*step)).max().unwrap_or(0);
         for round in 0..=last {
-            let (now, later): (Vec<_>, Vec<_>) =
-                pending.into_iter().partition(|(step, _, _)| step.teardown_round() == round);
+            let (now, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(step, _, _)| round_of(*step) == round);
             pending = later;
             let results = join_all(now.into_iter().map(|(step, label, call)| self.delete(step, label, call))).await;
             let mut errors = Vec::new();
@@ -68,7 +68,7 @@ impl Destroy<'_> {
     pub fn rows(&self) -> Vec<Change> {
         let mut report = DestroyReport::default();
         let mut deletions = self.deletions(&mut report);
-        deletions.sort_by_key(|(step, _, _)| step.teardown_round());
+        deletions.sort_by_key(|(step, _, _)| self.providers.capabilities.teardown_round(*step));
         let mut rows: Vec<Change> = deletions
             .into_iter()
             .map(|(step, resource, _)| Change {
@@ -115,6 +115,7 @@ impl Destroy<'_> {
     /// into `report`.
     fn deletions(&self, report: &mut DestroyReport) -> Vec<Deletion<'_>> {
         let (p, o, owner) = (self.providers, &self.observed, &self.owner);
+        let noun = |step| p.capabilities.noun(step);
         let mut out: Vec<Deletion<'_>> = Vec::new();
         if let Some(service) = &o.service {
             out.push((
@@ -129,7 +130,7 @@ impl Destroy<'_> {
                 let label =
                     format!("records {}", records.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "));
                 out.push((
-                    StepId::AliasRecords,
+                    StepId::DnsRecords,
                     label,
                     Box::new(move || {
                         let records = records.clone();
@@ -144,11 +145,11 @@ impl Destroy<'_> {
                 if listener.port == super::desired::HTTPS_PORT { StepId::HttpsListener } else { StepId::HttpListener };
             out.push((step, label, Box::new(move || p.load_balancer.delete_listener(owner, listener))));
         }
-        if let Some(def) = &o.task_definition {
+        if let Some(def) = &o.revision {
             out.push((
-                StepId::TaskDefinition,
-                format!("task definition {}", def.family),
-                Box::new(move || p.cluster.deregister_task_definitions(owner, &def.family)),
+                StepId::Revision,
+                format!("{} {}", noun(StepId::Revision), def.family),
+                Box::new(move || p.cluster.deregister_revisions(owner, &def.family)),
             ));
         }
         if let Some(lb) = &o.load_balancer {
@@ -158,11 +159,11 @@ impl Destroy<'_> {
                 Box::new(move || p.load_balancer.delete_load_balancer(owner, lb)),
             ));
         }
-        if let Some(tg) = &o.target_group {
+        if let Some(tg) = &o.backend {
             out.push((
-                StepId::TargetGroup,
-                format!("target group {}", tg.name),
-                Box::new(move || p.load_balancer.delete_target_group(owner, tg)),
+                StepId::Backend,
+                format!("{} {}", noun(StepId::Backend), tg.name),
+                Box::new(move || p.load_balancer.delete_backend(owner, tg)),
             ));
         }
         for cert in &o.certificates {
@@ -179,11 +180,11 @@ impl Destroy<'_> {
                 Box::new(move || p.cluster.delete_cluster(owner, cluster)),
             ));
         }
-        if let Some(group) = &o.task_security_group {
+        if let Some(group) = &o.replica_firewall {
             out.push((
-                StepId::TaskSecurityGroup,
-                format!("security group {}", group.name),
-                Box::new(move || p.cluster.delete_task_security_group(owner, group)),
+                StepId::ReplicaFirewall,
+                format!("{} {}", noun(StepId::ReplicaFirewall), group.name),
+                Box::new(move || p.cluster.delete_replica_firewall(owner, group)),
             ));
         }
         for support in &o.support {
@@ -207,11 +208,11 @@ impl Destroy<'_> {
             }
             None => {}
         }
-        if let Some(group) = &o.load_balancer_security_group {
+        if let Some(group) = &o.load_balancer_firewall {
             out.push((
-                StepId::LoadBalancerSecurityGroup,
-                format!("security group {}", group.name),
-                Box::new(move || p.load_balancer.delete_security_group(owner, group)),
+                StepId::LoadBalancerFirewall,
+                format!("{} {}", noun(StepId::LoadBalancerFirewall), group.name),
+                Box::new(move || p.load_balancer.delete_firewall(owner, group)),
             ));
         }
         match &o.zone {

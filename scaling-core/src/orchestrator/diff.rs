@@ -10,10 +10,9 @@ use serde::Serialize;
 use crate::spec::HealthCheckSpec;
 
 use crate::providers::{
-    CertificateInfo, CertificateStatus, DesiredCertificate, DesiredListener, DesiredLoadBalancer, DesiredRepository,
-    DesiredSecurityGroup, DesiredService, DesiredTargetGroup, DesiredTaskDefinition, DnsRecord, IngressRule,
-    ListenerInfo, LoadBalancerInfo, RepositoryInfo, SecurityGroupInfo, ServiceInfo, TargetGroupInfo,
-    TaskDefinitionInfo,
+    BackendInfo, CertificateInfo, CertificateStatus, DesiredBackend, DesiredCertificate, DesiredFirewall,
+    DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService, DnsRecord, FirewallInfo,
+    IngressRule, ListenerInfo, LoadBalancerInfo, RepositoryInfo, RevisionInfo, ServiceInfo,
 };
 
 /// What a step does to its resource.
@@ -123,7 +122,7 @@ pub(crate) fn repository(desired: &DesiredRepository, observed: Option<&Reposito
 }
 
 /// Rules compared one address family at a time, so a missing IPv6 half or one extra rule shows by name.
-pub(crate) fn security_group(desired: &DesiredSecurityGroup, observed: Option<&SecurityGroupInfo>) -> Diff {
+pub(crate) fn security_group(desired: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     let atoms = |rules: &[IngressRule]| rules.iter().flat_map(IngressRule::atoms).collect::<BTreeSet<_>>();
     let (want, have) = (atoms(&desired.ingress), atoms(&o.ingress));
@@ -137,7 +136,7 @@ pub(crate) fn security_group(desired: &DesiredSecurityGroup, observed: Option<&S
 pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&LoadBalancerInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     Changes::default()
-        .field("security groups", o.security_group_ids.clone(), desired.security_group_id.iter().cloned().collect())
+        .field("firewalls", o.firewall_ids.clone(), desired.firewall_id.iter().cloned().collect())
         .duration("idle timeout", o.idle_timeout, desired.idle_timeout)
         .field("drop invalid header fields", o.drop_invalid_header_fields, desired.drop_invalid_header_fields)
         .drift(&o.drift)
@@ -149,7 +148,7 @@ fn target_group_check(check: &HealthCheckSpec) -> HealthCheckSpec {
     HealthCheckSpec { grace_period: Duration::ZERO, ..check.clone() }
 }
 
-pub(crate) fn target_group(desired: &DesiredTargetGroup, observed: Option<&TargetGroupInfo>) -> Diff {
+pub(crate) fn backend(desired: &DesiredBackend, observed: Option<&BackendInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     Changes::default()
         .field("port", o.port, desired.port)
@@ -220,11 +219,7 @@ pub(crate) fn records(desired: &[DnsRecord], observed: &[DnsRecord]) -> Diff {
     Diff { action: if exists { Action::Update } else { Action::Create }, reason: format!("write {}", names.join(", ")) }
 }
 
-pub(crate) fn task_definition(
-    desired: &DesiredTaskDefinition,
-    image_matches: bool,
-    observed: Option<&TaskDefinitionInfo>,
-) -> Diff {
+pub(crate) fn revision(desired: &DesiredRevision, image_matches: bool, observed: Option<&RevisionInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     let mut changes = Changes::default();
     if !image_matches {
@@ -249,10 +244,10 @@ fn env_changes(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -
 pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     Changes::default()
-        .field("task definition", &o.task_definition_id, &desired.task_definition_id)
+        .field("revision", &o.revision_id, &desired.revision_id)
         .field("desired count", o.desired_count, desired.desired_count)
-        .field("target group", &o.target_group_id, &desired.traffic.target_group_id)
-        .field("security group", &o.security_group_id, &desired.security_group_id)
+        .field("backend pool", &o.backend_id, &desired.traffic.backend_id)
+        .field("firewall", &o.firewall_id, &desired.firewall_id)
         // A provider that does not report the grace period cannot show drift in it.
         .duration(
             "health check grace period",
@@ -268,13 +263,13 @@ mod tests {
     use super::*;
     use crate::providers::TrafficFrom;
 
-    fn group(ingress: Vec<IngressRule>, other_rules: Vec<String>) -> SecurityGroupInfo {
-        SecurityGroupInfo { id: "sg-1".into(), name: "app-alb-sg".into(), ingress, other_rules }
+    fn group(ingress: Vec<IngressRule>, other_rules: Vec<String>) -> FirewallInfo {
+        FirewallInfo { id: "sg-1".into(), name: "app-alb-sg".into(), ingress, other_rules }
     }
 
     #[test]
     fn every_rule_the_spec_does_not_want_is_named_and_every_missing_half_too() {
-        let desired = DesiredSecurityGroup {
+        let desired = DesiredFirewall {
             name: "app-alb-sg".into(),
             description: String::new(),
             ingress: vec![IngressRule { port: 80, from: TrafficFrom::Anywhere }],

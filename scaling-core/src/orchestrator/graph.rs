@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 
 use super::StepId;
-use crate::Error;
+use crate::{Capabilities, Error};
 
 /// How a step ended, as seen by its dependents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,15 +25,16 @@ pub(crate) enum Outcome {
 /// Returns every error, in step order.
 pub(crate) async fn run_graph<'a>(
     steps: &[StepId],
+    capabilities: &Capabilities,
     run: impl Fn(StepId) -> BoxFuture<'a, Result<(), Error>>,
     skipped: impl Fn(StepId, StepId) + Sync + 'a,
 ) -> Vec<Error> {
     let errors = Mutex::new(Vec::new());
     let mut handles: HashMap<StepId, Shared<BoxFuture<'_, Outcome>>> = HashMap::new();
-    let ordered: Vec<StepId> = StepId::ALL.into_iter().filter(|s| steps.contains(s)).collect();
+    let ordered = capabilities.ordered(steps);
     for step in &ordered {
         let step = *step;
-        let deps: Vec<_> = step.dependencies().iter().filter_map(|d| handles.get(d).cloned()).collect();
+        let deps: Vec<_> = capabilities.dependencies(step).iter().filter_map(|d| handles.get(d).cloned()).collect();
         let work = run(step);
         let (errors, skipped) = (&errors, &skipped);
         let handle = async move {
@@ -65,11 +66,15 @@ pub(crate) async fn run_graph<'a>(
 }
 
 /// The longest chain through `steps` when each takes `cost(step)`: its length and its steps in order.
-pub(crate) fn critical_path(steps: &[StepId], cost: impl Fn(StepId) -> Duration) -> (Duration, Vec<StepId>) {
+pub(crate) fn critical_path(
+    steps: &[StepId],
+    capabilities: &Capabilities,
+    cost: impl Fn(StepId) -> Duration,
+) -> (Duration, Vec<StepId>) {
     let mut finish: HashMap<StepId, (Duration, Option<StepId>)> = HashMap::new();
-    for step in StepId::ALL.into_iter().filter(|s| steps.contains(s)) {
-        let (start, via) = step
-            .dependencies()
+    for step in capabilities.ordered(steps) {
+        let (start, via) = capabilities
+            .dependencies(step)
             .iter()
             .filter_map(|d| finish.get(d).map(|(t, _)| (*t, Some(*d))))
             .max_by_key(|(t, _)| *t)
@@ -98,8 +103,8 @@ mod tests {
             StepId::ServiceStable => Duration::from_secs(150),
             _ => Duration::from_secs(1),
         };
-        let (total, path) = critical_path(&StepId::ALL, cost);
-        assert_eq!(path, [StepId::LoadBalancerSecurityGroup, StepId::LoadBalancer, StepId::LoadBalancerActive]);
+        let (total, path) = critical_path(&StepId::ALL, &Capabilities::CLOUD, cost);
+        assert_eq!(path, [StepId::LoadBalancerFirewall, StepId::LoadBalancer, StepId::LoadBalancerActive]);
         assert_eq!(total, Duration::from_secs(182));
     }
 
@@ -108,6 +113,7 @@ mod tests {
         let skipped = Mutex::new(Vec::new());
         let errors = run_graph(
             &StepId::ALL,
+            &Capabilities::CLOUD,
             |step| {
                 async move {
                     if step == StepId::Cluster {

@@ -3,8 +3,8 @@
 use super::desired::{Desired, ImageSource};
 use super::{Providers, StepId};
 use crate::providers::{
-    CertificateInfo, ClusterInfo, DnsRecord, ImageRef, ListenerInfo, LoadBalancerInfo, Protocol, RepositoryInfo,
-    SecurityGroupInfo, ServiceInfo, SupportResource, TargetGroupInfo, TaskDefinitionInfo, ZoneInfo,
+    BackendInfo, CertificateInfo, ClusterInfo, DnsRecord, FirewallInfo, ImageRef, ListenerInfo, LoadBalancerInfo,
+    Protocol, RepositoryInfo, RevisionInfo, ServiceInfo, SupportResource, ZoneInfo,
 };
 use crate::{Error, ProviderResult};
 
@@ -13,13 +13,13 @@ use crate::{Error, ProviderResult};
 pub(crate) struct Observed {
     pub repository: Option<RepositoryInfo>,
     pub image: Option<ImageRef>,
-    pub load_balancer_security_group: Option<SecurityGroupInfo>,
+    pub load_balancer_firewall: Option<FirewallInfo>,
     pub load_balancer: Option<LoadBalancerInfo>,
-    pub target_group: Option<TargetGroupInfo>,
+    pub backend: Option<BackendInfo>,
     pub listeners: Vec<ListenerInfo>,
     pub cluster: Option<ClusterInfo>,
-    pub task_security_group: Option<SecurityGroupInfo>,
-    pub task_definition: Option<TaskDefinitionInfo>,
+    pub replica_firewall: Option<FirewallInfo>,
+    pub revision: Option<RevisionInfo>,
     pub service: Option<ServiceInfo>,
     pub zone: Option<ZoneInfo>,
     pub records: Vec<DnsRecord>,
@@ -71,11 +71,11 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         Ok::<_, Error>((repository, image))
     };
     let balancer_group = async {
-        if !has(StepId::LoadBalancerSecurityGroup) {
+        if !has(StepId::LoadBalancerFirewall) {
             return Ok(None);
         }
-        let group = lb.find_security_group(owner, &names.load_balancer_security_group).await;
-        group.map_err(tag(StepId::LoadBalancerSecurityGroup))
+        let group = lb.find_firewall(owner, &names.load_balancer_firewall).await;
+        group.map_err(tag(StepId::LoadBalancerFirewall))
     };
     let balancer = async {
         let balancer = lb.find_load_balancer(owner, &names.load_balancer).await.map_err(tag(StepId::LoadBalancer))?;
@@ -85,8 +85,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         };
         Ok::<_, Error>((balancer, listeners))
     };
-    let target_group =
-        async { lb.find_target_group(owner, &names.target_group).await.map_err(tag(StepId::TargetGroup)) };
+    let backend = async { lb.find_backend(owner, &names.backend).await.map_err(tag(StepId::Backend)) };
     let cluster = async {
         let cluster = c.find_cluster(owner, &names.cluster).await.map_err(tag(StepId::Cluster))?;
         let service = match &cluster {
@@ -96,13 +95,12 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         Ok::<_, Error>((cluster, service))
     };
     let task_group = async {
-        if !has(StepId::TaskSecurityGroup) {
+        if !has(StepId::ReplicaFirewall) {
             return Ok(None);
         }
-        c.find_task_security_group(owner, &names.task_security_group).await.map_err(tag(StepId::TaskSecurityGroup))
+        c.find_replica_firewall(owner, &names.replica_firewall).await.map_err(tag(StepId::ReplicaFirewall))
     };
-    let task_definition =
-        async { c.find_task_definition(owner, &names.task_definition).await.map_err(tag(StepId::TaskDefinition)) };
+    let revision = async { c.find_revision(owner, &names.revision).await.map_err(tag(StepId::Revision)) };
     let certificates = async { providers.certificate.find_certificates(owner).await.map_err(tag(StepId::Certificate)) };
     // The zone of the spec's domain is read at once; without a domain, the zone of an owned certificate
     // (a domain just removed) is read once the certificates are known.
@@ -123,33 +121,32 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         };
         Ok::<_, Error>((certificates, zone))
     };
-    let ((registry, balancer_group, balancer), (target_group, cluster, task_group), (task_definition, certs)) =
-        try_join3(
-            try_join3(registry, balancer_group, balancer),
-            try_join3(target_group, cluster, task_group),
-            try_join(task_definition, certificates_and_zone),
-        )
-        .await?;
+    let ((registry, balancer_group, balancer), (backend, cluster, task_group), (revision, certs)) = try_join3(
+        try_join3(registry, balancer_group, balancer),
+        try_join3(backend, cluster, task_group),
+        try_join(revision, certificates_and_zone),
+    )
+    .await?;
     let (certificates, (zone, records)) = certs;
     let hostnames = desired.spec.hostnames();
     let pointers = match (&balancer.0, &zone) {
-        (Some(balancer), Some(zone)) if has(StepId::AliasRecords) && !hostnames.is_empty() => providers
+        (Some(balancer), Some(zone)) if has(StepId::DnsRecords) && !hostnames.is_empty() => providers
             .dns
             .pointer_records(owner, zone, &hostnames, &balancer.endpoint)
             .await
-            .map_err(tag(StepId::AliasRecords))?,
+            .map_err(tag(StepId::DnsRecords))?,
         _ => Vec::new(),
     };
     Ok(Observed {
         repository: registry.0,
         image: registry.1,
-        load_balancer_security_group: balancer_group,
+        load_balancer_firewall: balancer_group,
         load_balancer: balancer.0,
-        target_group,
+        backend,
         listeners: balancer.1,
         cluster: cluster.0,
-        task_security_group: task_group,
-        task_definition,
+        replica_firewall: task_group,
+        revision,
         service: cluster.1,
         zone,
         records,

@@ -67,16 +67,17 @@ impl Plan {
     pub fn owned_resources(&self) -> Vec<String> {
         let o = &self.observed;
         let named = |kind: &str, name: Option<&str>| name.map(|n| format!("{kind} {n}"));
+        let noun = |step| self.desired.capabilities.noun(step);
         let mut out: Vec<String> = named("service", o.service.as_ref().map(|s| s.name.as_str())).into_iter().collect();
         out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.protocol, l.port)));
         out.extend(
             [
                 named("load balancer", o.load_balancer.as_ref().map(|l| l.name.as_str())),
-                named("target group", o.target_group.as_ref().map(|t| t.name.as_str())),
-                named("task definition", o.task_definition.as_ref().map(|t| t.family.as_str())),
+                named(noun(StepId::Backend), o.backend.as_ref().map(|t| t.name.as_str())),
+                named(noun(StepId::Revision), o.revision.as_ref().map(|t| t.family.as_str())),
                 named("cluster", o.cluster.as_ref().map(|c| c.name.as_str())),
-                named("security group", o.task_security_group.as_ref().map(|g| g.name.as_str())),
-                named("security group", o.load_balancer_security_group.as_ref().map(|g| g.name.as_str())),
+                named(noun(StepId::ReplicaFirewall), o.replica_firewall.as_ref().map(|g| g.name.as_str())),
+                named(noun(StepId::LoadBalancerFirewall), o.load_balancer_firewall.as_ref().map(|g| g.name.as_str())),
             ]
             .into_iter()
             .flatten(),
@@ -92,7 +93,7 @@ impl Plan {
 
     /// The longest chain of steps when each takes `cost(step)`: the least time apply can take.
     pub fn critical_path(&self, cost: impl Fn(StepId) -> Duration) -> (Duration, Vec<StepId>) {
-        critical_path(&self.steps, cost)
+        critical_path(&self.steps, &self.desired.capabilities, cost)
     }
 }
 
@@ -127,7 +128,7 @@ impl Obsolete {
 /// A record someone else made at a name and type the spec's hostnames need: refused at plan time,
 /// before any write, never overwritten.
 pub(crate) fn refuse_foreign_records(d: &Desired, o: &Observed) -> crate::Result<()> {
-    if !d.capabilities.has_step(StepId::AliasRecords) || d.spec.domain.is_none() {
+    if !d.capabilities.has_step(StepId::DnsRecords) || d.spec.domain.is_none() {
         return Ok(());
     }
     let foreign: Vec<String> = d
@@ -155,7 +156,7 @@ pub(crate) fn refuse_foreign_records(d: &Desired, o: &Observed) -> crate::Result
         d.owner.app
     );
     Err(crate::Error::Provider {
-        step: StepId::AliasRecords,
+        step: StepId::DnsRecords,
         source: crate::ProviderError::new("plan", foreign.join(", "), crate::ErrorKind::NotOwned, message),
     })
 }
@@ -217,7 +218,7 @@ pub(crate) fn plan(desired: Desired, observed: Observed) -> Plan {
         StepId::ALL.into_iter().filter(|s| !matches!(s, StepId::Image | StepId::Cleanup) && !is_domain_step(*s)),
     );
     if desired.spec.domain.is_some() {
-        steps.extend([StepId::Zone, StepId::AliasRecords]);
+        steps.extend([StepId::Zone, StepId::DnsRecords]);
     }
     if desired.spec.https() {
         steps.extend([
@@ -238,7 +239,7 @@ fn is_domain_step(step: StepId) -> bool {
     use StepId::*;
     matches!(
         step,
-        Zone | Certificate | ValidationRecords | CertificateIssued | HttpsListener | HttpRedirect | AliasRecords
+        Zone | Certificate | ValidationRecords | CertificateIssued | HttpsListener | HttpRedirect | DnsRecords
     )
 }
 
@@ -287,17 +288,17 @@ fn domain(p: &mut Planner) {
         (None, _) => Diff { action: Action::Create, reason: "once the load balancer exists".into() },
         (Some(_), None) => Diff { action: Action::Create, reason: "once the zone exists".into() },
     };
-    p.add(StepId::AliasRecords, format!("DNS records {}", d.spec.hostnames().join(", ")), records);
+    p.add(StepId::DnsRecords, format!("DNS records {}", d.spec.hostnames().join(", ")), records);
 }
 
 fn balancer(p: &mut Planner) {
     let (d, o) = (p.desired, p.observed);
     let names = &d.names;
-    let sg = o.load_balancer_security_group.as_ref();
+    let sg = o.load_balancer_firewall.as_ref();
     p.add(
-        StepId::LoadBalancerSecurityGroup,
-        format!("security group {}", names.load_balancer_security_group),
-        diff::security_group(&d.load_balancer_security_group(), sg),
+        StepId::LoadBalancerFirewall,
+        format!("{} {}", d.capabilities.noun(StepId::LoadBalancerFirewall), names.load_balancer_firewall),
+        diff::security_group(&d.load_balancer_firewall(), sg),
     );
     let lb_label = format!("load balancer {}", names.load_balancer);
     let sg_id = d.capabilities.load_balancer_firewall.then(|| id(sg, |g| &g.id));
@@ -306,12 +307,12 @@ fn balancer(p: &mut Planner) {
     let active = o.load_balancer.as_ref().is_some_and(|lb| lb.status == LoadBalancerStatus::Active);
     p.wait(StepId::LoadBalancerActive, &lb_label, active, "the load balancer is active");
     p.add(
-        StepId::TargetGroup,
-        format!("target group {}", names.target_group),
-        diff::target_group(&d.target_group(), o.target_group.as_ref()),
+        StepId::Backend,
+        format!("{} {}", d.capabilities.noun(StepId::Backend), names.backend),
+        diff::backend(&d.backend(), o.backend.as_ref()),
     );
 
-    let tg_id = id(o.target_group.as_ref(), |t| &t.id);
+    let tg_id = id(o.backend.as_ref(), |t| &t.id);
     let http = o.listener(Protocol::Http);
     let final_action = d.final_http_action(&tg_id);
     let mut http_diff = diff::listener(&d.http_listener(final_action.clone()), http);
@@ -334,12 +335,12 @@ fn cluster(p: &mut Planner) {
     let cluster = o.cluster.as_ref();
     let cluster_diff = if cluster.is_some() { Diff::same() } else { Diff::create() };
     p.add(StepId::Cluster, format!("cluster {}", names.cluster), cluster_diff);
-    let lb_sg = d.capabilities.load_balancer_firewall.then(|| id(o.load_balancer_security_group.as_ref(), |g| &g.id));
-    let task_sg = o.task_security_group.as_ref();
+    let lb_sg = d.capabilities.load_balancer_firewall.then(|| id(o.load_balancer_firewall.as_ref(), |g| &g.id));
+    let task_sg = o.replica_firewall.as_ref();
     p.add(
-        StepId::TaskSecurityGroup,
-        format!("security group {}", names.task_security_group),
-        diff::security_group(&d.task_security_group(lb_sg.as_deref().unwrap_or(NEW)), task_sg),
+        StepId::ReplicaFirewall,
+        format!("{} {}", d.capabilities.noun(StepId::ReplicaFirewall), names.replica_firewall),
+        diff::security_group(&d.replica_firewall(lb_sg.as_deref().unwrap_or(NEW)), task_sg),
     );
 
     let image = match (&d.image, &o.repository) {
@@ -347,16 +348,16 @@ fn cluster(p: &mut Planner) {
         (ImageSource::Built(a), None) => format!("{}@{}", names.repository, a.digest),
         (ImageSource::Prebuilt(r), _) => r.to_string(),
     };
-    let task_def = o.task_definition.as_ref();
+    let task_def = o.revision.as_ref();
     let image_matches = task_def.is_some_and(|t| d.image.matches(&t.image));
-    let td_diff = diff::task_definition(&d.task_definition(&image), image_matches, task_def);
+    let td_diff = diff::revision(&d.revision(&image), image_matches, task_def);
     let td_id = if td_diff.action == Action::NoChange { id(task_def, |t| &t.id) } else { "(new revision)".into() };
-    p.add(StepId::TaskDefinition, format!("task definition {}", names.task_definition), td_diff);
+    p.add(StepId::Revision, format!("{} {}", d.capabilities.noun(StepId::Revision), names.revision), td_diff);
 
     let placeholder = ClusterInfo { id: NEW.into(), name: names.cluster.clone() };
     let traffic = TrafficSource {
-        target_group_id: id(o.target_group.as_ref(), |t| &t.id),
-        security_group_id: lb_sg,
+        backend_id: id(o.backend.as_ref(), |t| &t.id),
+        firewall_id: lb_sg,
         container_port: d.spec.app.port,
     };
     let task_sg_id = d.capabilities.cluster_firewall.then(|| id(task_sg, |g| &g.id));

@@ -57,7 +57,7 @@ pub(crate) fn urls(spec: &Spec, lb: Option<&LoadBalancerInfo>, listeners: &[&Lis
 pub(crate) async fn status(providers: &Providers, plan: &Plan) -> ProviderResult<StatusReport> {
     let (spec, o): (&Spec, &Observed) = (&plan.desired.spec, &plan.observed);
     let targets = async {
-        match &o.target_group {
+        match &o.backend {
             Some(tg) => providers.load_balancer.target_health(tg).await,
             None => Ok(Vec::new()),
         }

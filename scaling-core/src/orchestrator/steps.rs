@@ -21,28 +21,28 @@ pub enum StepId {
     ValidationRecords,
     /// Waiting until the certificate is issued.
     CertificateIssued,
-    /// The load balancer's security group.
-    LoadBalancerSecurityGroup,
+    /// The load balancer's firewall (AWS: a security group).
+    LoadBalancerFirewall,
     /// The load balancer.
     LoadBalancer,
     /// Waiting until the load balancer is active.
     LoadBalancerActive,
-    /// The target group.
-    TargetGroup,
+    /// The pool of replicas the load balancer forwards to (AWS: a target group).
+    Backend,
     /// The HTTP:80 listener (forwarding first, so tasks can attach before HTTPS is ready).
     HttpListener,
     /// The HTTPS:443 listener.
     HttpsListener,
     /// HTTP:80 turned into a redirect to HTTPS:443.
     HttpRedirect,
-    /// The alias records of the apex and every alias.
-    AliasRecords,
+    /// The DNS records that lead the apex and every alias to the load balancer's endpoint.
+    DnsRecords,
     /// The cluster.
     Cluster,
-    /// The tasks' security group.
-    TaskSecurityGroup,
-    /// The task definition.
-    TaskDefinition,
+    /// The replicas' firewall, admitting only the load balancer (AWS: a security group).
+    ReplicaFirewall,
+    /// What one replica runs, as a new revision when it changes (AWS: a task definition).
+    Revision,
     /// The service.
     Service,
     /// Waiting until the service is stable.
@@ -60,17 +60,17 @@ impl StepId {
         StepId::Certificate,
         StepId::ValidationRecords,
         StepId::CertificateIssued,
-        StepId::LoadBalancerSecurityGroup,
+        StepId::LoadBalancerFirewall,
         StepId::LoadBalancer,
         StepId::LoadBalancerActive,
-        StepId::TargetGroup,
+        StepId::Backend,
         StepId::HttpListener,
         StepId::HttpsListener,
         StepId::HttpRedirect,
-        StepId::AliasRecords,
+        StepId::DnsRecords,
         StepId::Cluster,
-        StepId::TaskSecurityGroup,
-        StepId::TaskDefinition,
+        StepId::ReplicaFirewall,
+        StepId::Revision,
         StepId::Service,
         StepId::ServiceStable,
         StepId::Cleanup,
@@ -80,34 +80,51 @@ impl StepId {
     pub fn dependencies(self) -> &'static [StepId] {
         use StepId::*;
         match self {
-            Repository | Zone | Certificate | LoadBalancerSecurityGroup | TargetGroup | Cluster => &[],
+            Repository | Zone | Certificate | LoadBalancerFirewall | Backend | Cluster => &[],
             Image => &[Repository],
             ValidationRecords => &[Zone, Certificate],
             CertificateIssued => &[ValidationRecords],
-            LoadBalancer => &[LoadBalancerSecurityGroup],
+            LoadBalancer => &[LoadBalancerFirewall],
             LoadBalancerActive => &[LoadBalancer],
-            HttpListener => &[LoadBalancer, TargetGroup],
-            HttpsListener => &[LoadBalancer, TargetGroup, CertificateIssued],
+            HttpListener => &[LoadBalancer, Backend],
+            HttpsListener => &[LoadBalancer, Backend, CertificateIssued],
             HttpRedirect => &[HttpListener, HttpsListener],
-            AliasRecords => &[Zone, LoadBalancer],
-            TaskSecurityGroup => &[LoadBalancerSecurityGroup],
-            TaskDefinition => &[Image],
-            Service => &[Cluster, TaskSecurityGroup, TaskDefinition, TargetGroup, HttpListener],
+            DnsRecords => &[Zone, LoadBalancer],
+            ReplicaFirewall => &[LoadBalancerFirewall],
+            Revision => &[Image],
+            Service => &[Cluster, ReplicaFirewall, Revision, Backend, HttpListener],
             ServiceStable => &[Service],
-            Cleanup => &[HttpListener, HttpsListener, AliasRecords, ValidationRecords],
+            Cleanup => &[HttpListener, HttpsListener, DnsRecords, ValidationRecords],
         }
     }
 
-    /// When destroy removes this step's resource: one round after the latest of the steps that depend
-    /// on it (0 for a step nothing depends on). The deploy graph reversed, so nothing is deleted while
-    /// something built on it remains. `Cleanup` is left out: it depends on everything it cleans.
+    /// When destroy removes this step's resource on a cloud with every step
+    /// ([`Capabilities::CLOUD`](crate::Capabilities::CLOUD)): see
+    /// [`Capabilities::teardown_round`](crate::Capabilities::teardown_round).
     pub fn teardown_round(self) -> usize {
-        StepId::ALL
-            .into_iter()
-            .filter(|other| *other != StepId::Cleanup && other.dependencies().contains(&self))
-            .map(|dependent| dependent.teardown_round() + 1)
-            .max()
-            .unwrap_or(0)
+        crate::Capabilities::CLOUD.teardown_round(self)
+    }
+
+    /// The neutral noun for this step's resource (`firewall`, `backend pool`, `revision`); a provider
+    /// may call it otherwise ([`Capabilities::noun`](crate::Capabilities::noun)).
+    pub fn noun(self) -> &'static str {
+        use StepId::*;
+        match self {
+            Repository => "repository",
+            Image => "image",
+            Zone => "zone",
+            Certificate | CertificateIssued => "certificate",
+            ValidationRecords => "certificate validation records",
+            LoadBalancerFirewall | ReplicaFirewall => "firewall",
+            LoadBalancer | LoadBalancerActive => "load balancer",
+            Backend => "backend pool",
+            HttpListener | HttpsListener | HttpRedirect => "listener",
+            DnsRecords => "DNS records",
+            Cluster => "cluster",
+            Revision => "revision",
+            Service | ServiceStable => "service",
+            Cleanup => "cleanup",
+        }
     }
 
     /// True for steps that only wait for the provider (no resource of their own).
@@ -125,17 +142,17 @@ impl StepId {
             Certificate => "certificate",
             ValidationRecords => "validation_records",
             CertificateIssued => "certificate_issued",
-            LoadBalancerSecurityGroup => "load_balancer_security_group",
+            LoadBalancerFirewall => "load_balancer_firewall",
             LoadBalancer => "load_balancer",
             LoadBalancerActive => "load_balancer_active",
-            TargetGroup => "target_group",
+            Backend => "backend",
             HttpListener => "http_listener",
             HttpsListener => "https_listener",
             HttpRedirect => "http_redirect",
-            AliasRecords => "alias_records",
+            DnsRecords => "dns_records",
             Cluster => "cluster",
-            TaskSecurityGroup => "task_security_group",
-            TaskDefinition => "task_definition",
+            ReplicaFirewall => "replica_firewall",
+            Revision => "revision",
             Service => "service",
             ServiceStable => "service_stable",
             Cleanup => "cleanup",
@@ -173,15 +190,15 @@ mod tests {
                 );
             }
         }
-        assert!(StepId::Service.teardown_round() < StepId::TaskSecurityGroup.teardown_round());
-        assert!(StepId::TaskSecurityGroup.teardown_round() < StepId::LoadBalancerSecurityGroup.teardown_round());
+        assert!(StepId::Service.teardown_round() < StepId::ReplicaFirewall.teardown_round());
+        assert!(StepId::ReplicaFirewall.teardown_round() < StepId::LoadBalancerFirewall.teardown_round());
         assert!(StepId::HttpsListener.teardown_round() < StepId::Certificate.teardown_round());
     }
 
     #[test]
     fn independent_roots_do_not_wait_for_each_other() {
         for root in
-            [StepId::Zone, StepId::Certificate, StepId::LoadBalancerSecurityGroup, StepId::Cluster, StepId::Repository]
+            [StepId::Zone, StepId::Certificate, StepId::LoadBalancerFirewall, StepId::Cluster, StepId::Repository]
         {
             assert!(root.dependencies().is_empty(), "{root} should start at once");
         }

@@ -13,8 +13,11 @@ use crate::StepId;
 pub enum CertificateValidation {
     /// It hands out DNS records that the [`Dns`](super::Dns) provider publishes (ACM, Certificate Manager).
     PublishedRecords,
-    /// It proves control by itself: a local CA, cert-manager's own solvers, a platform's bundled certificate.
+    /// It proves control by itself: a local CA, cert-manager's own solvers.
     SelfManaged,
+    /// It is issued only once the names lead to the app (a platform's bundled certificate: Cloud Run
+    /// domain mappings, Fly.io): no records to publish, and the wait comes after the DNS records.
+    AfterBinding,
 }
 
 /// The words a deployment's steps are shown in: a cloud's resources, or what runs on this machine.
@@ -39,11 +42,19 @@ pub struct Capabilities {
     pub cluster_firewall: bool,
     /// How certificates are validated.
     pub certificate_validation: CertificateValidation,
+    /// A service can attach to a backend pool only once a listener forwards to it (ECS refuses a target
+    /// group without a load balancer), so the service waits for the first listener.
+    pub service_needs_listener: bool,
     /// Host names reach the endpoint only through records in a DNS zone (false where names resolve by
     /// themselves, as `*.localhost` does).
     pub dns_records: bool,
     /// The words its steps are shown in.
     pub vocabulary: Vocabulary,
+    /// What the provider calls the resource of a step, where it has a name of its own (AWS: a
+    /// firewall is a `security group`, a backend pool a `target group`, a revision a `task
+    /// definition`); every other step keeps its neutral noun ([`StepId::noun`]).
+    #[serde(skip)]
+    pub nouns: &'static [(StepId, &'static str)],
 }
 
 impl Default for Capabilities {
@@ -58,9 +69,21 @@ impl Capabilities {
         load_balancer_firewall: true,
         cluster_firewall: true,
         certificate_validation: CertificateValidation::PublishedRecords,
+        service_needs_listener: true,
         dns_records: true,
         vocabulary: Vocabulary::Cloud,
+        nouns: &[],
     };
+
+    /// The same, with the provider's own names for some steps' resources.
+    pub const fn with_nouns(self, nouns: &'static [(StepId, &'static str)]) -> Self {
+        Self { nouns, ..self }
+    }
+
+    /// What these providers call `step`'s resource: their own noun, else the neutral one.
+    pub fn noun(&self, step: StepId) -> &'static str {
+        self.nouns.iter().find(|(s, _)| *s == step).map_or_else(|| step.noun(), |(_, noun)| noun)
+    }
 
     /// The same, with neither the load balancer nor the replicas behind firewall resources of their own.
     pub const fn without_firewalls(self) -> Self {
@@ -70,6 +93,60 @@ impl Capabilities {
     /// The same, with certificates that validate themselves.
     pub const fn with_self_managed_certificates(self) -> Self {
         Self { certificate_validation: CertificateValidation::SelfManaged, ..self }
+    }
+
+    /// The same, with certificates issued once the names lead to the app.
+    pub const fn with_certificates_after_binding(self) -> Self {
+        Self { certificate_validation: CertificateValidation::AfterBinding, ..self }
+    }
+
+    /// The same, with services that attach to a backend pool whether a listener forwards to it or not.
+    pub const fn with_services_before_listeners(self) -> Self {
+        Self { service_needs_listener: false, ..self }
+    }
+
+    /// The steps that must finish before `step` starts, for providers of these capabilities: the
+    /// cloud's table ([`StepId::dependencies`]) with what these providers do not need left out, and a
+    /// certificate issued after binding waiting for the DNS records instead of validation records.
+    pub fn dependencies(&self, step: StepId) -> Vec<StepId> {
+        use StepId::*;
+        match step {
+            Service if !self.service_needs_listener => {
+                step.dependencies().iter().copied().filter(|d| *d != HttpListener).collect()
+            }
+            CertificateIssued if self.certificate_validation == CertificateValidation::AfterBinding => {
+                vec![Certificate, DnsRecords]
+            }
+            _ => step.dependencies().to_vec(),
+        }
+    }
+
+    /// `steps` in an order where each follows its [`dependencies`](Self::dependencies) (those outside
+    /// `steps` count as done); ties keep [`StepId::ALL`]'s order.
+    pub fn ordered(&self, steps: &[StepId]) -> Vec<StepId> {
+        let mut left: Vec<StepId> = StepId::ALL.into_iter().filter(|s| steps.contains(s)).collect();
+        let mut out = Vec::with_capacity(left.len());
+        while !left.is_empty() {
+            let ready = left
+                .iter()
+                .position(|s| self.dependencies(*s).iter().all(|d| out.contains(d) || !left.contains(d)))
+                // A cycle cannot come from the table (a unit test walks it); never loop on one.
+                .unwrap_or(0);
+            out.push(left.remove(ready));
+        }
+        out
+    }
+
+    /// When destroy removes `step`'s resource: one round after the latest of the steps that depend on
+    /// it (0 for a step nothing depends on) — the deploy graph of these providers reversed. `Cleanup`
+    /// is left out: it depends on everything it cleans.
+    pub fn teardown_round(&self, step: StepId) -> usize {
+        StepId::ALL
+            .into_iter()
+            .filter(|other| *other != StepId::Cleanup && *other != step && self.dependencies(*other).contains(&step))
+            .map(|dependent| self.teardown_round(dependent) + 1)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The same, with steps shown as the parts of one machine.
@@ -87,12 +164,12 @@ impl Capabilities {
     /// certificates, no zone or records where names resolve by themselves.
     pub fn has_step(&self, step: StepId) -> bool {
         match step {
-            StepId::LoadBalancerSecurityGroup => self.load_balancer_firewall,
-            StepId::TaskSecurityGroup => self.cluster_firewall,
+            StepId::LoadBalancerFirewall => self.load_balancer_firewall,
+            StepId::ReplicaFirewall => self.cluster_firewall,
             StepId::ValidationRecords => {
                 self.certificate_validation == CertificateValidation::PublishedRecords && self.dns_records
             }
-            StepId::Zone | StepId::AliasRecords => self.dns_records,
+            StepId::Zone | StepId::DnsRecords => self.dns_records,
             _ => true,
         }
     }

@@ -1,4 +1,5 @@
-//! [`Cluster`]: where the replicas run, and the firewall that admits only the load balancer.
+//! [`Cluster`]: where the replicas run — the cluster, the revision each replica runs, the service that
+//! keeps N of them running — and the replicas' firewall that admits only the load balancer.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -6,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DesiredSecurityGroup, Owner, SecurityGroupInfo, Tags};
+use super::{DesiredFirewall, FirewallInfo, Owner, Tags};
 use crate::spec::{Platform, Vcpu};
 use crate::ProviderResult;
 
@@ -28,10 +29,12 @@ pub struct ClusterInfo {
     pub name: String,
 }
 
-/// A task definition (what one replica runs) as it should be.
+/// A revision (what one replica runs: image, size, port, environment) as it should be. Revisions are
+/// immutable: a change registers a new one (AWS: a task definition; Kubernetes: a pod template; Cloud
+/// Run: a revision).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredTaskDefinition {
-    /// The family, e.g. `app-taskdef`.
+pub struct DesiredRevision {
+    /// The name its revisions share, e.g. `app-taskdef`.
     pub family: String,
     /// The container name, e.g. `app-container`.
     pub container: String,
@@ -47,18 +50,16 @@ pub struct DesiredTaskDefinition {
     pub port: u16,
     /// Environment variables.
     pub env: BTreeMap<String, String>,
-    /// Where logs go (a log group on AWS).
-    pub log_group: String,
     /// Tags, ownership included.
     pub tags: Tags,
 }
 
-/// A task definition as it is (the newest active revision).
+/// A revision as it is (the newest active one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskDefinitionInfo {
+pub struct RevisionInfo {
     /// The provider's id (`family:revision` or an ARN).
     pub id: String,
-    /// The family.
+    /// The name its revisions share.
     pub family: String,
     /// The revision number.
     pub revision: u32,
@@ -78,13 +79,13 @@ pub struct TaskDefinitionInfo {
     pub env: BTreeMap<String, String>,
 }
 
-/// What the load balancer hands the cluster so tasks can be attached and only its traffic admitted.
+/// What the load balancer hands the cluster so replicas can be attached and only its traffic admitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrafficSource {
-    /// The target group the service registers its tasks in.
-    pub target_group_id: String,
-    /// The load balancer's security group: the only source the task group admits (`None` without one).
-    pub security_group_id: Option<String>,
+    /// The backend pool the service registers its replicas in.
+    pub backend_id: String,
+    /// The load balancer's firewall: the only source the replicas' firewall admits (`None` without one).
+    pub firewall_id: Option<String>,
     /// The container port traffic arrives on.
     pub container_port: u16,
 }
@@ -96,17 +97,17 @@ pub struct DesiredService {
     pub name: String,
     /// The cluster it runs in.
     pub cluster: ClusterInfo,
-    /// The task definition id to run.
-    pub task_definition_id: String,
-    /// The container name in the task definition.
+    /// The revision to run.
+    pub revision_id: String,
+    /// The container name in the revision.
     pub container: String,
     /// How many replicas.
     pub desired_count: u32,
     /// Where its traffic comes from.
     pub traffic: TrafficSource,
-    /// The tasks' security group (`None` for a provider without a cluster firewall).
-    pub security_group_id: Option<String>,
-    /// How long new tasks may fail health checks (the seed's 30 s).
+    /// The replicas' firewall (`None` for a provider without a cluster firewall).
+    pub firewall_id: Option<String>,
+    /// How long new replicas may fail health checks (the seed's 30 s).
     pub health_check_grace_period: Duration,
     /// Tags, ownership included.
     pub tags: Tags,
@@ -115,9 +116,9 @@ pub struct DesiredService {
 /// Where a rollout stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Rollout {
-    /// Replacing or starting tasks.
+    /// Replacing or starting replicas.
     InProgress,
-    /// Every task runs the current task definition and is healthy.
+    /// Every replica runs the current revision and is healthy.
     Completed,
     /// The rollout failed (and was rolled back where the provider does that).
     Failed(String),
@@ -142,18 +143,18 @@ pub struct ServiceInfo {
     pub name: String,
     /// The cluster id.
     pub cluster_id: String,
-    /// The task definition id it runs.
-    pub task_definition_id: String,
+    /// The revision it runs.
+    pub revision_id: String,
     /// Desired replicas.
     pub desired_count: u32,
     /// Running replicas.
     pub running_count: u32,
     /// Starting replicas.
     pub pending_count: u32,
-    /// The target group its tasks register in.
-    pub target_group_id: String,
-    /// The tasks' security group, when they have one.
-    pub security_group_id: Option<String>,
+    /// The backend pool its replicas register in.
+    pub backend_id: String,
+    /// The replicas' firewall, when they have one.
+    pub firewall_id: Option<String>,
     /// The health-check grace period; `None` when the provider does not report it.
     pub health_check_grace_period: Option<Duration>,
     /// The rollout state.
@@ -183,7 +184,7 @@ pub struct SupportResource {
     pub holds_logs: bool,
 }
 
-/// Runs N replicas of a task definition and keeps them running.
+/// Runs N replicas of a revision and keeps them running.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Cluster: Send + Sync {
@@ -194,19 +195,19 @@ pub trait Cluster: Send + Sync {
     /// Deletes the cluster; retryable while services drain.
     async fn delete_cluster(&self, owner: &Owner, cluster: &ClusterInfo) -> ProviderResult<()>;
 
-    /// The tasks' security group `name` when owned.
-    async fn find_task_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>>;
-    /// Creates the tasks' security group or makes its rules exactly `desired.ingress`.
-    async fn ensure_task_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo>;
-    /// Deletes the tasks' security group; retryable while network interfaces linger.
-    async fn delete_task_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()>;
+    /// The replicas' firewall `name` when owned.
+    async fn find_replica_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>>;
+    /// Creates the replicas' firewall or makes its rules exactly `desired.ingress`.
+    async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo>;
+    /// Deletes the replicas' firewall; retryable while network interfaces linger.
+    async fn delete_replica_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()>;
 
-    /// The newest active revision of `family` when owned.
-    async fn find_task_definition(&self, owner: &Owner, family: &str) -> ProviderResult<Option<TaskDefinitionInfo>>;
+    /// The newest active revision named `family` when owned.
+    async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>>;
     /// Registers a new revision.
-    async fn register_task_definition(&self, desired: &DesiredTaskDefinition) -> ProviderResult<TaskDefinitionInfo>;
+    async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo>;
     /// Deregisters every owned revision of `family`.
-    async fn deregister_task_definitions(&self, owner: &Owner, family: &str) -> ProviderResult<()>;
+    async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()>;
 
     /// The service `name` in `cluster` when owned (also used to poll its rollout).
     async fn find_service(
@@ -215,7 +216,7 @@ pub trait Cluster: Send + Sync {
         cluster: &ClusterInfo,
         name: &str,
     ) -> ProviderResult<Option<ServiceInfo>>;
-    /// Creates the service or rolls it to `desired` (new task definition, count, grace period).
+    /// Creates the service or rolls it to `desired` (new revision, count, grace period).
     async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo>;
     /// Changes only the desired count.
     async fn scale_service(
@@ -224,7 +225,7 @@ pub trait Cluster: Send + Sync {
         service: &ServiceInfo,
         desired_count: u32,
     ) -> ProviderResult<ServiceInfo>;
-    /// Stops every task and deletes the service.
+    /// Stops every replica and deletes the service.
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()>;
 
     /// Every [`SupportResource`] this owner owns (none, for a provider that creates none).

@@ -1,11 +1,12 @@
-//! [`LoadBalancer`]: the public entry point, its firewall, target group and listeners.
+//! [`LoadBalancer`]: the public entry point — its firewall, the backend pool of replicas it forwards
+//! to, and its listeners (Gateway API's words: a listener per port, backends by reference).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DesiredSecurityGroup, Endpoint, Owner, SecurityGroupInfo, Tags};
+use super::{DesiredFirewall, Endpoint, FirewallInfo, Owner, Tags};
 use crate::spec::{Algorithm, HealthCheckSpec, TlsVersion};
 use crate::ProviderResult;
 
@@ -25,9 +26,9 @@ pub enum LoadBalancerStatus {
 pub struct DesiredLoadBalancer {
     /// Its name, e.g. `app-alb`.
     pub name: String,
-    /// The security group it must carry (the seed's console gets this wrong); `None` for a provider
+    /// The firewall it must carry (the seed's console gets this wrong); `None` for a provider
     /// without a load-balancer firewall.
-    pub security_group_id: Option<String>,
+    pub firewall_id: Option<String>,
     /// How long idle connections stay open.
     pub idle_timeout: Duration,
     /// Drop requests whose header names are not valid HTTP (request smuggling protection).
@@ -45,8 +46,8 @@ pub struct LoadBalancerInfo {
     pub name: String,
     /// Where the app's host names must lead (the DNS provider picks alias, CNAME or A/AAAA records).
     pub endpoint: Endpoint,
-    /// The security groups it carries.
-    pub security_group_ids: Vec<String>,
+    /// The firewalls it carries.
+    pub firewall_ids: Vec<String>,
     /// The idle timeout.
     pub idle_timeout: Duration,
     /// Whether requests with invalid header names are dropped.
@@ -60,9 +61,10 @@ pub struct LoadBalancerInfo {
     pub drift: Vec<String>,
 }
 
-/// A target group as it should be.
+/// A backend pool (the replicas a load balancer forwards to, with their health check) as it should be
+/// (AWS: a target group; Kubernetes: a Service; Cloud Run: a serverless network endpoint group).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredTargetGroup {
+pub struct DesiredBackend {
     /// Its name, e.g. `app-tg`.
     pub name: String,
     /// The container port targets listen on.
@@ -79,9 +81,9 @@ pub struct DesiredTargetGroup {
     pub tags: Tags,
 }
 
-/// A target group as it is.
+/// A backend pool as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TargetGroupInfo {
+pub struct BackendInfo {
     /// The provider's id.
     pub id: String,
     /// Its name.
@@ -124,10 +126,10 @@ impl std::fmt::Display for Protocol {
 /// What a listener does with a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ListenerAction {
-    /// Forward to a target group (by id).
+    /// Forward to a backend pool (by id).
     Forward {
-        /// The target group id.
-        target_group_id: String,
+        /// The backend pool's id.
+        backend_id: String,
     },
     /// Answer 301 with the same URL on HTTPS at `port`.
     RedirectToHttps {
@@ -216,26 +218,26 @@ pub struct TargetHealth {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LoadBalancer: Send + Sync {
-    /// The load balancer's security group `name` when owned.
-    async fn find_security_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<SecurityGroupInfo>>;
-    /// Creates the security group or makes its rules exactly `desired.ingress`.
-    async fn ensure_security_group(&self, desired: &DesiredSecurityGroup) -> ProviderResult<SecurityGroupInfo>;
-    /// Deletes the security group; retryable while something still uses it.
-    async fn delete_security_group(&self, owner: &Owner, group: &SecurityGroupInfo) -> ProviderResult<()>;
+    /// The load balancer's firewall `name` when owned.
+    async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>>;
+    /// Creates the firewall or makes its rules exactly `desired.ingress`.
+    async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo>;
+    /// Deletes the firewall; retryable while something still uses it.
+    async fn delete_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()>;
 
     /// The load balancer `name` when owned (also used to poll its status).
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>>;
-    /// Creates the load balancer or brings its settings and security group to `desired`.
+    /// Creates the load balancer or brings its settings and firewall to `desired`.
     async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo>;
     /// Deletes the load balancer.
     async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()>;
 
-    /// The target group `name` when owned.
-    async fn find_target_group(&self, owner: &Owner, name: &str) -> ProviderResult<Option<TargetGroupInfo>>;
-    /// Creates the target group or brings its health check and attributes to `desired`.
-    async fn ensure_target_group(&self, desired: &DesiredTargetGroup) -> ProviderResult<TargetGroupInfo>;
-    /// Deletes the target group; retryable while a listener or service still uses it.
-    async fn delete_target_group(&self, owner: &Owner, group: &TargetGroupInfo) -> ProviderResult<()>;
+    /// The backend pool `name` when owned.
+    async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>>;
+    /// Creates the backend pool or brings its health check and settings to `desired`.
+    async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo>;
+    /// Deletes the backend pool; retryable while a listener or service still uses it.
+    async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()>;
 
     /// The listeners of `lb`.
     async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>>;
@@ -245,5 +247,5 @@ pub trait LoadBalancer: Send + Sync {
     async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()>;
 
     /// The health of every target of `group`.
-    async fn target_health(&self, group: &TargetGroupInfo) -> ProviderResult<Vec<TargetHealth>>;
+    async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>>;
 }

@@ -27,14 +27,14 @@ use serde::{Deserialize, Serialize};
 pub use capabilities::{Capabilities, Capable, CertificateValidation, Vocabulary};
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate};
 pub use cluster::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredService, DesiredTaskDefinition, Rollout, ServiceInfo, SupportResource,
-    TaskDefinitionInfo, TrafficSource,
+    Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, RevisionInfo, Rollout, ServiceInfo,
+    SupportResource, TrafficSource,
 };
 pub use dns::{pointer_records, AliasTarget, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
 pub use endpoint::Endpoint;
 pub use load_balancer::{
-    DesiredListener, DesiredLoadBalancer, DesiredTargetGroup, ListenerAction, ListenerInfo, LoadBalancer,
-    LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetGroupInfo, TargetHealth, TargetState,
+    BackendInfo, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction, ListenerInfo, LoadBalancer,
+    LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
 };
 pub use registry::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Registry, RepositoryInfo};
 
@@ -84,14 +84,14 @@ impl Owner {
     }
 }
 
-/// Where a security group admits traffic from.
+/// Where a firewall admits traffic from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum TrafficFrom {
     /// Every IPv4 and IPv6 address: `0.0.0.0/0` and `::/0` together.
     Anywhere,
     /// One address range, e.g. `0.0.0.0/0` alone or `10.0.0.0/8`.
     Cidr(String),
-    /// Only members of this security group (by id).
+    /// Only members of this firewall (by id): traffic from what carries it.
     Group(String),
 }
 
@@ -137,9 +137,9 @@ impl std::fmt::Display for IngressRule {
     }
 }
 
-/// A security group (firewall) as it should be.
+/// A firewall (AWS: a security group; Kubernetes: a NetworkPolicy) as it should be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredSecurityGroup {
+pub struct DesiredFirewall {
     /// Its name, e.g. `app-alb-sg`.
     pub name: String,
     /// A human description.
@@ -150,9 +150,9 @@ pub struct DesiredSecurityGroup {
     pub tags: Tags,
 }
 
-/// A security group as it is.
+/// A firewall as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecurityGroupInfo {
+pub struct FirewallInfo {
     /// The provider's id.
     pub id: String,
     /// Its name.
