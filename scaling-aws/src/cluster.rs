@@ -274,9 +274,8 @@ impl Cluster for AwsProvider {
                 format!("{} is not a Fargate size: use one of {} vCPU", desired.cpu, crate::sizes::fargate_sizes()),
             )
         })?;
-        let role = self.execution_role(&owner.app, &desired.tags).await?;
+        let role = self.execution_role_arn(&owner).await?;
         let log_group = crate::support_resources::log_group_name(&owner.app);
-        self.log_group(&log_group, &desired.tags).await?;
         let logging = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
             .options("awslogs-group", &log_group)
@@ -467,6 +466,18 @@ impl Cluster for AwsProvider {
             .await
             .map_err(|e| map("UpdateService", &service.name, e))?;
         out.service().map(service_info).ok_or_else(|| missing("UpdateService", &service.name, "Service"))
+    }
+
+    fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {
+        AwsProvider::needed_support(owner)
+    }
+
+    async fn ensure_support_resources(
+        &self,
+        owner: &Owner,
+        tags: &scaling_core::providers::Tags,
+    ) -> ProviderResult<Vec<SupportResource>> {
+        self.ensure_support(owner, tags).await
     }
 
     async fn find_support_resources(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {

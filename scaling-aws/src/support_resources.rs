@@ -24,6 +24,8 @@ pub(crate) fn log_group_name(app: &str) -> String {
 }
 
 const EXECUTION_POLICY: &str = "policy/service-role/AmazonECSTaskExecutionRolePolicy";
+/// How long the tasks' logs are kept.
+const RETENTION_DAYS: i32 = 30;
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 impl AwsProvider {
@@ -90,7 +92,6 @@ impl AwsProvider {
 
     /// The log group the tasks write to, kept 30 days.
     pub(crate) async fn log_group(&self, name: &str, tags: &scaling_core::providers::Tags) -> ProviderResult<()> {
-        const RETENTION_DAYS: i32 = 30;
         let out = self
             .logs
             .describe_log_groups()
@@ -125,6 +126,39 @@ impl AwsProvider {
         Ok(())
     }
 
+    /// The role and the log group the tasks of `owner` need, by kind and name.
+    pub(crate) fn needed_support(owner: &Owner) -> Vec<SupportResource> {
+        vec![
+            SupportResource::needed(ROLE, role_name(&owner.app), false),
+            SupportResource::needed(LOG_GROUP, log_group_name(&owner.app), true),
+        ]
+    }
+
+    /// Makes the role (with its managed policy) and the log group (with its retention), both tagged.
+    pub(crate) async fn ensure_support(
+        &self,
+        owner: &Owner,
+        tags: &scaling_core::providers::Tags,
+    ) -> ProviderResult<Vec<SupportResource>> {
+        let log_group = log_group_name(&owner.app);
+        tokio::try_join!(self.execution_role(&owner.app, tags), self.log_group(&log_group, tags))?;
+        self.find_support(owner).await
+    }
+
+    /// The ARN of the execution role a revision runs with; missing is an error (the
+    /// `support_resources` step makes it before any revision is registered).
+    pub(crate) async fn execution_role_arn(&self, owner: &Owner) -> ProviderResult<String> {
+        match self.find_role(owner).await? {
+            Some(role) => Ok(role.id),
+            None => Err(scaling_core::ProviderError::new(
+                "RegisterTaskDefinition",
+                role_name(&owner.app),
+                scaling_core::ErrorKind::NotFound,
+                "the execution role is missing: a deploy makes it in its `support_resources` step first",
+            )),
+        }
+    }
+
     /// The role and the log group, when this owner owns them.
     pub(crate) async fn find_support(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {
         let (role, logs) = tokio::try_join!(self.find_role(owner), self.find_log_group(owner))?;
@@ -142,7 +176,19 @@ impl AwsProvider {
         if !owned_by(owner, role.tags().iter().map(|t| (t.key(), t.value()))) {
             return Err(not_owned("GetRole", &name, owner));
         }
-        Ok(Some(SupportResource { kind: ROLE.into(), name, id: role.arn().to_string(), holds_logs: false }))
+        let policy = format!("arn:{}:iam::aws:{EXECUTION_POLICY}", self.partition());
+        let attached = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .map_err(|e| map("ListAttachedRolePolicies", &name, e))?;
+        let mut drift = Vec::new();
+        if !attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy.as_str())) {
+            drift.push("managed policy AmazonECSTaskExecutionRolePolicy: detached → attached".to_string());
+        }
+        Ok(Some(SupportResource { kind: ROLE.into(), name, id: role.arn().to_string(), holds_logs: false, drift }))
     }
 
     async fn find_log_group(&self, owner: &Owner) -> ProviderResult<Option<SupportResource>> {
@@ -173,7 +219,12 @@ impl AwsProvider {
         if !owned_by(owner, pairs) {
             return Err(not_owned("DescribeLogGroups", &name, owner));
         }
-        Ok(Some(SupportResource { kind: LOG_GROUP.into(), name, id: arn, holds_logs: true }))
+        let mut drift = Vec::new();
+        if group.retention_in_days() != Some(RETENTION_DAYS) {
+            let kept = group.retention_in_days().map_or("forever".to_string(), |d| format!("{d} days"));
+            drift.push(format!("retention: {kept} → {RETENTION_DAYS} days"));
+        }
+        Ok(Some(SupportResource { kind: LOG_GROUP.into(), name, id: arn, holds_logs: true, drift }))
     }
 
     /// Deletes the role (its managed policies detached first) or the log group; gone already is fine.

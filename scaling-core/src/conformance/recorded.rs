@@ -163,6 +163,13 @@ impl Cluster for Recorded {
         self.note("delete_service", true);
         self.inner.cluster.delete_service(owner, service).await
     }
+    fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {
+        self.inner.cluster.needed_support_resources(owner)
+    }
+    async fn ensure_support_resources(&self, owner: &Owner, tags: &Tags) -> ProviderResult<Vec<SupportResource>> {
+        self.note("ensure_support_resources", true);
+        self.inner.cluster.ensure_support_resources(owner, tags).await
+    }
     async fn find_support_resources(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {
         self.note("find_support_resources", false);
         self.inner.cluster.find_support_resources(owner).await

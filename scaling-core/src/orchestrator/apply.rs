@@ -108,6 +108,7 @@ impl<'a> Apply<'a> {
             StepId::HttpRedirect => self.http_redirect(&resource).await,
             StepId::DnsRecords => self.dns_records(&resource).await,
             StepId::Cluster => self.cluster(&resource).await,
+            StepId::SupportResources => self.support_resources(&resource).await,
             StepId::ReplicaFirewall => self.replica_firewall(&resource).await,
             StepId::Revision => self.revision(&resource).await,
             StepId::Service => self.service(&resource).await,

@@ -193,7 +193,11 @@ impl Destroy<'_> {
                 report.kept.push(format!("{label} (the app's logs; pass --delete-logs to delete it)"));
                 continue;
             }
-            out.push((StepId::Cluster, label, Box::new(move || p.cluster.delete_support_resource(owner, support))));
+            out.push((
+                StepId::SupportResources,
+                label,
+                Box::new(move || p.cluster.delete_support_resource(owner, support)),
+            ));
         }
         match &o.repository {
             Some(repo) if self.options.delete_images => {

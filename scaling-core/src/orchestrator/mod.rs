@@ -12,6 +12,7 @@ mod plan;
 mod runner;
 mod status;
 mod steps;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -232,7 +233,7 @@ impl Orchestrator {
 
     /// Observes the deployment and reports tasks, targets, certificate, URLs and delegation.
     pub async fn status(&self, spec: &Spec) -> Result<StatusReport> {
-        let plan = self.observe_only(spec, false).await?;
+        let plan = self.observe_only(spec).await?;
         status::status(&self.providers, &plan).await.map_err(|source| Error::Provider { step: StepId::Service, source })
     }
 
@@ -274,7 +275,7 @@ impl Orchestrator {
     /// The plan of a destroy with `options`: a row per owned resource, `delete`, or `no_change` with
     /// the reason it is kept and the option that deletes it. Makes no mutating call.
     pub async fn plan_destroy(&self, spec: &Spec, options: &DestroyOptions) -> Result<Plan> {
-        let mut plan = self.observe_only(spec, true).await?;
+        let mut plan = self.observe_only(spec).await?;
         plan.changes = self.destroyer(spec, &plan, options, &crate::Silent).rows();
         Ok(plan)
     }
@@ -306,28 +307,16 @@ impl Orchestrator {
         options: &DestroyOptions,
         progress: &dyn Progress,
     ) -> Result<DestroyReport> {
-        let plan = self.observe_only(spec, true).await?;
+        let plan = self.observe_only(spec).await?;
         self.destroyer(spec, &plan, options, progress).run().await
     }
 
-    /// A plan for the spec's own image reference (or a placeholder), made only to observe; for a
-    /// destroy (`support`) it also reads what the cluster provider made on its own behalf.
-    async fn observe_only(&self, spec: &Spec, support: bool) -> Result<Plan> {
+    /// A plan for the spec's own image reference (or a placeholder), made only to observe.
+    async fn observe_only(&self, spec: &Spec) -> Result<Plan> {
         let image = match spec.image.reference.as_deref().map(str::parse::<ImageReference>) {
             Some(Ok(reference)) => reference,
             _ => ImageReference { repository: ResourceNames::new(&spec.app.name).repository, tag: None, digest: None },
         };
-        let owner = crate::Owner::new(&spec.app.name);
-        let support = async {
-            match support {
-                true => self.providers.cluster.find_support_resources(&owner).await,
-                false => Ok(Vec::new()),
-            }
-        };
-        let observed = self.observe_and_plan(spec, ImageSource::Prebuilt(image));
-        let (plan, support) = futures::future::join(observed, support).await;
-        let mut plan = plan?;
-        plan.observed.support = support.map_err(|source| Error::Provider { step: StepId::Cluster, source })?;
-        Ok(plan)
+        self.observe_and_plan(spec, ImageSource::Prebuilt(image)).await
     }
 }

@@ -27,8 +27,10 @@ pub(crate) struct Observed {
     /// (empty until both exist).
     pub pointers: Vec<DnsRecord>,
     pub certificates: Vec<CertificateInfo>,
-    /// What the cluster provider made on its own behalf; read for destroy and status only.
+    /// What the cluster provider made on its own behalf, as it is.
     pub support: Vec<SupportResource>,
+    /// What the cluster provider needs beside the cluster (by kind and name).
+    pub needed_support: Vec<SupportResource>,
 }
 
 impl Observed {
@@ -100,7 +102,11 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         }
         c.find_replica_firewall(owner, &names.replica_firewall).await.map_err(tag(StepId::ReplicaFirewall))
     };
-    let revision = async { c.find_revision(owner, &names.revision).await.map_err(tag(StepId::Revision)) };
+    let revision = async {
+        let (revision, support) =
+            futures::future::join(c.find_revision(owner, &names.revision), c.find_support_resources(owner)).await;
+        Ok::<_, Error>((revision.map_err(tag(StepId::Revision))?, support.map_err(tag(StepId::SupportResources))?))
+    };
     let certificates = async { providers.certificate.find_certificates(owner).await.map_err(tag(StepId::Certificate)) };
     // The zone of the spec's domain is read at once; without a domain, the zone of an owned certificate
     // (a domain just removed) is read once the certificates are known.
@@ -146,13 +152,14 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         listeners: balancer.1,
         cluster: cluster.0,
         replica_firewall: task_group,
-        revision,
+        revision: revision.0,
         service: cluster.1,
         zone,
         records,
         pointers,
         certificates,
-        support: Vec::new(),
+        support: revision.1,
+        needed_support: c.needed_support_resources(owner),
     })
 }
 

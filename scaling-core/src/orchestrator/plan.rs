@@ -230,6 +230,9 @@ pub(crate) fn plan(desired: Desired, observed: Observed) -> Plan {
         ]);
     }
     steps.retain(|s| desired.capabilities.has_step(*s));
+    if observed.needed_support.is_empty() {
+        steps.retain(|s| *s != StepId::SupportResources);
+    }
     steps.sort();
     steps.dedup();
     Plan { app: desired.owner.app.clone(), changes, steps, desired, observed }
@@ -335,6 +338,9 @@ fn cluster(p: &mut Planner) {
     let cluster = o.cluster.as_ref();
     let cluster_diff = if cluster.is_some() { Diff::same() } else { Diff::create() };
     p.add(StepId::Cluster, format!("cluster {}", names.cluster), cluster_diff);
+    for (label, diff) in super::support::rows(o) {
+        p.add(StepId::SupportResources, label, diff);
+    }
     let lb_sg = d.capabilities.load_balancer_firewall.then(|| id(o.load_balancer_firewall.as_ref(), |g| &g.id));
     let task_sg = o.replica_firewall.as_ref();
     p.add(

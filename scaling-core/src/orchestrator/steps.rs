@@ -39,6 +39,8 @@ pub enum StepId {
     DnsRecords,
     /// The cluster.
     Cluster,
+    /// What the cluster provider needs beside it to run replicas (AWS: the execution role, the log group).
+    SupportResources,
     /// The replicas' firewall, admitting only the load balancer (AWS: a security group).
     ReplicaFirewall,
     /// What one replica runs, as a new revision when it changes (AWS: a task definition).
@@ -53,7 +55,7 @@ pub enum StepId {
 
 impl StepId {
     /// Every step, each after its dependencies.
-    pub const ALL: [StepId; 20] = [
+    pub const ALL: [StepId; 21] = [
         StepId::Repository,
         StepId::Image,
         StepId::Zone,
@@ -69,6 +71,7 @@ impl StepId {
         StepId::HttpRedirect,
         StepId::DnsRecords,
         StepId::Cluster,
+        StepId::SupportResources,
         StepId::ReplicaFirewall,
         StepId::Revision,
         StepId::Service,
@@ -80,7 +83,7 @@ impl StepId {
     pub fn dependencies(self) -> &'static [StepId] {
         use StepId::*;
         match self {
-            Repository | Zone | Certificate | LoadBalancerFirewall | Backend | Cluster => &[],
+            Repository | Zone | Certificate | LoadBalancerFirewall | Backend | Cluster | SupportResources => &[],
             Image => &[Repository],
             ValidationRecords => &[Zone, Certificate],
             CertificateIssued => &[ValidationRecords],
@@ -91,7 +94,7 @@ impl StepId {
             HttpRedirect => &[HttpListener, HttpsListener],
             DnsRecords => &[Zone, LoadBalancer],
             ReplicaFirewall => &[LoadBalancerFirewall],
-            Revision => &[Image],
+            Revision => &[Image, SupportResources],
             Service => &[Cluster, ReplicaFirewall, Revision, Backend, HttpListener],
             ServiceStable => &[Service],
             Cleanup => &[HttpListener, HttpsListener, DnsRecords, ValidationRecords],
@@ -121,6 +124,7 @@ impl StepId {
             HttpListener | HttpsListener | HttpRedirect => "listener",
             DnsRecords => "DNS records",
             Cluster => "cluster",
+            SupportResources => "support resources",
             Revision => "revision",
             Service | ServiceStable => "service",
             Cleanup => "cleanup",
@@ -151,6 +155,7 @@ impl StepId {
             HttpRedirect => "http_redirect",
             DnsRecords => "dns_records",
             Cluster => "cluster",
+            SupportResources => "support_resources",
             ReplicaFirewall => "replica_firewall",
             Revision => "revision",
             Service => "service",
@@ -198,7 +203,7 @@ mod tests {
     #[test]
     fn independent_roots_do_not_wait_for_each_other() {
         for root in
-            [StepId::Zone, StepId::Certificate, StepId::LoadBalancerFirewall, StepId::Cluster, StepId::Repository]
+            [StepId::Zone, StepId::Certificate, StepId::LoadBalancerFirewall, StepId::Cluster, StepId::SupportResources]
         {
             assert!(root.dependencies().is_empty(), "{root} should start at once");
         }
