@@ -5,6 +5,7 @@
 pub mod pool;
 pub mod proxy;
 pub mod response;
+pub mod upgrade;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -203,7 +204,8 @@ where
     S::Future: Send + 'static,
 {
     let builder = auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection(io, service);
+    // With upgrades, so that a WebSocket's connection can be handed to its tunnel after the 101.
+    let connection = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(connection);
     tokio::select! {
         _ = connection.as_mut() => {}

@@ -39,14 +39,19 @@ fn full(body: impl Into<Bytes>) -> BoxBody {
     Full::new(body.into()).map_err(|never| match never {}).boxed()
 }
 
-fn plain(status: StatusCode, text: &str) -> Response<BoxBody> {
+/// An empty body.
+pub(super) fn empty() -> BoxBody {
+    full(Bytes::new())
+}
+
+pub(super) fn plain(status: StatusCode, text: &str) -> Response<BoxBody> {
     let mut response = Response::new(full(text.to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub(super) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -90,7 +95,7 @@ pub fn redirect(request: &Request<Incoming>, https_port: u16) -> Response<BoxBod
     response
 }
 
-fn sticky_replica(headers: &HeaderMap) -> Option<u64> {
+pub(super) fn sticky_replica(headers: &HeaderMap) -> Option<u64> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -109,7 +114,7 @@ pub struct Origin {
     pub scheme: &'static str,
 }
 
-fn upstream_request(
+pub(super) fn upstream_request(
     parts: &http::request::Parts,
     body: BoxBody,
     target: SocketAddr,
@@ -142,13 +147,16 @@ fn upstream_request(
     Some(request)
 }
 
-/// Forwards `request` to a replica of `pool`.
+/// Forwards `request` to a replica of `pool` (an upgrade, such as a WebSocket, is joined through).
 pub async fn forward(
     client: &ProxyClient,
     pool: &Arc<Pool>,
     request: Request<Incoming>,
     origin: Origin,
 ) -> Response<BoxBody> {
+    if super::upgrade::wants_upgrade(&request) {
+        return super::upgrade::forward_upgrade(client, pool, request, origin).await;
+    }
     let idempotent =
         matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE);
     let sticky = sticky_replica(request.headers());
