@@ -146,6 +146,7 @@ fn service_info(s: &ecs::types::Service) -> ServiceInfo {
             .map(Duration::from_secs),
         rollout,
         warnings: Vec::new(),
+        replicas: Vec::new(),
         drift: Vec::new(),
     }
 }

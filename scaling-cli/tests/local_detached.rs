@@ -96,6 +96,28 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
     let status = json(&run(&["--output", "json", "status"]));
     assert_eq!(status["service"]["running_count"], 2);
     assert_eq!(status["targets"].as_array().unwrap().len(), 2);
+    let replicas = status["service"]["replicas"].as_array().unwrap().clone();
+    assert_eq!(replicas.len(), 2, "{replicas:?}");
+    for replica in &replicas {
+        assert_eq!(replica["state"], "healthy", "{replica}");
+        assert_eq!(replica["restarts"], 0, "{replica}");
+        assert!(replica["address"].as_str().unwrap().starts_with("127.0.0.1:"), "{replica}");
+    }
+
+    // A replica killed out of band is replaced; status lists the newcomer with its restart, in words.
+    let victim = replicas[0]["pid"].as_i64().unwrap() as i32;
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let text = String::from_utf8_lossy(&run(&["status"]).stdout).into_owned();
+        if text.contains("restarted once") && text.matches(" healthy ").count() >= 2 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the killed replica was not replaced: {text}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(text.contains("  replicas:\n"), "{text}");
+    assert!(!text.contains(&format!("pid {victim} ")), "the killed replica is gone from the list: {text}");
 
     // Scale waits until the new count runs healthy (the status right after says so), unless told not to.
     let scaled = run(&["--output", "json", "scale", "1"]);

@@ -39,7 +39,15 @@ impl LocalCloud {
             (None, false) => Rollout::InProgress,
         };
         let warnings = exposure_warnings(&self.supervisor.replica_pids(&service.name));
-        ServiceInfo { running_count: counts.running, pending_count: counts.pending, rollout, warnings, ..service }
+        let replicas = self.supervisor.replicas(&service.name);
+        ServiceInfo {
+            running_count: counts.running,
+            pending_count: counts.pending,
+            rollout,
+            warnings,
+            replicas,
+            ..service
+        }
     }
 
     fn run_spec(&self, desired: &DesiredService) -> ProviderResult<RunSpec> {

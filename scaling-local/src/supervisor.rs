@@ -62,6 +62,8 @@ struct Replica {
     started: Instant,
     exited: Arc<AtomicBool>,
     stopping: bool,
+    /// Replicas that crashed or were replaced in a row before this one (0 for a fresh start).
+    restarts: u32,
 }
 
 struct Wanted {
@@ -76,6 +78,9 @@ struct Service {
     wanted: Mutex<Wanted>,
     replicas: Mutex<Vec<Replica>>,
     failure: Mutex<Option<String>>,
+    /// The restart counts the next starts carry on: one entry per replica that crashed or was
+    /// replaced and is not yet back.
+    restarting: Mutex<Vec<u32>>,
     wake: Notify,
     finished: Notify,
     done: AtomicBool,
@@ -131,6 +136,7 @@ impl Supervisor {
             wanted: Mutex::new(Wanted { desired, spec: Arc::new(spec), stop: false }),
             replicas: Mutex::new(Vec::new()),
             failure: Mutex::new(None),
+            restarting: Mutex::new(Vec::new()),
             wake: Notify::new(),
             finished: Notify::new(),
             done: AtomicBool::new(false),
@@ -185,6 +191,38 @@ impl Supervisor {
         })
     }
 
+    /// `name`'s replicas one by one, for `status`: oldest first, with what each is doing.
+    pub fn replicas(&self, name: &str) -> Vec<scaling_core::providers::ReplicaInfo> {
+        use scaling_core::providers::{ReplicaInfo, ReplicaState};
+        let Some(service) = lock(&self.services).get(name).cloned() else { return Vec::new() };
+        let replicas = lock(&service.replicas);
+        let threshold = service.pool.settings().health.unhealthy_threshold;
+        replicas
+            .iter()
+            .filter(|r| !r.exited.load(Ordering::Acquire))
+            .map(|r| {
+                let target = service.pool.target(r.id);
+                let state = match &target {
+                    _ if r.stopping => ReplicaState::Stopping,
+                    Some(t) if t.is_healthy() => ReplicaState::Healthy,
+                    Some(t) if t.is_failing(threshold) => ReplicaState::Unhealthy,
+                    _ => ReplicaState::Starting,
+                };
+                ReplicaInfo {
+                    id: r.id.to_string(),
+                    address: SocketAddr::from(([127, 0, 0, 1], r.port)).to_string(),
+                    state,
+                    reason: target.and_then(|t| t.reason()).filter(|_| state != ReplicaState::Healthy),
+                    revision: r.revision.clone(),
+                    pid: u32::try_from(r.pgid.as_raw()).ok(),
+                    restarts: r.restarts,
+                    uptime: Duration::from_secs(r.started.elapsed().as_secs()),
+                    log: Some(r.log.display().to_string()),
+                }
+            })
+            .collect()
+    }
+
     /// The process group ids of `name`'s live replicas (for tests and `status`).
     pub fn replica_pids(&self, name: &str) -> Vec<i32> {
         let Some(service) = lock(&self.services).get(name).cloned() else { return Vec::new() };
@@ -194,7 +232,7 @@ impl Supervisor {
 }
 
 /// Starts one replica and a task that notes its exit.
-fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf) -> std::io::Result<Replica> {
+fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u32) -> std::io::Result<Replica> {
     let port = free_port()?;
     std::fs::create_dir_all(logs)?;
     let log_path = logs.join(format!("{}-{id}.log", service.name));
@@ -255,6 +293,7 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf) -> std::io:
         started: Instant::now(),
         exited,
         stopping: false,
+        restarts,
     })
 }
 
@@ -367,6 +406,7 @@ async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {
                 replicas.iter().position(|r| r.id == *id).map(|i| replicas.remove(i))
             };
             if let Some(replica) = gone {
+                lock(&service.restarting).push(replica.restarts + 1);
                 failed_in_a_row += 1;
                 note_failure(&service, failed_in_a_row, replica.port, &replica.log, "exited", Vec::new());
             }
@@ -387,9 +427,10 @@ async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {
             let seen = lock(&service.replicas)
                 .iter()
                 .find(|r| r.id == id)
-                .map(|r| (r.port, r.log.clone(), crate::exposure::listening(&[r.pgid.as_raw()])));
+                .map(|r| (r.port, r.log.clone(), crate::exposure::listening(&[r.pgid.as_raw()]), r.restarts));
             retire(&service, id, Duration::ZERO).await;
-            if let Some((port, log, listening)) = seen {
+            if let Some((port, log, listening, restarts)) = seen {
+                lock(&service.restarting).push(restarts + 1);
                 failed_in_a_row += 1;
                 note_failure(&service, failed_in_a_row, port, &log, "kept failing health checks", listening);
             }
@@ -433,9 +474,19 @@ async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {
 
 fn start_one(service: &Service, spec: &RunSpec, logs: &PathBuf, ids: &AtomicU64) -> std::io::Result<()> {
     let id = ids.fetch_add(1, Ordering::Relaxed);
-    let replica = start(service, spec, id, logs)?;
-    lock(&service.replicas).push(replica);
-    Ok(())
+    let restarts = lock(&service.restarting).pop().unwrap_or(0);
+    match start(service, spec, id, logs, restarts) {
+        Ok(replica) => {
+            lock(&service.replicas).push(replica);
+            Ok(())
+        }
+        Err(error) => {
+            if restarts > 0 {
+                lock(&service.restarting).push(restarts);
+            }
+            Err(error)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,27 @@ fn text(report: &StatusReport, kind: ProviderKind) -> String {
     for target in report.targets.iter().filter(|t| t.state != TargetState::Healthy) {
         out.push_str(&format!("    {} {}: {}\n", target.target, target.state, target.reason.as_deref().unwrap_or("")));
     }
+    if !service.replicas.is_empty() {
+        out.push_str("  replicas:\n");
+    }
+    for replica in &service.replicas {
+        out.push_str(&format!(
+            "    {:<3} {:<9} pid {:<7} {:<16} up {}",
+            replica.id,
+            replica.state.to_string(),
+            replica.pid.map_or_else(|| "-".to_string(), |p| p.to_string()),
+            replica.address,
+            uptime(replica.uptime)
+        ));
+        if replica.restarts > 0 {
+            let times = if replica.restarts == 1 { "once".to_string() } else { format!("{} times", replica.restarts) };
+            out.push_str(&format!("  restarted {times}"));
+        }
+        if let Some(reason) = &replica.reason {
+            out.push_str(&format!("  ({reason})"));
+        }
+        out.push('\n');
+    }
     if let Some(cert) = &report.certificate {
         out.push_str(&format!("  certificate: {cert}\n"));
     }
@@ -46,6 +67,16 @@ fn text(report: &StatusReport, kind: ProviderKind) -> String {
         out.push_str(&format!("  {url}\n"));
     }
     out.trim_end().to_string()
+}
+
+/// `42s`, `3m 5s`, `2h 10m`.
+fn uptime(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        _ => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+    }
 }
 
 /// The status of the local deployment, from the process serving it (not deployed when none runs).

@@ -223,6 +223,7 @@ impl Cluster for InMemoryCloud {
                 health_check_grace_period: Some(desired.health_check_grace_period),
                 rollout: Rollout::InProgress,
                 warnings: Vec::new(),
+                replicas: Vec::new(),
                 drift: Vec::new(),
             };
             let rolls = previous

@@ -113,6 +113,57 @@ pub struct DesiredService {
     pub tags: Tags,
 }
 
+/// What one replica is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReplicaState {
+    /// Started, not yet passing health checks.
+    Starting,
+    /// Passing health checks and taking traffic.
+    Healthy,
+    /// Failing health checks.
+    Unhealthy,
+    /// Leaving: draining its requests or stopping.
+    Stopping,
+}
+
+impl std::fmt::Display for ReplicaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReplicaState::Starting => "starting",
+            ReplicaState::Healthy => "healthy",
+            ReplicaState::Unhealthy => "unhealthy",
+            ReplicaState::Stopping => "stopping",
+        })
+    }
+}
+
+/// One replica as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaInfo {
+    /// The provider's id for it.
+    pub id: String,
+    /// Where it listens, e.g. `127.0.0.1:40123`.
+    pub address: String,
+    /// What it is doing.
+    pub state: ReplicaState,
+    /// Why, when not healthy (the last health check's answer).
+    pub reason: Option<String>,
+    /// The revision it runs.
+    pub revision: String,
+    /// Its process (group) id, where it is a process on this machine.
+    pub pid: Option<u32>,
+    /// How many replicas it took to get here: 0 for one started fresh, N after N crashes or
+    /// replacements in a row.
+    pub restarts: u32,
+    /// How long it has been running.
+    #[serde(with = "humantime_serde")]
+    pub uptime: Duration,
+    /// Its log, where the provider writes one per replica.
+    pub log: Option<String>,
+}
+
 /// Where a rollout stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Rollout {
@@ -163,6 +214,10 @@ pub struct ServiceInfo {
     /// fix (e.g. a replica listening on every interface); shown by `status`, never drift.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The replicas one by one, where the provider reports them (the local provider does; a cloud's
+    /// target health covers them otherwise); shown by `status`, never drift.
+    #[serde(default)]
+    pub replicas: Vec<ReplicaInfo>,
     /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
     /// in words, e.g. `invalid header fields: kept → dropped`. Non-empty means the next deploy updates
     /// the resource; the provider's `ensure` puts every one of them back.

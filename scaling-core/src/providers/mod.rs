@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 pub use capabilities::{Capabilities, Capable, CertificateValidation, Vocabulary};
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate};
 pub use cluster::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, RevisionInfo, Rollout, ServiceInfo,
-    SupportResource, TrafficSource,
+    Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,
+    Rollout, ServiceInfo, SupportResource, TrafficSource,
 };
 pub use dns::{pointer_records, AliasTarget, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
 pub use endpoint::Endpoint;

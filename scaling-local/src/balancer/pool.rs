@@ -85,6 +85,11 @@ impl Target {
         !self.is_healthy() && self.failures.load(Ordering::Acquire) >= threshold
     }
 
+    /// Why it is not healthy, as its last health check said (`None` once healthy).
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().ok().and_then(|r| r.clone())
+    }
+
     /// Requests being served now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
