@@ -146,7 +146,28 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
 
     let destroyed = run(&["destroy", "--yes"]);
     assert!(destroyed.status.success(), "{}", String::from_utf8_lossy(&destroyed.stderr));
+    assert!(
+        String::from_utf8_lossy(&destroyed.stdout)
+            .contains(&format!("kept the bundles of {app} (pass --delete-images")),
+        "destroy names the bundles it keeps: {destroyed:?}"
+    );
     assert_eq!(support::replicas_of(&app), Vec::<i32>::new(), "no replica survives destroy");
+    let bundles_of = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(scaling_home().join("bundles"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|dir| {
+                std::fs::read_to_string(dir.join("bundle.json")).is_ok_and(|m| m.contains(&format!("\"{app}\"")))
+            })
+            .collect()
+    };
+    assert_eq!(bundles_of().len(), 1, "the app's bundle is kept without --delete-images");
+    let images = run(&["destroy", "--yes", "--delete-images"]);
+    assert!(images.status.success(), "{}", String::from_utf8_lossy(&images.stderr));
+    assert!(String::from_utf8_lossy(&images.stdout).contains("bundle sha256:"), "{images:?}");
+    assert_eq!(bundles_of(), Vec::<std::path::PathBuf>::new(), "--delete-images removes the app's bundles");
     let config_path = example.config().to_string_lossy().into_owned();
     let background = processes_with("--ready-file").into_iter().filter(|pid| {
         String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())

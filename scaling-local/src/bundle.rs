@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use std::sync::atomic::AtomicBool;
+
+use crate::build_command::run;
 use crate::paths::Paths;
 
 /// Why a bundle could not be built.
@@ -27,6 +30,9 @@ pub enum BundleError {
     /// Creating the virtualenv or installing requirements failed.
     #[error("{0}")]
     Python(String),
+    /// The build was stopped (the deploy was interrupted) while this step ran; nothing was left.
+    #[error("stopped during {0}; nothing of this build was kept")]
+    Cancelled(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
@@ -42,6 +48,10 @@ pub struct BundleManifest {
     pub command: Vec<String>,
     /// The virtualenv whose `bin` goes first on `PATH`, if the app has requirements.
     pub venv: Option<PathBuf>,
+    /// The apps that built it (a bundle is content-addressed, so two apps may share one); destroy
+    /// with `--delete-images` removes an app from the list and the bundle with the last one.
+    #[serde(default)]
+    pub apps: Vec<String>,
 }
 
 /// A built bundle.
@@ -119,22 +129,9 @@ pub fn dockerfile_command(dockerfile: &str) -> Option<Vec<String>> {
     }
 }
 
-fn run(command: &mut std::process::Command, what: &str) -> Result<(), BundleError> {
-    let output = command.output().map_err(|e| BundleError::Python(format!("{what}: cannot run: {e}")))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
-    Err(BundleError::Python(format!(
-        "{what} failed ({}):\n{}",
-        output.status,
-        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-    )))
-}
-
-/// The virtualenv for `requirements`, built on first use (marked ready only once complete).
-fn venv_for(paths: &Paths, requirements: &Path) -> Result<PathBuf, BundleError> {
+/// The virtualenv for `requirements`, built on first use (marked ready only once complete; a failed or
+/// stopped build removes what it made).
+fn venv_for(paths: &Paths, requirements: &Path, cancel: &AtomicBool) -> Result<PathBuf, BundleError> {
     let text = fs::read(requirements).map_err(io(requirements))?;
     let python = std::env::var("SCALING_PYTHON").unwrap_or_else(|_| "python3".into());
     let key = hex::encode(Sha256::new().chain_update(&text).chain_update(python.as_bytes()).finalize());
@@ -145,14 +142,25 @@ fn venv_for(paths: &Paths, requirements: &Path) -> Result<PathBuf, BundleError> 
     let _ = fs::remove_dir_all(&venv);
     fs::create_dir_all(paths.venvs()).map_err(io(&paths.venvs()))?;
     let hint = "install Python 3 with its venv module (Debian: apt-get install python3-venv), or set SCALING_PYTHON";
-    run(std::process::Command::new(&python).args(["-m", "venv"]).arg(&venv), &format!("{python} -m venv ({hint})"))?;
-    run(
-        std::process::Command::new(venv.join("bin/pip"))
-            .args(["install", "--disable-pip-version-check", "--no-input", "-q", "-r"])
-            .arg(requirements),
-        "pip install -r requirements.txt",
-    )?;
-    fs::write(venv.join(".ready"), "").map_err(io(&venv))?;
+    let made = run(
+        std::process::Command::new(&python).args(["-m", "venv"]).arg(&venv),
+        &format!("{python} -m venv ({hint})"),
+        cancel,
+    )
+    .and_then(|()| {
+        run(
+            std::process::Command::new(venv.join("bin/pip"))
+                .args(["install", "--disable-pip-version-check", "--no-input", "-q", "-r"])
+                .arg(requirements),
+            "pip install -r requirements.txt",
+            cancel,
+        )
+    })
+    .and_then(|()| fs::write(venv.join(".ready"), "").map_err(io(&venv)));
+    if let Err(error) = made {
+        let _ = fs::remove_dir_all(&venv);
+        return Err(error);
+    }
     Ok(venv)
 }
 
@@ -167,12 +175,27 @@ fn copy_files(context: &Path, target: &Path) -> Result<(), BundleError> {
     Ok(())
 }
 
-/// Builds (or finds) the bundle of `context`, running `build` in it when given. Blocking: call it from
+/// What to build a bundle from.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildInput<'a> {
+    /// The app it is for.
+    pub app: &'a str,
+    /// The build context folder.
+    pub context: &'a Path,
+    /// The Dockerfile inside it.
+    pub dockerfile: &'a str,
+    /// A command to run in the bundle after its files are copied.
+    pub build: Option<&'a str>,
+}
+
+/// Builds (or finds) the bundle of `input.context`, running `input.build` in it when given; stops as
+/// soon as `cancel` is set, and a failed or stopped build leaves nothing behind. Blocking: call it from
 /// `spawn_blocking`.
-pub fn build(paths: &Paths, context: &Path, dockerfile: &str, build: Option<&str>) -> Result<Bundle, BundleError> {
+pub fn build(paths: &Paths, input: BuildInput<'_>, cancel: &AtomicBool) -> Result<Bundle, BundleError> {
+    let BuildInput { app, context, dockerfile, build } = input;
     let digest = context_digest(context, dockerfile, build)?;
     if let Some(bundle) = find(paths, &digest) {
-        return Ok(bundle);
+        return Ok(claim(paths, bundle, app));
     }
     let docker_path = context.join(dockerfile);
     let docker_text = fs::read_to_string(&docker_path).map_err(io(&docker_path))?;
@@ -183,27 +206,54 @@ pub fn build(paths: &Paths, context: &Path, dockerfile: &str, build: Option<&str
         ))
     })?;
     let requirements = context.join("requirements.txt");
-    let venv = if requirements.exists() { Some(venv_for(paths, &requirements)?) } else { None };
+    let venv = if requirements.exists() { Some(venv_for(paths, &requirements, cancel)?) } else { None };
 
     let dir = bundle_dir(paths, &digest);
     let staging = dir.with_extension("partial");
     let _ = fs::remove_dir_all(&staging);
-    copy_files(context, &staging.join("app"))?;
-    if let Some(command) = build {
-        run(
-            std::process::Command::new("/bin/sh").args(["-c", command]).current_dir(staging.join("app")),
-            &format!("the build command `{command}`"),
-        )?;
+    let manifest = BundleManifest { digest: digest.clone(), command, venv, apps: vec![app.to_string()] };
+    let staged = stage(context, &staging, build, &manifest, cancel);
+    if let Err(error) = staged {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(error);
     }
-    let manifest = BundleManifest { digest: digest.clone(), command, venv };
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| BundleError::Python(e.to_string()))?;
-    fs::write(staging.join("bundle.json"), json).map_err(io(&staging))?;
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&staging, &dir).map_err(io(&dir))?;
     Ok(Bundle { dir: dir.join("app"), manifest })
 }
 
-fn bundle_dir(paths: &Paths, digest: &str) -> PathBuf {
+/// The bundle's files, its build command run, and its manifest, in `staging`.
+fn stage(
+    context: &Path,
+    staging: &Path,
+    build: Option<&str>,
+    manifest: &BundleManifest,
+    cancel: &AtomicBool,
+) -> Result<(), BundleError> {
+    copy_files(context, &staging.join("app"))?;
+    if let Some(command) = build {
+        run(
+            std::process::Command::new("/bin/sh").args(["-c", command]).current_dir(staging.join("app")),
+            &format!("the build command `{command}`"),
+            cancel,
+        )?;
+    }
+    let json = serde_json::to_string_pretty(manifest).map_err(|e| BundleError::Python(e.to_string()))?;
+    fs::write(staging.join("bundle.json"), json).map_err(io(staging))
+}
+
+/// `bundle`, with `app` on its list of apps (written back when it was not).
+fn claim(paths: &Paths, mut bundle: Bundle, app: &str) -> Bundle {
+    if !bundle.manifest.apps.iter().any(|a| a == app) {
+        bundle.manifest.apps.push(app.to_string());
+        if let Ok(json) = serde_json::to_string_pretty(&bundle.manifest) {
+            let _ = fs::write(bundle_dir(paths, &bundle.manifest.digest).join("bundle.json"), json);
+        }
+    }
+    bundle
+}
+
+pub(crate) fn bundle_dir(paths: &Paths, digest: &str) -> PathBuf {
     paths.bundles().join(digest.trim_start_matches("sha256:"))
 }
 
@@ -236,14 +286,19 @@ mod tests {
         fs::write(context.join("Dockerfile"), "FROM node\nCMD [\"node\", \"server.js\"]\n").unwrap();
         fs::write(context.join("server.js"), "// app").unwrap();
         let paths = Paths::at(root.join("home"));
-        let bundle = build(&paths, &context, "Dockerfile", Some("echo built > built.txt && echo >> count")).unwrap();
+        let input = |build| BuildInput { app: "node-app", context: &context, dockerfile: "Dockerfile", build };
+        let never = AtomicBool::new(false);
+        let bundle = build(&paths, input(Some("echo built > built.txt && echo >> count")), &never).unwrap();
         assert_eq!(fs::read_to_string(bundle.dir.join("built.txt")).unwrap(), "built\n");
         assert_eq!(bundle.manifest.command, ["node", "server.js"]);
         assert!(bundle.manifest.venv.is_none(), "no requirements.txt, no virtualenv");
-        let again = build(&paths, &context, "Dockerfile", Some("echo built > built.txt && echo >> count")).unwrap();
+        let again = build(&paths, input(Some("echo built > built.txt && echo >> count")), &never).unwrap();
         assert_eq!(fs::read_to_string(again.dir.join("count")).unwrap().len(), 1, "unchanged inputs rebuild nothing");
-        let failing = build(&paths, &context, "Dockerfile", Some("exit 3")).unwrap_err();
+        let failing = build(&paths, input(Some("exit 3")), &never).unwrap_err();
         assert!(failing.to_string().contains("the build command `exit 3`"), "{failing}");
+        let staging: Vec<_> =
+            fs::read_dir(paths.bundles()).unwrap().flatten().filter(|e| e.path().extension().is_some()).collect();
+        assert!(staging.is_empty(), "a failed build leaves no partial bundle: {staging:?}");
         fs::remove_dir_all(&root).unwrap();
     }
 

@@ -29,7 +29,9 @@
 //! ```
 
 pub mod balancer;
+mod build_command;
 pub mod bundle;
+pub mod bundle_removal;
 pub mod ca;
 mod certificate;
 mod cloud;

@@ -30,13 +30,19 @@ impl Registry for LocalCloud {
             ));
         }
         let (paths, context, dockerfile) = (self.paths.clone(), request.context.clone(), request.dockerfile.clone());
-        let command = self.settings.build.clone();
+        let (app, command) = (request.app.clone(), self.settings.build.clone());
         let resource = context.display().to_string();
-        let built =
-            tokio::task::spawn_blocking(move || bundle::build(&paths, &context, &dockerfile, command.as_deref()))
-                .await
-                .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::Other, e.to_string()))?
-                .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::InvalidRequest, e.to_string()))?;
+        // Dropping this future (an interrupted deploy) stops the build's child processes at once.
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _stop_on_drop = crate::build_command::CancelOnDrop(cancel.clone());
+        let built = tokio::task::spawn_blocking(move || {
+            let input =
+                bundle::BuildInput { app: &app, context: &context, dockerfile: &dockerfile, build: command.as_deref() };
+            bundle::build(&paths, input, &cancel)
+        })
+        .await
+        .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::Other, e.to_string()))?
+        .map_err(|e| ProviderError::new("build_image", &resource, ErrorKind::InvalidRequest, e.to_string()))?;
         // Bundles run natively, so they suit whatever platform the spec names.
         Ok(ImageArtifact { digest: built.manifest.digest, platform: request.platform, path: built.dir })
     }

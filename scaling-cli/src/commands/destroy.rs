@@ -24,7 +24,7 @@ pub async fn run(global: &Global, yes: bool, options: &DestroyOptions) -> Result
     }
     let spec = super::load(global)?;
     if crate::provider::kind(global, &spec) == crate::provider::ProviderKind::Local {
-        return destroy_local(global, &spec, yes).await;
+        return destroy_local(global, &spec, yes, options).await;
     }
     let (selected, orchestrator) = connect(global, true).await?;
     let app = selected.spec.app.name.clone();
@@ -60,8 +60,26 @@ pub async fn run(global: &Global, yes: bool, options: &DestroyOptions) -> Result
     Ok(())
 }
 
-/// Stops the local deployment through its socket, waits until it is gone, and removes its logs.
-async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool) -> Result<()> {
+/// With `--delete-images`, the app's bundles and the virtualenvs nothing else uses; else what is kept.
+fn local_images(app: &str, options: &DestroyOptions) -> (Vec<String>, Vec<String>) {
+    let paths = scaling_local::Paths::from_env();
+    if options.delete_images {
+        return (scaling_local::bundle_removal::remove_app(&paths, app), Vec::new());
+    }
+    let has_bundles = std::fs::read_dir(paths.bundles())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("bundle.json")).ok())
+        .filter_map(|text| serde_json::from_str::<scaling_local::bundle::BundleManifest>(&text).ok())
+        .any(|m| m.apps.iter().any(|a| a == app));
+    let kept = has_bundles.then(|| format!("the bundles of {app} (pass --delete-images to delete them)"));
+    (Vec::new(), kept.into_iter().collect())
+}
+
+/// Stops the local deployment through its socket, waits until it is gone, and removes its logs (and,
+/// when asked, its bundles).
+async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool, options: &DestroyOptions) -> Result<()> {
     use crate::control::{request, socket_path, Reply, Request};
     let app = &spec.app.name;
     let renderer = Renderer::new(global.output, global.no_color);
@@ -79,10 +97,21 @@ async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool) ->
         if !deleted.is_empty() {
             deleted.extend(remove_logs(app));
         }
-        let report = scaling_core::DestroyReport { deleted, kept: vec![] };
-        finish(global, &renderer, &report, || match report.deleted.len() {
-            0 => format!("{app} is not running here; nothing to delete."),
-            _ => format!("✓ {app} was not running; cleared what its last run left:\n  {}", report.deleted.join("\n  ")),
+        let (images, kept) = local_images(app, options);
+        deleted.extend(images);
+        let report = scaling_core::DestroyReport { deleted, kept };
+        finish(global, &renderer, &report, || {
+            let mut text = match report.deleted.len() {
+                0 => format!("{app} is not running here; nothing to delete."),
+                _ => format!(
+                    "✓ {app} was not running; cleared what its last run left:\n  {}",
+                    report.deleted.join("\n  ")
+                ),
+            };
+            for kept in &report.kept {
+                text.push_str(&format!("\n  kept {kept}"));
+            }
+            text
         });
         return Ok(());
     };
@@ -107,8 +136,16 @@ async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool) ->
     }
     let mut deleted = vec![format!("{replicas} replica(s) and the load balancer of {app}")];
     deleted.extend(remove_logs(app));
-    let report = scaling_core::DestroyReport { deleted, kept: vec![] };
-    finish(global, &renderer, &report, || format!("✓ stopped {app} and removed its state"));
+    let (images, kept) = local_images(app, options);
+    deleted.extend(images);
+    let report = scaling_core::DestroyReport { deleted, kept };
+    finish(global, &renderer, &report, || {
+        let mut text = format!("✓ stopped {app} and removed its state");
+        for kept in &report.kept {
+            text.push_str(&format!("\n  kept {kept}"));
+        }
+        text
+    });
     Ok(())
 }
 
