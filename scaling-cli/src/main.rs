@@ -66,10 +66,12 @@ fn colored(no_color_flag: bool, no_color_env: bool, terminal: bool) -> bool {
 fn init_tracing(verbose: u8, no_color: bool) {
     // Only scaling's own crates get chatty: dependencies (HTTP clients, SDKs) stay at warn, so nothing
     // they might log about requests reaches the terminal.
+    // rustls warns once per connection about what clients send (an IP address as SNI, which browsers
+    // and load testers do): a load test would print thousands of lines, so it speaks only of errors.
     let filter = match verbose {
-        0 => "warn",
-        1 => "warn,scaling_core=info,scaling_local=info,scaling_aws=info,scaling=info",
-        _ => "warn,scaling_core=debug,scaling_local=debug,scaling_aws=debug,scaling=debug",
+        0 => "warn,rustls=error",
+        1 => "warn,rustls=error,scaling_core=info,scaling_local=info,scaling_aws=info,scaling=info",
+        _ => "warn,rustls=error,scaling_core=debug,scaling_local=debug,scaling_aws=debug,scaling=debug",
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

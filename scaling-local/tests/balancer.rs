@@ -143,3 +143,17 @@ async fn a_streamed_reply_reaches_the_client_before_it_ends() {
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut rest)).await.unwrap().unwrap();
     assert!(rest.contains("last"), "then the rest: {rest}");
 }
+
+#[tokio::test]
+async fn the_listener_queues_a_burst_of_new_connections_as_haproxy_does() {
+    let (_balancer, addr) = balancer(&[Replica::Whole]).await;
+    // `ss` shows a listening socket's accept backlog as its Send-Q.
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{}", addr.port())])
+        .output()
+        .expect("ss (iproute2) is installed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let backlog: u32 = text.split_whitespace().nth(2).and_then(|q| q.parse().ok()).unwrap_or_else(|| panic!("{text}"));
+    let cap: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn").unwrap().trim().parse().unwrap();
+    assert_eq!(backlog, scaling_local::balancer::ACCEPT_BACKLOG.min(cap), "{text}");
+}

@@ -107,7 +107,7 @@ impl Balancer {
             running.config.send_replace(config);
             return Ok(running.addr);
         }
-        let listener = TcpListener::bind(("127.0.0.1", bind_port)).await?;
+        let listener = listen(SocketAddr::from(([127, 0, 0, 1], bind_port)))?;
         let addr = listener.local_addr()?;
         let (config_tx, config_rx) = watch::channel(config);
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -137,6 +137,18 @@ impl Balancer {
             self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().copied().collect();
         futures::future::join_all(ports.into_iter().map(|p| self.remove_listener(p))).await;
     }
+}
+
+/// The most connections waiting to be accepted: a burst of new clients queues instead of being refused
+/// (the kernel's default of 128 is what HAProxy's 4096 and gunicorn's 2048 avoid).
+pub const ACCEPT_BACKLOG: u32 = 4096;
+
+/// A listening socket on `addr` with [`ACCEPT_BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 async fn accept(
