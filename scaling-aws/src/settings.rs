@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::sizes::{cpu_units, fargate_memory_options, fargate_sizes};
 
 /// AWS settings.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsSettings {

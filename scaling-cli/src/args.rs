@@ -138,6 +138,9 @@ pub enum Command {
         #[arg(long)]
         delete_logs: bool,
     },
+    /// Print the JSON Schema of scaling.toml (editors complete and check the file with it).
+    #[command(after_help = "Example:\n  scaling schema > scaling.schema.json")]
+    Schema,
     /// Print shell completions.
     #[command(after_help = "Example:\n  scaling completions bash > /etc/bash_completion.d/scaling")]
     Completions {

@@ -7,6 +7,7 @@ mod commands;
 mod control;
 mod provider;
 mod render;
+mod schema;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -77,6 +77,7 @@ fn init_writes_a_valid_config_and_never_overwrites_without_force() {
         .stdout(predicate::str::contains("my-dash-app (port 8050)"));
     let text = std::fs::read_to_string(app.join("scaling.toml")).unwrap();
     assert!(text.contains("name = \"my-dash-app\"") && text.contains("context = \".\""), "{text}");
+    assert!(text.starts_with("#:schema https://"), "editors find the schema from the first line: {text}");
     scaling().current_dir(&app).arg("validate").assert().success();
     scaling().current_dir(&app).arg("init").assert().code(2).stderr(predicate::str::contains("--force"));
     scaling().current_dir(&app).args(["init", "--force", "--name", "calc"]).assert().success();
@@ -242,4 +243,41 @@ fn a_missing_build_context_or_dockerfile_is_reported_with_the_fix() {
     let output = scaling().arg("--config").arg(elsewhere.path().join("scaling.toml")).arg("validate").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stdout).contains("image.context: the build context"), "{output:?}");
+}
+
+/// `schema` with its `$ref`s followed (and of an optional table, the table).
+fn resolve<'a>(root: &'a serde_json::Value, schema: &'a serde_json::Value) -> &'a serde_json::Value {
+    if let Some(choices) = schema["anyOf"].as_array() {
+        let table = choices.iter().find(|c| c["type"] != "null").unwrap();
+        return resolve(root, table);
+    }
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => resolve(root, root.pointer(pointer).unwrap()),
+        None => schema,
+    }
+}
+
+#[test]
+fn the_published_schema_is_current_and_knows_every_key_of_the_example() {
+    let output = scaling().arg("schema").output().unwrap();
+    assert!(output.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let published: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("docs/scaling.schema.json")).unwrap()).unwrap();
+    assert_eq!(printed, published, "the published schema is stale: run `scaling schema > docs/scaling.schema.json`");
+
+    let example: toml::Table =
+        std::fs::read_to_string(root().join("examples/dashmath/scaling.toml")).unwrap().parse().unwrap();
+    for (table, value) in &example {
+        let table_schema = resolve(&printed, &printed["properties"][table]);
+        for key in value.as_table().unwrap().keys() {
+            let key_schema = &table_schema["properties"][key];
+            assert!(!key_schema.is_null(), "the schema has no {table}.{key}");
+            if let Some(section) = value[key].as_table() {
+                for inner in section.keys() {
+                    assert!(!resolve(&printed, key_schema)["properties"][inner].is_null(), "no {table}.{key}.{inner}");
+                }
+            }
+        }
+    }
 }

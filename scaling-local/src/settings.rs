@@ -4,6 +4,7 @@ use scaling_core::{Problem, ProviderSettings, Spec};
 use serde::{Deserialize, Serialize};
 
 /// Settings of the local provider.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LocalSettings {

@@ -89,7 +89,8 @@ fn render(d: &Detected, has_dockerfile: bool) -> String {
     let kind =
         if d.dash { "Dash app (gunicorn serves app:server on $PORT)" } else { "web app (it must listen on $PORT)" };
     format!(
-        r#"# scaling.toml — deploy this {kind}.
+        r#"#:schema {schema}
+# scaling.toml — deploy this {kind}.
 #   scaling validate                    check this file
 #   scaling deploy --provider local     run it here: N replicas behind HTTPS on https://{name}.localhost:{https_port}
 #   scaling deploy --provider aws       ECS Fargate behind an ALB, Route 53, ACM
@@ -133,6 +134,7 @@ http_port = {http_port}       # answers with a redirect to HTTPS
 # region = "us-west-2"   # credentials come from your AWS config (env, profile, SSO, role)
 # vpc_id = "vpc-…"       # with subnets = [...] in two zones; the default VPC when unset
 "#,
+        schema = crate::schema::SCHEMA_URL,
         name = d.name,
         port = d.port,
         https_port = local_ports(&d.name).0,

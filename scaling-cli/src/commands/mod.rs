@@ -36,6 +36,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let options = scaling_core::DestroyOptions { delete_zone, delete_images, delete_logs };
             destroy::run(global, yes, &options).await
         }
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&crate::schema::config_schema())?);
+            Ok(())
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "scaling", &mut std::io::stdout());
             Ok(())

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The `[image]` table: exactly one of `context` (build), `archive` (already built) or `reference`
 /// (already pushed).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImageSpec {
@@ -98,6 +99,7 @@ fn default_dockerfile() -> String {
 }
 
 /// The CPU architecture of the image and of the tasks that run it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Platform {
     /// x86-64: Fargate's default.

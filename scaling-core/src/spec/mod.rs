@@ -38,6 +38,7 @@ pub use resources::Vcpu;
 pub use tls::TlsVersion;
 
 /// The whole desired deployment of one app.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
@@ -69,6 +70,7 @@ pub struct Spec {
 }
 
 /// The app itself.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppSpec {
@@ -88,6 +90,7 @@ pub struct AppSpec {
 }
 
 /// The health check of the load balancer's target group.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthCheckSpec {
@@ -95,12 +98,15 @@ pub struct HealthCheckSpec {
     pub path: String,
     /// How long a new replica may fail checks before it counts (the seed's 30 s).
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub grace_period: Duration,
     /// Time between checks.
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub interval: Duration,
     /// Time a check may take.
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub timeout: Duration,
     /// Consecutive successes before healthy.
     pub healthy_threshold: u32,
@@ -122,6 +128,7 @@ impl Default for HealthCheckSpec {
 }
 
 /// The domain in front of the app.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DomainSpec {
@@ -182,25 +189,30 @@ impl DomainSpec {
 }
 
 /// Load balancer settings.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoadBalancerSpec {
     /// How long an idle connection stays open (Dash long callbacks may want more).
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub idle_timeout: Duration,
     /// Pin a client to one replica with a cookie (off by default: Dash is stateless).
     pub stickiness: bool,
     /// How long the sticky cookie lasts.
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub stickiness_duration: Duration,
     /// How long a replica being removed keeps its in-flight requests (short, so rollouts are quick).
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub deregistration_delay: Duration,
     /// How the load balancer picks a replica for a request.
     pub algorithm: Algorithm,
 }
 
 /// How a load balancer picks a replica (the ALB's `load_balancing.algorithm.type`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {

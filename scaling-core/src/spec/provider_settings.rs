@@ -13,6 +13,7 @@ use super::problems::{Problem, SpecErrors};
 use super::{unknown_keys, Spec};
 
 /// Which provider runs the deployment, and each provider's own table, uninterpreted.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProviderSpec {
     /// The provider used when the command line names none (the command line's default when unset).
@@ -20,6 +21,7 @@ pub struct ProviderSpec {
     pub default: Option<String>,
     /// `[provider.<name>]` tables by provider name, read by that provider's [`ProviderSettings`].
     #[serde(flatten)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
     pub sections: BTreeMap<String, toml::Table>,
 }
 

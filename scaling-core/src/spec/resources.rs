@@ -57,6 +57,23 @@ impl fmt::Debug for Vcpu {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Vcpu {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Vcpu".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "CPU per replica: vCPUs as a number (0.25, 1, 2) or millicores as a string (\"500m\")",
+            "anyOf": [
+                { "type": "number", "exclusiveMinimum": 0 },
+                { "type": "string", "pattern": "^([0-9]+m|[0-9]+(\\.[0-9]+)?)$" }
+            ]
+        })
+    }
+}
+
 impl Serialize for Vcpu {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_f64(f64::from(self.millis) / 1000.0)

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A TLS protocol version. The spec accepts 1.2 and 1.3 as a minimum; older versions exist so that a
 /// provider can report honestly what it found (a load balancer changed out of band to accept TLS 1.0).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum TlsVersion {
