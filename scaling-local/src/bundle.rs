@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use std::sync::atomic::AtomicBool;
 
 use crate::build_command::run;
+use crate::dockerignore::DockerIgnore;
 use crate::paths::Paths;
 
 /// Why a bundle could not be built.
@@ -30,6 +31,9 @@ pub enum BundleError {
     /// Creating the virtualenv or installing requirements failed.
     #[error("{0}")]
     Python(String),
+    /// The context's `.dockerignore` has a line that is not a pattern.
+    #[error("{0}")]
+    Dockerignore(String),
     /// The build was stopped (the deploy was interrupted) while this step ran; nothing was left.
     #[error("stopped during {0}; nothing of this build was kept")]
     Cancelled(String),
@@ -44,8 +48,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
 pub struct BundleManifest {
     /// The content digest, `sha256:…`.
     pub digest: String,
-    /// The command the container would run (the Dockerfile's `CMD`).
+    /// The command the container would run (the Dockerfile's `ENTRYPOINT` and `CMD`).
     pub command: Vec<String>,
+    /// Where it runs, relative to the bundle's app folder (the Dockerfile's `WORKDIR`).
+    #[serde(default)]
+    pub workdir: PathBuf,
+    /// The image's environment (the Dockerfile's `ENV`).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
     /// The virtualenv whose `bin` goes first on `PATH`, if the app has requirements.
     pub venv: Option<PathBuf>,
     /// The apps that built it (a bundle is content-addressed, so two apps may share one); destroy
@@ -63,23 +73,9 @@ pub struct Bundle {
     pub manifest: BundleManifest,
 }
 
-/// Names never copied into a bundle (besides what `.dockerignore` lists).
-const ALWAYS_IGNORED: [&str; 5] = [".git", "__pycache__", ".venv", "venv", ".pytest_cache"];
-
-fn ignored_names(context: &Path) -> Vec<String> {
-    let mut names: Vec<String> = ALWAYS_IGNORED.iter().map(|s| s.to_string()).collect();
-    if let Ok(text) = fs::read_to_string(context.join(".dockerignore")) {
-        names.extend(
-            text.lines()
-                .map(|l| l.trim().trim_end_matches('/').to_string())
-                .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.contains('*')),
-        );
-    }
-    names
-}
-
-/// Every file of the context (relative paths, sorted), minus ignored names.
-fn files(context: &Path, ignored: &[String]) -> Result<Vec<PathBuf>, BundleError> {
+/// Every file of the context (relative paths, sorted), minus what `.dockerignore` leaves out.
+fn files(context: &Path) -> Result<Vec<PathBuf>, BundleError> {
+    let ignore = DockerIgnore::of(context).map_err(BundleError::Dockerignore)?;
     let mut out = Vec::new();
     let mut stack = vec![context.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -87,15 +83,12 @@ fn files(context: &Path, ignored: &[String]) -> Result<Vec<PathBuf>, BundleError
             let entry = entry.map_err(io(&dir))?;
             let path = entry.path();
             let relative = path.strip_prefix(context).unwrap_or(&path).to_path_buf();
-            let name = relative.to_string_lossy().into_owned();
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            if ignored.iter().any(|i| *i == name || *i == file_name) || file_name.ends_with(".pyc") {
-                continue;
-            }
             let kind = entry.file_type().map_err(io(&path))?;
             if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_file() {
+                if !ignore.skips_folder(&relative) {
+                    stack.push(path);
+                }
+            } else if kind.is_file() && !ignore.is_ignored(&relative) {
                 out.push(relative);
             }
         }
@@ -108,7 +101,7 @@ fn files(context: &Path, ignored: &[String]) -> Result<Vec<PathBuf>, BundleError
 pub fn context_digest(context: &Path, dockerfile: &str, build: Option<&str>) -> Result<String, BundleError> {
     let mut hash = Sha256::new();
     hash.update(format!("dockerfile={dockerfile}\0build={}\0", build.unwrap_or_default()));
-    for file in files(context, &ignored_names(context))? {
+    for file in files(context)? {
         let path = context.join(&file);
         hash.update(file.to_string_lossy().as_bytes());
         hash.update([0]);
@@ -116,17 +109,6 @@ pub fn context_digest(context: &Path, dockerfile: &str, build: Option<&str>) -> 
         hash.update([0]);
     }
     Ok(format!("sha256:{}", hex::encode(hash.finalize())))
-}
-
-/// The command of the Dockerfile's last `CMD` (exec form `["a", "b"]`, or shell form run by `sh -c`).
-pub fn dockerfile_command(dockerfile: &str) -> Option<Vec<String>> {
-    let line = dockerfile.lines().rev().map(str::trim).find(|l| l.to_ascii_uppercase().starts_with("CMD "))?;
-    let rest = line[4..].trim();
-    if rest.starts_with('[') {
-        serde_json::from_str::<Vec<String>>(rest).ok().filter(|c| !c.is_empty())
-    } else {
-        Some(vec!["/bin/sh".into(), "-c".into(), rest.to_string()])
-    }
 }
 
 /// The virtualenv for `requirements`, built on first use (marked ready only once complete; a failed or
@@ -165,7 +147,7 @@ fn venv_for(paths: &Paths, requirements: &Path, cancel: &AtomicBool) -> Result<P
 }
 
 fn copy_files(context: &Path, target: &Path) -> Result<(), BundleError> {
-    for file in files(context, &ignored_names(context))? {
+    for file in files(context)? {
         let (from, to) = (context.join(&file), target.join(&file));
         if let Some(parent) = to.parent() {
             fs::create_dir_all(parent).map_err(io(parent))?;
@@ -199,19 +181,22 @@ pub fn build(paths: &Paths, input: BuildInput<'_>, cancel: &AtomicBool) -> Resul
     }
     let docker_path = context.join(dockerfile);
     let docker_text = fs::read_to_string(&docker_path).map_err(io(&docker_path))?;
-    let command = dockerfile_command(&docker_text).ok_or_else(|| {
-        BundleError::NoCommand(format!(
-            "{} has no CMD: add one, e.g. CMD [\"gunicorn\", \"app:server\"]",
-            docker_path.display()
-        ))
-    })?;
+    let start = crate::dockerfile::start_command(&docker_text)
+        .map_err(|why| BundleError::NoCommand(format!("{}: {why}", docker_path.display())))?;
     let requirements = context.join("requirements.txt");
     let venv = if requirements.exists() { Some(venv_for(paths, &requirements, cancel)?) } else { None };
 
     let dir = bundle_dir(paths, &digest);
     let staging = dir.with_extension("partial");
     let _ = fs::remove_dir_all(&staging);
-    let manifest = BundleManifest { digest: digest.clone(), command, venv, apps: vec![app.to_string()] };
+    let manifest = BundleManifest {
+        digest: digest.clone(),
+        command: start.argv,
+        workdir: start.workdir,
+        env: start.env,
+        venv,
+        apps: vec![app.to_string()],
+    };
     let staged = stage(context, &staging, build, &manifest, cancel);
     if let Err(error) = staged {
         let _ = fs::remove_dir_all(&staging);
@@ -270,14 +255,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_exec_and_shell_form_commands() {
-        let exec = "FROM python\nCMD [\"gunicorn\", \"--config\", \"gunicorn.conf.py\", \"app:server\"]\n";
-        assert_eq!(dockerfile_command(exec).unwrap(), ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]);
-        assert_eq!(dockerfile_command("CMD python app.py").unwrap(), ["/bin/sh", "-c", "python app.py"]);
-        assert_eq!(dockerfile_command("FROM x\nRUN y"), None);
-    }
-
-    #[test]
     fn a_configured_build_command_runs_in_the_bundle_once() {
         let root = std::env::temp_dir().join(format!("scaling-build-cmd-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
@@ -300,6 +277,32 @@ mod tests {
             fs::read_dir(paths.bundles()).unwrap().flatten().filter(|e| e.path().extension().is_some()).collect();
         assert!(staging.is_empty(), "a failed build leaves no partial bundle: {staging:?}");
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_bundle_holds_what_docker_would_send_and_starts_as_docker_would() {
+        let root = tempfile::tempdir().unwrap();
+        let context = root.path().join("app");
+        fs::create_dir_all(context.join("web/logs")).unwrap();
+        fs::write(context.join(".dockerignore"), "**/*.log\n!web/logs/keep.log\nsecrets/\n").unwrap();
+        fs::create_dir_all(context.join("secrets")).unwrap();
+        fs::write(context.join("secrets/token"), "x").unwrap();
+        fs::write(context.join("web/logs/old.log"), "x").unwrap();
+        fs::write(context.join("web/logs/keep.log"), "x").unwrap();
+        fs::write(context.join("web/main.py"), "print()").unwrap();
+        fs::write(
+            context.join("Dockerfile"),
+            "FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nWORKDIR /srv/web\nENV MODE=fast\nENTRYPOINT [\"python3\"]\nCMD [\"main.py\"]\n",
+        )
+        .unwrap();
+        let paths = Paths::at(root.path().join("home"));
+        let input = BuildInput { app: "web", context: &context, dockerfile: "Dockerfile", build: None };
+        let bundle = build(&paths, input, &AtomicBool::new(false)).unwrap();
+        assert!(bundle.dir.join("web/main.py").exists() && bundle.dir.join("web/logs/keep.log").exists());
+        assert!(!bundle.dir.join("web/logs/old.log").exists() && !bundle.dir.join("secrets").exists());
+        assert_eq!(bundle.manifest.command, ["python3", "main.py"]);
+        assert_eq!(bundle.manifest.workdir, PathBuf::from("web"));
+        assert_eq!(bundle.manifest.env["MODE"], "fast");
     }
 
     #[test]

@@ -75,6 +75,8 @@ mod tests {
         let manifest = BundleManifest {
             digest: format!("sha256:{digest}"),
             command: vec!["true".into()],
+            workdir: PathBuf::new(),
+            env: Default::default(),
             venv,
             apps: apps.iter().map(|a| a.to_string()).collect(),
         };

@@ -39,6 +39,8 @@ mod cluster;
 mod crash_report;
 pub mod deploy_lock;
 mod dns;
+pub mod dockerfile;
+pub mod dockerignore;
 pub mod exposure;
 mod load_balancer;
 pub mod paths;

@@ -257,7 +257,9 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u
     }
     command
         .args(args)
-        .current_dir(&spec.bundle.dir)
+        .current_dir(spec.bundle.dir.join(&spec.bundle.manifest.workdir))
+        // The image's ENV first, the spec's [env] over it (as `docker run -e` over the image).
+        .envs(&spec.bundle.manifest.env)
         .envs(&spec.env)
         .env("PATH", path)
         .env("PORT", port.to_string())

@@ -136,14 +136,16 @@ async fn load(
     stats
 }
 
-fn haproxy(dir: &std::path::Path, pem: &str, port: u16, replicas: &[u16]) -> Child {
+/// HAProxy tuned as for production: each server takes as many connections at once as its replica
+/// has workers (the rest queue in HAProxy, where `leastconn` and `redispatch` can use them).
+fn haproxy(dir: &std::path::Path, pem: &str, port: u16, replicas: &[u16], workers: u32) -> Child {
     let pem_path = dir.join("haproxy.pem");
     std::fs::write(&pem_path, pem).expect("pem");
     std::fs::set_permissions(&pem_path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("mode");
     let servers: String = replicas
         .iter()
         .enumerate()
-        .map(|(i, p)| format!("    server r{i} 127.0.0.1:{p} check inter 1s fall 2 rise 1 maxconn 64\n"))
+        .map(|(i, p)| format!("    server r{i} 127.0.0.1:{p} check inter 1s fall 2 rise 1 maxconn {workers}\n"))
         .collect();
     let config = format!(
         "global\n    maxconn 4096\n    nbthread 2\n    tune.ssl.cachesize 20000\n\
@@ -216,7 +218,8 @@ fn main() {
         let haproxy_port =
             std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let names = vec!["dashmath.localhost".to_string(), "www.dashmath.localhost".to_string()];
-        let mut haproxy = haproxy(&dir, &ca.issue_pem(&names).expect("pem"), haproxy_port, &replicas);
+        let workers = spec.app.cpu.whole_cpus_rounded_up();
+        let mut haproxy = haproxy(&dir, &ca.issue_pem(&names).expect("pem"), haproxy_port, &replicas, workers);
         tokio::time::sleep(Duration::from_secs(3)).await;
 
         let targets = [
@@ -224,6 +227,16 @@ fn main() {
             ("scaling LB", Target::Tls(ours, tls.clone())),
             ("HAProxy 2.6", Target::Tls(haproxy_port, tls.clone())),
         ];
+        let profile = if cfg!(debug_assertions) {
+            "with the dev profile, as `cargo run` builds it"
+        } else {
+            "with the release profile"
+        };
+        println!(
+            "our balancer built {profile} (its TLS, HTTP and runtime crates optimized in both, see \
+             [profile.dev.package] in Cargo.toml); HAProxy: maxconn {workers} per server (= workers per replica), \
+             leastconn, redispatch, retries\n"
+        );
         println!("| target        | conns | request       |  req/s    | p50 ms   | p99 ms   | errors |");
         println!("|---------------|------:|---------------|----------:|---------:|---------:|-------:|");
         let mut results = Vec::new();
