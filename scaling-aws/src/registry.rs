@@ -113,9 +113,10 @@ impl Registry for AwsProvider {
 
     async fn build_image(&self, request: &BuildRequest) -> ProviderResult<ImageArtifact> {
         if let Some(archive) = &request.archive {
-            // An image built elsewhere: read it as it is (its platform is the image's own).
-            let path = archive.clone();
-            let image = tokio::task::spawn_blocking(move || scaling_image::LocalImage::open(&path))
+            // An image built elsewhere: of a multi-platform one, the manifest for the spec's platform (a
+            // single-platform image is read as it is: its platform is its own, checked by the core).
+            let (path, platform) = (archive.clone(), request.platform);
+            let image = tokio::task::spawn_blocking(move || scaling_image::LocalImage::open_for(&path, Some(platform)))
                 .await
                 .map_err(|e| {
                     ProviderError::new("build_image", archive.display().to_string(), ErrorKind::Other, e.to_string())
@@ -155,7 +156,7 @@ impl Registry for AwsProvider {
         let fail = |e: scaling_image::ImageError| {
             ProviderError::new("push_image", &repository.name, ErrorKind::Unavailable, e.to_string())
         };
-        let image = scaling_image::LocalImage::open(&artifact.path).map_err(fail)?;
+        let image = scaling_image::LocalImage::open_for(&artifact.path, Some(artifact.platform)).map_err(fail)?;
         if image.digest() != artifact.digest {
             let message = format!("{} changed since it was built ({} now)", artifact.path.display(), image.digest());
             return Err(ProviderError::new("push_image", &repository.name, ErrorKind::InvalidRequest, message));

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use scaling_core::Platform;
 use serde_json::{json, Value};
 
@@ -59,10 +60,17 @@ impl LocalImage {
     }
 
     /// Reads an image from a folder or tar file, whichever format it is. Layers stay on disk (a tar is
-    /// unpacked into a temporary folder that lives as long as the image's layers).
+    /// unpacked into a temporary folder that lives as long as the image's layers). Of a multi-platform
+    /// image, the first platform's.
     pub fn open(path: &Path) -> Result<Self, ImageError> {
+        Self::open_for(path, None)
+    }
+
+    /// Reads the image for `wanted` from a folder or tar file: of a multi-platform image, the manifest
+    /// of that platform (an error naming the platforms it has when it lacks that one).
+    pub fn open_for(path: &Path, wanted: Option<Platform>) -> Result<Self, ImageError> {
         if path.is_dir() {
-            return Self::from_dir(path);
+            return Self::from_dir(path, wanted);
         }
         let dir = std::env::temp_dir().join(format!(
             "scaling-image-{}-{}",
@@ -76,14 +84,14 @@ impl LocalImage {
         let unpacked = Arc::new(Unpacked(dir.clone()));
         let file = fs::File::open(path).map_err(io(path))?;
         tar::Archive::new(file).unpack(&dir).map_err(io(path))?;
-        let mut image = Self::from_dir(&dir)?;
+        let mut image = Self::from_dir(&dir, wanted)?;
         image.layers = image.layers.into_iter().map(|layer| layer.keeping(&unpacked)).collect();
         Ok(image)
     }
 
-    fn from_dir(dir: &Path) -> Result<Self, ImageError> {
+    fn from_dir(dir: &Path, wanted: Option<Platform>) -> Result<Self, ImageError> {
         if dir.join("index.json").exists() {
-            Self::from_oci_layout(dir)
+            Self::from_oci_layout(dir, wanted)
         } else if dir.join("manifest.json").exists() {
             Self::from_docker_archive(dir)
         } else {
@@ -100,36 +108,30 @@ impl LocalImage {
     }
 
     /// The blob a descriptor names, checked against its digest; left on disk.
-    fn read_blob(dir: &Path, descriptor: &Value) -> Result<Blob, ImageError> {
-        let digest = descriptor["digest"].as_str().ok_or_else(|| format("a descriptor has no digest"))?;
-        let media_type = descriptor["mediaType"].as_str().unwrap_or(OCI_LAYER);
-        Blob::from_file(media_type, &Self::blob_path(dir, digest)?, Some(digest))
+    fn read_blob(dir: &Path, descriptor: &Descriptor) -> Result<Blob, ImageError> {
+        let digest = descriptor.digest().to_string();
+        Blob::from_file(descriptor.media_type().to_string(), &Self::blob_path(dir, &digest)?, Some(&digest))
     }
 
-    /// An OCI image layout: `index.json` → manifest (through one nested index at most) → blobs.
-    pub fn from_oci_layout(dir: &Path) -> Result<Self, ImageError> {
-        let index = read_json(&dir.join("index.json"))?;
-        let mut descriptor =
-            index["manifests"].get(0).cloned().ok_or_else(|| format("index.json lists no manifest"))?;
-        let mut manifest = Self::read_blob(dir, &descriptor)?.bytes()?;
-        let parsed: Value = serde_json::from_slice(&manifest).map_err(|e| format(format!("manifest: {e}")))?;
-        if parsed["manifests"].is_array() {
-            // An image index: take the first image manifest (docker save writes one per image).
-            descriptor = parsed["manifests"].get(0).cloned().ok_or_else(|| format("the image index is empty"))?;
-            manifest = Self::read_blob(dir, &descriptor)?.bytes()?;
-        }
-        let parsed: Value = serde_json::from_slice(&manifest).map_err(|e| format(format!("manifest: {e}")))?;
-        let config = Self::read_blob(dir, &parsed["config"])?;
-        let config_bytes = config.bytes()?;
-        let config = Blob::from_bytes(config.media_type, config_bytes);
-        let layers = parsed["layers"]
-            .as_array()
-            .ok_or_else(|| format("the manifest lists no layers"))?
-            .iter()
-            .map(|l| Self::read_blob(dir, l))
-            .collect::<Result<Vec<_>, _>>()?;
-        let media_type =
-            parsed["mediaType"].as_str().or(descriptor["mediaType"].as_str()).unwrap_or(OCI_MANIFEST).to_string();
+    /// An OCI image layout, read through `oci-spec`'s types: `index.json` → the image manifest for
+    /// `wanted` (any platform when `None`; nested indexes followed) → config and layers.
+    pub fn from_oci_layout(dir: &Path, wanted: Option<Platform>) -> Result<Self, ImageError> {
+        let index_path = dir.join("index.json");
+        let index = ImageIndex::from_file(&index_path).map_err(|e| format(format!("{}: {e}", index_path.display())))?;
+        let descriptor = crate::platform_pick::pick(&index, wanted, &|d| {
+            let bytes = Self::read_blob(dir, d)?.bytes()?;
+            ImageIndex::from_reader(&bytes[..]).map_err(|e| format(format!("image index {}: {e}", d.digest())))
+        })?;
+        let manifest = Self::read_blob(dir, &descriptor)?.bytes()?;
+        let parsed = ImageManifest::from_reader(&manifest[..])
+            .map_err(|e| format(format!("manifest {}: {e}", descriptor.digest())))?;
+        let config = Self::read_blob(dir, parsed.config())?;
+        let config = Blob::from_bytes(config.media_type.clone(), config.bytes()?);
+        let layers = parsed.layers().iter().map(|l| Self::read_blob(dir, l)).collect::<Result<Vec<_>, _>>()?;
+        let media_type = match parsed.media_type() {
+            Some(media_type) => media_type.to_string(),
+            None => descriptor.media_type().to_string(),
+        };
         Ok(Self { platform: platform_of(&config.bytes()?)?, manifest, manifest_media_type: media_type, config, layers })
     }
 
@@ -209,6 +211,25 @@ pub(crate) mod tests {
         let read = LocalImage::open(&dir).unwrap();
         assert_eq!(read, image);
         assert_eq!(read.platform, Platform::LinuxArm64, "an arm64 image is seen as arm64, whatever the spec says");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn of_a_multi_platform_layout_the_configured_platform_is_read() {
+        let (amd, arm) = (tiny_image("amd64", "x86"), tiny_image("arm64", "arm"));
+        let dir = std::env::temp_dir().join(format!("scaling-layout-multi-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        arm.write_oci_layout(&dir).unwrap();
+        amd.write_oci_layout(&dir).unwrap();
+        let entry = |image: &LocalImage, arch: &str| {
+            json!({"mediaType": OCI_MANIFEST, "digest": image.digest(), "size": image.manifest.len(),
+                   "platform": {"os": "linux", "architecture": arch}})
+        };
+        // amd64 first, as `docker save` of a multi-platform build lists it.
+        let index = json!({"schemaVersion": 2, "manifests": [entry(&amd, "amd64"), entry(&arm, "arm64")]});
+        fs::write(dir.join("index.json"), index.to_string()).unwrap();
+        assert_eq!(LocalImage::open_for(&dir, Some(Platform::LinuxArm64)).unwrap(), arm);
+        assert_eq!(LocalImage::open_for(&dir, Some(Platform::LinuxAmd64)).unwrap(), amd);
         fs::remove_dir_all(&dir).unwrap();
     }
 

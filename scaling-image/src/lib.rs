@@ -13,6 +13,7 @@
 pub mod blob;
 pub mod builder;
 pub mod image;
+mod platform_pick;
 pub mod push;
 
 pub use blob::{Blob, Content};
