@@ -26,7 +26,9 @@ app.layout = html.Main(
                     options=list(OPERATORS),
                     value="+",
                     clearable=False,
-                    style={"width": "6rem"},
+                    # Dash 4 draws the value inside a grid that a shrinking flex item squeezes to
+                    # nothing: the dropdown keeps its width, the number inputs give way.
+                    style={"width": "6rem", "flex": "0 0 6rem"},
                 ),
                 dcc.Input(id="right", type="number", value=7, debounce=False),
             ],

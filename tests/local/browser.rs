@@ -1,5 +1,7 @@
 //! The page in a real browser: headless Debian Chromium, trusting the local CA through an NSS database
-//! (as a user would), renders the Dash page and shows a callback's result.
+//! (as a user would), renders the Dash page, shows a callback's result, and draws the operator where
+//! a user can see it (asked of the page itself through the DevTools protocol: a value in the DOM that
+//! is clipped to nothing is not a visible one).
 
 use std::path::Path;
 use std::process::Command;
@@ -69,4 +71,138 @@ async fn chromium_renders_the_page_and_the_callback_result() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(dom.contains(r#"<span id="result">13</span>"#), "the callback computed 6 + 7: {dom}");
+}
+
+/// Asks the page, once the callback has answered, whether the dropdown's value is drawn: its text has
+/// a box of its own that no ancestor of the dropdown clips away.
+const OPERATOR_VISIBLE: &str = r#"new Promise((resolve) => {
+  const started = Date.now();
+  const check = () => {
+    const result = document.getElementById('result');
+    if (!result || result.textContent !== '13') {
+      if (Date.now() - started > 20000) return resolve('no callback result');
+      return setTimeout(check, 100);
+    }
+    const root = document.getElementById('operator');
+    if (!root) return resolve('no dropdown');
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.textContent.trim() !== '+') continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const text = range.getBoundingClientRect();
+      if (text.width < 1 || text.height < 1) return resolve('the value has no box');
+      for (let el = node.parentElement; el && el !== document.body; el = el.parentElement) {
+        const style = getComputedStyle(el);
+        if (style.visibility === 'hidden' || style.display === 'none' || Number(style.opacity) === 0) {
+          return resolve('hidden by ' + el.className);
+        }
+        const box = el.getBoundingClientRect();
+        if (style.overflow !== 'visible' && (text.left < box.left - 0.5 || text.right > box.right + 0.5)) {
+          return resolve('clipped by ' + el.className + ' (' + box.width + ' px wide)');
+        }
+      }
+      return resolve('visible');
+    }
+    resolve('the value + is not in the dropdown');
+  };
+  check();
+})"#;
+
+/// Opens `url` in `chromium` (its DevTools endpoint on a free port) and evaluates `expression`.
+async fn evaluate_in_page(chromium: &mut tokio::process::Child, url: &str, expression: &str) -> String {
+    use futures::{SinkExt, StreamExt};
+    use tokio::io::AsyncBufReadExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let stderr = chromium.stderr.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let endpoint = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(at) = line.find("ws://127.0.0.1") {
+                return line[at..].trim().to_string();
+            }
+        }
+        panic!("chromium printed no DevTools endpoint");
+    })
+    .await
+    .expect("chromium starts");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let address = endpoint.trim_start_matches("ws://").split('/').next().unwrap().to_string();
+    let tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::client_async(endpoint.as_str(), tcp).await.unwrap();
+    let mut next_id = 0u64;
+    let mut call = |method: &str, params: serde_json::Value, session: Option<&str>| {
+        next_id += 1;
+        let mut message = serde_json::json!({"id": next_id, "method": method, "params": params});
+        if let Some(session) = session {
+            message["sessionId"] = session.into();
+        }
+        (next_id, Message::text(message.to_string()))
+    };
+    async fn answer(
+        socket: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+        id: u64,
+    ) -> serde_json::Value {
+        while let Some(Ok(message)) = socket.next().await {
+            let Ok(text) = message.to_text() else { continue };
+            let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+            if value["id"] == id {
+                return value;
+            }
+        }
+        panic!("chromium closed the DevTools socket");
+    }
+    let (id, message) = call("Target.createTarget", serde_json::json!({"url": url}), None);
+    socket.send(message).await.unwrap();
+    let target = answer(&mut socket, id).await["result"]["targetId"].as_str().unwrap().to_string();
+    let (id, message) = call("Target.attachToTarget", serde_json::json!({"targetId": target, "flatten": true}), None);
+    socket.send(message).await.unwrap();
+    let session = answer(&mut socket, id).await["result"]["sessionId"].as_str().unwrap().to_string();
+    // The page loads meanwhile; the expression waits for the callback itself.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let params = serde_json::json!({"expression": expression, "awaitPromise": true, "returnByValue": true});
+    let (id, message) = call("Runtime.evaluate", params, Some(&session));
+    socket.send(message).await.unwrap();
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(40), answer(&mut socket, id)).await.unwrap();
+    reply["result"]["result"]["value"].as_str().map_or_else(|| reply.to_string(), str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_draws_the_operator_where_a_user_sees_it() {
+    if !require("chromium") || !require("certutil") {
+        return;
+    }
+    let d = deploy(dashmath_spec()).await;
+    let home = std::env::temp_dir().join(format!("scaling-chromium-visible-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    trust(&home, &d.cloud.paths().ca().join("ca.pem"));
+    let mut chromium = tokio::process::Command::new("chromium")
+        .env("HOME", &home)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=700,400",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            "about:blank",
+        ])
+        .arg(format!("--user-data-dir={}", home.join("profile").display()))
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("https://dashmath.localhost:{}/", d.https_port);
+    let seen = evaluate_in_page(&mut chromium, &url, OPERATOR_VISIBLE).await;
+    let _ = chromium.kill().await;
+    d.cloud.shutdown().await;
+    let _ = std::fs::remove_dir_all(&home);
+    assert_eq!(seen, "visible", "the operator dropdown shows its value");
 }
