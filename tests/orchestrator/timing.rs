@@ -26,3 +26,16 @@ async fn deploy_finishes_within_five_percent_of_the_critical_path() {
     assert!(ratio <= 1.05, "deploy took {took:?}, critical path {critical:?} (ratio {ratio:.3})");
     assert!(took < sequential / 2, "concurrency beats the sequential {sequential:?} by far; took {took:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rollout_that_settles_in_a_second_is_seen_in_a_second_and_reported_with_its_reads() {
+    // Replicas healthy 1.2 s after the service starts; the default poll interval is 5 s.
+    let latency = Latency { service_stable: std::time::Duration::from_millis(1200), ..Latency::NONE };
+    let cloud = InMemoryCloud::with_latency(latency).shared();
+    let orchestrator = Orchestrator::new(Providers::from_cloud(cloud)).with_options(DeployOptions::default());
+    let started = Instant::now();
+    let report = orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(2), "seen soon after it settled, not at the next 5 s tick: {took:?}");
+    assert_eq!(report.elapsed, took, "the reported time is the whole deploy, reads and waits included");
+}

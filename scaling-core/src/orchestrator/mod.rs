@@ -85,7 +85,7 @@ pub struct DeployReport {
     pub new_zone: Option<ZoneInfo>,
     /// The image deployed.
     pub image: String,
-    /// How long apply took (tokio's clock).
+    /// How long it took (tokio's clock): from the build to the last wait for `deploy`, the writes and waits for `apply`.
     pub elapsed: Duration,
 }
 
@@ -212,6 +212,7 @@ impl Orchestrator {
         progress: &dyn Progress,
     ) -> Result<DeployReport> {
         self.check_pairing()?;
+        let started = tokio::time::Instant::now();
         let building = image_override.is_none() && spec.image.reference.is_none() && spec.image.archive.is_none();
         let runner = runner::Runner::new(&self.options, progress);
         let label = format!("image of {}", spec.app.name);
@@ -228,7 +229,10 @@ impl Orchestrator {
             _ => {}
         }
         let plan = self.plan(spec, image?).await?;
-        self.apply(&plan, progress).await
+        // The time the user waited: the build and the reads included, not only the writes.
+        let mut report = self.apply(&plan, progress).await?;
+        report.elapsed = started.elapsed();
+        Ok(report)
     }
 
     /// Observes the deployment and reports tasks, targets, certificate, URLs and delegation.

@@ -22,6 +22,9 @@ pub(crate) struct Runner<'a> {
     pub started: Instant,
 }
 
+/// The first pause of a wait; each next one doubles, up to the poll interval.
+const FIRST_POLL: Duration = Duration::from_millis(100);
+
 impl<'a> Runner<'a> {
     pub fn new(options: &'a DeployOptions, progress: &'a dyn Progress) -> Self {
         Self { options, progress, started: Instant::now() }
@@ -52,7 +55,9 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Polls `poll` every poll interval until it is ready, or fails with what is pending after `timeout`.
+    /// Polls `poll` until it is ready, or fails with what is pending after `timeout`: soon at first
+    /// (what settles in a second is seen in a second, not at the next 5 s tick), then less and less
+    /// often, up to the poll interval.
     pub async fn wait<T, F, Fut>(&self, step: StepId, resource: &str, timeout: Duration, poll: F) -> Result<T, Error>
     where
         F: Fn() -> Fut,
@@ -60,6 +65,7 @@ impl<'a> Runner<'a> {
     {
         let deadline = Instant::now() + timeout;
         let mut last = String::new();
+        let mut pause = FIRST_POLL.min(self.options.poll_interval);
         loop {
             match poll().await? {
                 Poll::Ready(value) => return Ok(value),
@@ -74,7 +80,8 @@ impl<'a> Runner<'a> {
             if now >= deadline {
                 return Err(Error::Timeout { step, waited: timeout, pending: last });
             }
-            tokio::time::sleep(self.options.poll_interval.min(deadline - now)).await;
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(self.options.poll_interval);
         }
     }
 }
