@@ -4,7 +4,6 @@
 
 mod args;
 mod commands;
-mod control;
 mod provider;
 mod render;
 mod schema;

@@ -54,14 +54,11 @@ impl StopSignals {
     }
 }
 
-/// Clears what a dead run of `app` left (its replicas would hold on to their ports). Called with the
-/// deploy lock held, so no live run of `app` exists.
-async fn take_over(app: &str, renderer: &Renderer) -> Result<()> {
-    if let Some(record) = crate::control::stale_record(app)? {
-        let removed = crate::control::clean_up(&record)?;
+/// Clears what a dead run of `app` left, and says so. Called with the deploy lock held.
+fn take_over(app: &str, renderer: &Renderer) -> Result<()> {
+    if let Some((pid, removed)) = scaling_local::control::take_over(app)? {
         renderer.println(&format!(
-            "Cleared what the last run of {app} (pid {}) left when it died: {}",
-            record.pid,
+            "Cleared what the last run of {app} (pid {pid}) left when it died: {}",
             if removed.is_empty() { "nothing".to_string() } else { removed.join(", ") }
         ));
     }
@@ -77,15 +74,15 @@ pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: O
             let app = &selected.spec.app.name;
             match scaling_local::DeployLock::acquire(&scaling_local::Paths::from_env(), app) {
                 Ok(lock) => {
-                    take_over(app, &renderer).await?;
+                    take_over(app, &renderer)?;
                     Some(lock)
                 }
                 // A deployment serving here takes the change itself, replica by replica.
-                Err(scaling_local::LockError::Held(holder)) if crate::control::is_running(app).await => {
+                Err(scaling_local::LockError::Held(holder)) if scaling_local::control::is_running(app).await => {
                     return roll_out(global, &selected, &holder).await;
                 }
                 Err(scaling_local::LockError::Held(holder)) => {
-                    anyhow::bail!(crate::control::already_running(app, &holder))
+                    anyhow::bail!(scaling_local::control::already_running(app, &holder))
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -111,12 +108,12 @@ pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: O
         return Ok(());
     };
     // Other terminals reach this deployment through its control socket.
-    let served = crate::control::serve(&selected.spec.app.name, orchestrator.clone(), selected.spec.clone());
+    let served = scaling_local::control::serve(&selected.spec.app.name, orchestrator.clone(), selected.spec.clone());
     let (socket, mut stop) = match served {
         Ok(served) => served,
         Err(error) => {
             local.shutdown().await;
-            return Err(error);
+            return Err(error.into());
         }
     };
     let record = scaling_local::RunRecord {
@@ -158,10 +155,10 @@ async fn roll_out(global: &Global, selected: &Selected, holder: &scaling_local::
     if global.output == crate::args::Output::Text {
         renderer.println(&format!("{app} already runs here (pid {}); rolling the change out through it…", holder.pid));
     }
-    let request = crate::control::Request::Deploy { spec: Box::new(selected.spec.clone()) };
-    let report = match crate::control::request(app, &request).await? {
-        Some(crate::control::Reply::Deployed(report)) => *report,
-        Some(crate::control::Reply::Error { message }) => anyhow::bail!(message),
+    let request = scaling_local::control::Request::Deploy { spec: Box::new(selected.spec.clone()) };
+    let report = match scaling_local::control::request(app, &request).await? {
+        Some(scaling_local::control::Reply::Deployed(report)) => *report,
+        Some(scaling_local::control::Reply::Error { message }) => anyhow::bail!(message),
         Some(other) => anyhow::bail!("unexpected reply from the running deployment: {other:?}"),
         None => anyhow::bail!("{app} stopped while the change was being sent; run deploy again"),
     };
@@ -188,19 +185,17 @@ pub async fn detach(global: &Global, image: Option<&str>) -> Result<()> {
         )
         .into());
     }
-    if let Some((holder, _)) = crate::control::holder(&spec.app.name) {
-        if crate::control::is_running(&spec.app.name).await {
+    if let Some((holder, _)) = scaling_local::control::holder(&spec.app.name) {
+        if scaling_local::control::is_running(&spec.app.name).await {
             let (selected, _) = super::connect(global, true).await?;
             return roll_out(global, &selected, &holder).await;
         }
-        anyhow::bail!(crate::control::already_running(&spec.app.name, &holder));
+        anyhow::bail!(scaling_local::control::already_running(&spec.app.name, &holder));
     }
     let paths = scaling_local::Paths::from_env();
     std::fs::create_dir_all(paths.logs())?;
     let log_path = paths.logs().join(format!("{}-supervisor.log", spec.app.name));
     let ready = paths.logs().join(format!("{}-ready-{}.json", spec.app.name, std::process::id()));
-    let _ = std::fs::remove_file(&ready);
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
     let config = std::fs::canonicalize(&global.config)?;
     let mut command = std::process::Command::new(std::env::current_exe()?);
     command
@@ -211,40 +206,13 @@ pub async fn detach(global: &Global, image: Option<&str>) -> Result<()> {
     if let Some(image) = image {
         command.args(["--image", image]);
     }
-    let mut child = {
-        use std::os::unix::process::CommandExt;
-        command.stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log).process_group(0).spawn()?
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
-    let report: scaling_core::DeployReport = loop {
-        if let Ok(text) = std::fs::read(&ready) {
-            let _ = std::fs::remove_file(&ready);
-            break serde_json::from_slice(&text)?;
-        }
-        if let Some(status) = child.try_wait()? {
-            // Another deploy of the app got there first (two started at once): say so, not its log.
-            if let Some((holder, _)) = crate::control::holder(&spec.app.name).filter(|(h, _)| h.pid != child.id()) {
-                anyhow::bail!(crate::control::already_running(&spec.app.name, &holder));
-            }
-            let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let tail: Vec<&str> = tail.lines().rev().take(15).collect();
-            anyhow::bail!(
-                "the detached deploy exited ({status}):\n{}",
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            anyhow::bail!("the detached deploy did not come up in 15 minutes; see {}", log_path.display());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
+    let (report, pid) = scaling_local::detach::start_detached(&spec.app.name, command, &ready, &log_path).await?;
     let renderer = Renderer::new(global.output, global.no_color);
     finish(global, &renderer, &report, || {
         format!(
             "✓ {} runs in the background (pid {}, log {})\n{}\n  Stop it with: scaling destroy --provider local --yes",
             spec.app.name,
-            child.id(),
+            pid,
             log_path.display(),
             report.urls.iter().map(|u| format!("  {u}")).collect::<Vec<_>>().join("\n")
         )

@@ -80,18 +80,18 @@ fn local_images(app: &str, options: &DestroyOptions) -> (Vec<String>, Vec<String
 /// Stops the local deployment through its socket, waits until it is gone, and removes its logs (and,
 /// when asked, its bundles).
 async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool, options: &DestroyOptions) -> Result<()> {
-    use crate::control::{request, socket_path, Reply, Request};
+    use scaling_local::control::{request, socket_path, Reply, Request};
     let app = &spec.app.name;
     let renderer = Renderer::new(global.output, global.no_color);
     let Some(Reply::Status(status)) = request(app, &Request::Status).await? else {
         // A run still starting (building, waiting for health) holds the lock but does not serve yet.
-        let mut deleted = match crate::control::holder(app) {
+        let mut deleted = match scaling_local::control::holder(app) {
             Some((holder, _)) => vec![stop_starting(app, holder.pid).await?],
             None => Vec::new(),
         };
         // Nothing serves it; a run that died may still have left replicas, a socket and its state.
-        deleted.extend(match crate::control::stale_record(app)? {
-            Some(record) => crate::control::clean_up(&record)?,
+        deleted.extend(match scaling_local::control::stale_record(app)? {
+            Some(record) => scaling_local::control::clean_up(&record)?,
             None => Vec::new(),
         });
         if !deleted.is_empty() {
@@ -131,8 +131,8 @@ async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool, op
         bail!("{app} did not stop within a minute");
     }
     // The serving process removes its state file as it stops; one that died in between leaves it.
-    if let Some(record) = crate::control::stale_record(app)? {
-        crate::control::clean_up(&record)?;
+    if let Some(record) = scaling_local::control::stale_record(app)? {
+        scaling_local::control::clean_up(&record)?;
     }
     let mut deleted = vec![format!("{replicas} replica(s) and the load balancer of {app}")];
     deleted.extend(remove_logs(app));
@@ -155,7 +155,7 @@ async fn stop_starting(app: &str, pid: u32) -> Result<String> {
     let target = nix::unistd::Pid::from_raw(i32::try_from(pid)?);
     let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while crate::control::holder(app).is_some() {
+    while scaling_local::control::holder(app).is_some() {
         if std::time::Instant::now() > deadline {
             bail!("{app}'s starting deployment (pid {pid}) did not stop within a minute");
         }

@@ -51,10 +51,10 @@ pub async fn run(global: &Global, image: Option<&str>) -> Result<()> {
     // A local deployment that runs is planned against by the process that runs it.
     let running = match &selected.local {
         Some(_) => {
-            let request = crate::control::Request::Plan { spec: Box::new(selected.spec.clone()) };
-            match crate::control::request(&app, &request).await? {
-                Some(crate::control::Reply::Planned { changes }) => Some(changes),
-                Some(crate::control::Reply::Error { message }) => anyhow::bail!(message),
+            let request = scaling_local::control::Request::Plan { spec: Box::new(selected.spec.clone()) };
+            match scaling_local::control::request(&app, &request).await? {
+                Some(scaling_local::control::Reply::Planned { changes }) => Some(changes),
+                Some(scaling_local::control::Reply::Error { message }) => anyhow::bail!(message),
                 _ => None,
             }
         }

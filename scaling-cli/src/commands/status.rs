@@ -8,8 +8,8 @@ use crate::provider::ProviderKind;
 
 use super::{connect, finish, load};
 use crate::args::Global;
-use crate::control::{self, Reply, Request};
 use crate::render::Renderer;
+use scaling_local::control::{self, Reply, Request};
 
 const LOCAL_NOTE: &str = "start it with `scaling deploy --provider local`, or add --detach to run it in the background";
 

@@ -1,16 +1,46 @@
-//! Talking to a running local deployment: `scaling deploy --provider local` (in the foreground or
-//! detached) serves JSON-line requests on a Unix socket only the user can open; `status`, `scale` and
-//! `destroy` from another terminal use it.
+//! Talking to a running local deployment, and the lifecycle around it: a deployment (in the
+//! foreground or detached) serves JSON-line requests on a Unix socket only the user can open, so that
+//! `status`, `scale`, `plan`, `deploy` and `destroy` from another process reach it; a run that died
+//! is told from one still starting and from none, and what it left is cleared.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use scaling_core::providers::ServiceInfo;
 use scaling_core::{Orchestrator, Silent, Spec, StatusReport};
-use scaling_local::{Paths, RunRecord};
 use serde::{Deserialize, Serialize};
+
+use crate::{Paths, RunRecord};
+
+/// Why talking to (or about) a local deployment failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// Another process already serves the app here.
+    #[error("{0}")]
+    AlreadyRunning(String),
+    /// The socket, its folder or the state file could not be used.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The running deployment answered something that is not a reply.
+    #[error("bad reply from the running deployment: {0}")]
+    BadReply(#[source] serde_json::Error),
+}
+
+/// Results of this module.
+pub type Result<T> = std::result::Result<T, ControlError>;
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ControlError {
+    let what = what.into();
+    move |source| ControlError::Io { what, source }
+}
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
@@ -81,27 +111,29 @@ pub fn socket_path(app: &str) -> PathBuf {
 pub fn serve(app: &str, orchestrator: Orchestrator, spec: Spec) -> Result<(PathBuf, mpsc::Receiver<()>)> {
     let spec = Arc::new(std::sync::Mutex::new(spec));
     let path = socket_path(app);
-    let dir = path.parent().context("socket folder")?;
-    std::fs::create_dir_all(dir)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    std::fs::create_dir_all(&dir).map_err(io(format!("cannot make {}", dir.display())))?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(io(format!("cannot make {} private", dir.display())))?;
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(&path).is_ok() {
-            anyhow::bail!(
+            return Err(ControlError::AlreadyRunning(format!(
                 "{app} is already running here (socket {}); stop it with `scaling destroy --provider local`",
                 path.display()
-            );
+            )));
         }
-        std::fs::remove_file(&path)?;
+        std::fs::remove_file(&path).map_err(io(format!("cannot remove the stale socket {}", path.display())))?;
     }
-    let listener = UnixListener::bind(&path)?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    let listener = UnixListener::bind(&path).map_err(io(format!("cannot listen on {}", path.display())))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(io(format!("cannot make {} private", path.display())))?;
     let (stop_tx, stop_rx) = mpsc::channel(1);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let (orchestrator, spec, stop) = (orchestrator.clone(), spec.clone(), stop_tx.clone());
             tokio::spawn(async move {
                 if let Err(error) = answer(stream, &orchestrator, &spec, &stop).await {
-                    tracing::warn!("a control request was not answered: {error:#}");
+                    tracing::warn!("a control request was not answered: {error}");
                 }
             });
         }
@@ -117,7 +149,7 @@ async fn answer(
     orchestrator: &Orchestrator,
     current: &Current,
     stop: &mpsc::Sender<()>,
-) -> Result<()> {
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
@@ -148,7 +180,7 @@ async fn answer(
             Reply::Stopping
         }
     };
-    write.write_all(format!("{}\n", serde_json::to_string(&reply)?).as_bytes()).await?;
+    write.write_all(format!("{}\n", serde_json::to_string(&reply).map_err(std::io::Error::other)?).as_bytes()).await?;
     Ok(())
 }
 
@@ -166,23 +198,24 @@ pub async fn is_running(app: &str) -> bool {
 pub async fn request(app: &str, request: &Request) -> Result<Option<Reply>> {
     let Ok(stream) = UnixStream::connect(socket_path(app)).await else { return Ok(None) };
     let (read, mut write) = stream.into_split();
-    write.write_all(format!("{}\n", serde_json::to_string(request)?).as_bytes()).await?;
+    let text = serde_json::to_string(request).map_err(ControlError::BadReply)?;
+    write.write_all(format!("{text}\n").as_bytes()).await.map_err(io("cannot send the request"))?;
     let mut line = String::new();
-    BufReader::new(read).read_line(&mut line).await?;
-    Ok(Some(serde_json::from_str(&line).context("bad reply from the running deployment")?))
+    BufReader::new(read).read_line(&mut line).await.map_err(io("cannot read the reply"))?;
+    Ok(Some(serde_json::from_str(&line).map_err(ControlError::BadReply)?))
 }
 
 /// The process deploying or serving `app` here, if any, and for how long (the deploy lock's holder):
 /// it answers on its socket once it serves, and is still starting before that.
-pub fn holder(app: &str) -> Option<(scaling_local::Holder, u64)> {
-    let holder = scaling_local::DeployLock::holder(&Paths::from_env(), app)?;
-    let age = scaling_local::run_record::now().saturating_sub(holder.since);
+pub fn holder(app: &str) -> Option<(crate::Holder, u64)> {
+    let holder = crate::DeployLock::holder(&Paths::from_env(), app)?;
+    let age = crate::run_record::now().saturating_sub(holder.since);
     Some((holder, age))
 }
 
 /// Why a second deploy of `app` is refused: who runs it, since when, and what to do instead.
-pub fn already_running(app: &str, holder: &scaling_local::Holder) -> String {
-    let age = scaling_local::run_record::now().saturating_sub(holder.since);
+pub fn already_running(app: &str, holder: &crate::Holder) -> String {
+    let age = crate::run_record::now().saturating_sub(holder.since);
     format!(
         "{app} is already deployed here by pid {} (for {age} s); see it with `scaling status --provider local`, \
          change its replica count with `scaling scale --provider local N`, or stop it with \
@@ -194,7 +227,17 @@ pub fn already_running(app: &str, holder: &scaling_local::Holder) -> String {
 /// The state file `app` left when its serving process died without stopping (killed, or the machine
 /// restarted). Call only once the socket does not answer.
 pub fn stale_record(app: &str) -> Result<Option<RunRecord>> {
-    RunRecord::load(&Paths::from_env(), app).context("cannot read the local state file")
+    RunRecord::load(&Paths::from_env(), app).map_err(io("cannot read the local state file"))
+}
+
+/// Clears what a dead run of `app` left, if one did (its replicas would hold on to their ports): call
+/// with the deploy lock held, so that no live run of `app` exists. Returns the dead run's pid and what
+/// was removed.
+pub fn take_over(app: &str) -> Result<Option<(u32, Vec<String>)>> {
+    match stale_record(app)? {
+        Some(record) => Ok(Some((record.pid, clean_up(&record)?))),
+        None => Ok(None),
+    }
 }
 
 /// Clears what a dead deployment left: replicas still running (only those provably its own), the
@@ -205,7 +248,7 @@ pub fn clean_up(record: &RunRecord) -> Result<Vec<String>> {
     if std::fs::remove_file(&record.socket).is_ok() {
         removed.push(format!("socket {}", record.socket.display()));
     }
-    if RunRecord::remove(&Paths::from_env(), &record.app)? {
+    if RunRecord::remove(&Paths::from_env(), &record.app).map_err(io("cannot remove the local state file"))? {
         removed.push(format!("state file of {}", record.app));
     }
     Ok(removed)
