@@ -47,6 +47,7 @@ pub mod exposure;
 mod load_balancer;
 pub mod paths;
 mod procfs;
+pub mod reach;
 mod registry;
 pub mod run_record;
 mod settings;

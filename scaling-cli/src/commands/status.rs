@@ -9,9 +9,7 @@ use crate::provider::ProviderKind;
 use super::{connect, finish, load};
 use crate::args::Global;
 use crate::render::Renderer;
-use scaling_local::control::{self, Reply, Request};
-
-const LOCAL_NOTE: &str = "start it with `scaling deploy --provider local`, or add --detach to run it in the background";
+use scaling_local::reach::{self, START_HINT as LOCAL_NOTE};
 
 fn text(report: &StatusReport, kind: ProviderKind) -> String {
     let Some(service) = &report.service else {
@@ -79,56 +77,15 @@ fn uptime(d: std::time::Duration) -> String {
     }
 }
 
-/// The status of the local deployment, from the process serving it (not deployed when none runs).
-async fn local_status(app: &str) -> Result<StatusReport> {
-    match control::request(app, &Request::Status).await? {
-        Some(Reply::Status(report)) => Ok(*report),
-        Some(Reply::Error { message }) => anyhow::bail!(message),
-        Some(other) => anyhow::bail!("unexpected reply {other:?}"),
-        None => Ok(StatusReport {
-            app: app.to_string(),
-            service: None,
-            load_balancer: None,
-            targets: Vec::new(),
-            certificate: None,
-            urls: Vec::new(),
-            delegation: None,
-            name_servers: Vec::new(),
-        }),
-    }
-}
-
 pub async fn status(global: &Global) -> Result<()> {
     let spec = load(global)?;
     let kind = crate::provider::kind(global, &spec);
-    let report = if kind == ProviderKind::Local {
-        local_status(&spec.app.name).await?
+    let (report, stale) = if kind == ProviderKind::Local {
+        let local = reach::status(&spec.app.name).await?;
+        (local.report, local.note)
     } else {
         let (selected, orchestrator) = connect(global, true).await?;
-        orchestrator.status(&selected.spec).await?
-    };
-    let starting = match (kind, &report.service) {
-        (ProviderKind::Local, None) => control::holder(&spec.app.name).map(|(holder, age)| {
-            format!(
-                "{} is starting (pid {}, for {age} s): building or waiting for healthy replicas; \
-                 `scaling destroy --provider local --yes` stops it",
-                spec.app.name, holder.pid
-            )
-        }),
-        _ => None,
-    };
-    let stale = match (kind, &report.service) {
-        _ if starting.is_some() => starting,
-        (ProviderKind::Local, None) => control::stale_record(&spec.app.name)?.map(|record| {
-            format!(
-                "{}'s last run (pid {}) died without stopping, leaving {} replica(s) running; \
-                 `scaling destroy --provider local --yes` clears what it left",
-                record.app,
-                record.pid,
-                record.leftover_replicas().len()
-            )
-        }),
-        _ => None,
+        (orchestrator.status(&selected.spec).await?, None)
     };
     if let (Some(note), crate::args::Output::Json) = (&stale, global.output) {
         eprintln!("note: {note}");
@@ -151,43 +108,10 @@ pub async fn status(global: &Global) -> Result<()> {
     Ok(())
 }
 
-/// Polls the running local deployment until `count` replicas of its current version are healthy.
-async fn wait_for_count(app: &str, count: u32) -> Result<scaling_core::providers::ServiceInfo> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    loop {
-        let service = match control::request(app, &Request::Status).await? {
-            Some(Reply::Status(status)) => status.service,
-            _ => anyhow::bail!("{app} stopped while scaling"),
-        };
-        if let Some(service) = service {
-            if let scaling_core::providers::Rollout::Failed(why) = &service.rollout {
-                anyhow::bail!("{app} cannot reach {count} healthy replica(s): {why}");
-            }
-            if service.running_count == count && service.rollout == scaling_core::providers::Rollout::Completed {
-                return Ok(service);
-            }
-        }
-        if std::time::Instant::now() > deadline {
-            anyhow::bail!("{app} did not reach {count} healthy replica(s) in 5 minutes; see `scaling status`");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-}
-
 pub async fn scale(global: &Global, count: u32, wait: bool) -> Result<()> {
     let spec = load(global)?;
     if crate::provider::kind(global, &spec) == ProviderKind::Local {
-        let service = match control::request(&spec.app.name, &Request::Scale { count }).await? {
-            Some(Reply::Scaled(service)) => *service,
-            Some(Reply::Error { message }) => anyhow::bail!(message),
-            Some(other) => anyhow::bail!("unexpected reply {other:?}"),
-            None if control::holder(&spec.app.name).is_some() => anyhow::bail!(
-                "{} is still starting; scale it once `scaling status --provider local` shows it serving",
-                spec.app.name
-            ),
-            None => anyhow::bail!("{} is not running here ({LOCAL_NOTE})", spec.app.name),
-        };
-        let service = if wait { wait_for_count(&spec.app.name, count).await? } else { service };
+        let service = reach::scale(&spec.app.name, count, wait).await?;
         let renderer = Renderer::new(global.output, true);
         finish(global, &renderer, &service, || match wait {
             true => format!("✓ {} runs {} healthy replica(s)", service.name, service.running_count),
