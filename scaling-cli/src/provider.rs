@@ -25,6 +25,13 @@ pub struct Selected {
     pub local: Option<Arc<LocalCloud>>,
 }
 
+impl ProviderKind {
+    /// The provider's name, as in `--provider` and `[provider.<name>]`.
+    pub fn name(self) -> &'static str {
+        KNOWN.iter().find(|(_, kind)| *kind == self).map_or("local", |(name, _)| name)
+    }
+}
+
 /// The provider kind: the flag, else the config's `provider.default`, else local.
 pub fn kind(global: &Global, spec: &Spec) -> ProviderKind {
     chosen(global, spec).unwrap_or(ProviderKind::Local)

@@ -71,6 +71,8 @@ fn the_cheap_suggestions_work_on_the_example_without_a_cloud_account() {
     assert!(validate.status.success(), "{validate:?}");
     let plan = run(&["plan", "--provider", "local"]);
     assert!(plan.status.success(), "{plan:?}");
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.starts_with("Plan for dashmath (local provider)"), "in words, not a Rust value: {text}");
     let status = run(&["status", "--provider", "local"]);
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(status.status.success() && text.contains("is not deployed"), "{status:?}");

@@ -70,7 +70,7 @@ pub async fn run(global: &Global, image: Option<&str>) -> Result<()> {
     let renderer = Renderer::new(global.output, true);
     let output = PlanOutput { app: &app, provider: selected.kind, changes: &changes };
     finish(global, &renderer, &output, || {
-        format!("Plan for {app} ({:?}){against}:\n{}", selected.kind, table(&changes))
+        format!("Plan for {app} ({} provider){against}:\n{}", selected.kind.name(), table(&changes))
     });
     Ok(())
 }

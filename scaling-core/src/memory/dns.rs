@@ -37,7 +37,7 @@ fn refuse_foreign(operation: &str, existing: &DnsRecord, owner: Option<&str>) ->
         operation,
         &existing.name,
         ErrorKind::NotOwned,
-        format!("the {:?} record {} belongs to {holder}", existing.kind, existing.name),
+        format!("the {} record {} belongs to {holder}", existing.kind, existing.name),
     ))
 }
 

@@ -83,7 +83,7 @@ impl Plan {
             .flatten(),
         );
         out.extend(o.certificates.iter().map(|c| format!("certificate {} ({})", c.domain, c.id)));
-        out.extend(o.owned_records(&self.app).map(|r| format!("record {} {:?}", r.name, r.kind)));
+        out.extend(o.owned_records(&self.app).map(|r| format!("record {} {}", r.name, r.kind)));
         out.extend(o.support.iter().map(|s| format!("{} {}", s.kind, s.name)));
         out.extend(named("repository", o.repository.as_ref().map(|r| r.name.as_str())));
         let own_zone = o.zone.as_ref().filter(|z| z.owner.as_deref() == Some(self.app.as_str()));
@@ -141,7 +141,7 @@ pub(crate) fn refuse_foreign_records(d: &Desired, o: &Observed) -> crate::Result
                     && matches!(r.kind, RecordKind::A | RecordKind::Aaaa | RecordKind::Cname)
                     && r.owner.as_deref() != Some(d.owner.app.as_str())
             })?;
-            Some(format!("{} {:?}", theirs.name, theirs.kind))
+            Some(format!("{} {}", theirs.name, theirs.kind))
         })
         .collect();
     if foreign.is_empty() {
@@ -430,7 +430,7 @@ fn cleanup(p: &mut Planner) {
     for record in &obsolete.records {
         p.add(
             StepId::Cleanup,
-            format!("record {} {:?}", record.name, record.kind),
+            format!("record {} {}", record.name, record.kind),
             Diff { action: Action::Delete, reason: "no longer wanted".into() },
         );
     }

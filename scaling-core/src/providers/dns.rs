@@ -32,6 +32,17 @@ pub enum RecordKind {
     Txt,
 }
 
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecordKind::A => "A",
+            RecordKind::Aaaa => "AAAA",
+            RecordKind::Cname => "CNAME",
+            RecordKind::Txt => "TXT",
+        })
+    }
+}
+
 /// Where an alias record points: a resource of the DNS provider's own cloud, written by the provider
 /// itself in [`Dns::pointer_records`] (the core never makes one).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
