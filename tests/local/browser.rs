@@ -196,12 +196,16 @@ async fn chromium_draws_the_operator_where_a_user_sees_it() {
         .arg(format!("--user-data-dir={}", home.join("profile").display()))
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
+        // Its renderer and helper processes share its group, so they all go with it.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let group = nix::unistd::Pid::from_raw(chromium.id().unwrap() as i32);
     let url = format!("https://dashmath.localhost:{}/", d.https_port);
     let seen = evaluate_in_page(&mut chromium, &url, OPERATOR_VISIBLE).await;
-    let _ = chromium.kill().await;
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+    let _ = chromium.wait().await;
     d.cloud.shutdown().await;
     let _ = std::fs::remove_dir_all(&home);
     assert_eq!(seen, "visible", "the operator dropdown shows its value");
