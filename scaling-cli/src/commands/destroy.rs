@@ -141,6 +141,9 @@ async fn destroy_local(global: &Global, spec: &scaling_core::Spec, yes: bool, op
     let report = scaling_core::DestroyReport { deleted, kept };
     finish(global, &renderer, &report, || {
         let mut text = format!("✓ stopped {app} and removed its state");
+        for deleted in report.deleted.iter().filter(|d| d.starts_with("bundle ") || d.starts_with("virtualenv ")) {
+            text.push_str(&format!("\n  deleted {deleted}"));
+        }
         for kept in &report.kept {
             text.push_str(&format!("\n  kept {kept}"));
         }
