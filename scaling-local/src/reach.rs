@@ -125,3 +125,25 @@ pub async fn scale(app: &str, count: u32, wait: bool) -> Result<ServiceInfo, Rea
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A plan of `spec` against `app`'s running deployment, made by the process serving it (`None` when
+/// none serves).
+pub async fn plan(app: &str, spec: &scaling_core::Spec) -> Result<Option<Vec<scaling_core::Change>>, ReachError> {
+    match request(app, &Request::Plan { spec: Box::new(spec.clone()) }).await? {
+        Some(Reply::Planned { changes }) => Ok(Some(changes)),
+        Some(Reply::Error { message }) => Err(ReachError::Refused(message)),
+        Some(other) => Err(ReachError::Refused(format!("unexpected reply {other:?}"))),
+        None => Ok(None),
+    }
+}
+
+/// Deploys `spec` onto `app`'s running deployment: a changed app or config rolls out through the
+/// serving process, surge then retire, without taking the app down.
+pub async fn deploy(app: &str, spec: &scaling_core::Spec) -> Result<scaling_core::DeployReport, ReachError> {
+    match request(app, &Request::Deploy { spec: Box::new(spec.clone()) }).await? {
+        Some(Reply::Deployed(report)) => Ok(*report),
+        Some(Reply::Error { message }) => Err(ReachError::Refused(message)),
+        Some(other) => Err(ReachError::Refused(format!("unexpected reply {other:?}"))),
+        None => Err(ReachError::NotReached(format!("{app} stopped while the change was being sent; run deploy again"))),
+    }
+}

@@ -155,13 +155,7 @@ async fn roll_out(global: &Global, selected: &Selected, holder: &scaling_local::
     if global.output == crate::args::Output::Text {
         renderer.println(&format!("{app} already runs here (pid {}); rolling the change out through it…", holder.pid));
     }
-    let request = scaling_local::control::Request::Deploy { spec: Box::new(selected.spec.clone()) };
-    let report = match scaling_local::control::request(app, &request).await? {
-        Some(scaling_local::control::Reply::Deployed(report)) => *report,
-        Some(scaling_local::control::Reply::Error { message }) => anyhow::bail!(message),
-        Some(other) => anyhow::bail!("unexpected reply from the running deployment: {other:?}"),
-        None => anyhow::bail!("{app} stopped while the change was being sent; run deploy again"),
-    };
+    let report = scaling_local::reach::deploy(app, &selected.spec).await?;
     let changed = report.changes.iter().filter(|c| c.action.mutates()).count();
     finish(global, &renderer, &report, || {
         let mut text = match changed {

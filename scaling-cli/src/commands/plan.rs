@@ -50,14 +50,7 @@ pub async fn run(global: &Global, image: Option<&str>) -> Result<()> {
     let app = selected.spec.app.name.clone();
     // A local deployment that runs is planned against by the process that runs it.
     let running = match &selected.local {
-        Some(_) => {
-            let request = scaling_local::control::Request::Plan { spec: Box::new(selected.spec.clone()) };
-            match scaling_local::control::request(&app, &request).await? {
-                Some(scaling_local::control::Reply::Planned { changes }) => Some(changes),
-                Some(scaling_local::control::Reply::Error { message }) => anyhow::bail!(message),
-                _ => None,
-            }
-        }
+        Some(_) => scaling_local::reach::plan(&app, &selected.spec).await?,
         None => None,
     };
     let (changes, against) = match running {
