@@ -70,24 +70,34 @@ impl AwsProvider {
                 }
             }
         };
-        let policy = format!("arn:{}:iam::aws:{EXECUTION_POLICY}", self.partition());
-        let attached = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| map("ListAttachedRolePolicies", &name, e))?;
-        if !attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy.as_str())) {
+        if !self.has_execution_policy(&name).await? {
             self.iam
                 .attach_role_policy()
                 .role_name(&name)
-                .policy_arn(&policy)
+                .policy_arn(self.execution_policy_arn())
                 .send()
                 .await
                 .map_err(|e| map("AttachRolePolicy", &name, e))?;
         }
         Ok(arn)
+    }
+
+    /// The ARN of the managed policy the execution role carries, in this provider's partition.
+    fn execution_policy_arn(&self) -> String {
+        format!("arn:{}:iam::aws:{EXECUTION_POLICY}", self.partition())
+    }
+
+    /// True when the role `name` has the execution policy attached.
+    async fn has_execution_policy(&self, name: &str) -> ProviderResult<bool> {
+        let policy = self.execution_policy_arn();
+        let attached = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| map("ListAttachedRolePolicies", name, e))?;
+        Ok(attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy.as_str())))
     }
 
     /// The log group the tasks write to, kept 30 days.
@@ -176,16 +186,8 @@ impl AwsProvider {
         if !owned_by(owner, role.tags().iter().map(|t| (t.key(), t.value()))) {
             return Err(not_owned("GetRole", &name, owner));
         }
-        let policy = format!("arn:{}:iam::aws:{EXECUTION_POLICY}", self.partition());
-        let attached = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| map("ListAttachedRolePolicies", &name, e))?;
         let mut drift = Vec::new();
-        if !attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy.as_str())) {
+        if !self.has_execution_policy(&name).await? {
             drift.push("managed policy AmazonECSTaskExecutionRolePolicy: detached → attached".to_string());
         }
         Ok(Some(SupportResource { kind: ROLE.into(), name, id: role.arn().to_string(), holds_logs: false, drift }))

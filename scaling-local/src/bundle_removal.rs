@@ -28,6 +28,11 @@ fn abandoned(path: &Path) -> bool {
     modified.elapsed().is_ok_and(|age| age > ABANDONED_AFTER)
 }
 
+/// True when some bundle in the store was built by `app`.
+pub fn has_bundles(paths: &Paths, app: &str) -> bool {
+    manifests(paths).iter().any(|(_, manifest)| manifest.apps.iter().any(|a| a == app))
+}
+
 /// Removes `app` from every bundle's apps; deletes the bundles no app claims any more, then the
 /// virtualenvs no remaining bundle uses, and what killed builds left half made. Returns what it
 /// deleted, in words.

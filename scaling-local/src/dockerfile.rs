@@ -139,7 +139,10 @@ pub fn start_command(dockerfile: &str) -> Result<StartCommand, String> {
             "ENTRYPOINT" => entrypoint = Some(form(&rest)),
             "CMD" => cmd = Some(form(&rest)),
             "WORKDIR" => workdir = resolve(&workdir, &rest),
-            "ENV" => env.extend(env_pairs(&rest, &env.clone())),
+            "ENV" => {
+                let pairs = env_pairs(&rest, &env);
+                env.extend(pairs);
+            }
             "COPY" | "ADD" => {
                 let args: Vec<&str> = rest.split_whitespace().filter(|a| !a.starts_with("--")).collect();
                 if let [sources @ .., dest] = args.as_slice() {

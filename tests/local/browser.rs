@@ -18,6 +18,18 @@ fn require(tool: &str) -> bool {
     found
 }
 
+/// Chromium without a screen, a sandbox, QUIC or any traffic of its own (only the page's, to loopback).
+const HEADLESS: [&str; 8] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 /// An NSS database under `home` that trusts `ca` for TLS servers, as `certutil` sets it up for a user.
 fn trust(home: &Path, ca: &Path) {
     let db = home.join(".pki/nssdb");
@@ -44,18 +56,8 @@ async fn chromium_renders_the_page_and_the_callback_result() {
     let url = format!("https://dashmath.localhost:{}/", d.https_port);
     let output = tokio::process::Command::new("chromium")
         .env("HOME", &home)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
-        ])
+        .args(HEADLESS)
+        .args(["--virtual-time-budget=15000", "--dump-dom"])
         .arg(format!("--user-data-dir={}", home.join("profile").display()))
         .arg(&url)
         .output()
@@ -179,15 +181,8 @@ async fn chromium_draws_the_operator_where_a_user_sees_it() {
     trust(&home, &d.cloud.paths().ca().join("ca.pem"));
     let mut chromium = tokio::process::Command::new("chromium")
         .env("HOME", &home)
+        .args(HEADLESS)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
             "--window-size=700,400",
             "--remote-debugging-address=127.0.0.1",
             "--remote-debugging-port=0",

@@ -66,14 +66,8 @@ fn local_images(app: &str, options: &DestroyOptions) -> (Vec<String>, Vec<String
     if options.delete_images {
         return (scaling_local::bundle_removal::remove_app(&paths, app), Vec::new());
     }
-    let has_bundles = std::fs::read_dir(paths.bundles())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path().join("bundle.json")).ok())
-        .filter_map(|text| serde_json::from_str::<scaling_local::bundle::BundleManifest>(&text).ok())
-        .any(|m| m.apps.iter().any(|a| a == app));
-    let kept = has_bundles.then(|| format!("the bundles of {app} (pass --delete-images to delete them)"));
+    let kept = scaling_local::bundle_removal::has_bundles(&paths, app)
+        .then(|| format!("the bundles of {app} (pass --delete-images to delete them)"));
     (Vec::new(), kept.into_iter().collect())
 }
 
