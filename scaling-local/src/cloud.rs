@@ -1,16 +1,19 @@
-//! [`LocalCloud`]: the five traits on one machine. Bookkeeping (ownership, idempotency, what exists)
-//! is delegated to [`InMemoryCloud`], whose semantics the orchestrator's tests prove; this type adds the
-//! real effects: bundles, processes, listeners, certificates.
+//! [`LocalCloud`]: the five traits on one machine. The effects are real (bundles, processes, the TLS
+//! balancer, certificates from the local CA); what exists and who owns it is kept in [`Owned`] records,
+//! one table per kind of resource this machine has.
 
-use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use scaling_core::memory::InMemoryCloud;
-use scaling_core::providers::{BackendInfo, RevisionInfo};
+use scaling_core::providers::{
+    BackendInfo, CertificateInfo, ClusterInfo, ListenerInfo, LoadBalancerInfo, RepositoryInfo, RevisionInfo,
+    ServiceInfo,
+};
 use scaling_core::{Capabilities, Capable, ErrorKind, ProviderError, ProviderResult, Spec, SpecErrors};
 
 use crate::balancer::Balancer;
 use crate::ca::LocalCa;
+use crate::owned::Owned;
 use crate::paths::Paths;
 use crate::run_record::RunRecord;
 use crate::settings::LocalSettings;
@@ -18,15 +21,36 @@ use crate::supervisor::Supervisor;
 
 /// The local provider. One per process; `shutdown` stops its replicas and listeners.
 pub struct LocalCloud {
-    pub(crate) memory: InMemoryCloud,
     pub(crate) paths: Paths,
     pub(crate) settings: LocalSettings,
     pub(crate) balancer: Balancer,
     pub(crate) supervisor: Supervisor,
     ca: OnceLock<LocalCa>,
-    pub(crate) task_definitions: Mutex<HashMap<String, RevisionInfo>>,
-    pub(crate) target_groups: Mutex<HashMap<String, BackendInfo>>,
+    pub(crate) records: Records,
     record: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
+}
+
+/// What this process made, by kind.
+#[derive(Default)]
+pub(crate) struct Records {
+    /// Bundle stores (the registry's repositories), by name.
+    pub repositories: Owned<RepositoryInfo>,
+    /// The supervisor under a cluster's name, by name.
+    pub clusters: Owned<ClusterInfo>,
+    /// The revisions of each family, oldest first, by family.
+    pub revisions: Owned<Vec<RevisionInfo>>,
+    /// Supervised services as they were asked for, by name.
+    pub services: Owned<ServiceInfo>,
+    /// The balancer under a load balancer's name, by name.
+    pub load_balancers: Owned<LoadBalancerInfo>,
+    /// Replica pools, by name (a pool's id is its name).
+    pub backends: Owned<BackendInfo>,
+    /// Listeners with the load balancer they belong to, by id.
+    pub listeners: Owned<(String, ListenerInfo)>,
+    /// Certificate requests with the key that made them, by id.
+    pub certificates: Owned<(String, CertificateInfo)>,
+    /// The last certificate number handed out.
+    pub certificate_serial: AtomicU64,
 }
 
 /// What this machine is: no firewall resources (replicas listen on loopback, the balancer is the only
@@ -53,14 +77,12 @@ impl LocalCloud {
     /// A local cloud keeping its files under `paths`, listening on the ports of `settings`.
     pub fn new(paths: Paths, settings: LocalSettings) -> Self {
         Self {
-            memory: InMemoryCloud::new().with_capabilities(LOCAL_CAPABILITIES),
             supervisor: Supervisor::new(paths.clone()),
             paths,
             settings,
             balancer: Balancer::new(),
             ca: OnceLock::new(),
-            task_definitions: Mutex::new(HashMap::new()),
-            target_groups: Mutex::new(HashMap::new()),
+            records: Records::default(),
             record: Mutex::new(None),
         }
     }

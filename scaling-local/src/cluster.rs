@@ -8,7 +8,8 @@ use scaling_core::providers::{
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
 use crate::bundle;
-use crate::cloud::{lock, LocalCloud};
+use crate::cloud::LocalCloud;
+use crate::owned::owner_of;
 use crate::supervisor::RunSpec;
 
 /// The digest a task definition's image pins, if any.
@@ -29,8 +30,19 @@ pub(crate) fn exposure_warnings(groups: &[i32]) -> Vec<String> {
         .collect()
 }
 
+/// Firewall calls: this machine has none (replicas listen on loopback; the balancer is the only way in),
+/// so its deploys have no firewall steps and a direct call is refused.
+pub(crate) fn no_firewalls(operation: &str, name: &str) -> ProviderError {
+    ProviderError::new(
+        operation,
+        name,
+        ErrorKind::Unsupported,
+        "the local provider has no firewalls: replicas listen on 127.0.0.1 and the TLS balancer is the only way in",
+    )
+}
+
 impl LocalCloud {
-    /// The service as the supervisor runs it: live counts and rollout.
+    /// The service as the supervisor runs it: live counts, rollout and replicas over its record.
     fn live(&self, service: ServiceInfo) -> ServiceInfo {
         let Some(counts) = self.supervisor.counts(&service.name) else { return service };
         let rollout = match (&counts.failure, counts.settled) {
@@ -41,6 +53,7 @@ impl LocalCloud {
         let warnings = exposure_warnings(&self.supervisor.replica_pids(&service.name));
         let replicas = self.supervisor.replicas(&service.name);
         ServiceInfo {
+            desired_count: counts.desired,
             running_count: counts.running,
             pending_count: counts.pending,
             rollout,
@@ -50,28 +63,41 @@ impl LocalCloud {
         }
     }
 
+    /// The revision `id` of any family, if registered here.
+    fn revision(&self, id: &str) -> Option<RevisionInfo> {
+        self.records.revisions.find_map(|family| family.iter().find(|r| r.id == id).cloned())
+    }
+
     fn run_spec(&self, desired: &DesiredService) -> ProviderResult<RunSpec> {
-        let fail =
-            |message: String| ProviderError::new("ensure_service", &desired.name, ErrorKind::InvalidRequest, message);
-        let definition = lock(&self.task_definitions)
-            .get(&desired.revision_id)
-            .cloned()
-            .ok_or_else(|| fail(format!("task definition {} is not known", desired.revision_id)))?;
-        let bundle = digest_of(&definition.image).and_then(|d| bundle::find(&self.paths, d)).ok_or_else(|| {
-            fail(format!(
-                "the local provider runs apps it builds from image.context; {} is not a local bundle (a prebuilt image needs a container runtime)",
-                definition.image
-            ))
+        let fail = |kind, message: String| ProviderError::new("ensure_service", &desired.name, kind, message);
+        let revision = self
+            .revision(&desired.revision_id)
+            .ok_or_else(|| fail(ErrorKind::NotFound, format!("revision {} is not registered", desired.revision_id)))?;
+        let bundle = digest_of(&revision.image).and_then(|d| bundle::find(&self.paths, d)).ok_or_else(|| {
+            fail(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "the local provider runs apps it builds from image.context; {} is not a local bundle (a prebuilt image needs a container runtime)",
+                    revision.image
+                ),
+            )
         })?;
-        let drain = lock(&self.target_groups)
-            .get(&desired.traffic.backend_id)
-            .map(|t| t.deregistration_delay)
-            .unwrap_or_default();
+        let owner = owner_of(&desired.tags);
+        let drain = self
+            .records
+            .backends
+            .of(&owner)
+            .into_iter()
+            .find(|b| b.id == desired.traffic.backend_id)
+            .map(|b| b.deregistration_delay)
+            .ok_or_else(|| {
+                fail(ErrorKind::NotFound, format!("replica pool {} does not exist", desired.traffic.backend_id))
+            })?;
         Ok(RunSpec {
-            revision: definition.id,
+            revision: revision.id,
             bundle,
-            env: definition.env,
-            workers: definition.cpu.whole_cpus_rounded_up(),
+            env: revision.env,
+            workers: revision.cpu.whole_cpus_rounded_up(),
             grace: desired.health_check_grace_period,
             drain,
         })
@@ -81,46 +107,65 @@ impl LocalCloud {
 #[async_trait]
 impl Cluster for LocalCloud {
     async fn find_cluster(&self, owner: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>> {
-        self.memory.find_cluster(owner, name).await
+        self.records.clusters.find(owner, name, "find_cluster")
     }
 
     async fn ensure_cluster(&self, desired: &DesiredCluster) -> ProviderResult<ClusterInfo> {
-        self.memory.ensure_cluster(desired).await
+        let owner = owner_of(&desired.tags);
+        self.records.clusters.put(&owner, &desired.name, "ensure_cluster", |current| {
+            Ok(current.cloned().unwrap_or_else(|| ClusterInfo { id: desired.name.clone(), name: desired.name.clone() }))
+        })
     }
 
     async fn delete_cluster(&self, owner: &Owner, cluster: &ClusterInfo) -> ProviderResult<()> {
-        self.memory.delete_cluster(owner, cluster).await
+        if let Some(service) = self.records.services.find_map(|s| (s.cluster_id == cluster.id).then(|| s.name.clone()))
+        {
+            let message = format!("the cluster still runs service {service}");
+            return Err(ProviderError::new("delete_cluster", &cluster.name, ErrorKind::DependencyViolation, message));
+        }
+        self.records.clusters.remove(owner, &cluster.name, "delete_cluster").map(drop)
     }
 
-    async fn find_replica_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
-        self.memory.find_replica_firewall(owner, name).await
+    async fn find_replica_firewall(&self, _owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        Err(no_firewalls("find_replica_firewall", name))
     }
 
     async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        // Replicas bind 127.0.0.1 only, so the load balancer on this machine is the only way in.
-        self.memory.ensure_replica_firewall(desired).await
+        Err(no_firewalls("ensure_replica_firewall", &desired.name))
     }
 
-    async fn delete_replica_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        self.memory.delete_replica_firewall(owner, group).await
+    async fn delete_replica_firewall(&self, _owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        Err(no_firewalls("delete_replica_firewall", &group.name))
     }
 
     async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {
-        let found = self.memory.find_revision(owner, family).await?;
-        if let Some(definition) = &found {
-            lock(&self.task_definitions).insert(definition.id.clone(), definition.clone());
-        }
-        Ok(found)
+        Ok(self.records.revisions.find(owner, family, "find_revision")?.and_then(|revisions| revisions.last().cloned()))
     }
 
     async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
-        let definition = self.memory.register_revision(desired).await?;
-        lock(&self.task_definitions).insert(definition.id.clone(), definition.clone());
-        Ok(definition)
+        let owner = owner_of(&desired.tags);
+        let revisions = self.records.revisions.put(&owner, &desired.family, "register_revision", |current| {
+            let mut revisions = current.cloned().unwrap_or_default();
+            let revision = revisions.last().map_or(1, |r| r.revision + 1);
+            revisions.push(RevisionInfo {
+                id: format!("{}:{revision}", desired.family),
+                family: desired.family.clone(),
+                revision,
+                container: desired.container.clone(),
+                image: desired.image.clone(),
+                platform: desired.platform,
+                cpu: desired.cpu,
+                memory: desired.memory,
+                port: desired.port,
+                env: desired.env.clone(),
+            });
+            Ok(revisions)
+        })?;
+        Ok(revisions.last().cloned().expect("a revision was just added"))
     }
 
     async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
-        self.memory.deregister_revisions(owner, family).await
+        self.records.revisions.remove(owner, family, "deregister_revisions").map(drop)
     }
 
     async fn find_service(
@@ -129,12 +174,39 @@ impl Cluster for LocalCloud {
         cluster: &ClusterInfo,
         name: &str,
     ) -> ProviderResult<Option<ServiceInfo>> {
-        Ok(self.memory.find_service(owner, cluster, name).await?.map(|s| self.live(s)))
+        let found = self.records.services.find(owner, name, "find_service")?;
+        Ok(found.filter(|s| s.cluster_id == cluster.id).map(|s| self.live(s)))
     }
 
     async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
+        let invalid =
+            |message: &str| ProviderError::new("ensure_service", &desired.name, ErrorKind::InvalidRequest, message);
+        if desired.firewall_id.is_some() {
+            return Err(invalid("the local provider has no firewalls to attach replicas to"));
+        }
+        let owner = owner_of(&desired.tags);
+        if self.records.clusters.find(&owner, &desired.cluster.name, "ensure_service")?.is_none() {
+            return Err(invalid("its cluster does not exist"));
+        }
         let spec = self.run_spec(desired)?;
-        let service = self.memory.ensure_service(desired).await?;
+        let service = self.records.services.put(&owner, &desired.name, "ensure_service", |_| {
+            Ok(ServiceInfo {
+                id: desired.name.clone(),
+                name: desired.name.clone(),
+                cluster_id: desired.cluster.id.clone(),
+                revision_id: desired.revision_id.clone(),
+                desired_count: desired.desired_count,
+                running_count: 0,
+                pending_count: 0,
+                backend_id: desired.traffic.backend_id.clone(),
+                firewall_id: None,
+                health_check_grace_period: Some(desired.health_check_grace_period),
+                rollout: Rollout::InProgress,
+                warnings: Vec::new(),
+                replicas: Vec::new(),
+                drift: Vec::new(),
+            })
+        })?;
         let pool = self.balancer.pool(&desired.traffic.backend_id);
         self.supervisor.apply(&service.name, pool, spec, desired.desired_count);
         Ok(self.live(service))
@@ -146,13 +218,23 @@ impl Cluster for LocalCloud {
         service: &ServiceInfo,
         desired_count: u32,
     ) -> ProviderResult<ServiceInfo> {
-        let scaled = self.memory.scale_service(owner, service, desired_count).await?;
+        let scaled = self.records.services.put(owner, &service.name, "scale_service", |current| match current {
+            Some(current) => Ok(ServiceInfo { desired_count, ..current.clone() }),
+            None => Err(ProviderError::new(
+                "scale_service",
+                &service.name,
+                ErrorKind::NotFound,
+                format!("{} does not run here", service.name),
+            )),
+        })?;
         self.supervisor.scale(&service.name, desired_count);
         Ok(self.live(scaled))
     }
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
-        self.supervisor.stop(&service.name).await;
-        self.memory.delete_service(owner, service).await
+        if self.records.services.find(owner, &service.name, "delete_service")?.is_some() {
+            self.supervisor.stop(&service.name).await;
+        }
+        self.records.services.remove(owner, &service.name, "delete_service").map(drop)
     }
 }

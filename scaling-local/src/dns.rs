@@ -1,40 +1,45 @@
-//! [`Dns`] locally: `*.localhost` names resolve to this machine by themselves, so the zone is
-//! bookkeeping only and has no name servers to set anywhere.
+//! [`Dns`] locally: `*.localhost` names resolve to this machine by themselves, so there is no zone and
+//! no record to keep (the deploy has no DNS steps); a zone or a record asked for directly is refused.
 
 use async_trait::async_trait;
 use scaling_core::providers::{Delegation, Dns, DnsRecord, Endpoint, Owner, Tags, ZoneInfo};
-use scaling_core::ProviderResult;
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
 use crate::cloud::LocalCloud;
 
-fn local(zone: ZoneInfo) -> ZoneInfo {
-    ZoneInfo { name_servers: Vec::new(), ..zone }
+fn no_zones(operation: &str, name: &str) -> ProviderError {
+    ProviderError::new(
+        operation,
+        name,
+        ErrorKind::Unsupported,
+        "the local provider has no DNS zones: <app>.localhost names resolve to this machine by themselves",
+    )
 }
 
 #[async_trait]
 impl Dns for LocalCloud {
-    async fn find_zone(&self, domain: &str) -> ProviderResult<Option<ZoneInfo>> {
-        Ok(self.memory.find_zone(domain).await?.map(local))
+    async fn find_zone(&self, _domain: &str) -> ProviderResult<Option<ZoneInfo>> {
+        Ok(None)
     }
 
-    async fn create_zone(&self, owner: &Owner, domain: &str, tags: &Tags) -> ProviderResult<ZoneInfo> {
-        self.memory.create_zone(owner, domain, tags).await.map(local)
+    async fn create_zone(&self, _owner: &Owner, domain: &str, _tags: &Tags) -> ProviderResult<ZoneInfo> {
+        Err(no_zones("create_zone", domain))
     }
 
-    async fn delete_zone(&self, owner: &Owner, zone: &ZoneInfo) -> ProviderResult<()> {
-        self.memory.delete_zone(owner, zone).await
+    async fn delete_zone(&self, _owner: &Owner, _zone: &ZoneInfo) -> ProviderResult<()> {
+        Ok(())
     }
 
-    async fn list_records(&self, zone: &ZoneInfo) -> ProviderResult<Vec<DnsRecord>> {
-        self.memory.list_records(zone).await
+    async fn list_records(&self, _zone: &ZoneInfo) -> ProviderResult<Vec<DnsRecord>> {
+        Ok(Vec::new())
     }
 
-    async fn upsert_records(&self, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()> {
-        self.memory.upsert_records(zone, records).await
+    async fn upsert_records(&self, zone: &ZoneInfo, _records: &[DnsRecord]) -> ProviderResult<()> {
+        Err(no_zones("upsert_records", &zone.name))
     }
 
-    async fn delete_records(&self, owner: &Owner, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()> {
-        self.memory.delete_records(owner, zone, records).await
+    async fn delete_records(&self, _owner: &Owner, _zone: &ZoneInfo, _records: &[DnsRecord]) -> ProviderResult<()> {
+        Ok(())
     }
 
     async fn delegation(&self, _zone: &ZoneInfo) -> ProviderResult<Delegation> {

@@ -45,6 +45,7 @@ pub mod dockerfile;
 pub mod dockerignore;
 pub mod exposure;
 mod load_balancer;
+mod owned;
 pub mod paths;
 mod procfs;
 pub mod reach;

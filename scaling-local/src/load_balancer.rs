@@ -1,24 +1,17 @@
 //! [`LoadBalancer`] locally: listeners of the embedded balancer on loopback ports (HTTP:80 and
-//! HTTPS:443 map to `provider.local.http_port` / `https_port`), target groups as replica pools.
+//! HTTPS:443 map to `provider.local.http_port` / `https_port`), backend pools as replica pools.
 
 use async_trait::async_trait;
 use scaling_core::providers::{
-    BackendInfo, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, FirewallInfo, ListenerAction,
-    ListenerInfo, LoadBalancer, LoadBalancerInfo, Owner, TargetHealth,
+    BackendInfo, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, Endpoint, FirewallInfo,
+    ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, TargetHealth,
 };
 use scaling_core::{Certificate, ErrorKind, ProviderError, ProviderResult};
 
 use crate::balancer::{tls_config, ListenerConfig, PoolSettings, Route};
-use crate::cloud::{lock, LocalCloud};
-
-/// `dashmath-alb` answers as `dashmath.localhost`.
-fn local_name(lb: LoadBalancerInfo, owner: &Owner) -> LoadBalancerInfo {
-    LoadBalancerInfo { endpoint: scaling_core::providers::Endpoint::hostname(format!("{}.localhost", owner.app)), ..lb }
-}
-
-fn owner_of(tags: &scaling_core::providers::Tags) -> Owner {
-    Owner::new(tags.get(Owner::TAG).cloned().unwrap_or_default())
-}
+use crate::cloud::LocalCloud;
+use crate::cluster::no_firewalls;
+use crate::owned::owner_of;
 
 impl LocalCloud {
     fn bind_port(&self, port: u16) -> u16 {
@@ -40,7 +33,7 @@ impl LocalCloud {
         certificate_id: &str,
     ) -> ProviderResult<std::sync::Arc<rustls::ServerConfig>> {
         let fail = |kind, message: String| ProviderError::new("ensure_listener", certificate_id, kind, message);
-        let owned = self.memory.find_certificates(&owner_of(&desired.tags)).await?;
+        let owned = self.find_certificates(&owner_of(&desired.tags)).await?;
         let cert = owned
             .into_iter()
             .find(|c| c.id == certificate_id)
@@ -54,39 +47,70 @@ impl LocalCloud {
 
 #[async_trait]
 impl LoadBalancer for LocalCloud {
-    async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
-        self.memory.find_firewall(owner, name).await
+    async fn find_firewall(&self, _owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        Err(no_firewalls("find_firewall", name))
     }
 
     async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        self.memory.ensure_firewall(desired).await
+        Err(no_firewalls("ensure_firewall", &desired.name))
     }
 
-    async fn delete_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        self.memory.delete_firewall(owner, group).await
+    async fn delete_firewall(&self, _owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        Err(no_firewalls("delete_firewall", &group.name))
     }
 
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
-        Ok(self.memory.find_load_balancer(owner, name).await?.map(|lb| local_name(lb, owner)))
+        self.records.load_balancers.find(owner, name, "find_load_balancer")
     }
 
+    /// The embedded balancer under `desired.name`, answering as `<app>.localhost`.
     async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
-        let lb = self.memory.ensure_load_balancer(desired).await?;
-        Ok(local_name(lb, &owner_of(&desired.tags)))
+        let owner = owner_of(&desired.tags);
+        if desired.firewall_id.is_some() {
+            return Err(no_firewalls("ensure_load_balancer", &desired.name));
+        }
+        self.records.load_balancers.put(&owner, &desired.name, "ensure_load_balancer", |_| {
+            Ok(LoadBalancerInfo {
+                id: desired.name.clone(),
+                name: desired.name.clone(),
+                endpoint: Endpoint::hostname(format!("{}.localhost", owner.app)),
+                firewall_ids: Vec::new(),
+                idle_timeout: desired.idle_timeout,
+                drop_invalid_header_fields: desired.drop_invalid_header_fields,
+                status: LoadBalancerStatus::Active,
+                drift: Vec::new(),
+            })
+        })
     }
 
+    /// Stops every listener of the balancer, and forgets them with it.
     async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()> {
-        self.memory.delete_load_balancer(owner, lb).await?;
-        self.balancer.shutdown().await;
+        if self.records.load_balancers.remove(owner, &lb.name, "delete_load_balancer")?.is_some() {
+            self.records.listeners.remove_where(|(lb_id, _)| *lb_id == lb.id);
+            self.balancer.shutdown().await;
+        }
         Ok(())
     }
 
     async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
-        self.memory.find_backend(owner, name).await
+        self.records.backends.find(owner, name, "find_backend")
     }
 
+    /// The replica pool `desired.name`, its health check and picking configured.
     async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
-        let group = self.memory.ensure_backend(desired).await?;
+        let owner = owner_of(&desired.tags);
+        let group = self.records.backends.put(&owner, &desired.name, "ensure_backend", |_| {
+            Ok(BackendInfo {
+                id: desired.name.clone(),
+                name: desired.name.clone(),
+                port: desired.port,
+                health_check: desired.health_check.clone(),
+                deregistration_delay: desired.deregistration_delay,
+                stickiness: desired.stickiness,
+                algorithm: desired.algorithm,
+                drift: Vec::new(),
+            })
+        })?;
         let settings = PoolSettings {
             health: desired.health_check.clone(),
             stickiness: desired.stickiness,
@@ -94,23 +118,39 @@ impl LoadBalancer for LocalCloud {
             ..PoolSettings::default()
         };
         self.balancer.pool(&group.id).configure(settings);
-        lock(&self.target_groups).insert(group.id.clone(), group.clone());
         Ok(group)
     }
 
+    /// Refused (retryable) while a listener forwards to the pool or a service registers in it.
     async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
-        self.memory.delete_backend(owner, group).await?;
-        self.balancer.remove_pool(&group.id);
-        lock(&self.target_groups).remove(&group.id);
+        let forwarded = self.records.listeners.find_map(|(_, l)| {
+            (l.action == ListenerAction::Forward { backend_id: group.id.clone() }).then(|| format!("listener {}", l.id))
+        });
+        let user = forwarded.or_else(|| {
+            self.records.services.find_map(|s| (s.backend_id == group.id).then(|| format!("service {}", s.name)))
+        });
+        if let Some(user) = user {
+            let message = format!("the replica pool is in use by {user}");
+            return Err(ProviderError::new("delete_backend", &group.name, ErrorKind::InUse, message));
+        }
+        if self.records.backends.remove(owner, &group.name, "delete_backend")?.is_some() {
+            self.balancer.remove_pool(&group.id);
+        }
         Ok(())
     }
 
     async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
-        Ok(self.memory.list_listeners(lb).await?.into_iter().map(|l| self.with_public_port(l)).collect())
+        let listeners = self.records.listeners.filter(|(lb_id, _)| *lb_id == lb.id);
+        Ok(listeners.into_iter().map(|(_, l)| self.with_public_port(l)).collect())
     }
 
+    /// Binds (or re-routes) the balancer's listener for `desired.port` on its loopback port.
     async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo> {
-        let info = self.memory.ensure_listener(lb, desired).await?;
+        let owner = owner_of(&desired.tags);
+        if self.records.load_balancers.find(&owner, &lb.name, "ensure_listener")?.is_none() {
+            let message = format!("load balancer {} does not exist", lb.name);
+            return Err(ProviderError::new("ensure_listener", &lb.name, ErrorKind::NotFound, message));
+        }
         let route = match &desired.action {
             ListenerAction::Forward { backend_id } => Route::Forward(self.balancer.pool(backend_id)),
             ListenerAction::RedirectToHttps { port } => {
@@ -134,12 +174,25 @@ impl LoadBalancer for LocalCloud {
                     message,
                 )
             })?;
-        Ok(ListenerInfo { public_port: addr.port(), ..info })
+        let id = format!("{}:{}", lb.name, desired.port);
+        let info = ListenerInfo {
+            id: id.clone(),
+            port: desired.port,
+            public_port: addr.port(),
+            protocol: desired.protocol,
+            action: desired.action.clone(),
+            certificate_id: desired.certificate_id.clone(),
+            min_tls_version: desired.min_tls_version,
+            drift: Vec::new(),
+        };
+        self.records.listeners.put(&owner, &id, "ensure_listener", |_| Ok((lb.id.clone(), info.clone())))?;
+        Ok(info)
     }
 
     async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()> {
-        self.memory.delete_listener(owner, listener).await?;
-        self.balancer.remove_listener(listener.port).await;
+        if self.records.listeners.remove(owner, &listener.id, "delete_listener")?.is_some() {
+            self.balancer.remove_listener(listener.port).await;
+        }
         Ok(())
     }
 

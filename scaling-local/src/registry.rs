@@ -1,4 +1,5 @@
-//! [`Registry`] locally: images are bundles in a content-addressed store.
+//! [`Registry`] locally: images are bundles in a content-addressed store on disk; a repository is the
+//! app's name for its bundles there.
 
 use async_trait::async_trait;
 use scaling_core::providers::{
@@ -8,15 +9,24 @@ use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
 use crate::bundle;
 use crate::cloud::LocalCloud;
+use crate::owned::owner_of;
 
 #[async_trait]
 impl Registry for LocalCloud {
     async fn find_repository(&self, owner: &Owner, name: &str) -> ProviderResult<Option<RepositoryInfo>> {
-        self.memory.find_repository(owner, name).await
+        self.records.repositories.find(owner, name, "find_repository")
     }
 
     async fn ensure_repository(&self, desired: &DesiredRepository) -> ProviderResult<RepositoryInfo> {
-        self.memory.ensure_repository(desired).await
+        let owner = owner_of(&desired.tags);
+        self.records.repositories.put(&owner, &desired.name, "ensure_repository", |_| {
+            Ok(RepositoryInfo {
+                name: desired.name.clone(),
+                uri: format!("bundle://{}", desired.name),
+                scan_on_push: desired.scan_on_push,
+                immutable_tags: desired.immutable_tags,
+            })
+        })
     }
 
     async fn build_image(&self, request: &BuildRequest) -> ProviderResult<ImageArtifact> {
@@ -47,8 +57,9 @@ impl Registry for LocalCloud {
         Ok(ImageArtifact { digest: built.manifest.digest, platform: request.platform, path: built.dir })
     }
 
+    /// The bundle `digest`, when the store has it.
     async fn find_image(&self, repository: &RepositoryInfo, digest: &str) -> ProviderResult<Option<ImageRef>> {
-        self.memory.find_image(repository, digest).await
+        Ok(bundle::find(&self.paths, digest).map(|_| reference(repository, digest)))
     }
 
     async fn push_image(&self, repository: &RepositoryInfo, artifact: &ImageArtifact) -> ProviderResult<ImageRef> {
@@ -60,15 +71,22 @@ impl Registry for LocalCloud {
                 "the bundle is not in the local store; build it first",
             ));
         }
-        self.memory.push_image(repository, artifact).await
+        Ok(reference(repository, &artifact.digest))
     }
 
+    /// Forgets the repository. The bundles stay in the store, which other deployments of the same
+    /// app may share; `destroy --delete-images` removes them through [`crate::bundle_removal`].
     async fn delete_repository(
         &self,
         owner: &Owner,
         repository: &RepositoryInfo,
-        delete_images: bool,
+        _delete_images: bool,
     ) -> ProviderResult<()> {
-        self.memory.delete_repository(owner, repository, delete_images).await
+        self.records.repositories.remove(owner, &repository.name, "delete_repository").map(drop)
     }
+}
+
+/// `bundle://<repository>@<digest>`: the form a revision's image takes here.
+fn reference(repository: &RepositoryInfo, digest: &str) -> ImageRef {
+    ImageRef { reference: format!("{}@{digest}", repository.uri), digest: digest.to_string() }
 }
