@@ -46,7 +46,7 @@ mod tls_policy;
 mod mock_tests;
 
 pub use ecr_auth::decode_token;
-pub use provider::{default_retry, AwsProvider, AwsProviderBuilder, Network, AWS_CAPABILITIES};
+pub use provider::{default_retry, AwsProvider, AwsProviderBuilder, Network, AWS_CAPABILITIES, AWS_NAMING};
 pub use settings::AwsSettings;
 pub use sizes::{fargate_memory_options, FARGATE_VCPU_MILLIS};
 pub use tls_policy::{TLS12_POLICY, TLS13_POLICY};

@@ -212,14 +212,30 @@ pub fn default_retry() -> RetryConfig {
         .with_max_backoff(std::time::Duration::from_secs(20))
 }
 
-/// A cloud with every step of the seed's recipe: security groups, DNS-validated certificates, a zone.
-/// AWS has every step of the seed's recipe, and calls three of its resources by their own names.
-pub const AWS_CAPABILITIES: scaling_core::Capabilities = scaling_core::Capabilities::CLOUD.with_nouns(&[
-    (scaling_core::StepId::LoadBalancerFirewall, "security group"),
-    (scaling_core::StepId::ReplicaFirewall, "security group"),
-    (scaling_core::StepId::Backend, "target group"),
-    (scaling_core::StepId::Revision, "task definition"),
-]);
+/// The seed recipe's names: `<app>-repository`, `<app>-alb-sg`, `<app>-from-alb-sg`, `<app>-cluster`,
+/// `<app>-taskdef`, `<app>-container`, `<app>-service`, `<app>-alb`, `<app>-tg`.
+pub const AWS_NAMING: scaling_core::Naming = scaling_core::Naming {
+    repository: "-repository",
+    load_balancer_firewall: "-alb-sg",
+    replica_firewall: "-from-alb-sg",
+    cluster: "-cluster",
+    revision: "-taskdef",
+    container: "-container",
+    service: "-service",
+    load_balancer: "-alb",
+    backend: "-tg",
+};
+
+/// AWS has every step of the seed's recipe (security groups, DNS-validated certificates, a zone),
+/// names its resources as the seed does, and calls three of them by their own names.
+pub const AWS_CAPABILITIES: scaling_core::Capabilities = scaling_core::Capabilities::CLOUD
+    .with_nouns(&[
+        (scaling_core::StepId::LoadBalancerFirewall, "security group"),
+        (scaling_core::StepId::ReplicaFirewall, "security group"),
+        (scaling_core::StepId::Backend, "target group"),
+        (scaling_core::StepId::Revision, "task definition"),
+    ])
+    .with_naming(AWS_NAMING);
 
 impl scaling_core::Capable for AwsProvider {
     fn capabilities(&self) -> scaling_core::Capabilities {

@@ -2,7 +2,7 @@
 //! call — Fargate sizes, name and tag limits, region and VPC ids, the ELB policy name. Credentials
 //! never go here: they come from aws-config's default chain.
 
-use scaling_core::{Problem, ProviderSettings, ResourceNames, Spec};
+use scaling_core::{Problem, ProviderSettings, Spec};
 use serde::{Deserialize, Serialize};
 
 use crate::sizes::{cpu_units, fargate_memory_options, fargate_sizes};
@@ -156,7 +156,7 @@ fn name_problems(spec: &Spec, out: &mut Vec<Problem>) {
     if name.is_empty() {
         return;
     }
-    let names = ResourceNames::new(name);
+    let names = crate::AWS_CAPABILITIES.names(name);
     let limits = [
         (&names.repository, "image repository", 256),
         (&names.load_balancer_firewall, "security group", 255),

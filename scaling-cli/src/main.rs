@@ -32,7 +32,14 @@ impl std::error::Error for InvalidInput {}
 fn exit_code(error: &anyhow::Error) -> u8 {
     let invalid = error.downcast_ref::<InvalidInput>().is_some()
         || error.downcast_ref::<SpecErrors>().is_some()
-        || matches!(error.downcast_ref::<scaling_core::Error>(), Some(scaling_core::Error::InvalidSpec(_)));
+        || matches!(error.downcast_ref::<scaling_core::Error>(), Some(scaling_core::Error::InvalidSpec(_)))
+        || matches!(
+            error.downcast_ref::<scaling_core::SessionError>(),
+            Some(
+                scaling_core::SessionError::NotApplicable(_)
+                    | scaling_core::SessionError::Deploy(scaling_core::Error::InvalidSpec(_))
+            )
+        );
     if invalid {
         2
     } else {

@@ -4,26 +4,13 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use scaling_core::{Problem, Providers, Spec};
-use scaling_local::LocalCloud;
+use scaling_core::{DeployOptions, Problem, Session, Spec};
 
 use crate::args::Global;
 pub use crate::args::ProviderArg as ProviderKind;
 
 /// The providers this `scaling` knows, by their `[provider.<name>]` table.
 pub const KNOWN: [(&str, ProviderKind); 2] = [("local", ProviderKind::Local), ("aws", ProviderKind::Aws)];
-
-/// The providers of one command, and what must be shut down afterwards.
-pub struct Selected {
-    /// Which provider.
-    pub kind: ProviderKind,
-    /// The spec as that provider serves it (local: `<app>.localhost` names).
-    pub spec: Spec,
-    /// The trait objects.
-    pub providers: Providers,
-    /// The local cloud, when local (it owns processes and listeners).
-    pub local: Option<Arc<LocalCloud>>,
-}
 
 impl ProviderKind {
     /// The provider's name, as in `--provider` and `[provider.<name>]`.
@@ -73,25 +60,66 @@ pub fn unknown_tables(spec: &Spec) -> Vec<Problem> {
         .collect()
 }
 
-/// Builds the providers for `spec`.
-pub async fn select(global: &Global, spec: &Spec) -> Result<Selected> {
-    match kind(global, spec) {
-        ProviderKind::Local => {
-            let spec = scaling_local::localize(spec);
-            let cloud = Arc::new(LocalCloud::from_env(&spec)?);
-            Ok(Selected {
-                kind: ProviderKind::Local,
-                providers: Providers::from_cloud(cloud.clone()),
-                local: Some(cloud),
-                spec,
-            })
+/// Every problem with `spec` for the provider the command line or the config picks, all at once:
+/// unknown provider tables, the core's rules, the provider's table and limits, and the flags.
+pub fn problems(global: &Global, spec: &Spec) -> Vec<Problem> {
+    let mut problems = unknown_tables(spec);
+    match chosen(global, spec) {
+        Err(problem) => {
+            problems.push(problem);
+            problems.extend(spec.problems());
         }
-        ProviderKind::Aws => aws(global, spec).await,
+        Ok(ProviderKind::Local) => problems.extend(provider_problems::<scaling_local::LocalSettings>(spec)),
+        Ok(ProviderKind::Aws) => problems.extend(aws_problems(global, spec)),
+    }
+    problems.extend(flag_problems(global));
+    problems
+}
+
+fn provider_problems<S: scaling_core::ProviderSettings>(spec: &Spec) -> Vec<Problem> {
+    spec.check_for::<S>().err().map(|e| e.problems).unwrap_or_default()
+}
+
+/// The AWS provider's problems with `spec`, all of them (`--region` overrides `provider.aws.region`,
+/// so the file's is not held against it).
+#[cfg(feature = "aws")]
+fn aws_problems(global: &Global, spec: &Spec) -> Vec<Problem> {
+    let mut problems = provider_problems::<scaling_aws::AwsSettings>(spec);
+    if global.region.is_some() {
+        problems.retain(|p| p.field != "provider.aws.region");
+    }
+    problems
+}
+
+#[cfg(not(feature = "aws"))]
+fn aws_problems(_global: &Global, spec: &Spec) -> Vec<Problem> {
+    spec.problems()
+}
+
+/// The command line's own values, checked like the file and named as the flags.
+fn flag_problems(global: &Global) -> Vec<Problem> {
+    #[cfg(feature = "aws")]
+    if let Some(region) = &global.region {
+        return scaling_aws::AwsSettings::region_problem(region)
+            .map(|p| Problem { field: "--region".into(), ..p })
+            .into_iter()
+            .collect();
+    }
+    let _ = global;
+    Vec::new()
+}
+
+/// The session of `spec`'s deployment through the provider the command line or the config picks:
+/// the one place that knows which providers exist.
+pub async fn select(global: &Global, spec: &Spec, options: DeployOptions) -> Result<Box<dyn Session>> {
+    match kind(global, spec) {
+        ProviderKind::Local => Ok(Box::new(scaling_local::LocalSession::new(spec, options)?)),
+        ProviderKind::Aws => aws(global, spec, options).await,
     }
 }
 
 #[cfg(feature = "aws")]
-async fn aws(global: &Global, spec: &Spec) -> Result<Selected> {
+async fn aws(global: &Global, spec: &Spec, options: DeployOptions) -> Result<Box<dyn Session>> {
     let settings = spec.settings::<scaling_aws::AwsSettings>()?;
     let mut builder = scaling_aws::AwsProvider::builder().settings(&settings);
     if let Some(region) = &global.region {
@@ -101,15 +129,12 @@ async fn aws(global: &Global, spec: &Spec) -> Result<Selected> {
         builder = builder.profile(profile);
     }
     let provider = Arc::new(builder.build().await?);
-    Ok(Selected {
-        kind: ProviderKind::Aws,
-        spec: spec.clone(),
-        providers: Providers::from_cloud(provider),
-        local: None,
-    })
+    let orchestrator =
+        scaling_core::Orchestrator::new(scaling_core::Providers::from_cloud(provider)).with_options(options);
+    Ok(Box::new(scaling_core::CloudSession::new(ProviderKind::Aws.name(), spec.clone(), orchestrator)))
 }
 
 #[cfg(not(feature = "aws"))]
-async fn aws(_global: &Global, _spec: &Spec) -> Result<Selected> {
+async fn aws(_global: &Global, _spec: &Spec, _options: DeployOptions) -> Result<Box<dyn Session>> {
     anyhow::bail!("this `scaling` was built without AWS support; rebuild with the `aws` feature (on by default)")
 }

@@ -89,7 +89,7 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
     let said = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
     let serving = record["pid"].as_i64().unwrap();
-    assert!(said.starts_with(&format!("{app} already runs here (pid {serving})")), "says it runs first: {said}");
+    assert!(said.starts_with(&format!("✓ {app} already runs here (pid {serving})")), "says it runs first: {said}");
     assert!(said.contains("nothing to change"), "{said}");
     assert_eq!(record_of(&app)["pid"], serving, "no second copy started");
 
@@ -214,7 +214,7 @@ fn a_deployment_killed_without_stopping_is_reported_and_cleared_and_can_start_ag
     let destroyed = run(&["destroy", "--yes"]);
     let text = String::from_utf8_lossy(&destroyed.stdout);
     assert!(destroyed.status.success(), "{}", String::from_utf8_lossy(&destroyed.stderr));
-    assert!(text.contains("cleared what its last run left") && text.contains("state file"), "{text}");
+    assert!(text.contains(&format!("state file of {app} (left by pid {pid})")), "{text}");
     assert!(!state_file(&app).exists() && !socket.exists(), "destroy clears the state file and the socket");
     assert!(String::from_utf8_lossy(&run(&["destroy", "--yes"]).stdout).contains("nothing to delete"));
 
@@ -335,7 +335,7 @@ fn a_changed_app_rolls_out_through_the_running_deployment_without_a_failed_reque
     let (ok, failed) = load.join().unwrap();
     let said = String::from_utf8_lossy(&rolled.stdout).into_owned();
     assert!(rolled.status.success(), "{said}{}", String::from_utf8_lossy(&rolled.stderr));
-    assert!(said.contains("rolled out to the running"), "{said}");
+    assert!(said.contains("already runs here") && said.contains("change(s) through it"), "{said}");
     assert_eq!(record_of(&app)["pid"], serving, "the same process serves: the app never went down");
     assert!(ok > 0 && failed.is_empty(), "{ok} served, failed: {failed:?}");
     for _ in 0..20 {

@@ -42,11 +42,12 @@ pub mod memory;
 mod names;
 mod orchestrator;
 pub mod providers;
+pub mod session;
 mod spec;
 
 pub use error::{Error, ErrorKind, ProviderError, ProviderResult, Result, Retry};
 pub use events::{Event, EventKind, Progress, RecordedEvents, Silent};
-pub use names::ResourceNames;
+pub use names::{Naming, ResourceNames};
 pub use orchestrator::{
     Action, Change, DeployOptions, DeployReport, DestroyOptions, DestroyReport, ImageSource, Orchestrator, Plan,
     Providers, RetryPolicy, StatusReport, StepId, Timeouts,
@@ -55,6 +56,7 @@ pub use providers::{
     Capabilities, Capable, Certificate, CertificateValidation, Cluster, Dns, ImageArtifact, LoadBalancer, Owner,
     Registry,
 };
+pub use session::{CloudSession, Session, SessionError, SessionResult};
 pub use spec::{
     Algorithm, AppSpec, DomainSpec, HealthCheckSpec, ImageReference, ImageSpec, LoadBalancerSpec, Platform, Problem,
     ProviderSettings, ProviderSpec, Spec, SpecErrors, TlsVersion, Vcpu,

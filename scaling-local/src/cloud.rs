@@ -62,6 +62,7 @@ pub const LOCAL_CAPABILITIES: Capabilities = Capabilities::CLOUD
     .with_self_managed_certificates()
     .without_dns_records()
     .with_services_before_listeners()
+    .with_naming(scaling_core::Naming::PLAIN)
     .on_this_machine();
 
 impl Capable for LocalCloud {

@@ -51,11 +51,14 @@ mod procfs;
 pub mod reach;
 mod registry;
 pub mod run_record;
+mod session;
 mod settings;
 pub mod supervisor;
+mod teardown;
 
 pub use cloud::{localize, LocalCloud, LOCAL_CAPABILITIES};
 pub use deploy_lock::{DeployLock, Holder, LockError};
 pub use paths::Paths;
 pub use run_record::RunRecord;
+pub use session::LocalSession;
 pub use settings::LocalSettings;

@@ -274,13 +274,13 @@ fn main() {
         }
 
         println!("\nA replica killed 1 s into a 6 s run at 50 connections (GET /):");
-        let pids = cloud.supervisor().replica_pids("dashmath-service");
+        let pids = cloud.supervisor().replica_pids("dashmath");
         let haproxy_kill =
             load(&targets[2].1, 50, Request::Page, Duration::from_secs(6), Some((Duration::from_secs(1), pids[0])))
                 .await;
         row("HAProxy 2.6", 50, Request::Page, &haproxy_kill);
         tokio::time::sleep(Duration::from_secs(5)).await;
-        let pids = cloud.supervisor().replica_pids("dashmath-service");
+        let pids = cloud.supervisor().replica_pids("dashmath");
         let ours_kill =
             load(&targets[1].1, 50, Request::Page, Duration::from_secs(6), Some((Duration::from_secs(1), pids[0])))
                 .await;

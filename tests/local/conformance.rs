@@ -18,5 +18,5 @@ async fn the_local_provider_passes_the_conformance_kit() {
     let options = DeployOptions { poll_interval: Duration::from_millis(250), ..DeployOptions::default() };
     let subject = Subject::new(providers.clone(), spec).with_options(options);
     conformance::run_all(&subject, &ThroughTheProvider(providers)).await;
-    assert!(cloud.supervisor().replica_pids("dashmath-service").is_empty(), "no replica outlives the kit");
+    assert!(cloud.supervisor().replica_pids("dashmath").is_empty(), "no replica outlives the kit");
 }

@@ -44,7 +44,7 @@ async fn a_killed_shell_leader_takes_its_whole_group_with_it() {
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone()));
     orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.expect("deploy");
 
-    let group = cloud.supervisor().replica_pids("shellform-service")[0];
+    let group = cloud.supervisor().replica_pids("shellform")[0];
     let before = members(group);
     assert!(before.len() >= 2, "a shell and its server share the group: {before:?}");
     kill(Pid::from_raw(group), Signal::SIGKILL).unwrap();
@@ -52,7 +52,7 @@ async fn a_killed_shell_leader_takes_its_whole_group_with_it() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let left = members(group);
-        let replaced = cloud.supervisor().replica_pids("shellform-service").iter().any(|g| *g != group);
+        let replaced = cloud.supervisor().replica_pids("shellform").iter().any(|g| *g != group);
         if left.is_empty() && replaced {
             break;
         }

@@ -38,7 +38,7 @@ async fn an_app_that_hard_codes_its_port_fails_the_deploy_fast_with_the_reason()
     assert!(matches!(error, Error::RolloutFailed { .. }), "{message}");
     assert!(message.contains("in a row"), "{message}");
     assert!(message.contains("must listen on the port in $PORT"), "the rule: {message}");
-    assert!(message.contains("Log: ") && message.contains("fixedport-service-"), "the log: {message}");
+    assert!(message.contains("Log: ") && message.contains("fixedport-"), "the log: {message}");
     let said_why = message.contains("Connection in use") || message.contains(&format!("listened on 127.0.0.1:{fixed}"));
     assert!(said_why, "the cause, from the log or the socket: {message}");
 }

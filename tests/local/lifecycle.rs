@@ -55,7 +55,7 @@ async fn dashmath_runs_behind_https_survives_a_killed_replica_scales_and_is_dest
     assert_eq!(served_by.len(), 3, "every replica serves: {served_by:?}");
 
     // Killing a replica under load fails no GET, and it comes back.
-    let pids = d.cloud.supervisor().replica_pids("dashmath-service");
+    let pids = d.cloud.supervisor().replica_pids("dashmath");
     assert_eq!(pids.len(), 3);
     let stop = Arc::new(tokio::sync::Notify::new());
     let counts = load(&d, 8, stop.clone(), Duration::from_secs(20)).await;
@@ -68,13 +68,13 @@ async fn dashmath_runs_behind_https_survives_a_killed_replica_scales_and_is_dest
     let (ok, failed) = (counts.ok.load(Ordering::Relaxed), counts.failed.load(Ordering::Relaxed));
     assert_eq!(failed, 0, "no GET fails while a replica dies ({ok} succeeded)");
     assert!(ok > 50, "the load ran ({ok} requests)");
-    let now = d.cloud.supervisor().replica_pids("dashmath-service");
+    let now = d.cloud.supervisor().replica_pids("dashmath");
     assert!(!now.contains(&pids[0]) && now.len() == 3, "the killed replica was replaced: {pids:?} → {now:?}");
 
     // Scale 3 → 1 → 3.
     d.orchestrator.scale(&d.spec, 1, &RecordedEvents::new()).await.unwrap();
     wait_settled(&d, 1).await;
-    assert_eq!(d.cloud.supervisor().replica_pids("dashmath-service").len(), 1);
+    assert_eq!(d.cloud.supervisor().replica_pids("dashmath").len(), 1);
     d.orchestrator.scale(&d.spec, 3, &RecordedEvents::new()).await.unwrap();
     wait_settled(&d, 3).await;
     let status = d.orchestrator.status(&d.spec).await.unwrap();
@@ -82,7 +82,7 @@ async fn dashmath_runs_behind_https_survives_a_killed_replica_scales_and_is_dest
     assert_eq!(status.targets.len(), 3);
 
     // Destroy leaves no process and no listener.
-    let pids = d.cloud.supervisor().replica_pids("dashmath-service");
+    let pids = d.cloud.supervisor().replica_pids("dashmath");
     let options = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
     d.orchestrator.destroy(&d.spec, &options, &RecordedEvents::new()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;

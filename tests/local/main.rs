@@ -129,7 +129,7 @@ pub(crate) async fn load(d: &Deployed, clients: usize, stop: Arc<tokio::sync::No
 pub(crate) async fn wait_settled(d: &Deployed, count: u32) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
-        let counts = d.cloud.supervisor().counts("dashmath-service").expect("service runs");
+        let counts = d.cloud.supervisor().counts("dashmath").expect("service runs");
         if counts.settled && counts.running == count {
             return;
         }

@@ -13,7 +13,7 @@ async fn a_new_revision_rolls_out_without_failed_requests() {
     let mut spec = dashmath_spec();
     spec.app.desired_count = 2;
     let d = deploy(spec.clone()).await;
-    let before = d.cloud.supervisor().replica_pids("dashmath-service");
+    let before = d.cloud.supervisor().replica_pids("dashmath");
 
     // Re-deploying the same spec plans no change.
     let plan = d.orchestrator.plan(&spec, d.orchestrator.prepare_image(&spec, None).await.unwrap()).await.unwrap();
@@ -29,12 +29,12 @@ async fn a_new_revision_rolls_out_without_failed_requests() {
 
     let changed: Vec<_> = report.changes.iter().filter(|c| c.action.mutates()).map(|c| c.resource.clone()).collect();
     assert_eq!(changed, ["start command of dashmath", "2 replica(s) of dashmath"]);
-    let after = d.cloud.supervisor().replica_pids("dashmath-service");
+    let after = d.cloud.supervisor().replica_pids("dashmath");
     assert_eq!(after.len(), 2);
     assert!(after.iter().all(|p| !before.contains(p)), "every replica was replaced: {before:?} → {after:?}");
     let (ok, failed) = (counts.ok.load(Ordering::Relaxed), counts.failed.load(Ordering::Relaxed));
     assert_eq!(failed, 0, "no request fails during the rollout ({ok} succeeded)");
     assert!(ok > 20);
     d.cloud.shutdown().await;
-    assert!(d.cloud.supervisor().replica_pids("dashmath-service").is_empty());
+    assert!(d.cloud.supervisor().replica_pids("dashmath").is_empty());
 }

@@ -11,19 +11,19 @@ async fn a_fresh_deploy_creates_exactly_the_seed_resource_set() {
 
     let inventory = cloud.inventory();
     let expected = [
-        "backend dashmath-tg owner=dashmath port=8050 health_path=/ grace=30s",
+        "backend dashmath owner=dashmath port=8050 health_path=/ grace=30s",
         "certificate dashmath.example.com owner=dashmath names=[www.dashmath.example.com] status=Issued",
-        "cluster dashmath-cluster owner=dashmath",
-        "firewall dashmath-alb-sg owner=dashmath ingress=[80<-anywhere,443<-anywhere]",
-        "firewall dashmath-from-alb-sg owner=dashmath ingress=[8050<-dashmath-alb-sg]",
-        "listener dashmath-alb:443 owner=dashmath HTTPS forward:dashmath-tg cert=cert:dashmath.example.com min_tls=1.2",
-        "listener dashmath-alb:80 owner=dashmath HTTP redirect:443 cert= min_tls=",
-        "load_balancer dashmath-alb owner=dashmath groups=[dashmath-alb-sg] idle=60s",
-        "record dashmath.example.com A owner=dashmath alias:dashmath-alb",
-        "record www.dashmath.example.com A owner=dashmath alias:dashmath-alb",
-        "repository dashmath-repository owner=dashmath images=0 scan_on_push=true immutable=true",
-        &format!("revision dashmath-taskdef:1 owner=dashmath container=dashmath-container image={} cpu=1000m memory=3072 port=8050 platform=linux/amd64", image(1)),
-        "service dashmath-service owner=dashmath revision=dashmath-taskdef:1 count=3 backend=dashmath-tg group=dashmath-from-alb-sg grace=30s",
+        "cluster dashmath owner=dashmath",
+        "firewall dashmath-lb-firewall owner=dashmath ingress=[80<-anywhere,443<-anywhere]",
+        "firewall dashmath-replica-firewall owner=dashmath ingress=[8050<-dashmath-lb-firewall]",
+        "listener dashmath:443 owner=dashmath HTTPS forward:dashmath cert=cert:dashmath.example.com min_tls=1.2",
+        "listener dashmath:80 owner=dashmath HTTP redirect:443 cert= min_tls=",
+        "load_balancer dashmath owner=dashmath groups=[dashmath-lb-firewall] idle=60s",
+        "record dashmath.example.com A owner=dashmath alias:dashmath",
+        "record www.dashmath.example.com A owner=dashmath alias:dashmath",
+        "repository dashmath owner=dashmath images=0 scan_on_push=true immutable=true",
+        &format!("revision dashmath:1 owner=dashmath container=dashmath image={} cpu=1000m memory=3072 port=8050 platform=linux/amd64", image(1)),
+        "service dashmath owner=dashmath revision=dashmath:1 count=3 backend=dashmath group=dashmath-replica-firewall grace=30s",
         "zone dashmath.example.com owner=dashmath",
     ];
     let validation: Vec<&String> = inventory.iter().filter(|l| l.contains(" Cname ")).collect();
@@ -76,10 +76,7 @@ async fn changing_only_the_image_updates_only_task_definition_and_service() {
     orchestrator.apply(&plan, &RecordedEvents::new()).await.unwrap();
     let ops: Vec<&str> = cloud.mutating_calls().iter().map(|c| c.operation).collect();
     assert_eq!(ops, ["register_revision", "ensure_service"]);
-    assert!(cloud
-        .inventory()
-        .iter()
-        .any(|l| l.starts_with("service dashmath-service") && l.contains("revision=dashmath-taskdef:2")));
+    assert!(cloud.inventory().iter().any(|l| l.starts_with("service dashmath") && l.contains("revision=dashmath:2")));
 }
 
 #[tokio::test(start_paused = true)]
@@ -119,7 +116,7 @@ async fn a_built_image_is_pushed_once_and_pinned_by_digest() {
     let pushes = |cloud: &InMemoryCloud| cloud.mutating_calls().iter().filter(|c| c.operation == "push_image").count();
     assert_eq!(pushes(&cloud), 1);
     let task = cloud.inventory().into_iter().find(|l| l.starts_with("revision")).unwrap();
-    assert!(task.contains("image=memory.local/dashmath-repository@sha256:"), "{task}");
+    assert!(task.contains("image=memory.local/dashmath@sha256:"), "{task}");
 
     cloud.clear_calls();
     orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();

@@ -52,11 +52,11 @@ async fn destroy_keeps_foreign_resources_and_the_zone() {
         "the foreign record survives"
     );
     assert!(left.iter().any(|l| l == "zone dashmath.example.com owner=dashmath"), "the zone stays unless asked");
-    assert!(left.iter().any(|l| l.starts_with("repository dashmath-repository")), "images stay unless asked");
+    assert!(left.iter().any(|l| l.starts_with("repository dashmath")), "images stay unless asked");
     assert_eq!(cloud.owned_by("dashmath").len(), 2, "only the zone and repository remain: {left:#?}");
     assert!(report.kept.iter().any(|k| k.contains("--delete-zone")));
     assert!(report.kept.iter().any(|k| k.contains("--delete-images")));
-    assert!(report.deleted.iter().any(|d| d == "load balancer dashmath-alb"));
+    assert!(report.deleted.iter().any(|d| d == "load balancer dashmath"));
 }
 
 #[tokio::test(start_paused = true)]

@@ -81,15 +81,12 @@ async fn a_permanent_failure_names_the_step_and_resource_and_skips_only_dependen
     let Error::Provider { step, source } = &error else { panic!("unexpected {error}") };
     assert_eq!(
         (step.name(), source.resource.as_str(), source.operation.as_str()),
-        ("cluster", "dashmath-cluster", "ensure_cluster")
+        ("cluster", "dashmath", "ensure_cluster")
     );
     let skipped: Vec<&str> =
         events.events().iter().filter(|e| matches!(e.kind, EventKind::Skipped { .. })).map(|e| e.step.name()).collect();
     assert_eq!(skipped, ["service", "service_stable"]);
-    assert!(
-        cloud.inventory().iter().any(|l| l.starts_with("listener dashmath-alb:443")),
-        "independent steps still finish"
-    );
+    assert!(cloud.inventory().iter().any(|l| l.starts_with("listener dashmath:443")), "independent steps still finish");
 }
 
 #[tokio::test(start_paused = true)]
@@ -128,5 +125,5 @@ async fn a_certificate_stuck_in_validation_times_out_saying_what_is_pending() {
     assert_eq!(*step, scaling_core::StepId::CertificateIssued);
     assert!(pending.contains("DNS validation records of dashmath.example.com, www.dashmath.example.com"), "{pending}");
     assert!(error.to_string().contains("10m"), "{error}");
-    assert!(cloud.inventory().iter().any(|l| l.starts_with("service dashmath-service")), "independent steps finished");
+    assert!(cloud.inventory().iter().any(|l| l.starts_with("service dashmath")), "independent steps finished");
 }

@@ -1,20 +1,31 @@
 //! `scaling deploy`: build, push, apply; the local provider then serves in the foreground until Ctrl-C.
 
 use anyhow::Result;
-use scaling_core::DeployReport;
+use scaling_core::session::DeployOutcome;
 
 use super::{connect, finish};
 use crate::args::Global;
-use crate::provider::Selected;
 use crate::render::Renderer;
 
-fn summary(report: &DeployReport, selected: &Selected) -> String {
-    let mut text = format!(
-        "✓ {} is deployed: {} replica(s) in {:.1}s\n",
-        selected.spec.app.name,
-        selected.spec.app.desired_count,
-        report.elapsed.as_secs_f64()
-    );
+fn summary(outcome: &DeployOutcome, spec: &scaling_core::Spec, serving_here: bool) -> String {
+    let (report, app) = (&outcome.report, &spec.app.name);
+    let mut text = String::new();
+    for note in &outcome.notes {
+        text.push_str(&format!("{note}\n"));
+    }
+    if let Some(onto) = &outcome.rolled_out_onto {
+        let changed = report.changes.iter().filter(|c| c.action.mutates()).count();
+        text.push_str(&match changed {
+            0 => format!("✓ {app} already runs here ({onto}): nothing to change\n"),
+            n => format!(
+                "✓ {app} already runs here ({onto}): rolled out {n} change(s) through it in {:.1}s\n",
+                report.elapsed.as_secs_f64()
+            ),
+        });
+    } else {
+        let replicas = spec.app.desired_count;
+        text.push_str(&format!("✓ {app} is deployed: {replicas} replica(s) in {:.1}s\n", report.elapsed.as_secs_f64()));
+    }
     for url in &report.urls {
         text.push_str(&format!("  {url}\n"));
     }
@@ -25,10 +36,10 @@ fn summary(report: &DeployReport, selected: &Selected) -> String {
             zone.name_servers.join("\n    ")
         ));
     }
-    if let Some(local) = &selected.local {
-        if let Ok(ca) = local.ca() {
-            text.push_str(&format!("  To {}.\n", ca.trust_hint()));
-        }
+    for hint in &outcome.hints {
+        text.push_str(&format!("  {hint}\n"));
+    }
+    if serving_here {
         text.push_str("  Serving here until Ctrl-C.");
     }
     text.trim_end().to_string()
@@ -54,162 +65,70 @@ impl StopSignals {
     }
 }
 
-/// Clears what a dead run of `app` left, and says so. Called with the deploy lock held.
-fn take_over(app: &str, renderer: &Renderer) -> Result<()> {
-    if let Some((pid, removed)) = scaling_local::control::take_over(app)? {
-        renderer.println(&format!(
-            "Cleared what the last run of {app} (pid {pid}) left when it died: {}",
-            if removed.is_empty() { "nothing".to_string() } else { removed.join(", ") }
-        ));
-    }
-    Ok(())
-}
-
 pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: Option<&std::path::Path>) -> Result<()> {
-    let (selected, orchestrator) = connect(global, wait).await?;
+    let session = connect(global, wait).await?;
     let renderer = Renderer::new(global.output, global.no_color);
-    // One deploy of an app at a time on this machine, held until this process ends.
-    let _lock = match &selected.local {
-        Some(_) => {
-            let app = &selected.spec.app.name;
-            match scaling_local::DeployLock::acquire(&scaling_local::Paths::from_env(), app) {
-                Ok(lock) => {
-                    take_over(app, &renderer)?;
-                    Some(lock)
-                }
-                // A deployment serving here takes the change itself, replica by replica.
-                Err(scaling_local::LockError::Held(holder)) if scaling_local::control::is_running(app).await => {
-                    return roll_out(global, &selected, &holder).await;
-                }
-                Err(scaling_local::LockError::Held(holder)) => {
-                    anyhow::bail!(scaling_local::control::already_running(app, &holder))
-                }
-                Err(other) => return Err(other.into()),
-            }
-        }
-        None => None,
-    };
     let mut signals = StopSignals::install()?;
     let deployed = tokio::select! {
-        deployed = orchestrator.deploy(&selected.spec, image, &renderer) => deployed.map_err(anyhow::Error::from),
+        deployed = session.deploy(image, &renderer) => deployed.map_err(anyhow::Error::from),
         _ = signals.recv() => Err(anyhow::anyhow!("interrupted; the next deploy picks up where this one stopped")),
     };
-    let report = match deployed {
-        Ok(report) => report,
+    let outcome = match deployed {
+        Ok(outcome) => outcome,
         Err(error) => {
-            if let Some(local) = &selected.local {
-                local.shutdown().await;
-            }
+            session.abandon().await;
             return Err(error);
         }
     };
-    let Some(local) = &selected.local else {
-        finish(global, &renderer, &report, || summary(&report, &selected));
-        return Ok(());
-    };
-    // Other terminals reach this deployment through its control socket.
-    let served = scaling_local::control::serve(&selected.spec.app.name, orchestrator.clone(), selected.spec.clone());
-    let (socket, mut stop) = match served {
-        Ok(served) => served,
-        Err(error) => {
-            local.shutdown().await;
-            return Err(error.into());
-        }
-    };
-    let record = scaling_local::RunRecord {
-        app: selected.spec.app.name.clone(),
-        service: scaling_core::ResourceNames::new(&selected.spec.app.name).service,
-        pid: std::process::id(),
-        socket: socket.clone(),
-        urls: report.urls.clone(),
-        replicas: Vec::new(),
-        started: scaling_local::run_record::now(),
-    };
-    if let Err(error) = local.record(record) {
-        local.shutdown().await;
-        let _ = std::fs::remove_file(&socket);
-        return Err(anyhow::Error::from(error).context("cannot write the local state file"));
-    }
-    finish(global, &renderer, &report, || summary(&report, &selected));
+    let serving = session.keep_serving(&outcome).await?;
+    finish(global, &renderer, &outcome.report, || summary(&outcome, session.spec(), serving.is_some()));
+    let Some(mut serving) = serving else { return Ok(()) };
     if let Some(path) = ready_file {
         let partial = path.with_extension("partial");
-        std::fs::write(&partial, serde_json::to_vec(&report)?)?;
+        std::fs::write(&partial, serde_json::to_vec(&outcome.report)?)?;
         std::fs::rename(&partial, path)?;
     }
     tokio::select! {
         _ = signals.recv() => {}
-        _ = stop.recv() => {}
+        _ = serving.stop_requested() => {}
     }
     renderer.println("Stopping: draining replicas and the load balancer…");
-    local.shutdown().await;
-    let _ = std::fs::remove_file(&socket);
+    serving.stop().await;
     renderer.println("Stopped.");
-    Ok(())
-}
-
-/// Deploys the spec onto the local deployment that already serves it (pid `holder`): a changed app or
-/// config rolls out through the running process, surge then retire, without taking the app down.
-async fn roll_out(global: &Global, selected: &Selected, holder: &scaling_local::Holder) -> Result<()> {
-    let app = &selected.spec.app.name;
-    let renderer = Renderer::new(global.output, global.no_color);
-    if global.output == crate::args::Output::Text {
-        renderer.println(&format!("{app} already runs here (pid {}); rolling the change out through it…", holder.pid));
-    }
-    let report = scaling_local::reach::deploy(app, &selected.spec).await?;
-    let changed = report.changes.iter().filter(|c| c.action.mutates()).count();
-    finish(global, &renderer, &report, || {
-        let mut text = match changed {
-            0 => format!("✓ {app} already runs this version: nothing to change"),
-            n => format!("✓ rolled out to the running {app}: {n} change(s) in {:.1}s", report.elapsed.as_secs_f64()),
-        };
-        for url in &report.urls {
-            text.push_str(&format!("\n  {url}"));
-        }
-        text
-    });
     Ok(())
 }
 
 /// `deploy --detach`: the same deploy in a background process of its own; returns once it serves.
 pub async fn detach(global: &Global, image: Option<&str>) -> Result<()> {
-    let spec = super::load(global)?;
-    if crate::provider::kind(global, &spec) != crate::provider::ProviderKind::Local {
-        return Err(crate::InvalidInput(
-            "--detach is for the local provider; cloud deployments keep running by themselves".into(),
-        )
-        .into());
-    }
-    if let Some((holder, _)) = scaling_local::control::holder(&spec.app.name) {
-        if scaling_local::control::is_running(&spec.app.name).await {
-            let (selected, _) = super::connect(global, true).await?;
-            return roll_out(global, &selected, &holder).await;
-        }
-        anyhow::bail!(scaling_local::control::already_running(&spec.app.name, &holder));
-    }
-    let paths = scaling_local::Paths::from_env();
-    std::fs::create_dir_all(paths.logs())?;
-    let log_path = paths.logs().join(format!("{}-supervisor.log", spec.app.name));
-    let ready = paths.logs().join(format!("{}-ready-{}.json", spec.app.name, std::process::id()));
+    let session = connect(global, true).await?;
+    let app = session.spec().app.name.clone();
     let config = std::fs::canonicalize(&global.config)?;
-    let mut command = std::process::Command::new(std::env::current_exe()?);
-    command
-        .arg("--config")
-        .arg(&config)
-        .args(["--provider", "local", "--no-color", "deploy", "--ready-file"])
-        .arg(&ready);
-    if let Some(image) = image {
-        command.args(["--image", image]);
-    }
-    let (report, pid) = scaling_local::detach::start_detached(&spec.app.name, command, &ready, &log_path).await?;
+    let program = std::env::current_exe()?;
+    let provider = session.provider();
+    let relaunch = |ready: &std::path::Path| {
+        let mut command = std::process::Command::new(&program);
+        command
+            .arg("--config")
+            .arg(&config)
+            .args(["--provider", provider, "--no-color", "deploy", "--ready-file"])
+            .arg(ready);
+        if let Some(image) = image {
+            command.args(["--image", image]);
+        }
+        command
+    };
+    let detached = session.detach(&relaunch).await?;
     let renderer = Renderer::new(global.output, global.no_color);
-    finish(global, &renderer, &report, || {
-        format!(
-            "✓ {} runs in the background (pid {}, log {})\n{}\n  Stop it with: scaling destroy --provider local --yes",
-            spec.app.name,
-            pid,
-            log_path.display(),
-            report.urls.iter().map(|u| format!("  {u}")).collect::<Vec<_>>().join("\n")
-        )
+    let outcome = &detached.outcome;
+    finish(global, &renderer, &outcome.report, || {
+        match &detached.background {
+        None => summary(outcome, session.spec(), false),
+        Some((pid, log)) => format!(
+            "✓ {app} runs in the background (pid {pid}, log {})\n{}\n  Stop it with: scaling destroy --provider {provider} --yes",
+            log.display(),
+            outcome.report.urls.iter().map(|u| format!("  {u}")).collect::<Vec<_>>().join("\n")
+        ),
+    }
     });
     Ok(())
 }

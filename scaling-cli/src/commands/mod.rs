@@ -9,11 +9,11 @@ mod validate;
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
-use scaling_core::{DeployOptions, Orchestrator, Problem, Spec, SpecErrors};
+use scaling_core::{DeployOptions, Session, Spec, SpecErrors};
 use serde::Serialize;
 
 use crate::args::{Cli, Command, Global, Output};
-use crate::provider::{self, ProviderKind, Selected};
+use crate::provider;
 use crate::render::{json_line, JsonLine, Renderer};
 
 /// Runs the parsed command line.
@@ -56,18 +56,7 @@ pub fn load(global: &Global) -> Result<Spec> {
 /// provider's table and limits, and the command line's overrides (named as the flags).
 pub fn spec_of(global: &Global) -> std::result::Result<Spec, SpecErrors> {
     let spec = Spec::read(&global.config)?;
-    let mut problems = provider::unknown_tables(&spec);
-    match provider::chosen(global, &spec) {
-        Err(problem) => {
-            problems.push(problem);
-            problems.extend(spec.problems());
-        }
-        Ok(ProviderKind::Local) => {
-            problems.extend(spec.check_for::<scaling_local::LocalSettings>().err().into_iter().flat_map(|e| e.problems))
-        }
-        Ok(ProviderKind::Aws) => problems.extend(aws_problems(global, &spec)),
-    }
-    problems.extend(flag_problems(global));
+    let problems = provider::problems(global, &spec);
     if problems.is_empty() {
         Ok(spec)
     } else {
@@ -75,42 +64,12 @@ pub fn spec_of(global: &Global) -> std::result::Result<Spec, SpecErrors> {
     }
 }
 
-/// The AWS provider's problems with `spec`, all of them (`--region` overrides `provider.aws.region`,
-/// so the file's is not held against it).
-#[cfg(feature = "aws")]
-fn aws_problems(global: &Global, spec: &Spec) -> Vec<Problem> {
-    let mut problems = spec.check_for::<scaling_aws::AwsSettings>().err().map(|e| e.problems).unwrap_or_default();
-    if global.region.is_some() {
-        problems.retain(|p| p.field != "provider.aws.region");
-    }
-    problems
-}
-
-#[cfg(not(feature = "aws"))]
-fn aws_problems(_global: &Global, spec: &Spec) -> Vec<Problem> {
-    spec.problems()
-}
-
-/// The command line's own values, checked like the file and named as the flags.
-fn flag_problems(global: &Global) -> Vec<Problem> {
-    #[cfg(feature = "aws")]
-    if let Some(region) = &global.region {
-        return scaling_aws::AwsSettings::region_problem(region)
-            .map(|p| Problem { field: "--region".into(), ..p })
-            .into_iter()
-            .collect();
-    }
-    let _ = global;
-    Vec::new()
-}
-
-/// The spec, the providers it asks for, and an orchestrator over them.
-pub async fn connect(global: &Global, wait: bool) -> Result<(Selected, Orchestrator)> {
+/// The session of the config's deployment through the provider it asks for (waiting for rollouts
+/// unless `wait` is false).
+pub async fn connect(global: &Global, wait: bool) -> Result<Box<dyn Session>> {
     let spec = load(global)?;
-    let selected = provider::select(global, &spec).await.context("cannot set up the provider")?;
     let options = DeployOptions { wait, ..DeployOptions::default() };
-    let orchestrator = Orchestrator::new(selected.providers.clone()).with_options(options);
-    Ok((selected, orchestrator))
+    provider::select(global, &spec, options).await.context("cannot set up the provider")
 }
 
 /// Prints `value` as the JSON result, or `text` for people.

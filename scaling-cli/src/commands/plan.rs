@@ -11,7 +11,7 @@ use crate::render::Renderer;
 #[derive(Serialize)]
 struct PlanOutput<'a> {
     app: &'a str,
-    provider: crate::provider::ProviderKind,
+    provider: &'a str,
     changes: &'a [Change],
 }
 
@@ -46,24 +46,15 @@ pub fn table(changes: &[Change]) -> String {
 }
 
 pub async fn run(global: &Global, image: Option<&str>) -> Result<()> {
-    let (selected, orchestrator) = connect(global, true).await?;
-    let app = selected.spec.app.name.clone();
-    // A local deployment that runs is planned against by the process that runs it.
-    let running = match &selected.local {
-        Some(_) => scaling_local::reach::plan(&app, &selected.spec).await?,
-        None => None,
-    };
-    let (changes, against) = match running {
-        Some(changes) => (changes, " against the running deployment"),
-        None => {
-            let source = orchestrator.prepare_image(&selected.spec, image).await?;
-            (orchestrator.plan(&selected.spec, source).await?.changes, "")
-        }
-    };
+    let session = connect(global, true).await?;
+    let app = session.spec().app.name.clone();
+    let planned = session.plan(image).await?;
+    let changes = &planned.changes;
     let renderer = Renderer::new(global.output, true);
-    let output = PlanOutput { app: &app, provider: selected.kind, changes: &changes };
+    let output = PlanOutput { app: &app, provider: session.provider(), changes };
     finish(global, &renderer, &output, || {
-        format!("Plan for {app} ({} provider){against}:\n{}", selected.kind.name(), table(&changes))
+        let against = planned.against.as_ref().map(|a| format!(" against {a}")).unwrap_or_default();
+        format!("Plan for {app} ({} provider){against}:\n{}", session.provider(), table(changes))
     });
     Ok(())
 }

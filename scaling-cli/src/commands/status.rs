@@ -4,17 +4,13 @@ use anyhow::Result;
 use scaling_core::providers::{Delegation, TargetState};
 use scaling_core::StatusReport;
 
-use crate::provider::ProviderKind;
-
-use super::{connect, finish, load};
+use super::{connect, finish};
 use crate::args::Global;
 use crate::render::Renderer;
-use scaling_local::reach::{self, START_HINT as LOCAL_NOTE};
 
-fn text(report: &StatusReport, kind: ProviderKind) -> String {
+fn text(report: &StatusReport) -> String {
     let Some(service) = &report.service else {
-        let note = if kind == ProviderKind::Local { format!(" ({LOCAL_NOTE})") } else { String::new() };
-        return format!("{} is not deployed{note}.", report.app);
+        return format!("{} is not deployed.", report.app);
     };
     let mut out = format!(
         "{}: {}/{} running, {} pending, rollout {}\n",
@@ -78,30 +74,21 @@ fn uptime(d: std::time::Duration) -> String {
 }
 
 pub async fn status(global: &Global) -> Result<()> {
-    let spec = load(global)?;
-    let kind = crate::provider::kind(global, &spec);
-    let (report, stale) = if kind == ProviderKind::Local {
-        let local = reach::status(&spec.app.name).await?;
-        (local.report, local.note)
-    } else {
-        let (selected, orchestrator) = connect(global, true).await?;
-        (orchestrator.status(&selected.spec).await?, None)
-    };
-    if let (Some(note), crate::args::Output::Json) = (&stale, global.output) {
-        eprintln!("note: {note}");
+    let session = connect(global, true).await?;
+    let status = session.status().await?;
+    if global.output == crate::args::Output::Json {
+        for note in &status.notes {
+            eprintln!("note: {note}");
+        }
     }
     let renderer = Renderer::new(global.output, true);
-    finish(global, &renderer, &report, || {
-        let mut out = text(&report, kind);
-        if let Some(note) = &stale {
+    finish(global, &renderer, &status.report, || {
+        let mut out = text(&status.report);
+        for note in &status.notes {
             out.push_str(&format!("\n  note: {note}"));
         }
-        if kind == ProviderKind::Local && report.service.is_some() {
-            let ca = scaling_local::Paths::from_env().ca().join("ca.pem");
-            out.push_str(&format!(
-                "\n  To open it without warnings, trust the local CA: import {} in your browser (Authorities)",
-                ca.display()
-            ));
+        for hint in &status.hints {
+            out.push_str(&format!("\n  {hint}"));
         }
         out
     });
@@ -109,27 +96,12 @@ pub async fn status(global: &Global) -> Result<()> {
 }
 
 pub async fn scale(global: &Global, count: u32, wait: bool) -> Result<()> {
-    let spec = load(global)?;
-    if crate::provider::kind(global, &spec) == ProviderKind::Local {
-        let service = reach::scale(&spec.app.name, count, wait).await?;
-        let renderer = Renderer::new(global.output, true);
-        finish(global, &renderer, &service, || match wait {
-            true => format!("✓ {} runs {} healthy replica(s)", service.name, service.running_count),
-            false => {
-                format!("✓ {} now wants {} replica(s) (not waiting for them)", service.name, service.desired_count)
-            }
-        });
-        return Ok(());
-    }
-    let (selected, orchestrator) = connect(global, wait).await?;
+    let session = connect(global, wait).await?;
     let renderer = Renderer::new(global.output, global.no_color);
-    let service =
-        orchestrator.scale(&selected.spec, count, &renderer).await.map_err(|e| match (&e, selected.kind) {
-            (scaling_core::Error::NotDeployed { .. }, ProviderKind::Local) => anyhow::anyhow!("{e} ({LOCAL_NOTE})"),
-            _ => e.into(),
-        })?;
-    finish(global, &renderer, &service, || {
-        format!("✓ {} now wants {} replica(s)", service.name, service.desired_count)
+    let service = session.scale(count, wait, &renderer).await?;
+    finish(global, &renderer, &service, || match wait {
+        true => format!("✓ {} runs {} healthy replica(s)", service.name, service.running_count),
+        false => format!("✓ {} now wants {} replica(s) (not waiting for them)", service.name, service.desired_count),
     });
     Ok(())
 }

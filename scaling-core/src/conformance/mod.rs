@@ -65,7 +65,7 @@ impl Subject {
     }
 
     fn names(&self) -> ResourceNames {
-        ResourceNames::new(&self.spec.app.name)
+        crate::Capable::capabilities(&*self.recorded).names(&self.spec.app.name)
     }
 
     async fn deploy(&self) {
@@ -296,7 +296,7 @@ pub struct ThroughTheProvider(pub Providers);
 #[async_trait]
 impl Tamper for ThroughTheProvider {
     async fn tamper(&self, spec: &Spec, drift: Drift) -> bool {
-        let (p, owner, names) = (&self.0, Owner::new(&spec.app.name), ResourceNames::new(&spec.app.name));
+        let (p, owner, names) = (&self.0, Owner::new(&spec.app.name), self.0.capabilities.names(&spec.app.name));
         match drift {
             Drift::ReplicaCount => {
                 let cluster = p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster");

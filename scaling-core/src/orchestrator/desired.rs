@@ -68,7 +68,7 @@ impl Desired {
         let owner = Owner::new(&spec.app.name);
         Self {
             tags: owner.tags(&spec.tags),
-            names: ResourceNames::new(&spec.app.name),
+            names: capabilities.names(&spec.app.name),
             owner,
             spec: spec.clone(),
             image,

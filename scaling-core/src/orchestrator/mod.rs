@@ -20,7 +20,6 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::events::{EventKind, Progress};
-use crate::names::ResourceNames;
 use crate::providers::{
     BuildRequest, Capabilities, Capable, Certificate, Cluster, Dns, LoadBalancer, Registry, ServiceInfo, ZoneInfo,
 };
@@ -244,7 +243,7 @@ impl Orchestrator {
     /// Changes the replica count without a full deploy; waits for stability when the options say so.
     pub async fn scale(&self, spec: &Spec, count: u32, progress: &dyn Progress) -> Result<ServiceInfo> {
         spec.validate()?;
-        let names = ResourceNames::new(&spec.app.name);
+        let names = self.providers.capabilities.names(&spec.app.name);
         let owner = crate::Owner::new(&spec.app.name);
         let not_deployed = |what: &str| Error::NotDeployed { app: spec.app.name.clone(), what: what.into() };
         let tag = |source| Error::Provider { step: StepId::Service, source };
@@ -319,7 +318,11 @@ impl Orchestrator {
     async fn observe_only(&self, spec: &Spec) -> Result<Plan> {
         let image = match spec.image.reference.as_deref().map(str::parse::<ImageReference>) {
             Some(Ok(reference)) => reference,
-            _ => ImageReference { repository: ResourceNames::new(&spec.app.name).repository, tag: None, digest: None },
+            _ => ImageReference {
+                repository: self.providers.capabilities.names(&spec.app.name).repository,
+                tag: None,
+                digest: None,
+            },
         };
         self.observe_and_plan(spec, ImageSource::Prebuilt(image)).await
     }

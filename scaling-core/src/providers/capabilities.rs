@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::StepId;
+use crate::{Naming, StepId};
 
 /// How the certificate provider proves control of the names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +55,9 @@ pub struct Capabilities {
     /// definition`); every other step keeps its neutral noun ([`StepId::noun`]).
     #[serde(skip)]
     pub nouns: &'static [(StepId, &'static str)],
+    /// How the provider names an app's resources ([`Naming::PLAIN`] unless it declares its own).
+    #[serde(skip)]
+    pub naming: Naming,
 }
 
 impl Default for Capabilities {
@@ -73,7 +76,18 @@ impl Capabilities {
         dns_records: true,
         vocabulary: Vocabulary::Cloud,
         nouns: &[],
+        naming: Naming::PLAIN,
     };
+
+    /// The same, naming resources the provider's way.
+    pub const fn with_naming(self, naming: Naming) -> Self {
+        Self { naming, ..self }
+    }
+
+    /// The names of `app`'s resources with these providers.
+    pub fn names(&self, app: &str) -> crate::ResourceNames {
+        self.naming.names(app)
+    }
 
     /// The same, with the provider's own names for some steps' resources.
     pub const fn with_nouns(self, nouns: &'static [(StepId, &'static str)]) -> Self {

@@ -50,8 +50,8 @@ fn app(spec: &Spec, out: &mut Vec<Problem>) {
     }
 }
 
-/// The longest app name: every derived name (`<app>-from-alb-sg`, `<app>.localhost`, a Kubernetes
-/// label) must still fit a DNS label of 63; a provider may allow less and says so.
+/// The longest app name: every name a provider derives from it (AWS's `<app>-from-alb-sg`,
+/// `<app>.localhost`, a Kubernetes label) must still fit a DNS label of 63; a provider may allow less and says so.
 const MAX_APP_NAME: usize = 40;
 
 /// The most a replica may ask for, on any platform.
