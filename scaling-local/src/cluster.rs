@@ -146,19 +146,7 @@ impl Cluster for LocalCloud {
         let owner = owner_of(&desired.tags);
         let revisions = self.records.revisions.put(&owner, &desired.family, "register_revision", |current| {
             let mut revisions = current.cloned().unwrap_or_default();
-            let revision = revisions.last().map_or(1, |r| r.revision + 1);
-            revisions.push(RevisionInfo {
-                id: format!("{}:{revision}", desired.family),
-                family: desired.family.clone(),
-                revision,
-                container: desired.container.clone(),
-                image: desired.image.clone(),
-                platform: desired.platform,
-                cpu: desired.cpu,
-                memory: desired.memory,
-                port: desired.port,
-                env: desired.env.clone(),
-            });
+            revisions.push(desired.as_registered(revisions.last().map_or(1, |r| r.revision + 1)));
             Ok(revisions)
         })?;
         Ok(revisions.last().cloned().expect("a revision was just added"))
@@ -189,24 +177,10 @@ impl Cluster for LocalCloud {
             return Err(invalid("its cluster does not exist"));
         }
         let spec = self.run_spec(desired)?;
-        let service = self.records.services.put(&owner, &desired.name, "ensure_service", |_| {
-            Ok(ServiceInfo {
-                id: desired.name.clone(),
-                name: desired.name.clone(),
-                cluster_id: desired.cluster.id.clone(),
-                revision_id: desired.revision_id.clone(),
-                desired_count: desired.desired_count,
-                running_count: 0,
-                pending_count: 0,
-                backend_id: desired.traffic.backend_id.clone(),
-                firewall_id: None,
-                health_check_grace_period: Some(desired.health_check_grace_period),
-                rollout: Rollout::InProgress,
-                warnings: Vec::new(),
-                replicas: Vec::new(),
-                drift: Vec::new(),
-            })
-        })?;
+        let service = self
+            .records
+            .services
+            .put(&owner, &desired.name, "ensure_service", |_| Ok(desired.as_started(&desired.name)))?;
         let pool = self.balancer.pool(&desired.traffic.backend_id);
         self.supervisor.apply(&service.name, pool, spec, desired.desired_count);
         Ok(self.live(service))

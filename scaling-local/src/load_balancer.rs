@@ -99,18 +99,10 @@ impl LoadBalancer for LocalCloud {
     /// The replica pool `desired.name`, its health check and picking configured.
     async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
         let owner = owner_of(&desired.tags);
-        let group = self.records.backends.put(&owner, &desired.name, "ensure_backend", |_| {
-            Ok(BackendInfo {
-                id: desired.name.clone(),
-                name: desired.name.clone(),
-                port: desired.port,
-                health_check: desired.health_check.clone(),
-                deregistration_delay: desired.deregistration_delay,
-                stickiness: desired.stickiness,
-                algorithm: desired.algorithm,
-                drift: Vec::new(),
-            })
-        })?;
+        let group = self
+            .records
+            .backends
+            .put(&owner, &desired.name, "ensure_backend", |_| Ok(desired.as_made(&desired.name)))?;
         let settings = PoolSettings {
             health: desired.health_check.clone(),
             stickiness: desired.stickiness,

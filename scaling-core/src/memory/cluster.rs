@@ -149,18 +149,7 @@ impl Cluster for InMemoryCloud {
                 .max()
                 .unwrap_or(0)
                 + 1;
-            let info = RevisionInfo {
-                id: format!("{}:{revision}", desired.family),
-                family: desired.family.clone(),
-                revision,
-                container: desired.container.clone(),
-                image: desired.image.clone(),
-                platform: desired.platform,
-                cpu: desired.cpu,
-                memory: desired.memory,
-                port: desired.port,
-                env: desired.env.clone(),
-            };
+            let info = desired.as_registered(revision);
             s.task_definitions.push(TaskDefinition { info: info.clone(), tags: desired.tags.clone(), active: true });
             Ok(info)
         })
@@ -210,22 +199,7 @@ impl Cluster for InMemoryCloud {
             let stable_after = s.latency.service_stable;
             let id = key.unwrap_or_else(|| s.id("service"));
             let previous = s.services.get(&id).map(|svc| service_info(svc, now));
-            let info = ServiceInfo {
-                id: id.clone(),
-                name: desired.name.clone(),
-                cluster_id: desired.cluster.id.clone(),
-                revision_id: desired.revision_id.clone(),
-                desired_count: desired.desired_count,
-                running_count: 0,
-                pending_count: 0,
-                backend_id: desired.traffic.backend_id.clone(),
-                firewall_id: desired.firewall_id.clone(),
-                health_check_grace_period: Some(desired.health_check_grace_period),
-                rollout: Rollout::InProgress,
-                warnings: Vec::new(),
-                replicas: Vec::new(),
-                drift: Vec::new(),
-            };
+            let info = desired.as_started(id.clone());
             let rolls = previous
                 .as_ref()
                 .is_none_or(|p| p.revision_id != info.revision_id || p.desired_count != info.desired_count);

@@ -195,16 +195,7 @@ impl LoadBalancer for InMemoryCloud {
                 "ensure_backend",
             )?;
             let id = key.unwrap_or_else(|| s.id("tg"));
-            let info = BackendInfo {
-                id: id.clone(),
-                name: desired.name.clone(),
-                port: desired.port,
-                health_check: desired.health_check.clone(),
-                deregistration_delay: desired.deregistration_delay,
-                stickiness: desired.stickiness,
-                algorithm: desired.algorithm,
-                drift: Vec::new(),
-            };
+            let info = desired.as_made(id.clone());
             s.target_groups.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
             Ok(info)
         })

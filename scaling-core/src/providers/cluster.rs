@@ -54,6 +54,25 @@ pub struct DesiredRevision {
     pub tags: Tags,
 }
 
+impl DesiredRevision {
+    /// The revision as a provider that keeps exactly what was asked reports it: number `revision`
+    /// of its family, id `family:revision`.
+    pub fn as_registered(&self, revision: u32) -> RevisionInfo {
+        RevisionInfo {
+            id: format!("{}:{revision}", self.family),
+            family: self.family.clone(),
+            revision,
+            container: self.container.clone(),
+            image: self.image.clone(),
+            platform: self.platform,
+            cpu: self.cpu,
+            memory: self.memory,
+            port: self.port,
+            env: self.env.clone(),
+        }
+    }
+}
+
 /// A revision as it is (the newest active one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisionInfo {
@@ -111,6 +130,29 @@ pub struct DesiredService {
     pub health_check_grace_period: Duration,
     /// Tags, ownership included.
     pub tags: Tags,
+}
+
+impl DesiredService {
+    /// The service as a provider reports it right after `ensure_service`, under `id`: nothing running
+    /// yet, its rollout in progress.
+    pub fn as_started(&self, id: impl Into<String>) -> ServiceInfo {
+        ServiceInfo {
+            id: id.into(),
+            name: self.name.clone(),
+            cluster_id: self.cluster.id.clone(),
+            revision_id: self.revision_id.clone(),
+            desired_count: self.desired_count,
+            running_count: 0,
+            pending_count: 0,
+            backend_id: self.traffic.backend_id.clone(),
+            firewall_id: self.firewall_id.clone(),
+            health_check_grace_period: Some(self.health_check_grace_period),
+            rollout: Rollout::InProgress,
+            warnings: Vec::new(),
+            replicas: Vec::new(),
+            drift: Vec::new(),
+        }
+    }
 }
 
 /// What one replica is doing.

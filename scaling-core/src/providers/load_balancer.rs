@@ -105,6 +105,22 @@ pub struct BackendInfo {
     pub drift: Vec<String>,
 }
 
+impl DesiredBackend {
+    /// The pool as a provider that keeps exactly what was asked reports it, under `id`.
+    pub fn as_made(&self, id: impl Into<String>) -> BackendInfo {
+        BackendInfo {
+            id: id.into(),
+            name: self.name.clone(),
+            port: self.port,
+            health_check: self.health_check.clone(),
+            deregistration_delay: self.deregistration_delay,
+            stickiness: self.stickiness,
+            algorithm: self.algorithm,
+            drift: Vec::new(),
+        }
+    }
+}
+
 /// A listener protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Protocol {
