@@ -2,7 +2,7 @@
 
 use scaling_core::memory::InMemoryCloud;
 use scaling_core::{Action, Algorithm, EventKind, ImageSpec, RecordedEvents, StepId};
-use scaling_tests::{image, orchestrator, seed_spec};
+use scaling_tests::{image, orchestrator, seed_spec, test_options};
 
 #[tokio::test(start_paused = true)]
 async fn a_fresh_deploy_creates_exactly_the_seed_resource_set() {
@@ -173,6 +173,25 @@ async fn scale_changes_only_the_count_and_status_reports_it() {
     assert_eq!(status.urls, ["https://dashmath.example.com", "https://www.dashmath.example.com"]);
     assert_eq!(status.certificate, Some(scaling_core::providers::CertificateStatus::Issued));
     assert_eq!(status.delegation, Some(scaling_core::providers::Delegation::Delegated));
+}
+
+#[tokio::test(start_paused = true)]
+async fn scale_waits_until_the_new_count_runs_unless_told_not_to() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    let stable_after = std::time::Duration::from_secs(90);
+    cloud.set_latency(scaling_core::memory::Latency { service_stable: stable_after, ..Default::default() });
+
+    let started = tokio::time::Instant::now();
+    let scaled = orchestrator.scale(&seed_spec(), 5, &RecordedEvents::new()).await.unwrap();
+    assert_eq!((scaled.desired_count, scaled.running_count), (5, 5), "returned once all 5 run");
+    assert!(started.elapsed() >= stable_after, "returned after {:?}, before the replicas were up", started.elapsed());
+
+    let no_wait = orchestrator.clone().with_options(scaling_core::DeployOptions { wait: false, ..test_options() });
+    let scaled = no_wait.scale(&seed_spec(), 2, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(scaled.desired_count, 2);
+    assert_eq!(scaled.rollout, scaling_core::providers::Rollout::InProgress, "--no-wait returns at once");
 }
 
 #[tokio::test(start_paused = true)]

@@ -21,10 +21,12 @@ use serde::Serialize;
 
 use crate::events::{EventKind, Progress};
 use crate::providers::{
-    BuildRequest, Capabilities, Capable, Certificate, Cluster, Dns, LoadBalancer, Registry, ServiceInfo, ZoneInfo,
+    BuildRequest, Capabilities, Capable, Certificate, Cluster, Dns, LoadBalancer, Registry, Rollout, ServiceInfo,
+    ZoneInfo,
 };
 use crate::spec::{ImageReference, Spec};
 use crate::{Error, Result};
+use runner::Poll;
 
 pub use desired::ImageSource;
 pub use destroy::DestroyReport;
@@ -272,7 +274,29 @@ impl Orchestrator {
             &label,
             EventKind::Done { detail: format!("desired count {} → {count}", service.desired_count) },
         );
-        Ok(scaled)
+        if !self.options.wait {
+            return Ok(scaled);
+        }
+        // As a deploy does: until that many replicas are up, or the rollout fails.
+        let step = StepId::ServiceStable;
+        let stable = runner
+            .wait(step, &label, self.options.timeouts.service_stable, || async {
+                let now = runner
+                    .call(step, &label, || self.providers.cluster.find_service(&owner, &cluster, &names.service))
+                    .await?;
+                let Some(now) = now else { return Err(not_deployed("service")) };
+                match &now.rollout {
+                    Rollout::Completed if now.running_count == count => Ok(Poll::Ready(now)),
+                    Rollout::Failed(reason) => Err(Error::RolloutFailed { reason: reason.clone() }),
+                    _ => Ok(Poll::Pending(format!(
+                        "{}/{count} running, {} pending",
+                        now.running_count, now.pending_count
+                    ))),
+                }
+            })
+            .await?;
+        runner.emit(step, &label, EventKind::Done { detail: format!("{count} replica(s) running") });
+        Ok(stable)
     }
 
     /// The plan of a destroy with `options`: a row per owned resource, `delete`, or `no_change` with
