@@ -14,6 +14,10 @@
 //! - **Dns**: `<app>.localhost` and `www.<app>.localhost`, which browsers resolve to loopback.
 //! - **Certificate**: a local CA (rcgen) under the user's data directory, private key mode 0600.
 //!
+//! What exists and who owns it is kept in this process's own records; [`LocalSession`] adds a
+//! deployment's life on this machine (the deploy lock, serving in the foreground or `--detach`, being
+//! reached from other terminals) behind `scaling_core::Session`.
+//!
 //! ```no_run
 //! # async fn run(spec: scaling_core::Spec) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
