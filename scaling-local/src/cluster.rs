@@ -1,5 +1,7 @@
 //! [`Cluster`] locally: services are supervised replica processes of a bundle.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use scaling_core::providers::{
     Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, Owner,
@@ -29,6 +31,9 @@ pub(crate) fn exposure_warnings(groups: &[i32]) -> Vec<String> {
         })
         .collect()
 }
+
+/// The shortest pause between two looks at a service a wait makes, however often its pool changes.
+const WAKE_AT_MOST_EVERY: Duration = Duration::from_millis(50);
 
 /// Firewall calls: this machine has none (replicas listen on loopback; the balancer is the only way in),
 /// so its deploys have no firewall steps and a direct call is refused.
@@ -205,10 +210,67 @@ impl Cluster for LocalCloud {
         Ok(self.live(scaled))
     }
 
+    /// Wakes at the service's pool's next change (a replica healthy, unhealthy, added, retired or
+    /// failing), or after `within`.
+    async fn service_changed(&self, service: &ServiceInfo, within: Duration) {
+        let pool = self.balancer.pool(&service.backend_id);
+        let started = tokio::time::Instant::now();
+        tokio::select! {
+            _ = pool.changed() => {}
+            _ = tokio::time::sleep(within) => return,
+        }
+        // Requests finishing under load change the pool too: look at most every 50 ms.
+        tokio::time::sleep_until((started + WAKE_AT_MOST_EVERY).min(started + within)).await;
+    }
+
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
         if self.records.services.find(owner, &service.name, "delete_service")?.is_some() {
             self.supervisor.stop(&service.name).await;
         }
         self.records.services.remove(owner, &service.name, "delete_service").map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(backend_id: &str) -> ServiceInfo {
+        ServiceInfo {
+            id: "app".into(),
+            name: "app".into(),
+            cluster_id: "app".into(),
+            revision_id: "app:1".into(),
+            desired_count: 1,
+            running_count: 0,
+            pending_count: 1,
+            backend_id: backend_id.into(),
+            firewall_id: None,
+            health_check_grace_period: None,
+            rollout: Rollout::InProgress,
+            warnings: Vec::new(),
+            replicas: Vec::new(),
+            drift: Vec::new(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_for_the_service_wakes_when_its_pool_changes_not_at_the_next_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let cloud = LocalCloud::new(crate::Paths::at(dir.path()), crate::LocalSettings::default());
+        let pool = cloud.balancer.pool("app");
+        let started = tokio::time::Instant::now();
+        let app = service("app");
+        tokio::join!(cloud.service_changed(&app, Duration::from_secs(60)), async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            pool.note_change();
+        });
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_secs(2), "woke after {waited:?}, not at the change");
+        assert!(waited >= Duration::from_secs(1), "woke before anything changed: {waited:?}");
+
+        let started = tokio::time::Instant::now();
+        cloud.service_changed(&app, Duration::from_secs(5)).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(5), "with no change, the pause is the longest asked");
     }
 }

@@ -375,6 +375,8 @@ fn note_failure(
     let failure = crate::crash_report::Failure { what, port, log, listening };
     let report = crate::crash_report::report(&service.name, count, &failure);
     *lock(&service.failure) = Some(report);
+    // A deploy waiting for the service hears of the failure now, not at its next poll.
+    service.pool.note_change();
 }
 
 async fn reconcile(service: Arc<Service>, logs: PathBuf, ids: Arc<AtomicU64>) {

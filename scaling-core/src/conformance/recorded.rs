@@ -163,6 +163,9 @@ impl Cluster for Recorded {
         self.note("delete_service", true);
         self.inner.cluster.delete_service(owner, service).await
     }
+    async fn service_changed(&self, service: &ServiceInfo, within: std::time::Duration) {
+        self.inner.cluster.service_changed(service, within).await
+    }
     fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {
         self.inner.cluster.needed_support_resources(owner)
     }

@@ -533,23 +533,30 @@ impl<'a> Apply<'a> {
         }
         let owner = &self.plan.desired.owner;
         let timeout = self.runner.options.timeouts.service_stable;
+        let woken = |within| self.providers.cluster.service_changed(service, within);
         self.runner
-            .wait(step, r, timeout, || async {
-                let now = self
-                    .runner
-                    .call(step, r, || self.providers.cluster.find_service(owner, cluster, &service.name))
-                    .await?;
-                let Some(now) = now else { return Ok(Poll::Pending("service not visible yet".into())) };
-                let counts =
-                    format!("{}/{} running, {} pending", now.running_count, now.desired_count, now.pending_count);
-                match now.rollout {
-                    Rollout::Completed if now.running_count == now.desired_count => Ok(Poll::Ready(now.warnings)),
-                    Rollout::Failed(reason) => Err(Error::RolloutFailed {
-                        reason: format!("{reason} ({counts}){}", self.target_summary(step, r, tg).await),
-                    }),
-                    _ => Ok(Poll::Pending(format!("{counts}{}", self.target_summary(step, r, tg).await))),
-                }
-            })
+            .wait_woken(
+                step,
+                r,
+                timeout,
+                || async {
+                    let now = self
+                        .runner
+                        .call(step, r, || self.providers.cluster.find_service(owner, cluster, &service.name))
+                        .await?;
+                    let Some(now) = now else { return Ok(Poll::Pending("service not visible yet".into())) };
+                    let counts =
+                        format!("{}/{} running, {} pending", now.running_count, now.desired_count, now.pending_count);
+                    match now.rollout {
+                        Rollout::Completed if now.running_count == now.desired_count => Ok(Poll::Ready(now.warnings)),
+                        Rollout::Failed(reason) => Err(Error::RolloutFailed {
+                            reason: format!("{reason} ({counts}){}", self.target_summary(step, r, tg).await),
+                        }),
+                        _ => Ok(Poll::Pending(format!("{counts}{}", self.target_summary(step, r, tg).await))),
+                    }
+                },
+                woken,
+            )
             .await
             .map(|warnings| match warnings.is_empty() {
                 true => "stable".to_string(),

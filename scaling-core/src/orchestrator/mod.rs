@@ -279,21 +279,28 @@ impl Orchestrator {
         }
         // As a deploy does: until that many replicas are up, or the rollout fails.
         let step = StepId::ServiceStable;
+        let woken = |within| self.providers.cluster.service_changed(&scaled, within);
         let stable = runner
-            .wait(step, &label, self.options.timeouts.service_stable, || async {
-                let now = runner
-                    .call(step, &label, || self.providers.cluster.find_service(&owner, &cluster, &names.service))
-                    .await?;
-                let Some(now) = now else { return Err(not_deployed("service")) };
-                match &now.rollout {
-                    Rollout::Completed if now.running_count == count => Ok(Poll::Ready(now)),
-                    Rollout::Failed(reason) => Err(Error::RolloutFailed { reason: reason.clone() }),
-                    _ => Ok(Poll::Pending(format!(
-                        "{}/{count} running, {} pending",
-                        now.running_count, now.pending_count
-                    ))),
-                }
-            })
+            .wait_woken(
+                step,
+                &label,
+                self.options.timeouts.service_stable,
+                || async {
+                    let now = runner
+                        .call(step, &label, || self.providers.cluster.find_service(&owner, &cluster, &names.service))
+                        .await?;
+                    let Some(now) = now else { return Err(not_deployed("service")) };
+                    match &now.rollout {
+                        Rollout::Completed if now.running_count == count => Ok(Poll::Ready(now)),
+                        Rollout::Failed(reason) => Err(Error::RolloutFailed { reason: reason.clone() }),
+                        _ => Ok(Poll::Pending(format!(
+                            "{}/{count} running, {} pending",
+                            now.running_count, now.pending_count
+                        ))),
+                    }
+                },
+                woken,
+            )
             .await?;
         runner.emit(step, &label, EventKind::Done { detail: format!("{count} replica(s) running") });
         Ok(stable)

@@ -63,9 +63,28 @@ impl<'a> Runner<'a> {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Poll<T>, Error>>,
     {
+        self.wait_woken(step, resource, timeout, poll, tokio::time::sleep).await
+    }
+
+    /// [`Self::wait`], with each pause between polls ended early when `pause(longest)` resolves
+    /// sooner (a provider that hears of changes wakes the wait at once).
+    pub async fn wait_woken<T, F, Fut, W, WFut>(
+        &self,
+        step: StepId,
+        resource: &str,
+        timeout: Duration,
+        poll: F,
+        pause: W,
+    ) -> Result<T, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Poll<T>, Error>>,
+        W: Fn(Duration) -> WFut,
+        WFut: Future<Output = ()>,
+    {
         let deadline = Instant::now() + timeout;
         let mut last = String::new();
-        let mut pause = FIRST_POLL.min(self.options.poll_interval);
+        let mut longest = FIRST_POLL.min(self.options.poll_interval);
         loop {
             match poll().await? {
                 Poll::Ready(value) => return Ok(value),
@@ -80,8 +99,8 @@ impl<'a> Runner<'a> {
             if now >= deadline {
                 return Err(Error::Timeout { step, waited: timeout, pending: last });
             }
-            tokio::time::sleep(pause.min(deadline - now)).await;
-            pause = (pause * 2).min(self.options.poll_interval);
+            pause(longest.min(deadline - now)).await;
+            longest = (longest * 2).min(self.options.poll_interval);
         }
     }
 }

@@ -338,6 +338,15 @@ pub trait Cluster: Send + Sync {
     /// Stops every replica and deletes the service.
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()>;
 
+    /// Resolves when `service` may have changed (a replica turned healthy, failed or left), or after
+    /// `within` at the latest: the pause between two polls of a wait for the service. A provider
+    /// that hears of changes (the local supervisor) ends the pause at once, so a wait sees a rollout
+    /// finish when it does; the default, for a cloud that must be asked, sleeps `within`.
+    async fn service_changed(&self, service: &ServiceInfo, within: Duration) {
+        let _ = service;
+        tokio::time::sleep(within).await;
+    }
+
     /// The [`SupportResource`]s this provider needs for `owner`'s replicas, by kind and name (no id
     /// yet): none for a provider that needs none. Makes no call.
     fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {

@@ -141,6 +141,17 @@ impl Pool {
         })
     }
 
+    /// Resolves at the pool's next change: a target added, removed, draining, turned healthy or
+    /// unhealthy, or a request finished.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
+    /// Tells whoever waits on [`Self::changed`] that something about the pool's replicas changed.
+    pub fn note_change(&self) {
+        self.changed.notify_waiters();
+    }
+
     /// The settings now in force.
     pub fn settings(&self) -> PoolSettings {
         self.settings.read().map(|s| s.clone()).unwrap_or_default()
