@@ -171,7 +171,8 @@ async fn answer(
             Ok(status) => Reply::Status(Box::new(status)),
             Err(e) => Reply::Error { message: e.to_string() },
         },
-        Ok(Request::Scale { count }) => match orchestrator.scale(spec, count, &Silent).await {
+        // The asking process waits for the replicas itself (or not, with --no-wait).
+        Ok(Request::Scale { count }) => match without_waiting(orchestrator).scale(spec, count, &Silent).await {
             Ok(service) => Reply::Scaled(Box::new(service)),
             Err(e) => Reply::Error { message: e.to_string() },
         },
@@ -182,6 +183,11 @@ async fn answer(
     };
     write.write_all(format!("{}\n", serde_json::to_string(&reply).map_err(std::io::Error::other)?).as_bytes()).await?;
     Ok(())
+}
+
+/// The same orchestrator, returning from a change as soon as it is made.
+fn without_waiting(orchestrator: &Orchestrator) -> Orchestrator {
+    orchestrator.clone().with_options(scaling_core::DeployOptions { wait: false, ..orchestrator.options().clone() })
 }
 
 async fn plan(orchestrator: &Orchestrator, spec: &Spec) -> scaling_core::Result<Vec<scaling_core::Change>> {
