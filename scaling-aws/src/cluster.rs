@@ -489,6 +489,22 @@ impl Cluster for AwsProvider {
         self.delete_support(owner, resource).await
     }
 
+    async fn acquire_lock(
+        &self,
+        owner: &Owner,
+        holder: &scaling_core::providers::LockHolder,
+    ) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
+        self.acquire(owner, holder).await
+    }
+
+    async fn release_lock(&self, owner: &Owner, holder: &scaling_core::providers::LockHolder) -> ProviderResult<()> {
+        self.release(owner, holder).await
+    }
+
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
+        self.break_it(owner).await
+    }
+
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
         let cluster = ClusterInfo { id: service.cluster_id.clone(), name: service.cluster_id.clone() };
         if self.find_service(owner, &cluster, &service.name).await?.is_none() {

@@ -32,6 +32,7 @@ mod dns;
 mod ecr_auth;
 pub mod error;
 mod load_balancer;
+mod lock;
 mod network;
 mod provider;
 mod registry;

@@ -49,6 +49,7 @@ impl Mocks {
             acm: mock_client!(aws_sdk_acm, RuleMode::MatchAny, &self.acm),
             iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &Vec::<Rule>::new()),
             logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &Vec::<Rule>::new()),
+            ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, &Vec::<Rule>::new()),
             region: "us-east-1".into(),
             settings: crate::AwsSettings::default(),
             network: OnceCell::new_with(Some(network)),

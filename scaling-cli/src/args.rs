@@ -39,6 +39,10 @@ pub struct Global {
     /// No colors or live progress (also when NO_COLOR is set or stdout is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Break the app's deploy lock before taking it: only when the run holding it was killed (deploy,
+    /// scale and destroy take the lock; a second one is refused, naming who holds it).
+    #[arg(long, global = true)]
+    pub break_lock: bool,
     /// AWS: the named profile of your AWS config (credentials always come from the default chain).
     #[arg(long, global = true)]
     pub profile: Option<String>,

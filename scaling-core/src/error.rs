@@ -220,6 +220,20 @@ pub enum Error {
         /// Each conflict, with its fix.
         conflicts: Vec<String>,
     },
+    /// Another run holds the app's deploy lock; nothing was changed.
+    #[error("{app} is locked: {holder}. Wait until it finishes; if that run was killed, run again with --break-lock")]
+    Locked {
+        /// The app.
+        app: String,
+        /// Who holds the lock, for what, and for how long.
+        holder: String,
+    },
+    /// The deploy lock could not be taken or released.
+    #[error("the deploy lock: {source}")]
+    LockFailed {
+        /// The provider's error.
+        source: ProviderError,
+    },
     /// Several independent steps failed; the first is the headline.
     #[error("{} steps failed; first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
     Several(Vec<Error>),

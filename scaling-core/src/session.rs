@@ -189,6 +189,11 @@ impl Session for CloudSession {
         Ok(DeployOutcome { report, rolled_out_onto: None, notes: Vec::new(), hints: Vec::new() })
     }
 
+    /// Releases the deploy lock of the interrupted deploy (the next deploy picks up the rest).
+    async fn abandon(&self) {
+        self.orchestrator.abandon().await;
+    }
+
     async fn status(&self) -> SessionResult<StatusOutcome> {
         let report = self.orchestrator.status(&self.spec).await?;
         Ok(StatusOutcome { report, notes: Vec::new(), hints: Vec::new() })

@@ -27,6 +27,7 @@ pub struct LocalCloud {
     pub(crate) supervisor: Supervisor,
     ca: OnceLock<LocalCa>,
     pub(crate) records: Records,
+    pub(crate) operation_locks: crate::operation_lock::OperationLocks,
     record: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
 }
 
@@ -84,6 +85,7 @@ impl LocalCloud {
             balancer: Balancer::new(),
             ca: OnceLock::new(),
             records: Records::default(),
+            operation_locks: Default::default(),
             record: Mutex::new(None),
         }
     }

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scaling_core::providers::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, Owner,
-    RevisionInfo, Rollout, ServiceInfo,
+    Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, LockHolder,
+    Owner, RevisionInfo, Rollout, ServiceInfo,
 };
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
@@ -208,6 +208,19 @@ impl Cluster for LocalCloud {
         })?;
         self.supervisor.scale(&service.name, desired_count);
         Ok(self.live(scaled))
+    }
+
+    async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>> {
+        self.operation_locks.acquire(&self.paths, &owner.app, holder)
+    }
+
+    async fn release_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<()> {
+        self.operation_locks.release(&owner.app, holder);
+        Ok(())
+    }
+
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        self.operation_locks.break_lock(&self.paths, &owner.app)
     }
 
     /// Wakes at the service's pool's next change (a replica healthy, unhealthy, added, retired or

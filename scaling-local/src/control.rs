@@ -176,10 +176,15 @@ async fn answer(
             Ok(service) => Reply::Scaled(Box::new(service)),
             Err(e) => Reply::Error { message: e.to_string() },
         },
-        Ok(Request::Stop) => {
-            let _ = stop.send(()).await;
-            Reply::Stopping
-        }
+        // Stopping is a destroy: not while another operation of the app runs. The lock is held
+        // until this process ends.
+        Ok(Request::Stop) => match orchestrator.lock_for(&spec.app.name, "destroy").await {
+            Ok(_held) => {
+                let _ = stop.send(()).await;
+                Reply::Stopping
+            }
+            Err(e) => Reply::Error { message: e.to_string() },
+        },
     };
     write.write_all(format!("{}\n", serde_json::to_string(&reply).map_err(std::io::Error::other)?).as_bytes()).await?;
     Ok(())

@@ -49,6 +49,7 @@ pub mod dockerfile;
 pub mod dockerignore;
 pub mod exposure;
 mod load_balancer;
+mod operation_lock;
 mod owned;
 pub mod paths;
 mod procfs;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
     root: PathBuf,
+    state: Option<PathBuf>,
 }
 
 impl Paths {
@@ -18,12 +19,19 @@ impl Paths {
             });
             data.join("scaling")
         });
-        Self { root }
+        Self { root, state: None }
     }
 
     /// Everything under `root`.
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { root: root.into(), state: None }
+    }
+
+    /// The same folders, but the state (locks, state files) kept in `state`: deployments of one app
+    /// that must not see each other while sharing the bundle and virtualenv caches, as tests running
+    /// side by side in one process do.
+    pub fn with_state(self, state: impl Into<PathBuf>) -> Self {
+        Self { state: Some(state.into()), ..self }
     }
 
     /// The root folder.
@@ -48,7 +56,7 @@ impl Paths {
 
     /// State files of running deployments, one per app (see [`crate::run_record`]).
     pub fn state(&self) -> PathBuf {
-        self.root.join("state")
+        self.state.clone().unwrap_or_else(|| self.root.join("state"))
     }
 
     /// Replica logs.

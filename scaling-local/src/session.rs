@@ -104,6 +104,7 @@ impl Session for LocalSession {
     }
 
     async fn abandon(&self) {
+        self.orchestrator.abandon().await;
         self.cloud.shutdown().await;
     }
 

@@ -74,7 +74,9 @@ pub async fn destroy(app: &str, options: &DestroyOptions) -> Result<DestroyRepor
 
 /// Asks the process serving `app` to stop, and waits until its socket is gone.
 async fn stop_serving(app: &str) -> Result<(), ReachError> {
-    request(app, &Request::Stop).await?;
+    if let Some(Reply::Error { message }) = request(app, &Request::Stop).await? {
+        return Err(ReachError::Refused(message));
+    }
     let deadline = Instant::now() + STOP_WITHIN;
     while socket_path(app).exists() {
         if Instant::now() > deadline {

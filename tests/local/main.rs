@@ -61,9 +61,15 @@ pub(crate) struct Deployed {
     pub(crate) http_port: u16,
 }
 
-/// The data folder shared by these tests (its virtualenv cache makes later runs fast).
+/// The data folder shared by these tests (its virtualenv cache makes later runs fast), with state of
+/// each caller's own: the tests deploy the same app side by side, which the deploy lock would refuse
+/// in one state folder.
 fn home() -> Paths {
-    Paths::at(std::env::temp_dir().join("scaling-test-home"))
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let shared = std::env::temp_dir().join("scaling-test-home");
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let state = shared.join("test-state").join(format!("{}-{n}", std::process::id()));
+    Paths::at(shared).with_state(state)
 }
 
 pub(crate) async fn deploy(spec: Spec) -> Deployed {

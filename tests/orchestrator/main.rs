@@ -9,6 +9,7 @@ mod destroy;
 mod domain;
 mod faults;
 mod invalid_specs;
+mod lock;
 mod mocks;
 mod pointers;
 mod timing;

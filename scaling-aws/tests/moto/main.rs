@@ -6,6 +6,7 @@ mod conformance;
 mod deploy;
 mod drift;
 mod faults;
+mod lock;
 mod support;
 
 use std::sync::Arc;

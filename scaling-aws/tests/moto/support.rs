@@ -113,10 +113,20 @@ impl CallLog {
         self.0.lock().unwrap().clone()
     }
 
-    /// The mutating calls: every operation that is not a Describe, List or Get.
+    /// The mutating calls to the app's resources: every operation that is not a Describe, List or
+    /// Get, the deploy lock's (SSM) left out — the lock is not a resource of the app.
     pub fn mutating(&self) -> Vec<String> {
         let reads = ["Describe", "List", "Get"];
-        self.calls().into_iter().filter(|(_, op)| !reads.iter().any(|r| op.starts_with(r))).map(|(_, op)| op).collect()
+        self.calls()
+            .into_iter()
+            .filter(|(service, op)| !service.eq_ignore_ascii_case("ssm") && !reads.iter().any(|r| op.starts_with(r)))
+            .map(|(_, op)| op)
+            .collect()
+    }
+
+    /// The deploy lock's calls (SSM), in order.
+    pub fn lock_calls(&self) -> Vec<String> {
+        self.calls().into_iter().filter(|(service, _)| service.eq_ignore_ascii_case("ssm")).map(|(_, op)| op).collect()
     }
 
     pub fn clear(&self) {
@@ -214,7 +224,7 @@ fn identify(request: &HttpRequest) -> (String, String) {
 /// An error response in the service's protocol.
 fn error_response(service: &str, code: &str, message: &str) -> HttpResponse {
     let (status, body, json) = match service {
-        "ecs" | "ecr" | "acm" | "logs" => (400, format!(r#"{{"__type":"{code}","message":"{message}"}}"#), true),
+        "ecs" | "ecr" | "acm" | "logs" | "ssm" => (400, format!(r#"{{"__type":"{code}","message":"{message}"}}"#), true),
         "ec2" => (if code == "RequestLimitExceeded" { 503 } else { 400 }, format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>injected</RequestID></Response>"), false),
         _ => (400, format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>"), false),
     };
@@ -243,7 +253,7 @@ impl HttpConnector for FaultyConnector {
                 Faults::Throttle(percent) if n.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 100 < *percent => {
                     let code = match service.as_str() {
                         "ec2" => "RequestLimitExceeded",
-                        "ecs" | "ecr" | "acm" | "logs" => "ThrottlingException",
+                        "ecs" | "ecr" | "acm" | "logs" | "ssm" => "ThrottlingException",
                         _ => "Throttling",
                     };
                     Some(error_response(&service, code, "Rate exceeded"))
@@ -317,6 +327,7 @@ pub struct Sdk {
     pub acm: aws_sdk_acm::Client,
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 pub async fn sdk(url: &str, account: &str) -> Sdk {
@@ -341,6 +352,7 @@ pub async fn sdk(url: &str, account: &str) -> Sdk {
         acm: client!(aws_sdk_acm),
         iam: client!(aws_sdk_iam),
         logs: client!(aws_sdk_cloudwatchlogs),
+        ssm: client!(aws_sdk_ssm),
     }
 }
 

@@ -68,7 +68,7 @@ pub fn spec_of(global: &Global) -> std::result::Result<Spec, SpecErrors> {
 /// unless `wait` is false).
 pub async fn connect(global: &Global, wait: bool) -> Result<Box<dyn Session>> {
     let spec = load(global)?;
-    let options = DeployOptions { wait, ..DeployOptions::default() };
+    let options = DeployOptions { wait, break_lock: global.break_lock, ..DeployOptions::default() };
     provider::select(global, &spec, options).await.context("cannot set up the provider")
 }
 

@@ -13,7 +13,7 @@
 //! The guarantees checked: finds return only owned resources; ensure twice leaves one; a foreign
 //! resource with the app's name is refused and left untouched; deleting something missing succeeds;
 //! each managed property changed out of band shows in the plan and one deploy repairs it; a re-deploy
-//! makes 0 writes; destroy leaves nothing owned.
+//! makes 0 writes; destroy leaves nothing owned; one deploy-lock holder at a time.
 
 mod recorded;
 
@@ -144,6 +144,7 @@ pub async fn run_all(subject: &Subject, tamper: &dyn Tamper) {
     drift_round_trip(subject, tamper).await;
     deleting_what_is_missing_succeeds(subject).await;
     destroy_leaves_nothing_owned(subject).await;
+    one_lock_holder_at_a_time(subject).await;
 }
 
 fn cluster(names: &ResourceNames, owner: &Owner) -> DesiredCluster {
@@ -287,6 +288,24 @@ pub async fn destroy_leaves_nothing_owned(subject: &Subject) {
     assert_eq!(subject.owned().await, Vec::<String>::new(), "destroy left owned resources");
     let plan = subject.pending_changes().await;
     assert!(plan.iter().all(|c| c.action == Action::Create || c.action == Action::Wait), "after destroy: {plan:#?}");
+}
+
+/// The deploy lock: one holder at a time, the second told who; the holder renews it; once
+/// released it is free; breaking it says who held it.
+pub async fn one_lock_holder_at_a_time(subject: &Subject) {
+    use crate::providers::LockHolder;
+    let (p, owner) = (subject.providers(), subject.owner());
+    let (first, second) = (LockHolder::here("deploy"), LockHolder::here("scale"));
+    assert_eq!(p.cluster.acquire_lock(&owner, &first).await.expect("acquire_lock"), None, "a free lock is taken");
+    let held = p.cluster.acquire_lock(&owner, &second).await.expect("acquire_lock again");
+    assert_eq!(held.map(|h| h.token), Some(first.token.clone()), "a held lock is refused, naming its holder");
+    assert_eq!(p.cluster.acquire_lock(&owner, &first.renewed()).await.expect("renew"), None, "its holder renews");
+    p.cluster.release_lock(&owner, &first).await.expect("release_lock");
+    assert_eq!(p.cluster.acquire_lock(&owner, &second).await.expect("acquire_lock"), None, "free once released");
+    let broken = p.cluster.break_lock(&owner).await.expect("break_lock");
+    assert_eq!(broken.map(|h| h.token), Some(second.token.clone()), "breaking says who held it");
+    assert_eq!(p.cluster.acquire_lock(&owner, &first).await.expect("acquire_lock"), None, "free once broken");
+    p.cluster.release_lock(&owner, &first).await.expect("release_lock");
 }
 
 /// Tampering through the provider's own trait methods, behind the orchestrator's back: right for

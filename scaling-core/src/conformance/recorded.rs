@@ -163,6 +163,23 @@ impl Cluster for Recorded {
         self.note("delete_service", true);
         self.inner.cluster.delete_service(owner, service).await
     }
+    // The lock is not a resource: not counted as a write.
+    async fn acquire_lock(
+        &self,
+        owner: &Owner,
+        holder: &crate::providers::LockHolder,
+    ) -> ProviderResult<Option<crate::providers::LockHolder>> {
+        self.note("acquire_lock", false);
+        self.inner.cluster.acquire_lock(owner, holder).await
+    }
+    async fn release_lock(&self, owner: &Owner, holder: &crate::providers::LockHolder) -> ProviderResult<()> {
+        self.note("release_lock", false);
+        self.inner.cluster.release_lock(owner, holder).await
+    }
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<crate::providers::LockHolder>> {
+        self.note("break_lock", false);
+        self.inner.cluster.break_lock(owner).await
+    }
     async fn service_changed(&self, service: &ServiceInfo, within: std::time::Duration) {
         self.inner.cluster.service_changed(service, within).await
     }

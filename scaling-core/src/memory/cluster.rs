@@ -8,7 +8,7 @@ use super::state::{check_owner, owned_key, owner_of, Service, State, Tagged, Tas
 use super::{not_found, InMemoryCloud};
 use crate::providers::{
     Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo,
-    ListenerAction, Owner, RevisionInfo, Rollout, ServiceInfo,
+    ListenerAction, LockHolder, Owner, RevisionInfo, Rollout, ServiceInfo,
 };
 use crate::{ErrorKind, ProviderError, ProviderResult};
 
@@ -231,6 +231,33 @@ impl Cluster for InMemoryCloud {
             Ok(service_info(found, now))
         })
         .await
+    }
+
+    // The lock is not a resource of the app: its calls are logged as not mutating, so that a deploy
+    // that changes nothing still makes no write (faults still reach them by operation name).
+    async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>> {
+        self.call("acquire_lock", &owner.app, false, |s, _| match s.locks.get(&owner.app) {
+            Some(current) if current.token != holder.token && !current.expired() => Ok(Some(current.clone())),
+            _ => {
+                s.locks.insert(owner.app.clone(), holder.clone());
+                Ok(None)
+            }
+        })
+        .await
+    }
+
+    async fn release_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<()> {
+        self.call("release_lock", &owner.app, false, |s, _| {
+            if s.locks.get(&owner.app).is_some_and(|current| current.token == holder.token) {
+                s.locks.remove(&owner.app);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        self.call("break_lock", &owner.app, false, |s, _| Ok(s.locks.remove(&owner.app))).await
     }
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {

@@ -87,6 +87,8 @@ pub(crate) struct State {
     pub services: BTreeMap<String, Service>,
     pub zones: BTreeMap<String, Zone>,
     pub certificates: BTreeMap<String, Certificate>,
+    /// Deploy locks, by app.
+    pub locks: BTreeMap<String, crate::providers::LockHolder>,
 }
 
 impl State {

@@ -6,6 +6,7 @@ mod desired;
 mod destroy;
 mod diff;
 mod graph;
+mod locking;
 mod observe;
 mod options;
 mod plan;
@@ -95,12 +96,18 @@ pub struct DeployReport {
 pub struct Orchestrator {
     providers: Providers,
     options: DeployOptions,
+    held: locking::HeldLock,
+}
+
+/// The value behind `mutex`, even if a panicking thread left it poisoned.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Orchestrator {
     /// An orchestrator with default options.
     pub fn new(providers: Providers) -> Self {
-        Self { providers, options: DeployOptions::default() }
+        Self { providers, options: DeployOptions::default(), held: Arc::default() }
     }
 
     /// The same orchestrator with other options.
@@ -229,9 +236,12 @@ impl Orchestrator {
             (Err(error), true) => runner.emit(StepId::Image, &label, EventKind::Failed { error: error.to_string() }),
             _ => {}
         }
-        let plan = self.plan(spec, image?).await?;
+        let image = image?;
+        // The lock is taken while the deployment is read: of two deploys, one is refused before any write.
+        let (holder, plan) = self.lock_while(&spec.app.name, "deploy", self.plan(spec, image)).await?;
+        let applied = self.holding(holder, self.apply(&plan, progress)).await;
         // The time the user waited: the build and the reads included, not only the writes.
-        let mut report = self.apply(&plan, progress).await?;
+        let mut report = applied?;
         report.elapsed = started.elapsed();
         Ok(report)
     }
@@ -245,6 +255,10 @@ impl Orchestrator {
     /// Changes the replica count without a full deploy; waits for stability when the options say so.
     pub async fn scale(&self, spec: &Spec, count: u32, progress: &dyn Progress) -> Result<ServiceInfo> {
         spec.validate()?;
+        self.locked(&spec.app.name, "scale", self.scale_unlocked(spec, count, progress)).await
+    }
+
+    async fn scale_unlocked(&self, spec: &Spec, count: u32, progress: &dyn Progress) -> Result<ServiceInfo> {
         let names = self.providers.capabilities.names(&spec.app.name);
         let owner = crate::Owner::new(&spec.app.name);
         let not_deployed = |what: &str| Error::NotDeployed { app: spec.app.name.clone(), what: what.into() };
@@ -341,8 +355,8 @@ impl Orchestrator {
         options: &DestroyOptions,
         progress: &dyn Progress,
     ) -> Result<DestroyReport> {
-        let plan = self.observe_only(spec).await?;
-        self.destroyer(spec, &plan, options, progress).run().await
+        let (holder, plan) = self.lock_while(&spec.app.name, "destroy", self.observe_only(spec)).await?;
+        self.holding(holder, self.destroyer(spec, &plan, options, progress).run()).await
     }
 
     /// A plan for the spec's own image reference (or a placeholder), made only to observe.

@@ -73,6 +73,8 @@ pub struct DeployOptions {
     pub timeouts: Timeouts,
     /// Retries of retryable errors.
     pub retry: RetryPolicy,
+    /// Break the app's deploy lock before taking it (`--break-lock`: a run that held it was killed).
+    pub break_lock: bool,
 }
 
 impl Default for DeployOptions {
@@ -82,6 +84,7 @@ impl Default for DeployOptions {
             poll_interval: Duration::from_secs(5),
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
+            break_lock: false,
         }
     }
 }

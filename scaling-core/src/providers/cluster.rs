@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DesiredFirewall, FirewallInfo, Owner, Tags};
+use super::{DesiredFirewall, FirewallInfo, LockHolder, Owner, Tags};
 use crate::spec::{Platform, Vcpu};
 use crate::ProviderResult;
 
@@ -337,6 +337,18 @@ pub trait Cluster: Send + Sync {
     ) -> ProviderResult<ServiceInfo>;
     /// Stops every replica and deletes the service.
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()>;
+
+    /// Takes `owner`'s deploy lock for `holder`, or renews it when `holder` (by its token) has it
+    /// already; a lock another holds that has not expired is left alone and returned (`Some`), an
+    /// expired one is taken over. Atomic: of two runs asking at once, exactly one gets it.
+    async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>>;
+    /// Releases the lock `holder` took; a lock already gone is no error. A provider that can check
+    /// the token atomically leaves a lock broken and taken by another as it is; one that cannot (SSM
+    /// has no conditional delete) relies on the orchestrator, which releases only a lock its renewals
+    /// still found its own.
+    async fn release_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<()>;
+    /// Removes the lock whoever holds it (`--break-lock`, after a run was killed); returns who held it.
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>>;
 
     /// Resolves when `service` may have changed (a replica turned healthy, failed or left), or after
     /// `within` at the latest: the pause between two polls of a wait for the service. A provider

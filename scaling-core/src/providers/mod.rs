@@ -18,6 +18,7 @@ mod cluster;
 mod dns;
 mod endpoint;
 mod load_balancer;
+mod lock;
 mod registry;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,7 @@ pub use load_balancer::{
     BackendInfo, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction, ListenerInfo, LoadBalancer,
     LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
 };
+pub use lock::{LockHolder, LOCK_RENEWAL, LOCK_TTL};
 pub use registry::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Registry, RepositoryInfo};
 
 #[cfg(any(test, feature = "mocks"))]

@@ -1,0 +1,134 @@
+//! The app's deploy lock around `deploy`, `scale` and `destroy`: taken first (broken first with
+//! `DeployOptions::break_lock`), renewed while the operation runs, released after it — when it fails
+//! too, and through [`Orchestrator::abandon`] when the caller drops it (Ctrl-C). `plan` and `status`
+//! only read, and take no lock.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use super::Orchestrator;
+use crate::providers::{Cluster, LockHolder, Owner, LOCK_RENEWAL};
+use crate::{Error, Result};
+
+/// The holder this orchestrator's running operation has, shared by its clones.
+pub(crate) type HeldLock = Arc<Mutex<Option<(Owner, LockHolder)>>>;
+
+/// A lock call's failure (it belongs to no step of the graph).
+fn provider_error(source: crate::ProviderError) -> Error {
+    Error::LockFailed { source }
+}
+
+impl Orchestrator {
+    /// Takes `app`'s lock for `operation` (after breaking it, when asked); refused with
+    /// [`Error::Locked`] naming the holder when another run has it.
+    pub(crate) async fn take_lock(&self, app: &str, operation: &str) -> Result<LockHolder> {
+        let owner = Owner::new(app);
+        let cluster = &self.providers.cluster;
+        if self.options.break_lock {
+            if let Some(broken) = cluster.break_lock(&owner).await.map_err(provider_error)? {
+                tracing::warn!("broke the lock of {app} held by {}", broken.describe());
+            }
+        }
+        let holder = LockHolder::here(operation);
+        if let Some(current) = cluster.acquire_lock(&owner, &holder).await.map_err(provider_error)? {
+            return Err(Error::Locked { app: app.to_string(), holder: current.describe() });
+        }
+        *super::lock(&self.held) = Some((owner, holder.clone()));
+        Ok(holder)
+    }
+
+    /// Takes `app`'s lock for an `operation` of the caller's own (as `deploy`, `scale` and `destroy`
+    /// do for theirs): refused with [`Error::Locked`] naming the holder when another run has it.
+    /// Release it with [`Self::unlock`]; a process that ends holding it leaves it to expire (or, on
+    /// this machine, frees it as it exits).
+    pub async fn lock_for(&self, app: &str, operation: &str) -> Result<LockHolder> {
+        self.take_lock(app, operation).await
+    }
+
+    /// Releases a lock [`Self::lock_for`] took.
+    pub async fn unlock(&self, holder: &LockHolder) -> Result<()> {
+        self.release_lock(holder).await
+    }
+
+    /// Releases what [`Self::take_lock`] took.
+    pub(crate) async fn release_lock(&self, holder: &LockHolder) -> Result<()> {
+        let taken = super::lock(&self.held).take_if(|(_, held)| held.token == holder.token);
+        match taken {
+            Some((owner, holder)) => self.providers.cluster.release_lock(&owner, &holder).await.map_err(provider_error),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `work` holding the lock `holder` (taken already): renewed every [`LOCK_RENEWAL`] while it
+    /// runs, released after, whatever `work` returned.
+    pub(crate) async fn holding<T>(&self, holder: LockHolder, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let renewal = renew(self.providers.cluster.clone(), self.held.clone(), holder.clone());
+        let result = work.await;
+        renewal.abort();
+        let released = self.release_lock(&holder).await;
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+
+    /// Takes `app`'s lock for `operation` while `read` runs (reads only: the two overlap, so the lock
+    /// costs no extra round); a failed read releases the lock again.
+    pub(crate) async fn lock_while<T>(
+        &self,
+        app: &str,
+        operation: &str,
+        read: impl Future<Output = Result<T>>,
+    ) -> Result<(LockHolder, T)> {
+        match tokio::join!(self.take_lock(app, operation), read) {
+            (Ok(holder), Ok(value)) => Ok((holder, value)),
+            (Ok(holder), Err(error)) => {
+                self.release_lock(&holder).await?;
+                Err(error)
+            }
+            (Err(error), _) => Err(error),
+        }
+    }
+
+    /// Runs `work` under `app`'s lock for `operation`.
+    pub(crate) async fn locked<T>(
+        &self,
+        app: &str,
+        operation: &str,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let holder = self.take_lock(app, operation).await?;
+        self.holding(holder, work).await
+    }
+
+    /// Releases the lock of an operation the caller stopped waiting for (an interrupted deploy), so
+    /// that the next run does not find it held. Nothing when none is held.
+    pub async fn abandon(&self) {
+        let held = super::lock(&self.held).take();
+        if let Some((owner, holder)) = held {
+            if let Err(error) = self.providers.cluster.release_lock(&owner, &holder).await {
+                tracing::warn!(%error, "could not release the lock; it expires by itself");
+            }
+        }
+    }
+}
+
+/// Renews `holder` every [`LOCK_RENEWAL`] until aborted; a lock found taken by another (broken
+/// meanwhile) is said once and left alone.
+fn renew(cluster: Arc<dyn Cluster>, held: HeldLock, holder: LockHolder) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LOCK_RENEWAL).await;
+            let Some((owner, _)) = super::lock(&held).clone() else { return };
+            match cluster.acquire_lock(&owner, &holder.renewed()).await {
+                Ok(None) => {}
+                Ok(Some(other)) => {
+                    tracing::warn!("the lock of {} was broken and is now held by {}", owner.app, other.describe());
+                    // No longer ours: the end of the operation must not release the other's lock.
+                    super::lock(&held).take_if(|(_, mine)| mine.token == holder.token);
+                    return;
+                }
+                Err(error) => tracing::warn!(%error, "could not renew the lock; trying again"),
+            }
+        }
+    })
+}

@@ -1,0 +1,80 @@
+//! The deploy lock through the in-memory cloud: one deploy, scale or destroy of an app at a time.
+
+use scaling_core::memory::{Fault, InMemoryCloud};
+use scaling_core::providers::{Cluster, LockHolder, Owner};
+use scaling_core::{DeployOptions, DestroyOptions, Error, RecordedEvents};
+use scaling_tests::{orchestrator, seed_spec, test_options};
+
+/// Who holds dashmath's lock now (probed by taking and giving it back).
+async fn holder_of(cloud: &InMemoryCloud) -> Option<LockHolder> {
+    let probe = LockHolder::here("probe");
+    let owner = Owner::new("dashmath");
+    match cloud.acquire_lock(&owner, &probe).await.unwrap() {
+        Some(holder) => Some(holder),
+        None => {
+            cloud.release_lock(&owner, &probe).await.unwrap();
+            None
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn deploy_scale_and_destroy_are_refused_while_another_run_holds_the_lock_and_write_nothing() {
+    let cloud = InMemoryCloud::new().shared();
+    orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(holder_of(&cloud).await, None, "a finished deploy released its lock");
+
+    let other = LockHolder::here("deploy");
+    assert_eq!(cloud.acquire_lock(&Owner::new("dashmath"), &other).await.unwrap(), None);
+    cloud.clear_calls();
+    let o = orchestrator(&cloud);
+    let errors = [
+        o.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err(),
+        o.scale(&seed_spec(), 5, &RecordedEvents::new()).await.map(|_| ()).unwrap_err(),
+        o.destroy(&seed_spec(), &DestroyOptions::default(), &RecordedEvents::new()).await.map(|_| ()).unwrap_err(),
+    ];
+    for error in errors {
+        assert!(matches!(&error, Error::Locked { .. }), "{error:?}");
+        assert!(error.to_string().contains(&other.describe()[..20]), "names who holds it: {error}");
+    }
+    assert_eq!(cloud.mutating_calls(), [], "a refused operation writes nothing");
+    assert_eq!(holder_of(&cloud).await.map(|h| h.token), Some(other.token.clone()), "and leaves the lock alone");
+
+    // The run holding it was killed: --break-lock.
+    let breaking = orchestrator(&cloud).with_options(DeployOptions { break_lock: true, ..test_options() });
+    breaking.scale(&seed_spec(), 2, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(holder_of(&cloud).await, None, "the scale that broke the lock released its own");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_or_abandoned_operation_releases_its_lock() {
+    let cloud = InMemoryCloud::new().shared();
+    cloud.inject(Fault::operation("ensure_load_balancer"));
+    orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err();
+    assert_eq!(holder_of(&cloud).await, None, "a failed deploy released its lock");
+    cloud.clear_faults();
+
+    // A deploy dropped half-way (Ctrl-C): the caller abandons it.
+    cloud.set_latency(scaling_core::memory::Latency::REALISTIC);
+    let (o, spec, events) = (orchestrator(&cloud), seed_spec(), RecordedEvents::new());
+    let interrupted = tokio::time::timeout(std::time::Duration::from_secs(30), o.deploy(&spec, None, &events));
+    assert!(interrupted.await.is_err(), "still deploying after 30 s");
+    assert!(holder_of(&cloud).await.is_some(), "the dropped deploy still holds it");
+    o.abandon().await;
+    assert_eq!(holder_of(&cloud).await, None, "abandon releases it");
+    cloud.set_latency(scaling_core::memory::Latency::NONE);
+    orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn of_two_deploys_at_once_exactly_one_runs() {
+    let cloud = InMemoryCloud::with_latency(scaling_core::memory::Latency {
+        api_call: std::time::Duration::from_millis(100),
+        ..Default::default()
+    })
+    .shared();
+    let (a, b, spec, events) = (orchestrator(&cloud), orchestrator(&cloud), seed_spec(), RecordedEvents::new());
+    let (first, second) = tokio::join!(a.deploy(&spec, None, &events), b.deploy(&spec, None, &events));
+    let locked = [&first, &second].iter().filter(|r| matches!(r, Err(Error::Locked { .. }))).count();
+    assert_eq!((locked, [&first, &second].iter().filter(|r| r.is_ok()).count()), (1, 1), "{first:?} {second:?}");
+}
