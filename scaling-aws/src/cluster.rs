@@ -368,7 +368,11 @@ impl Cluster for AwsProvider {
         }
         let network = self.network().await?;
         let shape = ServiceShape { subnets: &network.subnets, assign_public_ip: self.settings.assign_public_ip };
-        Ok(Some(ServiceInfo { drift: shape.drift(&service), ..service_info(&service) }))
+        let mut info = ServiceInfo { drift: shape.drift(&service), ..service_info(&service) };
+        if let Rollout::Failed(reason) = &info.rollout {
+            info.rollout = Rollout::Failed(format!("{reason}{}", self.last_lines(owner).await));
+        }
+        Ok(Some(info))
     }
 
     async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
@@ -503,6 +507,15 @@ impl Cluster for AwsProvider {
 
     async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
         self.break_it(owner).await
+    }
+
+    async fn read_logs(
+        &self,
+        owner: &Owner,
+        _service: &str,
+        query: &scaling_core::providers::LogQuery,
+    ) -> ProviderResult<scaling_core::providers::LogPage> {
+        self.task_logs(owner, query).await
     }
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {

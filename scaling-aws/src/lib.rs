@@ -33,6 +33,7 @@ mod ecr_auth;
 pub mod error;
 mod load_balancer;
 mod lock;
+mod logs;
 mod network;
 mod provider;
 mod registry;

@@ -35,6 +35,7 @@ struct Mocks {
     ec2: Vec<Rule>,
     ecs: Vec<Rule>,
     acm: Vec<Rule>,
+    logs: Vec<Rule>,
 }
 
 impl Mocks {
@@ -48,7 +49,7 @@ impl Mocks {
             route53: mock_client!(aws_sdk_route53, RuleMode::MatchAny, &Vec::<Rule>::new()),
             acm: mock_client!(aws_sdk_acm, RuleMode::MatchAny, &self.acm),
             iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &Vec::<Rule>::new()),
-            logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &Vec::<Rule>::new()),
+            logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &self.logs),
             ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, &Vec::<Rule>::new()),
             region: "us-east-1".into(),
             settings: crate::AwsSettings::default(),
@@ -104,6 +105,51 @@ async fn a_new_service_gets_the_grace_period_and_a_circuit_breaker_that_rolls_ba
     let service = provider.ensure_service(&desired).await.unwrap();
     assert_eq!(create.num_calls(), 1, "the request carried the grace period, breaker, launch type and token");
     assert_eq!(service.health_check_grace_period, Some(std::time::Duration::from_secs(30)));
+}
+
+#[tokio::test]
+async fn a_rollout_the_circuit_breaker_failed_shows_the_tasks_last_log_lines() {
+    use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsOutput;
+    use aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, Tag};
+    let describe = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| {
+        let deployment = Deployment::builder()
+            .status("PRIMARY")
+            .rollout_state(DeploymentRolloutState::Failed)
+            .rollout_state_reason("ECS deployment circuit breaker: tasks failed to start.")
+            .build();
+        let service = Service::builder()
+            .service_name("dashmath-service")
+            .status("ACTIVE")
+            .deployments(deployment)
+            .tags(Tag::builder().key(Owner::TAG).value("dashmath").build())
+            .build();
+        DescribeServicesOutput::builder().services(service).build()
+    });
+    let events = mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
+        .match_requests(|r| r.log_group_name() == Some("/ecs/dashmath"))
+        .then_output(|| {
+            let now = scaling_core::providers::epoch_millis(std::time::SystemTime::now()) as i64;
+            let event = |at: i64, text: &str| {
+                FilteredLogEvent::builder()
+                    .timestamp(at)
+                    .event_id(at.to_string())
+                    .log_stream_name("dashmath/dashmath-container/0123abcd")
+                    .message(text)
+                    .build()
+            };
+            FilterLogEventsOutput::builder()
+                .events(event(now - 2000, "Traceback (most recent call last):"))
+                .events(event(now - 1000, "ModuleNotFoundError: No module named 'dash'"))
+                .build()
+        });
+    let provider = Mocks { ecs: vec![describe], logs: vec![events], ..Default::default() }.provider();
+    let cluster = ClusterInfo { id: "arn:cluster".into(), name: "dashmath-cluster".into() };
+    let service = provider.find_service(&owner(), &cluster, "dashmath-service").await.unwrap().unwrap();
+    let scaling_core::providers::Rollout::Failed(reason) = service.rollout else { panic!("{:?}", service.rollout) };
+    assert!(reason.starts_with("ECS deployment circuit breaker"), "the reason first: {reason}");
+    assert!(reason.contains("[0123abcd] ModuleNotFoundError: No module named 'dash'"), "then the last lines: {reason}");
 }
 
 fn owned_group() -> Rule {

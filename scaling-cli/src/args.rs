@@ -117,6 +117,22 @@ pub enum Command {
     /// Show tasks, rollout, target health, certificate, URLs and DNS delegation.
     #[command(after_help = "Example:\n  scaling status --output json")]
     Status,
+    /// Show what the replicas wrote, interleaved by time and labelled by replica.
+    #[command(after_help = "Examples:\n  scaling logs --since 10m\n  scaling logs -f --replica 2")]
+    Logs {
+        /// Keep printing new lines until Ctrl-C.
+        #[arg(short, long)]
+        follow: bool,
+        /// Only lines of the last DURATION, e.g. `10m`, `2h`, `90s`.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        since: Option<std::time::Duration>,
+        /// Only this replica's lines (the label the lines carry: `3` locally, a task id on AWS).
+        #[arg(long)]
+        replica: Option<String>,
+        /// At most this many lines first (the newest).
+        #[arg(long, default_value_t = 200)]
+        lines: usize,
+    },
     /// Change the number of replicas without a full deploy.
     #[command(after_help = "Example:\n  scaling scale 6")]
     Scale {

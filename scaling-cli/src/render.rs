@@ -30,6 +30,8 @@ pub enum JsonLine<'a, T: Serialize> {
     Event(&'a Event),
     /// The command's result.
     Result(&'a T),
+    /// One line a replica wrote (`scaling logs`: one per line, followed as they come with `-f`).
+    Log(&'a T),
     /// The command failed.
     Error {
         /// What failed.

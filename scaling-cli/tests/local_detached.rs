@@ -104,6 +104,25 @@ fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly()
         assert!(replica["address"].as_str().unwrap().starts_with("127.0.0.1:"), "{replica}");
     }
 
+    // Both replicas' output, from another process, interleaved by time and labelled by replica.
+    let logs = run(&["logs"]);
+    let text = String::from_utf8_lossy(&logs.stdout).into_owned();
+    assert!(logs.status.success(), "{}", String::from_utf8_lossy(&logs.stderr));
+    let labels: std::collections::BTreeSet<&str> =
+        text.lines().filter_map(|l| l.split(" | ").next()?.split_whitespace().nth(1)).collect();
+    assert_eq!(labels.len(), 2, "a label per replica: {text}");
+    assert!(text.contains("Listening at: http://127.0.0.1:"), "gunicorn's start lines: {text}");
+    let first = labels.iter().next().unwrap().to_string();
+    let one = String::from_utf8_lossy(&run(&["logs", "--replica", &first]).stdout).into_owned();
+    assert!(!one.is_empty() && one.lines().all(|l| l.contains(&format!(" {first} | "))), "{one}");
+    let json_logs = run(&["--output", "json", "logs", "--lines", "3"]);
+    let parsed: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&json_logs.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(parsed.len(), 3, "--lines 3: {parsed:?}");
+    assert!(parsed.iter().all(|l| l["type"] == "log" && l["at"].is_u64() && l["replica"].is_string()), "{parsed:?}");
+    let later = run(&["logs", "--since", "1ms"]);
+    assert!(later.status.success(), "{}", String::from_utf8_lossy(&later.stderr));
+
     // A replica killed out of band is replaced; status lists the newcomer with its restart, in words.
     let victim = replicas[0]["pid"].as_i64().unwrap() as i32;
     let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL);

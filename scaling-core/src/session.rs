@@ -11,7 +11,7 @@ use std::process::Command;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::providers::ServiceInfo;
+use crate::providers::{LogPage, LogQuery, ServiceInfo};
 use crate::{
     Action, Change, DeployReport, DestroyOptions, DestroyReport, Error, Orchestrator, Progress, Spec, StatusReport,
 };
@@ -152,6 +152,9 @@ pub trait Session: Send + Sync {
 
     /// Deletes what the app owns, but what `options` keeps.
     async fn destroy(&self, options: &DestroyOptions, progress: &dyn Progress) -> SessionResult<DestroyReport>;
+
+    /// What the app's replicas wrote, as `query` asks; a follower passes each page's cursor on.
+    async fn logs(&self, query: &LogQuery) -> SessionResult<LogPage>;
 }
 
 /// A cloud's session: the orchestrator over the provider's five traits, nothing else.
@@ -215,5 +218,9 @@ impl Session for CloudSession {
 
     async fn destroy(&self, options: &DestroyOptions, progress: &dyn Progress) -> SessionResult<DestroyReport> {
         Ok(self.orchestrator.destroy(&self.spec, options, progress).await?)
+    }
+
+    async fn logs(&self, query: &LogQuery) -> SessionResult<LogPage> {
+        Ok(self.orchestrator.logs(&self.spec, query).await?)
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use scaling_core::providers::{
     Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, LockHolder,
-    Owner, RevisionInfo, Rollout, ServiceInfo,
+    LogPage, LogQuery, Owner, RevisionInfo, Rollout, ServiceInfo,
 };
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
@@ -221,6 +221,14 @@ impl Cluster for LocalCloud {
 
     async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
         self.operation_locks.break_lock(&self.paths, &owner.app)
+    }
+
+    /// The replicas' log files, read from disk: from any process, running or not.
+    async fn read_logs(&self, _owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage> {
+        let (logs, service, query) = (self.paths.logs(), service.to_string(), query.clone());
+        let read = tokio::task::spawn_blocking(move || crate::replica_logs::read(&logs, &service, &query)).await;
+        let fail = |message: String| ProviderError::new("read_logs", "replica logs", ErrorKind::Other, message);
+        read.map_err(|e| fail(e.to_string()))?.map_err(|e| fail(format!("cannot read the replica logs: {e}")))
     }
 
     /// Wakes at the service's pool's next change (a replica healthy, unhealthy, added, retired or

@@ -55,6 +55,7 @@ pub mod paths;
 mod procfs;
 pub mod reach;
 mod registry;
+mod replica_logs;
 pub mod run_record;
 mod session;
 mod settings;

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use scaling_core::providers::ServiceInfo;
+use scaling_core::providers::{LogPage, LogQuery, ServiceInfo};
 use scaling_core::session::{DeployOutcome, DestroyPreview, Detached, PlanOutcome, Serving, StatusOutcome};
 use scaling_core::{
     DeployOptions, DestroyOptions, DestroyReport, Orchestrator, Progress, Providers, Session, SessionError,
@@ -189,6 +189,11 @@ impl Session for LocalSession {
 
     async fn destroy(&self, options: &DestroyOptions, _progress: &dyn Progress) -> SessionResult<DestroyReport> {
         teardown::destroy(self.app(), options).await.map_err(SessionError::lifecycle)
+    }
+
+    /// The replicas' log files, from any process, whether the app runs or not.
+    async fn logs(&self, query: &LogQuery) -> SessionResult<LogPage> {
+        Ok(self.orchestrator.logs(&self.spec, query).await?)
     }
 }
 

@@ -237,6 +237,7 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u
     std::fs::create_dir_all(logs)?;
     let log_path = logs.join(format!("{}-{id}.log", service.name));
     let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    let log_too = log.try_clone()?;
     let command_line = &spec.bundle.manifest.command;
     let (program, args) = command_line.split_first().ok_or_else(|| std::io::Error::other("empty command"))?;
     let mut path = std::env::var_os("PATH").unwrap_or_default();
@@ -267,12 +268,19 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u
         .env("WEB_CONCURRENCY", spec.workers.to_string())
         .env(crate::run_record::REPLICA_MARKER, &service.name)
         .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
+        // Through the supervisor, which stamps each line with its time (for the `--since` of `scaling logs`).
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
     die_with_parent(&mut command);
     let mut child = command.spawn()?;
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(crate::replica_logs::copy_stamped(out, tokio::fs::File::from_std(log)));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(crate::replica_logs::copy_stamped(err, tokio::fs::File::from_std(log_too)));
+    }
     let pid = child.id().ok_or_else(|| std::io::Error::other("the replica exited at once"))?;
     let exited = Arc::new(AtomicBool::new(false));
     let flag = exited.clone();

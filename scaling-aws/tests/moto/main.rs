@@ -7,6 +7,7 @@ mod deploy;
 mod drift;
 mod faults;
 mod lock;
+mod logs;
 mod support;
 
 use std::sync::Arc;

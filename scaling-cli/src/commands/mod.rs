@@ -3,6 +3,7 @@
 mod deploy;
 mod destroy;
 mod init;
+mod logs;
 mod plan;
 mod status;
 mod validate;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Status => status::status(global).await,
+        Command::Logs { follow, since, replica, lines } => logs::run(global, follow, since, replica, lines).await,
         Command::Scale { count, no_wait } => status::scale(global, count, !no_wait).await,
         Command::Destroy { yes, delete_zone, delete_images, delete_logs } => {
             let options = scaling_core::DestroyOptions { delete_zone, delete_images, delete_logs };

@@ -180,6 +180,15 @@ impl Cluster for Recorded {
         self.note("break_lock", false);
         self.inner.cluster.break_lock(owner).await
     }
+    async fn read_logs(
+        &self,
+        owner: &Owner,
+        service: &str,
+        query: &crate::providers::LogQuery,
+    ) -> ProviderResult<crate::providers::LogPage> {
+        self.note("read_logs", false);
+        self.inner.cluster.read_logs(owner, service, query).await
+    }
     async fn service_changed(&self, service: &ServiceInfo, within: std::time::Duration) {
         self.inner.cluster.service_changed(service, within).await
     }

@@ -8,7 +8,7 @@ use super::state::{check_owner, owned_key, owner_of, Service, State, Tagged, Tas
 use super::{not_found, InMemoryCloud};
 use crate::providers::{
     Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo,
-    ListenerAction, LockHolder, Owner, RevisionInfo, Rollout, ServiceInfo,
+    ListenerAction, LockHolder, LogPage, LogQuery, Owner, RevisionInfo, Rollout, ServiceInfo,
 };
 use crate::{ErrorKind, ProviderError, ProviderResult};
 
@@ -258,6 +258,29 @@ impl Cluster for InMemoryCloud {
 
     async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
         self.call("break_lock", &owner.app, false, |s, _| Ok(s.locks.remove(&owner.app))).await
+    }
+
+    /// The lines [`InMemoryCloud::write_log`] wrote; the cursor is the number of lines read.
+    async fn read_logs(&self, owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage> {
+        self.call("read_logs", service, false, |s, _| {
+            if let Some(found) = s.services.values().find(|svc| svc.info.name == service) {
+                check_owner(&found.tags, owner, "read_logs", service)?;
+            }
+            let all = s.logs.get(service).cloned().unwrap_or_default();
+            let start = query.after.as_deref().and_then(|c| c.parse::<usize>().ok()).unwrap_or(0).min(all.len());
+            let since = query.since.map(crate::providers::epoch_millis);
+            let mut lines: Vec<_> = all[start..]
+                .iter()
+                .filter(|l| query.replica.as_ref().is_none_or(|r| l.replica.starts_with(r.as_str())))
+                .filter(|l| since.is_none_or(|since| l.at.is_none_or(|at| at >= since)))
+                .cloned()
+                .collect();
+            if query.after.is_none() && query.limit > 0 && lines.len() > query.limit {
+                lines.drain(..lines.len() - query.limit);
+            }
+            Ok(LogPage { lines, cursor: Some(all.len().to_string()) })
+        })
+        .await
     }
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {

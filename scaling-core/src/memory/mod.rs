@@ -197,6 +197,16 @@ impl InMemoryCloud {
         }
     }
 
+    /// Appends a line replica `replica` of service `service` wrote now (read back by `read_logs`).
+    pub fn write_log(&self, service: &str, replica: &str, text: &str) {
+        let line = crate::providers::LogLine {
+            at: Some(crate::providers::epoch_millis(std::time::SystemTime::now())),
+            replica: replica.to_string(),
+            text: text.to_string(),
+        };
+        lock(&self.state).logs.entry(service.to_string()).or_default().push(line);
+    }
+
     /// Makes builds report this platform, whatever was asked (to test the mismatch check).
     pub fn set_build_platform(&self, platform: Option<crate::spec::Platform>) {
         lock(&self.state).build_platform = platform;

@@ -89,6 +89,8 @@ pub(crate) struct State {
     pub certificates: BTreeMap<String, Certificate>,
     /// Deploy locks, by app.
     pub locks: BTreeMap<String, crate::providers::LockHolder>,
+    /// What replicas wrote, by service, in order.
+    pub logs: BTreeMap<String, Vec<crate::providers::LogLine>>,
 }
 
 impl State {

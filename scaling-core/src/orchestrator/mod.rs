@@ -320,6 +320,16 @@ impl Orchestrator {
         Ok(stable)
     }
 
+    /// What the app's replicas wrote, as `query` asks (read only: no lock).
+    pub async fn logs(&self, spec: &Spec, query: &crate::providers::LogQuery) -> Result<crate::providers::LogPage> {
+        spec.validate()?;
+        let names = self.providers.capabilities.names(&spec.app.name);
+        let owner = crate::Owner::new(&spec.app.name);
+        let runner = runner::Runner::new(&self.options, &crate::Silent);
+        let label = format!("logs of {}", names.service);
+        runner.call(StepId::Service, &label, || self.providers.cluster.read_logs(&owner, &names.service, query)).await
+    }
+
     /// The plan of a destroy with `options`: a row per owned resource, `delete`, or `no_change` with
     /// the reason it is kept and the option that deletes it. Makes no mutating call.
     pub async fn plan_destroy(&self, spec: &Spec, options: &DestroyOptions) -> Result<Plan> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DesiredFirewall, FirewallInfo, LockHolder, Owner, Tags};
+use super::{DesiredFirewall, FirewallInfo, LockHolder, LogPage, LogQuery, Owner, Tags};
 use crate::spec::{Platform, Vcpu};
 use crate::ProviderResult;
 
@@ -349,6 +349,10 @@ pub trait Cluster: Send + Sync {
     async fn release_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<()>;
     /// Removes the lock whoever holds it (`--break-lock`, after a run was killed); returns who held it.
     async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>>;
+
+    /// What the replicas of the service named `service` wrote, as `query` asks: oldest first,
+    /// each line labelled by its replica, with a cursor a follower continues from.
+    async fn read_logs(&self, owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage>;
 
     /// Resolves when `service` may have changed (a replica turned healthy, failed or left), or after
     /// `within` at the latest: the pause between two polls of a wait for the service. A provider

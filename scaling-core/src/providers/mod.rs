@@ -19,6 +19,7 @@ mod dns;
 mod endpoint;
 mod load_balancer;
 mod lock;
+mod logs;
 mod registry;
 
 use std::collections::BTreeMap;
@@ -38,6 +39,7 @@ pub use load_balancer::{
     LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
 };
 pub use lock::{LockHolder, LOCK_RENEWAL, LOCK_TTL};
+pub use logs::{epoch_millis, LogLine, LogPage, LogQuery};
 pub use registry::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Registry, RepositoryInfo};
 
 #[cfg(any(test, feature = "mocks"))]
