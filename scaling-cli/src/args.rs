@@ -39,6 +39,10 @@ pub struct Global {
     /// No colors or live progress (also when NO_COLOR is set or stdout is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// The environment: a separate copy of the app from the config's `[environments.NAME]` table,
+    /// with names, tags, host names and ports of its own.
+    #[arg(long = "env", global = true, env = "SCALING_ENV", value_name = "NAME")]
+    pub environment: Option<String>,
     /// Break the app's deploy lock before taking it: only when the run holding it was killed (deploy,
     /// scale and destroy take the lock; a second one is refused, naming who holds it).
     #[arg(long, global = true)]

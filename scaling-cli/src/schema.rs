@@ -31,6 +31,17 @@ pub fn config_schema() -> Value {
         // A table for a provider this `scaling` does not know is a typo.
         provider["additionalProperties"] = Value::Bool(false);
     }
+    // `[environments.<name>]`: any part of the spec again, for a separate copy of the app.
+    if let Some(properties) = root["properties"].as_object_mut() {
+        properties.insert(
+            "environments".into(),
+            serde_json::json!({
+                "description": "Separate copies of the app (`--env NAME`): each table overrides any part of this file; `app.name` becomes `<app>-<NAME>` unless set.",
+                "type": "object",
+                "additionalProperties": { "type": "object" }
+            }),
+        );
+    }
     root
 }
 
@@ -55,7 +66,9 @@ mod tests {
     #[test]
     fn the_schema_knows_every_table_and_each_providers_own() {
         let schema = config_schema();
-        for table in ["app", "image", "health_check", "env", "domain", "load_balancer", "tags", "provider"] {
+        for table in
+            ["app", "image", "health_check", "env", "domain", "load_balancer", "tags", "provider", "environments"]
+        {
             assert!(schema["properties"].get(table).is_some(), "no `{table}` in the schema");
         }
         let provider = schema.pointer("/$defs/ProviderSpec").or(schema.pointer("/properties/provider")).unwrap();

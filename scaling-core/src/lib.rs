@@ -59,5 +59,5 @@ pub use providers::{
 pub use session::{CloudSession, Session, SessionError, SessionResult};
 pub use spec::{
     Algorithm, AppSpec, DomainSpec, HealthCheckSpec, ImageReference, ImageSpec, LoadBalancerSpec, Platform, Problem,
-    ProviderSettings, ProviderSpec, Spec, SpecErrors, TlsVersion, Vcpu,
+    ProviderSettings, ProviderSpec, Spec, SpecErrors, TlsVersion, Vcpu, ENVIRONMENT_TAG,
 };

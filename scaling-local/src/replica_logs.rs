@@ -34,7 +34,8 @@ pub(crate) async fn copy_stamped(from: impl AsyncRead + Unpin, mut to: tokio::fs
         stamped.extend_from_slice(stamp.as_bytes());
         stamped.push(b' ');
         stamped.extend_from_slice(&line);
-        if to.write_all(&stamped).await.is_err() {
+        // tokio writes files from a worker thread: flushing waits until the line is in the file.
+        if to.write_all(&stamped).await.is_err() || to.flush().await.is_err() {
             return;
         }
     }

@@ -7,6 +7,7 @@ mod conformance;
 mod deploy;
 mod destroy;
 mod domain;
+mod environments;
 mod faults;
 mod invalid_specs;
 mod lock;

@@ -57,7 +57,7 @@ pub fn load(global: &Global) -> Result<Spec> {
 /// The config file's spec, checked all at once: the core's rules, the image's files, the chosen
 /// provider's table and limits, and the command line's overrides (named as the flags).
 pub fn spec_of(global: &Global) -> std::result::Result<Spec, SpecErrors> {
-    let spec = Spec::read(&global.config)?;
+    let spec = Spec::read_environment(&global.config, global.environment.as_deref())?;
     let problems = provider::problems(global, &spec);
     if problems.is_empty() {
         Ok(spec)

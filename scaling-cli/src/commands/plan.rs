@@ -54,7 +54,8 @@ pub async fn run(global: &Global, image: Option<&str>) -> Result<()> {
     let output = PlanOutput { app: &app, provider: session.provider(), changes };
     finish(global, &renderer, &output, || {
         let against = planned.against.as_ref().map(|a| format!(" against {a}")).unwrap_or_default();
-        format!("Plan for {app} ({} provider){against}:\n{}", session.provider(), table(changes))
+        let environment = session.spec().environment.as_ref().map(|e| format!(", environment {e}")).unwrap_or_default();
+        format!("Plan for {app} ({} provider{environment}){against}:\n{}", session.provider(), table(changes))
     });
     Ok(())
 }

@@ -16,6 +16,7 @@
 //! assert_eq!(spec.health_check.grace_period.as_secs(), 30);
 //! ```
 
+mod environments;
 mod image;
 mod problems;
 mod provider_settings;
@@ -31,6 +32,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use environments::ENVIRONMENT_TAG;
 pub use image::{ImageReference, ImageSpec, Platform};
 pub use problems::{Problem, SpecErrors};
 pub use provider_settings::{ProviderSettings, ProviderSpec};
@@ -64,6 +66,14 @@ pub struct Spec {
     /// Which provider runs it, and each provider's own table (read by that provider's crate).
     #[serde(default)]
     pub provider: ProviderSpec,
+    /// Separate copies of the app: `[environments.<name>]` tables, each overriding any part of this
+    /// spec, deployed with `--env <name>` (see [`Spec::for_environment`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub environments: BTreeMap<String, toml::Table>,
+    /// The environment this spec is the copy for (`None`: the default).
+    #[serde(skip)]
+    pub environment: Option<String>,
     /// The text the spec was read from, so that a provider's table is reported on its own lines.
     #[serde(skip)]
     pub(crate) source: SourceText,
@@ -264,6 +274,8 @@ impl Spec {
             load_balancer: LoadBalancerSpec::default(),
             tags: BTreeMap::new(),
             provider: ProviderSpec::default(),
+            environments: BTreeMap::new(),
+            environment: None,
             source: SourceText::default(),
         }
     }
@@ -311,6 +323,26 @@ impl Spec {
                 if local.is_relative() {
                     *local = dir.join(&*local);
                 }
+            }
+        }
+        Ok(spec)
+    }
+
+    /// [`Spec::read`], then the copy for `environment` ([`Spec::for_environment`]); image paths an
+    /// environment's table sets resolve against the file's folder too.
+    pub fn read_environment(path: &Path, environment: Option<&str>) -> Result<Self, SpecErrors> {
+        let file = Self::read(path)?;
+        let mut spec = file.for_environment(environment)?;
+        let overlay_image = environment
+            .and_then(|name| file.environments.get(name))
+            .and_then(|table| table.get("image"))
+            .and_then(toml::Value::as_table);
+        let Some(overlay_image) = overlay_image else { return Ok(spec) };
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let image = &mut spec.image;
+        for (key, local) in [("context", &mut image.context), ("archive", &mut image.archive)] {
+            if let Some(local) = local.as_mut().filter(|l| l.is_relative() && overlay_image.contains_key(key)) {
+                *local = dir.join(&*local);
             }
         }
         Ok(spec)
