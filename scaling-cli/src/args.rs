@@ -121,6 +121,16 @@ pub enum Command {
     /// Show tasks, rollout, target health, certificate, URLs and DNS delegation.
     #[command(after_help = "Example:\n  scaling status --output json")]
     Status,
+    /// List the kept releases (newest first): number, image digest, time, and which one runs.
+    #[command(after_help = "Example:\n  scaling releases --output json")]
+    Releases,
+    /// Go back to an earlier release without a rebuild (by default the one before the running one).
+    #[command(after_help = "Examples:\n  scaling rollback\n  scaling rollback --to 3")]
+    Rollback {
+        /// The release number, as `scaling releases` lists it.
+        #[arg(long)]
+        to: Option<u32>,
+    },
     /// Show what the replicas wrote, interleaved by time and labelled by replica.
     #[command(after_help = "Examples:\n  scaling logs --since 10m\n  scaling logs -f --replica 2")]
     Logs {

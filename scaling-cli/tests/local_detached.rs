@@ -362,6 +362,29 @@ fn a_changed_app_rolls_out_through_the_running_deployment_without_a_failed_reque
         assert_eq!(status, "200");
         assert!(body.contains("Dash Arithmetic v2"), "every replica serves the new version");
     }
+
+    // Both versions are releases; rolling back serves the first again, from its kept bundle.
+    let releases = json(&run(&["--output", "json", "releases"]));
+    let listed = releases["releases"].as_array().unwrap_or_else(|| panic!("{releases}"));
+    assert_eq!(listed.len(), 2, "{releases}");
+    assert_eq!((listed[0]["current"].as_bool(), listed[1]["current"].as_bool()), (Some(true), Some(false)));
+    let first_image = listed[1]["image"].clone();
+    let back = run(&["rollback"]);
+    assert!(
+        back.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&back.stdout),
+        String::from_utf8_lossy(&back.stderr)
+    );
+    assert!(String::from_utf8_lossy(&back.stdout).contains("runs sha256:"), "{back:?}");
+    for _ in 0..20 {
+        let (status, body) = curl(&host, port, "/", "https");
+        assert_eq!(status, "200");
+        assert!(body.contains("Dash Arithmetic") && !body.contains("Dash Arithmetic v2"), "the first version again");
+    }
+    let releases = json(&run(&["--output", "json", "releases"]));
+    assert_eq!(releases["releases"][0]["image"], first_image, "the rollback is the newest release: {releases}");
+    assert_eq!(releases["releases"][0]["current"], true);
     assert!(run(&["destroy", "--yes"]).status.success());
     assert_eq!(support::replicas_of(&app), Vec::<i32>::new());
 }

@@ -50,7 +50,7 @@ pub use events::{Event, EventKind, Progress, RecordedEvents, Silent};
 pub use names::{Naming, ResourceNames};
 pub use orchestrator::{
     Action, Change, DeployOptions, DeployReport, DestroyOptions, DestroyReport, ImageSource, Orchestrator, Plan,
-    Providers, RetryPolicy, StatusReport, StepId, Timeouts,
+    Providers, Release, RetryPolicy, StatusReport, StepId, Timeouts,
 };
 pub use providers::{
     Capabilities, Capable, Certificate, CertificateValidation, Cluster, Dns, ImageArtifact, LoadBalancer, Owner,

@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::providers::{LogPage, LogQuery, ServiceInfo};
 use crate::{
-    Action, Change, DeployReport, DestroyOptions, DestroyReport, Error, Orchestrator, Progress, Spec, StatusReport,
+    Action, Change, DeployReport, DestroyOptions, DestroyReport, Error, Orchestrator, Progress, Release, Spec,
+    StatusReport,
 };
 
 /// Why a session's command failed.
@@ -155,6 +156,12 @@ pub trait Session: Send + Sync {
 
     /// What the app's replicas wrote, as `query` asks; a follower passes each page's cursor on.
     async fn logs(&self, query: &LogQuery) -> SessionResult<LogPage>;
+
+    /// The kept releases, newest first, the running one marked.
+    async fn releases(&self) -> SessionResult<Vec<Release>>;
+
+    /// Goes back to release `to` (by default the one before the running one) without a rebuild.
+    async fn rollback(&self, to: Option<u32>, progress: &dyn Progress) -> SessionResult<DeployReport>;
 }
 
 /// A cloud's session: the orchestrator over the provider's five traits, nothing else.
@@ -222,5 +229,13 @@ impl Session for CloudSession {
 
     async fn logs(&self, query: &LogQuery) -> SessionResult<LogPage> {
         Ok(self.orchestrator.logs(&self.spec, query).await?)
+    }
+
+    async fn releases(&self) -> SessionResult<Vec<Release>> {
+        Ok(self.orchestrator.releases(&self.spec).await?)
+    }
+
+    async fn rollback(&self, to: Option<u32>, progress: &dyn Progress) -> SessionResult<DeployReport> {
+        Ok(self.orchestrator.rollback(&self.spec, to, progress).await?)
     }
 }

@@ -68,6 +68,15 @@ pub enum Request {
         /// The spec as the caller's config file says now.
         spec: Box<Spec>,
     },
+    /// The kept releases.
+    Releases,
+    /// Roll back to release `to` (by default the one before the running one), replica by replica.
+    Rollback {
+        /// The spec as the caller's config file says now.
+        spec: Box<Spec>,
+        /// The release number.
+        to: Option<u32>,
+    },
 }
 
 /// The answer.
@@ -87,6 +96,11 @@ pub enum Reply {
     },
     /// What a deploy onto what runs did.
     Deployed(Box<scaling_core::DeployReport>),
+    /// The kept releases.
+    Releases {
+        /// Newest first.
+        releases: Vec<scaling_core::Release>,
+    },
     /// The request failed.
     Error {
         /// Why.
@@ -161,6 +175,17 @@ async fn answer(
             Err(e) => Reply::Error { message: e.to_string() },
         },
         Ok(Request::Deploy { spec }) => match orchestrator.deploy(&spec, None, &Silent).await {
+            Ok(report) => {
+                *current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = *spec;
+                Reply::Deployed(Box::new(report))
+            }
+            Err(e) => Reply::Error { message: e.to_string() },
+        },
+        Ok(Request::Releases) => match orchestrator.releases(spec).await {
+            Ok(releases) => Reply::Releases { releases },
+            Err(e) => Reply::Error { message: e.to_string() },
+        },
+        Ok(Request::Rollback { spec, to }) => match orchestrator.rollback(&spec, to, &Silent).await {
             Ok(report) => {
                 *current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = *spec;
                 Reply::Deployed(Box::new(report))
@@ -273,6 +298,7 @@ mod tests {
     fn every_reply_goes_through_the_socket_format() {
         let replies = [
             Reply::Planned { changes: Vec::new() },
+            Reply::Releases { releases: Vec::new() },
             Reply::Stopping,
             Reply::Error { message: "why".into() },
             Reply::Deployed(Box::new(scaling_core::DeployReport {

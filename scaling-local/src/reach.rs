@@ -137,6 +137,33 @@ pub async fn plan(app: &str, spec: &scaling_core::Spec) -> Result<Option<Vec<sca
     }
 }
 
+/// The kept releases of `app`'s running deployment, newest first.
+pub async fn releases(app: &str) -> Result<Vec<scaling_core::Release>, ReachError> {
+    match request(app, &Request::Releases).await? {
+        Some(Reply::Releases { releases }) => Ok(releases),
+        Some(Reply::Error { message }) => Err(ReachError::Refused(message)),
+        Some(other) => Err(ReachError::Refused(format!("unexpected reply {other:?}"))),
+        None if holder(app).is_some() => Err(ReachError::Starting { app: app.to_string() }),
+        None => Err(ReachError::NotRunning { app: app.to_string() }),
+    }
+}
+
+/// Rolls `app`'s running deployment back to release `to` (by default the one before), replica by
+/// replica, without a rebuild.
+pub async fn rollback(
+    app: &str,
+    spec: &scaling_core::Spec,
+    to: Option<u32>,
+) -> Result<scaling_core::DeployReport, ReachError> {
+    match request(app, &Request::Rollback { spec: Box::new(spec.clone()), to }).await? {
+        Some(Reply::Deployed(report)) => Ok(*report),
+        Some(Reply::Error { message }) => Err(ReachError::Refused(message)),
+        Some(other) => Err(ReachError::Refused(format!("unexpected reply {other:?}"))),
+        None if holder(app).is_some() => Err(ReachError::Starting { app: app.to_string() }),
+        None => Err(ReachError::NotRunning { app: app.to_string() }),
+    }
+}
+
 /// Deploys `spec` onto `app`'s running deployment: a changed app or config rolls out through the
 /// serving process, surge then retire, without taking the app down.
 pub async fn deploy(app: &str, spec: &scaling_core::Spec) -> Result<scaling_core::DeployReport, ReachError> {

@@ -191,6 +191,16 @@ impl Session for LocalSession {
         teardown::destroy(self.app(), options).await.map_err(SessionError::lifecycle)
     }
 
+    /// Asked of the process serving the app (its releases live with it).
+    async fn releases(&self) -> SessionResult<Vec<scaling_core::Release>> {
+        reach::releases(self.app()).await.map_err(SessionError::lifecycle)
+    }
+
+    /// Rolled out by the process serving the app, replica by replica, from the kept bundle.
+    async fn rollback(&self, to: Option<u32>, _progress: &dyn Progress) -> SessionResult<scaling_core::DeployReport> {
+        reach::rollback(self.app(), &self.spec, to).await.map_err(SessionError::lifecycle)
+    }
+
     /// The replicas' log files, from any process, whether the app runs or not.
     async fn logs(&self, query: &LogQuery) -> SessionResult<LogPage> {
         Ok(self.orchestrator.logs(&self.spec, query).await?)

@@ -13,4 +13,5 @@ mod invalid_specs;
 mod lock;
 mod mocks;
 mod pointers;
+mod releases;
 mod timing;

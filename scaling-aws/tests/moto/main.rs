@@ -8,6 +8,7 @@ mod drift;
 mod faults;
 mod lock;
 mod logs;
+mod releases;
 mod support;
 
 use std::sync::Arc;

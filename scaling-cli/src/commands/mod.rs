@@ -5,6 +5,7 @@ mod destroy;
 mod init;
 mod logs;
 mod plan;
+mod releases;
 mod status;
 mod validate;
 
@@ -32,6 +33,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Status => status::status(global).await,
+        Command::Releases => releases::list(global).await,
+        Command::Rollback { to } => releases::rollback(global, to).await,
         Command::Logs { follow, since, replica, lines } => logs::run(global, follow, since, replica, lines).await,
         Command::Scale { count, no_wait } => status::scale(global, count, !no_wait).await,
         Command::Destroy { yes, delete_zone, delete_images, delete_logs } => {

@@ -163,6 +163,18 @@ impl Cluster for Recorded {
         self.note("delete_service", true);
         self.inner.cluster.delete_service(owner, service).await
     }
+    async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
+        self.note("revision_ids", false);
+        self.inner.cluster.revision_ids(owner, family).await
+    }
+    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>> {
+        self.note("describe_revision", false);
+        self.inner.cluster.describe_revision(owner, id).await
+    }
+    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
+        self.note("deregister_revision", true);
+        self.inner.cluster.deregister_revision(owner, id).await
+    }
     // The lock is not a resource: not counted as a write.
     async fn acquire_lock(
         &self,

@@ -233,6 +233,40 @@ impl Cluster for InMemoryCloud {
         .await
     }
 
+    async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
+        self.call("revision_ids", family, false, |s, _| {
+            let mut active: Vec<&TaskDefinition> =
+                s.task_definitions.iter().filter(|t| t.active && t.info.family == family).collect();
+            if let Some(first) = active.first() {
+                check_owner(&first.tags, owner, "revision_ids", family)?;
+            }
+            active.sort_by_key(|t| std::cmp::Reverse(t.info.revision));
+            Ok(active.into_iter().map(|t| t.info.id.clone()).collect())
+        })
+        .await
+    }
+
+    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>> {
+        self.call("describe_revision", id, false, |s, _| {
+            match s.task_definitions.iter().find(|t| t.active && t.info.id == id) {
+                Some(t) => check_owner(&t.tags, owner, "describe_revision", id).map(|()| Some(t.info.clone())),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
+        self.call("deregister_revision", id, true, |s, _| {
+            if let Some(t) = s.task_definitions.iter_mut().find(|t| t.active && t.info.id == id) {
+                check_owner(&t.tags, owner, "deregister_revision", id)?;
+                t.active = false;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     // The lock is not a resource of the app: its calls are logged as not mutating, so that a deploy
     // that changes nothing still makes no write (faults still reach them by operation name).
     async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>> {

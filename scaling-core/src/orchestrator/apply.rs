@@ -11,7 +11,7 @@ use super::diff::{self, Action, Diff};
 use super::graph::run_graph;
 use super::plan::{validation_records, Obsolete, Plan};
 use super::runner::{Poll, Runner};
-use super::{Providers, StepId};
+use super::{Orchestrator, Providers, StepId};
 use crate::events::EventKind;
 use crate::providers::{
     BackendInfo, CertificateInfo, CertificateStatus, ClusterInfo, Delegation, DnsRecord, FirewallInfo, ListenerAction,
@@ -529,12 +529,14 @@ impl<'a> Apply<'a> {
             return Ok("stable".into());
         }
         if !self.runner.options.wait {
-            return Ok("not waiting (--no-wait)".into());
+            let pruned = self.prune_releases(service).await?;
+            return Ok(format!("not waiting (--no-wait){pruned}"));
         }
         let owner = &self.plan.desired.owner;
         let timeout = self.runner.options.timeouts.service_stable;
         let woken = |within| self.providers.cluster.service_changed(service, within);
-        self.runner
+        let warnings = self
+            .runner
             .wait_woken(
                 step,
                 r,
@@ -557,11 +559,30 @@ impl<'a> Apply<'a> {
                 },
                 woken,
             )
-            .await
-            .map(|warnings| match warnings.is_empty() {
-                true => "stable".to_string(),
-                false => format!("stable; warning: {}", warnings.join("; warning: ")),
-            })
+            .await?;
+        let pruned = self.prune_releases(service).await?;
+        Ok(match warnings.is_empty() {
+            true => format!("stable{pruned}"),
+            false => format!("stable{pruned}; warning: {}", warnings.join("; warning: ")),
+        })
+    }
+
+    /// After a deploy that made a new release: the oldest beyond `app.keep_releases` go, never the
+    /// one `service` runs. `; removed releases …`, or empty.
+    async fn prune_releases(&self, service: &ServiceInfo) -> Result<String> {
+        let released = self.plan.change(StepId::Revision).is_some_and(|c| c.action != Action::NoChange);
+        if !released {
+            return Ok(String::new());
+        }
+        let d = &self.plan.desired;
+        let (family, keep) = (&d.names.revision, d.spec.app.keep_releases);
+        let pruned =
+            Orchestrator::prune_releases(&self.runner, self.providers, &d.owner, family, keep, &service.revision_id)
+                .await?;
+        Ok(match pruned.is_empty() {
+            true => String::new(),
+            false => format!("; removed releases {}", pruned.join(", ")),
+        })
     }
 
     /// `; targets: 1 healthy, 1 unhealthy (Health checks failed with these codes: [502])`, or empty.

@@ -10,6 +10,7 @@ mod locking;
 mod observe;
 mod options;
 mod plan;
+mod releases;
 mod runner;
 mod status;
 mod steps;
@@ -34,6 +35,7 @@ pub use destroy::DestroyReport;
 pub use diff::Action;
 pub use options::{DeployOptions, DestroyOptions, RetryPolicy, Timeouts};
 pub use plan::{Change, Plan};
+pub use releases::Release;
 pub use status::StatusReport;
 pub use steps::StepId;
 

@@ -69,6 +69,7 @@ impl DesiredRevision {
             memory: self.memory,
             port: self.port,
             env: self.env.clone(),
+            registered_at: Some(super::epoch_millis(std::time::SystemTime::now())),
         }
     }
 }
@@ -96,6 +97,9 @@ pub struct RevisionInfo {
     pub port: u16,
     /// Environment variables.
     pub env: BTreeMap<String, String>,
+    /// When it was registered, in milliseconds since the Unix epoch, where the provider says.
+    #[serde(default)]
+    pub registered_at: Option<u64>,
 }
 
 /// What the load balancer hands the cluster so replicas can be attached and only its traffic admitted.
@@ -318,6 +322,12 @@ pub trait Cluster: Send + Sync {
     async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo>;
     /// Deregisters every owned revision of `family`.
     async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()>;
+    /// The ids of the active revisions of `family`, newest first (cheap: no details).
+    async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>>;
+    /// The revision `id` when owned (`None` when it is gone).
+    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>>;
+    /// Deregisters one owned revision; one already gone succeeds.
+    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()>;
 
     /// The service `name` in `cluster` when owned (also used to poll its rollout).
     async fn find_service(

@@ -97,6 +97,10 @@ pub struct AppSpec {
     /// How many replicas run.
     #[serde(default = "default_desired_count")]
     pub desired_count: u32,
+    /// How many releases (revisions of what a replica runs) to keep for `scaling rollback`; older
+    /// ones are removed after a deploy that makes a new one.
+    #[serde(default = "default_keep_releases")]
+    pub keep_releases: u32,
 }
 
 /// The health check of the load balancer's target group.
@@ -266,6 +270,7 @@ impl Spec {
                 cpu: default_cpu(),
                 memory: default_memory(),
                 desired_count: default_desired_count(),
+                keep_releases: default_keep_releases(),
             },
             image,
             health_check: HealthCheckSpec::default(),
@@ -404,6 +409,9 @@ fn default_memory() -> u32 {
 }
 fn default_desired_count() -> u32 {
     2
+}
+fn default_keep_releases() -> u32 {
+    10
 }
 fn default_aliases() -> Vec<String> {
     vec!["www".into()]

@@ -48,6 +48,14 @@ fn app(spec: &Spec, out: &mut Vec<Problem>) {
             "use 0–5000",
         );
     }
+    if !(1..=100).contains(&spec.app.keep_releases) {
+        push(
+            out,
+            "app.keep_releases",
+            format!("keeps {} releases", spec.app.keep_releases),
+            "keep 1–100 (the running one always stays; 2 or more leave something to roll back to)",
+        );
+    }
 }
 
 /// The longest app name: every name a provider derives from it (AWS's `<app>-from-alb-sg`,
