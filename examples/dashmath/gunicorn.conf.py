@@ -12,7 +12,8 @@ import os
 bind = f"{os.environ.get('HOST') or '0.0.0.0'}:{os.environ.get('PORT', '8050')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 worker_class = "sync"
-timeout = 30
+# A callback slower than this is cut off (the [env] of scaling.toml sets it).
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 20
 keepalive = 5
 accesslog = None
