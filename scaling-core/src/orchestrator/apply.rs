@@ -6,12 +6,14 @@ use std::sync::OnceLock;
 
 use futures::FutureExt;
 
+mod housekeeping;
+
 use super::desired::{ImageSource, HTTPS_PORT};
 use super::diff::{self, Action, Diff};
 use super::graph::run_graph;
-use super::plan::{validation_records, Obsolete, Plan};
+use super::plan::{validation_records, Plan};
 use super::runner::{Poll, Runner};
-use super::{Orchestrator, Providers, StepId};
+use super::{Providers, StepId};
 use crate::events::EventKind;
 use crate::providers::{
     BackendInfo, CertificateInfo, CertificateStatus, ClusterInfo, Delegation, DnsRecord, FirewallInfo, ListenerAction,
@@ -567,24 +569,6 @@ impl<'a> Apply<'a> {
         })
     }
 
-    /// After a deploy that made a new release: the oldest beyond `app.keep_releases` go, never the
-    /// one `service` runs. `; removed releases …`, or empty.
-    async fn prune_releases(&self, service: &ServiceInfo) -> Result<String> {
-        let released = self.plan.change(StepId::Revision).is_some_and(|c| c.action != Action::NoChange);
-        if !released {
-            return Ok(String::new());
-        }
-        let d = &self.plan.desired;
-        let (family, keep) = (&d.names.revision, d.spec.app.keep_releases);
-        let pruned =
-            Orchestrator::prune_releases(&self.runner, self.providers, &d.owner, family, keep, &service.revision_id)
-                .await?;
-        Ok(match pruned.is_empty() {
-            true => String::new(),
-            false => format!("; removed releases {}", pruned.join(", ")),
-        })
-    }
-
     /// `; targets: 1 healthy, 1 unhealthy (Health checks failed with these codes: [502])`, or empty.
     async fn target_summary(&self, step: StepId, r: &str, tg: &BackendInfo) -> String {
         let Ok(targets) = self.runner.call(step, r, || self.providers.load_balancer.target_health(tg)).await else {
@@ -605,30 +589,5 @@ impl<'a> Apply<'a> {
             text.push_str(&format!(" ({reason})"));
         }
         text
-    }
-
-    async fn cleanup(&self, r: &str) -> Result<String> {
-        let step = StepId::Cleanup;
-        let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let mut wanted = self.out.validation_records.get().cloned().unwrap_or_default();
-        if d.spec.domain.is_some() {
-            wanted.extend(self.out.pointer_records.get().unwrap_or(&o.pointers).iter().cloned());
-        }
-        let keep_cert = self.out.certificate.get().map(|c| c.id.as_str());
-        let obsolete = Obsolete::find(d, o, keep_cert, &wanted);
-        let mut done = Vec::new();
-        for listener in &obsolete.listeners {
-            self.runner.call(step, r, || self.providers.load_balancer.delete_listener(&d.owner, listener)).await?;
-            done.push(format!("listener {}:{}", listener.protocol, listener.port));
-        }
-        if let (Some(zone), false) = (self.out.zone.get().or(o.zone.as_ref()), obsolete.records.is_empty()) {
-            self.runner.call(step, r, || self.providers.dns.delete_records(&d.owner, zone, &obsolete.records)).await?;
-            done.extend(obsolete.records.iter().map(|rec| format!("record {}", rec.name)));
-        }
-        for cert in &obsolete.certificates {
-            self.runner.call(step, r, || self.providers.certificate.delete_certificate(&d.owner, cert)).await?;
-            done.push(format!("certificate {}", cert.id));
-        }
-        Ok(if done.is_empty() { "nothing to remove".into() } else { format!("removed {}", done.join(", ")) })
     }
 }
