@@ -7,6 +7,7 @@ mod commands;
 mod provider;
 mod render;
 mod schema;
+mod signals;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

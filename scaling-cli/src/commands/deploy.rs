@@ -6,6 +6,7 @@ use scaling_core::session::DeployOutcome;
 use super::{connect, finish};
 use crate::args::Global;
 use crate::render::Renderer;
+use crate::signals::StopSignals;
 
 fn summary(outcome: &DeployOutcome, spec: &scaling_core::Spec, serving_here: bool) -> String {
     let (report, app) = (&outcome.report, &spec.app.name);
@@ -43,26 +44,6 @@ fn summary(outcome: &DeployOutcome, spec: &scaling_core::Spec, serving_here: boo
         text.push_str("  Serving here until Ctrl-C.");
     }
     text.trim_end().to_string()
-}
-
-/// Ctrl-C and SIGTERM, listened for from the start so that none is missed.
-struct StopSignals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn install() -> Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Self { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
-    }
-
-    async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-    }
 }
 
 pub async fn run(global: &Global, image: Option<&str>, wait: bool, ready_file: Option<&std::path::Path>) -> Result<()> {

@@ -49,7 +49,7 @@ pub async fn run(global: &Global, yes: bool, options: &DestroyOptions) -> Result
             bail!("not confirmed; nothing was deleted");
         }
     }
-    let report = session.destroy(options, &renderer).await?;
+    let report = crate::signals::interruptible(&*session, session.destroy(options, &renderer)).await?;
     finish(global, &renderer, &report, || {
         let mut text = format!("✓ deleted {} resource(s) of {app}", report.deleted.len());
         for deleted in &report.deleted {

@@ -54,7 +54,7 @@ pub async fn list(global: &Global) -> Result<()> {
 pub async fn rollback(global: &Global, to: Option<u32>) -> Result<()> {
     let session = connect(global, true).await?;
     let renderer = Renderer::new(global.output, global.no_color);
-    let report = session.rollback(to, &renderer).await?;
+    let report = crate::signals::interruptible(&*session, session.rollback(to, &renderer)).await?;
     finish(global, &renderer, &report, || {
         let mut text = format!(
             "✓ {} runs {} again ({:.1}s)",

@@ -98,7 +98,7 @@ pub async fn status(global: &Global) -> Result<()> {
 pub async fn scale(global: &Global, count: u32, wait: bool) -> Result<()> {
     let session = connect(global, wait).await?;
     let renderer = Renderer::new(global.output, global.no_color);
-    let service = session.scale(count, wait, &renderer).await?;
+    let service = crate::signals::interruptible(&*session, session.scale(count, wait, &renderer)).await?;
     finish(global, &renderer, &service, || match wait {
         true => format!("✓ {} runs {} healthy replica(s)", service.name, service.running_count),
         false => format!("✓ {} now wants {} replica(s) (not waiting for them)", service.name, service.desired_count),
