@@ -571,6 +571,10 @@ impl Cluster for AwsProvider {
         self.release(owner, holder).await
     }
 
+    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
+        self.holder(owner).await
+    }
+
     async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
         self.break_it(owner).await
     }

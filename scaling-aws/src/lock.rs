@@ -105,6 +105,11 @@ impl AwsProvider {
         self.delete_lock(owner).await
     }
 
+    /// Who holds the lock, unless it expired.
+    pub(crate) async fn holder(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        Ok(self.read_lock(owner).await?.filter(|holder| !holder.expired()))
+    }
+
     /// Deletes the lock whoever holds it.
     pub(crate) async fn break_it(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
         let current = self.read_lock(owner).await?;

@@ -241,6 +241,10 @@ impl Cluster for LocalCloud {
         Ok(())
     }
 
+    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        self.operation_locks.holder(&self.paths, &owner.app)
+    }
+
     async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
         self.operation_locks.break_lock(&self.paths, &owner.app)
     }

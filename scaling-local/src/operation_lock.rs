@@ -90,6 +90,21 @@ impl OperationLocks {
         }
     }
 
+    /// Who holds `app`'s lock: this process, another live one, or no one.
+    pub fn holder(&self, paths: &Paths, app: &str) -> ProviderResult<Option<LockHolder>> {
+        if let Some((_, holder)) = lock(&self.held).get(app) {
+            return Ok(Some(holder.clone()));
+        }
+        let file = match open(paths, app) {
+            Ok(file) => file,
+            Err(e) => return Err(failed("lock_holder", app, e)),
+        };
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(_free) => Ok(None),
+            Err((file, _)) => Ok(Some(read(file))),
+        }
+    }
+
     /// Breaks `app`'s lock: this process's own is released; one a live process holds cannot be.
     pub fn break_lock(&self, paths: &Paths, app: &str) -> ProviderResult<Option<LockHolder>> {
         if let Some((_, holder)) = lock(&self.held).remove(app) {

@@ -63,6 +63,8 @@ pub async fn status(app: &str) -> Result<LocalStatus, ReachError> {
             urls: Vec::new(),
             delegation: None,
             name_servers: Vec::new(),
+            release: None,
+            lock: None,
         },
     };
     if report.service.is_some() {

@@ -38,6 +38,9 @@ async fn deploy_scale_and_destroy_are_refused_while_another_run_holds_the_lock_a
         assert!(error.to_string().contains(&other.describe()[..20]), "names who holds it: {error}");
     }
     assert_eq!(cloud.mutating_calls(), [], "a refused operation writes nothing");
+    let status = o.status(&seed_spec()).await.unwrap();
+    assert_eq!(status.lock.map(|h| h.token), Some(other.token.clone()), "status says who holds the lock");
+    assert_eq!(status.release, Some(1), "and which release runs");
     assert_eq!(holder_of(&cloud).await.map(|h| h.token), Some(other.token.clone()), "and leaves the lock alone");
 
     // The run holding it was killed: --break-lock.

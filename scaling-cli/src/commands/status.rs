@@ -42,6 +42,12 @@ fn text(report: &StatusReport) -> String {
         }
         out.push('\n');
     }
+    if let Some(release) = report.release {
+        out.push_str(&format!("  release: {release} (`scaling releases` lists the kept ones)\n"));
+    }
+    if let Some(lock) = &report.lock {
+        out.push_str(&format!("  locked: {}\n", lock.describe()));
+    }
     if let Some(cert) = &report.certificate {
         out.push_str(&format!("  certificate: {cert}\n"));
     }

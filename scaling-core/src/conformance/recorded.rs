@@ -188,6 +188,10 @@ impl Cluster for Recorded {
         self.note("release_lock", false);
         self.inner.cluster.release_lock(owner, holder).await
     }
+    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<crate::providers::LockHolder>> {
+        self.note("lock_holder", false);
+        self.inner.cluster.lock_holder(owner).await
+    }
     async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<crate::providers::LockHolder>> {
         self.note("break_lock", false);
         self.inner.cluster.break_lock(owner).await

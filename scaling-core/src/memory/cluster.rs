@@ -290,6 +290,13 @@ impl Cluster for InMemoryCloud {
         .await
     }
 
+    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        self.call("lock_holder", &owner.app, false, |s, _| {
+            Ok(s.locks.get(&owner.app).filter(|h| !h.expired()).cloned())
+        })
+        .await
+    }
+
     async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
         self.call("break_lock", &owner.app, false, |s, _| Ok(s.locks.remove(&owner.app))).await
     }

@@ -29,6 +29,12 @@ pub struct StatusReport {
     pub delegation: Option<Delegation>,
     /// The zone's name servers (to set at the registrar).
     pub name_servers: Vec<String>,
+    /// The release the service runs (its revision's number), when deployed.
+    #[serde(default)]
+    pub release: Option<u32>,
+    /// Who holds the app's deploy lock now (a deploy, scale or destroy running), if anyone.
+    #[serde(default)]
+    pub lock: Option<crate::providers::LockHolder>,
 }
 
 /// The URLs a deployment answers on: every host name over HTTPS (or HTTP), or the load balancer's name.
@@ -68,7 +74,10 @@ pub(crate) async fn status(providers: &Providers, plan: &Plan) -> ProviderResult
             None => Ok(None),
         }
     };
-    let (targets, delegation) = futures::future::try_join(targets, delegation).await?;
+    let lock = providers.cluster.lock_holder(&plan.desired.owner);
+    let (targets, delegation, lock) = futures::future::try_join3(targets, delegation, lock).await?;
+    // `family:3`, or an ARN ending so: the number after the last colon.
+    let release = o.service.as_ref().and_then(|s| s.revision_id.rsplit_once(':')).and_then(|(_, n)| n.parse().ok());
     let certificate =
         o.certificates.iter().find(|c| Some(c.domain.as_str()) == plan.desired.apex()).map(|c| c.status.clone());
     let listeners: Vec<&ListenerInfo> = o.listeners.iter().collect();
@@ -81,5 +90,7 @@ pub(crate) async fn status(providers: &Providers, plan: &Plan) -> ProviderResult
         urls: urls(spec, o.load_balancer.as_ref(), &listeners),
         delegation,
         name_servers: o.zone.as_ref().map(|z| z.name_servers.clone()).unwrap_or_default(),
+        release,
+        lock,
     })
 }

@@ -359,6 +359,8 @@ pub trait Cluster: Send + Sync {
     async fn release_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<()>;
     /// Removes the lock whoever holds it (`--break-lock`, after a run was killed); returns who held it.
     async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>>;
+    /// Who holds the lock now, if anyone (an expired lock is no one's); changes nothing.
+    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>>;
 
     /// What the replicas of the service named `service` wrote, as `query` asks: oldest first,
     /// each line labelled by its replica, with a cursor a follower continues from.
