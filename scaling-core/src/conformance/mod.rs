@@ -13,7 +13,8 @@
 //! The guarantees checked: finds return only owned resources; ensure twice leaves one; a foreign
 //! resource with the app's name is refused and left untouched; deleting something missing succeeds;
 //! each managed property changed out of band shows in the plan and one deploy repairs it; a re-deploy
-//! makes 0 writes; destroy leaves nothing owned; one deploy-lock holder at a time.
+//! makes 0 writes; destroy leaves nothing owned; one deploy-lock holder at a time; revisions listed
+//! newest first and deregistered one by one.
 
 mod recorded;
 
@@ -145,6 +146,7 @@ pub async fn run_all(subject: &Subject, tamper: &dyn Tamper) {
     deleting_what_is_missing_succeeds(subject).await;
     destroy_leaves_nothing_owned(subject).await;
     one_lock_holder_at_a_time(subject).await;
+    revisions_are_listed_newest_first_described_and_deregistered_one_by_one(subject).await;
 }
 
 fn cluster(names: &ResourceNames, owner: &Owner) -> DesiredCluster {
@@ -306,6 +308,47 @@ pub async fn one_lock_holder_at_a_time(subject: &Subject) {
     assert_eq!(broken.map(|h| h.token), Some(second.token.clone()), "breaking says who held it");
     assert_eq!(p.cluster.acquire_lock(&owner, &first).await.expect("acquire_lock"), None, "free once broken");
     p.cluster.release_lock(&owner, &first).await.expect("release_lock");
+}
+
+/// Releases' side of the contract: registered revisions are listed newest first, described by id
+/// (`None` once gone), deregistered one at a time (again: still success), and invisible to another
+/// owner.
+pub async fn revisions_are_listed_newest_first_described_and_deregistered_one_by_one(subject: &Subject) {
+    let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
+    // A provider's revisions may need its support resources (AWS: the execution role).
+    p.cluster.ensure_support_resources(&owner, &owner.tags(&subject.spec.tags)).await.expect("support resources");
+    let revision = |mode: &str| crate::providers::DesiredRevision {
+        family: names.revision.clone(),
+        container: names.container.clone(),
+        image: "registry.example/conformance@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+            .into(),
+        platform: subject.spec.image.platform,
+        cpu: subject.spec.app.cpu,
+        memory: subject.spec.app.memory,
+        port: subject.spec.app.port,
+        env: [("MODE".to_string(), mode.to_string())].into(),
+        tags: owner.tags(&subject.spec.tags),
+    };
+    let first = p.cluster.register_revision(&revision("first")).await.expect("register_revision");
+    let second = p.cluster.register_revision(&revision("second")).await.expect("register_revision again");
+    let ids = p.cluster.revision_ids(&owner, &names.revision).await.expect("revision_ids");
+    assert_eq!(ids.first(), Some(&second.id), "newest first: {ids:?}");
+    assert!(ids.contains(&first.id), "both are listed: {ids:?}");
+    let described = p.cluster.describe_revision(&owner, &first.id).await.expect("describe_revision");
+    assert_eq!(described.map(|r| r.env.get("MODE").cloned()), Some(Some("first".into())), "described by id");
+    let stranger = Owner::new(format!("{}-stranger", owner.app));
+    let foreign = p.cluster.describe_revision(&stranger, &first.id).await;
+    assert!(!matches!(foreign, Ok(Some(_))), "another owner sees the app's revision: {foreign:?}");
+    p.cluster.deregister_revision(&owner, &first.id).await.expect("deregister_revision");
+    p.cluster.deregister_revision(&owner, &first.id).await.expect("deregistering it again succeeds");
+    assert_eq!(p.cluster.describe_revision(&owner, &first.id).await.expect("describe"), None, "gone");
+    let ids = p.cluster.revision_ids(&owner, &names.revision).await.expect("revision_ids");
+    assert!(!ids.contains(&first.id) && ids.contains(&second.id), "only the deregistered one left: {ids:?}");
+    p.cluster.deregister_revisions(&owner, &names.revision).await.expect("deregister_revisions");
+    for support in p.cluster.find_support_resources(&owner).await.expect("find_support_resources") {
+        p.cluster.delete_support_resource(&owner, &support).await.expect("delete_support_resource");
+    }
+    assert_eq!(subject.owned().await, Vec::<String>::new(), "the revisions check left something behind");
 }
 
 /// Tampering through the provider's own trait methods, behind the orchestrator's back: right for
