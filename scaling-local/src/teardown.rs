@@ -65,7 +65,7 @@ pub async fn destroy(app: &str, options: &DestroyOptions) -> Result<DestroyRepor
             .extend(control::clean_up(&record)?.into_iter().map(|what| format!("{what} (left by pid {})", record.pid)));
     }
     if !deleted.is_empty() {
-        deleted.extend(remove_logs(app, service_log_prefix(app)));
+        deleted.extend(remove_logs(app));
     }
     let (images, kept) = images(app, options, true);
     deleted.extend(images);
@@ -106,19 +106,24 @@ async fn stop_starting(app: &str, pid: u32) -> Result<String, ReachError> {
     Ok(format!("the deployment of {app} that was still starting (pid {pid})"))
 }
 
-/// The prefix of `app`'s replica logs (they are named after its service).
-fn service_log_prefix(app: &str) -> String {
-    format!("{}-", crate::LOCAL_CAPABILITIES.names(app).service)
+/// True for a file of `app`'s in the logs folder: its supervisor log, a ready file of a detached
+/// start, or a replica log `<service>-<n>.log`. Never another app's, even one whose name starts
+/// with this one's (an environment's `app-staging-1.log`).
+fn is_log_of(name: &str, app: &str) -> bool {
+    let service = crate::LOCAL_CAPABILITIES.names(app).service;
+    let numbered = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
+    name == format!("{app}-supervisor.log")
+        || name.strip_prefix(&format!("{app}-ready-")).and_then(|r| r.strip_suffix(".json")).is_some_and(numbered)
+        || name.strip_prefix(&format!("{service}-")).and_then(|r| r.strip_suffix(".log")).is_some_and(numbered)
 }
 
 /// Removes the replica and supervisor logs of `app`; returns what it removed.
-fn remove_logs(app: &str, service_prefix: String) -> Vec<String> {
+fn remove_logs(app: &str) -> Vec<String> {
     let logs = Paths::from_env().logs();
-    let prefixes = [format!("{app}-"), service_prefix];
     let mut removed = Vec::new();
     for entry in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if prefixes.iter().any(|p| name.starts_with(p.as_str())) && std::fs::remove_file(entry.path()).is_ok() {
+        if is_log_of(&name, app) && std::fs::remove_file(entry.path()).is_ok() {
             removed.push(format!("log {name}"));
         }
     }
@@ -136,5 +141,23 @@ fn images(app: &str, options: &DestroyOptions, remove: bool) -> (Vec<String>, Ve
         (true, true) => (crate::bundle_removal::remove_app(&paths, app), Vec::new()),
         (true, false) => (vec![format!("the bundles of {app} and the virtualenvs only they use")], Vec::new()),
         (false, _) => (Vec::new(), vec![format!("the bundles of {app} (pass --delete-images to delete them)")]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_apps_logs_are_its_own_never_those_of_an_app_whose_name_starts_like_it() {
+        for own in ["dashmath-supervisor.log", "dashmath-3.log", "dashmath-ready-4242.json"] {
+            assert!(is_log_of(own, "dashmath"), "{own}");
+        }
+        for other in
+            ["dashmath-staging-1.log", "dashmath-staging-supervisor.log", "dashmath-ready-x.json", "other-1.log"]
+        {
+            assert!(!is_log_of(other, "dashmath"), "{other}");
+        }
+        assert!(is_log_of("dashmath-staging-1.log", "dashmath-staging"));
     }
 }
