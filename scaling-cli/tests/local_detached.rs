@@ -55,6 +55,16 @@ impl Example {
     }
 }
 
+/// A test that fails half-way never leaves its detached deployment running: whatever of it still
+/// runs is destroyed as the example goes (a no-op after a test that destroyed it itself).
+impl Drop for Example {
+    fn drop(&mut self) {
+        if self.config().exists() {
+            let _ = self.run(&["destroy", "--yes"]);
+        }
+    }
+}
+
 #[test]
 fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly() {
     let _serial = support::serial();
