@@ -391,32 +391,12 @@ impl Cluster for AwsProvider {
             .map_err(|e| map("DeregisterTaskDefinition", id, e))
     }
 
+    /// Every active revision of the family the owner owns; another owner's are left alone.
     async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
-        let out = self
-            .ecs
-            .list_task_definitions()
-            .family_prefix(family)
-            .status(TaskDefinitionStatus::Active)
-            .send()
-            .await
-            .map_err(|e| map("ListTaskDefinitions", family, e))?;
-        for arn in out.task_definition_arns() {
-            let described = self
-                .ecs
-                .describe_task_definition()
-                .task_definition(arn)
-                .include(TaskDefinitionField::Tags)
-                .send()
-                .await
-                .map_err(|e| map("DescribeTaskDefinition", arn, e))?;
-            let same_family = described.task_definition().and_then(|d| d.family()) == Some(family);
-            if same_family && owns(owner, described.tags()) {
-                self.ecs
-                    .deregister_task_definition()
-                    .task_definition(arn)
-                    .send()
-                    .await
-                    .map_err(|e| map("DeregisterTaskDefinition", arn, e))?;
+        for id in self.revision_ids(owner, family).await? {
+            match self.deregister_revision(owner, &id).await {
+                Err(e) if e.kind == scaling_core::ErrorKind::NotOwned => {}
+                other => other?,
             }
         }
         Ok(())

@@ -87,9 +87,8 @@ impl AwsProvider {
         format!("arn:{}:iam::aws:{EXECUTION_POLICY}", self.partition())
     }
 
-    /// True when the role `name` has the execution policy attached.
-    async fn has_execution_policy(&self, name: &str) -> ProviderResult<bool> {
-        let policy = self.execution_policy_arn();
+    /// The ARNs of the managed policies attached to the role `name`.
+    async fn attached_policies(&self, name: &str) -> ProviderResult<Vec<String>> {
         let attached = self
             .iam
             .list_attached_role_policies()
@@ -97,7 +96,13 @@ impl AwsProvider {
             .send()
             .await
             .map_err(|e| map("ListAttachedRolePolicies", name, e))?;
-        Ok(attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy.as_str())))
+        Ok(attached.attached_policies().iter().filter_map(|p| p.policy_arn()).map(str::to_string).collect())
+    }
+
+    /// True when the role `name` has the execution policy attached.
+    async fn has_execution_policy(&self, name: &str) -> ProviderResult<bool> {
+        let policy = self.execution_policy_arn();
+        Ok(self.attached_policies(name).await?.contains(&policy))
     }
 
     /// The log group the tasks write to, kept 30 days.
@@ -249,14 +254,7 @@ impl AwsProvider {
             };
         }
         let name = &resource.name;
-        let attached = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| map("ListAttachedRolePolicies", name, e))?;
-        for policy in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+        for policy in self.attached_policies(name).await? {
             self.iam
                 .detach_role_policy()
                 .role_name(name)

@@ -19,9 +19,11 @@ fn provider_error(source: crate::ProviderError) -> Error {
 }
 
 impl Orchestrator {
-    /// Takes `app`'s lock for `operation` (after breaking it, when asked); refused with
-    /// [`Error::Locked`] naming the holder when another run has it.
-    pub(crate) async fn take_lock(&self, app: &str, operation: &str) -> Result<LockHolder> {
+    /// Takes `app`'s lock for `operation` (after breaking it, when asked), as `deploy`, `scale` and
+    /// `destroy` do for theirs, or for an operation of the caller's own; refused with
+    /// [`Error::Locked`] naming the holder when another run has it. Release it with [`Self::unlock`];
+    /// a process that ends holding it leaves it to expire (on this machine, frees it as it exits).
+    pub async fn lock_for(&self, app: &str, operation: &str) -> Result<LockHolder> {
         let owner = Owner::new(app);
         let cluster = &self.providers.cluster;
         if self.options.break_lock {
@@ -37,21 +39,8 @@ impl Orchestrator {
         Ok(holder)
     }
 
-    /// Takes `app`'s lock for an `operation` of the caller's own (as `deploy`, `scale` and `destroy`
-    /// do for theirs): refused with [`Error::Locked`] naming the holder when another run has it.
-    /// Release it with [`Self::unlock`]; a process that ends holding it leaves it to expire (or, on
-    /// this machine, frees it as it exits).
-    pub async fn lock_for(&self, app: &str, operation: &str) -> Result<LockHolder> {
-        self.take_lock(app, operation).await
-    }
-
-    /// Releases a lock [`Self::lock_for`] took.
+    /// Releases a lock [`Self::lock_for`] took (nothing when it was already given back or lost).
     pub async fn unlock(&self, holder: &LockHolder) -> Result<()> {
-        self.release_lock(holder).await
-    }
-
-    /// Releases what [`Self::take_lock`] took.
-    pub(crate) async fn release_lock(&self, holder: &LockHolder) -> Result<()> {
         let taken = super::lock(&self.held).take_if(|(_, held)| held.token == holder.token);
         match taken {
             Some((owner, holder)) => self.providers.cluster.release_lock(&owner, &holder).await.map_err(provider_error),
@@ -65,7 +54,7 @@ impl Orchestrator {
         let renewal = renew(self.providers.cluster.clone(), self.held.clone(), holder.clone());
         let result = work.await;
         renewal.abort();
-        let released = self.release_lock(&holder).await;
+        let released = self.unlock(&holder).await;
         let value = result?;
         released?;
         Ok(value)
@@ -79,10 +68,10 @@ impl Orchestrator {
         operation: &str,
         read: impl Future<Output = Result<T>>,
     ) -> Result<(LockHolder, T)> {
-        match tokio::join!(self.take_lock(app, operation), read) {
+        match tokio::join!(self.lock_for(app, operation), read) {
             (Ok(holder), Ok(value)) => Ok((holder, value)),
             (Ok(holder), Err(error)) => {
-                self.release_lock(&holder).await?;
+                self.unlock(&holder).await?;
                 Err(error)
             }
             (Err(error), _) => Err(error),
@@ -96,7 +85,7 @@ impl Orchestrator {
         operation: &str,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        let holder = self.take_lock(app, operation).await?;
+        let holder = self.lock_for(app, operation).await?;
         self.holding(holder, work).await
     }
 
