@@ -13,10 +13,10 @@ use ecs::types::{
     TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use scaling_core::providers::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, Owner,
-    RevisionInfo, Rollout, ServiceInfo, SupportResource,
+    AutoscalingInfo, Cluster, ClusterInfo, DesiredAutoscaling, DesiredCluster, DesiredFirewall, DesiredRevision,
+    DesiredService, FirewallInfo, Owner, RevisionInfo, Rollout, ServiceInfo, SupportResource,
 };
-use scaling_core::{ErrorKind, Platform, ProviderError, ProviderResult};
+use scaling_core::{ErrorKind, Platform, Problem, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
 
 use crate::error::{build, code, map, missing, not_owned};
@@ -151,31 +151,6 @@ fn service_info(s: &ecs::types::Service) -> ServiceInfo {
     }
 }
 
-fn definition_info(d: &ecs::types::TaskDefinition) -> Option<RevisionInfo> {
-    let container = d.container_definitions().first()?;
-    let platform = match d.runtime_platform().and_then(|p| p.cpu_architecture()) {
-        Some(CpuArchitecture::Arm64) => Platform::LinuxArm64,
-        _ => Platform::LinuxAmd64,
-    };
-    Some(RevisionInfo {
-        id: d.task_definition_arn()?.to_string(),
-        family: d.family()?.to_string(),
-        revision: u32::try_from(d.revision()).ok()?,
-        container: container.name()?.to_string(),
-        image: container.image()?.to_string(),
-        platform,
-        cpu: crate::sizes::vcpu_of_units(d.cpu()?.parse().ok()?),
-        memory: d.memory()?.parse().ok()?,
-        port: container.port_mappings().first().and_then(|p| p.container_port()).and_then(|p| u16::try_from(p).ok())?,
-        env: container
-            .environment()
-            .iter()
-            .filter_map(|kv| Some((kv.name()?.to_string(), kv.value().unwrap_or_default().to_string())))
-            .collect(),
-        registered_at: d.registered_at().and_then(|t| u64::try_from(t.to_millis().ok()?).ok()),
-    })
-}
-
 #[async_trait]
 impl Cluster for AwsProvider {
     async fn find_cluster(&self, owner: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>> {
@@ -260,9 +235,12 @@ impl Cluster for AwsProvider {
         if !owns(owner, out.tags()) {
             return Err(not_owned("DescribeTaskDefinition", family, owner));
         }
-        definition_info(definition)
-            .map(Some)
-            .ok_or_else(|| missing("DescribeTaskDefinition", family, "container definition"))
+        let mut info = crate::task_definition::info(definition, out.tags())
+            .ok_or_else(|| missing("DescribeTaskDefinition", family, "container definition"))?;
+        let role = crate::support_resources::role_name(&owner.app);
+        let arns = crate::task_definition::secret_arns(definition);
+        info.drift.extend(self.secrets_grant_drift(&role, &arns).await?);
+        Ok(Some(info))
     }
 
     async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
@@ -277,6 +255,9 @@ impl Cluster for AwsProvider {
             )
         })?;
         let role = self.execution_role_arn(&owner).await?;
+        let secret_arns = self.secret_arns(&role, &desired.secrets).await?;
+        let arns: Vec<String> = secret_arns.values().cloned().collect();
+        self.grant_secrets(&crate::support_resources::role_name(&owner.app), &arns).await?;
         let log_group = crate::support_resources::log_group_name(&owner.app);
         let logging = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
@@ -295,6 +276,10 @@ impl Cluster for AwsProvider {
             .set_environment(Some(
                 desired.env.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build()).collect(),
             ))
+            .set_secrets(
+                crate::task_definition::secrets(&secret_arns)
+                    .map_err(|e| build("RegisterTaskDefinition", family, e))?,
+            )
             .log_configuration(logging)
             .build();
         let architecture = match desired.platform {
@@ -317,12 +302,12 @@ impl Cluster for AwsProvider {
                     .build(),
             )
             .container_definitions(container)
-            .set_tags(Some(tags(&desired.tags)))
+            .set_tags(Some(crate::task_definition::with_secret_tags(tags(&desired.tags), &desired.secrets)))
             .send()
             .await
             .map_err(|e| map("RegisterTaskDefinition", family, e))?;
         out.task_definition()
-            .and_then(definition_info)
+            .and_then(|d| crate::task_definition::info(d, out.tags()))
             .ok_or_else(|| missing("RegisterTaskDefinition", family, "TaskDefinition"))
     }
 
@@ -375,7 +360,7 @@ impl Cluster for AwsProvider {
         if !owns(owner, described.tags()) {
             return Err(not_owned("DescribeTaskDefinition", id, owner));
         }
-        Ok(definition_info(definition))
+        Ok(crate::task_definition::info(definition, described.tags()))
     }
 
     async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
@@ -456,7 +441,7 @@ impl Cluster for AwsProvider {
                 .cluster(&desired.cluster.id)
                 .service(name)
                 .task_definition(&desired.revision_id)
-                .desired_count(count)
+                .set_desired_count((!desired.autoscaled).then_some(count))
                 .health_check_grace_period_seconds(grace)
                 .network_configuration(network_configuration)
                 .deployment_configuration(deployment)
@@ -566,6 +551,31 @@ impl Cluster for AwsProvider {
         query: &scaling_core::providers::LogQuery,
     ) -> ProviderResult<scaling_core::providers::LogPage> {
         self.task_logs(owner, query).await
+    }
+
+    async fn check_secrets(
+        &self,
+        _owner: &Owner,
+        secrets: &std::collections::BTreeMap<String, String>,
+    ) -> ProviderResult<Vec<Problem>> {
+        self.secret_problems(secrets).await
+    }
+
+    async fn find_autoscaling(
+        &self,
+        owner: &Owner,
+        cluster: &str,
+        service: &str,
+    ) -> ProviderResult<Option<AutoscalingInfo>> {
+        self.find_scaling(owner, cluster, service).await
+    }
+
+    async fn ensure_autoscaling(&self, desired: &DesiredAutoscaling) -> ProviderResult<AutoscalingInfo> {
+        self.put_scaling(desired).await
+    }
+
+    async fn delete_autoscaling(&self, _owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()> {
+        self.remove_scaling(autoscaling).await
     }
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {

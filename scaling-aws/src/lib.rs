@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod autoscaling;
 mod certificate;
 mod cluster;
 mod delegation;
@@ -37,11 +38,13 @@ mod logs;
 mod network;
 mod provider;
 mod registry;
+mod secrets;
 mod security_groups;
 mod settings;
 mod sizes;
 mod support_resources;
 mod tags;
+mod task_definition;
 mod tls_policy;
 
 #[cfg(test)]

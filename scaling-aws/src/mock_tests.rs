@@ -51,6 +51,8 @@ impl Mocks {
             iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &Vec::<Rule>::new()),
             logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &self.logs),
             ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, &Vec::<Rule>::new()),
+            autoscaling: mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, &Vec::<Rule>::new()),
+            secrets: mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, &Vec::<Rule>::new()),
             region: "us-east-1".into(),
             settings: crate::AwsSettings::default(),
             network: OnceCell::new_with(Some(network)),
@@ -100,6 +102,7 @@ async fn a_new_service_gets_the_grace_period_and_a_circuit_breaker_that_rolls_ba
         },
         firewall_id: Some("sg-task".into()),
         health_check_grace_period: std::time::Duration::from_secs(30),
+        autoscaled: false,
         tags: owner().tags(&Default::default()),
     };
     let service = provider.ensure_service(&desired).await.unwrap();

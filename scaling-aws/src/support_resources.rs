@@ -263,6 +263,8 @@ impl AwsProvider {
                 .await
                 .map_err(|e| map("DetachRolePolicy", name, e))?;
         }
+        // The grant of the task's secrets is inline: IAM refuses to delete a role that has one.
+        self.grant_secrets(name, &[]).await?;
         match self.iam.delete_role().role_name(name).send().await {
             Ok(_) => Ok(()),
             Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),

@@ -13,11 +13,13 @@ fn scaling() -> Command {
 
 #[test]
 fn validate_accepts_the_example() {
-    scaling().args(["--config", "examples/dashmath/scaling.toml", "validate"]).assert().success().stdout(
-        predicate::str::contains(
-            "is valid: dashmath on port 8050, 3 replicas, dashmath.example.com, www.dashmath.example.com",
-        ),
-    );
+    scaling()
+        .args(["--config", "examples/dashmath/scaling.toml", "validate"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+        "is valid: dashmath on port 8050, 2–10 replicas (autoscaling), dashmath.example.com, www.dashmath.example.com",
+    ));
 }
 
 #[test]
@@ -109,7 +111,9 @@ fn plan_shows_every_resource_as_a_diff_and_as_json() {
         && c["resource"].is_string()
         && c["action"].is_string()
         && c["reason"].is_string()));
-    assert!(changes.iter().any(|c| c["resource"] == "3 replica(s) of dashmath" && c["action"] == "create"));
+    assert!(changes.iter().any(|c| c["resource"] == "2–10 replica(s) of dashmath" && c["action"] == "create"));
+    let autoscaler = changes.iter().find(|c| c["resource"] == "autoscaler of dashmath").expect("an autoscaler row");
+    assert!(autoscaler["reason"].as_str().unwrap().contains("2–10 replicas on CPU 60%, 100 requests/s per replica"));
     // The local provider speaks of this machine, not of a cloud's resources.
     for cloud_word in ["security group", "target group", "task definition", "listener", "validation records"] {
         assert!(

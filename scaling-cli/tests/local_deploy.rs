@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{curl, example_copy, free_ports, port_of, scaling, scaling_home, Running};
+use support::{curl, example_copy, fixed_count, free_ports, port_of, scaling, scaling_home, Running};
 
 const BUILD: Duration = Duration::from_secs(600);
 
@@ -47,7 +47,7 @@ fn the_readme_main_command_serves_dashmath_over_https_until_ctrl_c() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&versions.stdout), "2", "HTTP/2 is negotiated over TLS (ALPN)");
-    assert_eq!(support::replicas_of("dashmath").len(), 6, "3 replicas of a master and a worker");
+    assert_eq!(support::replicas_of("dashmath").len(), 4, "2 replicas (autoscaling's min) of a master and a worker");
     // Clients that send an IP address as SNI (load testers do) are served without a log line each.
     for _ in 0..20 {
         let handshake = std::process::Command::new("openssl")
@@ -71,11 +71,7 @@ fn the_readme_main_command_serves_dashmath_over_https_until_ctrl_c() {
 #[test]
 fn json_output_is_one_event_per_line_then_the_result() {
     let _serial = support::serial();
-    let dir = example_copy(|c| {
-        free_ports(c)
-            .replace("desired_count = 3", "desired_count = 1")
-            .replace("name = \"dashmath\"", "name = \"jsonmath\"")
-    });
+    let dir = example_copy(|c| fixed_count(free_ports(c), 1).replace("name = \"dashmath\"", "name = \"jsonmath\""));
     let mut command = scaling();
     command.arg("--config").arg(dir.path().join("scaling.toml")).args([
         "--output",
@@ -111,11 +107,7 @@ fn json_output_is_one_event_per_line_then_the_result() {
 fn credentials_in_the_environment_never_appear_in_output_files_or_replicas() {
     let _serial = support::serial();
     let markers = support::marker_credentials();
-    let dir = example_copy(|c| {
-        free_ports(c)
-            .replace("desired_count = 3", "desired_count = 1")
-            .replace("name = \"dashmath\"", "name = \"secretmath\"")
-    });
+    let dir = example_copy(|c| fixed_count(free_ports(c), 1).replace("name = \"dashmath\"", "name = \"secretmath\""));
     let config = dir.path().join("scaling.toml");
     let with_secrets = |args: &[&str]| {
         let mut command = scaling();

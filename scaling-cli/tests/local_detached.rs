@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{curl, example_copy, free_ports, port_of, processes_with, scaling, scaling_home};
+use support::{curl, example_copy, fixed_count, free_ports, port_of, processes_with, scaling, scaling_home};
 
 fn json(output: &std::process::Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&output.stdout);
@@ -38,9 +38,7 @@ impl Example {
     fn new(prefix: &str, replicas: u32) -> Self {
         let app = format!("{prefix}{}", std::process::id());
         let dir = example_copy(|c| {
-            free_ports(c)
-                .replace("desired_count = 3", &format!("desired_count = {replicas}"))
-                .replace("name = \"dashmath\"", &format!("name = \"{app}\""))
+            fixed_count(free_ports(c), replicas).replace("name = \"dashmath\"", &format!("name = \"{app}\""))
         });
         Self { app, dir }
     }

@@ -58,6 +58,7 @@ pub use providers::{
 };
 pub use session::{CloudSession, Session, SessionError, SessionResult};
 pub use spec::{
-    Algorithm, AppSpec, DomainSpec, HealthCheckSpec, ImageReference, ImageSpec, LoadBalancerSpec, Platform, Problem,
-    ProviderSettings, ProviderSpec, Spec, SpecErrors, TlsVersion, Vcpu, ENVIRONMENT_TAG,
+    secret_references, Algorithm, AppSpec, AutoscalingSpec, DomainSpec, HealthCheckSpec, ImageReference, ImageSpec,
+    LoadBalancerSpec, Platform, Problem, ProviderSettings, ProviderSpec, SecretReference, Spec, SpecErrors, TlsVersion,
+    Vcpu, ENVIRONMENT_TAG,
 };

@@ -157,6 +157,10 @@ pub trait Session: Send + Sync {
     /// What the app's replicas wrote, as `query` asks; a follower passes each page's cursor on.
     async fn logs(&self, query: &LogQuery) -> SessionResult<LogPage>;
 
+    /// What the provider finds wrong with the spec's `[secrets]` (a missing secret, an unknown
+    /// store), each naming `secrets.<VARIABLE>`; no value is read or shown.
+    async fn check_secrets(&self) -> SessionResult<Vec<crate::Problem>>;
+
     /// The kept releases, newest first, the running one marked.
     async fn releases(&self) -> SessionResult<Vec<Release>>;
 
@@ -229,6 +233,10 @@ impl Session for CloudSession {
 
     async fn logs(&self, query: &LogQuery) -> SessionResult<LogPage> {
         Ok(self.orchestrator.logs(&self.spec, query).await?)
+    }
+
+    async fn check_secrets(&self) -> SessionResult<Vec<crate::Problem>> {
+        Ok(self.orchestrator.check_secrets(&self.spec).await?)
     }
 
     async fn releases(&self) -> SessionResult<Vec<Release>> {

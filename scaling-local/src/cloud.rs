@@ -16,6 +16,7 @@ use crate::ca::LocalCa;
 use crate::owned::Owned;
 use crate::paths::Paths;
 use crate::run_record::RunRecord;
+use crate::secrets::SecretValues;
 use crate::settings::LocalSettings;
 use crate::supervisor::Supervisor;
 
@@ -29,6 +30,8 @@ pub struct LocalCloud {
     pub(crate) records: Records,
     pub(crate) operation_locks: crate::operation_lock::OperationLocks,
     record: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
+    /// `[secrets]` values the deploying shell set, and the env file for the others.
+    pub(crate) secrets: Mutex<(SecretValues, Option<std::path::PathBuf>)>,
 }
 
 /// What this process made, by kind.
@@ -46,6 +49,8 @@ pub(crate) struct Records {
     pub load_balancers: Owned<LoadBalancerInfo>,
     /// Replica pools, by name (a pool's id is its name).
     pub backends: Owned<BackendInfo>,
+    /// Autoscaling as it was asked for, by service name.
+    pub autoscalers: Owned<scaling_core::providers::AutoscalingInfo>,
     /// Listeners with the load balancer they belong to, by id.
     pub listeners: Owned<(String, ListenerInfo)>,
     /// Certificate requests with the key that made them, by id.
@@ -87,13 +92,24 @@ impl LocalCloud {
             records: Records::default(),
             operation_locks: Default::default(),
             record: Mutex::new(None),
+            secrets: Mutex::new((SecretValues::default(), None)),
         }
+    }
+
+    /// The same cloud giving replicas the `[secrets]` values in `shell` (the deploying shell's),
+    /// else those of `file`.
+    pub fn with_secrets(self, shell: SecretValues, file: Option<std::path::PathBuf>) -> Self {
+        *lock(&self.secrets) = (shell, file);
+        self
     }
 
     /// A local cloud for `spec`: files under `$SCALING_HOME` (or the user's data directory), ports from
     /// the spec's `[provider.local]` table (refused, naming the key, when it does not parse).
     pub fn from_env(spec: &Spec) -> Result<Self, SpecErrors> {
-        Ok(Self::new(Paths::from_env(), spec.settings::<LocalSettings>()?))
+        let settings = spec.settings::<LocalSettings>()?;
+        let file = settings.secrets_file.as_deref().map(|f| crate::secrets::file_path(f, spec.config_dir.as_deref()));
+        let shell = SecretValues::from_shell(spec.secrets.keys());
+        Ok(Self::new(Paths::from_env(), settings).with_secrets(shell, file))
     }
 
     /// The local CA, created on first use.

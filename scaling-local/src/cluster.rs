@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scaling_core::providers::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, LockHolder,
-    LogPage, LogQuery, Owner, RevisionInfo, Rollout, ServiceInfo,
+    AutoscalingInfo, Cluster, ClusterInfo, DesiredAutoscaling, DesiredCluster, DesiredFirewall, DesiredRevision,
+    DesiredService, FirewallInfo, LockHolder, LogPage, LogQuery, Owner, RevisionInfo, Rollout, ServiceInfo,
 };
-use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult};
 
 use crate::bundle;
 use crate::cloud::LocalCloud;
@@ -98,10 +98,18 @@ impl LocalCloud {
             .ok_or_else(|| {
                 fail(ErrorKind::NotFound, format!("replica pool {} does not exist", desired.traffic.backend_id))
             })?;
+        let secrets = {
+            let (shell, file) = &*crate::cloud::lock(&self.secrets);
+            crate::secrets::resolve(&revision.secrets, shell, file.as_deref()).map_err(|problems| {
+                let named: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                fail(ErrorKind::InvalidRequest, named.join("; "))
+            })?
+        };
         Ok(RunSpec {
             revision: revision.id,
             bundle,
             env: revision.env,
+            secrets,
             workers: revision.cpu.whole_cpus_rounded_up(),
             grace: desired.health_check_grace_period,
             drain,
@@ -209,7 +217,10 @@ impl Cluster for LocalCloud {
             .services
             .put(&owner, &desired.name, "ensure_service", |_| Ok(desired.as_started(&desired.name)))?;
         let pool = self.balancer.pool(&desired.traffic.backend_id);
-        self.supervisor.apply(&service.name, pool, spec, desired.desired_count);
+        // Autoscaling's count stays when the service rolls (a cloud leaves it out of the update).
+        let running = self.supervisor.counts(&service.name).map(|c| c.desired);
+        let count = running.filter(|_| desired.autoscaled).unwrap_or(desired.desired_count);
+        self.supervisor.apply(&service.name, pool, spec, count);
         Ok(self.live(service))
     }
 
@@ -268,6 +279,34 @@ impl Cluster for LocalCloud {
         }
         // Requests finishing under load change the pool too: look at most every 50 ms.
         tokio::time::sleep_until((started + WAKE_AT_MOST_EVERY).min(started + within)).await;
+    }
+
+    /// Values come from the deploying shell or the secrets file; every reference (whatever its store)
+    /// names the variable to take.
+    async fn check_secrets(
+        &self,
+        _owner: &Owner,
+        secrets: &std::collections::BTreeMap<String, String>,
+    ) -> ProviderResult<Vec<Problem>> {
+        let (shell, file) = &*crate::cloud::lock(&self.secrets);
+        Ok(crate::secrets::resolve(secrets, shell, file.as_deref()).err().unwrap_or_default())
+    }
+
+    async fn find_autoscaling(
+        &self,
+        owner: &Owner,
+        _cluster: &str,
+        service: &str,
+    ) -> ProviderResult<Option<AutoscalingInfo>> {
+        self.autoscaling_of(owner, service)
+    }
+
+    async fn ensure_autoscaling(&self, desired: &DesiredAutoscaling) -> ProviderResult<AutoscalingInfo> {
+        self.autoscale(desired)
+    }
+
+    async fn delete_autoscaling(&self, owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()> {
+        self.stop_autoscaling(owner, autoscaling)
     }
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {

@@ -32,6 +32,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod autoscaler;
+mod autoscaling;
 pub mod balancer;
 mod build_command;
 pub mod bundle;
@@ -57,6 +59,7 @@ pub mod reach;
 mod registry;
 mod replica_logs;
 pub mod run_record;
+pub mod secrets;
 mod session;
 mod settings;
 pub mod supervisor;

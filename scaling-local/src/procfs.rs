@@ -21,3 +21,38 @@ fn process_group(pid: i32) -> Option<i32> {
     let after_command = &stat[stat.rfind(')')? + 1..];
     after_command.split_whitespace().nth(2)?.parse().ok()
 }
+
+/// The CPU time the processes of `groups` have used, in seconds (user and system, live processes).
+pub(crate) fn cpu_seconds_of(groups: &[i32]) -> f64 {
+    let ticks: u64 = processes_in(groups).into_iter().filter_map(cpu_ticks).sum();
+    ticks as f64 / clock_ticks_per_second()
+}
+
+/// User plus system time of `pid`, in clock ticks: fields 14 and 15 of `/proc/<pid>/stat`.
+fn cpu_ticks(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+        Ok(Some(ticks)) if ticks > 0 => ticks as f64,
+        _ => 100.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn this_process_has_used_some_cpu() {
+        let group = nix::unistd::getpgrp().as_raw();
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_millis(50) {
+            std::hint::black_box((0..1000u64).sum::<u64>());
+        }
+        assert!(super::cpu_seconds_of(&[group]) > 0.0, "50 ms of work shows");
+    }
+}

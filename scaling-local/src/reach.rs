@@ -65,6 +65,7 @@ pub async fn status(app: &str) -> Result<LocalStatus, ReachError> {
             name_servers: Vec::new(),
             release: None,
             lock: None,
+            autoscaling: None,
         },
     };
     if report.service.is_some() {

@@ -201,6 +201,11 @@ impl Session for LocalSession {
         reach::rollback(self.app(), &self.spec, to).await.map_err(SessionError::lifecycle)
     }
 
+    /// From the deploying shell or the secrets file.
+    async fn check_secrets(&self) -> SessionResult<Vec<scaling_core::Problem>> {
+        Ok(self.orchestrator.check_secrets(&self.spec).await?)
+    }
+
     /// The replicas' log files, from any process, whether the app runs or not.
     async fn logs(&self, query: &LogQuery) -> SessionResult<LogPage> {
         Ok(self.orchestrator.logs(&self.spec, query).await?)

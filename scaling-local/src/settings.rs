@@ -15,11 +15,14 @@ pub struct LocalSettings {
     /// A command run in the app's bundle after its files are copied, for apps that are not Python
     /// (e.g. `npm ci --omit=dev`); a `requirements.txt` gets a virtualenv without one.
     pub build: Option<String>,
+    /// An env file (`NAME=value` lines, mode 0600) with values for `[secrets]` the deploying shell
+    /// does not set; relative to the config's folder.
+    pub secrets_file: Option<std::path::PathBuf>,
 }
 
 impl Default for LocalSettings {
     fn default() -> Self {
-        Self { https_port: 8443, http_port: 8080, build: None }
+        Self { https_port: 8443, http_port: 8080, build: None, secrets_file: None }
     }
 }
 

@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+use scaling_core::providers::ScalingDecision;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::autoscaler::{Policy, Scaled};
 use crate::balancer::Pool;
 use crate::bundle::Bundle;
 use crate::paths::Paths;
@@ -29,6 +31,8 @@ pub struct RunSpec {
     pub bundle: Bundle,
     /// Environment variables from the spec.
     pub env: BTreeMap<String, String>,
+    /// The values of the spec's `[secrets]` (never printed).
+    pub secrets: crate::secrets::SecretValues,
     /// Worker processes per replica (`WEB_CONCURRENCY`): one per vCPU.
     pub workers: u32,
     /// How long a new replica may fail health checks before it is replaced.
@@ -84,6 +88,9 @@ struct Service {
     wake: Notify,
     finished: Notify,
     done: AtomicBool,
+    /// The autoscaling policy, while on, and the autoscaler's last decision.
+    autoscaling: Mutex<(Option<Policy>, Option<ScalingDecision>)>,
+    autoscaler_started: AtomicBool,
 }
 
 /// Runs services.
@@ -140,6 +147,8 @@ impl Supervisor {
             wake: Notify::new(),
             finished: Notify::new(),
             done: AtomicBool::new(false),
+            autoscaling: Mutex::new((None, None)),
+            autoscaler_started: AtomicBool::new(false),
         });
         services.insert(name.to_string(), service.clone());
         tokio::spawn(reconcile(service, self.paths.logs(), self.next_replica.clone()));
@@ -151,6 +160,39 @@ impl Supervisor {
         lock(&service.wanted).desired = desired;
         service.wake.notify_one();
         true
+    }
+
+    /// Autoscales `name` by `policy` from now on (replacing an earlier one, keeping its last
+    /// decision); false when `name` does not run.
+    pub fn autoscale(&self, name: &str, policy: Policy) -> bool {
+        let Some(service) = lock(&self.services).get(name).cloned() else { return false };
+        lock(&service.autoscaling).0 = Some(policy);
+        if !service.autoscaler_started.swap(true, Ordering::AcqRel) {
+            let scaled: Arc<dyn Scaled> = service;
+            tokio::spawn(crate::autoscaler::run(Arc::downgrade(&scaled)));
+        }
+        true
+    }
+
+    /// The worker processes each replica of `name` runs, if it runs.
+    pub fn workers(&self, name: &str) -> Option<u32> {
+        let service = lock(&self.services).get(name).cloned()?;
+        let workers = lock(&service.wanted).spec.workers;
+        Some(workers)
+    }
+
+    /// Turns autoscaling of `name` off; the count stays as it is.
+    pub fn stop_autoscaling(&self, name: &str) {
+        if let Some(service) = lock(&self.services).get(name) {
+            lock(&service.autoscaling).0 = None;
+        }
+    }
+
+    /// `name`'s autoscaling policy and last decision, while on.
+    pub fn autoscaling(&self, name: &str) -> Option<(Policy, Option<ScalingDecision>)> {
+        let service = lock(&self.services).get(name).cloned()?;
+        let state = lock(&service.autoscaling);
+        state.0.clone().map(|policy| (policy, state.1.clone()))
     }
 
     /// Drains and stops every replica of `name`, and forgets it.
@@ -231,6 +273,36 @@ impl Supervisor {
     }
 }
 
+impl Scaled for Service {
+    fn policy(&self) -> Option<Policy> {
+        lock(&self.autoscaling).0.clone()
+    }
+
+    fn desired(&self) -> u32 {
+        lock(&self.wanted).desired
+    }
+
+    fn traffic(&self) -> (u64, usize, u32) {
+        let load = self.pool.load();
+        (load.served, load.in_flight + load.queued, load.healthy as u32)
+    }
+
+    fn cpu(&self) -> (f64, u32) {
+        let groups: Vec<i32> = lock(&self.replicas).iter().filter(|r| !r.stopping).map(|r| r.pgid.as_raw()).collect();
+        (crate::procfs::cpu_seconds_of(&groups), lock(&self.wanted).spec.workers)
+    }
+
+    fn scale_to(&self, count: u32, decision: ScalingDecision) {
+        lock(&self.wanted).desired = count;
+        lock(&self.autoscaling).1 = Some(decision);
+        self.wake.notify_one();
+    }
+
+    fn alive(&self) -> bool {
+        !self.done.load(Ordering::Acquire) && !lock(&self.wanted).stop
+    }
+}
+
 /// Starts one replica and a task that notes its exit.
 fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u32) -> std::io::Result<Replica> {
     let port = free_port()?;
@@ -262,6 +334,7 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u
         // The image's ENV first, the spec's [env] over it (as `docker run -e` over the image).
         .envs(&spec.bundle.manifest.env)
         .envs(&spec.env)
+        .envs(spec.secrets.expose())
         .env("PATH", path)
         .env("PORT", port.to_string())
         .env("HOST", "127.0.0.1")

@@ -2,6 +2,7 @@
 //! embedded HTTPS load balancer, exercised with a TLS client that trusts only the local CA.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod autoscaling;
 mod browser;
 mod conformance;
 mod exposure;
@@ -27,6 +28,8 @@ pub(crate) fn dashmath_spec() -> Spec {
     let local =
         LocalSettings { https_port: 0, http_port: 0, ..spec.settings().expect("the example's [provider.local]") };
     spec.set_settings(&local);
+    // A fixed count: the autoscaling tests set their own bounds.
+    spec.scaling = None;
     localize(&spec)
 }
 
@@ -73,7 +76,12 @@ fn home() -> Paths {
 }
 
 pub(crate) async fn deploy(spec: Spec) -> Deployed {
-    let cloud = Arc::new(LocalCloud::new(home(), spec.settings().unwrap()));
+    deploy_on(spec, |cloud| cloud).await
+}
+
+/// [`deploy`] on a local cloud `setup` makes ready (e.g. with secret values).
+pub(crate) async fn deploy_on(spec: Spec, setup: impl FnOnce(LocalCloud) -> LocalCloud) -> Deployed {
+    let cloud = Arc::new(setup(LocalCloud::new(home(), spec.settings().unwrap())));
     let options = DeployOptions { poll_interval: Duration::from_millis(250), ..DeployOptions::default() };
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone())).with_options(options);
     let report = orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.expect("deploy");

@@ -2,6 +2,7 @@
 //! mocks and timing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod autoscaling;
 mod capabilities;
 mod conformance;
 mod deploy;

@@ -2,6 +2,7 @@
 //! lands in the account, idempotence, image changes, destroy, faults and throttling.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod autoscaling;
 mod conformance;
 mod deploy;
 mod drift;

@@ -328,6 +328,8 @@ pub struct Sdk {
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 pub async fn sdk(url: &str, account: &str) -> Sdk {
@@ -353,6 +355,8 @@ pub async fn sdk(url: &str, account: &str) -> Sdk {
         iam: client!(aws_sdk_iam),
         logs: client!(aws_sdk_cloudwatchlogs),
         ssm: client!(aws_sdk_ssm),
+        autoscaling: client!(aws_sdk_applicationautoscaling),
+        secrets: client!(aws_sdk_secretsmanager),
     }
 }
 

@@ -23,7 +23,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let global = &cli.global;
     match cli.command {
         Command::Init { force, name } => init::run(global, force, name),
-        Command::Validate => validate::run(global),
+        Command::Validate => validate::run(global).await,
         Command::Plan { image } => plan::run(global, image.as_deref()).await,
         Command::Deploy { image, no_wait, detach, ready_file, .. } => {
             if detach {

@@ -42,6 +42,25 @@ fn text(report: &StatusReport) -> String {
         }
         out.push('\n');
     }
+    if let Some(autoscaling) = &report.autoscaling {
+        out.push_str(&format!("  autoscaling: {} replicas now, {}\n", service.desired_count, autoscaling.describe()));
+        match &autoscaling.last_decision {
+            Some(decision) => {
+                let change = match (decision.from, decision.to) {
+                    (Some(from), Some(to)) => format!("{from} → {to}"),
+                    _ => "scaled".to_string(),
+                };
+                let ago = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|now| {
+                        uptime(std::time::Duration::from_millis((now.as_millis() as u64).saturating_sub(decision.at)))
+                    })
+                    .unwrap_or_default();
+                out.push_str(&format!("    last decision: {change}, {ago} ago: {}\n", decision.reason));
+            }
+            None => out.push_str("    last decision: none yet\n"),
+        }
+    }
     if let Some(release) = report.release {
         out.push_str(&format!("  release: {release} (`scaling releases` lists the kept ones)\n"));
     }

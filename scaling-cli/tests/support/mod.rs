@@ -33,6 +33,15 @@ pub fn scaling() -> Command {
     command
 }
 
+/// The example's config with a fixed replica count: `app.desired_count = count`, autoscaling off.
+pub fn fixed_count(config: String, count: u32) -> String {
+    let start = config.find("\n[scaling]").expect("the example autoscales");
+    let end = config[start + 1..].find("\n\n").map_or(config.len(), |e| start + 1 + e);
+    let without = format!("{}{}", &config[..start], &config[end..]);
+    assert!(without.contains("desired_count = 2"), "the example starts at 2 replicas");
+    without.replacen("desired_count = 2", &format!("desired_count = {count}"), 1)
+}
+
 /// A copy of the dashmath example in a temporary folder, with `edit` applied to its scaling.toml.
 pub fn example_copy(edit: impl Fn(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -327,6 +327,7 @@ pub async fn revisions_are_listed_newest_first_described_and_deregistered_one_by
         memory: subject.spec.app.memory,
         port: subject.spec.app.port,
         env: [("MODE".to_string(), mode.to_string())].into(),
+        secrets: Default::default(),
         tags: owner.tags(&subject.spec.tags),
     };
     let first = p.cluster.register_revision(&revision("first")).await.expect("register_revision");

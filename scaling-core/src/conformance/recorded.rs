@@ -208,6 +208,38 @@ impl Cluster for Recorded {
     async fn service_changed(&self, service: &ServiceInfo, within: std::time::Duration) {
         self.inner.cluster.service_changed(service, within).await
     }
+    async fn check_secrets(
+        &self,
+        owner: &Owner,
+        secrets: &std::collections::BTreeMap<String, String>,
+    ) -> ProviderResult<Vec<crate::Problem>> {
+        self.note("check_secrets", false);
+        self.inner.cluster.check_secrets(owner, secrets).await
+    }
+    async fn find_autoscaling(
+        &self,
+        owner: &Owner,
+        cluster: &str,
+        service: &str,
+    ) -> ProviderResult<Option<crate::providers::AutoscalingInfo>> {
+        self.note("find_autoscaling", false);
+        self.inner.cluster.find_autoscaling(owner, cluster, service).await
+    }
+    async fn ensure_autoscaling(
+        &self,
+        desired: &crate::providers::DesiredAutoscaling,
+    ) -> ProviderResult<crate::providers::AutoscalingInfo> {
+        self.note("ensure_autoscaling", true);
+        self.inner.cluster.ensure_autoscaling(desired).await
+    }
+    async fn delete_autoscaling(
+        &self,
+        owner: &Owner,
+        autoscaling: &crate::providers::AutoscalingInfo,
+    ) -> ProviderResult<()> {
+        self.note("delete_autoscaling", true);
+        self.inner.cluster.delete_autoscaling(owner, autoscaling).await
+    }
     fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {
         self.inner.cluster.needed_support_resources(owner)
     }

@@ -7,10 +7,11 @@ use super::load_balancer::{delete_firewall, ensure_firewall, find_firewall};
 use super::state::{check_owner, owned_key, owner_of, Service, State, Tagged, TaskDefinition};
 use super::{not_found, InMemoryCloud};
 use crate::providers::{
-    Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo,
-    ListenerAction, LockHolder, LogPage, LogQuery, Owner, RevisionInfo, Rollout, ServiceInfo,
+    AutoscalingInfo, Cluster, ClusterInfo, DesiredAutoscaling, DesiredCluster, DesiredFirewall, DesiredRevision,
+    DesiredService, FirewallInfo, ListenerAction, LockHolder, LogPage, LogQuery, Owner, RevisionInfo, Rollout,
+    ServiceInfo,
 };
-use crate::{ErrorKind, ProviderError, ProviderResult};
+use crate::{ErrorKind, Problem, ProviderError, ProviderResult};
 
 fn service_info(service: &Service, now: Instant) -> ServiceInfo {
     let desired = service.info.desired_count;
@@ -199,7 +200,11 @@ impl Cluster for InMemoryCloud {
             let stable_after = s.latency.service_stable;
             let id = key.unwrap_or_else(|| s.id("service"));
             let previous = s.services.get(&id).map(|svc| service_info(svc, now));
-            let info = desired.as_started(id.clone());
+            let mut info = desired.as_started(id.clone());
+            // Autoscaling's count stays, as a cloud leaves the count out of the update.
+            if let (true, Some(p)) = (desired.autoscaled, &previous) {
+                info.desired_count = p.desired_count;
+            }
             let rolls = previous
                 .as_ref()
                 .is_none_or(|p| p.revision_id != info.revision_id || p.desired_count != info.desired_count);
@@ -320,6 +325,34 @@ impl Cluster for InMemoryCloud {
                 lines.drain(..lines.len() - query.limit);
             }
             Ok(LogPage { lines, cursor: Some(all.len().to_string()) })
+        })
+        .await
+    }
+
+    async fn check_secrets(
+        &self,
+        _owner: &Owner,
+        secrets: &std::collections::BTreeMap<String, String>,
+    ) -> ProviderResult<Vec<Problem>> {
+        self.call("check_secrets", "secrets", false, |s, _| Ok(super::autoscaling::check_secrets(s, secrets))).await
+    }
+
+    async fn find_autoscaling(
+        &self,
+        owner: &Owner,
+        _cluster: &str,
+        service: &str,
+    ) -> ProviderResult<Option<AutoscalingInfo>> {
+        self.call("find_autoscaling", service, false, |s, _| super::autoscaling::find(s, owner, service)).await
+    }
+
+    async fn ensure_autoscaling(&self, desired: &DesiredAutoscaling) -> ProviderResult<AutoscalingInfo> {
+        self.call("ensure_autoscaling", &desired.service, true, |s, _| super::autoscaling::ensure(s, desired)).await
+    }
+
+    async fn delete_autoscaling(&self, owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()> {
+        self.call("delete_autoscaling", &autoscaling.service, true, |s, _| {
+            super::autoscaling::delete(s, owner, autoscaling)
         })
         .await
     }

@@ -90,6 +90,17 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
             i.platform
         ));
     }
+    for a in s.autoscalers.values() {
+        let targets: Vec<String> = a.info.targets.iter().map(ToString::to_string).collect();
+        out.push(format!(
+            "autoscaling {} {} min={} max={} targets=[{}]",
+            a.info.service,
+            owner(&a.tags),
+            a.info.min,
+            a.info.max,
+            targets.join(",")
+        ));
+    }
     for svc in s.services.values() {
         let i = &svc.info;
         out.push(format!(

@@ -8,6 +8,7 @@
 //! certificate still in use cannot be deleted (retryable); a certificate is issued only once its
 //! validation records exist in a delegated zone; a record of another owner is never overwritten.
 
+mod autoscaling;
 mod certificate;
 mod cluster;
 mod dns;

@@ -89,6 +89,10 @@ pub(crate) struct State {
     pub certificates: BTreeMap<String, Certificate>,
     /// Deploy locks, by app.
     pub locks: BTreeMap<String, crate::providers::LockHolder>,
+    /// Autoscaling, by service name.
+    pub autoscalers: BTreeMap<String, Tagged<crate::providers::AutoscalingInfo>>,
+    /// Secret references that do not exist (every other one does).
+    pub missing_secrets: BTreeSet<String>,
     /// What replicas wrote, by service, in order.
     pub logs: BTreeMap<String, Vec<crate::providers::LogLine>>,
 }

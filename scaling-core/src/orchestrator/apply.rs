@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use futures::FutureExt;
 
+mod autoscaling;
 mod housekeeping;
 
 use super::desired::{ImageSource, HTTPS_PORT};
@@ -115,6 +116,7 @@ impl<'a> Apply<'a> {
             StepId::Revision => self.revision(&resource).await,
             StepId::Service => self.service(&resource).await,
             StepId::ServiceStable => self.service_stable(&resource).await,
+            StepId::Autoscaling => self.autoscaling(&resource).await,
             StepId::Cleanup => self.cleanup(&resource).await,
         };
         match result {
@@ -512,8 +514,8 @@ impl<'a> Apply<'a> {
             firewall_id: lb_group.map(str::to_string),
             container_port: d.spec.app.port,
         };
-        let desired = d.service(cluster, &def.id, traffic, task_group);
         let observed = self.plan.observed.service.as_ref();
+        let desired = d.service(cluster, &def.id, traffic, task_group, observed.map(|s| s.desired_count));
         let diff = diff::service(&desired, observed);
         let service =
             self.converge(step, r, &diff, observed, || self.providers.cluster.ensure_service(&desired)).await?;

@@ -5,9 +5,9 @@ use sha2::{Digest, Sha256};
 use crate::names::ResourceNames;
 use crate::providers::{Capabilities, ClusterInfo, TrafficSource};
 use crate::providers::{
-    DesiredBackend, DesiredCertificate, DesiredCluster, DesiredFirewall, DesiredListener, DesiredLoadBalancer,
-    DesiredRepository, DesiredRevision, DesiredService, IngressRule, ListenerAction, Owner, Protocol, Tags,
-    TrafficFrom,
+    DesiredAutoscaling, DesiredBackend, DesiredCertificate, DesiredCluster, DesiredFirewall, DesiredListener,
+    DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService, IngressRule, ListenerAction, Owner,
+    Protocol, ScalingTarget, Tags, TrafficFrom,
 };
 use crate::spec::{ImageReference, Spec};
 use crate::ImageArtifact;
@@ -199,6 +199,7 @@ impl Desired {
             memory: app.memory,
             port: app.port,
             env: self.spec.env.clone(),
+            secrets: self.spec.secrets.clone(),
             tags: self.tags.clone(),
         }
     }
@@ -210,24 +211,63 @@ impl Desired {
         }
     }
 
+    /// The service; `current` is the count it runs now, kept (within the bounds) when autoscaling
+    /// owns the count.
     pub fn service(
         &self,
         cluster: &ClusterInfo,
         revision_id: &str,
         traffic: TrafficSource,
         firewall_id: Option<&str>,
+        current: Option<u32>,
     ) -> DesiredService {
         DesiredService {
             name: self.names.service.clone(),
             cluster: cluster.clone(),
             revision_id: revision_id.into(),
             container: self.names.container.clone(),
-            desired_count: self.spec.app.desired_count,
+            desired_count: self.desired_count(current),
             traffic,
             firewall_id: firewall_id.map(str::to_string),
             health_check_grace_period: self.spec.health_check.grace_period,
+            autoscaled: self.spec.scaling.is_some(),
             tags: self.tags.clone(),
         }
+    }
+
+    /// The count the service should have: the spec's, or with autoscaling the one it has now (a
+    /// deploy never resets what autoscaling set), kept within the bounds.
+    pub fn desired_count(&self, current: Option<u32>) -> u32 {
+        match (&self.spec.scaling, current) {
+            (Some(scaling), Some(current)) => scaling.clamp(current),
+            _ => self.spec.initial_count(),
+        }
+    }
+
+    /// Autoscaling of the service, when the spec asks for it; the request counts are read on
+    /// `load_balancer_id`'s `backend_id`.
+    pub fn autoscaling(&self, load_balancer_id: &str, backend_id: &str) -> Option<DesiredAutoscaling> {
+        let scaling = self.spec.scaling.as_ref()?;
+        let mut targets: Vec<ScalingTarget> = [
+            scaling.cpu_percent.map(ScalingTarget::CpuPercent),
+            scaling.requests_per_second.map(ScalingTarget::RequestsPerSecond),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        targets.sort();
+        Some(DesiredAutoscaling {
+            cluster: self.names.cluster.clone(),
+            service: self.names.service.clone(),
+            min: scaling.min,
+            max: scaling.max,
+            targets,
+            scale_out_cooldown: scaling.scale_out_cooldown,
+            scale_in_cooldown: scaling.scale_in_cooldown,
+            load_balancer_id: load_balancer_id.into(),
+            backend_id: backend_id.into(),
+            tags: self.tags.clone(),
+        })
     }
 
     /// The row label of `step`: `cloud` (a cloud resource by name), or what the step is on this machine
@@ -237,7 +277,11 @@ impl Desired {
         if self.capabilities.vocabulary != crate::providers::Vocabulary::ThisMachine {
             return cloud;
         }
-        let (app, count) = (&self.names.app, self.spec.app.desired_count);
+        let app = &self.names.app;
+        let count = match &self.spec.scaling {
+            Some(scaling) => format!("{}–{}", scaling.min, scaling.max),
+            None => self.spec.app.desired_count.to_string(),
+        };
         match step {
             Repository => format!("bundle store of {app}"),
             Image => cloud.replacen("image", "bundle", 1),
@@ -249,6 +293,7 @@ impl Desired {
             Cluster => "replica supervisor".into(),
             Revision => format!("start command of {app}"),
             Service | ServiceStable => format!("{count} replica(s) of {app}"),
+            Autoscaling => format!("autoscaler of {app}"),
             _ => cloud,
         }
     }

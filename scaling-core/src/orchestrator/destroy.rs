@@ -117,6 +117,13 @@ impl Destroy<'_> {
         let (p, o, owner) = (self.providers, &self.observed, &self.owner);
         let noun = |step| p.capabilities.noun(step);
         let mut out: Vec<Deletion<'_>> = Vec::new();
+        if let Some(autoscaling) = &o.autoscaling {
+            out.push((
+                StepId::Autoscaling,
+                format!("autoscaling of service {}", autoscaling.service),
+                Box::new(move || p.cluster.delete_autoscaling(owner, autoscaling)),
+            ));
+        }
         if let Some(service) = &o.service {
             out.push((
                 StepId::Service,

@@ -10,9 +10,10 @@ use serde::Serialize;
 use crate::spec::HealthCheckSpec;
 
 use crate::providers::{
-    BackendInfo, CertificateInfo, CertificateStatus, DesiredBackend, DesiredCertificate, DesiredFirewall,
-    DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService, DnsRecord, FirewallInfo,
-    IngressRule, ListenerInfo, LoadBalancerInfo, RepositoryInfo, RevisionInfo, ServiceInfo,
+    AutoscalingInfo, BackendInfo, CertificateInfo, CertificateStatus, DesiredAutoscaling, DesiredBackend,
+    DesiredCertificate, DesiredFirewall, DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredRevision,
+    DesiredService, DnsRecord, FirewallInfo, IngressRule, ListenerInfo, LoadBalancerInfo, RepositoryInfo, RevisionInfo,
+    ServiceInfo,
 };
 
 /// What a step does to its resource.
@@ -232,7 +233,27 @@ pub(crate) fn revision(desired: &DesiredRevision, image_matches: bool, observed:
         .field("memory", o.memory, desired.memory)
         .field("port", o.port, desired.port)
         .changed("environment variables", env_changes(&o.env, &desired.env))
+        .changed("secrets", env_changes(&o.secrets, &desired.secrets))
+        .drift(&o.drift)
         .done()
+}
+
+pub(crate) fn autoscaling(desired: Option<&DesiredAutoscaling>, observed: Option<&AutoscalingInfo>) -> Diff {
+    match (desired, observed) {
+        (None, None) => Diff::same(),
+        (None, Some(_)) => {
+            Diff { action: Action::Delete, reason: "the spec has no [scaling]; the count stays as it is".into() }
+        }
+        (Some(_), None) => Diff::create(),
+        (Some(d), Some(o)) => Changes::default()
+            .field("min", o.min, d.min)
+            .field("max", o.max, d.max)
+            .field("targets", &o.targets, &d.targets)
+            .duration("scale-out cooldown", o.scale_out_cooldown, d.scale_out_cooldown)
+            .duration("scale-in cooldown", o.scale_in_cooldown, d.scale_in_cooldown)
+            .drift(&o.drift)
+            .done(),
+    }
 }
 
 /// The names of environment variables added, removed or changed — never their values, which may be secret.

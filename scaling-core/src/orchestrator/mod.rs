@@ -161,9 +161,27 @@ impl Orchestrator {
     /// Observes every resource and plans what each needs; makes no mutating call.
     pub async fn plan(&self, spec: &Spec, image: ImageSource) -> Result<Plan> {
         let plan = self.observe_and_plan(spec, image).await?;
-        // A deploy would need these names: refused here, before any write.
+        // A deploy would need these names and secrets: refused here, before any write.
         plan::refuse_foreign_records(&plan.desired, &plan.observed)?;
+        if !plan.observed.secret_problems.is_empty() {
+            return Err(Error::InvalidSpec(crate::SpecErrors::new(plan.observed.secret_problems.clone())));
+        }
         Ok(plan)
+    }
+
+    /// What the cluster provider finds wrong with the spec's `[secrets]` (a store it does not know,
+    /// a secret that does not exist), each naming `secrets.<VARIABLE>`; reads no value. No call
+    /// without secrets.
+    pub async fn check_secrets(&self, spec: &Spec) -> Result<Vec<crate::Problem>> {
+        if spec.secrets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let owner = crate::Owner::new(&spec.app.name);
+        self.providers
+            .cluster
+            .check_secrets(&owner, &spec.secrets)
+            .await
+            .map_err(|source| Error::Provider { step: StepId::Revision, source })
     }
 
     /// Observes and plans, without judging whether a deploy could proceed (status and destroy read
@@ -279,6 +297,19 @@ impl Orchestrator {
             .await
             .map_err(tag)?
             .ok_or_else(|| not_deployed("service"))?;
+        let autoscaling = self
+            .providers
+            .cluster
+            .find_autoscaling(&owner, &names.cluster, &names.service)
+            .await
+            .map_err(|source| Error::Provider { step: StepId::Autoscaling, source })?;
+        if let Some(autoscaling) = autoscaling.filter(|a| !(a.min..=a.max).contains(&count)) {
+            return Err(Error::InvalidSpec(crate::SpecErrors::single(crate::Problem::new(
+                "count",
+                format!("{count} is outside the autoscaling bounds {}–{}", autoscaling.min, autoscaling.max),
+                "autoscaling owns the count: give one within the bounds, or change scaling.min/scaling.max and deploy",
+            ))));
+        }
         let runner = runner::Runner::new(&self.options, progress);
         let label = format!("service {}", names.service);
         runner.emit(StepId::Service, &label, EventKind::Started { action: Action::Update });

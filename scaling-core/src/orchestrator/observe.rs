@@ -3,8 +3,8 @@
 use super::desired::{Desired, ImageSource};
 use super::{Providers, StepId};
 use crate::providers::{
-    BackendInfo, CertificateInfo, ClusterInfo, DnsRecord, FirewallInfo, ImageRef, ListenerInfo, LoadBalancerInfo,
-    Protocol, RepositoryInfo, RevisionInfo, ServiceInfo, SupportResource, ZoneInfo,
+    AutoscalingInfo, BackendInfo, CertificateInfo, ClusterInfo, DnsRecord, FirewallInfo, ImageRef, ListenerInfo,
+    LoadBalancerInfo, Protocol, RepositoryInfo, RevisionInfo, ServiceInfo, SupportResource, ZoneInfo,
 };
 use crate::{Error, ProviderResult};
 
@@ -21,6 +21,10 @@ pub(crate) struct Observed {
     pub replica_firewall: Option<FirewallInfo>,
     pub revision: Option<RevisionInfo>,
     pub service: Option<ServiceInfo>,
+    pub autoscaling: Option<AutoscalingInfo>,
+    /// What the cluster provider found wrong with the spec's secrets (none exist, a store it does
+    /// not know): refused by `plan` before any write.
+    pub secret_problems: Vec<crate::Problem>,
     pub zone: Option<ZoneInfo>,
     pub records: Vec<DnsRecord>,
     /// The records the DNS provider writes to lead the host names to the load balancer's endpoint
@@ -107,6 +111,15 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
             futures::future::join(c.find_revision(owner, &names.revision), c.find_support_resources(owner)).await;
         Ok::<_, Error>((revision.map_err(tag(StepId::Revision))?, support.map_err(tag(StepId::SupportResources))?))
     };
+    // By names, so that it is read with everything else rather than after the service.
+    let autoscaling =
+        async { c.find_autoscaling(owner, &names.cluster, &names.service).await.map_err(tag(StepId::Autoscaling)) };
+    let secrets = async {
+        if desired.spec.secrets.is_empty() {
+            return Ok(Vec::new());
+        }
+        c.check_secrets(owner, &desired.spec.secrets).await.map_err(tag(StepId::Revision))
+    };
     let certificates = async { providers.certificate.find_certificates(owner).await.map_err(tag(StepId::Certificate)) };
     // The zone of the spec's domain is read at once; without a domain, the zone of an owned certificate
     // (a domain just removed) is read once the certificates are known.
@@ -127,10 +140,14 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         };
         Ok::<_, Error>((certificates, zone))
     };
-    let ((registry, balancer_group, balancer), (backend, cluster, task_group), (revision, certs)) = try_join3(
+    let (
+        (registry, balancer_group, balancer),
+        (backend, cluster, task_group),
+        (revision, certs, (autoscaling, secret_problems)),
+    ) = try_join3(
         try_join3(registry, balancer_group, balancer),
         try_join3(backend, cluster, task_group),
-        try_join(revision, certificates_and_zone),
+        try_join3(revision, certificates_and_zone, try_join(autoscaling, secrets)),
     )
     .await?;
     let (certificates, (zone, records)) = certs;
@@ -154,6 +171,8 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         replica_firewall: task_group,
         revision: revision.0,
         service: cluster.1,
+        autoscaling,
+        secret_problems,
         zone,
         records,
         pointers,

@@ -68,7 +68,9 @@ impl Plan {
         let o = &self.observed;
         let named = |kind: &str, name: Option<&str>| name.map(|n| format!("{kind} {n}"));
         let noun = |step| self.desired.capabilities.noun(step);
-        let mut out: Vec<String> = named("service", o.service.as_ref().map(|s| s.name.as_str())).into_iter().collect();
+        let mut out: Vec<String> =
+            named("autoscaling of service", o.autoscaling.as_ref().map(|a| a.service.as_str())).into_iter().collect();
+        out.extend(named("service", o.service.as_ref().map(|s| s.name.as_str())));
         out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.protocol, l.port)));
         out.extend(
             [
@@ -215,7 +217,9 @@ pub(crate) fn plan(desired: Desired, observed: Observed) -> Plan {
     cleanup(&mut p);
     let (changes, mut steps) = (p.changes, p.steps);
     steps.extend(
-        StepId::ALL.into_iter().filter(|s| !matches!(s, StepId::Image | StepId::Cleanup) && !is_domain_step(*s)),
+        StepId::ALL
+            .into_iter()
+            .filter(|s| !matches!(s, StepId::Image | StepId::Cleanup | StepId::Autoscaling) && !is_domain_step(*s)),
     );
     if desired.spec.domain.is_some() {
         steps.extend([StepId::Zone, StepId::DnsRecords]);
@@ -367,7 +371,8 @@ fn cluster(p: &mut Planner) {
         container_port: d.spec.app.port,
     };
     let task_sg_id = d.capabilities.cluster_firewall.then(|| id(task_sg, |g| &g.id));
-    let service = d.service(cluster.unwrap_or(&placeholder), &td_id, traffic, task_sg_id.as_deref());
+    let current = o.service.as_ref().map(|s| s.desired_count);
+    let service = d.service(cluster.unwrap_or(&placeholder), &td_id, traffic, task_sg_id.as_deref(), current);
     let service_diff = diff::service(&service, o.service.as_ref());
     let stable =
         service_diff.action == Action::NoChange && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
@@ -377,8 +382,23 @@ fn cluster(p: &mut Planner) {
         StepId::ServiceStable,
         &label,
         stable,
-        &format!("{} replicas run and pass health checks", d.spec.app.desired_count),
+        &format!("{} replicas run and pass health checks", d.desired_count(current)),
     );
+    autoscaling(p);
+}
+
+fn autoscaling(p: &mut Planner) {
+    let (d, o) = (p.desired, p.observed);
+    let wanted = d.autoscaling(&id(o.load_balancer.as_ref(), |l| &l.id), &id(o.backend.as_ref(), |t| &t.id));
+    if wanted.is_none() && o.autoscaling.is_none() {
+        return;
+    }
+    p.steps.push(StepId::Autoscaling);
+    let mut diff = diff::autoscaling(wanted.as_ref(), o.autoscaling.as_ref());
+    if let (Action::Create, Some(wanted)) = (diff.action, &wanted) {
+        diff.reason = format!("does not exist; {}", wanted.as_registered("").describe());
+    }
+    p.add(StepId::Autoscaling, format!("autoscaling of service {}", d.names.service), diff);
 }
 
 /// The records the spec wants that are known at plan time.

@@ -35,6 +35,10 @@ pub struct StatusReport {
     /// Who holds the app's deploy lock now (a deploy, scale or destroy running), if anyone.
     #[serde(default)]
     pub lock: Option<crate::providers::LockHolder>,
+    /// The service's autoscaling (bounds, targets, last decision), when it has one; the current
+    /// count is the service's `desired_count`.
+    #[serde(default)]
+    pub autoscaling: Option<crate::providers::AutoscalingInfo>,
 }
 
 /// The URLs a deployment answers on: every host name over HTTPS (or HTTP), or the load balancer's name.
@@ -92,5 +96,6 @@ pub(crate) async fn status(providers: &Providers, plan: &Plan) -> ProviderResult
         name_servers: o.zone.as_ref().map(|z| z.name_servers.clone()).unwrap_or_default(),
         release,
         lock,
+        autoscaling: o.autoscaling.clone(),
     })
 }

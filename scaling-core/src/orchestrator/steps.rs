@@ -49,13 +49,15 @@ pub enum StepId {
     Service,
     /// Waiting until the service is stable.
     ServiceStable,
+    /// Autoscaling of the service between the spec's bounds (AWS: a scalable target and its policies).
+    Autoscaling,
     /// Removing what the spec no longer wants (a replaced certificate, a removed alias).
     Cleanup,
 }
 
 impl StepId {
     /// Every step, each after its dependencies.
-    pub const ALL: [StepId; 21] = [
+    pub const ALL: [StepId; 22] = [
         StepId::Repository,
         StepId::Image,
         StepId::Zone,
@@ -76,6 +78,7 @@ impl StepId {
         StepId::Revision,
         StepId::Service,
         StepId::ServiceStable,
+        StepId::Autoscaling,
         StepId::Cleanup,
     ];
 
@@ -97,6 +100,7 @@ impl StepId {
             Revision => &[Image, SupportResources],
             Service => &[Cluster, ReplicaFirewall, Revision, Backend, HttpListener],
             ServiceStable => &[Service],
+            Autoscaling => &[Service, LoadBalancer, Backend],
             Cleanup => &[HttpListener, HttpsListener, DnsRecords, ValidationRecords],
         }
     }
@@ -127,6 +131,7 @@ impl StepId {
             SupportResources => "support resources",
             Revision => "revision",
             Service | ServiceStable => "service",
+            Autoscaling => "autoscaling",
             Cleanup => "cleanup",
         }
     }
@@ -160,6 +165,7 @@ impl StepId {
             Revision => "revision",
             Service => "service",
             ServiceStable => "service_stable",
+            Autoscaling => "autoscaling",
             Cleanup => "cleanup",
         }
     }

@@ -7,8 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DesiredFirewall, FirewallInfo, LockHolder, LogPage, LogQuery, Owner, Tags};
+use super::{
+    AutoscalingInfo, DesiredAutoscaling, DesiredFirewall, FirewallInfo, LockHolder, LogPage, LogQuery, Owner, Tags,
+};
 use crate::spec::{Platform, Vcpu};
+use crate::Problem;
 use crate::ProviderResult;
 
 /// A cluster as it should be.
@@ -50,6 +53,9 @@ pub struct DesiredRevision {
     pub port: u16,
     /// Environment variables.
     pub env: BTreeMap<String, String>,
+    /// Environment variables from a secret store: variable → reference (`store:name`), never a value.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
     /// Tags, ownership included.
     pub tags: Tags,
 }
@@ -69,7 +75,9 @@ impl DesiredRevision {
             memory: self.memory,
             port: self.port,
             env: self.env.clone(),
+            secrets: self.secrets.clone(),
             registered_at: Some(super::epoch_millis(std::time::SystemTime::now())),
+            drift: Vec::new(),
         }
     }
 }
@@ -97,9 +105,16 @@ pub struct RevisionInfo {
     pub port: u16,
     /// Environment variables.
     pub env: BTreeMap<String, String>,
+    /// Environment variables from a secret store: variable → reference, as registered.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
     /// When it was registered, in milliseconds since the Unix epoch, where the provider says.
     #[serde(default)]
     pub registered_at: Option<u64>,
+    /// What the provider grants this revision beside it that was found changed out of band, in words
+    /// (AWS: the execution role's access to exactly its secrets); the next deploy registers it again.
+    #[serde(default)]
+    pub drift: Vec<String>,
 }
 
 /// What the load balancer hands the cluster so replicas can be attached and only its traffic admitted.
@@ -132,6 +147,10 @@ pub struct DesiredService {
     pub firewall_id: Option<String>,
     /// How long new replicas may fail health checks (the seed's 30 s).
     pub health_check_grace_period: Duration,
+    /// Autoscaling owns the count: a provider updating the service leaves the count it finds (the
+    /// `desired_count` here is only where a new service starts).
+    #[serde(default)]
+    pub autoscaled: bool,
     /// Tags, ownership included.
     pub tags: Tags,
 }
@@ -365,6 +384,24 @@ pub trait Cluster: Send + Sync {
     /// What the replicas of the service named `service` wrote, as `query` asks: oldest first,
     /// each line labelled by its replica, with a cursor a follower continues from.
     async fn read_logs(&self, owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage>;
+
+    /// Which of `secrets` (variable → `store:name` reference) the replicas could not be given, each
+    /// as a problem naming `secrets.<VARIABLE>` with the fix: a store this provider does not know, a
+    /// secret that does not exist. Reads no secret's value.
+    async fn check_secrets(&self, owner: &Owner, secrets: &BTreeMap<String, String>) -> ProviderResult<Vec<Problem>>;
+
+    /// The autoscaling of the service `service` in the cluster `cluster` (both by name) when owned.
+    async fn find_autoscaling(
+        &self,
+        owner: &Owner,
+        cluster: &str,
+        service: &str,
+    ) -> ProviderResult<Option<AutoscalingInfo>>;
+    /// Registers autoscaling of `desired.service`, or brings it to `desired`: bounds, targets (only
+    /// those), cooldowns. The service's current count is left to it.
+    async fn ensure_autoscaling(&self, desired: &DesiredAutoscaling) -> ProviderResult<AutoscalingInfo>;
+    /// Removes the autoscaling (the service keeps the count it has); one already gone succeeds.
+    async fn delete_autoscaling(&self, owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()>;
 
     /// Resolves when `service` may have changed (a replica turned healthy, failed or left), or after
     /// `within` at the latest: the pause between two polls of a wait for the service. A provider

@@ -12,6 +12,7 @@
 //! - **honest errors**: failures are [`ProviderError`](crate::ProviderError)s classified retryable or
 //!   permanent, naming the resource and carrying the provider's message.
 
+mod autoscaling;
 mod capabilities;
 mod certificate;
 mod cluster;
@@ -26,6 +27,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use autoscaling::{AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingTarget};
 pub use capabilities::{Capabilities, Capable, CertificateValidation, Vocabulary};
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate};
 pub use cluster::{

@@ -115,6 +115,7 @@ impl Spec {
         })?;
         spec.environment = Some(name.to_string());
         spec.environments = Default::default();
+        spec.config_dir = self.config_dir.clone();
         Ok(spec)
     }
 }

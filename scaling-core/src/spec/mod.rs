@@ -16,11 +16,13 @@
 //! assert_eq!(spec.health_check.grace_period.as_secs(), 30);
 //! ```
 
+mod autoscaling;
 mod environments;
 mod image;
 mod problems;
 mod provider_settings;
 mod resources;
+mod secrets;
 mod tls;
 mod unknown_keys;
 mod validate;
@@ -32,11 +34,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use autoscaling::AutoscalingSpec;
 pub use environments::ENVIRONMENT_TAG;
 pub use image::{ImageReference, ImageSpec, Platform};
 pub use problems::{Problem, SpecErrors};
 pub use provider_settings::{ProviderSettings, ProviderSpec};
 pub use resources::Vcpu;
+pub use secrets::{references as secret_references, SecretReference};
 pub use tls::TlsVersion;
 
 /// The whole desired deployment of one app.
@@ -54,6 +58,13 @@ pub struct Spec {
     /// Environment variables of the container.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Environment variables whose values live in a secret store: `NAME = "<store>:<name>"`
+    /// references, never values (the provider says which stores it knows).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// Autoscaling between a minimum and a maximum count; without it the count is `app.desired_count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<AutoscalingSpec>,
     /// The domain in front of the app; without it the app is served on the load balancer's own name.
     #[serde(default)]
     pub domain: Option<DomainSpec>,
@@ -74,6 +85,10 @@ pub struct Spec {
     /// The environment this spec is the copy for (`None`: the default).
     #[serde(skip)]
     pub environment: Option<String>,
+    /// The folder of the file it was read from: where a provider's relative paths start (`None`
+    /// for a spec made in code, whose paths start in the current folder).
+    #[serde(skip)]
+    pub config_dir: Option<std::path::PathBuf>,
     /// The text the spec was read from, so that a provider's table is reported on its own lines.
     #[serde(skip)]
     pub(crate) source: SourceText,
@@ -94,7 +109,7 @@ pub struct AppSpec {
     /// Memory per replica in MiB.
     #[serde(default = "default_memory")]
     pub memory: u32,
-    /// How many replicas run.
+    /// How many replicas run (with `[scaling]`: how many a new deployment starts with).
     #[serde(default = "default_desired_count")]
     pub desired_count: u32,
     /// How many releases (revisions of what a replica runs) to keep for `scaling rollback`; older
@@ -275,12 +290,15 @@ impl Spec {
             image,
             health_check: HealthCheckSpec::default(),
             env: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            scaling: None,
             domain: None,
             load_balancer: LoadBalancerSpec::default(),
             tags: BTreeMap::new(),
             provider: ProviderSpec::default(),
             environments: BTreeMap::new(),
             environment: None,
+            config_dir: None,
             source: SourceText::default(),
         }
     }
@@ -289,6 +307,21 @@ impl Spec {
     pub fn with_domain(mut self, apex: impl Into<String>) -> Self {
         self.domain = Some(DomainSpec::new(apex));
         self
+    }
+
+    /// The same spec autoscaling between `min` and `max` on CPU percent.
+    pub fn with_autoscaling(mut self, scaling: AutoscalingSpec) -> Self {
+        self.scaling = Some(scaling);
+        self
+    }
+
+    /// The count a deployment of this spec starts with: `app.desired_count`, kept within the
+    /// autoscaling bounds when there are any.
+    pub fn initial_count(&self) -> u32 {
+        match &self.scaling {
+            Some(scaling) => scaling.clamp(self.app.desired_count),
+            None => self.app.desired_count,
+        }
     }
 
     /// The same spec with another replica count.
@@ -323,6 +356,7 @@ impl Spec {
             ))
         })?;
         let mut spec = Self::parse_toml_str(&text)?;
+        spec.config_dir = path.parent().map(Path::to_path_buf);
         if let Some(dir) = path.parent() {
             for local in [&mut spec.image.context, &mut spec.image.archive].into_iter().flatten() {
                 if local.is_relative() {

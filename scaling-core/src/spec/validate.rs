@@ -11,6 +11,10 @@ pub(super) fn problems(spec: &Spec) -> Vec<Problem> {
     image(spec, &mut out);
     health_check(spec, &mut out);
     env(spec, &mut out);
+    super::secrets::problems(&spec.secrets, &spec.env, &mut out);
+    if let Some(scaling) = &spec.scaling {
+        super::autoscaling::problems(scaling, spec.app.desired_count, &mut out);
+    }
     domain(spec, &mut out);
     load_balancer(spec, &mut out);
     tags(spec, &mut out);

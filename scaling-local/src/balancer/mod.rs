@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-pub use pool::{Pool, PoolSettings};
+pub use pool::{Pool, PoolLoad, PoolSettings};
 
 /// The body type the balancer sends and answers with.
 pub type BoxBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;

@@ -4,7 +4,7 @@
 //! failing.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -102,6 +102,15 @@ impl Target {
     }
 }
 
+/// A request counted as waiting in line until it leaves [`Pool::acquire`], however it leaves.
+struct InLine<'a>(&'a AtomicUsize);
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// A request's hold on a target; releasing it frees a place in line.
 pub struct Lease {
     /// The target.
@@ -126,6 +135,23 @@ pub struct Pool {
     next: AtomicUsize,
     settings: RwLock<PoolSettings>,
     client: ProxyClient,
+    /// Requests handed to a replica so far.
+    served: AtomicU64,
+    /// Requests waiting in line for a place now.
+    queued: AtomicUsize,
+}
+
+/// What a pool is carrying, as the autoscaler samples it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolLoad {
+    /// Requests handed to a replica since the pool was made.
+    pub served: u64,
+    /// Requests being served now, on every replica.
+    pub in_flight: usize,
+    /// Requests waiting in line for a place now.
+    pub queued: usize,
+    /// Replicas taking traffic.
+    pub healthy: usize,
 }
 
 impl Pool {
@@ -138,6 +164,8 @@ impl Pool {
             next: AtomicUsize::new(0),
             settings: RwLock::new(settings),
             client,
+            served: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
         })
     }
 
@@ -219,6 +247,8 @@ impl Pool {
     pub async fn acquire(self: &Arc<Self>, sticky: Option<u64>, tried: &[u64]) -> Option<Lease> {
         let settings = self.settings();
         let deadline = tokio::time::Instant::now() + settings.queue_timeout;
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let _in_line = InLine(&self.queued);
         let _turn = tokio::time::timeout_at(deadline, self.turnstile.lock()).await.ok()?;
         loop {
             let notified = self.changed.notified();
@@ -248,7 +278,20 @@ impl Pool {
             pick.in_flight.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
+        self.served.fetch_add(1, Ordering::Relaxed);
         Some(Lease { target: pick.clone(), pool: self.clone() })
+    }
+
+    /// What the pool carries now, for the autoscaler.
+    pub fn load(&self) -> PoolLoad {
+        let targets = self.snapshot();
+        PoolLoad {
+            served: self.served.load(Ordering::Relaxed),
+            in_flight: targets.iter().map(|t| t.in_flight()).sum(),
+            // The one holding the turnstile may be about to get a place: only those behind it wait.
+            queued: self.queued.load(Ordering::Acquire).saturating_sub(1),
+            healthy: targets.iter().filter(|t| t.is_healthy() && !t.draining.load(Ordering::Acquire)).count(),
+        }
     }
 
     /// Every target's health, for `status` and the cluster's rollout.

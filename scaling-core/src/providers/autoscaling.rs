@@ -1,0 +1,129 @@
+//! Autoscaling of a service, as the [`Cluster`](super::Cluster) provider does it: bounds, targets,
+//! cooldowns, and the last decision it made (AWS: Application Auto Scaling's scalable target and
+//! target-tracking policies; Kubernetes: a HorizontalPodAutoscaler; Cloud Run: min/max instances;
+//! local: the supervisor's autoscaler).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Tags;
+
+/// A load measure autoscaling keeps near a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "metric", content = "target")]
+#[non_exhaustive]
+pub enum ScalingTarget {
+    /// The replicas' average CPU use, in percent of what each is given.
+    CpuPercent(u32),
+    /// Requests each replica serves per second, counted by the load balancer.
+    RequestsPerSecond(u32),
+}
+
+impl std::fmt::Display for ScalingTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScalingTarget::CpuPercent(p) => write!(f, "CPU {p}%"),
+            ScalingTarget::RequestsPerSecond(r) => write!(f, "{r} requests/s per replica"),
+        }
+    }
+}
+
+/// Autoscaling of one service as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredAutoscaling {
+    /// The cluster the service runs in (by name).
+    pub cluster: String,
+    /// The service (by name).
+    pub service: String,
+    /// The fewest replicas.
+    pub min: u32,
+    /// The most replicas.
+    pub max: u32,
+    /// What it follows, sorted.
+    pub targets: Vec<ScalingTarget>,
+    /// After a scale-out, how long before the next.
+    #[serde(with = "humantime_serde")]
+    pub scale_out_cooldown: Duration,
+    /// How long the load stays low before a scale-in, and between two.
+    #[serde(with = "humantime_serde")]
+    pub scale_in_cooldown: Duration,
+    /// The load balancer whose request counts it reads (its provider id).
+    pub load_balancer_id: String,
+    /// The backend pool the requests are counted on (its provider id).
+    pub backend_id: String,
+    /// Tags, ownership included.
+    pub tags: Tags,
+}
+
+impl DesiredAutoscaling {
+    /// The autoscaling as a provider that keeps exactly what was asked reports it, under `id`, before
+    /// any decision.
+    pub fn as_registered(&self, id: impl Into<String>) -> AutoscalingInfo {
+        AutoscalingInfo {
+            id: id.into(),
+            service: self.service.clone(),
+            min: self.min,
+            max: self.max,
+            cap: None,
+            targets: self.targets.clone(),
+            scale_out_cooldown: self.scale_out_cooldown,
+            scale_in_cooldown: self.scale_in_cooldown,
+            last_decision: None,
+            drift: Vec::new(),
+        }
+    }
+}
+
+/// One decision of the autoscaler: a count changed (or was refused), when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScalingDecision {
+    /// When, in milliseconds since the Unix epoch.
+    pub at: u64,
+    /// The count before, where known.
+    pub from: Option<u32>,
+    /// The count after, where known.
+    pub to: Option<u32>,
+    /// Why, in the provider's words (e.g. `CPU 91% over the 60% target`).
+    pub reason: String,
+}
+
+/// Autoscaling of one service as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoscalingInfo {
+    /// The provider's id.
+    pub id: String,
+    /// The service it scales (by name).
+    pub service: String,
+    /// The fewest replicas.
+    pub min: u32,
+    /// The most replicas.
+    pub max: u32,
+    /// A lower maximum the provider applies by itself, with why (locally: this machine's cores).
+    #[serde(default)]
+    pub cap: Option<(u32, String)>,
+    /// What it follows, sorted.
+    pub targets: Vec<ScalingTarget>,
+    /// After a scale-out, how long before the next.
+    #[serde(with = "humantime_serde")]
+    pub scale_out_cooldown: Duration,
+    /// How long the load stays low before a scale-in.
+    #[serde(with = "humantime_serde")]
+    pub scale_in_cooldown: Duration,
+    /// The last decision, if it made one.
+    #[serde(default)]
+    pub last_decision: Option<ScalingDecision>,
+    /// Settings the provider gives it that were found changed out of band, in words; the next deploy
+    /// puts them back.
+    #[serde(default)]
+    pub drift: Vec<String>,
+}
+
+impl AutoscalingInfo {
+    /// The bounds and targets in words: `2–10 replicas on CPU 60%, 100 requests/s per replica`.
+    pub fn describe(&self) -> String {
+        let targets: Vec<String> = self.targets.iter().map(ToString::to_string).collect();
+        let cap = self.cap.as_ref().map(|(cap, why)| format!(" (capped at {cap}: {why})")).unwrap_or_default();
+        format!("{}–{} replicas{cap} on {}", self.min, self.max, targets.join(", "))
+    }
+}
