@@ -73,7 +73,9 @@ pub fn needed(policy: &Policy, load: &Load) -> (u32, String) {
         }
     }
     let workers = f64::from(load.workers.max(1));
-    if load.outstanding > n * workers {
+    // Queueing counts once requests wait for twice what the workers hold: a calm load's bursts of a
+    // request or two must not add a replica.
+    if load.outstanding > 2.0 * n * workers {
         asks.push((
             load.outstanding / workers,
             format!(
@@ -144,12 +146,32 @@ pub(crate) trait Scaled: Send + Sync {
     fn desired(&self) -> u32;
     /// Requests served so far, in flight plus waiting, and replicas taking traffic.
     fn traffic(&self) -> (u64, usize, u32);
-    /// CPU seconds the replicas' processes have used, and workers per replica.
-    fn cpu(&self) -> (f64, u32);
+    /// CPU seconds each replica taking traffic has used (by process group), and workers per replica.
+    fn cpu(&self) -> (Vec<(i32, f64)>, u32);
     /// Sets the count and remembers the decision.
     fn scale_to(&self, count: u32, decision: ScalingDecision);
     /// False once the service stopped.
     fn alive(&self) -> bool;
+}
+
+/// One look at a service's load.
+struct Sample {
+    at: Instant,
+    served: u64,
+    /// CPU seconds by replica (process group), of those taking traffic.
+    cpu: std::collections::HashMap<i32, f64>,
+    outstanding: usize,
+}
+
+/// The average CPU use, in percent of their workers' cores, of the replicas seen in both samples: a
+/// replica that just started (its imports, its warm-up) counts only from its second look on.
+fn cpu_percent(first: &Sample, last: &Sample, elapsed: f64, workers: u32) -> f64 {
+    let used: Vec<f64> =
+        last.cpu.iter().filter_map(|(group, now)| Some((now - first.cpu.get(group)?).max(0.0))).collect();
+    if used.is_empty() {
+        return 0.0;
+    }
+    used.iter().sum::<f64>() / elapsed / used.len() as f64 / f64::from(workers.max(1)) * 100.0
 }
 
 /// How often the load is sampled.
@@ -160,7 +182,7 @@ const WINDOW: usize = 3;
 /// Samples and decides until the service stops (idle while autoscaling is off).
 pub(crate) async fn run(service: Weak<dyn Scaled>) {
     let mut memory = Memory::new(Instant::now());
-    let mut samples: std::collections::VecDeque<(Instant, u64, f64, usize)> = Default::default();
+    let mut samples: std::collections::VecDeque<Sample> = Default::default();
     loop {
         tokio::time::sleep(SAMPLE_EVERY).await;
         let Some(service) = service.upgrade().filter(|s| s.alive()) else { return };
@@ -171,19 +193,21 @@ pub(crate) async fn run(service: Weak<dyn Scaled>) {
         };
         let now = Instant::now();
         let (served, outstanding, replicas) = service.traffic();
-        let (cpu_seconds, workers) = service.cpu();
-        samples.push_back((now, served, cpu_seconds, outstanding));
+        let (cpu, workers) = service.cpu();
+        samples.push_back(Sample { at: now, served, cpu: cpu.into_iter().collect(), outstanding });
         if samples.len() > WINDOW + 1 {
             samples.pop_front();
         }
-        let Some(&(then, served_then, cpu_then, _)) = samples.front().filter(|_| samples.len() > 1) else { continue };
-        let elapsed = now.duration_since(then).as_secs_f64().max(0.001);
+        let (Some(first), Some(last)) = (samples.front().filter(|_| samples.len() > 1), samples.back()) else {
+            continue;
+        };
+        let elapsed = now.duration_since(first.at).as_secs_f64().max(0.001);
         let per_replica = f64::from(replicas.max(1));
         let load = Load {
             replicas,
-            requests_per_second: served.saturating_sub(served_then) as f64 / elapsed / per_replica,
-            cpu_percent: (cpu_seconds - cpu_then).max(0.0) / elapsed / per_replica / f64::from(workers.max(1)) * 100.0,
-            outstanding: samples.iter().skip(1).map(|s| s.3 as f64).sum::<f64>() / (samples.len() - 1) as f64,
+            requests_per_second: served.saturating_sub(first.served) as f64 / elapsed / per_replica,
+            cpu_percent: cpu_percent(first, last, elapsed, workers),
+            outstanding: samples.iter().skip(1).map(|s| s.outstanding as f64).sum::<f64>() / (samples.len() - 1) as f64,
             workers,
         };
         let current = service.desired();

@@ -114,6 +114,11 @@ fn main() {
         let start = Instant::now();
         let calm = phase(port, &tls, 10, Duration::from_millis(100), Duration::from_secs(8), &samples);
         futures::future::join_all(calm).await;
+        let at_step = counts().desired;
+        if at_step > 1 {
+            let early = orchestrator.status(&spec).await.ok().and_then(|s| s.autoscaling).and_then(|a| a.last_decision);
+            println!("  scaled out before the step: {early:?}");
+        }
         let step = Instant::now();
         let surge = phase(port, &tls, 300, Duration::ZERO, Duration::from_secs(25), &samples);
         let decided = when(Duration::from_secs(25), || counts().desired > 1).await;
@@ -137,6 +142,7 @@ fn main() {
         };
         let (before, during, after) = (p99(&samples, start, step), p99(&samples, scaled_out_from, fall), p99(&samples, fall, end));
         println!("autoscale: 10 → 300 → 10 connections of calculator callbacks, 1 replica to at most {cap} (this machine's cores)");
+        println!("  replicas at the step           {at_step} (the calm phase must not scale out)");
         println!("  requests                       {} ({failed} failed)", samples.len());
         println!("  step → scale-out decision      {} (goal ≤ 10 s)", secs(decided, step));
         println!("  step → new replicas serving    {}", secs(serving_at, step));
