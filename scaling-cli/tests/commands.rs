@@ -295,12 +295,9 @@ fn the_published_schema_is_current_and_knows_every_key_of_the_example() {
 #[test]
 fn an_environment_of_the_example_validates_and_plans_as_its_own_copy() {
     let example = ["--config", "examples/dashmath/scaling.toml"];
-    scaling()
-        .args(example)
-        .args(["--env", "staging", "validate"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("dashmath-staging on port 8050, 1 replicas, staging.dashmath.example.com"));
+    scaling().args(example).args(["--env", "staging", "validate"]).assert().success().stdout(predicate::str::contains(
+        "dashmath-staging on port 8050, 1–2 replicas (autoscaling), staging.dashmath.example.com",
+    ));
     scaling()
         .args(example)
         .args(["--env", "prod", "validate"])
