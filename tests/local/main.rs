@@ -28,8 +28,9 @@ pub(crate) fn dashmath_spec() -> Spec {
     let local =
         LocalSettings { https_port: 0, http_port: 0, ..spec.settings().expect("the example's [provider.local]") };
     spec.set_settings(&local);
-    // A fixed count: the autoscaling tests set their own bounds.
+    // A fixed count of 3 (the example autoscales from 2): the autoscaling tests set their own bounds.
     spec.scaling = None;
+    spec.app.desired_count = 3;
     localize(&spec)
 }
 
