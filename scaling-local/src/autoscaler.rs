@@ -34,10 +34,14 @@ impl Policy {
     }
 }
 
+/// This machine's cores (at least 1).
+pub fn machine_cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
 /// The replicas this machine can keep busy: one per core, over the workers of each.
 pub fn machine_cap(workers_per_replica: u32) -> u32 {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-    (cores / workers_per_replica.max(1)).max(1)
+    (machine_cores() / workers_per_replica.max(1)).max(1)
 }
 
 /// The load of a service over the last window, per replica where it says so.

@@ -16,7 +16,7 @@ impl LocalCloud {
         };
         if let Some((policy, decision)) = self.supervisor.autoscaling(service) {
             if policy.cap < policy.max {
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let cores = crate::autoscaler::machine_cores();
                 info.cap = Some((policy.cap.max(policy.min), format!("this machine has {cores} core(s)")));
             }
             info.last_decision = decision;

@@ -22,10 +22,15 @@ fn process_group(pid: i32) -> Option<i32> {
     after_command.split_whitespace().nth(2)?.parse().ok()
 }
 
-/// The CPU time the processes of `groups` have used, in seconds (user and system, live processes).
-pub(crate) fn cpu_seconds_of(groups: &[i32]) -> f64 {
-    let ticks: u64 = processes_in(groups).into_iter().filter_map(cpu_ticks).sum();
-    ticks as f64 / clock_ticks_per_second()
+/// The CPU time the live processes of each of `groups` have used, in seconds (user and system):
+/// one pass over `/proc` for all of them.
+pub(crate) fn cpu_seconds_by_group(groups: &[i32]) -> Vec<(i32, f64)> {
+    let mut ticks: std::collections::HashMap<i32, u64> = groups.iter().map(|g| (*g, 0)).collect();
+    for (pid, group) in members_of(groups) {
+        *ticks.entry(group).or_default() += cpu_ticks(pid).unwrap_or(0);
+    }
+    let per_second = clock_ticks_per_second();
+    ticks.into_iter().map(|(group, t)| (group, t as f64 / per_second)).collect()
 }
 
 /// User plus system time of `pid`, in clock ticks: fields 14 and 15 of `/proc/<pid>/stat`.
@@ -53,6 +58,7 @@ mod tests {
         while started.elapsed() < std::time::Duration::from_millis(50) {
             std::hint::black_box((0..1000u64).sum::<u64>());
         }
-        assert!(super::cpu_seconds_of(&[group]) > 0.0, "50 ms of work shows");
+        let used = super::cpu_seconds_by_group(&[group]);
+        assert!(used.len() == 1 && used[0].1 > 0.0, "50 ms of work shows: {used:?}");
     }
 }

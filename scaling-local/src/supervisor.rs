@@ -290,8 +290,7 @@ impl Scaled for Service {
     fn cpu(&self) -> (Vec<(i32, f64)>, u32) {
         let serving = |r: &&Replica| !r.stopping && self.pool.target(r.id).is_some_and(|t| t.is_healthy());
         let groups: Vec<i32> = lock(&self.replicas).iter().filter(serving).map(|r| r.pgid.as_raw()).collect();
-        let used = groups.iter().map(|g| (*g, crate::procfs::cpu_seconds_of(&[*g]))).collect();
-        (used, lock(&self.wanted).spec.workers)
+        (crate::procfs::cpu_seconds_by_group(&groups), lock(&self.wanted).spec.workers)
     }
 
     fn scale_to(&self, count: u32, decision: ScalingDecision) {

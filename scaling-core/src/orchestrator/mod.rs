@@ -283,26 +283,24 @@ impl Orchestrator {
         let owner = crate::Owner::new(&spec.app.name);
         let not_deployed = |what: &str| Error::NotDeployed { app: spec.app.name.clone(), what: what.into() };
         let tag = |source| Error::Provider { step: StepId::Service, source };
-        let cluster = self
-            .providers
-            .cluster
-            .find_cluster(&owner, &names.cluster)
-            .await
-            .map_err(tag)?
-            .ok_or_else(|| not_deployed("cluster"))?;
-        let service = self
-            .providers
-            .cluster
-            .find_service(&owner, &cluster, &names.service)
-            .await
-            .map_err(tag)?
-            .ok_or_else(|| not_deployed("service"))?;
-        let autoscaling = self
-            .providers
-            .cluster
-            .find_autoscaling(&owner, &names.cluster, &names.service)
-            .await
-            .map_err(|source| Error::Provider { step: StepId::Autoscaling, source })?;
+        let c = &self.providers.cluster;
+        let deployed = async {
+            let cluster =
+                c.find_cluster(&owner, &names.cluster).await.map_err(tag)?.ok_or_else(|| not_deployed("cluster"))?;
+            let service = c
+                .find_service(&owner, &cluster, &names.service)
+                .await
+                .map_err(tag)?
+                .ok_or_else(|| not_deployed("service"))?;
+            Ok::<_, Error>((cluster, service))
+        };
+        // Read beside the service (by names), not after it.
+        let autoscaling = async {
+            c.find_autoscaling(&owner, &names.cluster, &names.service)
+                .await
+                .map_err(|source| Error::Provider { step: StepId::Autoscaling, source })
+        };
+        let ((cluster, service), autoscaling) = futures::future::try_join(deployed, autoscaling).await?;
         if let Some(autoscaling) = autoscaling.filter(|a| !(a.min..=a.max).contains(&count)) {
             return Err(Error::InvalidSpec(crate::SpecErrors::single(crate::Problem::new(
                 "count",
