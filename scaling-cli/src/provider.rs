@@ -1,8 +1,6 @@
 //! Builds the providers the command line asks for. Credentials are never read here: AWS takes them
 //! from its default chain.
 
-use std::sync::Arc;
-
 use anyhow::Result;
 use scaling_core::{DeployOptions, Problem, Session, Spec};
 
@@ -14,6 +12,7 @@ pub const KNOWN: [(&str, ProviderKind); 2] = [("local", ProviderKind::Local), ("
 
 impl ProviderKind {
     /// The provider's name, as in `--provider` and `[provider.<name>]`.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
     pub fn name(self) -> &'static str {
         KNOWN.iter().find(|(_, kind)| *kind == self).map_or("local", |(name, _)| name)
     }
@@ -128,7 +127,7 @@ async fn aws(global: &Global, spec: &Spec, options: DeployOptions) -> Result<Box
     if let Some(profile) = &global.profile {
         builder = builder.profile(profile);
     }
-    let provider = Arc::new(builder.build().await?);
+    let provider = std::sync::Arc::new(builder.build().await?);
     let orchestrator =
         scaling_core::Orchestrator::new(scaling_core::Providers::from_cloud(provider)).with_options(options);
     Ok(Box::new(scaling_core::CloudSession::new(ProviderKind::Aws.name(), spec.clone(), orchestrator)))
