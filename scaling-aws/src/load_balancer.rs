@@ -257,6 +257,7 @@ impl LoadBalancer for AwsProvider {
             drop_invalid_header_fields,
             status,
             drift: Vec::new(),
+            connections: None,
         }))
     }
 

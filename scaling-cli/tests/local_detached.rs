@@ -6,62 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{curl, example_copy, fixed_count, free_ports, port_of, processes_with, scaling, scaling_home};
-
-fn json(output: &std::process::Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(
-        text.lines().last().unwrap_or_else(|| panic!("no output: {}", String::from_utf8_lossy(&output.stderr))),
-    )
-    .unwrap()
-}
-
-fn state_file(app: &str) -> std::path::PathBuf {
-    scaling_home().join("state").join(format!("{app}.json"))
-}
-
-fn record_of(app: &str) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(state_file(app)).unwrap()).unwrap()
-}
-
-fn alive(pid: i64) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// A copy of dashmath under its own app name, on free ports.
-struct Example {
-    app: String,
-    dir: tempfile::TempDir,
-}
-
-impl Example {
-    fn new(prefix: &str, replicas: u32) -> Self {
-        let app = format!("{prefix}{}", std::process::id());
-        let dir = example_copy(|c| {
-            fixed_count(free_ports(c), replicas).replace("name = \"dashmath\"", &format!("name = \"{app}\""))
-        });
-        Self { app, dir }
-    }
-
-    fn config(&self) -> std::path::PathBuf {
-        self.dir.path().join("scaling.toml")
-    }
-
-    /// `scaling --config … --provider local ARGS`.
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        scaling().arg("--config").arg(self.config()).args(["--provider", "local"]).args(args).output().unwrap()
-    }
-}
-
-/// A test that fails half-way never leaves its detached deployment running: whatever of it still
-/// runs is destroyed as the example goes (a no-op after a test that destroyed it itself).
-impl Drop for Example {
-    fn drop(&mut self) {
-        if self.config().exists() {
-            let _ = self.run(&["destroy", "--yes"]);
-        }
-    }
-}
+use support::detached::{alive, json, record_of, state_file, Example};
+use support::{curl, port_of, processes_with, scaling, scaling_home};
 
 #[test]
 fn a_detached_deployment_is_reached_from_other_processes_and_destroyed_cleanly() {

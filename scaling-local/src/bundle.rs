@@ -1,6 +1,8 @@
 //! App bundles: the build context copied into a content-addressed store, with a Python virtualenv
-//! built from its `requirements.txt` (cached by the file's hash), and the start command read from the
-//! Dockerfile's `CMD`. A re-build with unchanged inputs does nothing.
+//! built from its `requirements.txt` (cached by the file's hash, see [`crate::venv`]), and the start
+//! command read from the Dockerfile's `CMD`. A re-build with unchanged inputs does nothing. Builds of
+//! one bundle in several processes at once are safe: one builds it under the bundle's lock, in a
+//! folder renamed into place when whole, and the others wait and reuse it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::sync::atomic::AtomicBool;
 use crate::build_command::run;
 use crate::dockerignore::DockerIgnore;
 use crate::paths::Paths;
+use crate::store_lock::StoreLock;
 
 /// Why a bundle could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -111,41 +114,6 @@ pub fn context_digest(context: &Path, dockerfile: &str, build: Option<&str>) -> 
     Ok(format!("sha256:{}", hex::encode(hash.finalize())))
 }
 
-/// The virtualenv for `requirements`, built on first use (marked ready only once complete; a failed or
-/// stopped build removes what it made).
-fn venv_for(paths: &Paths, requirements: &Path, cancel: &AtomicBool) -> Result<PathBuf, BundleError> {
-    let text = fs::read(requirements).map_err(io(requirements))?;
-    let python = std::env::var("SCALING_PYTHON").unwrap_or_else(|_| "python3".into());
-    let key = hex::encode(Sha256::new().chain_update(&text).chain_update(python.as_bytes()).finalize());
-    let venv = paths.venvs().join(&key[..24]);
-    if venv.join(".ready").exists() {
-        return Ok(venv);
-    }
-    let _ = fs::remove_dir_all(&venv);
-    fs::create_dir_all(paths.venvs()).map_err(io(&paths.venvs()))?;
-    let hint = "install Python 3 with its venv module (Debian: apt-get install python3-venv), or set SCALING_PYTHON";
-    let made = run(
-        std::process::Command::new(&python).args(["-m", "venv"]).arg(&venv),
-        &format!("{python} -m venv ({hint})"),
-        cancel,
-    )
-    .and_then(|()| {
-        run(
-            std::process::Command::new(venv.join("bin/pip"))
-                .args(["install", "--disable-pip-version-check", "--no-input", "-q", "-r"])
-                .arg(requirements),
-            "pip install -r requirements.txt",
-            cancel,
-        )
-    })
-    .and_then(|()| fs::write(venv.join(".ready"), "").map_err(io(&venv)));
-    if let Err(error) = made {
-        let _ = fs::remove_dir_all(&venv);
-        return Err(error);
-    }
-    Ok(venv)
-}
-
 fn copy_files(context: &Path, target: &Path) -> Result<(), BundleError> {
     for file in files(context)? {
         let (from, to) = (context.join(&file), target.join(&file));
@@ -179,14 +147,22 @@ pub fn build(paths: &Paths, input: BuildInput<'_>, cancel: &AtomicBool) -> Resul
     if let Some(bundle) = find(paths, &digest) {
         return Ok(claim(paths, bundle, app));
     }
+    let dir = bundle_dir(paths, &digest);
+    let _lock = StoreLock::wait(&dir, &format!("the bundle {digest}"), cancel)?;
+    if let Some(bundle) = find(paths, &digest) {
+        return Ok(claim(paths, bundle, app)); // built by the process we waited for
+    }
     let docker_path = context.join(dockerfile);
     let docker_text = fs::read_to_string(&docker_path).map_err(io(&docker_path))?;
     let start = crate::dockerfile::start_command(&docker_text)
         .map_err(|why| BundleError::NoCommand(format!("{}: {why}", docker_path.display())))?;
     let requirements = context.join("requirements.txt");
-    let venv = if requirements.exists() { Some(venv_for(paths, &requirements, cancel)?) } else { None };
+    let python = std::env::var("SCALING_PYTHON").unwrap_or_else(|_| "python3".into());
+    let venv = match requirements.exists() {
+        true => Some(crate::venv::venv_for(paths, &requirements, &python, cancel)?),
+        false => None,
+    };
 
-    let dir = bundle_dir(paths, &digest);
     let staging = dir.with_extension("partial");
     let _ = fs::remove_dir_all(&staging);
     let manifest = BundleManifest {
@@ -246,7 +222,7 @@ pub(crate) fn bundle_dir(paths: &Paths, digest: &str) -> PathBuf {
 pub fn find(paths: &Paths, digest: &str) -> Option<Bundle> {
     let dir = bundle_dir(paths, digest);
     let manifest: BundleManifest = serde_json::from_str(&fs::read_to_string(dir.join("bundle.json")).ok()?).ok()?;
-    let venv_ready = manifest.venv.as_ref().is_none_or(|v| v.join(".ready").exists());
+    let venv_ready = manifest.venv.as_ref().is_none_or(|v| crate::venv::is_ready(v));
     venv_ready.then(|| Bundle { dir: dir.join("app"), manifest })
 }
 

@@ -2,15 +2,10 @@
 //! any more, removed from the store (other apps' bundles and the virtualenvs they share stay).
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::path::PathBuf;
 
 use crate::bundle::BundleManifest;
 use crate::paths::Paths;
-
-/// How old a half-made bundle or virtualenv must be before it counts as left by a killed build
-/// rather than one still running.
-const ABANDONED_AFTER: Duration = Duration::from_secs(600);
 
 fn manifests(paths: &Paths) -> Vec<(PathBuf, BundleManifest)> {
     let entries = fs::read_dir(paths.bundles()).into_iter().flatten().flatten();
@@ -21,11 +16,6 @@ fn manifests(paths: &Paths) -> Vec<(PathBuf, BundleManifest)> {
             Some((dir, serde_json::from_str(&text).ok()?))
         })
         .collect()
-}
-
-fn abandoned(path: &Path) -> bool {
-    let modified = fs::metadata(path).and_then(|m| m.modified()).unwrap_or(SystemTime::now());
-    modified.elapsed().is_ok_and(|age| age > ABANDONED_AFTER)
 }
 
 /// True when some bundle in the store was built by `app`.
@@ -53,20 +43,15 @@ pub fn remove_app(paths: &Paths, app: &str) -> Vec<String> {
     }
     for entry in fs::read_dir(paths.bundles()).into_iter().flatten().flatten() {
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "partial") && abandoned(&path) && fs::remove_dir_all(&path).is_ok() {
+        let partial = path.extension().is_some_and(|e| e == "partial");
+        // A half-made bundle whose lock is free was left by a killed build; a held one is being built.
+        let left = partial && crate::store_lock::StoreLock::try_take(&path.with_extension("")).is_some();
+        if left && fs::remove_dir_all(&path).is_ok() {
             removed.push(format!("half-made bundle {}", path.display()));
         }
     }
     let used: Vec<PathBuf> = manifests(paths).into_iter().filter_map(|(_, m)| m.venv).collect();
-    for entry in fs::read_dir(paths.venvs()).into_iter().flatten().flatten() {
-        let venv = entry.path();
-        // A virtualenv made a moment ago may belong to a build still writing its bundle: only old ones go.
-        let unready = !venv.join(".ready").exists() && abandoned(&venv);
-        let unused = venv.join(".ready").exists() && !used.contains(&venv) && abandoned(&venv);
-        if (unused || unready) && fs::remove_dir_all(&venv).is_ok() {
-            removed.push(format!("virtualenv {}", venv.display()));
-        }
-    }
+    removed.extend(crate::venv::remove_unused(paths, &used));
     removed
 }
 
@@ -90,7 +75,7 @@ mod tests {
 
     fn venv(paths: &Paths, name: &str) -> PathBuf {
         let dir = paths.venvs().join(name);
-        fs::create_dir_all(&dir).unwrap();
+        fs::create_dir_all(&dir).unwrap(); // the layout before virtualenvs were published by a link
         fs::write(dir.join(".ready"), "").unwrap();
         dir
     }
@@ -107,7 +92,7 @@ mod tests {
         let removed = remove_app(&paths, "dashmath");
         assert!(removed.contains(&"bundle sha256:a1".to_string()), "{removed:?}");
         assert!(!paths.bundles().join("a1").exists(), "{removed:?}");
-        assert!(mine.exists(), "a virtualenv made a moment ago may be a running build's: it stays for now");
+        assert!(!mine.exists(), "a virtualenv no bundle uses any more goes: {removed:?}");
         assert!(paths.bundles().join("b1").exists(), "a bundle another app claims stays");
         assert!(paths.bundles().join("c1").exists() && shared.exists(), "another app's bundle and virtualenv stay");
         let left: BundleManifest =

@@ -51,6 +51,8 @@ pub async fn start_detached(
     use std::os::unix::process::CommandExt;
     let _ = std::fs::remove_file(ready);
     let output = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+    // The serving process finds the limit the user's shell set, and raises it itself.
+    crate::fd_limit::restore_in_child(&mut command);
     let mut child = command
         .stdin(std::process::Stdio::null())
         .stdout(output.try_clone()?)

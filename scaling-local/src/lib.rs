@@ -50,6 +50,7 @@ mod dns;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod exposure;
+pub mod fd_limit;
 mod load_balancer;
 mod operation_lock;
 mod owned;
@@ -62,8 +63,10 @@ pub mod run_record;
 pub mod secrets;
 mod session;
 mod settings;
+mod store_lock;
 pub mod supervisor;
 mod teardown;
+mod venv;
 
 pub use cloud::{localize, LocalCloud, LOCAL_CAPABILITIES};
 pub use deploy_lock::{DeployLock, Holder, LockError};

@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 use scaling_core::providers::{
-    BackendInfo, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, Endpoint, FirewallInfo,
-    ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, TargetHealth,
+    BackendInfo, ConnectionUse, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, Endpoint,
+    FirewallInfo, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner,
+    TargetHealth,
 };
 use scaling_core::{Certificate, ErrorKind, ProviderError, ProviderResult};
 
@@ -59,8 +60,12 @@ impl LoadBalancer for LocalCloud {
         Err(no_firewalls("delete_firewall", &group.name))
     }
 
+    /// The balancer this process runs, with the client connections it holds now and its limit.
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
-        self.records.load_balancers.find(owner, name, "find_load_balancer")
+        let found = self.records.load_balancers.find(owner, name, "find_load_balancer")?;
+        let counts = self.balancer.connections();
+        let connections = ConnectionUse { open: counts.clients as u64, limit: counts.client_limit as u64 };
+        Ok(found.map(|info| LoadBalancerInfo { connections: Some(connections), ..info }))
     }
 
     /// The embedded balancer under `desired.name`, answering as `<app>.localhost`.
@@ -79,6 +84,7 @@ impl LoadBalancer for LocalCloud {
                 drop_invalid_header_fields: desired.drop_invalid_header_fields,
                 status: LoadBalancerStatus::Active,
                 drift: Vec::new(),
+                connections: None,
             })
         })
     }

@@ -63,4 +63,9 @@ impl Paths {
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")
     }
+
+    /// The locks of store entries being built (`bundles-<digest>.lock`, `venvs-<key>.lock`).
+    pub fn locks(&self) -> PathBuf {
+        self.root.join("locks")
+    }
 }

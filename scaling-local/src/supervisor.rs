@@ -348,6 +348,7 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u
         .process_group(0)
         .kill_on_drop(true);
     die_with_parent(&mut command);
+    crate::fd_limit::restore_in_child(command.as_std_mut());
     let mut child = command.spawn()?;
     if let Some(out) = child.stdout.take() {
         tokio::spawn(crate::replica_logs::copy_stamped(out, tokio::fs::File::from_std(log)));

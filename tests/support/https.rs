@@ -27,8 +27,11 @@ pub struct Connection {
     host: String,
 }
 
+/// A TLS client configuration, as [`trusting`] makes it.
+pub type TlsConfig = Arc<rustls::ClientConfig>;
+
 /// A TLS client configuration that trusts only `ca_pem`.
-pub fn trusting(ca_pem: &str) -> Arc<rustls::ClientConfig> {
+pub fn trusting(ca_pem: &str) -> TlsConfig {
     let mut roots = rustls::RootCertStore::empty();
     let certs: Vec<CertificateDer<'static>> =
         rustls::pki_types::pem::PemObject::pem_slice_iter(ca_pem.as_bytes()).collect::<Result<_, _>>().expect("CA PEM");

@@ -42,6 +42,12 @@ fn text(report: &StatusReport) -> String {
         }
         out.push('\n');
     }
+    if let Some(connections) = report.load_balancer.as_ref().and_then(|lb| lb.connections) {
+        out.push_str(&format!(
+            "  connections: {} open, {} accepted at once at most (more wait to be accepted)\n",
+            connections.open, connections.limit
+        ));
+    }
     if let Some(autoscaling) = &report.autoscaling {
         out.push_str(&format!("  autoscaling: {} replicas now, {}\n", service.desired_count, autoscaling.describe()));
         match &autoscaling.last_decision {

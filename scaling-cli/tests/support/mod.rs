@@ -2,6 +2,8 @@
 //! provider serves in the foreground) as child processes read line by line.
 #![allow(dead_code)]
 
+pub mod detached;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

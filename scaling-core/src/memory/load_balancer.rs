@@ -145,6 +145,7 @@ impl LoadBalancer for InMemoryCloud {
                         drop_invalid_header_fields: desired.drop_invalid_header_fields,
                         status: LoadBalancerStatus::Provisioning,
                         drift: Vec::new(),
+                        connections: None,
                     };
                     let active_at = now + s.latency.load_balancer_active;
                     s.load_balancers.insert(id.clone(), Balancer { info, tags: desired.tags.clone(), active_at });

@@ -59,6 +59,20 @@ pub struct LoadBalancerInfo {
     /// the resource; the provider's `ensure` puts every one of them back.
     #[serde(default)]
     pub drift: Vec<String>,
+    /// The client connections it holds now and the most it accepts at once, where the provider
+    /// counts them (this machine's balancer does; a cloud's grows by itself and says `None`). Only
+    /// shown, never compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionUse>,
+}
+
+/// Client connections open now against the most a load balancer accepts at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionUse {
+    /// Open now.
+    pub open: u64,
+    /// Accepted at once at most; more wait to be accepted.
+    pub limit: u64,
 }
 
 /// A backend pool (the replicas a load balancer forwards to, with their health check) as it should be

@@ -37,8 +37,8 @@ pub use cluster::{
 pub use dns::{pointer_records, AliasTarget, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
 pub use endpoint::Endpoint;
 pub use load_balancer::{
-    BackendInfo, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction, ListenerInfo, LoadBalancer,
-    LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
+    BackendInfo, ConnectionUse, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction, ListenerInfo,
+    LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
 };
 pub use lock::{LockHolder, LOCK_RENEWAL, LOCK_TTL};
 pub use logs::{epoch_millis, LogLine, LogPage, LogQuery};

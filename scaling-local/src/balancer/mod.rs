@@ -2,6 +2,7 @@
 //! ALPN), each either redirecting to HTTPS or forwarding to a [`Pool`] of replicas; configuration is
 //! swapped live, and shutdown lets in-flight requests finish.
 
+pub mod limits;
 pub mod pool;
 pub mod proxy;
 pub mod response;
@@ -23,12 +24,16 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+pub use limits::{ConnectionCounts, ConnectionLimits};
 pub use pool::{Pool, PoolLoad, PoolSettings};
 
 /// The body type the balancer sends and answers with.
 pub type BoxBody = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
-/// The HTTP client to replicas (keep-alive pooled).
-pub type ProxyClient = Client<HttpConnector, BoxBody>;
+/// The HTTP client that forwards requests to replicas (keep-alive pooled; its connections count
+/// against the replicas' share of descriptors).
+pub type ProxyClient = Client<limits::CountedConnector, BoxBody>;
+/// The HTTP client of health checks (outside the connections' shares, so a full balancer still checks).
+pub type HealthClient = Client<HttpConnector, BoxBody>;
 
 /// What a listener does.
 #[derive(Clone)]
@@ -63,6 +68,8 @@ pub struct Balancer {
     listeners: Mutex<HashMap<u16, Running>>,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     client: ProxyClient,
+    health: HealthClient,
+    limits: ConnectionLimits,
 }
 
 impl Default for Balancer {
@@ -75,19 +82,33 @@ impl Default for Balancer {
 const GRACE: Duration = Duration::from_secs(10);
 
 impl Balancer {
-    /// A balancer with no listener.
+    /// A balancer with no listener, sharing out this process's descriptors (its soft open-file limit
+    /// raised to the hard one first: [`crate::fd_limit::raise`]).
     pub fn new() -> Self {
+        Self::with_limits(ConnectionLimits::new(crate::fd_limit::FdBudget::here()))
+    }
+
+    /// A balancer with no listener, within `limits`.
+    pub fn with_limits(limits: ConnectionLimits) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(2)));
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
-        Self { listeners: Mutex::new(HashMap::new()), pools: Mutex::new(HashMap::new()), client }
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(limits.counted(connector.clone()));
+        let health = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1).build(connector);
+        Self { listeners: Mutex::new(HashMap::new()), pools: Mutex::new(HashMap::new()), client, health, limits }
+    }
+
+    /// Connections open now against their limits.
+    pub fn connections(&self) -> ConnectionCounts {
+        self.limits.counts()
     }
 
     /// The pool of target group `id`, created empty on first use.
     pub fn pool(&self, id: &str) -> Arc<Pool> {
         let mut pools = self.pools.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        pools.entry(id.to_string()).or_insert_with(|| Pool::new(PoolSettings::default(), self.client.clone())).clone()
+        pools.entry(id.to_string()).or_insert_with(|| Pool::new(PoolSettings::default(), self.health.clone())).clone()
     }
 
     /// Drops the pool of target group `id`.
@@ -111,7 +132,7 @@ impl Balancer {
         let addr = listener.local_addr()?;
         let (config_tx, config_rx) = watch::channel(config);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(accept(listener, config_rx, stop_rx, self.client.clone()));
+        let task = tokio::spawn(accept(listener, config_rx, stop_rx, self.client.clone(), self.limits.clone()));
         let running = Running { addr, config: config_tx, stop: stop_tx, task };
         self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(port, running);
         Ok(addr)
@@ -151,21 +172,43 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(ACCEPT_BACKLOG)
 }
 
+/// How long accepting pauses after the process ran out of descriptors (or memory) for a connection.
+const OUT_OF_DESCRIPTORS_PAUSE: Duration = Duration::from_millis(50);
+
+/// Accepts while a client place is free (at the limit, new clients wait in the kernel's backlog), each
+/// connection holding its place until it closes.
 async fn accept(
     listener: TcpListener,
     config: watch::Receiver<ListenerConfig>,
     mut stop: watch::Receiver<bool>,
     client: ProxyClient,
+    limits: ConnectionLimits,
 ) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
+        let place = tokio::select! {
+            place = limits.client() => place,
+            _ = stop.changed() => break,
+        };
+        // Finished connections are reaped as we go, so the set holds only open ones.
+        while connections.try_join_next().is_some() {}
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let current = config.borrow().clone();
-                connections.spawn(serve(stream, peer, current, client.clone(), stop.clone()));
-            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let current = config.borrow().clone();
+                    let (client, stop) = (client.clone(), stop.clone());
+                    connections.spawn(async move {
+                        serve(stream, peer, current, client, stop).await;
+                        drop(place);
+                    });
+                }
+                Err(error) if limits::out_of_descriptors(&error) => {
+                    tracing::warn!(%error, "no descriptor for a new connection; pausing accepts");
+                    tokio::time::sleep(OUT_OF_DESCRIPTORS_PAUSE).await;
+                }
+                Err(_) => {}
+            },
             _ = stop.changed() => break,
         }
     }

@@ -14,7 +14,7 @@ use scaling_core::providers::{TargetHealth, TargetState};
 use scaling_core::{Algorithm, HealthCheckSpec};
 use tokio::sync::Notify;
 
-use super::ProxyClient;
+use super::HealthClient;
 
 /// Pool settings from the target group.
 #[derive(Debug, Clone)]
@@ -134,7 +134,7 @@ pub struct Pool {
     turnstile: tokio::sync::Mutex<()>,
     next: AtomicUsize,
     settings: RwLock<PoolSettings>,
-    client: ProxyClient,
+    client: HealthClient,
     /// Requests handed to a replica so far.
     served: AtomicU64,
     /// Requests waiting in line for a place now.
@@ -156,7 +156,7 @@ pub struct PoolLoad {
 
 impl Pool {
     /// An empty pool whose health checks use `client`.
-    pub fn new(settings: PoolSettings, client: ProxyClient) -> Arc<Self> {
+    pub fn new(settings: PoolSettings, client: HealthClient) -> Arc<Self> {
         Arc::new(Self {
             targets: RwLock::new(Vec::new()),
             changed: Notify::new(),
@@ -322,7 +322,7 @@ impl Pool {
 }
 
 /// One health check: `Ok` for a 200–399 answer within the timeout.
-async fn probe(client: &ProxyClient, target: &Target, health: &HealthCheckSpec) -> Result<(), String> {
+async fn probe(client: &HealthClient, target: &Target, health: &HealthCheckSpec) -> Result<(), String> {
     let uri = format!("http://{}{}", target.addr, health.path);
     let request = http::Request::get(uri)
         .header(http::header::USER_AGENT, "scaling-health-check")
