@@ -54,6 +54,7 @@ fn read(mut file: File) -> LockHolder {
         by: "another process".into(),
         since: 0,
         expires: u64::MAX,
+        process: None,
     })
 }
 

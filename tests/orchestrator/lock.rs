@@ -81,3 +81,35 @@ async fn of_two_deploys_at_once_exactly_one_runs() {
     let locked = [&first, &second].iter().filter(|r| matches!(r, Err(Error::Locked { .. }))).count();
     assert_eq!((locked, [&first, &second].iter().filter(|r| r.is_ok()).count()), (1, 1), "{first:?} {second:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_lock_left_by_a_run_killed_on_this_machine_is_taken_over_without_break_lock() {
+    let cloud = InMemoryCloud::new().shared();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let here = LockHolder::here("deploy");
+    let killed = LockHolder {
+        process: Some(scaling_core::providers::HolderProcess { pid, ..here.process.clone().unwrap() }),
+        ..here.clone()
+    };
+    assert_eq!(cloud.acquire_lock(&Owner::new("dashmath"), &killed).await.unwrap(), None);
+    orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.expect("taken over");
+    assert_eq!(holder_of(&cloud).await, None, "the deploy that took it over released it");
+
+    // The same pid, reused by a process that started later, is not the holder either.
+    let reused = LockHolder {
+        process: Some(scaling_core::providers::HolderProcess {
+            started: here.process.clone().unwrap().started.saturating_sub(1),
+            ..here.process.clone().unwrap()
+        }),
+        ..here.clone()
+    };
+    assert_eq!(cloud.acquire_lock(&Owner::new("dashmath"), &reused).await.unwrap(), None);
+    orchestrator(&cloud).scale(&seed_spec(), 2, &RecordedEvents::new()).await.expect("a reused pid is not the holder");
+
+    // A live holder is still refused.
+    assert_eq!(cloud.acquire_lock(&Owner::new("dashmath"), &here).await.unwrap(), None);
+    let error = orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err();
+    assert!(matches!(error, Error::Locked { .. }), "{error:?}");
+}

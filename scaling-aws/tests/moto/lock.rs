@@ -1,6 +1,6 @@
 //! The deploy lock on the emulator: an SSM parameter created only if absent.
 
-use scaling_core::providers::{Cluster, LockHolder, Owner};
+use scaling_core::providers::{Cluster, HolderProcess, LockHolder, Owner};
 use scaling_core::Error;
 
 use crate::support::{moto_url, provider, sdk};
@@ -69,4 +69,44 @@ async fn a_deploy_while_another_run_holds_the_lock_is_refused_before_any_write_a
         .await
         .unwrap();
     assert_eq!(aws.break_lock(&Owner::new("dashmath")).await.unwrap(), None, "destroy leaves no lock behind");
+}
+
+/// A holder whose process ran on this machine and has exited (a killed `scaling deploy`).
+fn killed_holder() -> LockHolder {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let holder = LockHolder::here("deploy");
+    let process = HolderProcess { pid, ..holder.process.clone().expect("/proc names this process") };
+    LockHolder { process: Some(process), by: format!("someone@here (pid {pid})"), ..holder }
+}
+
+#[tokio::test]
+async fn a_lock_whose_holder_was_killed_on_this_machine_is_taken_over_and_one_from_elsewhere_is_not() {
+    let Some(url) = moto_url() else { return };
+    let (aws, log, _, _) = provider(&url).await;
+    let owner = Owner::new("dashmath");
+    let elsewhere = {
+        let holder = killed_holder();
+        let process = HolderProcess { boot: "another-machine".into(), ..holder.process.clone().unwrap() };
+        LockHolder { process: Some(process), ..holder }
+    };
+    assert_eq!(aws.acquire_lock(&owner, &elsewhere).await.unwrap(), None);
+    let error = orchestrator(&aws).deploy(&spec(), None, &scaling_core::Silent).await.unwrap_err();
+    assert!(matches!(&error, Error::Locked { .. }), "a holder on another machine is refused: {error:?}");
+    assert_eq!(log.mutating(), Vec::<String>::new(), "nothing was written");
+
+    aws.break_lock(&owner).await.unwrap();
+    let killed = killed_holder();
+    assert_eq!(aws.acquire_lock(&owner, &killed).await.unwrap(), None);
+    orchestrator(&aws).deploy(&spec(), None, &scaling_core::Silent).await.expect("the killed run's lock is taken over");
+    assert_eq!(aws.break_lock(&owner).await.unwrap(), None, "and released after the deploy");
+    orchestrator(&aws)
+        .destroy(
+            &spec(),
+            &scaling_core::DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true },
+            &scaling_core::Silent,
+        )
+        .await
+        .unwrap();
 }

@@ -32,7 +32,20 @@ impl Orchestrator {
             }
         }
         let holder = LockHolder::here(operation);
-        if let Some(current) = cluster.acquire_lock(&owner, &holder).await.map_err(provider_error)? {
+        let mut current = cluster.acquire_lock(&owner, &holder).await.map_err(provider_error)?;
+        // A holder killed on this machine (its pid gone, or reused by a process that started later)
+        // cannot release it: take it over at once, and say so, rather than wait for it to expire.
+        if let Some(gone) = current.take_if(|held| held.holder_gone()) {
+            let broken = cluster.break_lock(&owner).await.map_err(provider_error)?;
+            // Broken between our two calls by another run that took it: that one's lock is put back.
+            if let Some(other) = broken.filter(|b| b.token != gone.token) {
+                cluster.acquire_lock(&owner, &other).await.map_err(provider_error)?;
+                return Err(Error::Locked { app: app.to_string(), holder: other.describe() });
+            }
+            tracing::warn!("took over the lock of {app}: {} ended without releasing it", gone.describe());
+            current = cluster.acquire_lock(&owner, &holder).await.map_err(provider_error)?;
+        }
+        if let Some(current) = current {
             return Err(Error::Locked { app: app.to_string(), holder: current.describe() });
         }
         *super::lock(&self.held) = Some((owner, holder.clone()));

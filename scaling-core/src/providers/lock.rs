@@ -30,6 +30,55 @@ pub struct LockHolder {
     pub since: u64,
     /// Until when, in seconds since the Unix epoch, unless renewed.
     pub expires: u64,
+    /// The process that holds it, as this machine knows it, so that a run on the same machine can
+    /// tell a holder that was killed from one still running. `None` in locks written before it was
+    /// recorded (they only expire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<HolderProcess>,
+}
+
+/// A holding process, named so that another process can prove it gone: the kernel's boot and pid
+/// namespace (a pid means something only within both) and the pid with its start time (so that a pid
+/// reused by a new process is not taken for the holder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderProcess {
+    /// `/proc/sys/kernel/random/boot_id` of the machine it runs on.
+    pub boot: String,
+    /// Its pid namespace, as `/proc/self/ns/pid` names it (`pid:[4026531836]`).
+    pub pid_namespace: String,
+    /// Its pid.
+    pub pid: u32,
+    /// When it started, in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+    pub started: u64,
+}
+
+/// When process `pid` started (clock ticks since boot), if it runs.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+impl HolderProcess {
+    /// This process, where `/proc` can name it.
+    pub fn this() -> Option<Self> {
+        let pid = std::process::id();
+        Some(Self {
+            boot: std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?.trim().to_string(),
+            pid_namespace: std::fs::read_link("/proc/self/ns/pid").ok()?.to_string_lossy().into_owned(),
+            pid,
+            started: start_time(pid)?,
+        })
+    }
+
+    /// True only when this process can prove the holder gone: same boot and pid namespace (so its
+    /// pid would be visible here), and no process of that pid with that start time runs. A holder on
+    /// another machine, in another container or before a reboot is never provably gone.
+    pub fn provably_gone(&self) -> bool {
+        let Some(here) = Self::this() else { return false };
+        here.boot == self.boot && here.pid_namespace == self.pid_namespace && start_time(self.pid) != Some(self.started)
+    }
 }
 
 fn now() -> u64 {
@@ -56,7 +105,14 @@ impl LockHolder {
             by: format!("{user}@{host} (pid {pid})"),
             since,
             expires: since + LOCK_TTL.as_secs(),
+            process: HolderProcess::this(),
         }
+    }
+
+    /// True when the process that took it is provably gone (killed on this machine): a re-run may
+    /// take the lock over at once instead of waiting for it to expire.
+    pub fn holder_gone(&self) -> bool {
+        self.process.as_ref().is_some_and(HolderProcess::provably_gone)
     }
 
     /// True once its time is up (a run that died holding it).
@@ -95,5 +151,31 @@ mod tests {
         assert!(stale.expired());
         assert!(!stale.renewed().expired(), "renewing pushes the expiry");
         assert_ne!(LockHolder::here("deploy").token, holder.token, "every holder has its own token");
+    }
+
+    #[test]
+    fn a_holder_is_gone_only_when_this_machine_proves_it() {
+        let holder = LockHolder::here("deploy");
+        let me = holder.process.clone().expect("this machine has /proc");
+        assert!(!holder.holder_gone(), "this process runs");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let killed = LockHolder { process: Some(HolderProcess { pid, ..me.clone() }), ..holder.clone() };
+        assert!(killed.holder_gone(), "an exited pid on this machine is gone");
+        let reused =
+            LockHolder { process: Some(HolderProcess { started: me.started + 1, ..me.clone() }), ..holder.clone() };
+        assert!(reused.holder_gone(), "a live pid that started at another time is not the holder");
+        let elsewhere = LockHolder {
+            process: Some(HolderProcess { pid, boot: "another-machine".into(), ..me.clone() }),
+            ..holder.clone()
+        };
+        assert!(!elsewhere.holder_gone(), "a holder on another machine is never taken for gone");
+        let container = LockHolder {
+            process: Some(HolderProcess { pid, pid_namespace: "pid:[1]".into(), ..me }),
+            ..holder.clone()
+        };
+        assert!(!container.holder_gone(), "nor one in another pid namespace");
+        assert!(!LockHolder { process: None, ..holder }.holder_gone(), "an old lock without a process only expires");
     }
 }

@@ -40,7 +40,7 @@ pub use load_balancer::{
     BackendInfo, ConnectionUse, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction, ListenerInfo,
     LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
 };
-pub use lock::{LockHolder, LOCK_RENEWAL, LOCK_TTL};
+pub use lock::{HolderProcess, LockHolder, LOCK_RENEWAL, LOCK_TTL};
 pub use logs::{epoch_millis, LogLine, LogPage, LogQuery};
 pub use registry::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Registry, RepositoryInfo};
 
