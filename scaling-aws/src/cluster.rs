@@ -435,13 +435,15 @@ impl Cluster for AwsProvider {
             .container_port(i32::from(desired.traffic.container_port))
             .build();
         let service = match self.find_service(&owner, &desired.cluster, name).await? {
-            Some(_) => self
+            // With autoscaling the count is left out (a decision taken since the plan read it stands),
+            // unless the service's count is outside the bounds: then the clamped count is sent.
+            Some(current) => self
                 .ecs
                 .update_service()
                 .cluster(&desired.cluster.id)
                 .service(name)
                 .task_definition(&desired.revision_id)
-                .set_desired_count((!desired.autoscaled).then_some(count))
+                .set_desired_count((!desired.autoscaled || current.desired_count != desired.desired_count).then_some(count))
                 .health_check_grace_period_seconds(grace)
                 .network_configuration(network_configuration)
                 .deployment_configuration(deployment)

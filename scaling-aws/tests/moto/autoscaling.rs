@@ -126,6 +126,25 @@ async fn autoscaling_and_secrets_are_registered_kept_and_removed() {
     o.deploy(&spec, Some(&image(2)), &RecordedEvents::new()).await.unwrap();
     assert_eq!(log.mutating(), Vec::<String>::new());
 
+    // A count set out of band below the bounds: the plan says so, the deploy itself brings it to the
+    // minimum, and the next deploy writes nothing.
+    sdk.ecs
+        .update_service()
+        .cluster("dashmath-cluster")
+        .service("dashmath-service")
+        .desired_count(1)
+        .send()
+        .await
+        .unwrap();
+    let plan = o.plan(&spec, o.prepare_image(&spec, Some(&image(2))).await.unwrap()).await.unwrap();
+    let service = plan.change(StepId::Service).expect("a service row");
+    assert!(service.reason.contains("1 → 2"), "{}", service.reason);
+    o.deploy(&spec, Some(&image(2)), &RecordedEvents::new()).await.unwrap();
+    assert_eq!(o.status(&spec).await.unwrap().service.unwrap().desired_count, 2, "brought within the bounds");
+    log.clear();
+    o.deploy(&spec, Some(&image(2)), &RecordedEvents::new()).await.unwrap();
+    assert_eq!(log.mutating(), Vec::<String>::new(), "then nothing to write");
+
     // The grant removed out of band is drift, put back by the next deploy.
     sdk.iam
         .delete_role_policy()
