@@ -443,7 +443,9 @@ impl Cluster for AwsProvider {
                 .cluster(&desired.cluster.id)
                 .service(name)
                 .task_definition(&desired.revision_id)
-                .set_desired_count((!desired.autoscaled || current.desired_count != desired.desired_count).then_some(count))
+                .set_desired_count(
+                    (!desired.autoscaled || current.desired_count != desired.desired_count).then_some(count),
+                )
                 .health_check_grace_period_seconds(grace)
                 .network_configuration(network_configuration)
                 .deployment_configuration(deployment)

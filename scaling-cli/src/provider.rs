@@ -62,8 +62,28 @@ pub fn unknown_tables(spec: &Spec) -> Vec<Problem> {
 /// Every problem with `spec` for the provider the command line or the config picks, all at once:
 /// unknown provider tables, the core's rules, the provider's table and limits, and the flags.
 pub fn problems(global: &Global, spec: &Spec) -> Vec<Problem> {
+    problems_for(global, spec, chosen(global, spec))
+}
+
+/// The providers `validate` checks: the one the command line names, else the config's default and
+/// every provider whose `[provider.<name>]` table the file has. A provider this build cannot check
+/// (AWS without the `aws` feature) is in the second list.
+pub fn to_validate(global: &Global, spec: &Spec) -> (Vec<ProviderKind>, Vec<ProviderKind>) {
+    let mut kinds = vec![kind(global, spec)];
+    if global.provider.is_none() {
+        let configured = KNOWN.iter().filter(|(name, _)| spec.provider.sections.contains_key(*name));
+        kinds.extend(configured.map(|(_, kind)| *kind));
+    }
+    kinds.dedup();
+    kinds.sort_by_key(|k| k.name());
+    kinds.dedup();
+    kinds.into_iter().partition(|kind| cfg!(feature = "aws") || *kind == ProviderKind::Local)
+}
+
+/// [`problems`] for the provider `kind` (or the problem naming it).
+pub fn problems_for(global: &Global, spec: &Spec, kind: Result<ProviderKind, Problem>) -> Vec<Problem> {
     let mut problems = unknown_tables(spec);
-    match chosen(global, spec) {
+    match kind {
         Err(problem) => {
             problems.push(problem);
             problems.extend(spec.problems());

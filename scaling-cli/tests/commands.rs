@@ -18,7 +18,7 @@ fn validate_accepts_the_example() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-        "is valid: dashmath on port 8050, 2–10 replicas (autoscaling), dashmath.example.com, www.dashmath.example.com",
+        "is valid for the local provider: dashmath on port 8050, 2–10 replicas (autoscaling), dashmath.example.com, www.dashmath.example.com",
     ));
 }
 
@@ -311,4 +311,25 @@ fn an_environment_of_the_example_validates_and_plans_as_its_own_copy() {
         .assert()
         .success()
         .stdout(predicate::str::contains("Plan for dashmath-staging (local provider, environment staging)"));
+}
+
+#[test]
+fn validate_checks_every_provider_the_file_configures_and_says_which() {
+    let dir = example_copy(|c| {
+        c.replace("memory = 3072", "memory = 16384").replace("[provider.local]", "[provider.aws]\n\n[provider.local]")
+    });
+    let config = dir.path().join("scaling.toml");
+    let output = scaling().arg("--config").arg(&config).arg("validate").output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if cfg!(feature = "aws") {
+        assert_eq!(output.status.code(), Some(2), "16 GiB with 1 vCPU is refused for AWS: {text}");
+        assert!(text.contains("checked for aws and local") && text.contains("app.memory"), "{text}");
+        assert!(text.contains("(for the aws provider)"), "the problem names the provider that refused it: {text}");
+    } else {
+        assert!(output.status.success(), "{text}");
+        assert!(text.contains("valid for the local provider") && text.contains("not checked for aws"), "{text}");
+    }
+    let local = scaling().arg("--config").arg(&config).args(["--provider", "local", "validate"]).output().unwrap();
+    let said = String::from_utf8_lossy(&local.stdout);
+    assert!(local.status.success() && said.contains("is valid for the local provider"), "{said}");
 }

@@ -201,3 +201,36 @@ async fn scale_before_deploy_says_to_deploy_first() {
     assert!(error.to_string().contains("not deployed"), "{error}");
     assert_eq!(cloud.mutating_calls(), []);
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_changed_setting_is_named_in_words_never_as_a_rust_value() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    let mut spec = seed_spec();
+    spec.health_check.path = "/drift".into();
+    spec.health_check.interval *= 2;
+    spec.health_check.timeout += std::time::Duration::from_secs(1);
+    spec.health_check.healthy_threshold += 1;
+    spec.health_check.unhealthy_threshold += 1;
+    spec.health_check.grace_period *= 2;
+    spec.app.port += 1;
+    spec.app.memory *= 2;
+    spec.app.desired_count += 1;
+    spec.load_balancer.idle_timeout *= 2;
+    spec.load_balancer.stickiness = !spec.load_balancer.stickiness;
+    spec.load_balancer.deregistration_delay *= 2;
+    spec.load_balancer.algorithm = match spec.load_balancer.algorithm {
+        Algorithm::RoundRobin => Algorithm::LeastOutstandingRequests,
+        _ => Algorithm::RoundRobin,
+    };
+    spec.env.insert("MODE".into(), "fast".into());
+    let plan = orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.unwrap()).await.unwrap();
+    let reasons: Vec<&str> = plan.changes.iter().map(|c| c.reason.as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("health check path: / → /drift")), "{reasons:#?}");
+    for reason in &reasons {
+        for dump in ["{", "Spec", "Some(", "\"", "["] {
+            assert!(!reason.contains(dump), "a plan reason reads as Rust ({dump}): {reason}");
+        }
+    }
+}

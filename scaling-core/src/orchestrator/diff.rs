@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::words::InWords;
 use crate::spec::HealthCheckSpec;
 
 use crate::providers::{
@@ -72,11 +73,20 @@ impl Diff {
 struct Changes(Vec<String>);
 
 impl Changes {
-    fn field<T: PartialEq + Debug>(mut self, name: &str, old: T, new: T) -> Self {
+    fn field<T: PartialEq + InWords>(mut self, name: &str, old: T, new: T) -> Self {
         if old != new {
-            self.0.push(format!("{name}: {old:?} → {new:?}"));
+            self.0.push(format!("{name}: {} → {}", old.in_words(), new.in_words()));
         }
         self
+    }
+
+    /// Each part of a health check that differs, by name (the grace period belongs to the service).
+    fn health_check(self, old: &HealthCheckSpec, new: &HealthCheckSpec) -> Self {
+        self.field("health check path", &old.path, &new.path)
+            .duration("health check interval", old.interval, new.interval)
+            .duration("health check timeout", old.timeout, new.timeout)
+            .field("healthy threshold", old.healthy_threshold, new.healthy_threshold)
+            .field("unhealthy threshold", old.unhealthy_threshold, new.unhealthy_threshold)
     }
 
     /// `name changed: a, b` when `names` is not empty.
@@ -144,16 +154,11 @@ pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&Loa
         .done()
 }
 
-/// The part of a health check a target group holds (the grace period belongs to the service).
-fn target_group_check(check: &HealthCheckSpec) -> HealthCheckSpec {
-    HealthCheckSpec { grace_period: Duration::ZERO, ..check.clone() }
-}
-
 pub(crate) fn backend(desired: &DesiredBackend, observed: Option<&BackendInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     Changes::default()
         .field("port", o.port, desired.port)
-        .field("health check", target_group_check(&o.health_check), target_group_check(&desired.health_check))
+        .health_check(&o.health_check, &desired.health_check)
         .duration("deregistration delay", o.deregistration_delay, desired.deregistration_delay)
         .field("stickiness", o.stickiness, desired.stickiness)
         .field("algorithm", o.algorithm, desired.algorithm)

@@ -15,6 +15,7 @@ mod runner;
 mod status;
 mod steps;
 mod support;
+mod words;
 
 use std::sync::Arc;
 use std::time::Duration;
