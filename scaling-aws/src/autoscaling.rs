@@ -37,6 +37,9 @@ pub(crate) fn resource_label(load_balancer_arn: &str, target_group_arn: &str) ->
     Some(format!("{lb}/{tg}"))
 }
 
+/// How long `status` waits for the last scaling decision before saying it is unknown.
+const DECISION_READ_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn seconds(d: Duration) -> i32 {
     i32::try_from(d.as_secs()).unwrap_or(i32::MAX)
 }
@@ -53,10 +56,21 @@ impl AwsProvider {
         let (targets, policies, activities) = tokio::join!(
             aas.describe_scalable_targets().service_namespace(ServiceNamespace::Ecs).resource_ids(&id).send(),
             aas.describe_scaling_policies().service_namespace(ServiceNamespace::Ecs).resource_id(&id).send(),
+            // The last decision only decorates `status`: one short try, never the SDK's retries.
             aas.describe_scaling_activities()
                 .service_namespace(ServiceNamespace::Ecs)
                 .resource_id(&id)
                 .max_results(1)
+                .customize()
+                .config_override(
+                    aws_sdk_applicationautoscaling::config::Builder::default()
+                        .retry_config(aws_config::retry::RetryConfig::disabled())
+                        .timeout_config(
+                            aws_config::timeout::TimeoutConfig::builder()
+                                .operation_timeout(DECISION_READ_TIMEOUT)
+                                .build(),
+                        ),
+                )
                 .send(),
         );
         let targets = targets.map_err(|e| map("DescribeScalableTargets", &id, e))?;
@@ -84,7 +98,11 @@ impl AwsProvider {
             found.push(target);
         }
         found.sort();
-        let last_decision = activities.ok().and_then(|out| {
+        let (activities, last_decision_unknown) = match activities {
+            Ok(out) => (Some(out), None),
+            Err(e) => (None, Some(format!("DescribeScalingActivities: {}", map("DescribeScalingActivities", &id, e)))),
+        };
+        let last_decision = activities.and_then(|out| {
             let activity = out.scaling_activities().first()?;
             Some(ScalingDecision {
                 at: u64::try_from(activity.start_time().to_millis().ok()?).ok()?,
@@ -104,6 +122,7 @@ impl AwsProvider {
             scale_out_cooldown: secs(scale_out),
             scale_in_cooldown: secs(scale_in),
             last_decision,
+            last_decision_unknown,
             drift: Vec::new(),
         }))
     }

@@ -120,6 +120,10 @@ async fn autoscaling_and_secrets_are_registered_kept_and_removed() {
     assert_eq!(status.service.as_ref().unwrap().desired_count, 6, "a deploy does not reset autoscaling's count");
     let autoscaling = status.autoscaling.clone().expect("status shows autoscaling");
     assert_eq!((autoscaling.min, autoscaling.max, autoscaling.targets.len()), (2, 10, 2));
+    // moto 5.2.5 has no DescribeScalingActivities: the decision is "unknown (why)", asked once, not
+    // retried through the SDK's eight attempts (22 s of every status of the example before).
+    let unknown = autoscaling.last_decision_unknown.clone().unwrap_or_default();
+    assert!(autoscaling.last_decision.is_none() && unknown.contains("DescribeScalingActivities"), "{autoscaling:?}");
 
     // Unchanged: no write.
     log.clear();

@@ -64,7 +64,10 @@ fn text(report: &StatusReport) -> String {
                     .unwrap_or_default();
                 out.push_str(&format!("    last decision: {change}, {ago} ago: {}\n", decision.reason));
             }
-            None => out.push_str("    last decision: none yet\n"),
+            None => match &autoscaling.last_decision_unknown {
+                Some(why) => out.push_str(&format!("    last decision: unknown ({why})\n")),
+                None => out.push_str("    last decision: none yet\n"),
+            },
         }
     }
     if let Some(release) = report.release {

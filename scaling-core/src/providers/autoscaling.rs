@@ -70,6 +70,7 @@ impl DesiredAutoscaling {
             scale_out_cooldown: self.scale_out_cooldown,
             scale_in_cooldown: self.scale_in_cooldown,
             last_decision: None,
+            last_decision_unknown: None,
             drift: Vec::new(),
         }
     }
@@ -113,6 +114,10 @@ pub struct AutoscalingInfo {
     /// The last decision, if it made one.
     #[serde(default)]
     pub last_decision: Option<ScalingDecision>,
+    /// Why the last decision is not known, when reading it failed: it only decorates `status`, so it
+    /// is asked once, briefly, and its failure is said rather than waited out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_decision_unknown: Option<String>,
     /// Settings the provider gives it that were found changed out of band, in words; the next deploy
     /// puts them back.
     #[serde(default)]
