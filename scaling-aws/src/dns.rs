@@ -11,12 +11,11 @@ use r53::types::{
     TagResourceType,
 };
 use scaling_core::providers::{
-    AliasTarget, Delegation, Dns, DnsRecord, Endpoint, Owner, RecordKind, RecordValue, Tags, ZoneInfo,
+    Alias, Delegation, Dns, DnsRecord, Endpoint, Owner, RecordKind, RecordValue, Tags, ZoneInfo,
 };
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
-use sha2::{Digest, Sha256};
 
-use crate::error::{build, code, map, missing};
+use crate::error::{build, map, missing};
 use crate::provider::AwsProvider;
 
 const MARKER: &str = "_scaling.";
@@ -57,6 +56,19 @@ fn kind_name(kind: RecordKind) -> &'static str {
     }
 }
 
+/// Route 53 takes at most this many tags in one `ChangeTagsForResource`.
+/// <https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeTagsForResource.html>
+pub(crate) const ZONE_TAGS_PER_CALL: usize = 10;
+
+/// How the caller reference of a zone scaling created begins: `scaling:<app>:<nonce>`.
+const REFERENCE_PREFIX: &str = "scaling:";
+
+/// The app whose create made a zone with `reference`, if scaling made it.
+pub(crate) fn created_by(reference: &str) -> Option<String> {
+    let (app, nonce) = reference.strip_prefix(REFERENCE_PREFIX)?.rsplit_once(':')?;
+    (!app.is_empty() && !nonce.is_empty()).then(|| app.to_string())
+}
+
 /// `"app=<app> type=<TYPE>"` markers at `_scaling.<name>`: (name, type) → owner.
 fn owners(sets: &[ResourceRecordSet]) -> BTreeMap<(String, String), String> {
     let mut out = BTreeMap::new();
@@ -80,7 +92,7 @@ fn record_of(set: &ResourceRecordSet, owners: &BTreeMap<(String, String), String
     }
     let kind = kind_of(set.r#type())?;
     let value = match set.alias_target() {
-        Some(alias) => RecordValue::Alias(AliasTarget {
+        Some(alias) => RecordValue::Alias(Alias {
             dns_name: bare(alias.dns_name()),
             zone_id: Some(alias.hosted_zone_id().to_string()),
         }),
@@ -190,12 +202,15 @@ impl AwsProvider {
         Ok(crate::tags::owner_of(tags.iter().filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))))
     }
 
+    /// The zone, owned by the app its tags name, else by the app its caller reference says created it
+    /// (a create whose tagging failed).
     async fn zone_info(&self, id: &str) -> ProviderResult<ZoneInfo> {
         let (out, owner) = tokio::join!(self.route53.get_hosted_zone().id(zone_id(id)).send(), self.zone_owner(id));
         let out = out.map_err(|e| map("GetHostedZone", id, e))?;
         let zone = out.hosted_zone().ok_or_else(|| missing("GetHostedZone", id, "HostedZone"))?;
         let name_servers = out.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default();
-        Ok(ZoneInfo { id: zone_id(zone.id()).to_string(), name: bare(zone.name()), name_servers, owner: owner? })
+        let owner = owner?.or_else(|| created_by(zone.caller_reference()));
+        Ok(ZoneInfo { id: zone_id(zone.id()).to_string(), name: bare(zone.name()), name_servers, owner })
     }
 
     /// Applies `changes` to the zone's records, keeping each name's ownership marker in step.
@@ -280,6 +295,9 @@ impl AwsProvider {
 
 #[async_trait]
 impl Dns for AwsProvider {
+    /// The public zone of `domain` (or of its closest parent that has one). Every zone of a name is
+    /// read, not the first: a private zone of the same name must not hide the public one, and of
+    /// several public ones the one an app owns is picked.
     async fn find_zone(&self, domain: &str) -> ProviderResult<Option<ZoneInfo>> {
         let labels: Vec<&str> = domain.split('.').collect();
         for start in 0..labels.len().saturating_sub(1) {
@@ -288,48 +306,55 @@ impl Dns for AwsProvider {
                 .route53
                 .list_hosted_zones_by_name()
                 .dns_name(&candidate)
-                .max_items(1)
+                .max_items(100)
                 .send()
                 .await
                 .map_err(|e| map("ListHostedZonesByName", &candidate, e))?;
-            let public = out
+            let public: Vec<&str> = out
                 .hosted_zones()
                 .iter()
-                .find(|z| bare(z.name()) == candidate && !z.config().is_some_and(|c| c.private_zone()));
-            if let Some(zone) = public {
-                return self.zone_info(zone.id()).await.map(Some);
+                .filter(|z| bare(z.name()) == candidate && !z.config().is_some_and(|c| c.private_zone()))
+                .map(|z| z.id())
+                .collect();
+            let zones = futures::future::try_join_all(public.iter().map(|id| self.zone_info(id))).await?;
+            let owned_first = zones.iter().position(|z| z.owner.is_some()).unwrap_or(0);
+            if let Some(zone) = zones.into_iter().nth(owned_first) {
+                return Ok(Some(zone));
             }
         }
         Ok(None)
     }
 
+    /// Creates the zone with a caller reference of its own (`scaling:<app>:<nonce>`: Route 53 remembers
+    /// a reference after its zone is deleted, so a reused one would refuse every later create), then tags
+    /// it in batches of [`ZONE_TAGS_PER_CALL`]. A zone whose tagging failed is still the app's: its
+    /// caller reference proves who created it (see [`created_by`]).
     async fn create_zone(&self, owner: &Owner, domain: &str, tags: &Tags) -> ProviderResult<ZoneInfo> {
-        let reference = hex::encode(Sha256::digest(format!("scaling|{}|{domain}", owner.app)))[..32].to_string();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let reference = format!("{REFERENCE_PREFIX}{}:{nanos:x}", owner.app);
         let id = match self.route53.create_hosted_zone().name(domain).caller_reference(reference).send().await {
             Ok(out) => out
                 .hosted_zone()
                 .map(|z| z.id().to_string())
                 .ok_or_else(|| missing("CreateHostedZone", domain, "HostedZone"))?,
-            // A retry after a lost response: the zone is there.
-            Err(e) if code(&e) == Some("HostedZoneAlreadyExists") => {
-                return self.find_zone(domain).await?.ok_or_else(|| map("CreateHostedZone", domain, e));
-            }
             Err(e) => return Err(map("CreateHostedZone", domain, e)),
         };
         let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-        self.route53
-            .change_tags_for_resource()
-            .resource_type(TagResourceType::Hostedzone)
-            .resource_id(zone_id(&id))
-            .set_add_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| map("ChangeTagsForResource", domain, e))?;
+        for batch in tags.chunks(ZONE_TAGS_PER_CALL) {
+            self.route53
+                .change_tags_for_resource()
+                .resource_type(TagResourceType::Hostedzone)
+                .resource_id(zone_id(&id))
+                .set_add_tags(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| map("ChangeTagsForResource", domain, e))?;
+        }
         self.zone_info(&id).await
     }
 
     async fn delete_zone(&self, owner: &Owner, zone: &ZoneInfo) -> ProviderResult<()> {
-        if self.zone_owner(&zone.id).await?.as_deref() != Some(owner.app.as_str()) {
+        if self.zone_info(&zone.id).await?.owner.as_deref() != Some(owner.app.as_str()) {
             return Err(ProviderError::new(
                 "DeleteHostedZone",
                 &zone.name,
@@ -384,7 +409,7 @@ impl Dns for AwsProvider {
         endpoint: &Endpoint,
     ) -> ProviderResult<Vec<DnsRecord>> {
         let target = match endpoint.hostname.as_deref() {
-            Some(hostname) => self.alias_zone(hostname).await?.map(|zone_id| AliasTarget {
+            Some(hostname) => self.alias_zone(hostname).await?.map(|zone_id| Alias {
                 dns_name: hostname.trim_end_matches('.').to_ascii_lowercase(),
                 zone_id: Some(zone_id),
             }),
@@ -417,7 +442,7 @@ mod tests {
         let record = record_set(&DnsRecord {
             name: "www.example.com".into(),
             kind: RecordKind::A,
-            value: RecordValue::Alias(AliasTarget { dns_name: "alb.example".into(), zone_id: Some("Z1".into()) }),
+            value: RecordValue::Alias(Alias { dns_name: "alb.example".into(), zone_id: Some("Z1".into()) }),
             owner: Some("dashmath".into()),
         })
         .unwrap();
@@ -428,7 +453,7 @@ mod tests {
         assert_eq!(listed[0].owner.as_deref(), Some("dashmath"));
         assert_eq!(
             listed[0].value,
-            RecordValue::Alias(AliasTarget { dns_name: "alb.example".into(), zone_id: Some("Z1".into()) })
+            RecordValue::Alias(Alias { dns_name: "alb.example".into(), zone_id: Some("Z1".into()) })
         );
     }
 
@@ -437,7 +462,7 @@ mod tests {
         let record = DnsRecord {
             name: "example.com".into(),
             kind: RecordKind::A,
-            value: RecordValue::Alias(AliasTarget { dns_name: "dashmath.localhost".into(), zone_id: None }),
+            value: RecordValue::Alias(Alias { dns_name: "dashmath.localhost".into(), zone_id: None }),
             owner: Some("dashmath".into()),
         };
         let error = record_set(&record).unwrap_err();

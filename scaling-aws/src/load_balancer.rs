@@ -189,10 +189,7 @@ impl AwsProvider {
             .elb
             .modify_target_group_attributes()
             .target_group_arn(arn)
-            .attributes(attribute(
-                "deregistration_delay.timeout_seconds",
-                desired.deregistration_delay.as_secs().to_string(),
-            ))
+            .attributes(attribute("deregistration_delay.timeout_seconds", desired.drain_time.as_secs().to_string()))
             .attributes(attribute("stickiness.enabled", desired.stickiness.is_some().to_string()))
             .attributes(attribute("load_balancing.algorithm.type", desired.algorithm.as_str().into()));
         if let Some(duration) = desired.stickiness {
@@ -357,7 +354,7 @@ impl LoadBalancer for AwsProvider {
                 healthy_threshold: count(tg.healthy_threshold_count()),
                 unhealthy_threshold: count(tg.unhealthy_threshold_count()),
             },
-            deregistration_delay: seconds("deregistration_delay.timeout_seconds").unwrap_or(Duration::from_secs(300)),
+            drain_time: seconds("deregistration_delay.timeout_seconds").unwrap_or(Duration::from_secs(300)),
             stickiness: if sticky { seconds("stickiness.lb_cookie.duration_seconds") } else { None },
             // The ALB's default (and anything this tool does not set) counts as round robin.
             algorithm: match attribute("load_balancing.algorithm.type").as_deref() {

@@ -1,6 +1,6 @@
 //! What the emulator does not enforce or echo, checked against recorded-style SDK responses
 //! (aws-smithy-mocks): the service's grace period and rollback circuit breaker, a security group still
-//! in use, a certificate in use or pending, access denied.
+//! in use, a certificate in use or pending, access denied, Route 53's caller references and tag limit.
 
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -36,6 +36,7 @@ struct Mocks {
     ecs: Vec<Rule>,
     acm: Vec<Rule>,
     logs: Vec<Rule>,
+    route53: Vec<Rule>,
 }
 
 impl Mocks {
@@ -46,7 +47,7 @@ impl Mocks {
             ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &self.ec2),
             ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &self.ecs),
             elb: mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, &Vec::<Rule>::new()),
-            route53: mock_client!(aws_sdk_route53, RuleMode::MatchAny, &Vec::<Rule>::new()),
+            route53: mock_client!(aws_sdk_route53, RuleMode::MatchAny, &self.route53),
             acm: mock_client!(aws_sdk_acm, RuleMode::MatchAny, &self.acm),
             iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &Vec::<Rule>::new()),
             logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &self.logs),
@@ -324,4 +325,77 @@ async fn a_built_archive_is_read_as_it_is_with_the_platform_it_really_has() {
     assert_eq!(artifact.digest, image.digest());
     assert_eq!(artifact.platform, scaling_core::Platform::LinuxArm64, "the orchestrator then refuses it for x86 tasks");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_zone_is_created_with_a_caller_reference_of_its_own_and_tagged_ten_tags_at_a_time() {
+    use aws_sdk_route53::operation::change_tags_for_resource::ChangeTagsForResourceOutput;
+    use aws_sdk_route53::operation::create_hosted_zone::CreateHostedZoneOutput;
+    use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
+    use aws_sdk_route53::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_route53::types::{DelegationSet, HostedZone};
+    use scaling_core::providers::Dns;
+    let references = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = references.clone();
+    let zone = || {
+        HostedZone::builder()
+            .id("/hostedzone/Z1")
+            .name("example.com.")
+            .caller_reference("scaling:dashmath:1")
+            .build()
+            .unwrap()
+    };
+    let create = mock!(aws_sdk_route53::Client::create_hosted_zone)
+        .match_requests(move |r| {
+            seen.lock().unwrap().push(r.caller_reference().unwrap_or_default().to_string());
+            true
+        })
+        .then_output(move || {
+            CreateHostedZoneOutput::builder()
+                .hosted_zone(zone())
+                .location("x")
+                .delegation_set(DelegationSet::builder().name_servers("ns-1.example").build().unwrap())
+                .change_info(
+                    aws_sdk_route53::types::ChangeInfo::builder()
+                        .id("c")
+                        .status("PENDING".into())
+                        .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        });
+    // Route 53 refuses more than ten tags in one call.
+    let tag_batches = std::sync::Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
+    let batches = tag_batches.clone();
+    let tag = mock!(aws_sdk_route53::Client::change_tags_for_resource)
+        .match_requests(move |r| {
+            batches.lock().unwrap().push(r.add_tags().len());
+            r.add_tags().len() <= crate::dns::ZONE_TAGS_PER_CALL
+        })
+        .then_output(|| ChangeTagsForResourceOutput::builder().build());
+    let too_many = mock!(aws_sdk_route53::Client::change_tags_for_resource)
+        .match_requests(|r| r.add_tags().len() > crate::dns::ZONE_TAGS_PER_CALL)
+        .then_http_response(|| xml_error(400, "InvalidInput", "too many tags"));
+    let get = mock!(aws_sdk_route53::Client::get_hosted_zone)
+        .then_output(move || GetHostedZoneOutput::builder().hosted_zone(zone()).build());
+    // The tags are not there (a tagging that failed): the caller reference still says whose it is.
+    let no_tags = mock!(aws_sdk_route53::Client::list_tags_for_resource)
+        .then_output(|| ListTagsForResourceOutput::builder().build());
+    let mocks = Mocks { route53: vec![create, too_many, tag, get, no_tags], ..Mocks::default() };
+    let aws = mocks.provider();
+    let mut tags = scaling_core::providers::Tags::new();
+    for n in 0..15 {
+        tags.insert(format!("team-{n}"), "x".into());
+    }
+    let made = aws.create_zone(&owner(), "example.com", &tags).await.unwrap();
+    assert_eq!(made.owner.as_deref(), Some("dashmath"), "owned through its caller reference");
+    aws.create_zone(&owner(), "example.com", &tags).await.unwrap();
+    let references = references.lock().unwrap().clone();
+    assert_eq!(references.len(), 2);
+    assert_ne!(references[0], references[1], "every create has its own reference: {references:?}");
+    assert!(references.iter().all(|r| crate::dns::created_by(r).as_deref() == Some("dashmath")), "{references:?}");
+    assert_eq!(tag_batches.lock().unwrap()[..2], [10, 5], "15 tags in two calls");
+    assert_eq!(crate::dns::created_by("5f2b0c…"), None, "a zone made elsewhere is nobody's");
 }

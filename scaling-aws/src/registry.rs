@@ -37,6 +37,7 @@ impl AwsProvider {
 
 #[async_trait]
 impl Registry for AwsProvider {
+    /// The repository, with drift where its scanning or tag mutability differ from `[provider.aws]`.
     async fn find_repository(&self, owner: &Owner, name: &str) -> ProviderResult<Option<RepositoryInfo>> {
         let out = match self.ecr.describe_repositories().repository_names(name).send().await {
             Ok(out) => out,
@@ -48,23 +49,32 @@ impl Registry for AwsProvider {
         if !self.repository_owned(owner, arn).await? {
             return Err(not_owned("DescribeRepositories", name, owner));
         }
+        let (scan_on_push, immutable_tags) = repository_settings(repo);
+        let mut drift = Vec::new();
+        let on_off = |on: bool| if on { "on" } else { "off" };
+        if scan_on_push != self.settings.scan_on_push {
+            drift.push(format!("scan on push: {} → {}", on_off(scan_on_push), on_off(self.settings.scan_on_push)));
+        }
+        if immutable_tags != self.settings.immutable_tags {
+            let (now, wanted) = (on_off(immutable_tags), on_off(self.settings.immutable_tags));
+            drift.push(format!("immutable tags: {now} → {wanted}"));
+        }
         Ok(Some(RepositoryInfo {
             name: name.to_string(),
             uri: repo.repository_uri().unwrap_or_default().to_string(),
-            scan_on_push: repo.image_scanning_configuration().is_some_and(|c| c.scan_on_push()),
-            immutable_tags: repo.image_tag_mutability() == Some(&ImageTagMutability::Immutable),
+            drift,
         }))
     }
 
     async fn ensure_repository(&self, desired: &DesiredRepository) -> ProviderResult<RepositoryInfo> {
         let owner = crate::tags::owner_in(&desired.tags);
         let name = &desired.name;
-        let mutability =
-            if desired.immutable_tags { ImageTagMutability::Immutable } else { ImageTagMutability::Mutable };
-        let scanning = ImageScanningConfiguration::builder().scan_on_push(desired.scan_on_push).build();
+        let (scan_on_push, immutable_tags) = (self.settings.scan_on_push, self.settings.immutable_tags);
+        let mutability = if immutable_tags { ImageTagMutability::Immutable } else { ImageTagMutability::Mutable };
+        let scanning = ImageScanningConfiguration::builder().scan_on_push(scan_on_push).build();
         match self.find_repository(&owner, name).await? {
             Some(repo) => {
-                if repo.scan_on_push != desired.scan_on_push {
+                if repo.drift.iter().any(|d| d.starts_with("scan on push")) {
                     self.ecr
                         .put_image_scanning_configuration()
                         .repository_name(name)
@@ -73,7 +83,7 @@ impl Registry for AwsProvider {
                         .await
                         .map_err(|e| map("PutImageScanningConfiguration", name, e))?;
                 }
-                if repo.immutable_tags != desired.immutable_tags {
+                if repo.drift.iter().any(|d| d.starts_with("immutable tags")) {
                     self.ecr
                         .put_image_tag_mutability()
                         .repository_name(name)
@@ -189,4 +199,12 @@ impl Registry for AwsProvider {
             Err(e) => Err(map("DeleteRepository", &repository.name, e)),
         }
     }
+}
+
+/// (scan on push, immutable tags) as ECR describes `repo`.
+fn repository_settings(repo: &aws_sdk_ecr::types::Repository) -> (bool, bool) {
+    (
+        repo.image_scanning_configuration().is_some_and(|c| c.scan_on_push()),
+        repo.image_tag_mutability() == Some(&ImageTagMutability::Immutable),
+    )
 }

@@ -31,6 +31,12 @@ pub struct AwsSettings {
     /// `domain.min_tls_version`.
     #[serde(default)]
     pub tls_policy: Option<String>,
+    /// ECR scans each image for vulnerabilities when it is pushed.
+    #[serde(default = "yes")]
+    pub scan_on_push: bool,
+    /// ECR refuses to move a tag to another image (releases are pinned by digest all the same).
+    #[serde(default = "yes")]
+    pub immutable_tags: bool,
 }
 
 fn yes() -> bool {
@@ -46,6 +52,8 @@ impl Default for AwsSettings {
             subnets: Vec::new(),
             assign_public_ip: true,
             tls_policy: None,
+            scan_on_push: true,
+            immutable_tags: true,
         }
     }
 }

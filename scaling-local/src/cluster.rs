@@ -94,7 +94,7 @@ impl LocalCloud {
             .of(&owner)
             .into_iter()
             .find(|b| b.id == desired.traffic.backend_id)
-            .map(|b| b.deregistration_delay)
+            .map(|b| b.drain_time)
             .ok_or_else(|| {
                 fail(ErrorKind::NotFound, format!("replica pool {} does not exist", desired.traffic.backend_id))
             })?;

@@ -23,8 +23,7 @@ impl Registry for LocalCloud {
             Ok(RepositoryInfo {
                 name: desired.name.clone(),
                 uri: format!("bundle://{}", desired.name),
-                scan_on_push: desired.scan_on_push,
-                immutable_tags: desired.immutable_tags,
+                drift: Vec::new(),
             })
         })
     }

@@ -21,7 +21,7 @@ async fn a_fresh_deploy_creates_exactly_the_seed_resource_set() {
         "load_balancer dashmath owner=dashmath groups=[dashmath-lb-firewall] idle=60s",
         "record dashmath.example.com A owner=dashmath alias:dashmath",
         "record www.dashmath.example.com A owner=dashmath alias:dashmath",
-        "repository dashmath owner=dashmath images=0 scan_on_push=true immutable=true",
+        "repository dashmath owner=dashmath images=0",
         &format!("revision dashmath:1 owner=dashmath container=dashmath image={} cpu=1000m memory=3072 port=8050 platform=linux/amd64", image(1)),
         "service dashmath owner=dashmath revision=dashmath:1 count=3 backend=dashmath group=dashmath-replica-firewall grace=30s",
         "zone dashmath.example.com owner=dashmath",
@@ -219,7 +219,7 @@ async fn every_changed_setting_is_named_in_words_never_as_a_rust_value() {
     spec.app.desired_count += 1;
     spec.load_balancer.idle_timeout *= 2;
     spec.load_balancer.stickiness = !spec.load_balancer.stickiness;
-    spec.load_balancer.deregistration_delay *= 2;
+    spec.load_balancer.drain_time *= 2;
     spec.load_balancer.algorithm = match spec.load_balancer.algorithm {
         Algorithm::RoundRobin => Algorithm::LeastOutstandingRequests,
         _ => Algorithm::RoundRobin,

@@ -51,8 +51,7 @@ async fn a_throttled_call_is_retried_and_succeeds() {
         Ok(scaling_core::providers::RepositoryInfo {
             name: d.name.clone(),
             uri: format!("mock/{}", d.name),
-            scan_on_push: true,
-            immutable_tags: true,
+            drift: Vec::new(),
         })
     });
     let events = RecordedEvents::new();

@@ -143,7 +143,7 @@ async fn load_balancer_attributes_turned_off_are_seen_and_turned_back_on() {
         .await
         .unwrap();
 
-    d.assert_planned("load balancer dashmath-alb", "drop invalid header fields: false → true").await;
+    d.assert_planned("load balancer dashmath-alb", "drop invalid header fields: off → on").await;
     d.assert_planned("load balancer dashmath-alb", "idle timeout").await;
     d.assert_repaired_in_one_deploy().await;
     let out = d.sdk.elb.describe_load_balancer_attributes().load_balancer_arn(&arn).send().await.unwrap();

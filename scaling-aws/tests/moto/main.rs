@@ -11,6 +11,7 @@ mod lock;
 mod logs;
 mod releases;
 mod support;
+mod zones;
 
 use std::sync::Arc;
 use std::time::Duration;

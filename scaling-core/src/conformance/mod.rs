@@ -398,8 +398,7 @@ impl Tamper for ThroughTheProvider {
                 }) else {
                     return false;
                 };
-                let elsewhere =
-                    crate::providers::AliasTarget { dns_name: "elsewhere.example.net".into(), zone_id: None };
+                let elsewhere = crate::providers::Alias { dns_name: "elsewhere.example.net".into(), zone_id: None };
                 let tampered = crate::providers::DnsRecord {
                     value: crate::providers::RecordValue::Alias(elsewhere),
                     ..record.clone()
@@ -417,7 +416,7 @@ fn target_group_of(spec: &Spec, names: &ResourceNames, owner: &Owner) -> Desired
         name: names.backend.clone(),
         port: spec.app.port,
         health_check: spec.health_check.clone(),
-        deregistration_delay: lb.deregistration_delay,
+        drain_time: lb.drain_time,
         stickiness: lb.stickiness.then_some(lb.stickiness_duration),
         algorithm: lb.algorithm,
         tags: owner.tags(&spec.tags),

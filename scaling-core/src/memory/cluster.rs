@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::load_balancer::{delete_firewall, ensure_firewall, find_firewall};
-use super::state::{check_owner, owned_key, owner_of, Service, State, Tagged, TaskDefinition};
+use super::state::{check_owner, owned_key, owner_of, Service, State, StoredRevision, Tagged};
 use super::{not_found, InMemoryCloud};
 use crate::providers::{
     AutoscalingInfo, Cluster, ClusterInfo, DesiredAutoscaling, DesiredCluster, DesiredFirewall, DesiredRevision,
@@ -41,11 +41,11 @@ fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<(
     if !s.clusters.contains_key(&desired.cluster.id) {
         return Err(not_found(op, &desired.cluster.name));
     }
-    if !s.task_definitions.iter().any(|t| t.active && t.info.id == desired.revision_id) {
+    if !s.revisions.iter().any(|t| t.active && t.info.id == desired.revision_id) {
         return Err(not_found(op, &desired.revision_id));
     }
     match &desired.firewall_id {
-        Some(id) if !s.security_groups.contains_key(id) => return Err(not_found(op, id)),
+        Some(id) if !s.firewalls.contains_key(id) => return Err(not_found(op, id)),
         Some(_) if !s.capabilities.cluster_firewall => {
             return Err(invalid(op, &desired.name, "this cloud has no task firewalls to attach".into()))
         }
@@ -124,11 +124,8 @@ impl Cluster for InMemoryCloud {
 
     async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {
         self.call("find_revision", family, false, |s, _| {
-            let latest = s
-                .task_definitions
-                .iter()
-                .filter(|t| t.active && t.info.family == family)
-                .max_by_key(|t| t.info.revision);
+            let latest =
+                s.revisions.iter().filter(|t| t.active && t.info.family == family).max_by_key(|t| t.info.revision);
             match latest {
                 Some(t) => {
                     check_owner(&t.tags, owner, "find_revision", family)?;
@@ -143,7 +140,7 @@ impl Cluster for InMemoryCloud {
     async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
         self.call("register_revision", &desired.family, true, |s, _| {
             let revision = s
-                .task_definitions
+                .revisions
                 .iter()
                 .filter(|t| t.info.family == desired.family)
                 .map(|t| t.info.revision)
@@ -151,7 +148,7 @@ impl Cluster for InMemoryCloud {
                 .unwrap_or(0)
                 + 1;
             let info = desired.as_registered(revision);
-            s.task_definitions.push(TaskDefinition { info: info.clone(), tags: desired.tags.clone(), active: true });
+            s.revisions.push(StoredRevision { info: info.clone(), tags: desired.tags.clone(), active: true });
             Ok(info)
         })
         .await
@@ -159,7 +156,7 @@ impl Cluster for InMemoryCloud {
 
     async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
         self.call("deregister_revisions", family, true, |s, _| {
-            for def in s.task_definitions.iter_mut().filter(|t| t.info.family == family && owner.owns(&t.tags)) {
+            for def in s.revisions.iter_mut().filter(|t| t.info.family == family && owner.owns(&t.tags)) {
                 def.active = false;
             }
             Ok(())
@@ -240,8 +237,8 @@ impl Cluster for InMemoryCloud {
 
     async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
         self.call("revision_ids", family, false, |s, _| {
-            let mut active: Vec<&TaskDefinition> =
-                s.task_definitions.iter().filter(|t| t.active && t.info.family == family).collect();
+            let mut active: Vec<&StoredRevision> =
+                s.revisions.iter().filter(|t| t.active && t.info.family == family).collect();
             if let Some(first) = active.first() {
                 check_owner(&first.tags, owner, "revision_ids", family)?;
             }
@@ -253,7 +250,7 @@ impl Cluster for InMemoryCloud {
 
     async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>> {
         self.call("describe_revision", id, false, |s, _| {
-            match s.task_definitions.iter().find(|t| t.active && t.info.id == id) {
+            match s.revisions.iter().find(|t| t.active && t.info.id == id) {
                 Some(t) => check_owner(&t.tags, owner, "describe_revision", id).map(|()| Some(t.info.clone())),
                 None => Ok(None),
             }
@@ -263,7 +260,7 @@ impl Cluster for InMemoryCloud {
 
     async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
         self.call("deregister_revision", id, true, |s, _| {
-            if let Some(t) = s.task_definitions.iter_mut().find(|t| t.active && t.info.id == id) {
+            if let Some(t) = s.revisions.iter_mut().find(|t| t.active && t.info.id == id) {
                 check_owner(&t.tags, owner, "deregister_revision", id)?;
                 t.active = false;
             }

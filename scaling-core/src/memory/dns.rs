@@ -6,9 +6,7 @@ use tokio::time::Instant;
 use super::certificate::mark_validated;
 use super::state::{State, Zone};
 use super::{not_found, not_owned, InMemoryCloud};
-use crate::providers::{
-    AliasTarget, Delegation, Dns, DnsRecord, Endpoint, Owner, RecordKind, RecordValue, Tags, ZoneInfo,
-};
+use crate::providers::{Alias, Delegation, Dns, DnsRecord, Endpoint, Owner, RecordKind, RecordValue, Tags, ZoneInfo};
 use crate::{ErrorKind, ProviderError, ProviderResult};
 
 /// The end of every in-memory load balancer's host name.
@@ -133,7 +131,7 @@ impl Dns for InMemoryCloud {
                 .map(|name| DnsRecord {
                     name: name.clone(),
                     kind: RecordKind::A,
-                    value: RecordValue::Alias(AliasTarget {
+                    value: RecordValue::Alias(Alias {
                         dns_name: hostname.to_string(),
                         zone_id: Some(MEMORY_ELB_ZONE.to_string()),
                     }),

@@ -11,28 +11,21 @@ fn owner(tags: &Tags) -> String {
 
 pub(crate) fn lines(s: &State) -> Vec<String> {
     let mut names: HashMap<String, String> = HashMap::new();
-    names.extend(s.security_groups.values().map(|g| (g.info.id.clone(), g.info.name.clone())));
+    names.extend(s.firewalls.values().map(|g| (g.info.id.clone(), g.info.name.clone())));
     names.extend(s.load_balancers.values().map(|l| (l.info.id.clone(), l.info.name.clone())));
     names.extend(
         s.load_balancers.values().filter_map(|l| Some((l.info.endpoint.hostname.clone()?, l.info.name.clone()))),
     );
-    names.extend(s.target_groups.values().map(|t| (t.info.id.clone(), t.info.name.clone())));
+    names.extend(s.backends.values().map(|t| (t.info.id.clone(), t.info.name.clone())));
     names.extend(s.certificates.values().map(|c| (c.info.id.clone(), format!("cert:{}", c.info.domain))));
     let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
 
     let mut out = Vec::new();
     for r in s.repositories.values() {
         let i = &r.info;
-        out.push(format!(
-            "repository {} {} images={} scan_on_push={} immutable={}",
-            i.name,
-            owner(&r.tags),
-            r.images.len(),
-            i.scan_on_push,
-            i.immutable_tags
-        ));
+        out.push(format!("repository {} {} images={}", i.name, owner(&r.tags), r.images.len()));
     }
-    for g in s.security_groups.values() {
+    for g in s.firewalls.values() {
         let rules: Vec<String> =
             g.info.ingress.iter().map(|r| format!("{}<-{}", r.port, from(&r.from, &name))).collect();
         out.push(format!("firewall {} {} ingress=[{}]", g.info.name, owner(&g.tags), rules.join(",")));
@@ -47,7 +40,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
             l.info.idle_timeout.as_secs()
         ));
     }
-    for t in s.target_groups.values() {
+    for t in s.backends.values() {
         let i = &t.info;
         out.push(format!(
             "backend {} {} port={} health_path={} grace={}s",
@@ -76,7 +69,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     for c in s.clusters.values() {
         out.push(format!("cluster {} {}", c.info.name, owner(&c.tags)));
     }
-    for t in s.task_definitions.iter().filter(|t| t.active) {
+    for t in s.revisions.iter().filter(|t| t.active) {
         let i = &t.info;
         out.push(format!(
             "revision {} {} container={} image={} cpu={}m memory={} port={} platform={}",

@@ -17,13 +17,9 @@ fn in_use(operation: &str, resource: &str, kind: ErrorKind, by: &str) -> Provide
 }
 
 pub(crate) fn find_firewall(s: &State, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
-    let key = owned_key(
-        s.security_groups.iter().map(|(k, g)| (k, g.info.name.as_str(), &g.tags)),
-        owner,
-        name,
-        "find_firewall",
-    )?;
-    Ok(key.and_then(|k| s.security_groups.get(&k)).map(|g| g.info.clone()))
+    let key =
+        owned_key(s.firewalls.iter().map(|(k, g)| (k, g.info.name.as_str(), &g.tags)), owner, name, "find_firewall")?;
+    Ok(key.and_then(|k| s.firewalls.get(&k)).map(|g| g.info.clone()))
 }
 
 pub(crate) fn ensure_firewall(s: &mut State, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
@@ -31,36 +27,34 @@ pub(crate) fn ensure_firewall(s: &mut State, desired: &DesiredFirewall) -> Provi
     let mut ingress = desired.ingress.clone();
     ingress.sort();
     if let Some(id) = find_firewall(s, &owner, &desired.name)?.map(|g| g.id) {
-        let group = s.security_groups.get_mut(&id).ok_or_else(|| not_found("ensure_firewall", &id))?;
+        let group = s.firewalls.get_mut(&id).ok_or_else(|| not_found("ensure_firewall", &id))?;
         group.info.ingress = ingress;
         group.info.other_rules.clear();
         return Ok(group.info.clone());
     }
     let id = s.id("sg");
     let info = FirewallInfo { id: id.clone(), name: desired.name.clone(), ingress, other_rules: Vec::new() };
-    s.security_groups.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
+    s.firewalls.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
     Ok(info)
 }
 
 pub(crate) fn delete_firewall(s: &mut State, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
     let op = "delete_firewall";
-    let Some(found) = s.security_groups.get(&group.id) else { return Ok(()) };
+    let Some(found) = s.firewalls.get(&group.id) else { return Ok(()) };
     check_owner(&found.tags, owner, op, &group.name)?;
     let violation = |by: &str| in_use(op, &group.name, ErrorKind::DependencyViolation, by);
     if let Some(lb) = s.load_balancers.values().find(|lb| lb.info.firewall_ids.contains(&group.id)) {
         return Err(violation(&lb.info.name));
     }
-    if let Some(other) = s
-        .security_groups
-        .values()
-        .find(|g| g.info.ingress.iter().any(|r| r.from == TrafficFrom::Group(group.id.clone())))
+    if let Some(other) =
+        s.firewalls.values().find(|g| g.info.ingress.iter().any(|r| r.from == TrafficFrom::Group(group.id.clone())))
     {
         return Err(violation(&other.info.name));
     }
     if let Some(service) = s.services.values().find(|svc| svc.info.firewall_id.as_ref() == Some(&group.id)) {
         return Err(violation(&format!("network interfaces of {}", service.info.name)));
     }
-    s.security_groups.remove(&group.id);
+    s.firewalls.remove(&group.id);
     Ok(())
 }
 
@@ -100,7 +94,7 @@ impl LoadBalancer for InMemoryCloud {
         self.call("ensure_load_balancer", &desired.name, true, |s, now| {
             let owner = owner_of(&desired.tags);
             match &desired.firewall_id {
-                Some(id) if !s.security_groups.contains_key(id) => return Err(not_found("ensure_load_balancer", id)),
+                Some(id) if !s.firewalls.contains_key(id) => return Err(not_found("ensure_load_balancer", id)),
                 Some(_) if !s.capabilities.load_balancer_firewall => {
                     let message = "this cloud's load balancers carry no security group";
                     return Err(ProviderError::new(
@@ -176,12 +170,12 @@ impl LoadBalancer for InMemoryCloud {
     async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
         self.call("find_backend", name, false, |s, _| {
             let key = owned_key(
-                s.target_groups.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
+                s.backends.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
                 owner,
                 name,
                 "find_backend",
             )?;
-            Ok(key.and_then(|k| s.target_groups.get(&k)).map(|t| t.info.clone()))
+            Ok(key.and_then(|k| s.backends.get(&k)).map(|t| t.info.clone()))
         })
         .await
     }
@@ -190,14 +184,14 @@ impl LoadBalancer for InMemoryCloud {
         self.call("ensure_backend", &desired.name, true, |s, _| {
             let owner = owner_of(&desired.tags);
             let key = owned_key(
-                s.target_groups.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
+                s.backends.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
                 &owner,
                 &desired.name,
                 "ensure_backend",
             )?;
             let id = key.unwrap_or_else(|| s.id("tg"));
             let info = desired.as_made(id.clone());
-            s.target_groups.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
+            s.backends.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
             Ok(info)
         })
         .await
@@ -206,7 +200,7 @@ impl LoadBalancer for InMemoryCloud {
     async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
         self.call("delete_backend", &group.name, true, |s, _| {
             let op = "delete_backend";
-            let Some(found) = s.target_groups.get(&group.id) else { return Ok(()) };
+            let Some(found) = s.backends.get(&group.id) else { return Ok(()) };
             check_owner(&found.tags, owner, op, &group.name)?;
             let forward = ListenerAction::Forward { backend_id: group.id.clone() };
             if let Some(l) = s.listeners.values().find(|l| l.info.action == forward) {
@@ -215,7 +209,7 @@ impl LoadBalancer for InMemoryCloud {
             if let Some(svc) = s.services.values().find(|svc| svc.info.backend_id == group.id) {
                 return Err(in_use(op, &group.name, ErrorKind::InUse, &svc.info.name));
             }
-            s.target_groups.remove(&group.id);
+            s.backends.remove(&group.id);
             Ok(())
         })
         .await
@@ -237,7 +231,7 @@ impl LoadBalancer for InMemoryCloud {
                 return Err(not_found(op, &lb.name));
             }
             if let ListenerAction::Forward { backend_id } = &desired.action {
-                if !s.target_groups.contains_key(backend_id) {
+                if !s.backends.contains_key(backend_id) {
                     return Err(not_found(op, backend_id));
                 }
             }

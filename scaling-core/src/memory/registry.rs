@@ -51,8 +51,7 @@ impl Registry for InMemoryCloud {
             let info = RepositoryInfo {
                 name: desired.name.clone(),
                 uri: format!("memory.local/{}", desired.name),
-                scan_on_push: desired.scan_on_push,
-                immutable_tags: desired.immutable_tags,
+                drift: Vec::new(),
             };
             match s.repositories.get_mut(&desired.name) {
                 Some(repo) => {

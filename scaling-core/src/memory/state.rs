@@ -41,7 +41,7 @@ pub(crate) struct Listener {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct TaskDefinition {
+pub(crate) struct StoredRevision {
     pub info: RevisionInfo,
     pub tags: Tags,
     pub active: bool,
@@ -78,12 +78,12 @@ pub(crate) struct State {
     pub build_platform: Option<Platform>,
     pub next_id: u64,
     pub repositories: BTreeMap<String, Repository>,
-    pub security_groups: BTreeMap<String, Tagged<FirewallInfo>>,
+    pub firewalls: BTreeMap<String, Tagged<FirewallInfo>>,
     pub load_balancers: BTreeMap<String, Balancer>,
-    pub target_groups: BTreeMap<String, Tagged<BackendInfo>>,
+    pub backends: BTreeMap<String, Tagged<BackendInfo>>,
     pub listeners: BTreeMap<String, Listener>,
     pub clusters: BTreeMap<String, Tagged<ClusterInfo>>,
-    pub task_definitions: Vec<TaskDefinition>,
+    pub revisions: Vec<StoredRevision>,
     pub services: BTreeMap<String, Service>,
     pub zones: BTreeMap<String, Zone>,
     pub certificates: BTreeMap<String, Certificate>,

@@ -78,12 +78,7 @@ impl Desired {
     }
 
     pub fn repository(&self) -> DesiredRepository {
-        DesiredRepository {
-            name: self.names.repository.clone(),
-            scan_on_push: true,
-            immutable_tags: true,
-            tags: self.tags.clone(),
-        }
+        DesiredRepository { name: self.names.repository.clone(), tags: self.tags.clone() }
     }
 
     pub fn load_balancer_firewall(&self) -> DesiredFirewall {
@@ -127,7 +122,7 @@ impl Desired {
             name: self.names.backend.clone(),
             port: self.spec.app.port,
             health_check: self.spec.health_check.clone(),
-            deregistration_delay: lb.deregistration_delay,
+            drain_time: lb.drain_time,
             stickiness: lb.stickiness.then_some(lb.stickiness_duration),
             algorithm: lb.algorithm,
             tags: self.tags.clone(),

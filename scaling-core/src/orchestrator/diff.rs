@@ -124,12 +124,10 @@ impl Changes {
     }
 }
 
-pub(crate) fn repository(desired: &DesiredRepository, observed: Option<&RepositoryInfo>) -> Diff {
+/// A repository has nothing the core compares: only what its provider reports as drift.
+pub(crate) fn repository(_desired: &DesiredRepository, observed: Option<&RepositoryInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
-    Changes::default()
-        .field("scan on push", o.scan_on_push, desired.scan_on_push)
-        .field("immutable tags", o.immutable_tags, desired.immutable_tags)
-        .done()
+    Changes::default().drift(&o.drift).done()
 }
 
 /// Rules compared one address family at a time, so a missing IPv6 half or one extra rule shows by name.
@@ -159,7 +157,7 @@ pub(crate) fn backend(desired: &DesiredBackend, observed: Option<&BackendInfo>) 
     Changes::default()
         .field("port", o.port, desired.port)
         .health_check(&o.health_check, &desired.health_check)
-        .duration("deregistration delay", o.deregistration_delay, desired.deregistration_delay)
+        .duration("drain time", o.drain_time, desired.drain_time)
         .field("stickiness", o.stickiness, desired.stickiness)
         .field("algorithm", o.algorithm, desired.algorithm)
         .drift(&o.drift)

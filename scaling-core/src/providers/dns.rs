@@ -46,7 +46,7 @@ impl std::fmt::Display for RecordKind {
 /// Where an alias record points: a resource of the DNS provider's own cloud, written by the provider
 /// itself in [`Dns::pointer_records`] (the core never makes one).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct AliasTarget {
+pub struct Alias {
     /// The target's DNS name (the load balancer's).
     pub dns_name: String,
     /// The zone the provider files the target under, where it needs one.
@@ -108,7 +108,7 @@ pub fn pointer_records(
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum RecordValue {
     /// An alias to a provider resource (no TTL; follows the target's addresses).
-    Alias(AliasTarget),
+    Alias(Alias),
     /// Plain values with a TTL in seconds.
     Values {
         /// The values.

@@ -86,7 +86,7 @@ pub struct DesiredBackend {
     /// The health check.
     pub health_check: HealthCheckSpec,
     /// How long a leaving target keeps its in-flight requests.
-    pub deregistration_delay: Duration,
+    pub drain_time: Duration,
     /// Sticky-cookie duration, when stickiness is on.
     pub stickiness: Option<Duration>,
     /// How a replica is picked.
@@ -106,8 +106,8 @@ pub struct BackendInfo {
     pub port: u16,
     /// The health check.
     pub health_check: HealthCheckSpec,
-    /// The deregistration delay.
-    pub deregistration_delay: Duration,
+    /// How long a leaving replica keeps its in-flight requests.
+    pub drain_time: Duration,
     /// Sticky-cookie duration, when stickiness is on.
     pub stickiness: Option<Duration>,
     /// How a replica is picked.
@@ -127,7 +127,7 @@ impl DesiredBackend {
             name: self.name.clone(),
             port: self.port,
             health_check: self.health_check.clone(),
-            deregistration_delay: self.deregistration_delay,
+            drain_time: self.drain_time,
             stickiness: self.stickiness,
             algorithm: self.algorithm,
             drift: Vec::new(),

@@ -34,7 +34,7 @@ pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,
     Rollout, ServiceInfo, SupportResource, TrafficSource,
 };
-pub use dns::{pointer_records, AliasTarget, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
+pub use dns::{pointer_records, Alias, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
 pub use endpoint::Endpoint;
 pub use load_balancer::{
     BackendInfo, ConnectionUse, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction, ListenerInfo,

@@ -14,10 +14,6 @@ use crate::ProviderResult;
 pub struct DesiredRepository {
     /// Its name, e.g. `app-repository`.
     pub name: String,
-    /// Scan images for vulnerabilities when pushed.
-    pub scan_on_push: bool,
-    /// Refuse to move a tag to another image.
-    pub immutable_tags: bool,
     /// Tags, ownership included.
     pub tags: Tags,
 }
@@ -29,10 +25,10 @@ pub struct RepositoryInfo {
     pub name: String,
     /// Where images are pushed, e.g. `123.dkr.ecr.us-west-2.amazonaws.com/app-repository`.
     pub uri: String,
-    /// Scan on push is on.
-    pub scan_on_push: bool,
-    /// Tags are immutable.
-    pub immutable_tags: bool,
+    /// Settings the provider gives the repository itself (AWS: scan on push and immutable tags, from
+    /// `[provider.aws]`) found changed out of band, in words; the next deploy puts them back.
+    #[serde(default)]
+    pub drift: Vec<String>,
 }
 
 /// What to build an image from.

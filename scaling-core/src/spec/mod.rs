@@ -233,9 +233,10 @@ pub struct LoadBalancerSpec {
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub stickiness_duration: Duration,
     /// How long a replica being removed keeps its in-flight requests (short, so rollouts are quick).
-    #[serde(with = "humantime_serde")]
+    /// Also read as `deregistration_delay`, its name before it was the contract's own.
+    #[serde(with = "humantime_serde", alias = "deregistration_delay")]
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
-    pub deregistration_delay: Duration,
+    pub drain_time: Duration,
     /// How the load balancer picks a replica for a request.
     pub algorithm: Algorithm,
 }
@@ -269,7 +270,7 @@ impl Default for LoadBalancerSpec {
             idle_timeout: Duration::from_secs(60),
             stickiness: false,
             stickiness_duration: Duration::from_secs(86_400),
-            deregistration_delay: Duration::from_secs(30),
+            drain_time: Duration::from_secs(30),
             algorithm: Algorithm::default(),
         }
     }

@@ -278,7 +278,7 @@ fn domain(spec: &Spec, out: &mut Vec<Problem>) {
 fn load_balancer(spec: &Spec, out: &mut Vec<Problem>) {
     let lb = &spec.load_balancer;
     seconds_between(out, "load_balancer.idle_timeout", lb.idle_timeout, 1, 4000);
-    seconds_between(out, "load_balancer.deregistration_delay", lb.deregistration_delay, 0, 3600);
+    seconds_between(out, "load_balancer.drain_time", lb.drain_time, 0, 3600);
     if lb.stickiness {
         seconds_between(out, "load_balancer.stickiness_duration", lb.stickiness_duration, 1, 604_800);
     }

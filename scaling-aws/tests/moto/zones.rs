@@ -1,0 +1,47 @@
+//! Hosted zones as Route 53 has them: a private zone beside the public one of the same name, and a
+//! zone created again after `destroy --delete-zone`.
+
+use scaling_core::providers::{Dns, Owner};
+use scaling_core::{DestroyOptions, RecordedEvents};
+
+use crate::support::{moto_url, provider, sdk};
+use crate::{orchestrator, spec};
+
+#[tokio::test]
+async fn a_private_zone_of_the_same_name_never_hides_the_public_one() {
+    let Some(url) = moto_url() else { return };
+    let (aws, _, _, account) = provider(&url).await;
+    let sdk = sdk(&url, &account).await;
+    let vpc = sdk.ec2.describe_vpcs().send().await.unwrap().vpcs()[0].vpc_id().unwrap().to_string();
+    let vpc = aws_sdk_route53::types::Vpc::builder().vpc_id(vpc).vpc_region("us-east-1".into()).build();
+    for n in 0..2 {
+        sdk.route53
+            .create_hosted_zone()
+            .name("example.com")
+            .caller_reference(format!("private-{n}"))
+            .vpc(vpc.clone())
+            .hosted_zone_config(aws_sdk_route53::types::HostedZoneConfig::builder().private_zone(true).build())
+            .send()
+            .await
+            .unwrap();
+    }
+    let public = sdk.route53.create_hosted_zone().name("example.com").caller_reference("public").send().await.unwrap();
+    let public_id = public.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string();
+    let found = aws.find_zone("dashmath.example.com").await.unwrap().expect("the public zone");
+    assert_eq!(found.id, public_id, "the public zone, whatever order the private ones sort in");
+}
+
+#[tokio::test]
+async fn after_destroy_with_the_zone_a_deploy_creates_it_again() {
+    let Some(url) = moto_url() else { return };
+    let (aws, _, _, _) = provider(&url).await;
+    let o = orchestrator(&aws);
+    let first = o.deploy(&spec(), None, &RecordedEvents::new()).await.unwrap().new_zone.expect("a new zone");
+    let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+    o.destroy(&spec(), &everything, &RecordedEvents::new()).await.unwrap();
+    let second = o.deploy(&spec(), None, &RecordedEvents::new()).await.unwrap().new_zone.expect("made again");
+    assert_ne!(first.id, second.id);
+    assert_eq!(aws.find_zone("dashmath.example.com").await.unwrap().and_then(|z| z.owner), Some("dashmath".into()));
+    o.destroy(&spec(), &everything, &RecordedEvents::new()).await.unwrap();
+    assert!(aws.find_zone("dashmath.example.com").await.unwrap().is_none(), "{:?}", Owner::new("dashmath"));
+}
