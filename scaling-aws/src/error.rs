@@ -5,10 +5,51 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use scaling_core::{ErrorKind, ProviderError};
 
+/// Codes the SDK's retry layer counts as throttling that, for the services scaling calls, mean a
+/// quota is reached: ECS, ACM, IAM, Application Auto Scaling and Secrets Manager answer
+/// `LimitExceededException` (IAM `LimitExceeded`) when an account limit is hit
+/// (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html> lists throttling
+/// as `ThrottlingException`). Retrying cannot help: they fail at once, naming the quota.
+pub const QUOTA_ERRORS: [&str; 2] = ["LimitExceededException", "LimitExceeded"];
+
+/// Forbids the SDK's retries of a quota error (see [`QUOTA_ERRORS`]), which its standard mode would
+/// otherwise retry as throttling for up to its eight attempts. Reads the error's code from the
+/// response body, as JSON (`"__type":"…LimitExceededException"`) or XML (`<Code>LimitExceeded</Code>`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct QuotaIsNotThrottling;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for QuotaIsNotThrottling {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        let body = ctx.response().and_then(|r| r.body().bytes()).unwrap_or_default();
+        let text = String::from_utf8_lossy(body);
+        let quota = QUOTA_ERRORS.iter().any(|code| {
+            text.contains(&format!("<Code>{code}</Code>"))
+                || text.contains(&format!("#{code}\""))
+                || text.contains(&format!("\"{code}\""))
+        });
+        if quota {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "quota errors are not throttling"
+    }
+}
+
 /// The core error kind for an AWS error code. Throttling and transient codes come from the SDK's own
 /// lists (the ones its retry layer retries), so the two never disagree.
 pub fn kind_of(code: &str) -> ErrorKind {
     use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+    if QUOTA_ERRORS.contains(&code) {
+        return ErrorKind::LimitExceeded;
+    }
     if THROTTLING_ERRORS.contains(&code) {
         return ErrorKind::Throttled;
     }
@@ -152,6 +193,9 @@ mod tests {
             ("RepositoryNotFoundException", ErrorKind::NotFound, false),
             ("LoadBalancerNotFound", ErrorKind::NotFound, false),
             ("TooManyLoadBalancers", ErrorKind::LimitExceeded, false),
+            ("LimitExceededException", ErrorKind::LimitExceeded, false),
+            ("LimitExceeded", ErrorKind::LimitExceeded, false),
+            ("RequestLimitExceeded", ErrorKind::Throttled, true),
             ("InvalidParameterException", ErrorKind::InvalidRequest, false),
             ("ServiceUnavailable", ErrorKind::Unavailable, true),
         ] {

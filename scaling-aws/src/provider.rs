@@ -154,6 +154,11 @@ impl AwsProviderBuilder {
         macro_rules! client {
             ($service:ident) => {{
                 let mut builder = $service::config::Builder::from(&config);
+                builder.push_retry_classifier(
+                    aws_smithy_runtime_api::client::retries::classifiers::SharedRetryClassifier::new(
+                        crate::error::QuotaIsNotThrottling,
+                    ),
+                );
                 for interceptor in &interceptors {
                     builder.push_interceptor(interceptor.clone());
                 }

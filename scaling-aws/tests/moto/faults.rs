@@ -83,3 +83,18 @@ async fn a_throttled_call_is_retried_by_one_layer_only() {
     assert!(error.to_string().contains("Throttl"), "{error}");
     assert_eq!(client.injected.load(Ordering::Relaxed), crate::support::SDK_ATTEMPTS as usize);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_error_is_not_throttling_it_fails_at_once_naming_the_quota() {
+    use scaling_core::{Cluster, Owner};
+    let Some(url) = moto_url() else { return };
+    let (aws, _, client, _) = provider(&url).await;
+    // ECS answers an account limit with LimitExceededException, which the SDK's standard mode lists
+    // among its throttling codes: it must not be retried, by the SDK or by the orchestrator.
+    client.set(Faults::Answer("DescribeClusters".into(), "LimitExceededException".into()));
+    let error = aws.find_cluster(&Owner::new("dashmath"), "dashmath-cluster").await.unwrap_err();
+    assert_eq!(client.injected.load(Ordering::Relaxed), 1, "asked once: no retry of a quota");
+    assert_eq!(error.kind, scaling_core::ErrorKind::LimitExceeded, "{error}");
+    assert!(!error.is_retryable(), "{error}");
+    client.set(Faults::None);
+}

@@ -161,6 +161,8 @@ pub enum Faults {
     FailOnce(String),
     /// This share of calls (0–100 %, deterministic) answers with the protocol's throttling error.
     Throttle(u64),
+    /// Every call of this operation (first) answers with this error code (second).
+    Answer(String, String),
     /// Every call is sent this long after it is made: a region far from the caller (the read_rounds bench).
     #[allow(dead_code)]
     Delay(std::time::Duration),
@@ -249,6 +251,7 @@ impl HttpConnector for FaultyConnector {
                     *faults = Faults::None;
                     Some(error_response(&service, "InjectedFault", "injected permanent failure"))
                 }
+                Faults::Answer(op, code) if *op == operation => Some(error_response(&service, code, "injected answer")),
                 // A deterministic 30 %: a multiplicative hash of the request number.
                 Faults::Throttle(percent) if n.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 100 < *percent => {
                     let code = match service.as_str() {
