@@ -176,6 +176,18 @@ fn name_problems(spec: &Spec, out: &mut Vec<Problem>) {
         (&names.load_balancer, "load balancer", 32),
         (&names.backend, "target group", 32),
     ];
+    // <https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html>:
+    // a name "must not begin with internal-" (ELB gives that prefix to internal balancers' DNS names).
+    if names.load_balancer.starts_with("internal-") {
+        out.push(Problem::new(
+            "app.name",
+            format!(
+                "the derived load balancer name `{}` begins with `internal-`, which ELB refuses",
+                names.load_balancer
+            ),
+            "choose an app.name that does not begin with `internal-`",
+        ));
+    }
     let too_long = limits.into_iter().find(|(derived, _, max)| derived.len() > *max);
     if let Some((derived, what, max_len)) = too_long {
         let room = max_len - (derived.len() - name.len());
@@ -188,13 +200,29 @@ fn name_problems(spec: &Spec, out: &mut Vec<Problem>) {
 }
 
 /// AWS takes at most 50 tags per resource (2 are the ownership tags), keys up to 128 and values up to
-/// 256 characters, and reserves `aws:`.
+/// 256 characters, and reserves `aws:`. The task definition also carries one tag per secret (the
+/// reference as written), and ECS allows it 50 in all
+/// (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html>).
 fn tag_problems(spec: &Spec, out: &mut Vec<Problem>) {
+    const PER_RESOURCE: usize = 50;
+    const OWNERSHIP: usize = 2;
     if spec.tags.len() > 40 {
         out.push(Problem::new(
             "tags",
             format!("{} tags; at most 40 fit beside the ownership tags", spec.tags.len()),
             "remove some tags",
+        ));
+    } else if spec.tags.len() + OWNERSHIP + spec.secrets.len() > PER_RESOURCE {
+        out.push(Problem::new(
+            "secrets",
+            format!(
+                "{} tags and {} secrets: the task definition would carry {} tags (yours, 2 of ownership and one \
+                 per secret); ECS allows {PER_RESOURCE}",
+                spec.tags.len(),
+                spec.secrets.len(),
+                spec.tags.len() + OWNERSHIP + spec.secrets.len()
+            ),
+            format!("remove {} tags or secrets", spec.tags.len() + OWNERSHIP + spec.secrets.len() - PER_RESOURCE),
         ));
     }
     for (key, value) in &spec.tags {
@@ -299,5 +327,21 @@ mod tests {
         assert!(found.len() >= 3, "{found:?}");
         let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
         assert!(fields.contains(&"app.cpu") && fields.contains(&"provider.aws.region"), "{fields:?}");
+    }
+
+    #[test]
+    fn a_name_elb_refuses_and_more_tags_than_a_task_definition_takes_are_refused_before_any_call() {
+        let text = "[app]\nname = \"internal-tools\"\nport = 8050\n[image]\nreference = \"registry.example/d:1\"\n";
+        let errors = Spec::parse_toml_str(text).unwrap().check_for::<AwsSettings>().unwrap_err();
+        assert!(
+            errors.problems.iter().any(|p| p.field == "app.name" && p.message.contains("internal-")),
+            "{:?}",
+            errors.problems
+        );
+        let tags: String = (0..30).map(|n| format!("t{n} = \"x\"\n")).collect();
+        let secrets: String = (0..20).map(|n| format!("S{n} = \"ssm:/app/s{n}\"\n")).collect();
+        let found = problems("", &format!("[tags]\n{tags}[secrets]\n{secrets}"));
+        assert_one(found, "secrets", "remove 2 tags or secrets");
+        assert_eq!(problems("", &format!("[tags]\n{tags}")), Vec::new(), "30 tags alone fit");
     }
 }
