@@ -443,6 +443,8 @@ impl Cluster for AwsProvider {
                 .cluster(&desired.cluster.id)
                 .service(name)
                 .task_definition(&desired.revision_id)
+                // A rollout the circuit breaker failed is started again only when asked to be.
+                .force_new_deployment(desired.restart_rollout)
                 .set_desired_count(
                     (!desired.autoscaled || current.desired_count != desired.desired_count).then_some(count),
                 )

@@ -104,6 +104,7 @@ async fn a_new_service_gets_the_grace_period_and_a_circuit_breaker_that_rolls_ba
         firewall_id: Some("sg-task".into()),
         health_check_grace_period: std::time::Duration::from_secs(30),
         autoscaled: false,
+        restart_rollout: false,
         tags: owner().tags(&Default::default()),
     };
     let service = provider.ensure_service(&desired).await.unwrap();
@@ -398,4 +399,66 @@ async fn a_zone_is_created_with_a_caller_reference_of_its_own_and_tagged_ten_tag
     assert!(references.iter().all(|r| crate::dns::created_by(r).as_deref() == Some("dashmath")), "{references:?}");
     assert_eq!(tag_batches.lock().unwrap()[..2], [10, 5], "15 tags in two calls");
     assert_eq!(crate::dns::created_by("5f2b0c…"), None, "a zone made elsewhere is nobody's");
+}
+
+#[tokio::test]
+async fn a_rollout_the_circuit_breaker_failed_is_started_again_with_force_new_deployment() {
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
+    use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, Tag};
+    let failed = || {
+        Service::builder()
+            .service_arn("arn:service")
+            .service_name("dashmath-service")
+            .cluster_arn("arn:cluster")
+            .task_definition("arn:taskdef:1")
+            .desired_count(3)
+            .running_count(0)
+            .deployments(
+                Deployment::builder()
+                    .status("PRIMARY")
+                    .task_definition("arn:taskdef:1")
+                    .rollout_state(DeploymentRolloutState::Failed)
+                    .rollout_state_reason("ECS deployment circuit breaker: tasks failed to start.")
+                    .build(),
+            )
+            .tags(Tag::builder().key(Owner::TAG).value("dashmath").build())
+            .build()
+    };
+    let describe = mock!(aws_sdk_ecs::Client::describe_services)
+        .then_output(move || DescribeServicesOutput::builder().services(failed()).build());
+    let tags = mock!(aws_sdk_ecs::Client::list_tags_for_resource).then_output(|| {
+        ListTagsForResourceOutput::builder().tags(Tag::builder().key(Owner::TAG).value("dashmath").build()).build()
+    });
+    let update = mock!(aws_sdk_ecs::Client::update_service)
+        .match_requests(|r| r.force_new_deployment() == Some(true) && r.task_definition() == Some("arn:taskdef:1"))
+        .then_output(move || UpdateServiceOutput::builder().service(failed()).build());
+    // The failed rollout's message is completed with the tasks' last lines (none here).
+    let logs = mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
+        .then_output(|| aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsOutput::builder().build());
+    let provider =
+        Mocks { ecs: vec![describe, tags, update.clone()], logs: vec![logs], ..Default::default() }.provider();
+    let cluster = ClusterInfo { id: "arn:cluster".into(), name: "dashmath-cluster".into() };
+    let found = provider.find_service(&owner(), &cluster, "dashmath-service").await.unwrap().unwrap();
+    assert!(matches!(&found.rollout, scaling_core::providers::Rollout::Failed(r) if r.contains("circuit breaker")));
+    let desired = scaling_core::providers::DesiredService {
+        name: "dashmath-service".into(),
+        cluster,
+        revision_id: "arn:taskdef:1".into(),
+        container: "dashmath-container".into(),
+        desired_count: 3,
+        traffic: TrafficSource {
+            backend_id: "arn:tg".into(),
+            firewall_id: Some("sg-alb".into()),
+            container_port: 8050,
+        },
+        firewall_id: Some("sg-task".into()),
+        health_check_grace_period: std::time::Duration::from_secs(30),
+        autoscaled: false,
+        restart_rollout: true,
+        tags: owner().tags(&Default::default()),
+    };
+    provider.ensure_service(&desired).await.unwrap();
+    assert_eq!(update.num_calls(), 1, "UpdateService carried forceNewDeployment on the same revision");
 }

@@ -234,3 +234,34 @@ async fn every_changed_setting_is_named_in_words_never_as_a_rust_value() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_first_rollout_is_restarted_by_the_next_deploy_once_its_cause_is_fixed() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    // The circuit breaker fails the first rollout (the execution role not usable yet, say).
+    cloud.fail_rollouts(Some("ECS was unable to assume the role"));
+    let error = orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err();
+    assert!(error.to_string().contains("unable to assume the role"), "{error}");
+
+    // Fixed: the same revision and count, yet the plan says the rollout starts again, and why.
+    cloud.fail_rollouts(None);
+    let image = orchestrator.prepare_image(&seed_spec(), None).await.unwrap();
+    let plan = orchestrator.plan(&seed_spec(), image).await.unwrap();
+    let service = plan.change(StepId::Service).unwrap();
+    assert_eq!(service.action, Action::Update, "{service:?}");
+    assert!(
+        service.reason.contains("restart the rollout: the last one failed because ECS was unable to assume the role"),
+        "{}",
+        service.reason
+    );
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.expect("the re-run repairs it");
+    let status = orchestrator.status(&seed_spec()).await.unwrap().service.unwrap();
+    assert_eq!(
+        (status.running_count, status.rollout),
+        (status.desired_count, scaling_core::providers::Rollout::Completed)
+    );
+    cloud.clear_calls();
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(cloud.mutating_calls(), [], "then nothing to do");
+}

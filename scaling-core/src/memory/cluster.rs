@@ -15,7 +15,9 @@ use crate::{ErrorKind, Problem, ProviderError, ProviderResult};
 
 fn service_info(service: &Service, now: Instant) -> ServiceInfo {
     let desired = service.info.desired_count;
-    let (running, rollout) = if now >= service.stable_at {
+    let (running, rollout) = if let (Some(reason), true) = (&service.failing, now >= service.stable_at) {
+        (0, Rollout::Failed(reason.clone()))
+    } else if now >= service.stable_at {
         (desired, Rollout::Completed)
     } else {
         (service.running_before.min(desired), Rollout::InProgress)
@@ -202,14 +204,19 @@ impl Cluster for InMemoryCloud {
             if let (true, Some(p)) = (desired.autoscaled, &previous) {
                 info.desired_count = p.desired_count;
             }
-            let rolls = previous
-                .as_ref()
-                .is_none_or(|p| p.revision_id != info.revision_id || p.desired_count != info.desired_count);
+            let rolls = desired.restart_rollout
+                || previous
+                    .as_ref()
+                    .is_none_or(|p| p.revision_id != info.revision_id || p.desired_count != info.desired_count);
+            let failing = match rolls {
+                true => s.failing_rollouts.clone(),
+                false => s.services.get(&id).and_then(|svc| svc.failing.clone()),
+            };
             let (running_before, stable_at) = match (&previous, rolls) {
                 (Some(p), false) => (p.running_count, s.services.get(&id).map_or(now, |svc| svc.stable_at)),
                 (p, _) => (p.as_ref().map_or(0, |p| p.running_count), now + stable_after),
             };
-            let service = Service { info, tags: desired.tags.clone(), stable_at, running_before };
+            let service = Service { info, tags: desired.tags.clone(), stable_at, running_before, failing };
             let result = service_info(&service, now);
             s.services.insert(id, service);
             Ok(result)

@@ -208,6 +208,14 @@ impl InMemoryCloud {
         lock(&self.state).logs.entry(service.to_string()).or_default().push(line);
     }
 
+    /// Makes every rollout started from now on fail with `reason` once it would have finished, its
+    /// replicas stopped, as ECS's circuit breaker fails a first rollout whose tasks cannot start (an IAM
+    /// role not usable yet, a secret missing); `None` lets rollouts succeed again (the cause was fixed).
+    /// A rollout that failed stays failed until a new one starts.
+    pub fn fail_rollouts(&self, reason: Option<&str>) {
+        lock(&self.state).failing_rollouts = reason.map(str::to_string);
+    }
+
     /// Makes builds report this platform, whatever was asked (to test the mismatch check).
     pub fn set_build_platform(&self, platform: Option<crate::spec::Platform>) {
         lock(&self.state).build_platform = platform;

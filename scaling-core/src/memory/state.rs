@@ -53,6 +53,8 @@ pub(crate) struct Service {
     pub tags: Tags,
     pub stable_at: Instant,
     pub running_before: u32,
+    /// Why its rollout fails once it would be stable (as a circuit breaker stops a first rollout).
+    pub failing: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +97,8 @@ pub(crate) struct State {
     pub missing_secrets: BTreeSet<String>,
     /// What replicas wrote, by service, in order.
     pub logs: BTreeMap<String, Vec<crate::providers::LogLine>>,
+    /// Rollouts started while this is set fail with it (see [`crate::memory::InMemoryCloud::fail_rollouts`]).
+    pub failing_rollouts: Option<String>,
 }
 
 impl State {

@@ -515,7 +515,8 @@ impl<'a> Apply<'a> {
             container_port: d.spec.app.port,
         };
         let observed = self.plan.observed.service.as_ref();
-        let desired = d.service(cluster, &def.id, traffic, task_group, observed.map(|s| s.desired_count));
+        let mut desired = d.service(cluster, &def.id, traffic, task_group, observed.map(|s| s.desired_count));
+        desired.restart_rollout = observed.and_then(diff::restart_reason).is_some();
         let diff = diff::service(&desired, observed);
         let service =
             self.converge(step, r, &diff, observed, || self.providers.cluster.ensure_service(&desired)).await?;
@@ -554,6 +555,16 @@ impl<'a> Apply<'a> {
                     let counts =
                         format!("{}/{} running, {} pending", now.running_count, now.desired_count, now.pending_count);
                     match now.rollout {
+                        // Finished on another revision: the new one's rollout failed and was rolled back.
+                        Rollout::Completed if now.revision_id != service.revision_id => Err(Error::RolloutFailed {
+                            reason: format!(
+                                "the rollout of {} did not finish: the service went back to {} (rolled back after \
+                                 its replicas failed; `scaling logs` shows why){}",
+                                service.revision_id,
+                                now.revision_id,
+                                self.target_summary(step, r, tg).await
+                            ),
+                        }),
                         Rollout::Completed if now.running_count == now.desired_count => Ok(Poll::Ready(now.warnings)),
                         Rollout::Failed(reason) => Err(Error::RolloutFailed {
                             reason: format!("{reason} ({counts}){}", self.target_summary(step, r, tg).await),

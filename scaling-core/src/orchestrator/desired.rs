@@ -226,6 +226,7 @@ impl Desired {
             firewall_id: firewall_id.map(str::to_string),
             health_check_grace_period: self.spec.health_check.grace_period,
             autoscaled: self.spec.scaling.is_some(),
+            restart_rollout: false,
             tags: self.tags.clone(),
         }
     }

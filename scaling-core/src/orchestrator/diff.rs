@@ -14,7 +14,7 @@ use crate::providers::{
     AutoscalingInfo, BackendInfo, CertificateInfo, CertificateStatus, DesiredAutoscaling, DesiredBackend,
     DesiredCertificate, DesiredFirewall, DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredRevision,
     DesiredService, DnsRecord, FirewallInfo, IngressRule, ListenerInfo, LoadBalancerInfo, RepositoryInfo, RevisionInfo,
-    ServiceInfo,
+    Rollout, ServiceInfo,
 };
 
 /// What a step does to its resource.
@@ -265,9 +265,26 @@ fn env_changes(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -
     keys.into_iter().filter(|k| old.get(*k) != new.get(*k)).cloned().collect()
 }
 
+/// Why the service's rollout must be started again although nothing in it changed, if it must: its
+/// last rollout failed (the circuit breaker stopped it, and a re-run with the cause fixed must not
+/// just fail again with the old reason), or it runs none of its replicas and nothing is starting them.
+pub(crate) fn restart_reason(observed: &ServiceInfo) -> Option<String> {
+    match &observed.rollout {
+        Rollout::Failed(reason) => Some(format!("restart the rollout: the last one failed because {reason}")),
+        Rollout::Completed
+            if observed.desired_count > 0 && observed.running_count == 0 && observed.pending_count == 0 =>
+        {
+            Some(format!("restart the rollout: 0 of {} replicas run and none is starting", observed.desired_count))
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
-    Changes::default()
+    let mut changes = Changes::default();
+    changes.0.extend(restart_reason(o));
+    changes
         .field("revision", &o.revision_id, &desired.revision_id)
         .field("desired count", o.desired_count, desired.desired_count)
         .field("backend pool", &o.backend_id, &desired.traffic.backend_id)

@@ -151,6 +151,10 @@ pub struct DesiredService {
     /// `desired_count` here is only where a new service starts).
     #[serde(default)]
     pub autoscaled: bool,
+    /// Start a new rollout even though nothing changed: the last one failed (the circuit breaker
+    /// stopped it, or nothing runs and nothing is starting). AWS: `forceNewDeployment`.
+    #[serde(default)]
+    pub restart_rollout: bool,
     /// Tags, ownership included.
     pub tags: Tags,
 }
