@@ -74,7 +74,12 @@ async fn main() {
     let options = DeployOptions {
         poll_interval: Duration::from_millis(100),
         timeouts: Timeouts { service_stable: Duration::from_secs(30), ..Timeouts::default() },
-        retry: RetryPolicy { attempts: 5, base_delay: Duration::from_millis(50), max_delay: Duration::from_secs(1) },
+        retry: RetryPolicy {
+            attempts: 5,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(1),
+            catching_up: Duration::from_secs(10),
+        },
         ..DeployOptions::default()
     };
     let orchestrator = Orchestrator::new(Providers::from_cloud(aws)).with_options(options);

@@ -201,6 +201,14 @@ impl AwsProvider {
         match deleted {
             Ok(_) => Ok(()),
             Err(e) if matches!(code(&e), Some("ObjectNotFoundException")) => Ok(()),
+            // The emulator (moto 5.2.5) answers a missing policy with a ValidationException instead.
+            Err(e)
+                if code(&e) == Some("ValidationException")
+                    && aws_smithy_types::error::metadata::ProvideErrorMetadata::message(&e)
+                        .is_some_and(|m| m.contains("No scaling policy found")) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(map("DeleteScalingPolicy", name, e)),
         }
     }

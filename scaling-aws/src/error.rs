@@ -43,6 +43,69 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Quo
     }
 }
 
+/// "AWS has not caught up yet": errors a call answers right after a change it depends on, which the
+/// same call no longer answers once the change has been seen everywhere. Each is (operation, code, a
+/// fragment of the message, where AWS or the tools that hit it document it). They are
+/// [`ErrorKind::CatchingUp`]: retried for [`scaling_core::RetryPolicy::catching_up`] (3 minutes),
+/// not the 5 attempts of throttling. A find is never in the table: "not found" must stay quick there.
+pub const CATCHING_UP: &[(&str, &str, &str, &str)] = &[
+    // A new account: ECS creates its service-linked role on first use.
+    ("CreateCluster", "InvalidParameterException", "Unable to assume the service linked role",
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html"),
+    ("CreateService", "InvalidParameterException", "Unable to assume the service linked role",
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html"),
+    // The listener that attaches the target group was created a moment ago.
+    ("CreateService", "InvalidParameterException", "does not have an associated load balancer",
+        "https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service/ecs/service.go"),
+    ("UpdateService", "InvalidParameterException", "does not have an associated load balancer",
+        "https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service/ecs/service.go"),
+    ("CreateService", "ClusterNotFoundException", "",
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html"),
+    // EC2 is eventually consistent: a group just created may not be visible to the next call.
+    ("AuthorizeSecurityGroupIngress", "InvalidGroup.NotFound", "",
+        "https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html"),
+    ("AuthorizeSecurityGroupEgress", "InvalidGroup.NotFound", "",
+        "https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html"),
+    ("RevokeSecurityGroupEgress", "InvalidGroup.NotFound", "",
+        "https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html"),
+    ("CreateLoadBalancer", "InvalidConfigurationRequest", "security group",
+        "https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html"),
+    // A certificate just issued is not yet known to ELB.
+    ("CreateListener", "CertificateNotFound", "",
+        "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html"),
+    ("ModifyListener", "CertificateNotFound", "",
+        "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_ModifyListener.html"),
+    // Application Auto Scaling's service-linked role, and the service it scales, just made.
+    ("RegisterScalableTarget", "ValidationException", "Unable to assume IAM role",
+        "https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html"),
+    ("RegisterScalableTarget", "ValidationException", "ECS service doesn't exist",
+        "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html"),
+    // IAM is eventually consistent: a role just created cannot be passed or assumed at once.
+    ("RegisterTaskDefinition", "ClientException", "unable to assume the role",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency"),
+    ("RegisterTaskDefinition", "ClientException", "iam:PassRole",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency"),
+    ("DeleteRole", "DeleteConflict", "",
+        "https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html"),
+    // A service whose deployments are still stopping.
+    ("DeleteService", "InvalidParameterException", "deployments are active",
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html"),
+];
+
+/// The kind of `code` answered to `operation` with `message`: catching up when [`CATCHING_UP`] lists
+/// it, else [`kind_of`] the code.
+pub fn classify(operation: &str, code: &str, message: &str) -> ErrorKind {
+    let lower = message.to_ascii_lowercase();
+    let listed = CATCHING_UP
+        .iter()
+        .any(|(op, c, fragment, _)| *op == operation && *c == code && lower.contains(&fragment.to_ascii_lowercase()));
+    if listed {
+        ErrorKind::CatchingUp
+    } else {
+        kind_of(code)
+    }
+}
+
 /// The core error kind for an AWS error code. Throttling and transient codes come from the SDK's own
 /// lists (the ones its retry layer retries), so the two never disagree.
 pub fn kind_of(code: &str) -> ErrorKind {
@@ -103,7 +166,12 @@ where
             let err = service.err();
             let code = err.code().unwrap_or("Unknown");
             let message = err.message().unwrap_or("no message");
-            retried(ProviderError::new(operation, resource, kind_of(code), format!("{code}: {message}")))
+            retried(ProviderError::new(
+                operation,
+                resource,
+                classify(operation, code, message),
+                format!("{code}: {message}"),
+            ))
         }
         _ => {
             let message = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&error));
@@ -171,6 +239,24 @@ pub fn build(operation: &str, resource: &str, error: impl std::fmt::Display) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_not_caught_up_yet_class_is_retried_long_and_only_for_its_operation() {
+        for (operation, code, fragment, source) in CATCHING_UP {
+            let message = format!("An error occurred: {fragment} (as {source} describes)");
+            assert_eq!(classify(operation, code, &message), ErrorKind::CatchingUp, "{operation} {code} {fragment}");
+            assert!(source.starts_with("https://"), "{operation}: cite where AWS documents it");
+            // The same code answered to a read (or with another message) is what it always was.
+            assert_ne!(classify("DescribeServices", code, &message), ErrorKind::CatchingUp);
+        }
+        let mut retries = scaling_core::RetryPolicy::default();
+        retries.base_delay = std::time::Duration::from_secs(1);
+        let error = ProviderError::new("CreateCluster", "c", ErrorKind::CatchingUp, "x");
+        assert!(retries.retries(&error, 9, std::time::Duration::from_secs(120)), "long past the 5 attempts");
+        assert!(!retries.retries(&error, 9, std::time::Duration::from_secs(179)), "not past about 3 minutes");
+        let throttled = ProviderError::new("CreateCluster", "c", ErrorKind::InUse, "x");
+        assert!(!retries.retries(&throttled, 5, std::time::Duration::from_secs(10)), "the short policy");
+    }
 
     #[test]
     fn codes_map_to_retryable_or_permanent_classes() {

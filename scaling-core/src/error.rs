@@ -47,6 +47,10 @@ pub enum ErrorKind {
     InvalidRequest,
     /// A quota or limit was reached.
     LimitExceeded,
+    /// The provider has not caught up yet with a change just made (eventual consistency: a new role not
+    /// yet usable, a new group not yet visible); the same call succeeds once it has. Retried for
+    /// [`crate::RetryPolicy::catching_up`], apart from the short policy for throttling.
+    CatchingUp,
     /// Anything else.
     Other,
 }
@@ -55,9 +59,11 @@ impl ErrorKind {
     /// The retry class a kind usually has.
     pub fn default_retry(self) -> Retry {
         match self {
-            ErrorKind::Throttled | ErrorKind::Unavailable | ErrorKind::DependencyViolation | ErrorKind::InUse => {
-                Retry::Retryable
-            }
+            ErrorKind::Throttled
+            | ErrorKind::Unavailable
+            | ErrorKind::DependencyViolation
+            | ErrorKind::InUse
+            | ErrorKind::CatchingUp => Retry::Retryable,
             _ => Retry::Permanent,
         }
     }

@@ -85,8 +85,12 @@ const OPERATOR_VISIBLE: &str = r#"new Promise((resolve) => {
       if (Date.now() - started > 20000) return resolve('no callback result');
       return setTimeout(check, 100);
     }
+    // The dropdown is a component Dash loads on its own (a chunk of its own): it may come after the result.
     const root = document.getElementById('operator');
-    if (!root) return resolve('no dropdown');
+    if (!root) {
+      if (Date.now() - started > 20000) return resolve('no dropdown');
+      return setTimeout(check, 100);
+    }
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       if (node.textContent.trim() !== '+') continue;
@@ -106,7 +110,8 @@ const OPERATOR_VISIBLE: &str = r#"new Promise((resolve) => {
       }
       return resolve('visible');
     }
-    resolve('the value + is not in the dropdown');
+    if (Date.now() - started > 20000) return resolve('the value + is not in the dropdown');
+    setTimeout(check, 100);
   };
   check();
 })"#;

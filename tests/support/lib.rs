@@ -29,7 +29,12 @@ pub fn seed_spec() -> Spec {
 pub fn test_options() -> DeployOptions {
     DeployOptions {
         poll_interval: Duration::from_secs(1),
-        retry: RetryPolicy { attempts: 3, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) },
+        retry: RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            catching_up: Duration::from_secs(5),
+        },
         ..DeployOptions::default()
     }
 }

@@ -9,6 +9,7 @@ mod drift;
 mod faults;
 mod lock;
 mod logs;
+mod permissions;
 mod releases;
 mod support;
 mod zones;
@@ -39,7 +40,12 @@ pub fn orchestrator(provider: &Arc<AwsProvider>) -> Orchestrator {
             service_stable: Duration::from_secs(30),
             dependency_drain: Duration::from_secs(30),
         },
-        retry: RetryPolicy { attempts: 5, base_delay: Duration::from_millis(50), max_delay: Duration::from_secs(1) },
+        retry: RetryPolicy {
+            attempts: 5,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(1),
+            catching_up: Duration::from_secs(10),
+        },
         ..DeployOptions::default()
     };
     Orchestrator::new(Providers::from_cloud(provider.clone())).with_options(options)

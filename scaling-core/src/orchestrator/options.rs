@@ -35,11 +35,20 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The longest delay between two attempts.
     pub max_delay: Duration,
+    /// How long an error of [`crate::ErrorKind::CatchingUp`] ("the provider has not caught up yet")
+    /// keeps being retried, whatever `attempts` says: AWS's IAM, EC2 and ECS changes take seconds to
+    /// minutes to be seen everywhere, and Terraform retries the same errors for 2 to 4 minutes.
+    pub catching_up: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { attempts: 5, base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(20) }
+        Self {
+            attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(20),
+            catching_up: Duration::from_secs(180),
+        }
     }
 }
 
@@ -51,6 +60,19 @@ impl RetryPolicy {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
         let full = self.base_delay.saturating_mul(factor).min(self.max_delay);
         full / 2 + full.mul_f64(jitter(resource, attempt) / 2.0)
+    }
+
+    /// Whether a failed attempt `attempt` (1-based) with `error`, `elapsed` after the first, is tried
+    /// again: a retryable error the client has not retried already, within `attempts` — or, while the
+    /// provider catches up, within `catching_up`.
+    pub fn retries(&self, error: &crate::ProviderError, attempt: u32, elapsed: Duration) -> bool {
+        if !error.is_retryable() || error.retried_by_client {
+            return false;
+        }
+        match error.kind {
+            crate::ErrorKind::CatchingUp => elapsed + self.delay(&error.resource, attempt) <= self.catching_up,
+            _ => attempt < self.attempts,
+        }
     }
 }
 

@@ -42,10 +42,11 @@ impl<'a> Runner<'a> {
     {
         let policy = &self.options.retry;
         let mut attempt = 1;
+        let started = tokio::time::Instant::now();
         loop {
             match call().await {
                 Ok(value) => return Ok(value),
-                Err(error) if error.is_retryable() && !error.retried_by_client && attempt < policy.attempts => {
+                Err(error) if policy.retries(&error, attempt, started.elapsed()) => {
                     self.emit(step, resource, EventKind::Retrying { attempt, error: error.to_string() });
                     tokio::time::sleep(policy.delay(resource, attempt)).await;
                     attempt += 1;
