@@ -249,8 +249,7 @@ mod tests {
             // The same code answered to a read (or with another message) is what it always was.
             assert_ne!(classify("DescribeServices", code, &message), ErrorKind::CatchingUp);
         }
-        let mut retries = scaling_core::RetryPolicy::default();
-        retries.base_delay = std::time::Duration::from_secs(1);
+        let retries = scaling_core::RetryPolicy::default();
         let error = ProviderError::new("CreateCluster", "c", ErrorKind::CatchingUp, "x");
         assert!(retries.retries(&error, 9, std::time::Duration::from_secs(120)), "long past the 5 attempts");
         assert!(!retries.retries(&error, 9, std::time::Duration::from_secs(179)), "not past about 3 minutes");

@@ -10,6 +10,8 @@ mod faults;
 mod lock;
 mod logs;
 mod permissions;
+mod realism;
+mod realistic;
 mod releases;
 mod support;
 mod zones;

@@ -173,6 +173,8 @@ pub enum Faults {
 pub struct FaultyClient {
     inner: SharedHttpClient,
     faults: Arc<Mutex<Faults>>,
+    /// AWS's behaviours moto lacks, when switched on ([`crate::realism::Realism`]).
+    pub realism: Arc<Mutex<Option<crate::realism::Realism>>>,
     counter: Arc<AtomicUsize>,
     pub injected: Arc<AtomicUsize>,
 }
@@ -180,7 +182,13 @@ pub struct FaultyClient {
 impl FaultyClient {
     pub fn new(faults: Faults) -> Self {
         let inner = aws_smithy_http_client::Builder::new().build_http();
-        Self { inner, faults: Arc::new(Mutex::new(faults)), counter: Arc::default(), injected: Arc::default() }
+        Self {
+            inner,
+            faults: Arc::new(Mutex::new(faults)),
+            realism: Arc::default(),
+            counter: Arc::default(),
+            injected: Arc::default(),
+        }
     }
 
     pub fn set(&self, faults: Faults) {
@@ -224,9 +232,11 @@ fn identify(request: &HttpRequest) -> (String, String) {
 }
 
 /// An error response in the service's protocol.
-fn error_response(service: &str, code: &str, message: &str) -> HttpResponse {
+pub fn error_response(service: &str, code: &str, message: &str) -> HttpResponse {
     let (status, body, json) = match service {
-        "ecs" | "ecr" | "acm" | "logs" | "ssm" => (400, format!(r#"{{"__type":"{code}","message":"{message}"}}"#), true),
+        "ecs" | "ecr" | "acm" | "logs" | "ssm" | "application-autoscaling" | "secretsmanager" => {
+            (400, format!(r#"{{"__type":"{code}","message":"{message}"}}"#), true)
+        }
         "ec2" => (if code == "RequestLimitExceeded" { 503 } else { 400 }, format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>injected</RequestID></Response>"), false),
         _ => (400, format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>"), false),
     };
@@ -243,6 +253,11 @@ fn error_response(service: &str, code: &str, message: &str) -> HttpResponse {
 impl HttpConnector for FaultyConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let (service, operation) = identify(&request);
+        let realistic =
+            self.client.realism.lock().unwrap().as_mut().and_then(|r| r.answer(&service, &operation, &request));
+        if let Some(response) = realistic {
+            return HttpConnectorFuture::ready(Ok(response));
+        }
         let n = self.client.counter.fetch_add(1, Ordering::Relaxed) as u64;
         let answer = {
             let mut faults = self.client.faults.lock().unwrap();
