@@ -56,6 +56,10 @@ fn kind_name(kind: RecordKind) -> &'static str {
     }
 }
 
+/// How long a record change may stay `PENDING` before the step fails (Route 53 usually applies one
+/// within 60 seconds).
+const RECORDS_IN_SYNC_WITHIN: std::time::Duration = std::time::Duration::from_secs(180);
+
 /// Route 53 takes at most this many tags in one `ChangeTagsForResource`.
 /// <https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeTagsForResource.html>
 pub(crate) const ZONE_TAGS_PER_CALL: usize = 10;
@@ -282,14 +286,43 @@ impl AwsProvider {
             .comment("scaling")
             .build()
             .map_err(|e| build("ChangeResourceRecordSets", &zone.name, e))?;
-        self.route53
+        let out = self
+            .route53
             .change_resource_record_sets()
             .hosted_zone_id(zone_id(&zone.id))
             .change_batch(batch)
             .send()
             .await
             .map_err(|e| map("ChangeResourceRecordSets", &zone.name, e))?;
-        Ok(())
+        match out.change_info() {
+            Some(change) => self.await_in_sync(zone, change.id()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until Route 53 has applied change `id` on all its name servers (`INSYNC`), polling
+    /// `GetChange` soon and then every few seconds, for at most [`RECORDS_IN_SYNC_WITHIN`]: the records
+    /// are done only when every name server answers with them
+    /// (<https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetChange.html>).
+    async fn await_in_sync(&self, zone: &ZoneInfo, id: &str) -> ProviderResult<()> {
+        let started = tokio::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(100);
+        loop {
+            let out = self.route53.get_change().id(id).send().await.map_err(|e| map("GetChange", &zone.name, e))?;
+            if out.change_info().is_none_or(|c| *c.status() == aws_sdk_route53::types::ChangeStatus::Insync) {
+                return Ok(());
+            }
+            if started.elapsed() >= RECORDS_IN_SYNC_WITHIN {
+                return Err(ProviderError::new(
+                    "GetChange",
+                    &zone.name,
+                    ErrorKind::Unavailable,
+                    format!("the record change {id} is still PENDING after {} s", RECORDS_IN_SYNC_WITHIN.as_secs()),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(5));
+        }
     }
 }
 

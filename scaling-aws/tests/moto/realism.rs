@@ -66,6 +66,9 @@ pub struct Realism {
     pub zone_tag_limit: Option<usize>,
     /// Answer reads moto 5.2.5 lacks (`DescribeScalingActivities`) as AWS does for a new target.
     pub missing_reads: bool,
+    /// After a record change, so many `GetChange` calls answer `PENDING` before it is `INSYNC`.
+    pub pending_changes: usize,
+    pending: usize,
     /// What was answered here instead of by moto: `operation: code`.
     pub answered: Vec<String>,
 }
@@ -141,6 +144,8 @@ impl Realism {
             caller_references: Some(HashSet::new()),
             zone_tag_limit: Some(10),
             missing_reads: true,
+            pending_changes: 2,
+            pending: 0,
             answered: Vec::new(),
         }
     }
@@ -151,6 +156,9 @@ impl Realism {
         let answer = self.rule_answer(service, operation, &body);
         for lag in self.lags.iter_mut().filter(|l| l.after == Some(operation)) {
             lag.armed = lag.times;
+        }
+        if operation == "ChangeResourceRecordSets" {
+            self.pending = self.pending_changes;
         }
         if answer.is_some() {
             self.answered.push(operation.to_string());
@@ -186,6 +194,18 @@ impl Realism {
                     "Number of tags in the request exceeds the limit of 10",
                 ));
             }
+        }
+        if operation == "GetChange" && self.pending > 0 {
+            self.pending -= 1;
+            // <https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetChange.html>: PENDING until
+            // every name server has the change.
+            let body =
+                "<?xml version=\"1.0\"?><GetChangeResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">\
+                <ChangeInfo><Id>/change/C1</Id><Status>PENDING</Status><SubmittedAt>2026-01-01T00:00:00Z</SubmittedAt>\
+                </ChangeInfo></GetChangeResponse>";
+            let mut response = HttpResponse::new(StatusCode::try_from(200).unwrap(), SdkBody::from(body));
+            response.headers_mut().insert("content-type", "text/xml");
+            return Some(response);
         }
         if operation == "DescribeScalingActivities" && self.missing_reads {
             let mut response =

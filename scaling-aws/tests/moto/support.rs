@@ -219,6 +219,7 @@ fn identify(request: &HttpRequest) -> (String, String) {
             ("POST", u) if u.contains("/tags/") => "ChangeTagsForResource",
             ("POST", u) if u.trim_end_matches('/').ends_with("/hostedzone") => "CreateHostedZone",
             ("DELETE", _) => "DeleteHostedZone",
+            ("GET", u) if u.contains("/change/") => "GetChange",
             _ => "ListOrGet",
         };
         operation.to_string()
