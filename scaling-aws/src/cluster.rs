@@ -178,7 +178,8 @@ impl Cluster for AwsProvider {
             .ecs
             .create_cluster()
             .cluster_name(&desired.name)
-            .capacity_providers("FARGATE")
+            // No capacity providers: the service asks for launchType FARGATE itself, and asking for
+            // them makes CreateCluster need ECS's service-linked role, which a new account lacks.
             .set_tags(Some(tags(&desired.tags)))
             .send()
             .await

@@ -103,3 +103,28 @@ async fn a_foreign_record_with_an_alias_name_is_never_overwritten() {
     orchestrator(&cloud).destroy(&seed_spec(), &everything, &RecordedEvents::new()).await.unwrap();
     assert!(cloud.inventory().iter().any(|l| l.starts_with("record www.dashmath.example.com A owner= 192.0.2.1")));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replaced_certificate_still_in_use_never_fails_a_serving_deploy_and_goes_on_the_next_run() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    let mut spec = seed_spec();
+    spec.domain.as_mut().unwrap().aliases = vec!["www".into(), "app".into()];
+    // ACM keeps a certificate "in use" for minutes after its listener moved on.
+    cloud.inject(
+        scaling_core::memory::Fault::operation("delete_certificate").always().kind(scaling_core::ErrorKind::InUse),
+    );
+    let events = RecordedEvents::new();
+    orchestrator.deploy(&spec, None, &events).await.expect("the new certificate serves: the deploy succeeds");
+    let said = format!("{:?}", events.events());
+    assert!(said.contains("left certificate") && said.contains("the next deploy removes it"), "{said}");
+    assert_eq!(cloud.inventory().iter().filter(|l| l.starts_with("certificate ")).count(), 2, "the old one is left");
+    cloud.clear_faults();
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(
+        cloud.inventory().iter().filter(|l| l.starts_with("certificate ")).count(),
+        1,
+        "removed on the next run"
+    );
+}
