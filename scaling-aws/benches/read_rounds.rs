@@ -7,6 +7,9 @@
 //! test virtualenv that `scripts/test` makes).
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, missing_docs)]
 
+#[path = "../tests/moto/realism.rs"]
+#[allow(dead_code)]
+mod realism;
 #[path = "../tests/moto/support.rs"]
 mod support;
 

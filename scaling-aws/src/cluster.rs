@@ -238,7 +238,7 @@ impl Cluster for AwsProvider {
         }
         let mut info = crate::task_definition::info(definition, out.tags())
             .ok_or_else(|| missing("DescribeTaskDefinition", family, "container definition"))?;
-        let role = crate::support_resources::role_name(&owner.app);
+        let role = crate::support_resources::role_name(&owner.app, &self.region);
         let arns = crate::task_definition::secret_arns(definition);
         info.drift.extend(self.secrets_grant_drift(&role, &arns).await?);
         Ok(Some(info))
@@ -258,7 +258,7 @@ impl Cluster for AwsProvider {
         let role = self.execution_role_arn(&owner).await?;
         let secret_arns = self.secret_arns(&role, &desired.secrets).await?;
         let arns: Vec<String> = secret_arns.values().cloned().collect();
-        self.grant_secrets(&crate::support_resources::role_name(&owner.app), &arns).await?;
+        self.grant_secrets(&crate::support_resources::role_name(&owner.app, &self.region), &arns).await?;
         let log_group = crate::support_resources::log_group_name(&owner.app);
         let logging = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
@@ -512,7 +512,7 @@ impl Cluster for AwsProvider {
     }
 
     fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {
-        AwsProvider::needed_support(owner)
+        self.needed_support(owner)
     }
 
     async fn ensure_support_resources(

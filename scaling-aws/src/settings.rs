@@ -65,7 +65,7 @@ impl ProviderSettings for AwsSettings {
         let mut out = Vec::new();
         self.network_problems(&mut out);
         size_problems(spec, &mut out);
-        name_problems(spec, &mut out);
+        name_problems(spec, self.region.as_deref(), &mut out);
         tag_problems(spec, &mut out);
         if let Some(policy) = &self.tls_policy {
             if !policy.starts_with("ELBSecurityPolicy-") || policy.chars().any(char::is_whitespace) {
@@ -159,7 +159,7 @@ fn size_problems(spec: &Spec, out: &mut Vec<Problem>) {
 }
 
 /// The strictest limit AWS puts on each derived name.
-fn name_problems(spec: &Spec, out: &mut Vec<Problem>) {
+fn name_problems(spec: &Spec, region: Option<&str>, out: &mut Vec<Problem>) {
     let name = &spec.app.name;
     if name.is_empty() {
         return;
@@ -186,6 +186,20 @@ fn name_problems(spec: &Spec, out: &mut Vec<Problem>) {
                 names.load_balancer
             ),
             "choose an app.name that does not begin with `internal-`",
+        ));
+    }
+    // The execution role's name holds the region: the longest region names have 14 characters.
+    let region_len = region.map_or(14, str::len);
+    let role_len = name.len() + region_len + "--execution-role".len();
+    if role_len > crate::support_resources::ROLE_NAME_MAX {
+        let room = crate::support_resources::ROLE_NAME_MAX - (role_len - name.len());
+        out.push(Problem::new(
+            "app.name",
+            format!(
+                "the execution role's name `{name}-<region>-execution-role` would be {role_len} characters; IAM allows {}",
+                crate::support_resources::ROLE_NAME_MAX
+            ),
+            format!("shorten app.name to at most {room} characters"),
         ));
     }
     let too_long = limits.into_iter().find(|(derived, _, max)| derived.len() > *max);

@@ -13,10 +13,17 @@ use crate::tags::owned_by;
 const ROLE: &str = "execution role";
 const LOG_GROUP: &str = "log group";
 
-/// The execution role and log group names of `app`.
-pub(crate) fn role_name(app: &str) -> String {
-    format!("{app}-execution-role")
+/// The execution role of `app` in `region`: `<app>-<region>-execution-role`. IAM is global while the
+/// cluster, the secrets it grants and the lock are per region, so each region's deployment owns a role
+/// of its own: one region's secrets grant never overwrites another's, and destroying one region never
+/// deletes the role another runs with.
+pub(crate) fn role_name(app: &str, region: &str) -> String {
+    format!("{app}-{region}-execution-role")
 }
+
+/// IAM role names are at most this long
+/// (<https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html>).
+pub(crate) const ROLE_NAME_MAX: usize = 64;
 
 /// The log group of `app`'s tasks: `/ecs/<app>`, as the seed names it.
 pub(crate) fn log_group_name(app: &str) -> String {
@@ -35,7 +42,7 @@ impl AwsProvider {
         app: &str,
         tags: &scaling_core::providers::Tags,
     ) -> ProviderResult<String> {
-        let name = role_name(app);
+        let name = role_name(app, &self.region);
         let arn = match self.iam.get_role().role_name(&name).send().await {
             Ok(out) => out.role().map(|r| r.arn().to_string()),
             Err(e) if code(&e) == Some("NoSuchEntity") => None,
@@ -142,9 +149,9 @@ impl AwsProvider {
     }
 
     /// The role and the log group the tasks of `owner` need, by kind and name.
-    pub(crate) fn needed_support(owner: &Owner) -> Vec<SupportResource> {
+    pub(crate) fn needed_support(&self, owner: &Owner) -> Vec<SupportResource> {
         vec![
-            SupportResource::needed(ROLE, role_name(&owner.app), false),
+            SupportResource::needed(ROLE, role_name(&owner.app, &self.region), false),
             SupportResource::needed(LOG_GROUP, log_group_name(&owner.app), true),
         ]
     }
@@ -167,7 +174,7 @@ impl AwsProvider {
             Some(role) => Ok(role.id),
             None => Err(scaling_core::ProviderError::new(
                 "RegisterTaskDefinition",
-                role_name(&owner.app),
+                role_name(&owner.app, &self.region),
                 scaling_core::ErrorKind::NotFound,
                 "the execution role is missing: a deploy makes it in its `support_resources` step first",
             )),
@@ -181,7 +188,7 @@ impl AwsProvider {
     }
 
     async fn find_role(&self, owner: &Owner) -> ProviderResult<Option<SupportResource>> {
-        let name = role_name(&owner.app);
+        let name = role_name(&owner.app, &self.region);
         let role = match self.iam.get_role().role_name(&name).send().await {
             Ok(out) => out.role().cloned(),
             Err(e) if code(&e) == Some("NoSuchEntity") => None,

@@ -97,7 +97,7 @@ async fn autoscaling_and_secrets_are_registered_kept_and_removed() {
     let grant = sdk
         .iam
         .get_role_policy()
-        .role_name("dashmath-execution-role")
+        .role_name("dashmath-us-east-1-execution-role")
         .policy_name("scaling-secrets")
         .send()
         .await
@@ -152,7 +152,7 @@ async fn autoscaling_and_secrets_are_registered_kept_and_removed() {
     // The grant removed out of band is drift, put back by the next deploy.
     sdk.iam
         .delete_role_policy()
-        .role_name("dashmath-execution-role")
+        .role_name("dashmath-us-east-1-execution-role")
         .policy_name("scaling-secrets")
         .send()
         .await
@@ -161,7 +161,13 @@ async fn autoscaling_and_secrets_are_registered_kept_and_removed() {
     let revision = plan.change(StepId::Revision).unwrap();
     assert!(revision.reason.contains("scaling-secrets"), "{}", revision.reason);
     o.deploy(&spec, Some(&image(2)), &RecordedEvents::new()).await.unwrap();
-    sdk.iam.get_role_policy().role_name("dashmath-execution-role").policy_name("scaling-secrets").send().await.unwrap();
+    sdk.iam
+        .get_role_policy()
+        .role_name("dashmath-us-east-1-execution-role")
+        .policy_name("scaling-secrets")
+        .send()
+        .await
+        .unwrap();
 
     // No value in what the tool says.
     let said = format!(
@@ -185,5 +191,8 @@ async fn autoscaling_and_secrets_are_registered_kept_and_removed() {
         .await
         .unwrap();
     assert!(left.scalable_targets().is_empty(), "destroy deregisters the target");
-    assert!(sdk.iam.get_role().role_name("dashmath-execution-role").send().await.is_err(), "role gone, grant first");
+    assert!(
+        sdk.iam.get_role().role_name("dashmath-us-east-1-execution-role").send().await.is_err(),
+        "role gone, grant first"
+    );
 }

@@ -127,7 +127,7 @@ async fn a_deploy_leaves_the_seed_recipe_in_the_account() {
     assert_eq!(def.network_mode().unwrap().as_str(), "awsvpc");
     assert_eq!((def.cpu(), def.memory()), (Some("1024"), Some("3072")));
     assert_eq!(def.runtime_platform().unwrap().cpu_architecture().unwrap().as_str(), "X86_64");
-    assert!(def.execution_role_arn().unwrap().ends_with("role/dashmath-execution-role"));
+    assert!(def.execution_role_arn().unwrap().ends_with("role/dashmath-us-east-1-execution-role"));
     let container = &def.container_definitions()[0];
     assert_eq!((container.name(), container.image()), (Some("dashmath-container"), Some(image(1).as_str())));
     assert_eq!(container.port_mappings()[0].container_port(), Some(8050));
@@ -136,7 +136,8 @@ async fn a_deploy_leaves_the_seed_recipe_in_the_account() {
     assert_eq!(logging.options().unwrap().get("awslogs-group").map(String::as_str), Some("/ecs/dashmath"));
     let groups = sdk.logs.describe_log_groups().log_group_name_prefix("/ecs/dashmath").send().await.unwrap();
     assert_eq!(groups.log_groups().len(), 1);
-    let policies = sdk.iam.list_attached_role_policies().role_name("dashmath-execution-role").send().await.unwrap();
+    let policies =
+        sdk.iam.list_attached_role_policies().role_name("dashmath-us-east-1-execution-role").send().await.unwrap();
     assert!(policies.attached_policies().iter().any(|p| p.policy_name() == Some("AmazonECSTaskExecutionRolePolicy")));
     let services =
         sdk.ecs.describe_services().cluster("dashmath-cluster").services("dashmath-service").send().await.unwrap();
@@ -223,7 +224,7 @@ async fn destroy_removes_everything_owned_and_keeps_the_zone_and_a_foreign_recor
         .map(|c| c.resource.as_str())
         .collect();
     assert_eq!(planned_deletes, destroyed.deleted, "destroy deletes exactly what its plan said");
-    assert!(destroyed.deleted.contains(&"execution role dashmath-execution-role".to_string()));
+    assert!(destroyed.deleted.contains(&"execution role dashmath-us-east-1-execution-role".to_string()));
 
     assert!(sdk.ecr.describe_repositories().repository_names("dashmath-repository").send().await.is_err());
     assert!(sdk.elb.describe_load_balancers().names("dashmath-alb").send().await.is_err());
@@ -238,7 +239,10 @@ async fn destroy_removes_everything_owned_and_keeps_the_zone_and_a_foreign_recor
         records.resource_record_sets().iter().map(|s| format!("{} {}", s.name(), s.r#type().as_str())).collect();
     assert_eq!(left.len(), 3, "NS, SOA and the foreign record remain: {left:?}");
     assert!(left.contains(&"mail.dashmath.example.com. TXT".to_string()));
-    assert!(sdk.iam.get_role().role_name("dashmath-execution-role").send().await.is_err(), "the role is gone");
+    assert!(
+        sdk.iam.get_role().role_name("dashmath-us-east-1-execution-role").send().await.is_err(),
+        "the role is gone"
+    );
     let logs = sdk.logs.describe_log_groups().log_group_name_prefix("/ecs/dashmath").send().await.unwrap();
     assert_eq!(logs.log_groups().len(), 1, "the logs are kept, as destroy said");
     assert_eq!(

@@ -304,14 +304,25 @@ async fn a_record_pointed_elsewhere_is_seen_and_pointed_back() {
 async fn support_resources_changed_out_of_band_are_seen_and_restored() {
     let Some(d) = Deployed::new().await else { return };
     let policy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
-    d.sdk.iam.detach_role_policy().role_name("dashmath-execution-role").policy_arn(policy).send().await.unwrap();
+    d.sdk
+        .iam
+        .detach_role_policy()
+        .role_name("dashmath-us-east-1-execution-role")
+        .policy_arn(policy)
+        .send()
+        .await
+        .unwrap();
     d.sdk.logs.delete_retention_policy().log_group_name("/ecs/dashmath").send().await.unwrap();
 
-    d.assert_planned("execution role dashmath-execution-role", "AmazonECSTaskExecutionRolePolicy: detached → attached")
-        .await;
+    d.assert_planned(
+        "execution role dashmath-us-east-1-execution-role",
+        "AmazonECSTaskExecutionRolePolicy: detached → attached",
+    )
+    .await;
     d.assert_planned("log group /ecs/dashmath", "retention: forever → 30 days").await;
     d.assert_repaired_in_one_deploy().await;
-    let attached = d.sdk.iam.list_attached_role_policies().role_name("dashmath-execution-role").send().await.unwrap();
+    let attached =
+        d.sdk.iam.list_attached_role_policies().role_name("dashmath-us-east-1-execution-role").send().await.unwrap();
     assert!(attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy)));
 }
 
@@ -320,7 +331,7 @@ async fn a_first_plan_shows_the_role_and_the_log_group_as_rows_of_their_own() {
     let Some(url) = moto_url() else { return };
     let (aws, _, _, _) = provider(&url).await;
     let plan = orchestrator(&aws).plan(&spec(), image_source(&spec())).await.unwrap();
-    for resource in ["execution role dashmath-execution-role", "log group /ecs/dashmath"] {
+    for resource in ["execution role dashmath-us-east-1-execution-role", "log group /ecs/dashmath"] {
         let row = plan.changes.iter().find(|c| c.resource == resource).unwrap_or_else(|| panic!("{resource}"));
         assert_eq!(row.action, scaling_core::Action::Create, "{row:?}");
         assert_eq!(row.step, scaling_core::StepId::SupportResources);

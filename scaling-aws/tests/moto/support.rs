@@ -315,7 +315,12 @@ pub const SDK_ATTEMPTS: u32 = 8;
 
 /// A provider on the emulator in a fresh account, with a call log, a faulty HTTP client, and the account.
 pub async fn provider(url: &str) -> (Arc<AwsProvider>, CallLog, FaultyClient, String) {
-    let account = account();
+    provider_in(url, &account(), "us-east-1").await
+}
+
+/// [`provider`] in `region` of emulated `account` (the same app in two regions of one account).
+pub async fn provider_in(url: &str, account: &str, region: &str) -> (Arc<AwsProvider>, CallLog, FaultyClient, String) {
+    let account = account.to_string();
     let log = CallLog::default();
     let client = FaultyClient::new(Faults::None);
     let retry = aws_config::retry::RetryConfig::standard()
@@ -324,7 +329,7 @@ pub async fn provider(url: &str) -> (Arc<AwsProvider>, CallLog, FaultyClient, St
         .with_max_backoff(std::time::Duration::from_millis(200));
     let provider = AwsProvider::builder()
         .endpoint_url(url)
-        .region("us-east-1")
+        .region(region)
         .interceptor(MotoAccount(account.clone()))
         .interceptor(log.clone())
         .http_client(client.clone())

@@ -302,7 +302,7 @@ pub struct ServiceInfo {
 pub struct SupportResource {
     /// What it is, e.g. `execution role` or `log group`.
     pub kind: String,
-    /// Its name, e.g. `dashmath-execution-role`.
+    /// Its name, e.g. `dashmath-us-west-2-execution-role`.
     pub name: String,
     /// The provider's id.
     pub id: String,
