@@ -67,6 +67,27 @@ fn owner() -> Owner {
     Owner::new("dashmath")
 }
 
+/// The seed's service on revision 1, restarting its rollout when `restart`.
+fn desired_service(restart: bool) -> scaling_core::providers::DesiredService {
+    scaling_core::providers::DesiredService {
+        name: "dashmath-service".into(),
+        cluster: ClusterInfo { id: "arn:cluster".into(), name: "dashmath-cluster".into() },
+        revision_id: "arn:taskdef:1".into(),
+        container: "dashmath-container".into(),
+        desired_count: 3,
+        traffic: TrafficSource {
+            backend_id: "arn:tg".into(),
+            firewall_id: Some("sg-alb".into()),
+            container_port: 8050,
+        },
+        firewall_id: Some("sg-task".into()),
+        health_check_grace_period: std::time::Duration::from_secs(30),
+        autoscaled: false,
+        restart_rollout: restart,
+        tags: owner().tags(&Default::default()),
+    }
+}
+
 #[tokio::test]
 async fn a_new_service_gets_the_grace_period_and_a_circuit_breaker_that_rolls_back() {
     use aws_sdk_ecs::operation::{create_service::CreateServiceOutput, describe_services::DescribeServicesOutput};
@@ -90,24 +111,7 @@ async fn a_new_service_gets_the_grace_period_and_a_circuit_breaker_that_rolls_ba
             CreateServiceOutput::builder().service(service).build()
         });
     let provider = Mocks { ecs: vec![describe, create.clone()], ..Default::default() }.provider();
-    let desired = scaling_core::providers::DesiredService {
-        name: "dashmath-service".into(),
-        cluster: ClusterInfo { id: "arn:cluster".into(), name: "dashmath-cluster".into() },
-        revision_id: "arn:taskdef:1".into(),
-        container: "dashmath-container".into(),
-        desired_count: 3,
-        traffic: TrafficSource {
-            backend_id: "arn:tg".into(),
-            firewall_id: Some("sg-alb".into()),
-            container_port: 8050,
-        },
-        firewall_id: Some("sg-task".into()),
-        health_check_grace_period: std::time::Duration::from_secs(30),
-        autoscaled: false,
-        restart_rollout: false,
-        tags: owner().tags(&Default::default()),
-    };
-    let service = provider.ensure_service(&desired).await.unwrap();
+    let service = provider.ensure_service(&desired_service(false)).await.unwrap();
     assert_eq!(create.num_calls(), 1, "the request carried the grace period, breaker, launch type and token");
     assert_eq!(service.health_check_grace_period, Some(std::time::Duration::from_secs(30)));
 }
@@ -442,23 +446,6 @@ async fn a_rollout_the_circuit_breaker_failed_is_started_again_with_force_new_de
     let cluster = ClusterInfo { id: "arn:cluster".into(), name: "dashmath-cluster".into() };
     let found = provider.find_service(&owner(), &cluster, "dashmath-service").await.unwrap().unwrap();
     assert!(matches!(&found.rollout, scaling_core::providers::Rollout::Failed(r) if r.contains("circuit breaker")));
-    let desired = scaling_core::providers::DesiredService {
-        name: "dashmath-service".into(),
-        cluster,
-        revision_id: "arn:taskdef:1".into(),
-        container: "dashmath-container".into(),
-        desired_count: 3,
-        traffic: TrafficSource {
-            backend_id: "arn:tg".into(),
-            firewall_id: Some("sg-alb".into()),
-            container_port: 8050,
-        },
-        firewall_id: Some("sg-task".into()),
-        health_check_grace_period: std::time::Duration::from_secs(30),
-        autoscaled: false,
-        restart_rollout: true,
-        tags: owner().tags(&Default::default()),
-    };
-    provider.ensure_service(&desired).await.unwrap();
+    provider.ensure_service(&desired_service(true)).await.unwrap();
     assert_eq!(update.num_calls(), 1, "UpdateService carried forceNewDeployment on the same revision");
 }

@@ -60,14 +60,7 @@ async fn a_deploy_while_another_run_holds_the_lock_is_refused_before_any_write_a
         .with_options(scaling_core::DeployOptions { break_lock: true, ..orchestrator(&aws).options().clone() });
     breaking.deploy(&spec(), None, &scaling_core::Silent).await.unwrap();
     assert_eq!(aws.break_lock(&Owner::new("dashmath")).await.unwrap(), None, "the deploy released its lock");
-    orchestrator(&aws)
-        .destroy(
-            &spec(),
-            &scaling_core::DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true },
-            &scaling_core::Silent,
-        )
-        .await
-        .unwrap();
+    orchestrator(&aws).destroy(&spec(), &crate::EVERYTHING, &scaling_core::Silent).await.unwrap();
     assert_eq!(aws.break_lock(&Owner::new("dashmath")).await.unwrap(), None, "destroy leaves no lock behind");
 }
 
@@ -101,12 +94,5 @@ async fn a_lock_whose_holder_was_killed_on_this_machine_is_taken_over_and_one_fr
     assert_eq!(aws.acquire_lock(&owner, &killed).await.unwrap(), None);
     orchestrator(&aws).deploy(&spec(), None, &scaling_core::Silent).await.expect("the killed run's lock is taken over");
     assert_eq!(aws.break_lock(&owner).await.unwrap(), None, "and released after the deploy");
-    orchestrator(&aws)
-        .destroy(
-            &spec(),
-            &scaling_core::DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true },
-            &scaling_core::Silent,
-        )
-        .await
-        .unwrap();
+    orchestrator(&aws).destroy(&spec(), &crate::EVERYTHING, &scaling_core::Silent).await.unwrap();
 }

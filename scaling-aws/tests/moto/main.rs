@@ -52,3 +52,7 @@ pub fn orchestrator(provider: &Arc<AwsProvider>) -> Orchestrator {
     };
     Orchestrator::new(Providers::from_cloud(provider.clone())).with_options(options)
 }
+
+/// Everything the app owns, destroyed: the zone, images and logs too.
+pub const EVERYTHING: scaling_core::DestroyOptions =
+    scaling_core::DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };

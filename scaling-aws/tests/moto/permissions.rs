@@ -3,7 +3,7 @@
 //! recorded, and each call's IAM action must be granted by the policy the document shows, so the list
 //! cannot go stale when a call is added.
 
-use scaling_core::{AutoscalingSpec, DestroyOptions, RecordedEvents};
+use scaling_core::{AutoscalingSpec, RecordedEvents};
 
 use crate::support::{moto_url, provider, sdk};
 use crate::{image, orchestrator, spec};
@@ -74,7 +74,7 @@ async fn every_call_of_a_whole_lifecycle_is_granted_by_the_policy_docs_ci_lists(
     o.releases(&spec).await.unwrap();
     o.rollback(&spec, None, &RecordedEvents::new()).await.unwrap();
     let _ = o.logs(&spec, &Default::default()).await;
-    let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+    let everything = crate::EVERYTHING;
     o.destroy(&spec, &everything, &RecordedEvents::new()).await.unwrap();
 
     let granted = granted();

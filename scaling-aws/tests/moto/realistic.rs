@@ -5,7 +5,7 @@
 //! policies were just detached), and a deploy again (Route 53 remembers caller references), with more
 //! zone tags than one call takes, and record changes PENDING before they are INSYNC. Every behaviour is met and survived.
 
-use scaling_core::{AutoscalingSpec, DestroyOptions, RecordedEvents};
+use scaling_core::{AutoscalingSpec, RecordedEvents};
 
 use crate::realism::Realism;
 use crate::support::{moto_url, provider};
@@ -34,7 +34,7 @@ async fn a_whole_lifecycle_survives_what_aws_does_and_moto_does_not() {
     let autoscaling = status.autoscaling.expect("autoscaling");
     assert!(autoscaling.last_decision_unknown.is_none(), "AWS answers DescribeScalingActivities: {autoscaling:?}");
 
-    let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+    let everything = crate::EVERYTHING;
     o.destroy(&spec, &everything, &RecordedEvents::new()).await.expect("destroy with the zone");
     let again = o.deploy(&spec, Some(&image(1)), &RecordedEvents::new()).await.expect("a deploy after destroy");
     assert_ne!(again.new_zone.expect("the zone is made again").id, zone.id);

@@ -2,7 +2,7 @@
 //! zone created again after `destroy --delete-zone`; and what is global (IAM) for an app in two regions.
 
 use scaling_core::providers::{Dns, Owner};
-use scaling_core::{DestroyOptions, RecordedEvents};
+use scaling_core::RecordedEvents;
 
 use crate::support::{moto_url, provider, sdk};
 use crate::{orchestrator, spec};
@@ -37,7 +37,7 @@ async fn after_destroy_with_the_zone_a_deploy_creates_it_again() {
     let (aws, _, _, _) = provider(&url).await;
     let o = orchestrator(&aws);
     let first = o.deploy(&spec(), None, &RecordedEvents::new()).await.unwrap().new_zone.expect("a new zone");
-    let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+    let everything = crate::EVERYTHING;
     o.destroy(&spec(), &everything, &RecordedEvents::new()).await.unwrap();
     let second = o.deploy(&spec(), None, &RecordedEvents::new()).await.unwrap().new_zone.expect("made again");
     assert_ne!(first.id, second.id);
@@ -61,7 +61,7 @@ async fn the_same_app_in_two_regions_owns_a_role_in_each_and_destroying_one_leav
     for region in ["us-east-1", "us-west-2"] {
         iam.get_role().role_name(format!("dashmath-{region}-execution-role")).send().await.expect("a role per region");
     }
-    let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+    let everything = crate::EVERYTHING;
     orchestrator(&west).destroy(&spec, &everything, &RecordedEvents::new()).await.unwrap();
     assert!(iam.get_role().role_name("dashmath-us-west-2-execution-role").send().await.is_err(), "west's role is gone");
     iam.get_role().role_name("dashmath-us-east-1-execution-role").send().await.expect("east's role stays");
