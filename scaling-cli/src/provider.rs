@@ -74,7 +74,6 @@ pub fn to_validate(global: &Global, spec: &Spec) -> (Vec<ProviderKind>, Vec<Prov
         let configured = KNOWN.iter().filter(|(name, _)| spec.provider.sections.contains_key(*name));
         kinds.extend(configured.map(|(_, kind)| *kind));
     }
-    kinds.dedup();
     kinds.sort_by_key(|k| k.name());
     kinds.dedup();
     kinds.into_iter().partition(|kind| cfg!(feature = "aws") || *kind == ProviderKind::Local)
