@@ -58,6 +58,11 @@ fn remove_published(venv: &Path) {
     }
 }
 
+/// The name of the virtualenv for requirements `text` under `python`.
+fn key_of(text: &[u8], python: &str) -> String {
+    hex::encode(Sha256::new().chain_update(text).chain_update(python.as_bytes()).finalize())[..24].to_string()
+}
+
 /// The virtualenv for `requirements` under `python`, built on first use (see the module's note).
 pub(crate) fn venv_for(
     paths: &Paths,
@@ -66,8 +71,7 @@ pub(crate) fn venv_for(
     cancel: &AtomicBool,
 ) -> Result<PathBuf, BundleError> {
     let text = fs::read(requirements).map_err(io(requirements))?;
-    let key = hex::encode(Sha256::new().chain_update(&text).chain_update(python.as_bytes()).finalize());
-    let key = &key[..24];
+    let key = &key_of(&text, python);
     let venvs = paths.venvs();
     let venv = venvs.join(key);
     if is_ready(&venv) {
@@ -197,10 +201,7 @@ mod tests {
         let paths = Paths::at(dir.path().join("home"));
         let venvs = paths.venvs();
         // What a build killed half-way leaves: its folder, with no link onto the key.
-        let key = {
-            let text = fs::read(&requirements).unwrap();
-            hex::encode(Sha256::new().chain_update(&text).chain_update(python.as_bytes()).finalize())[..24].to_string()
-        };
+        let key = key_of(&fs::read(&requirements).unwrap(), &python);
         fs::create_dir_all(venvs.join(format!("{key}.build-dead/bin"))).unwrap();
         let venv = venv_for(&paths, &requirements, &python, &AtomicBool::new(false)).unwrap();
         assert!(is_ready(&venv));

@@ -27,10 +27,13 @@ struct Validation<'a> {
     problems: &'a [Problem],
 }
 
-/// The file checked for each of `kinds`: the core's problems once, each provider's own named with it.
-fn checked_for(global: &Global, kinds: &[ProviderKind]) -> std::result::Result<scaling_core::Spec, Vec<Problem>> {
-    let spec = scaling_core::Spec::read_environment(&global.config, global.environment.as_deref())
-        .map_err(|errors| errors.problems)?;
+/// The file (`spec`, as read) checked for each of `kinds`: the core's problems once, each provider's
+/// own named with it.
+fn checked_for(
+    global: &Global,
+    spec: scaling_core::Spec,
+    kinds: &[ProviderKind],
+) -> std::result::Result<scaling_core::Spec, Vec<Problem>> {
     let core = spec.problems();
     // A `provider.default` that names no provider is a problem of its own, whichever are checked.
     let mut problems: Vec<Problem> = crate::provider::chosen(global, &spec).err().into_iter().collect();
@@ -63,10 +66,15 @@ fn listed(names: &[&str]) -> String {
 
 pub async fn run(global: &Global) -> Result<()> {
     let config = global.config.display().to_string();
-    let (kinds, unchecked) = crate::provider::to_validate(global, &spec_or_default(global));
+    let read = scaling_core::Spec::read_environment(&global.config, global.environment.as_deref());
+    // A file that does not read names no provider table: the named provider, else local, is the one said.
+    let (kinds, unchecked) = match &read {
+        Ok(spec) => crate::provider::to_validate(global, spec),
+        Err(_) => (vec![global.provider.unwrap_or(ProviderKind::Local)], Vec::new()),
+    };
     let providers: Vec<&'static str> = kinds.iter().map(|k| k.name()).collect();
     let not_checked: Vec<&'static str> = unchecked.iter().map(|k| k.name()).collect();
-    let checked = match checked_for(global, &kinds) {
+    let checked = match read.map_err(|errors| errors.problems).and_then(|spec| checked_for(global, spec, &kinds)) {
         Ok(spec) if !spec.secrets.is_empty() => {
             let problems = secret_problems(global, &spec).await?;
             if problems.is_empty() {
@@ -126,11 +134,4 @@ pub async fn run(global: &Global) -> Result<()> {
         }
     }
     Err(InvalidInput(format!("{config} is invalid")).into())
-}
-
-/// The file as far as it reads (for which providers it configures), or an empty spec when it does not
-/// (its problems are reported by the check itself).
-fn spec_or_default(global: &Global) -> scaling_core::Spec {
-    scaling_core::Spec::read_environment(&global.config, global.environment.as_deref())
-        .unwrap_or_else(|_| scaling_core::Spec::new("app", 8050, scaling_core::ImageSpec::prebuilt("app")))
 }
