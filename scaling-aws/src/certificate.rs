@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_acm::types::{CertificateStatus as AcmStatus, Tag, ValidationMethod};
+use futures::{StreamExt, TryStreamExt};
 use scaling_core::providers::{
     Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, DnsRecord, Owner, RecordKind, RecordValue,
 };
@@ -11,6 +12,13 @@ use scaling_core::{ErrorKind, ProviderResult};
 use crate::error::{build, map, missing, not_owned};
 use crate::provider::AwsProvider;
 use crate::tags::owned_by;
+
+/// The largest `ListCertificates` page ACM returns.
+const LIST_PAGE: i32 = 1000;
+
+/// Certificates read at once (two calls each): ACM's read quotas are per second and per account, so a
+/// full read of a large account goes a few at a time rather than all together.
+const CONCURRENT_READS: usize = 8;
 
 fn info(c: &aws_sdk_acm::types::CertificateDetail) -> Option<CertificateInfo> {
     let status = match c.status()? {
@@ -72,13 +80,20 @@ impl AwsProvider {
 
 #[async_trait]
 impl Certificate for AwsProvider {
-    async fn find_certificates(&self, owner: &Owner) -> ProviderResult<Vec<CertificateInfo>> {
+    /// One `ListCertificates` page per 1,000 certificates in the region, then tags and description of only
+    /// those for `domains` (of all of them when `domains` is empty), a few at a time.
+    async fn find_certificates(&self, owner: &Owner, domains: &[String]) -> ProviderResult<Vec<CertificateInfo>> {
+        let wanted = |domain: Option<&str>| {
+            let domain = domain.unwrap_or_default().trim_end_matches('.');
+            domains.is_empty() || domains.iter().any(|d| d.trim_end_matches('.').eq_ignore_ascii_case(domain))
+        };
         let mut arns = Vec::new();
         let mut token = None;
         loop {
             let out = self
                 .acm
                 .list_certificates()
+                .max_items(LIST_PAGE)
                 .set_next_token(token)
                 .send()
                 .await
@@ -86,6 +101,7 @@ impl Certificate for AwsProvider {
             arns.extend(
                 out.certificate_summary_list()
                     .iter()
+                    .filter(|s| wanted(s.domain_name()))
                     .filter_map(|s| Some((s.certificate_arn()?.to_string(), s.created_at().map(|t| t.secs())))),
             );
             token = out.next_token().map(str::to_string);
@@ -94,12 +110,12 @@ impl Certificate for AwsProvider {
             }
         }
         arns.sort_by_key(|(_, created)| std::cmp::Reverse(*created));
-        // Every certificate's tags and description at once, newest first as listed.
-        let checks = arns.iter().map(|(arn, _)| async move {
-            let (owned, info) = tokio::join!(self.certificate_owned(owner, arn), self.describe(arn));
+        // Each candidate's tags and description together, newest first as listed.
+        let checks = arns.into_iter().map(|(arn, _)| async move {
+            let (owned, info) = tokio::join!(self.certificate_owned(owner, &arn), self.describe(&arn));
             Ok::<_, scaling_core::ProviderError>(if owned? { Some(info?) } else { None })
         });
-        let found = futures::future::try_join_all(checks).await?;
+        let found: Vec<_> = futures::stream::iter(checks).buffered(CONCURRENT_READS).try_collect().await?;
         Ok(found.into_iter().flatten().collect())
     }
 

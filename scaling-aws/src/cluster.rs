@@ -38,7 +38,19 @@ fn client_token(desired: &DesiredService) -> String {
 }
 
 impl AwsProvider {
+    /// The service named `name` while it is `ACTIVE`: one `DRAINING` (deleted, its tasks stopping) or
+    /// `INACTIVE` is gone for everything but [`Self::service_in_any_state`].
     async fn describe_service(&self, cluster: &ClusterInfo, name: &str) -> ProviderResult<Option<ecs::types::Service>> {
+        let service = self.service_in_any_state(cluster, name).await?;
+        Ok(service.filter(|s| s.status() == Some("ACTIVE")))
+    }
+
+    /// The service named `name` unless it is `INACTIVE`.
+    async fn service_in_any_state(
+        &self,
+        cluster: &ClusterInfo,
+        name: &str,
+    ) -> ProviderResult<Option<ecs::types::Service>> {
         let out = self
             .ecs
             .describe_services()
@@ -585,15 +597,37 @@ impl Cluster for AwsProvider {
         self.remove_scaling(autoscaling).await
     }
 
+    /// Deletes the service (`force`: no scaling to 0 first) and answers [`ErrorKind::InUse`] until it is
+    /// `INACTIVE`: a deleted service is `DRAINING` while its tasks stop
+    /// (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html>), and neither
+    /// its cluster nor a new service of the same name can be made before. Destroy retries it so.
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
         let cluster = ClusterInfo { id: service.cluster_id.clone(), name: service.cluster_id.clone() };
+        let draining = || {
+            ProviderError::new(
+                "DeleteService",
+                &service.name,
+                ErrorKind::InUse,
+                "the service is DRAINING: its tasks are stopping",
+            )
+        };
+        match self.service_in_any_state(&cluster, &service.name).await? {
+            None => return Ok(()),
+            Some(s) if s.status() == Some("DRAINING") => return Err(draining()),
+            Some(_) => {}
+        }
         if self.find_service(owner, &cluster, &service.name).await?.is_none() {
             return Ok(());
         }
         match self.ecs.delete_service().cluster(&service.cluster_id).service(&service.name).force(true).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if code(&e) == Some("ServiceNotFoundException") => Ok(()),
-            Err(e) => Err(map("DeleteService", &service.name, e)),
+            Ok(_) => {}
+            Err(e) if code(&e) == Some("ServiceNotFoundException") => return Ok(()),
+            Err(e) if code(&e) == Some("ServiceNotActiveException") => return Err(draining()),
+            Err(e) => return Err(map("DeleteService", &service.name, e)),
+        }
+        match self.service_in_any_state(&cluster, &service.name).await? {
+            None => Ok(()),
+            Some(_) => Err(draining()),
         }
     }
 }

@@ -87,6 +87,9 @@ pub const CATCHING_UP: &[(&str, &str, &str, &str)] = &[
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency"),
     ("DeleteRole", "DeleteConflict", "",
         "https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html"),
+    // A service of the same name deleted a moment ago is DRAINING until its tasks have stopped.
+    ("CreateService", "InvalidParameterException", "still Draining",
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html"),
     // A service whose deployments are still stopping.
     ("DeleteService", "InvalidParameterException", "deployments are active",
         "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html"),

@@ -415,6 +415,7 @@ async fn a_rollout_the_circuit_breaker_failed_is_started_again_with_force_new_de
         Service::builder()
             .service_arn("arn:service")
             .service_name("dashmath-service")
+            .status("ACTIVE")
             .cluster_arn("arn:cluster")
             .task_definition("arn:taskdef:1")
             .desired_count(3)

@@ -34,7 +34,7 @@ impl LocalCloud {
         certificate_id: &str,
     ) -> ProviderResult<std::sync::Arc<rustls::ServerConfig>> {
         let fail = |kind, message: String| ProviderError::new("ensure_listener", certificate_id, kind, message);
-        let owned = self.find_certificates(&owner_of(&desired.tags)).await?;
+        let owned = self.find_certificates(&owner_of(&desired.tags), &[]).await?;
         let cert = owned
             .into_iter()
             .find(|c| c.id == certificate_id)

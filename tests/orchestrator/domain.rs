@@ -55,6 +55,53 @@ async fn changing_the_aliases_replaces_the_certificate_and_removes_the_old_one()
 }
 
 #[tokio::test(start_paused = true)]
+async fn moving_to_another_domain_finds_and_removes_the_old_domains_certificate() {
+    // Certificates are read by the spec's domain (a cloud reads each one's tags), so the old domain's
+    // certificate is found through the listener that still holds it.
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+
+    let mut spec = seed_spec();
+    spec.domain.as_mut().unwrap().name = "dashmath.example.org".into();
+    let plan = orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.unwrap()).await.unwrap();
+    assert!(
+        plan.owned_resources().iter().any(|row| row.starts_with("certificate dashmath.example.com")),
+        "the old domain's certificate is seen: {:#?}",
+        plan.owned_resources()
+    );
+    orchestrator.apply(&plan, &RecordedEvents::new()).await.unwrap();
+    let certificates: Vec<String> = cloud.inventory().into_iter().filter(|l| l.starts_with("certificate ")).collect();
+    assert_eq!(certificates.len(), 1, "{certificates:?}");
+    assert!(certificates[0].starts_with("certificate dashmath.example.org "), "{certificates:?}");
+    cloud.clear_calls();
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(cloud.mutating_calls(), []);
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_removes_a_certificate_of_a_domain_the_app_no_longer_names() {
+    use scaling_core::providers::{Certificate, DesiredCertificate};
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    // Left by an earlier domain that nothing serves any more (a cleanup that found it in use).
+    let owner = scaling_core::Owner::new("dashmath");
+    let earlier = DesiredCertificate {
+        domain: "dashmath.example.org".into(),
+        alternative_names: Vec::new(),
+        request_key: "earlier".into(),
+        tags: owner.tags(&Default::default()),
+    };
+    let left = cloud.request_certificate(&earlier).await.unwrap();
+    let plan = orchestrator.plan_destroy(&seed_spec(), &scaling_core::DestroyOptions::default()).await.unwrap();
+    assert!(plan.changes.iter().any(|c| c.resource.contains(&left.id)), "{:#?}", plan.changes);
+    orchestrator.destroy(&seed_spec(), &scaling_core::DestroyOptions::default(), &RecordedEvents::new()).await.unwrap();
+    let certificates: Vec<String> = cloud.inventory().into_iter().filter(|l| l.starts_with("certificate ")).collect();
+    assert_eq!(certificates, Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
 async fn removing_the_domain_removes_https_records_and_certificate_but_keeps_the_zone() {
     let cloud = InMemoryCloud::new().shared();
     let orchestrator = orchestrator(&cloud);

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod autoscaling;
+mod certificates;
 mod conformance;
 mod deploy;
 mod drift;

@@ -69,6 +69,14 @@ pub struct Realism {
     /// After a record change, so many `GetChange` calls answer `PENDING` before it is `INSYNC`.
     pub pending_changes: usize,
     pending: usize,
+    /// After `DeleteService`, so many `DescribeServices` show it `DRAINING` (its tasks stopping) before
+    /// it is `INACTIVE`; moto marks it `INACTIVE` at once.
+    pub draining_describes: usize,
+    draining: usize,
+    /// The circuit breaker fails the first rollout of a new service (tasks that cannot start: a role
+    /// not yet assumable, a secret not readable), until a new deployment is forced.
+    pub failing_first_rollout: bool,
+    failing: bool,
     /// What was answered here instead of by moto: `operation: code`.
     pub answered: Vec<String>,
 }
@@ -125,6 +133,14 @@ impl Realism {
                 2,
                 "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html",
             ),
+            Lag::new(
+                Some("DeleteService"),
+                "CreateService",
+                "InvalidParameterException",
+                "Unable to Start a service that is still Draining.",
+                2,
+                "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html",
+            ),
             Lag::new(Some("DeleteLoadBalancer"), "DeleteSecurityGroup", "DependencyViolation",
                 "resource sg-x has a dependent object", 3, ec2),
             Lag::new(
@@ -146,6 +162,10 @@ impl Realism {
             missing_reads: true,
             pending_changes: 2,
             pending: 0,
+            draining_describes: 3,
+            draining: 0,
+            failing_first_rollout: false,
+            failing: false,
             answered: Vec::new(),
         }
     }
@@ -157,8 +177,12 @@ impl Realism {
         for lag in self.lags.iter_mut().filter(|l| l.after == Some(operation)) {
             lag.armed = lag.times;
         }
-        if operation == "ChangeResourceRecordSets" {
-            self.pending = self.pending_changes;
+        match operation {
+            "ChangeResourceRecordSets" => self.pending = self.pending_changes,
+            "DeleteService" if answer.is_none() => self.draining = self.draining_describes,
+            "CreateService" if answer.is_none() => self.failing = self.failing_first_rollout,
+            "UpdateService" if body.contains("\"forceNewDeployment\":true") => self.failing = false,
+            _ => {}
         }
         if answer.is_some() {
             self.answered.push(operation.to_string());
@@ -214,6 +238,51 @@ impl Realism {
             return Some(response);
         }
         None
+    }
+}
+
+impl Realism {
+    /// True while a deleted service still shows `DRAINING`.
+    pub fn draining(&self) -> bool {
+        self.draining > 0
+    }
+
+    /// True when moto's answer to `operation` is rewritten: read its body and call [`Realism::rewrite`].
+    pub fn rewrites(&self, operation: &str) -> bool {
+        operation == "DescribeServices" && (self.draining > 0 || self.failing)
+    }
+
+    /// Moto's answer `body` to `operation` as AWS would give it.
+    pub fn rewrite(&mut self, operation: &str, body: &[u8]) -> Option<Vec<u8>> {
+        let mut answer: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let services = answer.get_mut("services")?.as_array_mut()?;
+        let mut changed = false;
+        for service in services {
+            if self.draining > 0 && service["status"] == "INACTIVE" {
+                // <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html>:
+                // ACTIVE → DRAINING while tasks stop → INACTIVE.
+                self.draining -= 1;
+                service["status"] = "DRAINING".into();
+                changed = true;
+            } else if self.failing && service["status"] == "ACTIVE" {
+                // <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html>:
+                // the deployment is FAILED and, with rollback off or nothing to roll back to, no task runs.
+                service["runningCount"] = 0.into();
+                for deployment in service["deployments"].as_array_mut().into_iter().flatten() {
+                    if deployment["status"] == "PRIMARY" {
+                        deployment["rolloutState"] = "FAILED".into();
+                        deployment["rolloutStateReason"] =
+                            "ECS deployment circuit breaker: tasks failed to start.".into();
+                        deployment["runningCount"] = 0.into();
+                    }
+                }
+                changed = true;
+            }
+        }
+        if changed {
+            self.answered.push(format!("{operation} rewritten"));
+        }
+        changed.then(|| serde_json::to_vec(&answer).ok()).flatten()
     }
 }
 

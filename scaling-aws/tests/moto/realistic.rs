@@ -36,6 +36,8 @@ async fn a_whole_lifecycle_survives_what_aws_does_and_moto_does_not() {
 
     let everything = crate::EVERYTHING;
     o.destroy(&spec, &everything, &RecordedEvents::new()).await.expect("destroy with the zone");
+    let draining = client.realism.lock().unwrap().as_ref().unwrap().draining();
+    assert!(!draining, "destroy returns once the service is INACTIVE, not while it drains");
     let again = o.deploy(&spec, Some(&image(1)), &RecordedEvents::new()).await.expect("a deploy after destroy");
     assert_ne!(again.new_zone.expect("the zone is made again").id, zone.id);
     o.destroy(&spec, &everything, &RecordedEvents::new()).await.unwrap();
@@ -46,4 +48,31 @@ async fn a_whole_lifecycle_survives_what_aws_does_and_moto_does_not() {
         assert!(met.contains(lag.then), "{} ({}) was never met: {met:?}", lag.then, lag.source);
     }
     assert!(met.contains("DescribeScalingActivities") && met.contains("GetChange"), "{met:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_rollout_the_circuit_breaker_failed_is_restarted_by_the_next_deploy() {
+    let Some(url) = moto_url() else { return };
+    let (aws, log, client, _) = provider(&url).await;
+    let mut realism = Realism::aws();
+    realism.failing_first_rollout = true;
+    *client.realism.lock().unwrap() = Some(realism);
+    let o = orchestrator(&aws);
+    let error = o.deploy(&spec(), Some(&image(1)), &RecordedEvents::new()).await.expect_err("the breaker failed it");
+    assert!(error.to_string().contains("circuit breaker"), "the reason is AWS's: {error}");
+
+    // The cause is fixed (the role is assumable now): the same spec restarts the rollout.
+    let plan = o.plan(&spec(), o.prepare_image(&spec(), Some(&image(1))).await.unwrap()).await.unwrap();
+    let row = plan.change(scaling_core::StepId::Service).expect("a service row");
+    assert!(row.reason.contains("restart") && row.reason.contains("circuit breaker"), "{row:?}");
+    log.clear();
+    o.deploy(&spec(), Some(&image(1)), &RecordedEvents::new()).await.expect("the restarted rollout");
+    assert!(log.mutating().contains(&"UpdateService".to_string()), "{:?}", log.mutating());
+    log.clear();
+    o.deploy(&spec(), Some(&image(1)), &RecordedEvents::new()).await.unwrap();
+    assert_eq!(log.mutating(), Vec::<String>::new(), "then a re-deploy writes nothing");
+
+    o.destroy(&spec(), &crate::EVERYTHING, &RecordedEvents::new()).await.unwrap();
+    let realism = client.realism.lock().unwrap().take().unwrap();
+    assert!(realism.answered.iter().any(|a| a == "DescribeServices rewritten"), "{:?}", realism.answered);
 }

@@ -259,6 +259,7 @@ impl HttpConnector for FaultyConnector {
         if let Some(response) = realistic {
             return HttpConnectorFuture::ready(Ok(response));
         }
+        let rewritten = self.client.realism.lock().unwrap().as_ref().is_some_and(|r| r.rewrites(&operation));
         let n = self.client.counter.fetch_add(1, Ordering::Relaxed) as u64;
         let answer = {
             let mut faults = self.client.faults.lock().unwrap();
@@ -294,6 +295,28 @@ impl HttpConnector for FaultyConnector {
                 HttpConnectorFuture::new(async move {
                     tokio::time::sleep(delay).await;
                     inner.call(request).await
+                })
+            }
+            (None, None) if rewritten => {
+                let (inner, realism) = (self.inner.clone(), self.client.realism.clone());
+                HttpConnectorFuture::new(async move {
+                    let response = inner.call(request).await?;
+                    let (status, headers) = (response.status(), response.headers().clone());
+                    let collected = aws_smithy_types::byte_stream::ByteStream::new(response.into_body())
+                        .collect()
+                        .await
+                        .map_err(|e| aws_smithy_runtime_api::client::result::ConnectorError::io(e.into()))?
+                        .into_bytes();
+                    let body = realism
+                        .lock()
+                        .unwrap()
+                        .as_mut()
+                        .and_then(|r| r.rewrite(&operation, &collected))
+                        .unwrap_or_else(|| collected.to_vec());
+                    let mut rewritten = HttpResponse::new(status, SdkBody::from(body));
+                    *rewritten.headers_mut() = headers;
+                    rewritten.headers_mut().remove("content-length");
+                    Ok(rewritten)
                 })
             }
             (None, None) => self.inner.call(request),

@@ -357,9 +357,9 @@ impl Dns for Recorded {
 
 #[async_trait]
 impl Certificate for Recorded {
-    async fn find_certificates(&self, owner: &Owner) -> ProviderResult<Vec<CertificateInfo>> {
+    async fn find_certificates(&self, owner: &Owner, domains: &[String]) -> ProviderResult<Vec<CertificateInfo>> {
         self.note("find_certificates", false);
-        self.inner.certificate.find_certificates(owner).await
+        self.inner.certificate.find_certificates(owner, domains).await
     }
     async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo> {
         self.note("request_certificate", true);

@@ -90,10 +90,17 @@ fn live(s: &mut State, id: &str, now: Instant) -> Option<CertificateInfo> {
 
 #[async_trait]
 impl Certificate for InMemoryCloud {
-    async fn find_certificates(&self, owner: &Owner) -> ProviderResult<Vec<CertificateInfo>> {
+    /// Filters by domain as a cloud that reads each certificate's tags must, so that the orchestrator's
+    /// tests see what such a cloud returns.
+    async fn find_certificates(&self, owner: &Owner, domains: &[String]) -> ProviderResult<Vec<CertificateInfo>> {
         self.call("find_certificates", &owner.app, false, |s, now| {
-            let mut ids: Vec<String> =
-                s.certificates.iter().filter(|(_, c)| owner.owns(&c.tags)).map(|(id, _)| id.clone()).collect();
+            let wanted = |domain: &str| domains.is_empty() || domains.iter().any(|d| d.eq_ignore_ascii_case(domain));
+            let mut ids: Vec<String> = s
+                .certificates
+                .iter()
+                .filter(|(_, c)| owner.owns(&c.tags) && wanted(&c.info.domain))
+                .map(|(id, _)| id.clone())
+                .collect();
             ids.reverse();
             Ok(ids.iter().filter_map(|id| live(s, id, now)).collect())
         })

@@ -161,7 +161,7 @@ impl Orchestrator {
 
     /// Observes every resource and plans what each needs; makes no mutating call.
     pub async fn plan(&self, spec: &Spec, image: ImageSource) -> Result<Plan> {
-        let plan = self.observe_and_plan(spec, image).await?;
+        let plan = self.observe_and_plan(spec, image, observe::Reach::Spec).await?;
         // A deploy would need these names and secrets: refused here, before any write.
         plan::refuse_foreign_records(&plan.desired, &plan.observed)?;
         if !plan.observed.secret_problems.is_empty() {
@@ -187,11 +187,11 @@ impl Orchestrator {
 
     /// Observes and plans, without judging whether a deploy could proceed (status and destroy read
     /// through this: a foreign record must not keep an app from being destroyed).
-    async fn observe_and_plan(&self, spec: &Spec, image: ImageSource) -> Result<Plan> {
+    async fn observe_and_plan(&self, spec: &Spec, image: ImageSource, reach: observe::Reach) -> Result<Plan> {
         spec.validate()?;
         self.check_pairing()?;
         let desired = desired::Desired::new(spec, image, self.providers.capabilities);
-        let observed = observe::observe(&self.providers, &desired).await?;
+        let observed = observe::observe(&self.providers, &desired, reach).await?;
         Ok(plan::plan(desired, observed))
     }
 
@@ -269,7 +269,7 @@ impl Orchestrator {
 
     /// Observes the deployment and reports tasks, targets, certificate, URLs and delegation.
     pub async fn status(&self, spec: &Spec) -> Result<StatusReport> {
-        let plan = self.observe_only(spec).await?;
+        let plan = self.observe_only(spec, observe::Reach::Spec).await?;
         status::status(&self.providers, &plan).await.map_err(|source| Error::Provider { step: StepId::Service, source })
     }
 
@@ -365,7 +365,7 @@ impl Orchestrator {
     /// The plan of a destroy with `options`: a row per owned resource, `delete`, or `no_change` with
     /// the reason it is kept and the option that deletes it. Makes no mutating call.
     pub async fn plan_destroy(&self, spec: &Spec, options: &DestroyOptions) -> Result<Plan> {
-        let mut plan = self.observe_only(spec).await?;
+        let mut plan = self.observe_only(spec, observe::Reach::Everything).await?;
         plan.changes = self.destroyer(spec, &plan, options, &crate::Silent).rows();
         Ok(plan)
     }
@@ -397,12 +397,13 @@ impl Orchestrator {
         options: &DestroyOptions,
         progress: &dyn Progress,
     ) -> Result<DestroyReport> {
-        let (holder, plan) = self.lock_while(&spec.app.name, "destroy", self.observe_only(spec)).await?;
+        let (holder, plan) =
+            self.lock_while(&spec.app.name, "destroy", self.observe_only(spec, observe::Reach::Everything)).await?;
         self.holding(holder, self.destroyer(spec, &plan, options, progress).run()).await
     }
 
     /// A plan for the spec's own image reference (or a placeholder), made only to observe.
-    async fn observe_only(&self, spec: &Spec) -> Result<Plan> {
+    async fn observe_only(&self, spec: &Spec, reach: observe::Reach) -> Result<Plan> {
         let image = match spec.image.reference.as_deref().map(str::parse::<ImageReference>) {
             Some(Ok(reference)) => reference,
             _ => ImageReference {
@@ -411,6 +412,6 @@ impl Orchestrator {
                 digest: None,
             },
         };
-        self.observe_and_plan(spec, ImageSource::Prebuilt(image)).await
+        self.observe_and_plan(spec, ImageSource::Prebuilt(image), reach).await
     }
 }

@@ -53,6 +53,15 @@ impl Observed {
     }
 }
 
+/// How far observation looks beyond what the spec names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// What the spec names, and what the app's resources still point at (plan, deploy, status).
+    Spec,
+    /// Everything the app owns, whatever it was once named (destroy).
+    Everything,
+}
+
 fn tag(step: StepId) -> impl Fn(crate::ProviderError) -> Error {
     move |source| Error::Provider { step, source }
 }
@@ -60,7 +69,7 @@ fn tag(step: StepId) -> impl Fn(crate::ProviderError) -> Error {
 /// Observes everything `desired` touches in as few rounds as the dependencies allow: every
 /// independent read at once, a dependent one (listeners of the load balancer, the service in its
 /// cluster, the records of the zone) as soon as its parent answers.
-pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<Observed, Error> {
+pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Reach) -> Result<Observed, Error> {
     use futures::future::{try_join, try_join3};
     let (owner, names) = (&desired.owner, &desired.names);
     let has = |step| desired.capabilities.has_step(step);
@@ -120,7 +129,13 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         }
         c.check_secrets(owner, &desired.spec.secrets).await.map_err(tag(StepId::Revision))
     };
-    let certificates = async { providers.certificate.find_certificates(owner).await.map_err(tag(StepId::Certificate)) };
+    // The spec's domain bounds the read; without one (removed), or for destroy, every owned one is read.
+    let domains: Vec<String> = match reach {
+        Reach::Spec => desired.apex().map(str::to_string).into_iter().collect(),
+        Reach::Everything => Vec::new(),
+    };
+    let certificates =
+        async { providers.certificate.find_certificates(owner, &domains).await.map_err(tag(StepId::Certificate)) };
     // The zone of the spec's domain is read at once; without a domain, the zone of an owned certificate
     // (a domain just removed) is read once the certificates are known.
     let certificates_and_zone = async {
@@ -150,7 +165,14 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired) -> Result<
         try_join3(revision, certificates_and_zone, try_join(autoscaling, secrets)),
     )
     .await?;
-    let (certificates, (zone, records)) = certs;
+    let (mut certificates, (zone, records)) = certs;
+    // A listener holding a certificate of another domain: the domain changed, and the old one's
+    // certificates are the app's too (removed once nothing serves them).
+    let held_elsewhere =
+        balancer.1.iter().filter_map(|l| l.certificate_id.as_ref()).any(|id| !certificates.iter().any(|c| &c.id == id));
+    if held_elsewhere && !domains.is_empty() {
+        certificates = providers.certificate.find_certificates(owner, &[]).await.map_err(tag(StepId::Certificate))?;
+    }
     let hostnames = desired.spec.hostnames();
     let pointers = match (&balancer.0, &zone) {
         (Some(balancer), Some(zone)) if has(StepId::DnsRecords) && !hostnames.is_empty() => providers

@@ -62,8 +62,13 @@ pub struct CertificateInfo {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Certificate: Send + Sync {
-    /// Every certificate this owner owns, newest first.
-    async fn find_certificates(&self, owner: &Owner) -> ProviderResult<Vec<CertificateInfo>>;
+    /// The certificates this owner owns, newest first: every one whose domain is one of `domains`, or
+    /// every one it owns when `domains` is empty (destroy, a domain just removed, a domain changed).
+    ///
+    /// A provider that must read each certificate to learn its owner reads only those for `domains`,
+    /// so that plan and status cost the same in an account with thousands of certificates; one that
+    /// knows its own at once may return them all.
+    async fn find_certificates(&self, owner: &Owner, domains: &[String]) -> ProviderResult<Vec<CertificateInfo>>;
     /// Requests a certificate; the same `request_key` returns the same certificate.
     async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo>;
     /// The certificate's current state (used to poll for issuance).

@@ -48,11 +48,18 @@ impl Apply<'_> {
         }
         // A replaced certificate stays "in use" for minutes after its listener moved on (AWS ACM): that
         // must never turn a deploy that serves into a failure. What is left is said, and the next deploy
-        // (which finds it obsolete again) removes it.
+        // (which finds it obsolete again) removes it. One of a domain the spec no longer names is read
+        // only by destroy (plan reads certificates by the spec's domain), and the message says so.
         let mut left = Vec::new();
         for cert in &obsolete.certificates {
             match self.runner.call(step, r, || self.providers.certificate.delete_certificate(&d.owner, cert)).await {
                 Ok(()) => done.push(format!("certificate {}", cert.id)),
+                Err(error) if d.apex().is_some_and(|apex| !apex.eq_ignore_ascii_case(&cert.domain)) => {
+                    left.push(format!(
+                        "certificate {} of {} ({error}); the app keeps it until `scaling destroy`, which removes it",
+                        cert.id, cert.domain
+                    ))
+                }
                 Err(error) => left.push(format!("certificate {} ({error}); the next deploy removes it", cert.id)),
             }
         }
