@@ -4,92 +4,12 @@
 //! refused with a message that names the settings to check and never the secret.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod support;
 
 use scaling_core::providers::{Dns, DnsRecord, Owner, RecordKind, RecordValue};
 use scaling_core::ErrorKind;
-use scaling_dns_update::{DnsUpdate, DnsUpdateSettings};
-
-const SECRET: &str = "c2NhbGluZy10ZXN0LWtleS1ub3QtYS1yZWFsLXNlY3JldC0wMTIzNDU2Nzg5";
-
-/// A `named` serving `example.test`; killed when dropped, and by the kernel if this test dies first.
-struct Bind {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Bind {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn named() -> Option<PathBuf> {
-    let found = ["/usr/sbin/named", "/usr/bin/named"].into_iter().map(PathBuf::from).find(|p| p.exists());
-    assert!(found.is_some() || std::env::var("CI").is_err(), "named is required in CI (scripts/test installs bind9)");
-    found
-}
-
-#[allow(clippy::zombie_processes)] // killed and waited for in `Drop`
-fn start_bind() -> Option<Bind> {
-    let Some(named) = named() else {
-        eprintln!("skipping: named is not installed (scripts/test installs bind9)");
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("scaling-bind-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let zone = "$TTL 300\n@ IN SOA ns1.example.test. hostmaster.example.test. 1 3600 600 86400 300\n\
-                @ IN NS ns1.example.test.\nns1 IN A 127.0.0.1\nlegacy IN A 192.0.2.99\n";
-    std::fs::write(dir.join("example.test.zone"), zone).unwrap();
-    let conf = format!(
-        "options {{ directory \"{d}\"; pid-file \"{d}/named.pid\"; listen-on port {port} {{ 127.0.0.1; }};\n\
-         listen-on-v6 {{ none; }}; recursion no; dnssec-validation no; }};\n\
-         key \"scaling\" {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};\n\
-         controls {{ }};\n\
-         zone \"example.test\" {{ type primary; file \"{d}/example.test.zone\";\n\
-         update-policy {{ grant scaling zonesub ANY; }}; allow-transfer {{ key scaling; }}; }};\n",
-        d = dir.display()
-    );
-    std::fs::write(dir.join("named.conf"), conf).unwrap();
-    let child = Command::new("setpriv")
-        .args(["--pdeathsig", "KILL", "--"])
-        .arg(named)
-        .args(["-g", "-n", "1", "-c"])
-        .arg(dir.join("named.conf"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("named.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let bind = Bind { child, port, dir };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(bind);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("named did not start: {}", std::fs::read_to_string(bind.dir.join("named.log")).unwrap_or_default());
-}
-
-fn settings(bind: &Bind, secret: &str) -> DnsUpdateSettings {
-    let key_file = bind.dir.join(format!("key-{}", &secret[..8]));
-    std::fs::write(&key_file, format!("key \"scaling\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{secret}\";\n}};\n"))
-        .unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    DnsUpdateSettings {
-        server: format!("127.0.0.1:{}", bind.port).parse().unwrap(),
-        zone: "example.test".into(),
-        key_name: "scaling".into(),
-        key_algorithm: "hmac-sha256".into(),
-        key_file,
-    }
-}
+use scaling_dns_update::DnsUpdate;
+use support::bind::{settings, start_bind, SECRET};
 
 fn record(name: &str, kind: RecordKind, values: &[&str], owner: &str) -> DnsRecord {
     DnsRecord {

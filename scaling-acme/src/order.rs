@@ -1,0 +1,172 @@
+//! The ACME conversation: the account (made once, then restored from the state folder), an order
+//! whose DNS-01 challenges become TXT records, and each later look at the order moving it on: ready
+//! the challenges once the records are published, finalize with a fresh key, fetch the chain.
+
+use instant_acme::{
+    Account, AccountBuilder, AccountCredentials, AuthorizationStatus, ChallengeStatus, ChallengeType, Identifier,
+    NewAccount, NewOrder, OrderStatus,
+};
+use scaling_core::providers::{DnsRecord, RecordKind, RecordValue};
+use scaling_core::{ErrorKind, ProviderError};
+
+use crate::settings::AcmeSettings;
+use crate::store::Store;
+
+/// An ACME error as a provider error: a rate limit names the limit and the staging directory, a
+/// connection failure is retryable, the authority's other answers keep its detail.
+pub(crate) fn error(operation: &str, resource: &str, e: instant_acme::Error) -> ProviderError {
+    match e {
+        instant_acme::Error::Api(problem) => {
+            let kind_of =
+                problem.r#type.as_deref().unwrap_or_default().rsplit(':').next().unwrap_or_default().to_string();
+            let detail = problem.detail.clone().unwrap_or_default();
+            let (kind, hint) = match kind_of.as_str() {
+                "rateLimited" => (
+                    ErrorKind::LimitExceeded,
+                    " — the authority's rate limit (Let's Encrypt: 50 certificates per registered domain a week, \
+                     5 failed validations per name an hour): wait, and use `directory = \"staging\"` while testing",
+                ),
+                "badNonce" | "serverInternal" => (ErrorKind::Unavailable, ""),
+                "unauthorized" | "dns" | "caa" | "incorrectResponse" | "rejectedIdentifier" => (
+                    ErrorKind::InvalidRequest,
+                    " — check that the domain's DNS is the one this app writes to, and that no CAA record forbids the authority",
+                ),
+                "accountDoesNotExist" => (ErrorKind::Unauthenticated, " — remove account.json from the state folder to register again"),
+                _ => (ErrorKind::Other, ""),
+            };
+            ProviderError::new(operation, resource, kind, format!("{kind_of}: {detail}{hint}"))
+        }
+        instant_acme::Error::Http(e) => ProviderError::new(operation, resource, ErrorKind::Unavailable, e.to_string()),
+        other => ProviderError::new(operation, resource, ErrorKind::Other, other.to_string()),
+    }
+}
+
+fn io(operation: &str, resource: &str, e: std::io::Error) -> ProviderError {
+    ProviderError::new(operation, resource, ErrorKind::Other, format!("the ACME state folder: {e}"))
+}
+
+fn builder(settings: &AcmeSettings) -> Result<AccountBuilder, instant_acme::Error> {
+    match &settings.directory_root {
+        Some(root) => Account::builder_with_root(root),
+        None => Account::builder(),
+    }
+}
+
+/// The account: restored from the saved credentials, else registered and saved (0600) first.
+pub(crate) async fn account(settings: &AcmeSettings, store: &Store) -> Result<Account, ProviderError> {
+    let operation = "account";
+    let directory = settings.directory_url();
+    let fail = |e| error(operation, &directory, e);
+    if let Some(saved) = store.account().map_err(|e| io(operation, &directory, e))? {
+        let credentials: AccountCredentials = serde_json::from_slice(&saved).map_err(|e| {
+            ProviderError::new(operation, &directory, ErrorKind::Other, format!("account.json is not readable: {e}"))
+        })?;
+        return builder(settings).map_err(fail)?.from_credentials(credentials).await.map_err(fail);
+    }
+    let contact = format!("mailto:{}", settings.contact);
+    let new = NewAccount { contact: &[&contact], terms_of_service_agreed: true, only_return_existing: false };
+    let (account, credentials) =
+        builder(settings).map_err(fail)?.create(&new, directory.clone(), None).await.map_err(fail)?;
+    let bytes = serde_json::to_vec(&credentials).map_err(|e| io(operation, &directory, std::io::Error::other(e)))?;
+    store.save_account(&bytes).map_err(|e| io(operation, &directory, e))?;
+    Ok(account)
+}
+
+/// A new order for `names`: its URL and the TXT records that answer its DNS-01 challenges.
+pub(crate) async fn start(account: &Account, names: &[String]) -> Result<(String, Vec<DnsRecord>), ProviderError> {
+    let resource = names.first().map(String::as_str).unwrap_or_default();
+    let fail = |e| error("new-order", resource, e);
+    let identifiers: Vec<Identifier> = names.iter().cloned().map(Identifier::Dns).collect();
+    let mut order = account.new_order(&NewOrder::new(&identifiers)).await.map_err(fail)?;
+    let mut records = Vec::new();
+    let mut authorizations = order.authorizations();
+    while let Some(authorization) = authorizations.next().await {
+        let mut authorization = authorization.map_err(fail)?;
+        if authorization.status != AuthorizationStatus::Pending {
+            continue;
+        }
+        let name = authorization.identifier().to_string();
+        let challenge = authorization.challenge(ChallengeType::Dns01).ok_or_else(|| {
+            ProviderError::new("new-order", &name, ErrorKind::Unsupported, "the authority offers no DNS-01 challenge")
+        })?;
+        let value = challenge.key_authorization().dns_value();
+        records.push(DnsRecord {
+            name: format!("_acme-challenge.{}", name.trim_start_matches("*.")),
+            kind: RecordKind::Txt,
+            value: RecordValue::Values { values: vec![format!("\"{value}\"")], ttl: 60 },
+            owner: None,
+        });
+    }
+    records.sort();
+    records.dedup();
+    Ok((order.url().to_string(), records))
+}
+
+/// Where an order stands after one look.
+pub(crate) enum Progress {
+    /// The authority is still validating or issuing.
+    Pending,
+    /// Issued: the chain and its key saved.
+    Issued,
+    /// Failed, with the authority's reason.
+    Failed(String),
+}
+
+/// Moves the order of certificate `id` on by one step (the validation records are published).
+pub(crate) async fn advance(account: &Account, store: &Store, id: &str, url: &str) -> Result<Progress, ProviderError> {
+    let fail = |e| error("order", id, e);
+    let mut order = account.order(url.to_string()).await.map_err(fail)?;
+    match order.state().status {
+        OrderStatus::Pending => {
+            let mut authorizations = order.authorizations();
+            while let Some(authorization) = authorizations.next().await {
+                let mut authorization = authorization.map_err(fail)?;
+                if authorization.status != AuthorizationStatus::Pending {
+                    continue;
+                }
+                if let Some(mut challenge) = authorization.challenge(ChallengeType::Dns01) {
+                    if challenge.status == ChallengeStatus::Pending {
+                        challenge.set_ready().await.map_err(fail)?;
+                    }
+                }
+            }
+            Ok(Progress::Pending)
+        }
+        OrderStatus::Ready => {
+            let key = order.finalize().await.map_err(fail)?;
+            store.save_key(id, &key).map_err(|e| io("finalize", id, e))?;
+            chain(&mut order, store, id).await
+        }
+        OrderStatus::Processing | OrderStatus::Valid if store.has_key(id) => chain(&mut order, store, id).await,
+        OrderStatus::Processing | OrderStatus::Valid => Ok(Progress::Failed(
+            "its key was lost (the run stopped between finalizing and saving it): the next deploy requests a new one"
+                .into(),
+        )),
+        OrderStatus::Invalid => {
+            let mut reasons = Vec::new();
+            let mut authorizations = order.authorizations();
+            while let Some(Ok(authorization)) = authorizations.next().await {
+                let name = authorization.identifier().to_string();
+                for challenge in &authorization.challenges {
+                    if let Some(problem) = &challenge.error {
+                        reasons.push(format!("{name}: {}", problem.detail.as_deref().unwrap_or("invalid")));
+                    }
+                }
+            }
+            if reasons.is_empty() {
+                reasons.push("the authority marked the order invalid".into());
+            }
+            Ok(Progress::Failed(reasons.join("; ")))
+        }
+    }
+}
+
+async fn chain(order: &mut instant_acme::Order, store: &Store, id: &str) -> Result<Progress, ProviderError> {
+    match order.certificate().await.map_err(|e| error("certificate", id, e))? {
+        Some(chain) => {
+            store.save_chain(id, &chain).map_err(|e| io("certificate", id, e))?;
+            Ok(Progress::Issued)
+        }
+        None => Ok(Progress::Pending),
+    }
+}

@@ -1,0 +1,143 @@
+//! [`Acme`]: the [`Certificate`] trait on an ACME authority, its state in a folder of this machine.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use scaling_core::providers::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, Owner};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::order::{self, Progress};
+use crate::settings::{AcmeSettings, SettingsError};
+use crate::store::{Store, Stored};
+
+/// Certificates from one ACME directory, for one state folder.
+pub struct Acme {
+    settings: AcmeSettings,
+    store: Store,
+    account: OnceCell<instant_acme::Account>,
+}
+
+/// The settings and the folder; the account (and its key) is never shown.
+impl std::fmt::Debug for Acme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acme").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+fn io(operation: &str, resource: &str, e: std::io::Error) -> ProviderError {
+    ProviderError::new(operation, resource, ErrorKind::Other, format!("the ACME state folder: {e}"))
+}
+
+impl Acme {
+    /// The provider for `settings`, refused with the first problem [`AcmeSettings::problems`] finds;
+    /// makes the state folder (0700). Makes no call to the authority.
+    pub fn new(settings: AcmeSettings) -> Result<Self, SettingsError> {
+        if let Some(problem) = settings.problems().into_iter().next() {
+            return Err(problem);
+        }
+        let store = Store::open(&settings.state_dir).map_err(|e| SettingsError::Invalid {
+            field: "state_dir",
+            problem: format!("{}: {e}", settings.state_dir.display()),
+        })?;
+        Ok(Self { settings, store, account: OnceCell::new() })
+    }
+
+    /// The chain and private key files (PEM) of an issued certificate, for the load balancer that
+    /// serves it; `None` until it is issued.
+    pub fn files(&self, certificate: &CertificateInfo) -> Option<(PathBuf, PathBuf)> {
+        let (chain, key) = self.store.files(&certificate.id);
+        (chain.is_file() && key.is_file()).then_some((chain, key))
+    }
+
+    async fn account(&self) -> ProviderResult<&instant_acme::Account> {
+        self.account.get_or_try_init(|| order::account(&self.settings, &self.store)).await
+    }
+
+    fn stored(&self, operation: &str, id: &str) -> ProviderResult<Stored> {
+        self.store
+            .load(id)
+            .map_err(|e| io(operation, id, e))?
+            .ok_or_else(|| ProviderError::new(operation, id, ErrorKind::NotFound, "no such certificate"))
+    }
+}
+
+/// `acme-<seconds>-<hash>`: sorts by age, and differs for every owner and request.
+fn new_id(owner: &Owner, request_key: &str) -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs());
+    let hash = hex::encode(Sha256::digest(format!("{}|{request_key}", owner.app)));
+    format!("acme-{:010}-{}", secs.unwrap_or_default(), &hash[..12])
+}
+
+#[async_trait]
+impl Certificate for Acme {
+    /// Every one the owner has, whatever `domains` says: the state folder costs nothing to read.
+    async fn find_certificates(&self, owner: &Owner, _domains: &[String]) -> ProviderResult<Vec<CertificateInfo>> {
+        let all = self.store.list().map_err(|e| io("find_certificates", &owner.app, e))?;
+        Ok(all.into_iter().filter(|s| owner.owns(&s.tags)).map(|s| s.info).collect())
+    }
+
+    /// The order made with `desired.request_key`, or a new one whose DNS-01 records are returned as
+    /// the validation records.
+    async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo> {
+        let owner_app = desired.tags.get(Owner::TAG).cloned().unwrap_or_default();
+        let owner = Owner::new(owner_app);
+        let all = self.store.list().map_err(|e| io("request_certificate", &desired.domain, e))?;
+        if let Some(same) = all.into_iter().find(|s| s.request_key == desired.request_key && owner.owns(&s.tags)) {
+            return Ok(same.info);
+        }
+        let names: Vec<String> =
+            std::iter::once(desired.domain.clone()).chain(desired.alternative_names.iter().cloned()).collect();
+        let (order_url, validation_records) = order::start(self.account().await?, &names).await?;
+        let stored = Stored {
+            info: CertificateInfo {
+                id: new_id(&owner, &desired.request_key),
+                domain: desired.domain.clone(),
+                alternative_names: desired.alternative_names.clone(),
+                status: CertificateStatus::PendingValidation,
+                validation_records,
+                in_use: false,
+            },
+            tags: desired.tags.clone(),
+            request_key: desired.request_key.clone(),
+            order_url,
+        };
+        self.store.save(&stored).map_err(|e| io("request_certificate", &desired.domain, e))?;
+        Ok(stored.info)
+    }
+
+    /// Moves a pending order on by one step: the records are out, so the challenges are readied;
+    /// then the order is finalized with a fresh key and the chain saved.
+    async fn describe_certificate(&self, certificate: &CertificateInfo) -> ProviderResult<CertificateInfo> {
+        let mut stored = self.stored("describe_certificate", &certificate.id)?;
+        if stored.info.status != CertificateStatus::PendingValidation {
+            return Ok(stored.info);
+        }
+        let progress = order::advance(self.account().await?, &self.store, &stored.info.id, &stored.order_url).await?;
+        stored.info.status = match progress {
+            Progress::Pending => return Ok(stored.info),
+            Progress::Issued => CertificateStatus::Issued,
+            Progress::Failed(reason) => CertificateStatus::Failed(reason),
+        };
+        self.store.save(&stored).map_err(|e| io("describe_certificate", &stored.info.id, e))?;
+        Ok(stored.info)
+    }
+
+    async fn delete_certificate(&self, owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()> {
+        let Some(stored) =
+            self.store.load(&certificate.id).map_err(|e| io("delete_certificate", &certificate.id, e))?
+        else {
+            return Ok(());
+        };
+        if !owner.owns(&stored.tags) {
+            return Err(ProviderError::new(
+                "delete_certificate",
+                &certificate.id,
+                ErrorKind::Conflict,
+                format!("{} is not {}'s", certificate.id, owner.app),
+            ));
+        }
+        self.store.remove(&certificate.id).map_err(|e| io("delete_certificate", &certificate.id, e))
+    }
+}

@@ -1,0 +1,125 @@
+//! The ACME settings: the directory, the contact, and where the keys are kept.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Where certificates come from and where their keys are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeSettings {
+    /// The ACME directory URL: [`AcmeSettings::LETS_ENCRYPT`] by default,
+    /// [`AcmeSettings::LETS_ENCRYPT_STAGING`] while testing (its rate limits are far higher).
+    #[serde(default = "lets_encrypt")]
+    pub directory: String,
+    /// An e-mail address the authority may write to about the certificates (expiry, revocation).
+    pub contact: String,
+    /// A folder of this machine's own for the account key and the certificates' keys (made 0700).
+    pub state_dir: PathBuf,
+    /// A PEM root to trust for the directory's own HTTPS, for a test authority such as Pebble; the
+    /// system's roots otherwise.
+    #[serde(default)]
+    pub directory_root: Option<PathBuf>,
+}
+
+fn lets_encrypt() -> String {
+    AcmeSettings::LETS_ENCRYPT.into()
+}
+
+impl AcmeSettings {
+    /// Let's Encrypt's production directory.
+    pub const LETS_ENCRYPT: &'static str = "https://acme-v02.api.letsencrypt.org/directory";
+    /// Let's Encrypt's staging directory: untrusted certificates, generous limits.
+    pub const LETS_ENCRYPT_STAGING: &'static str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+    /// Every problem, each naming its field and the fix; empty when the settings can work. Makes no
+    /// call.
+    pub fn problems(&self) -> Vec<SettingsError> {
+        let mut out = Vec::new();
+        let directory = match self.directory.as_str() {
+            "staging" => Self::LETS_ENCRYPT_STAGING,
+            other => other,
+        };
+        if !directory.starts_with("https://") {
+            out.push(invalid(
+                "directory",
+                format!("{directory:?} is not an https:// URL: leave it out for Let's Encrypt, or write `staging`"),
+            ));
+        }
+        let (user, domain) = self.contact.split_once('@').unwrap_or_default();
+        if user.is_empty() || !domain.contains('.') || self.contact.contains(char::is_whitespace) {
+            out.push(invalid(
+                "contact",
+                format!(
+                    "{:?} is not an e-mail address: the authority writes there before a certificate expires",
+                    self.contact
+                ),
+            ));
+        }
+        if self.state_dir.as_os_str().is_empty() || !self.state_dir.is_absolute() {
+            out.push(invalid("state_dir", "must be an absolute folder of this machine's, e.g. /var/lib/scaling/acme"));
+        }
+        if let Some(root) = &self.directory_root {
+            if !root.is_file() {
+                out.push(invalid(
+                    "directory_root",
+                    format!("{} is not a file: give the PEM root to trust", root.display()),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The directory URL, `staging` resolved.
+    pub(crate) fn directory_url(&self) -> String {
+        match self.directory.as_str() {
+            "staging" => Self::LETS_ENCRYPT_STAGING.into(),
+            other => other.into(),
+        }
+    }
+}
+
+/// A setting that cannot work, naming the field and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// A field's value is wrong.
+    #[error("{field}: {problem}")]
+    Invalid {
+        /// The field, e.g. `contact`.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+}
+
+fn invalid(field: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid { field, problem: problem.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_bad_setting_names_its_field() {
+        let settings = AcmeSettings {
+            directory: "http://acme.example".into(),
+            contact: "nobody".into(),
+            state_dir: "relative".into(),
+            directory_root: Some("/nonexistent/root.pem".into()),
+        };
+        let problems: Vec<String> = settings.problems().iter().map(ToString::to_string).collect();
+        for field in ["directory:", "contact:", "state_dir:", "directory_root:"] {
+            assert!(problems.iter().any(|p| p.starts_with(field)), "{field} in {problems:?}");
+        }
+        let good = AcmeSettings {
+            directory: "staging".into(),
+            contact: "ops@example.com".into(),
+            state_dir: "/var/lib/scaling/acme".into(),
+            directory_root: None,
+        };
+        assert_eq!(good.problems(), []);
+        assert_eq!(good.directory_url(), AcmeSettings::LETS_ENCRYPT_STAGING);
+    }
+}

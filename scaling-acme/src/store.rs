@@ -1,0 +1,128 @@
+//! The state folder: the account's credentials and, per certificate, what the order is at, its
+//! private key and its chain. Every file is written whole (a temporary file renamed over it), keys
+//! with mode 0600 in a 0700 folder, so a kill leaves the last saved step.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use scaling_core::providers::{CertificateInfo, Tags};
+use serde::{Deserialize, Serialize};
+
+/// One certificate as this provider keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Stored {
+    /// What the core sees.
+    pub info: CertificateInfo,
+    /// Its tags, ownership included.
+    pub tags: Tags,
+    /// The request's key: the same key returns this certificate.
+    pub request_key: String,
+    /// The ACME order's URL.
+    pub order_url: String,
+}
+
+/// The folder.
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    dir: PathBuf,
+}
+
+fn private_folder(path: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+}
+
+/// Writes `bytes` to `path` whole, mode 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&partial)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&partial, path)
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        private_folder(&dir.join("certificates"))?;
+        private_folder(dir)?;
+        Ok(Self { dir: dir.to_path_buf() })
+    }
+
+    fn account_path(&self) -> PathBuf {
+        self.dir.join("account.json")
+    }
+
+    fn certificate_path(&self, id: &str, suffix: &str) -> PathBuf {
+        self.dir.join("certificates").join(format!("{id}{suffix}"))
+    }
+
+    /// The account's credentials (its private key among them), as saved.
+    pub fn account(&self) -> std::io::Result<Option<Vec<u8>>> {
+        match fs::read(self.account_path()) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn save_account(&self, credentials: &[u8]) -> std::io::Result<()> {
+        write_private(&self.account_path(), credentials)
+    }
+
+    /// Every stored certificate, newest first (ids grow with time).
+    pub fn list(&self) -> std::io::Result<Vec<Stored>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(self.dir.join("certificates"))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let stored: Option<Stored> = fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+                out.extend(stored);
+            }
+        }
+        out.sort_by(|a, b| b.info.id.cmp(&a.info.id));
+        Ok(out)
+    }
+
+    pub fn load(&self, id: &str) -> std::io::Result<Option<Stored>> {
+        match fs::read(self.certificate_path(id, ".json")) {
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn save(&self, stored: &Stored) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(stored).map_err(std::io::Error::other)?;
+        write_private(&self.certificate_path(&stored.info.id, ".json"), &bytes)
+    }
+
+    pub fn save_key(&self, id: &str, pem: &str) -> std::io::Result<()> {
+        write_private(&self.certificate_path(id, ".key.pem"), pem.as_bytes())
+    }
+
+    pub fn has_key(&self, id: &str) -> bool {
+        self.certificate_path(id, ".key.pem").is_file()
+    }
+
+    pub fn save_chain(&self, id: &str, pem: &str) -> std::io::Result<()> {
+        write_private(&self.certificate_path(id, ".pem"), pem.as_bytes())
+    }
+
+    /// The chain and key files of an issued certificate, for the load balancer that serves it.
+    pub fn files(&self, id: &str) -> (PathBuf, PathBuf) {
+        (self.certificate_path(id, ".pem"), self.certificate_path(id, ".key.pem"))
+    }
+
+    /// Removes the certificate's files; missing ones are fine.
+    pub fn remove(&self, id: &str) -> std::io::Result<()> {
+        for suffix in [".pem", ".key.pem", ".json"] {
+            match fs::remove_file(self.certificate_path(id, suffix)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,189 @@
+//! The provider against Pebble (Let's Encrypt's test authority, Debian's `pebble`) on loopback, its
+//! DNS-01 challenges answered through a real BIND by the RFC 2136 provider: a certificate for the app's
+//! names issued, the same request answered by the same order, keys kept 0600, a failed validation
+//! reported with the authority's reason, and delete removing only the owner's files.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[path = "../../scaling-dns-update/tests/support/bind.rs"]
+mod bind;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use scaling_acme::{Acme, AcmeSettings};
+use scaling_core::providers::{Certificate, CertificateStatus, DesiredCertificate, Dns, DnsRecord, Owner};
+use scaling_dns_update::DnsUpdate;
+
+/// A Pebble on free loopback ports whose HTTPS is signed by a CA made for this run; killed when
+/// dropped, and by the kernel if the test dies first.
+struct Pebble {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[allow(clippy::zombie_processes)] // killed and waited for in `Drop`
+fn start_pebble(dns_port: u16) -> Option<Pebble> {
+    let found = Path::new("/usr/bin/pebble").exists();
+    assert!(found || std::env::var("CI").is_err(), "pebble is required in CI (scripts/test installs it)");
+    if !found {
+        eprintln!("skipping: pebble is not installed (scripts/test installs it)");
+        return None;
+    }
+    let (port, management) = (free_port(), free_port());
+    let dir = std::env::temp_dir().join(format!("scaling-pebble-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Pebble's own HTTPS: a CA made here, and a certificate for 127.0.0.1 signed by it.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), leaf.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    let config = serde_json::json!({"pebble": {
+        "listenAddress": format!("127.0.0.1:{port}"),
+        "managementListenAddress": format!("127.0.0.1:{management}"),
+        "certificate": dir.join("cert.pem"),
+        "privateKey": dir.join("key.pem"),
+        "httpPort": free_port(),
+        "tlsPort": free_port(),
+        "ocspResponderURL": "",
+        "externalAccountBindingRequired": false
+    }});
+    std::fs::write(dir.join("pebble.json"), config.to_string()).unwrap();
+    let child = Command::new("setpriv")
+        .args(["--pdeathsig", "KILL", "--", "pebble", "-config"])
+        .arg(dir.join("pebble.json"))
+        .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
+        // No random waits before validating and no refused nonces: the test's time is bounded.
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env("PEBBLE_WFE_NONCEREJECT", "0")
+        .stdout(std::fs::File::create(dir.join("pebble.log")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pebble = Pebble { child, port, dir };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(pebble);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("pebble did not start: {}", std::fs::read_to_string(pebble.dir.join("pebble.log")).unwrap_or_default());
+}
+
+fn acme(pebble: &Pebble, state: &Path) -> Acme {
+    Acme::new(AcmeSettings {
+        directory: format!("https://127.0.0.1:{}/dir", pebble.port),
+        contact: "ops@example.test".into(),
+        state_dir: state.to_path_buf(),
+        directory_root: Some(pebble.dir.join("ca.pem")),
+    })
+    .unwrap()
+}
+
+fn desired(app: &str, key: &str) -> DesiredCertificate {
+    DesiredCertificate {
+        domain: "dashmath.example.test".into(),
+        alternative_names: vec!["www.dashmath.example.test".into()],
+        request_key: key.into(),
+        tags: Owner::new(app).tags(&Default::default()),
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Publishes the records as the orchestrator's validation step does, owned by `app`.
+async fn publish(dns: &DnsUpdate, records: &[DnsRecord], app: &str) {
+    let zone = dns.find_zone("example.test").await.unwrap().unwrap();
+    let owned: Vec<DnsRecord> = records.iter().cloned().map(|r| DnsRecord { owner: Some(app.into()), ..r }).collect();
+    dns.upsert_records(&zone, &owned).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_is_issued_through_dns_01_and_kept_as_the_owners_alone() {
+    let Some(bind) = bind::start_bind() else { return };
+    let Some(pebble) = start_pebble(bind.port) else { return };
+    let dns = DnsUpdate::new(&bind::settings(&bind, bind::SECRET)).unwrap();
+    let state = pebble.dir.join("state");
+    let acme = acme(&pebble, &state);
+
+    let requested = acme.request_certificate(&desired("dashmath", "run-1")).await.unwrap();
+    assert_eq!(requested.status, CertificateStatus::PendingValidation);
+    let names: Vec<&str> = requested.validation_records.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["_acme-challenge.dashmath.example.test", "_acme-challenge.www.dashmath.example.test"]);
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&state.join("account.json")), 0o600, "the account key is the owner's alone");
+    // A retried request (a kill, a re-run) is the same order.
+    let again = acme.request_certificate(&desired("dashmath", "run-1")).await.unwrap();
+    assert_eq!(again.id, requested.id);
+
+    publish(&dns, &requested.validation_records, "dashmath").await;
+    let mut now = requested.clone();
+    for _ in 0..60 {
+        now = acme.describe_certificate(&now).await.unwrap();
+        if now.status != CertificateStatus::PendingValidation {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(now.status, CertificateStatus::Issued, "{:?}", now.status);
+    let (chain, key) = acme.files(&now).expect("the chain and key");
+    assert_eq!(mode(&key), 0o600);
+    let text =
+        Command::new("openssl").args(["x509", "-noout", "-ext", "subjectAltName", "-in"]).arg(&chain).output().unwrap();
+    let sans = String::from_utf8_lossy(&text.stdout);
+    assert!(sans.contains("DNS:dashmath.example.test") && sans.contains("DNS:www.dashmath.example.test"), "{sans}");
+
+    // A new provider on the same folder (the next run) sees it, and only its owner does.
+    let next_run = self::acme(&pebble, &state);
+    let found = next_run.find_certificates(&Owner::new("dashmath"), &[]).await.unwrap();
+    assert_eq!(found.iter().map(|c| (&c.id, &c.status)).collect::<Vec<_>>(), [(&now.id, &CertificateStatus::Issued)]);
+    assert_eq!(next_run.find_certificates(&Owner::new("other"), &[]).await.unwrap(), []);
+    let refused = next_run.delete_certificate(&Owner::new("other"), &now).await.unwrap_err();
+    assert!(refused.message.contains("not other's"), "{refused}");
+    next_run.delete_certificate(&Owner::new("dashmath"), &now).await.unwrap();
+    assert!(next_run.files(&now).is_none() && !key.exists());
+    next_run.delete_certificate(&Owner::new("dashmath"), &now).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validation_that_fails_says_which_name_and_why() {
+    let Some(bind) = bind::start_bind() else { return };
+    let Some(pebble) = start_pebble(bind.port) else { return };
+    let acme = acme(&pebble, &pebble.dir.join("state"));
+    // Records never published: the authority finds no TXT record.
+    let mut now = acme.request_certificate(&desired("dashmath", "run-1")).await.unwrap();
+    for _ in 0..60 {
+        now = acme.describe_certificate(&now).await.unwrap();
+        if now.status != CertificateStatus::PendingValidation {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let CertificateStatus::Failed(reason) = &now.status else { panic!("{:?}", now.status) };
+    assert!(reason.contains("dashmath.example.test"), "names the name: {reason}");
+    assert!(reason.to_ascii_lowercase().contains("txt"), "says what was missing: {reason}");
+}
