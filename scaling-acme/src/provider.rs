@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use scaling_core::providers::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, Owner};
+use scaling_core::providers::{
+    Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, KeyMaterial, Owner,
+};
 use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
@@ -139,5 +141,19 @@ impl Certificate for Acme {
             ));
         }
         self.store.remove(&certificate.id).map_err(|e| io("delete_certificate", &certificate.id, e))
+    }
+
+    /// The saved chain and key once issued, for the balancer that serves them (the local provider's).
+    async fn key_material(&self, certificate_id: &str) -> ProviderResult<Option<KeyMaterial>> {
+        let (chain, key) = self.store.files(certificate_id);
+        let read = |path: &std::path::Path| match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("key_material", certificate_id, e)),
+        };
+        Ok(match (read(&chain)?, read(&key)?) {
+            (Some(chain_pem), Some(key_pem)) => Some(KeyMaterial { chain_pem, key_pem }),
+            _ => None,
+        })
     }
 }

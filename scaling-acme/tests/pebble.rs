@@ -6,91 +6,17 @@
 
 #[path = "../../scaling-dns-update/tests/support/bind.rs"]
 mod bind;
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use scaling_acme::{Acme, AcmeSettings};
 use scaling_core::providers::{Certificate, CertificateStatus, DesiredCertificate, Dns, DnsRecord, Owner};
 use scaling_dns_update::DnsUpdate;
-
-/// A Pebble on free loopback ports whose HTTPS is signed by a CA made for this run; killed when
-/// dropped, and by the kernel if the test dies first.
-struct Pebble {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Pebble {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-#[allow(clippy::zombie_processes)] // killed and waited for in `Drop`
-fn start_pebble(dns_port: u16) -> Option<Pebble> {
-    let found = Path::new("/usr/bin/pebble").exists();
-    assert!(found || std::env::var("CI").is_err(), "pebble is required in CI (scripts/test installs it)");
-    if !found {
-        eprintln!("skipping: pebble is not installed (scripts/test installs it)");
-        return None;
-    }
-    let (port, management) = (free_port(), free_port());
-    let dir = std::env::temp_dir().join(format!("scaling-pebble-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // Pebble's own HTTPS: a CA made here, and a certificate for 127.0.0.1 signed by it.
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()])
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(dir.join("cert.pem"), leaf.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-    let config = serde_json::json!({"pebble": {
-        "listenAddress": format!("127.0.0.1:{port}"),
-        "managementListenAddress": format!("127.0.0.1:{management}"),
-        "certificate": dir.join("cert.pem"),
-        "privateKey": dir.join("key.pem"),
-        "httpPort": free_port(),
-        "tlsPort": free_port(),
-        "ocspResponderURL": "",
-        "externalAccountBindingRequired": false
-    }});
-    std::fs::write(dir.join("pebble.json"), config.to_string()).unwrap();
-    let child = Command::new("setpriv")
-        .args(["--pdeathsig", "KILL", "--", "pebble", "-config"])
-        .arg(dir.join("pebble.json"))
-        .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
-        // No random waits before validating and no refused nonces: the test's time is bounded.
-        .env("PEBBLE_VA_NOSLEEP", "1")
-        .env("PEBBLE_WFE_NONCEREJECT", "0")
-        .stdout(std::fs::File::create(dir.join("pebble.log")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pebble = Pebble { child, port, dir };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(pebble);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("pebble did not start: {}", std::fs::read_to_string(pebble.dir.join("pebble.log")).unwrap_or_default());
-}
+use support::pebble::{start_pebble, Pebble};
 
 fn acme(pebble: &Pebble, state: &Path) -> Acme {
     Acme::new(AcmeSettings {

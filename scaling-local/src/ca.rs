@@ -36,6 +36,21 @@ pub struct IssuedCertificate {
     pub key: PrivateKeyDer<'static>,
 }
 
+impl IssuedCertificate {
+    /// A chain and key another authority issued, from PEM text.
+    pub fn from_pem(chain_pem: &str, key_pem: &str) -> Result<Self, String> {
+        use rustls::pki_types::pem::PemObject;
+        let chain = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("the certificate chain is not PEM: {e}"))?;
+        if chain.is_empty() {
+            return Err("the certificate chain holds no certificate".into());
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| format!("the key is not PEM: {e}"))?;
+        Ok(Self { chain, key })
+    }
+}
+
 /// The local CA.
 pub struct LocalCa {
     dir: PathBuf,

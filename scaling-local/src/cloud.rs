@@ -32,6 +32,9 @@ pub struct LocalCloud {
     record: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
     /// `[secrets]` values the deploying shell set, and the env file for the others.
     pub(crate) secrets: Mutex<(SecretValues, Option<std::path::PathBuf>)>,
+    /// The certificate provider whose certificates the balancer serves, when it is not the local CA
+    /// (an ACME authority for a public domain).
+    pub(crate) served_certificates: Option<std::sync::Arc<dyn scaling_core::Certificate>>,
 }
 
 /// What this process made, by kind.
@@ -93,7 +96,16 @@ impl LocalCloud {
             operation_locks: Default::default(),
             record: Mutex::new(None),
             secrets: Mutex::new((SecretValues::default(), None)),
+            served_certificates: None,
         }
+    }
+
+    /// The same cloud serving, on its HTTPS listener, certificates of `provider` (which must hand
+    /// out their [key material](scaling_core::Certificate::key_material)), e.g. an ACME authority's
+    /// for a public domain; the local CA's otherwise.
+    pub fn serving_certificates_of(mut self, provider: std::sync::Arc<dyn scaling_core::Certificate>) -> Self {
+        self.served_certificates = Some(provider);
+        self
     }
 
     /// The same cloud giving replicas the `[secrets]` values in `shell` (the deploying shell's),

@@ -34,6 +34,15 @@ impl LocalCloud {
         certificate_id: &str,
     ) -> ProviderResult<std::sync::Arc<rustls::ServerConfig>> {
         let fail = |kind, message: String| ProviderError::new("ensure_listener", certificate_id, kind, message);
+        let min_version = desired.min_tls_version.unwrap_or_default();
+        if let Some(provider) = &self.served_certificates {
+            let material = provider.key_material(certificate_id).await?.ok_or_else(|| {
+                fail(ErrorKind::NotFound, "the certificate provider has no issued key for it yet".into())
+            })?;
+            let issued = crate::ca::IssuedCertificate::from_pem(&material.chain_pem, &material.key_pem)
+                .map_err(|e| fail(ErrorKind::InvalidRequest, e))?;
+            return tls_config(issued, min_version).map_err(|e| fail(ErrorKind::InvalidRequest, e.to_string()));
+        }
         let owned = self.find_certificates(&owner_of(&desired.tags), &[]).await?;
         let cert = owned
             .into_iter()
@@ -41,8 +50,7 @@ impl LocalCloud {
             .ok_or_else(|| fail(ErrorKind::NotFound, "no such certificate".into()))?;
         let names: Vec<String> = std::iter::once(cert.domain).chain(cert.alternative_names).collect();
         let issued = self.ca()?.issue(&names).map_err(|e| fail(ErrorKind::Other, e.to_string()))?;
-        tls_config(issued, desired.min_tls_version.unwrap_or_default())
-            .map_err(|e| fail(ErrorKind::InvalidRequest, e.to_string()))
+        tls_config(issued, min_version).map_err(|e| fail(ErrorKind::InvalidRequest, e.to_string()))
     }
 }
 

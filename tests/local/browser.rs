@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::{dashmath_spec, deploy};
 
-fn require(tool: &str) -> bool {
+pub(crate) fn require(tool: &str) -> bool {
     let found =
         Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
     assert!(found || std::env::var("CI").is_err(), "{tool} is required in CI (scripts/test installs it)");
@@ -19,7 +19,7 @@ fn require(tool: &str) -> bool {
 }
 
 /// Chromium without a screen, a sandbox, QUIC or any traffic of its own (only the page's, to loopback).
-const HEADLESS: [&str; 8] = [
+pub(crate) const HEADLESS: [&str; 8] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -31,7 +31,7 @@ const HEADLESS: [&str; 8] = [
 ];
 
 /// An NSS database under `home` that trusts `ca` for TLS servers, as `certutil` sets it up for a user.
-fn trust(home: &Path, ca: &Path) {
+pub(crate) fn trust(home: &Path, ca: &Path) {
     let db = home.join(".pki/nssdb");
     std::fs::create_dir_all(&db).unwrap();
     let db_arg = format!("sql:{}", db.display());

@@ -9,6 +9,7 @@ mod exposure;
 mod groups;
 mod hardcoded_port;
 mod lifecycle;
+mod public_domain;
 mod rollout;
 mod sticky;
 
@@ -68,7 +69,7 @@ pub(crate) struct Deployed {
 /// The data folder shared by these tests (its virtualenv cache makes later runs fast), with state of
 /// each caller's own: the tests deploy the same app side by side, which the deploy lock would refuse
 /// in one state folder.
-fn home() -> Paths {
+pub(crate) fn home() -> Paths {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let shared = std::env::temp_dir().join("scaling-test-home");
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

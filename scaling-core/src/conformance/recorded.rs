@@ -373,4 +373,8 @@ impl Certificate for Recorded {
         self.note("delete_certificate", true);
         self.inner.certificate.delete_certificate(owner, certificate).await
     }
+    async fn key_material(&self, certificate_id: &str) -> ProviderResult<Option<crate::providers::KeyMaterial>> {
+        self.note("key_material", false);
+        self.inner.certificate.key_material(certificate_id).await
+    }
 }

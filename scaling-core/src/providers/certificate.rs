@@ -58,6 +58,22 @@ pub struct CertificateInfo {
     pub in_use: bool,
 }
 
+/// An issued certificate's chain and private key, for a load balancer that serves it itself (the
+/// local provider's, a Kubernetes ingress): PEM text. `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyMaterial {
+    /// The leaf, then its intermediates.
+    pub chain_pem: String,
+    /// The leaf's private key.
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyMaterial").field("chain_pem", &self.chain_pem).finish_non_exhaustive()
+    }
+}
+
 /// Requests certificates, hands out the DNS records that validate them, and reports their status.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -75,4 +91,10 @@ pub trait Certificate: Send + Sync {
     async fn describe_certificate(&self, certificate: &CertificateInfo) -> ProviderResult<CertificateInfo>;
     /// Deletes an owned certificate; retryable while a listener still uses it.
     async fn delete_certificate(&self, owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()>;
+    /// The chain and key of the issued certificate `certificate_id`, for a load balancer of another
+    /// provider that serves it itself; `None` where the key never leaves the authority (ACM) or the
+    /// certificate is not issued yet. The default is `None`.
+    async fn key_material(&self, _certificate_id: &str) -> ProviderResult<Option<KeyMaterial>> {
+        Ok(None)
+    }
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 pub use autoscaling::{AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingTarget};
 pub use capabilities::{Capabilities, Capable, CertificateValidation, Vocabulary};
-pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate};
+pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, KeyMaterial};
 pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,
     Rollout, ServiceInfo, SupportResource, TrafficSource,

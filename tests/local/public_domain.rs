@@ -1,0 +1,101 @@
+//! Your own domain on one server: the local provider's compute and balancer, the RFC 2136 DNS
+//! provider on a real BIND, and the ACME provider on Pebble (Let's Encrypt's test authority). A deploy
+//! gets a certificate through DNS-01, publishes the app's names in the zone, and serves the page over
+//! HTTPS with a certificate that chains to the authority's root, in a TLS client and in Chromium;
+//! destroy removes the app's records and certificate and nothing else.
+
+#[path = "../../scaling-dns-update/tests/support/bind.rs"]
+mod bind;
+#[path = "../../scaling-acme/tests/support/pebble.rs"]
+mod pebble;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scaling_acme::{Acme, AcmeSettings};
+use scaling_core::providers::{CertificateValidation, Dns};
+use scaling_core::{Certificate, DeployOptions, DestroyOptions, Orchestrator, Owner, Providers, RecordedEvents};
+use scaling_dns_update::DnsUpdate;
+use scaling_local::LocalCloud;
+
+use crate::browser::{require, trust, HEADLESS};
+use crate::{dashmath_spec, home};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_serves_the_domain_with_a_certificate_from_the_acme_authority() {
+    let Some(bind) = bind::start_bind() else { return };
+    let Some(pebble) = pebble::start_pebble(bind.port) else { return };
+    if !require("chromium") || !require("certutil") || !require("curl") {
+        return;
+    }
+    let dns = Arc::new(DnsUpdate::new(&bind::settings(&bind, bind::SECRET)).unwrap());
+    let acme = Arc::new(
+        Acme::new(AcmeSettings {
+            directory: format!("https://127.0.0.1:{}/dir", pebble.port),
+            contact: "ops@example.test".into(),
+            state_dir: pebble.dir.join("acme"),
+            directory_root: Some(pebble.dir.join("ca.pem")),
+        })
+        .unwrap(),
+    );
+    let mut spec = dashmath_spec().with_domain("dashmath.example.test");
+    spec.app.desired_count = 2;
+    let cloud = Arc::new(LocalCloud::new(home(), spec.settings().unwrap()).serving_certificates_of(acme.clone()));
+    let mut providers =
+        Providers { dns: dns.clone(), certificate: acme.clone(), ..Providers::from_cloud(cloud.clone()) };
+    // Names now resolve only through the zone, and the authority checks records the DNS provider writes.
+    providers.capabilities.dns_records = true;
+    providers.capabilities.certificate_validation = CertificateValidation::PublishedRecords;
+    let options = DeployOptions { poll_interval: Duration::from_millis(250), ..DeployOptions::default() };
+    let orchestrator = Orchestrator::new(providers).with_options(options);
+
+    let report = orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.expect("deploy");
+    assert!(report.urls.iter().any(|u| u.starts_with("https://dashmath.example.test")), "{:?}", report.urls);
+    let zone = dns.find_zone("dashmath.example.test").await.unwrap().unwrap();
+    let published: Vec<String> = dns
+        .list_records(&zone)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.owner.as_deref() == Some("dashmath"))
+        .map(|r| format!("{} {}", r.name, r.kind))
+        .collect();
+    for wanted in ["dashmath.example.test CNAME", "www.dashmath.example.test CNAME"] {
+        assert!(published.iter().any(|p| p == wanted), "{wanted} in {published:?}");
+    }
+
+    // A client that trusts only the authority's root reaches both names.
+    let root = pebble::issuing_root(&pebble);
+    let port = cloud.listener_port(443).expect("https listener");
+    for host in ["dashmath.example.test", "www.dashmath.example.test"] {
+        let reply = scaling_tests::https::once(host, port, Some(scaling_tests::https::trusting(&root)), "/")
+            .await
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
+        assert_eq!(reply.status, 200, "{host}");
+        assert!(reply.body.contains("_dash-config"), "{host}: the Dash page");
+    }
+
+    // And so does Chromium, trusting that root as a user's browser trusts Let's Encrypt's.
+    let browser_home = pebble.dir.join("chromium");
+    std::fs::create_dir_all(&browser_home).unwrap();
+    std::fs::write(browser_home.join("root.pem"), &root).unwrap();
+    trust(&browser_home, &browser_home.join("root.pem"));
+    let output = tokio::process::Command::new("chromium")
+        .env("HOME", &browser_home)
+        .args(HEADLESS)
+        .arg("--host-resolver-rules=MAP *.example.test 127.0.0.1, MAP example.test 127.0.0.1")
+        .args(["--virtual-time-budget=15000", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", browser_home.join("profile").display()))
+        .arg(format!("https://dashmath.example.test:{port}/"))
+        .output()
+        .await
+        .unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(dom.contains("Dash Arithmetic"), "rendered: {dom}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
+
+    // Destroy: the app's records and certificate go; the server's zone and its own records stay.
+    orchestrator.destroy(&spec, &DestroyOptions::default(), &RecordedEvents::new()).await.expect("destroy");
+    let left: Vec<String> = dns.list_records(&zone).await.unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(left, ["legacy.example.test", "ns1.example.test"]);
+    assert_eq!(acme.find_certificates(&Owner::new("dashmath"), &[]).await.unwrap(), []);
+}
