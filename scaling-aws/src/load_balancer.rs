@@ -202,6 +202,14 @@ impl AwsProvider {
     }
 }
 
+/// An ARN of a certificate an ALB can serve: ACM's, or an IAM server certificate's.
+/// <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html>
+fn is_acm_or_iam_certificate(id: &str) -> bool {
+    let mut parts = id.splitn(6, ':');
+    let (arn, _, service) = (parts.next(), parts.next(), parts.next());
+    arn == Some("arn") && matches!(service, Some("acm") | Some("iam"))
+}
+
 #[async_trait]
 impl LoadBalancer for AwsProvider {
     async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
@@ -473,6 +481,16 @@ impl LoadBalancer for AwsProvider {
 
     async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo> {
         let resource = format!("{}:{}", lb.name, desired.port);
+        if let Some(id) = desired.certificate_id.as_deref().filter(|id| !is_acm_or_iam_certificate(id)) {
+            return Err(scaling_core::ProviderError::new(
+                "CreateListener",
+                &resource,
+                scaling_core::ErrorKind::InvalidRequest,
+                format!(
+                    "an Application Load Balancer serves only ACM (or IAM) certificates, and {id} is not one: pair                      the AWS load balancer with the AWS certificate provider (ACM); certificates of other                      authorities serve from a load balancer that loads their key"
+                ),
+            ));
+        }
         let protocol = match desired.protocol {
             Protocol::Http => ProtocolEnum::Http,
             Protocol::Https => ProtocolEnum::Https,

@@ -450,3 +450,35 @@ async fn a_rollout_the_circuit_breaker_failed_is_started_again_with_force_new_de
     provider.ensure_service(&desired_service(true)).await.unwrap();
     assert_eq!(update.num_calls(), 1, "UpdateService carried forceNewDeployment on the same revision");
 }
+
+#[tokio::test]
+async fn an_alb_refuses_a_certificate_acm_does_not_hold_before_any_call() {
+    use scaling_core::providers::{
+        DesiredListener, Endpoint, ListenerAction, LoadBalancerInfo, LoadBalancerStatus, Protocol,
+    };
+    // No rule: any ELB call would fail the test with the mock's own error instead.
+    let provider = Mocks::default().provider();
+    let lb = LoadBalancerInfo {
+        id: "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/dashmath-alb/1".into(),
+        name: "dashmath-alb".into(),
+        endpoint: Endpoint::hostname("dashmath-alb.elb.amazonaws.com"),
+        firewall_ids: Vec::new(),
+        idle_timeout: std::time::Duration::from_secs(60),
+        drop_invalid_header_fields: true,
+        status: LoadBalancerStatus::Active,
+        drift: Vec::new(),
+        connections: None,
+    };
+    let listener = DesiredListener {
+        port: 443,
+        protocol: Protocol::Https,
+        action: ListenerAction::Forward { backend_id: "arn:tg".into() },
+        certificate_id: Some("acme-0001764770000-3f2a9c1d7b44".into()),
+        min_tls_version: None,
+        tags: Default::default(),
+    };
+    let refused = provider.ensure_listener(&lb, &listener).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::InvalidRequest, "{refused}");
+    assert!(refused.message.contains("only ACM"), "{refused}");
+    // ACM's ARNs (every HTTPS deploy of the moto suite) pass.
+}
