@@ -8,7 +8,7 @@
 //! same order.
 //!
 //! ```no_run
-//! # fn run() -> Result<(), scaling_acme::SettingsError> {
+//! # fn run() -> Result<(), scaling_core::SpecErrors> {
 //! use scaling_acme::{Acme, AcmeSettings};
 //! let settings = AcmeSettings {
 //!     directory: AcmeSettings::LETS_ENCRYPT_STAGING.into(),
@@ -27,4 +27,4 @@ mod settings;
 mod store;
 
 pub use provider::Acme;
-pub use settings::{AcmeSettings, SettingsError};
+pub use settings::AcmeSettings;

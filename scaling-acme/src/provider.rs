@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use scaling_core::providers::{
     Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, KeyMaterial, Owner,
 };
-use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult, SpecErrors};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::order::{self, Progress};
-use crate::settings::{AcmeSettings, SettingsError};
+use crate::settings::AcmeSettings;
 use crate::store::{Store, Stored};
 
 /// Certificates from one ACME directory, for one state folder.
@@ -33,15 +33,19 @@ fn io(operation: &str, resource: &str, e: std::io::Error) -> ProviderError {
 }
 
 impl Acme {
-    /// The provider for `settings`, refused with the first problem [`AcmeSettings::problems`] finds;
+    /// The provider for `settings`, refused with every problem [`AcmeSettings::problems`] finds;
     /// makes the state folder (0700). Makes no call to the authority.
-    pub fn new(settings: AcmeSettings) -> Result<Self, SettingsError> {
-        if let Some(problem) = settings.problems().into_iter().next() {
-            return Err(problem);
+    pub fn new(settings: AcmeSettings) -> Result<Self, SpecErrors> {
+        let problems = settings.problems();
+        if !problems.is_empty() {
+            return Err(SpecErrors { problems });
         }
-        let store = Store::open(&settings.state_dir).map_err(|e| SettingsError::Invalid {
-            field: "state_dir",
-            problem: format!("{}: {e}", settings.state_dir.display()),
+        let store = Store::open(&settings.state_dir).map_err(|e| SpecErrors {
+            problems: vec![Problem::new(
+                "state_dir",
+                format!("{}: {e}", settings.state_dir.display()),
+                "give a folder this user may create and write",
+            )],
         })?;
         Ok(Self { settings, store, account: OnceCell::new() })
     }

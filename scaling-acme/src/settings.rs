@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use scaling_core::Problem;
 use serde::{Deserialize, Serialize};
 
 /// Where certificates come from and where their keys are kept.
@@ -34,36 +35,40 @@ impl AcmeSettings {
 
     /// Every problem, each naming its field and the fix; empty when the settings can work. Makes no
     /// call.
-    pub fn problems(&self) -> Vec<SettingsError> {
+    pub fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let directory = match self.directory.as_str() {
             "staging" => Self::LETS_ENCRYPT_STAGING,
             other => other,
         };
         if !directory.starts_with("https://") {
-            out.push(invalid(
+            out.push(Problem::new(
                 "directory",
-                format!("{directory:?} is not an https:// URL: leave it out for Let's Encrypt, or write `staging`"),
+                format!("{directory:?} is not an https:// URL"),
+                "leave it out for Let's Encrypt, or write `staging` for its staging directory",
             ));
         }
         let (user, domain) = self.contact.split_once('@').unwrap_or_default();
         if user.is_empty() || !domain.contains('.') || self.contact.contains(char::is_whitespace) {
-            out.push(invalid(
+            out.push(Problem::new(
                 "contact",
-                format!(
-                    "{:?} is not an e-mail address: the authority writes there before a certificate expires",
-                    self.contact
-                ),
+                format!("{:?} is not an e-mail address", self.contact),
+                "give an address the authority may write to before a certificate expires",
             ));
         }
         if self.state_dir.as_os_str().is_empty() || !self.state_dir.is_absolute() {
-            out.push(invalid("state_dir", "must be an absolute folder of this machine's, e.g. /var/lib/scaling/acme"));
+            out.push(Problem::new(
+                "state_dir",
+                "is not an absolute path",
+                "give a folder of this machine's, e.g. /var/lib/scaling/acme",
+            ));
         }
         if let Some(root) = &self.directory_root {
             if !root.is_file() {
-                out.push(invalid(
+                out.push(Problem::new(
                     "directory_root",
-                    format!("{} is not a file: give the PEM root to trust", root.display()),
+                    format!("{} is not a file", root.display()),
+                    "give the PEM root to trust",
                 ));
             }
         }
@@ -77,24 +82,6 @@ impl AcmeSettings {
             other => other.into(),
         }
     }
-}
-
-/// A setting that cannot work, naming the field and the fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SettingsError {
-    /// A field's value is wrong.
-    #[error("{field}: {problem}")]
-    Invalid {
-        /// The field, e.g. `contact`.
-        field: &'static str,
-        /// What is wrong and how to fix it.
-        problem: String,
-    },
-}
-
-fn invalid(field: &'static str, problem: impl Into<String>) -> SettingsError {
-    SettingsError::Invalid { field, problem: problem.into() }
 }
 
 #[cfg(test)]

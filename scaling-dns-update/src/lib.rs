@@ -29,4 +29,4 @@ mod settings;
 mod wire;
 
 pub use provider::DnsUpdate;
-pub use settings::{DnsUpdateSettings, SettingsError};
+pub use settings::DnsUpdateSettings;

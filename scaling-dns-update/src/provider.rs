@@ -5,11 +5,11 @@ use async_trait::async_trait;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, UpdateMessage};
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use scaling_core::providers::{Delegation, Dns, DnsRecord, Owner, Tags, ZoneInfo};
-use scaling_core::{ErrorKind, ProviderError, ProviderResult};
+use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult, SpecErrors};
 
 use crate::markers::{self, Owners};
 use crate::records::{bare, fqdn, record_type, sets, wire_records};
-use crate::settings::{DnsUpdateSettings, SettingsError};
+use crate::settings::DnsUpdateSettings;
 use crate::wire::{Server, WireError};
 
 /// The [`Dns`] provider of one zone on one server.
@@ -38,15 +38,18 @@ fn error(operation: &str, resource: &str, e: WireError) -> ProviderError {
 }
 
 impl DnsUpdate {
-    /// The provider for `settings`, refused with the first problem [`DnsUpdateSettings::problems`]
+    /// The provider for `settings`, refused with every problem [`DnsUpdateSettings::problems`]
     /// finds. Makes no call.
-    pub fn new(settings: &DnsUpdateSettings) -> Result<Self, SettingsError> {
-        if let Some(problem) = settings.problems().into_iter().next() {
-            return Err(problem);
+    pub fn new(settings: &DnsUpdateSettings) -> Result<Self, SpecErrors> {
+        let problems = settings.problems();
+        if !problems.is_empty() {
+            return Err(SpecErrors { problems });
         }
-        let server = Server::new(settings.server, settings.key()?)
-            .map_err(|problem| SettingsError::Invalid { field: "key_name", problem })?;
-        Ok(Self { server, zone: settings.zone_name()? })
+        let one = |problem| SpecErrors { problems: vec![problem] };
+        let server = Server::new(settings.server, settings.key().map_err(one)?).map_err(|message| {
+            one(Problem::new("key_name", message, "give the key's name as the server's config names it"))
+        })?;
+        Ok(Self { server, zone: settings.zone_name().map_err(one)? })
     }
 
     /// Every record of the zone, by a signed transfer.

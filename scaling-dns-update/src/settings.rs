@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use hickory_proto::dnssec::rdata::tsig::TsigAlgorithm;
+use scaling_core::Problem;
 use serde::{Deserialize, Serialize};
 
 /// Where and how updates are sent. The key's secret is read from `key_file` (kept 0600) and never
@@ -30,22 +31,8 @@ fn default_algorithm() -> String {
     "hmac-sha256".into()
 }
 
-/// A setting that cannot work, naming the field and the fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SettingsError {
-    /// A field's value is wrong.
-    #[error("{field}: {problem}")]
-    Invalid {
-        /// The field, e.g. `key_file`.
-        field: &'static str,
-        /// What is wrong and how to fix it.
-        problem: String,
-    },
-}
-
-fn invalid(field: &'static str, problem: impl Into<String>) -> SettingsError {
-    SettingsError::Invalid { field, problem: problem.into() }
+fn invalid(field: &str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+    Problem::new(field, message, fix)
 }
 
 /// A TSIG key ready to sign with. Its bytes never leave this crate and are not printed.
@@ -64,7 +51,7 @@ impl std::fmt::Debug for Key {
 impl DnsUpdateSettings {
     /// Every problem, each naming its field; empty when the settings can work. Reads the key file's
     /// mode and shape, never prints its secret.
-    pub fn problems(&self) -> Vec<SettingsError> {
+    pub fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         if let Err(e) = self.zone_name() {
             out.push(e);
@@ -73,7 +60,7 @@ impl DnsUpdateSettings {
             out.push(e);
         }
         if self.key_name.trim().is_empty() {
-            out.push(invalid("key_name", "is empty: give the key's name as the server's config names it"));
+            out.push(invalid("key_name", "is empty", "give the key's name as the server's config names it"));
         }
         if let Err(e) = read_secret(&self.key_file) {
             out.push(e);
@@ -82,7 +69,7 @@ impl DnsUpdateSettings {
     }
 
     /// The zone without its trailing dot, lower case.
-    pub(crate) fn zone_name(&self) -> Result<String, SettingsError> {
+    pub(crate) fn zone_name(&self) -> Result<String, Problem> {
         let zone = self.zone.trim_end_matches('.').to_ascii_lowercase();
         let valid = !zone.is_empty()
             && zone
@@ -91,11 +78,11 @@ impl DnsUpdateSettings {
         if valid {
             Ok(zone)
         } else {
-            Err(invalid("zone", format!("{:?} is not a domain name: write it as example.com", self.zone)))
+            Err(invalid("zone", format!("{:?} is not a domain name", self.zone), "write it as example.com"))
         }
     }
 
-    pub(crate) fn key(&self) -> Result<Key, SettingsError> {
+    pub(crate) fn key(&self) -> Result<Key, Problem> {
         Ok(Key {
             name: self.key_name.trim().trim_end_matches('.').to_string(),
             algorithm: algorithm(&self.key_algorithm)?,
@@ -104,31 +91,35 @@ impl DnsUpdateSettings {
     }
 }
 
-fn algorithm(name: &str) -> Result<TsigAlgorithm, SettingsError> {
+fn algorithm(name: &str) -> Result<TsigAlgorithm, Problem> {
     match name.to_ascii_lowercase().trim_end_matches('.') {
         "hmac-sha256" | "sha256" => Ok(TsigAlgorithm::HmacSha256),
         "hmac-sha384" | "sha384" => Ok(TsigAlgorithm::HmacSha384),
         "hmac-sha512" | "sha512" => Ok(TsigAlgorithm::HmacSha512),
         other => Err(invalid(
             "key_algorithm",
-            format!("{other:?} is not supported: use hmac-sha256 (tsig-keygen's default), hmac-sha384 or hmac-sha512"),
+            format!("{other:?} is not supported"),
+            "use hmac-sha256 (tsig-keygen's default), hmac-sha384 or hmac-sha512",
         )),
     }
 }
 
 /// The secret of a `tsig-keygen` file or a bare base64 file, refused when others may read it.
-fn read_secret(path: &Path) -> Result<Vec<u8>, SettingsError> {
+fn read_secret(path: &Path) -> Result<Vec<u8>, Problem> {
     use std::os::unix::fs::PermissionsExt;
     let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| invalid("key_file", format!("{shown}: {e}: write the key there (tsig-keygen NAME > FILE)")))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        invalid("key_file", format!("{shown}: {e}"), format!("write the key there: tsig-keygen NAME > {shown}"))
+    })?;
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(invalid(
             "key_file",
-            format!("{shown} may be read by others (mode {:o}): chmod 600 {shown}", meta.permissions().mode() & 0o777),
+            format!("{shown} may be read by others (mode {:o})", meta.permissions().mode() & 0o777),
+            format!("chmod 600 {shown}"),
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| invalid("key_file", format!("{shown}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid("key_file", format!("{shown}: {e}"), "make the file readable by this user"))?;
     let encoded = match text.find("secret") {
         Some(at) => text[at..].split('"').nth(1).unwrap_or_default().to_string(),
         None => text.trim().to_string(),
@@ -137,7 +128,7 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, SettingsError> {
         .decode(encoded.trim())
         .ok()
         .filter(|secret| !secret.is_empty())
-        .ok_or_else(|| invalid("key_file", format!("{shown} holds no base64 secret: write what tsig-keygen prints")))
+        .ok_or_else(|| invalid("key_file", format!("{shown} holds no base64 secret"), "write what tsig-keygen prints"))
 }
 
 #[cfg(test)]

@@ -48,8 +48,8 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     pub fn new(address: SocketAddr, key: Key) -> Result<Self, String> {
-        let name = Name::from_ascii(format!("{}.", key.name)).map_err(|e| format!("key_name: {e}"))?;
-        let signer = TSigner::new(key.secret, key.algorithm, name, FUDGE).map_err(|e| format!("key: {e}"))?;
+        let name = Name::from_ascii(format!("{}.", key.name)).map_err(|e| format!("not a DNS name: {e}"))?;
+        let signer = TSigner::new(key.secret, key.algorithm, name, FUDGE).map_err(|e| e.to_string())?;
         Ok(Self { address, signer })
     }
 
