@@ -23,6 +23,7 @@
 
 mod order;
 mod provider;
+mod renewal;
 mod settings;
 mod store;
 

@@ -106,8 +106,8 @@ pub(crate) async fn start(account: &Account, names: &[String]) -> Result<(String
 pub(crate) enum Progress {
     /// The authority is still validating or issuing.
     Pending,
-    /// Issued: the chain and its key saved.
-    Issued,
+    /// Issued: the chain (PEM), saved with its key.
+    Issued(String),
     /// Failed, with the authority's reason.
     Failed(String),
 }
@@ -165,7 +165,7 @@ async fn chain(order: &mut instant_acme::Order, store: &Store, id: &str) -> Resu
     match order.certificate().await.map_err(|e| error("certificate", id, e))? {
         Some(chain) => {
             store.save_chain(id, &chain).map_err(|e| io("certificate", id, e))?;
-            Ok(Progress::Issued)
+            Ok(Progress::Issued(chain))
         }
         None => Ok(Progress::Pending),
     }

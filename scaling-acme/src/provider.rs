@@ -81,7 +81,7 @@ impl Certificate for Acme {
     /// Every one the owner has, whatever `domains` says: the state folder costs nothing to read.
     async fn find_certificates(&self, owner: &Owner, _domains: &[String]) -> ProviderResult<Vec<CertificateInfo>> {
         let all = self.store.list().map_err(|e| io("find_certificates", &owner.app, e))?;
-        Ok(all.into_iter().filter(|s| owner.owns(&s.tags)).map(|s| s.info).collect())
+        Ok(all.into_iter().filter(|s| owner.owns(&s.tags)).map(crate::renewal::with_renewal).collect())
     }
 
     /// The order made with `desired.request_key`, or a new one whose DNS-01 records are returned as
@@ -104,10 +104,12 @@ impl Certificate for Acme {
                 status: CertificateStatus::PendingValidation,
                 validation_records,
                 in_use: false,
+                renewal_due: None,
             },
             tags: desired.tags.clone(),
             request_key: desired.request_key.clone(),
             order_url,
+            validity: None,
         };
         self.store.save(&stored).map_err(|e| io("request_certificate", &desired.domain, e))?;
         Ok(stored.info)
@@ -118,16 +120,19 @@ impl Certificate for Acme {
     async fn describe_certificate(&self, certificate: &CertificateInfo) -> ProviderResult<CertificateInfo> {
         let mut stored = self.stored("describe_certificate", &certificate.id)?;
         if stored.info.status != CertificateStatus::PendingValidation {
-            return Ok(stored.info);
+            return Ok(crate::renewal::with_renewal(stored));
         }
         let progress = order::advance(self.account().await?, &self.store, &stored.info.id, &stored.order_url).await?;
         stored.info.status = match progress {
             Progress::Pending => return Ok(stored.info),
-            Progress::Issued => CertificateStatus::Issued,
+            Progress::Issued(chain) => {
+                stored.validity = crate::renewal::validity(&chain);
+                CertificateStatus::Issued
+            }
             Progress::Failed(reason) => CertificateStatus::Failed(reason),
         };
         self.store.save(&stored).map_err(|e| io("describe_certificate", &stored.info.id, e))?;
-        Ok(stored.info)
+        Ok(crate::renewal::with_renewal(stored))
     }
 
     async fn delete_certificate(&self, owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()> {

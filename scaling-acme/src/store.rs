@@ -21,6 +21,9 @@ pub(crate) struct Stored {
     pub request_key: String,
     /// The ACME order's URL.
     pub order_url: String,
+    /// The issued certificate's validity, seconds since the epoch: (not before, not after).
+    #[serde(default)]
+    pub validity: Option<(i64, i64)>,
 }
 
 /// The folder.

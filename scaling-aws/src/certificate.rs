@@ -51,6 +51,8 @@ fn info(c: &aws_sdk_acm::types::CertificateDetail) -> Option<CertificateInfo> {
         status,
         validation_records: records,
         in_use: !c.in_use_by().is_empty(),
+        // ACM renews a DNS-validated certificate by itself while its records stay.
+        renewal_due: None,
     })
 }
 

@@ -222,6 +222,7 @@ fn certificate_info() -> CertificateInfo {
         status: CertificateStatus::Issued,
         validation_records: vec![],
         in_use: true,
+        renewal_due: None,
     }
 }
 

@@ -45,6 +45,7 @@ impl Certificate for LocalCloud {
             status: CertificateStatus::Issued,
             validation_records: Vec::new(),
             in_use: false,
+            renewal_due: None,
         };
         let made = self
             .records

@@ -1,8 +1,9 @@
 //! Your own domain on one server: the local provider's compute and balancer, the RFC 2136 DNS
 //! provider on a real BIND, and the ACME provider on Pebble (Let's Encrypt's test authority). A deploy
 //! gets a certificate through DNS-01, publishes the app's names in the zone, and serves the page over
-//! HTTPS with a certificate that chains to the authority's root, in a TLS client and in Chromium;
-//! destroy removes the app's records and certificate and nothing else.
+//! HTTPS with a certificate that chains to the authority's root, in a TLS client and in Chromium; once
+//! two thirds of the certificate's (short) life have passed, a deploy renews it under load with no
+//! failed request; destroy removes the app's records and certificate and nothing else.
 
 #[path = "../../scaling-dns-update/tests/support/bind.rs"]
 mod bind;
@@ -24,7 +25,8 @@ use crate::{dashmath_spec, home};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_serves_the_domain_with_a_certificate_from_the_acme_authority() {
     let Some(bind) = bind::start_bind() else { return };
-    let Some(pebble) = pebble::start_pebble(bind.port) else { return };
+    // Certificates of 45 seconds: due for renewal after 30.
+    let Some(pebble) = pebble::start_pebble_issuing_for(bind.port, Some(45)) else { return };
     if !require("chromium") || !require("certutil") || !require("curl") {
         return;
     }
@@ -93,9 +95,93 @@ async fn a_deploy_serves_the_domain_with_a_certificate_from_the_acme_authority()
     let dom = String::from_utf8_lossy(&output.stdout);
     assert!(dom.contains("Dash Arithmetic"), "rendered: {dom}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
 
+    // Renewal under load: keep-alive clients and new connections all the while, none may fail.
+    let owner = Owner::new("dashmath");
+    let first = acme.find_certificates(&owner, &[]).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let load = Load::start(port, scaling_tests::https::trusting(&root));
+    for _ in 0..200 {
+        if acme.find_certificates(&owner, &[]).await.unwrap()[0].renewal_due.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let due = acme.find_certificates(&owner, &[]).await.unwrap()[0].renewal_due.clone();
+    assert!(due.as_deref().is_some_and(|d| d.contains("two thirds")), "{due:?}");
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.expect("the renewing deploy");
+    let (ok, failed) = load.stop().await;
+    eprintln!("renewal under load: {ok} requests succeeded, {failed} failed");
+    let now = acme.find_certificates(&owner, &[]).await.unwrap();
+    assert_eq!(now.len(), 1, "the old certificate is removed: {now:?}");
+    assert_ne!(now[0].id, first[0].id, "a new certificate");
+    assert!(now[0].renewal_due.is_none());
+    assert_eq!(failed, 0, "no request failed during the renewal ({ok} succeeded)");
+    assert!(ok > 0);
+    let fresh =
+        scaling_tests::https::once("www.dashmath.example.test", port, Some(scaling_tests::https::trusting(&root)), "/");
+    assert_eq!(fresh.await.unwrap().status, 200, "a new connection gets the new certificate");
+
     // Destroy: the app's records and certificate go; the server's zone and its own records stay.
     orchestrator.destroy(&spec, &DestroyOptions::default(), &RecordedEvents::new()).await.expect("destroy");
     let left: Vec<String> = dns.list_records(&zone).await.unwrap().into_iter().map(|r| r.name).collect();
     assert_eq!(left, ["legacy.example.test", "ns1.example.test"]);
     assert_eq!(acme.find_certificates(&Owner::new("dashmath"), &[]).await.unwrap(), []);
+}
+
+/// Clients requesting `/` until stopped: half on one keep-alive connection each, half on a new
+/// connection per request, bounded to a minute.
+struct Load {
+    stop: Arc<tokio::sync::Notify>,
+    tasks: Vec<tokio::task::JoinHandle<(usize, usize)>>,
+}
+
+impl Load {
+    fn start(port: u16, tls: scaling_tests::https::TlsConfig) -> Self {
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let tasks = (0..6)
+            .map(|n| {
+                let (stop, tls) = (stop.clone(), tls.clone());
+                tokio::spawn(async move {
+                    let (mut ok, mut failed) = (0, 0);
+                    let started = tokio::time::Instant::now();
+                    let mut kept = None;
+                    let stopped = stop.notified();
+                    tokio::pin!(stopped);
+                    while started.elapsed() < Duration::from_secs(60) {
+                        let reply = async {
+                            if n % 2 == 1 || kept.is_none() {
+                                let connection = scaling_tests::https::Connection::open(
+                                    "dashmath.example.test",
+                                    port,
+                                    Some(tls.clone()),
+                                );
+                                kept = Some(connection.await.map_err(|e| e.to_string())?);
+                            }
+                            kept.as_mut().expect("a connection").send("GET", "/", None).await
+                        };
+                        tokio::select! {
+                            _ = &mut stopped => break,
+                            reply = reply => match reply {
+                                Ok(r) if r.status == 200 => ok += 1,
+                                _ => failed += 1,
+                            },
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    (ok, failed)
+                })
+            })
+            .collect();
+        Self { stop, tasks }
+    }
+
+    async fn stop(self) -> (usize, usize) {
+        self.stop.notify_waiters();
+        let mut totals = (0, 0);
+        for task in self.tasks {
+            let (ok, failed) = task.await.unwrap();
+            totals = (totals.0 + ok, totals.1 + failed);
+        }
+        totals
+    }
 }

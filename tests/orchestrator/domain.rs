@@ -102,6 +102,29 @@ async fn destroy_removes_a_certificate_of_a_domain_the_app_no_longer_names() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_certificate_due_for_renewal_is_replaced_and_the_old_one_removed() {
+    let cloud = InMemoryCloud::new().shared();
+    let orchestrator = orchestrator(&cloud);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    let old = cloud.inventory().into_iter().filter(|l| l.starts_with("certificate ")).collect::<Vec<_>>();
+    cloud.due_for_renewal("dashmath.example.com", "two thirds of its 90 days have passed");
+
+    let spec = seed_spec();
+    let plan = orchestrator.plan(&spec, orchestrator.prepare_image(&spec, None).await.unwrap()).await.unwrap();
+    let row = plan.change(StepId::Certificate).unwrap();
+    assert_eq!(row.action, Action::Replace);
+    assert!(row.reason.starts_with("renew ") && row.reason.contains("two thirds"), "{row:?}");
+    orchestrator.apply(&plan, &RecordedEvents::new()).await.unwrap();
+    let now: Vec<String> = cloud.inventory().into_iter().filter(|l| l.starts_with("certificate ")).collect();
+    assert_eq!(now.len(), 1, "the old one is removed once the listener serves the new: {now:?}");
+    let listener = cloud.inventory().into_iter().find(|l| l.starts_with("listener dashmath:443")).unwrap();
+    assert!(!old.is_empty() && !listener.is_empty());
+    cloud.clear_calls();
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(cloud.mutating_calls(), [], "renewed once, then nothing to do");
+}
+
+#[tokio::test(start_paused = true)]
 async fn removing_the_domain_removes_https_records_and_certificate_but_keeps_the_zone() {
     let cloud = InMemoryCloud::new().shared();
     let orchestrator = orchestrator(&cloud);

@@ -31,9 +31,14 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-#[allow(clippy::zombie_processes)] // killed and waited for in `Drop`
 /// Starts Pebble resolving through `dns_port`; `None` (outside CI) when it is not installed.
 pub fn start_pebble(dns_port: u16) -> Option<Pebble> {
+    start_pebble_issuing_for(dns_port, None)
+}
+
+/// [`start_pebble`] issuing certificates valid for `seconds` (Pebble's default is five years).
+#[allow(clippy::zombie_processes)] // killed and waited for in `Drop`
+pub fn start_pebble_issuing_for(dns_port: u16, seconds: Option<u64>) -> Option<Pebble> {
     let found = Path::new("/usr/bin/pebble").exists();
     assert!(found || std::env::var("CI").is_err(), "pebble is required in CI (scripts/test installs it)");
     if !found {
@@ -66,7 +71,8 @@ pub fn start_pebble(dns_port: u16) -> Option<Pebble> {
         "httpPort": free_port(),
         "tlsPort": free_port(),
         "ocspResponderURL": "",
-        "externalAccountBindingRequired": false
+        "externalAccountBindingRequired": false,
+        "certificateValidityPeriod": seconds.unwrap_or(157_766_400)
     }});
     std::fs::write(dir.join("pebble.json"), config.to_string()).unwrap();
     let child = Command::new("setpriv")

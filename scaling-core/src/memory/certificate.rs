@@ -131,6 +131,7 @@ impl Certificate for InMemoryCloud {
                         status: CertificateStatus::PendingValidation,
                         validation_records: names.into_iter().map(|n| validation_record(n)).collect(),
                         in_use: false,
+                        renewal_due: None,
                     };
                     let cert = super::state::Certificate {
                         info,

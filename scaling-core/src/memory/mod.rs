@@ -216,6 +216,14 @@ impl InMemoryCloud {
         lock(&self.state).failing_rollouts = reason.map(str::to_string);
     }
 
+    /// Marks every certificate of `domain` as due for renewal, `why` in words, as an authority that
+    /// does not renew by itself (ACME) reports it once two thirds of its life have passed.
+    pub fn due_for_renewal(&self, domain: &str, why: &str) {
+        for cert in lock(&self.state).certificates.values_mut().filter(|c| c.info.domain == domain) {
+            cert.info.renewal_due = Some(why.to_string());
+        }
+    }
+
     /// Makes builds report this platform, whatever was asked (to test the mismatch check).
     pub fn set_build_platform(&self, platform: Option<crate::spec::Platform>) {
         lock(&self.state).build_platform = platform;

@@ -186,6 +186,7 @@ pub(crate) fn matching_certificate<'a>(
         c.domain == desired.domain
             && names == desired.alternative_names
             && !matches!(c.status, CertificateStatus::Failed(_))
+            && c.renewal_due.is_none()
     })
 }
 
@@ -197,6 +198,10 @@ pub(crate) fn certificate(desired: &DesiredCertificate, owned: &[CertificateInfo
         Some(old) if matches!(old.status, CertificateStatus::Failed(_)) => {
             Diff { action: Action::Replace, reason: format!("{} failed; requesting a new one", old.id) }
         }
+        Some(old) if old.renewal_due.is_some() => Diff {
+            action: Action::Replace,
+            reason: format!("renew {}: {}", old.id, old.renewal_due.as_deref().unwrap_or_default()),
+        },
         Some(old) => Diff {
             action: Action::Replace,
             reason: format!(

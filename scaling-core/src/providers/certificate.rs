@@ -56,6 +56,11 @@ pub struct CertificateInfo {
     pub validation_records: Vec<DnsRecord>,
     /// True while a listener uses it.
     pub in_use: bool,
+    /// Why the provider asks for a new certificate before this one ends, in words (an authority that
+    /// does not renew by itself: ACME, after two thirds of the certificate's life); `None` otherwise
+    /// (ACM renews its own). The next deploy replaces it, and the balancer swaps it in live.
+    #[serde(default)]
+    pub renewal_due: Option<String>,
 }
 
 /// An issued certificate's chain and private key, for a load balancer that serves it itself (the
