@@ -46,6 +46,10 @@ fn io(operation: &str, resource: &str, e: std::io::Error) -> ProviderError {
 }
 
 fn builder(settings: &AcmeSettings) -> Result<AccountBuilder, instant_acme::Error> {
+    // The ACME client's TLS asks rustls for the process's provider; a build with both of rustls's
+    // providers (the AWS SDK brings aws-lc-rs) has no single default, so ring is installed unless the
+    // program chose one (an error here only says one was already installed).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match &settings.directory_root {
         Some(root) => Account::builder_with_root(root),
         None => Account::builder(),
