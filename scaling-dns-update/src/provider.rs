@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, UpdateMessage};
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
-use scaling_core::providers::{Delegation, Dns, DnsRecord, Owner, Tags, ZoneInfo};
+use scaling_core::providers::{Delegation, Dns, DnsRecord, Owner, RecordKind, Tags, ZoneInfo};
 use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult, SpecErrors};
 
 use crate::markers::{self, Owners};
@@ -212,9 +212,14 @@ impl Dns for DnsUpdate {
                     format!("{} is outside the zone {}", record.name, zone.name),
                 ));
             }
-            let there = current.iter().find(|c| c.name == record.name && c.kind == record.kind);
-            if let Some(there) = there.filter(|t| t.owner.as_ref() != Some(app)) {
-                return Err(refuse_foreign("upsert_records", record, there.owner.as_ref()));
+            // The same set, or any set where a CNAME would sit beside other data (RFC 1034 §3.6.2;
+            // a server drops such an update silently, RFC 2136 §3.4.2.2).
+            let clashes = |c: &&DnsRecord| {
+                c.name == record.name
+                    && (c.kind == record.kind || c.kind == RecordKind::Cname || record.kind == RecordKind::Cname)
+            };
+            if let Some(there) = current.iter().filter(clashes).find(|t| t.owner.as_ref() != Some(app)) {
+                return Err(refuse_foreign("upsert_records", there, there.owner.as_ref()));
             }
             owners.insert((record.name.clone(), record.kind), app.clone());
         }

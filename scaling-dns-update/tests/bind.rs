@@ -57,6 +57,10 @@ async fn records_are_written_read_back_replaced_and_removed_and_foreign_ones_are
     assert_eq!(refused.kind, ErrorKind::Conflict, "{refused}");
     assert!(refused.message.contains("someone outside scaling"), "{refused}");
     assert_eq!(dns.delete_records(&app, &zone, &[takeover]).await.unwrap_err().kind, ErrorKind::Conflict);
+    // A CNAME cannot sit beside someone else's address record (the server would drop it silently).
+    let beside = record("legacy.example.test", RecordKind::Cname, &["dashmath.example.test"], "dashmath");
+    let refused = dns.upsert_records(&zone, std::slice::from_ref(&beside)).await.unwrap_err();
+    assert!(refused.message.contains("legacy.example.test A"), "{refused}");
     let other = record("api.example.test", RecordKind::A, &["127.0.0.9"], "other");
     dns.upsert_records(&zone, std::slice::from_ref(&other)).await.unwrap();
     let theirs = [record("api.example.test", RecordKind::A, &["127.0.0.2"], "dashmath")];
