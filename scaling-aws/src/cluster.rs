@@ -614,10 +614,8 @@ impl Cluster for AwsProvider {
         match self.service_in_any_state(&cluster, &service.name).await? {
             None => return Ok(()),
             Some(s) if s.status() == Some("DRAINING") => return Err(draining()),
+            Some(s) if !owns(owner, s.tags()) => return Err(not_owned("DeleteService", &service.name, owner)),
             Some(_) => {}
-        }
-        if self.find_service(owner, &cluster, &service.name).await?.is_none() {
-            return Ok(());
         }
         match self.ecs.delete_service().cluster(&service.cluster_id).service(&service.name).force(true).send().await {
             Ok(_) => {}
