@@ -47,24 +47,6 @@ fn providers(
     (providers, cloud, dns, acme)
 }
 
-/// The whole conformance kit with this DNS and certificate beside the local compute; drift made
-/// through the providers' own methods (a record pointed elsewhere in the zone among them).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rfc_2136_dns_and_acme_certificate_pass_the_conformance_kit() {
-    use scaling_core::conformance::{self, Subject, ThroughTheProvider};
-    let Some(bind) = bind::start_bind() else { return };
-    let Some(pebble) = pebble::start_pebble(bind.port) else { return };
-    let spec = dashmath_spec().with_domain("dashmath.example.test");
-    let (providers, cloud, dns, _) = providers(&bind, &pebble, &spec);
-    let options = DeployOptions { poll_interval: Duration::from_millis(250), ..DeployOptions::default() };
-    let subject = Subject::new(providers.clone(), spec).with_options(options);
-    conformance::run_all(&subject, &ThroughTheProvider(providers)).await;
-    assert!(cloud.supervisor().replica_pids("dashmath").is_empty(), "no replica outlives the kit");
-    let zone = dns.find_zone("example.test").await.unwrap().unwrap();
-    let left: Vec<String> = dns.list_records(&zone).await.unwrap().into_iter().map(|r| r.name).collect();
-    assert_eq!(left, ["legacy.example.test", "ns1.example.test"], "the kit left records behind");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_serves_the_domain_with_a_certificate_from_the_acme_authority() {
     let Some(bind) = bind::start_bind() else { return };
