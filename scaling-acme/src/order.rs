@@ -41,7 +41,8 @@ pub(crate) fn error(operation: &str, resource: &str, e: instant_acme::Error) -> 
     }
 }
 
-fn io(operation: &str, resource: &str, e: std::io::Error) -> ProviderError {
+/// A state-folder error as a provider error.
+pub(crate) fn io(operation: &str, resource: &str, e: std::io::Error) -> ProviderError {
     ProviderError::new(operation, resource, ErrorKind::Other, format!("the ACME state folder: {e}"))
 }
 

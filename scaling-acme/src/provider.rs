@@ -10,7 +10,7 @@ use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult, SpecErrors
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::order::{self, Progress};
+use crate::order::{self, io, Progress};
 use crate::settings::AcmeSettings;
 use crate::store::{Store, Stored};
 
@@ -26,10 +26,6 @@ impl std::fmt::Debug for Acme {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Acme").field("settings", &self.settings).finish_non_exhaustive()
     }
-}
-
-fn io(operation: &str, resource: &str, e: std::io::Error) -> ProviderError {
-    ProviderError::new(operation, resource, ErrorKind::Other, format!("the ACME state folder: {e}"))
 }
 
 impl Acme {
