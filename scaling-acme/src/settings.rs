@@ -6,6 +6,7 @@ use scaling_core::Problem;
 use serde::{Deserialize, Serialize};
 
 /// Where certificates come from and where their keys are kept.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcmeSettings {
@@ -15,7 +16,9 @@ pub struct AcmeSettings {
     pub directory: String,
     /// An e-mail address the authority may write to about the certificates (expiry, revocation).
     pub contact: String,
-    /// A folder of this machine's own for the account key and the certificates' keys (made 0700).
+    /// A folder of this machine's own for the account key and the certificates' keys (made 0700);
+    /// required, though a table embedding these settings may fill it in.
+    #[serde(default)]
     pub state_dir: PathBuf,
     /// A PEM root to trust for the directory's own HTTPS, for a test authority such as Pebble; the
     /// system's roots otherwise.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where and how updates are sent. The key's secret is read from `key_file` (kept 0600) and never
 /// printed: `Debug` shows the path only.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsUpdateSettings {

@@ -74,9 +74,22 @@ pub const LOCAL_CAPABILITIES: Capabilities = Capabilities::CLOUD
     .with_naming(scaling_core::Naming::PLAIN)
     .on_this_machine();
 
+/// What one public server is with [`PublicSettings`](crate::PublicSettings): the same machine, its
+/// names published as records in the domain's zone and its certificate validated by records there.
+pub fn public_capabilities() -> Capabilities {
+    let mut capabilities = LOCAL_CAPABILITIES;
+    capabilities.dns_records = true;
+    capabilities.certificate_validation = scaling_core::providers::CertificateValidation::PublishedRecords;
+    capabilities
+}
+
 impl Capable for LocalCloud {
     fn capabilities(&self) -> Capabilities {
-        LOCAL_CAPABILITIES
+        if self.settings.public.is_some() {
+            public_capabilities()
+        } else {
+            LOCAL_CAPABILITIES
+        }
     }
 }
 

@@ -121,9 +121,10 @@ pub fn socket_path(app: &str) -> PathBuf {
 }
 
 /// Listens for requests until a `Stop` arrives (sent on `stop`). The socket's folder is private (0700)
-/// and the socket itself 0600.
-pub fn serve(app: &str, orchestrator: Orchestrator, spec: Spec) -> Result<(PathBuf, mpsc::Receiver<()>)> {
+/// and the socket itself 0600. Returns the socket, the stop channel, and what the deployment serves.
+pub fn serve(app: &str, orchestrator: Orchestrator, spec: Spec) -> Result<(PathBuf, mpsc::Receiver<()>, Current)> {
     let spec = Arc::new(std::sync::Mutex::new(spec));
+    let current = spec.clone();
     let path = socket_path(app);
     let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
     std::fs::create_dir_all(&dir).map_err(io(format!("cannot make {}", dir.display())))?;
@@ -152,11 +153,11 @@ pub fn serve(app: &str, orchestrator: Orchestrator, spec: Spec) -> Result<(PathB
             });
         }
     });
-    Ok((path, stop_rx))
+    Ok((path, stop_rx, current))
 }
 
 /// What the deployment serves now: the spec it was started with, or the last one deployed onto it.
-type Current = Arc<std::sync::Mutex<Spec>>;
+pub type Current = Arc<std::sync::Mutex<Spec>>;
 
 async fn answer(
     stream: UnixStream,

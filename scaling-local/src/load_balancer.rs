@@ -1,5 +1,6 @@
-//! [`LoadBalancer`] locally: listeners of the embedded balancer on loopback ports (HTTP:80 and
-//! HTTPS:443 map to `provider.local.http_port` / `https_port`), backend pools as replica pools.
+//! [`LoadBalancer`] locally: listeners of the embedded balancer on loopback ports, or on a public
+//! server's addresses (HTTP:80 and HTTPS:443 map to `provider.local.http_port` / `https_port`),
+//! backend pools as replica pools.
 
 use async_trait::async_trait;
 use scaling_core::providers::{
@@ -17,9 +18,25 @@ use crate::owned::owner_of;
 impl LocalCloud {
     fn bind_port(&self, port: u16) -> u16 {
         match port {
-            80 => self.settings.http_port,
-            443 => self.settings.https_port,
+            80 => self.settings.http_port(),
+            443 => self.settings.https_port(),
             other => other,
+        }
+    }
+
+    /// The addresses listeners bind: a public server's, else loopback only.
+    fn bind_addresses(&self) -> Vec<std::net::IpAddr> {
+        match &self.settings.public {
+            Some(public) => public.addresses.clone(),
+            None => vec![std::net::IpAddr::from([127, 0, 0, 1])],
+        }
+    }
+
+    /// Where clients reach the balancer: a public server's addresses, else `<app>.localhost`.
+    fn endpoint(&self, app: &str) -> Endpoint {
+        match &self.settings.public {
+            Some(public) => Endpoint::addresses(public.addresses.iter().copied()),
+            None => Endpoint::hostname(format!("{app}.localhost")),
         }
     }
 
@@ -54,6 +71,25 @@ impl LocalCloud {
     }
 }
 
+/// Why listener `port` could not bind `bind` on `addresses`, with the fix: a privileged port needs the
+/// capability (or a lower unprivileged-port start), a port in use needs another one.
+fn bind_failure(addresses: &[std::net::IpAddr], bind: u16, port: u16, e: &std::io::Error) -> String {
+    let shown: Vec<String> = addresses.iter().map(|a| std::net::SocketAddr::new(*a, bind).to_string()).collect();
+    let key = if port == 443 { "provider.local.https_port" } else { "provider.local.http_port" };
+    let fix = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => format!(
+            "ports below 1024 need the right to bind them: run `sudo setcap cap_net_bind_service=+ep \"$(command -v \
+             scaling)\"` once (or give a systemd unit AmbientCapabilities=CAP_NET_BIND_SERVICE), or set {key} to a \
+             port above 1023"
+        ),
+        std::io::ErrorKind::AddrNotAvailable => {
+            "the address is not this machine's: fix provider.local.public.addresses".to_string()
+        }
+        _ => format!("set {key} to a free port (0 picks one)"),
+    };
+    format!("cannot listen on {}: {e}; {fix}", shown.join(", "))
+}
+
 #[async_trait]
 impl LoadBalancer for LocalCloud {
     async fn find_firewall(&self, _owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
@@ -76,7 +112,8 @@ impl LoadBalancer for LocalCloud {
         Ok(found.map(|info| LoadBalancerInfo { connections: Some(connections), ..info }))
     }
 
-    /// The embedded balancer under `desired.name`, answering as `<app>.localhost`.
+    /// The embedded balancer under `desired.name`, answering as `<app>.localhost` (or at a public
+    /// server's addresses).
     async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
         let owner = owner_of(&desired.tags);
         if desired.firewall_id.is_some() {
@@ -86,7 +123,7 @@ impl LoadBalancer for LocalCloud {
             Ok(LoadBalancerInfo {
                 id: desired.name.clone(),
                 name: desired.name.clone(),
-                endpoint: Endpoint::hostname(format!("{}.localhost", owner.app)),
+                endpoint: self.endpoint(&owner.app),
                 firewall_ids: Vec::new(),
                 idle_timeout: desired.idle_timeout,
                 drop_invalid_header_fields: desired.drop_invalid_header_fields,
@@ -169,17 +206,16 @@ impl LoadBalancer for LocalCloud {
             None => None,
         };
         let bind = self.bind_port(desired.port);
-        let addr =
-            self.balancer.ensure_listener(desired.port, bind, ListenerConfig { route, tls }).await.map_err(|e| {
-                let fix = if desired.port == 443 { "provider.local.https_port" } else { "provider.local.http_port" };
-                let message = format!("cannot listen on 127.0.0.1:{bind}: {e}; set {fix} to a free port (0 picks one)");
-                ProviderError::new(
-                    "ensure_listener",
-                    format!("{}:{}", lb.name, desired.port),
-                    ErrorKind::InvalidRequest,
-                    message,
-                )
-            })?;
+        let addresses = self.bind_addresses();
+        let config = ListenerConfig { route, tls };
+        let addr = self.balancer.ensure_listener_on(desired.port, &addresses, bind, config).await.map_err(|e| {
+            ProviderError::new(
+                "ensure_listener",
+                format!("{}:{}", lb.name, desired.port),
+                ErrorKind::InvalidRequest,
+                bind_failure(&addresses, bind, desired.port, &e),
+            )
+        })?;
         let id = format!("{}:{}", lb.name, desired.port);
         let info = ListenerInfo {
             id: id.clone(),

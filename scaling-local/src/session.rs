@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use crate::cloud::{localize, lock, LocalCloud};
 use crate::control::{self, already_running};
 use crate::paths::Paths;
+use crate::public_server::PublicServer;
 use crate::reach::{self, START_HINT};
 use crate::run_record::RunRecord;
 use crate::{teardown, DeployLock, LockError, LOCAL_CAPABILITIES};
@@ -30,16 +31,27 @@ pub struct LocalSession {
     cloud: Arc<LocalCloud>,
     orchestrator: Orchestrator,
     lock: Mutex<Option<DeployLock>>,
+    /// On a public server: the ACME certificates the balancer serves, and how often to look
+    /// whether they are due for renewal.
+    public: Option<(Arc<dyn scaling_core::Certificate>, std::time::Duration)>,
 }
 
 impl LocalSession {
     /// `spec` as the local provider serves it (`<app>.localhost`), with files under `$SCALING_HOME`
-    /// and the ports of its `[provider.local]` table.
+    /// and the ports of its `[provider.local]` table; with `[provider.local.public]`, on the spec's
+    /// own domain from this server's public addresses.
     pub fn new(spec: &Spec, options: DeployOptions) -> Result<Self, SpecErrors> {
+        let settings = spec.settings::<crate::LocalSettings>()?;
+        if let Some(public) = &settings.public {
+            let server = PublicServer::new(spec, public)?;
+            let orchestrator = Orchestrator::new(server.providers).with_options(options);
+            let public = Some((server.certificates, public.renewal_check));
+            return Ok(Self { spec: spec.clone(), cloud: server.cloud, orchestrator, lock: Mutex::new(None), public });
+        }
         let spec = localize(spec);
         let cloud = Arc::new(LocalCloud::from_env(&spec)?);
         let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone())).with_options(options);
-        Ok(Self { spec, cloud, orchestrator, lock: Mutex::new(None) })
+        Ok(Self { spec, cloud, orchestrator, lock: Mutex::new(None), public: None })
     }
 
     fn app(&self) -> &str {
@@ -52,8 +64,29 @@ impl LocalSession {
         Ok(DeployOutcome { report, rolled_out_onto: Some(format!("pid {pid}")), notes: Vec::new(), hints: Vec::new() })
     }
 
+    /// How to trust the local CA; nothing on a public server, whose authority browsers trust.
     fn trust_hint(&self) -> Vec<String> {
+        if self.public.is_some() {
+            return Vec::new();
+        }
         self.cloud.ca().map(|ca| format!("To {}.", ca.trust_hint())).into_iter().collect()
+    }
+
+    /// On a public server, the records and certificates `destroy` removes once the serving process
+    /// stopped (they outlive it: a restart serves the same names with the same certificate), and what
+    /// such a destroy would remove.
+    async fn destroy_published(&self, preview: bool) -> SessionResult<Vec<String>> {
+        if self.public.is_none() {
+            return Ok(Vec::new());
+        }
+        let options = DestroyOptions::default();
+        if preview {
+            let plan = self.orchestrator.plan_destroy(&self.spec, &options).await?;
+            let deletes = plan.changes.into_iter().filter(|c| c.action == scaling_core::Action::Delete);
+            return Ok(deletes.map(|c| c.resource).collect());
+        }
+        let report = self.orchestrator.destroy(&self.spec, &options, &scaling_core::Silent).await?;
+        Ok(report.deleted)
     }
 }
 
@@ -115,7 +148,7 @@ impl Session for LocalSession {
             return Ok(None);
         }
         let app = self.app().to_string();
-        let (socket, stop) = match control::serve(&app, self.orchestrator.clone(), self.spec.clone()) {
+        let (socket, stop, current) = match control::serve(&app, self.orchestrator.clone(), self.spec.clone()) {
             Ok(served) => served,
             Err(error) => {
                 self.cloud.shutdown().await;
@@ -136,7 +169,10 @@ impl Session for LocalSession {
             let _ = std::fs::remove_file(&socket);
             return Err(SessionError::lifecycle(format!("cannot write the local state file: {error}")));
         }
-        Ok(Some(Box::new(LocalServing { cloud: self.cloud.clone(), socket, stop })))
+        let renewal = self.public.as_ref().map(|(certificates, every)| {
+            crate::renewal_timer::spawn(self.orchestrator.clone(), current, certificates.clone(), *every)
+        });
+        Ok(Some(Box::new(LocalServing { cloud: self.cloud.clone(), socket, stop, renewal })))
     }
 
     async fn detach(&self, relaunch: &(dyn for<'p> Fn(&'p Path) -> Command + Sync)) -> SessionResult<Detached> {
@@ -184,11 +220,15 @@ impl Session for LocalSession {
     }
 
     async fn preview_destroy(&self, options: &DestroyOptions) -> SessionResult<DestroyPreview> {
-        teardown::preview(self.app(), options).await.map_err(SessionError::lifecycle)
+        let mut preview = teardown::preview(self.app(), options).await.map_err(SessionError::lifecycle)?;
+        preview.deletes.extend(self.destroy_published(true).await?);
+        Ok(preview)
     }
 
     async fn destroy(&self, options: &DestroyOptions, _progress: &dyn Progress) -> SessionResult<DestroyReport> {
-        teardown::destroy(self.app(), options).await.map_err(SessionError::lifecycle)
+        let mut report = teardown::destroy(self.app(), options).await.map_err(SessionError::lifecycle)?;
+        report.deleted.extend(self.destroy_published(false).await?);
+        Ok(report)
     }
 
     /// Asked of the process serving the app (its releases live with it).
@@ -217,6 +257,8 @@ struct LocalServing {
     cloud: Arc<LocalCloud>,
     socket: std::path::PathBuf,
     stop: mpsc::Receiver<()>,
+    /// A public server's renewal timer, stopped with the deployment.
+    renewal: Option<tokio::task::JoinHandle<()>>,
 }
 
 #[async_trait]
@@ -229,6 +271,9 @@ impl Serving for LocalServing {
     }
 
     async fn stop(self: Box<Self>) {
+        if let Some(renewal) = &self.renewal {
+            renewal.abort();
+        }
         self.cloud.shutdown().await;
         let _ = std::fs::remove_file(&self.socket);
     }

@@ -1,6 +1,8 @@
 //! `[provider.local]`: the local provider's own settings and the checks it makes of a spec.
 
 use scaling_core::{Problem, ProviderSettings, Spec};
+
+use crate::public::PublicSettings;
 use serde::{Deserialize, Serialize};
 
 /// Settings of the local provider.
@@ -8,33 +10,55 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LocalSettings {
-    /// The HTTPS port of the local load balancer (0 picks a free one).
-    pub https_port: u16,
-    /// The HTTP port that redirects to HTTPS (0 picks a free one).
-    pub http_port: u16,
+    /// The HTTPS port of the local load balancer (0 picks a free one): 8443 unless set, 443 with
+    /// [`public`](Self::public).
+    pub https_port: Option<u16>,
+    /// The HTTP port that redirects to HTTPS (0 picks a free one): 8080 unless set, 80 with
+    /// [`public`](Self::public).
+    pub http_port: Option<u16>,
     /// A command run in the app's bundle after its files are copied, for apps that are not Python
     /// (e.g. `npm ci --omit=dev`); a `requirements.txt` gets a virtualenv without one.
     pub build: Option<String>,
     /// An env file (`NAME=value` lines, mode 0600) with values for `[secrets]` the deploying shell
     /// does not set; relative to the config's folder.
     pub secrets_file: Option<std::path::PathBuf>,
+    /// `[provider.local.public]`: serve the app's own domain from this server, with a certificate
+    /// from an ACME authority and records written to the domain's DNS server.
+    pub public: Option<PublicSettings>,
 }
 
 impl Default for LocalSettings {
     fn default() -> Self {
-        Self { https_port: 8443, http_port: 8080, build: None, secrets_file: None }
+        Self { https_port: None, http_port: None, build: None, secrets_file: None, public: None }
+    }
+}
+
+impl LocalSettings {
+    /// The HTTPS port: the table's, else 443 on a public server and 8443 on a development machine.
+    pub fn https_port(&self) -> u16 {
+        self.https_port.unwrap_or(if self.public.is_some() { 443 } else { 8443 })
+    }
+
+    /// The HTTP port: the table's, else 80 on a public server and 8080 on a development machine.
+    pub fn http_port(&self) -> u16 {
+        self.http_port.unwrap_or(if self.public.is_some() { 80 } else { 8080 })
+    }
+
+    /// The same settings on free ports (tests, benchmarks: several deployments side by side).
+    pub fn on_free_ports(self) -> Self {
+        Self { https_port: Some(0), http_port: Some(0), ..self }
     }
 }
 
 impl ProviderSettings for LocalSettings {
     const NAME: &'static str = "local";
 
-    fn problems(&self, _spec: &Spec) -> Vec<Problem> {
+    fn problems(&self, spec: &Spec) -> Vec<Problem> {
         let mut out = Vec::new();
-        if self.https_port != 0 && self.https_port == self.http_port {
+        if self.https_port() != 0 && self.https_port() == self.http_port() {
             out.push(Problem::new(
                 "provider.local.http_port",
-                format!("is {}, the same as provider.local.https_port", self.http_port),
+                format!("is {}, the same as provider.local.https_port", self.http_port()),
                 "give HTTP and HTTPS different ports (e.g. 8080 and 8443), or 0 for a free one",
             ));
         }
@@ -44,6 +68,9 @@ impl ProviderSettings for LocalSettings {
                 "is empty",
                 "name the command that prepares the bundle (e.g. `npm ci --omit=dev`), or remove the key",
             ));
+        }
+        if let Some(public) = &self.public {
+            out.extend(public.problems(spec, crate::Paths::from_env().root()));
         }
         out
     }
@@ -63,7 +90,7 @@ mod tests {
     #[test]
     fn the_table_is_read_with_its_defaults() {
         let settings = spec("https_port = 9443\n").settings::<LocalSettings>().unwrap();
-        assert_eq!(settings, LocalSettings { https_port: 9443, ..LocalSettings::default() });
+        assert_eq!(settings, LocalSettings { https_port: Some(9443), ..LocalSettings::default() });
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn main() {
             scale_out_cooldown: Duration::from_secs(5),
             scale_in_cooldown: Duration::from_secs(10),
         });
-        let local = scaling_local::LocalSettings { https_port: 0, http_port: 0, ..spec.settings().expect("settings") };
+        let local = spec.settings::<scaling_local::LocalSettings>().expect("settings").on_free_ports();
         spec.set_settings(&local);
         let spec = localize(&spec);
         let cloud = Arc::new(LocalCloud::new(Paths::at(std::env::temp_dir().join("scaling-test-home")), local));

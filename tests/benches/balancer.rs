@@ -192,7 +192,7 @@ fn main() {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath/scaling.toml");
         let mut spec: Spec = Spec::load(&path).expect("example config");
         spec.app.desired_count = 2;
-        let local = scaling_local::LocalSettings { https_port: 0, http_port: 0, ..spec.settings().expect("settings") };
+        let local = spec.settings::<scaling_local::LocalSettings>().expect("settings").on_free_ports();
         spec.set_settings(&local);
         let spec = localize(&spec);
         let cloud = Arc::new(LocalCloud::new(

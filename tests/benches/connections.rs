@@ -110,7 +110,7 @@ fn main() {
         let mut spec: Spec = Spec::load(&path).expect("example config");
         spec.scaling = None;
         spec.app.desired_count = 2;
-        let local = scaling_local::LocalSettings { https_port: 0, http_port: 0, ..spec.settings().expect("settings") };
+        let local = spec.settings::<scaling_local::LocalSettings>().expect("settings").on_free_ports();
         spec.set_settings(&local);
         let spec = localize(&spec);
         let home = std::env::temp_dir().join("scaling-test-home");

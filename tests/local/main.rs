@@ -26,8 +26,7 @@ use scaling_tests::https::{trusting, Connection};
 pub(crate) fn dashmath_spec() -> Spec {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/dashmath/scaling.toml");
     let mut spec = Spec::load(&path).expect("the example config is valid");
-    let local =
-        LocalSettings { https_port: 0, http_port: 0, ..spec.settings().expect("the example's [provider.local]") };
+    let local = spec.settings::<LocalSettings>().expect("the example's [provider.local]").on_free_ports();
     spec.set_settings(&local);
     // A fixed count of 3 (the example autoscales from 2): the autoscaling tests set their own bounds.
     spec.scaling = None;

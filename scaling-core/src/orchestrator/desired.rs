@@ -281,7 +281,13 @@ impl Desired {
         match step {
             Repository => format!("bundle store of {app}"),
             Image => cloud.replacen("image", "bundle", 1),
-            Certificate | CertificateIssued => format!("local CA certificate {}", self.spec.hostnames().join(", ")),
+            // The local CA's own certificates validate themselves; another authority's are its own.
+            Certificate | CertificateIssued
+                if self.capabilities.certificate_validation == crate::CertificateValidation::SelfManaged =>
+            {
+                format!("local CA certificate {}", self.spec.hostnames().join(", "))
+            }
+            Certificate | CertificateIssued => format!("certificate {}", self.spec.hostnames().join(", ")),
             LoadBalancer | LoadBalancerActive => format!("TLS load balancer of {app}"),
             Backend => format!("replica pool (health checks on {})", self.spec.health_check.path),
             HttpListener | HttpRedirect => "plain HTTP port".into(),

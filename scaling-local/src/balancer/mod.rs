@@ -1,4 +1,4 @@
-//! The embedded load balancer: listeners on loopback (HTTP/1.1 keep-alive and HTTP/2 over TLS via
+//! The embedded load balancer: listeners on loopback, or on a public server's addresses (HTTP/1.1 keep-alive and HTTP/2 over TLS via
 //! ALPN), each either redirecting to HTTPS or forwarding to a [`Pool`] of replicas; configuration is
 //! swapped live, and shutdown lets in-flight requests finish.
 
@@ -9,7 +9,7 @@ pub mod response;
 pub mod upgrade;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,10 +57,12 @@ pub struct ListenerConfig {
 }
 
 struct Running {
+    /// The first address bound (every other one has the same port).
     addr: SocketAddr,
     config: watch::Sender<ListenerConfig>,
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    /// One accept loop per bound address.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// The balancer: listeners and pools.
@@ -124,16 +126,41 @@ impl Balancer {
         bind_port: u16,
         config: ListenerConfig,
     ) -> std::io::Result<SocketAddr> {
+        self.ensure_listener_on(port, &[IpAddr::from([127, 0, 0, 1])], bind_port, config).await
+    }
+
+    /// [`ensure_listener`](Self::ensure_listener) bound to each of `addresses` on one port (0 picks a
+    /// free one on the first, which the others then take too). Returns the first bound address.
+    pub async fn ensure_listener_on(
+        &self,
+        port: u16,
+        addresses: &[IpAddr],
+        bind_port: u16,
+        config: ListenerConfig,
+    ) -> std::io::Result<SocketAddr> {
         if let Some(running) = self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&port) {
             running.config.send_replace(config);
             return Ok(running.addr);
         }
-        let listener = listen(SocketAddr::from(([127, 0, 0, 1], bind_port)))?;
+        let Some((first, others)) = addresses.split_first() else {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on"));
+        };
+        let listener = listen(SocketAddr::new(*first, bind_port))?;
         let addr = listener.local_addr()?;
+        let mut listeners = vec![listener];
+        for other in others {
+            listeners.push(listen(SocketAddr::new(*other, addr.port()))?);
+        }
         let (config_tx, config_rx) = watch::channel(config);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(accept(listener, config_rx, stop_rx, self.client.clone(), self.limits.clone()));
-        let running = Running { addr, config: config_tx, stop: stop_tx, task };
+        let tasks = listeners
+            .into_iter()
+            .map(|listener| {
+                let (config, stop) = (config_rx.clone(), stop_rx.clone());
+                tokio::spawn(accept(listener, config, stop, self.client.clone(), self.limits.clone()))
+            })
+            .collect();
+        let running = Running { addr, config: config_tx, stop: stop_tx, tasks };
         self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(port, running);
         Ok(addr)
     }
@@ -148,7 +175,7 @@ impl Balancer {
         let running = self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&port);
         if let Some(running) = running {
             running.stop.send_replace(true);
-            let _ = tokio::time::timeout(GRACE, running.task).await;
+            let _ = tokio::time::timeout(GRACE, futures::future::join_all(running.tasks)).await;
         }
     }
 
@@ -166,7 +193,7 @@ pub const ACCEPT_BACKLOG: u32 = 4096;
 
 /// A listening socket on `addr` with [`ACCEPT_BACKLOG`].
 fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
+    let socket = if addr.is_ipv6() { tokio::net::TcpSocket::new_v6()? } else { tokio::net::TcpSocket::new_v4()? };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(ACCEPT_BACKLOG)
