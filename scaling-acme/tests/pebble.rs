@@ -93,6 +93,20 @@ async fn a_certificate_is_issued_through_dns_01_and_kept_as_the_owners_alone() {
     next_run.delete_certificate(&Owner::new("dashmath"), &now).await.unwrap();
     assert!(next_run.files(&now).is_none() && !key.exists());
     next_run.delete_certificate(&Owner::new("dashmath"), &now).await.unwrap();
+
+    // A renewal while the authority still holds the names' validation (Let's Encrypt keeps it 30
+    // days): no records to publish, and the order is issued by looking at it alone.
+    let renewal = next_run.request_certificate(&desired("dashmath", "run-2")).await.unwrap();
+    assert_eq!(renewal.validation_records, [], "the names are still validated");
+    let mut now = renewal;
+    for _ in 0..60 {
+        now = next_run.describe_certificate(&now).await.unwrap();
+        if now.status != CertificateStatus::PendingValidation {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(now.status, CertificateStatus::Issued, "{:?}", now.status);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

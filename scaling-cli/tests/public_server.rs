@@ -166,3 +166,46 @@ fn the_config_alone_serves_the_domain_renews_while_serving_and_destroy_removes_o
         .collect();
     assert_eq!(kept, Vec::<String>::new(), "the certificates and their keys are removed: {said}");
 }
+
+#[test]
+fn a_hostile_public_table_is_refused_by_validate_and_deploy_before_anything_is_made() {
+    let scratch = tempfile::tempdir().unwrap();
+    let key_file = scratch.path().join("tsig.key");
+    std::fs::write(&key_file, format!("key \"scaling\" {{ algorithm hmac-sha256; secret \"{}\"; }};\n", bind::SECRET))
+        .unwrap();
+    std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let state = scratch.path().join("acme");
+    let dir = example_copy(|c| {
+        fixed_count(c, 1).replacen(
+            "http_port = 8080\n",
+            &format!(
+                "http_port = 8080\n\n[provider.local.public]\naddresses = [\"203.0.113.9\"]\n\
+                 [provider.local.public.acme]\ndirectory = \"http://acme.example/dir\"\ncontact = \"nobody\"\n\
+                 state_dir = \"{}\"\n[provider.local.public.dns]\nserver = \"127.0.0.1:9\"\nzone = \"example.test\"\n\
+                 key_name = \"scaling\"\nkey_file = \"{}\"\n",
+                state.display(),
+                key_file.display()
+            ),
+            1,
+        )
+    });
+    let config = dir.path().join("scaling.toml");
+    for args in [&["validate"][..], &["deploy", "--provider", "local"]] {
+        let out = scaling().arg("--config").arg(&config).args(args).output().unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!out.status.success(), "{args:?} refuses: {said}");
+        for field in [
+            "provider.local.public.addresses[0]",
+            "provider.local.public.acme.directory",
+            "provider.local.public.acme.contact",
+            "provider.local.public.dns.key_file",
+            // The example's domain is not in the zone the server updates.
+            "domain",
+        ] {
+            assert!(said.contains(field), "{args:?} names {field}: {said}");
+        }
+        assert!(said.contains("chmod 600") && said.contains("ip -brief address"), "with the fixes: {said}");
+        assert!(!said.contains(bind::SECRET), "never the key's secret: {said}");
+        assert!(!state.exists(), "{args:?} made no ACME account folder");
+    }
+}

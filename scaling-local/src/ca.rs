@@ -78,23 +78,39 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CaError + '_ {
 }
 
 /// Writes `contents` to a new file with `mode` (the mode is set at creation, never wider).
-fn write_private(path: &Path, contents: &str, mode: u32) -> Result<(), CaError> {
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(io(path))?;
-    file.write_all(contents.as_bytes()).map_err(io(path))
+/// Writes `contents` with `mode` beside `path`, then renames it into place: readers see the whole
+/// file or none.
+fn write_aside(path: &Path, contents: &str, mode: u32) -> Result<(), CaError> {
+    let aside = path.with_extension("new");
+    let _ = fs::remove_file(&aside);
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&aside).map_err(io(&aside))?;
+    file.write_all(contents.as_bytes()).and_then(|()| file.sync_all()).map_err(io(&aside))?;
+    fs::rename(&aside, path).map_err(io(path))
 }
 
 impl LocalCa {
-    /// Loads the CA from `dir`, creating it (key mode 0600, folder 0700) on first use.
+    /// Loads the CA from `dir`, creating it (key mode 0600, folder 0700) on first use. Processes and
+    /// threads opening it at once on a fresh machine agree on one CA: whoever creates it holds an
+    /// exclusive lock on `dir/.lock` (freed by the kernel however its holder dies), and each file is
+    /// written aside and renamed into place, so a run killed half-way leaves no half a CA (a key
+    /// without its certificate was never trusted by anyone, and is made again).
     pub fn open(dir: &Path) -> Result<Self, CaError> {
         let (key_path, cert_path) = (dir.join("ca.key"), dir.join("ca.pem"));
-        if !key_path.exists() {
+        if !(key_path.exists() && cert_path.exists()) {
             fs::create_dir_all(dir).map_err(io(dir))?;
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
-            let key = KeyPair::generate()?;
-            let cert = ca_params()?.self_signed(&key)?;
-            write_private(&key_path, &key.serialize_pem(), 0o600)?;
-            let _ = fs::remove_file(&cert_path);
-            write_private(&cert_path, &cert.pem(), 0o644)?;
+            let lock_path = dir.join(".lock");
+            let lock_file =
+                fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(&lock_path);
+            let _held =
+                nix::fcntl::Flock::lock(lock_file.map_err(io(&lock_path))?, nix::fcntl::FlockArg::LockExclusive)
+                    .map_err(|(_, e)| CaError::Io { path: lock_path.clone(), source: e.into() })?;
+            if !(key_path.exists() && cert_path.exists()) {
+                let key = KeyPair::generate()?;
+                let cert = ca_params()?.self_signed(&key)?;
+                write_aside(&key_path, &key.serialize_pem(), 0o600)?;
+                write_aside(&cert_path, &cert.pem(), 0o644)?;
+            }
         }
         let key = KeyPair::from_pem(&fs::read_to_string(&key_path).map_err(io(&key_path))?)?;
         let cert_pem = fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
@@ -176,5 +192,30 @@ mod tests {
         let issued = again.issue(&["app.localhost".into(), "www.app.localhost".into()]).unwrap();
         assert_eq!(issued.chain.len(), 2);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn openers_at_once_on_a_fresh_machine_agree_on_one_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path().join("ca");
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let dir = dir.clone();
+                std::thread::spawn(move || LocalCa::open(&dir).map(|ca| ca.certificate_pem().to_string()))
+            })
+            .collect();
+        let seen: Vec<String> =
+            openers.into_iter().map(|o| o.join().unwrap().expect("every opener succeeds")).collect();
+        assert!(seen.iter().all(|pem| *pem == seen[0]), "one CA, not one per opener");
+    }
+
+    #[test]
+    fn a_key_left_without_its_certificate_by_a_killed_run_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        fs::write(dir.path().join("ca.key"), "half a CA").unwrap();
+        let ca = LocalCa::open(dir.path()).expect("a whole CA");
+        assert!(ca.certificate_pem().contains("BEGIN CERTIFICATE"));
+        assert_eq!(LocalCa::open(dir.path()).unwrap().certificate_pem(), ca.certificate_pem());
     }
 }

@@ -71,7 +71,7 @@ pub mod supervisor;
 mod teardown;
 mod venv;
 
-pub use cloud::{localize, LocalCloud, LOCAL_CAPABILITIES};
+pub use cloud::{localize, public_capabilities, LocalCloud, LOCAL_CAPABILITIES};
 pub use deploy_lock::{DeployLock, Holder, LockError};
 pub use paths::Paths;
 pub use public::PublicSettings;

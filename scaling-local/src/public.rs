@@ -111,11 +111,13 @@ impl PublicSettings {
                 "remove `https = false`",
             ));
         }
-        for name in domain.hostnames() {
+        let apex = std::iter::once(("domain.name", domain.name.clone()));
+        let aliases = domain.hostnames().into_iter().skip(1).map(|name| ("domain.aliases", name));
+        for (key, name) in apex.chain(aliases) {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
             if name != zone && !name.ends_with(&format!(".{zone}")) {
                 out.push(Problem::new(
-                    "domain",
+                    key,
                     format!("{name} is not in the zone {zone} that provider.local.public.dns updates"),
                     "use names under that zone, or set provider.local.public.dns.zone to the zone holding them",
                 ));
@@ -147,4 +149,123 @@ fn address_problem(address: IpAddr) -> Option<(String, String)> {
 /// `problems` of the sub-table `key`, their fields under `provider.local.public.<key>.`.
 fn prefixed(key: &str, problems: Vec<Problem>) -> impl Iterator<Item = Problem> + '_ {
     problems.into_iter().map(move |p| Problem { field: field(&format!("{key}.{}", p.field)), ..p })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use scaling_core::ProviderSettings;
+
+    use super::*;
+    use crate::LocalSettings;
+
+    /// A config serving `dashmath.example.com` with `public` as its `[provider.local.public]` tables.
+    fn spec(dir: &Path, domain: &str, public: &str) -> Spec {
+        let key = dir.join("tsig.key");
+        std::fs::write(&key, "key \"scaling\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\n").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let text = format!(
+            "[app]\nname = \"dashmath\"\nport = 8050\n[image]\nreference = \"registry.example/d@sha256:{}\"\n{domain}\
+             [provider.local.public]\n{public}",
+            "a".repeat(64)
+        )
+        .replace("KEY", &key.display().to_string());
+        Spec::from_toml_str(&text).unwrap()
+    }
+
+    const GOOD: &str =
+        "addresses = [\"127.0.0.1\", \"::1\"]\n[provider.local.public.acme]\ncontact = \"ops@example.com\"\n\
+                        [provider.local.public.dns]\nserver = \"192.0.2.53:53\"\nzone = \"example.com\"\n\
+                        key_name = \"scaling\"\nkey_file = \"KEY\"\n";
+    const DOMAIN: &str = "[domain]\nname = \"dashmath.example.com\"\n";
+
+    fn fields(spec: &Spec) -> Vec<String> {
+        match spec.settings::<LocalSettings>() {
+            Ok(settings) => settings.problems(spec).into_iter().map(|p| p.field).collect(),
+            Err(errors) => errors.problems.into_iter().map(|p| p.field).collect(),
+        }
+    }
+
+    #[test]
+    fn a_public_server_defaults_to_lets_encrypt_ports_443_and_80_and_an_hourly_look() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec(dir.path(), DOMAIN, GOOD);
+        let settings = spec.settings::<LocalSettings>().unwrap();
+        assert_eq!(settings.problems(&spec), []);
+        assert_eq!((settings.https_port(), settings.http_port()), (443, 80));
+        let public = settings.public.unwrap();
+        assert_eq!(public.acme.directory, AcmeSettings::LETS_ENCRYPT);
+        assert_eq!(public.renewal_check, Duration::from_secs(3600));
+        assert_eq!(public.acme_settings(Path::new("/home/u/.scaling")).state_dir, Path::new("/home/u/.scaling/acme"));
+        let local = LocalSettings::default();
+        assert_eq!((local.https_port(), local.http_port()), (8443, 8080), "a development machine's ports");
+    }
+
+    #[test]
+    fn every_bad_value_is_named_with_its_fix_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let hostile = GOOD
+            .replace("[\"127.0.0.1\", \"::1\"]", "[\"0.0.0.0\", \"198.51.100.77\", \"127.0.0.1\", \"127.0.0.1\"]")
+            .replace("ops@example.com", "nobody")
+            .replace("contact", "directory = \"http://acme.example/dir\"\ncontact")
+            .replace("zone = \"example.com\"", "zone = \"example.com\"\nkey_algorithm = \"hmac-md5\"")
+            .replace("addresses", "renewal_check = \"100ms\"\naddresses");
+        let found = fields(&spec(dir.path(), DOMAIN, &hostile));
+        for wanted in [
+            "provider.local.public.addresses[0]",
+            "provider.local.public.addresses[1]",
+            "provider.local.public.addresses[3]",
+            "provider.local.public.acme.directory",
+            "provider.local.public.acme.contact",
+            "provider.local.public.dns.key_algorithm",
+            "provider.local.public.renewal_check",
+        ] {
+            assert!(found.iter().any(|f| f == wanted), "{wanted} in {found:?}");
+        }
+        assert!(!found.iter().any(|f| f == "provider.local.public.addresses[2]"), "127.0.0.1 is fine: {found:?}");
+    }
+
+    #[test]
+    fn an_address_of_another_machine_says_how_to_list_this_ones() {
+        let problem = address_problem("198.51.100.77".parse().unwrap()).expect("not this machine's");
+        assert!(problem.0.contains("not an address of this machine"), "{problem:?}");
+        assert!(problem.1.contains("ip -brief address"), "{problem:?}");
+        assert_eq!(address_problem("::1".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn the_domain_must_be_set_served_over_https_and_inside_the_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(fields(&spec(dir.path(), "", GOOD)), ["domain.name"]);
+        let outside = "[domain]\nname = \"dashmath.example.org\"\nhttps = false\nredirect_http = false\n";
+        assert_eq!(fields(&spec(dir.path(), outside, GOOD)), ["domain.https", "domain.name", "domain.aliases"]);
+        let apex = "[domain]\nname = \"example.com\"\n";
+        assert_eq!(fields(&spec(dir.path(), apex, GOOD)), Vec::<String>::new(), "the zone's apex is in it");
+    }
+
+    #[test]
+    fn a_missing_or_misspelt_key_is_named_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = GOOD.replace("contact = \"ops@example.com\"\n", "");
+        let problems = spec(dir.path(), DOMAIN, &missing).settings::<LocalSettings>().unwrap_err().problems;
+        assert!(problems[0].field.starts_with("provider.local.public"), "{problems:?}");
+        assert!(problems[0].message.contains("contact"), "{problems:?}");
+        let misspelt = GOOD.replace("key_name", "keyname");
+        let problems = spec(dir.path(), DOMAIN, &misspelt).settings::<LocalSettings>().unwrap_err().problems;
+        assert_eq!(problems[0].field, "provider.local.public.dns.keyname", "{problems:?}");
+        assert!(problems[0].message.contains("line"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_readable_key_file_is_refused_without_showing_its_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec(dir.path(), DOMAIN, GOOD);
+        std::fs::set_permissions(dir.path().join("tsig.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let problems = spec.settings::<LocalSettings>().unwrap().problems(&spec);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].field, "provider.local.public.dns.key_file");
+        assert!(problems[0].fix.contains("chmod 600"), "{problems:?}");
+        assert!(!format!("{problems:?}").contains("c2VjcmV0"), "the secret is never shown");
+    }
 }

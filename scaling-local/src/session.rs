@@ -203,7 +203,7 @@ impl Session for LocalSession {
             (None, false) => vec![START_HINT.to_string()],
             (None, true) => Vec::new(),
         };
-        let hints = if serving {
+        let hints = if serving && self.public.is_none() {
             let ca = Paths::from_env().ca().join("ca.pem");
             vec![format!(
                 "To open it without warnings, trust the local CA: import {} in your browser (Authorities)",

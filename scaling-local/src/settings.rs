@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Settings of the local provider.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LocalSettings {
     /// The HTTPS port of the local load balancer (0 picks a free one): 8443 unless set, 443 with
@@ -25,12 +25,6 @@ pub struct LocalSettings {
     /// `[provider.local.public]`: serve the app's own domain from this server, with a certificate
     /// from an ACME authority and records written to the domain's DNS server.
     pub public: Option<PublicSettings>,
-}
-
-impl Default for LocalSettings {
-    fn default() -> Self {
-        Self { https_port: None, http_port: None, build: None, secrets_file: None, public: None }
-    }
 }
 
 impl LocalSettings {

@@ -37,7 +37,6 @@ pub fn start_pebble(dns_port: u16) -> Option<Pebble> {
 }
 
 /// [`start_pebble`] issuing certificates valid for `seconds` (Pebble's default is five years).
-#[allow(clippy::zombie_processes)] // killed and waited for in `Drop`
 pub fn start_pebble_issuing_for(dns_port: u16, seconds: Option<u64>) -> Option<Pebble> {
     let found = Path::new("/usr/bin/pebble").exists();
     assert!(found || std::env::var("CI").is_err(), "pebble is required in CI (scripts/test installs it)");
@@ -45,7 +44,24 @@ pub fn start_pebble_issuing_for(dns_port: u16, seconds: Option<u64>) -> Option<P
         eprintln!("skipping: pebble is not installed (scripts/test installs it)");
         return None;
     }
-    let (port, management) = (free_port(), free_port());
+    // Its four ports chosen together (held open at once, so never the same one twice); another
+    // process may still take one before Pebble binds it, so a start that exits is tried again.
+    for _ in 0..3 {
+        let held: Vec<std::net::TcpListener> =
+            (0..4).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+        let ports: Vec<u16> = held.iter().map(|l| l.local_addr().unwrap().port()).collect();
+        drop(held);
+        if let Some(pebble) = try_start(dns_port, seconds, [ports[0], ports[1], ports[2], ports[3]]) {
+            return Some(pebble);
+        }
+    }
+    panic!("pebble exited at each of three starts (see its log above)");
+}
+
+/// Pebble on `ports` (directory, management, HTTP-01, TLS-ALPN-01); `None` when it exited.
+#[allow(clippy::zombie_processes)] // killed and waited for in `Drop`
+fn try_start(dns_port: u16, seconds: Option<u64>, ports: [u16; 4]) -> Option<Pebble> {
+    let [port, management, http, tls] = ports;
     let dir = std::env::temp_dir().join(format!("scaling-pebble-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // Pebble's own HTTPS: a CA made here, and a certificate for 127.0.0.1 signed by it.
@@ -68,8 +84,8 @@ pub fn start_pebble_issuing_for(dns_port: u16, seconds: Option<u64>) -> Option<P
         "managementListenAddress": format!("127.0.0.1:{management}"),
         "certificate": dir.join("cert.pem"),
         "privateKey": dir.join("key.pem"),
-        "httpPort": free_port(),
-        "tlsPort": free_port(),
+        "httpPort": http,
+        "tlsPort": tls,
         "ocspResponderURL": "",
         "externalAccountBindingRequired": false,
         "certificateValidityPeriod": seconds.unwrap_or(157_766_400)
@@ -82,18 +98,30 @@ pub fn start_pebble_issuing_for(dns_port: u16, seconds: Option<u64>) -> Option<P
         // No random waits before validating and no refused nonces: the test's time is bounded.
         .env("PEBBLE_VA_NOSLEEP", "1")
         .env("PEBBLE_WFE_NONCEREJECT", "0")
+        // Valid authorizations always reused, as Let's Encrypt does for 30 days (its integration
+        // guide): a renewal soon after the first order names no new records (Pebble reuses half by default).
+        .env("PEBBLE_AUTHZREUSE", "100")
         .stdout(std::fs::File::create(dir.join("pebble.log")).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let pebble = Pebble { child, port, management, dir };
-    for _ in 0..100 {
+    let mut pebble = Pebble { child, port, management, dir };
+    // Generous: it makes its keys first, and the machine may be busy with other tests.
+    for _ in 0..300 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Some(pebble);
         }
+        if let Ok(Some(status)) = pebble.child.try_wait() {
+            let log = std::fs::read_to_string(pebble.dir.join("pebble.log")).unwrap_or_default();
+            eprintln!("pebble exited ({status}), trying other ports: {log}");
+            return None;
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("pebble did not start: {}", std::fs::read_to_string(pebble.dir.join("pebble.log")).unwrap_or_default());
+    panic!(
+        "pebble did not start in 30 s: {}",
+        std::fs::read_to_string(pebble.dir.join("pebble.log")).unwrap_or_default()
+    );
 }
 
 /// The root Pebble's certificates chain to (PEM), from its management interface (which opens a

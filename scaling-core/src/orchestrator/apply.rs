@@ -242,12 +242,21 @@ impl<'a> Apply<'a> {
             cert = self
                 .runner
                 .wait(step, r, timeout, || async {
+                    // An authority that still holds a recent validation of the names (Let's Encrypt
+                    // keeps one 30 days) names no records and may issue at once.
                     let cert = self.describe(step, r, &cert).await?;
-                    Ok(if cert.validation_records.is_empty() {
-                        Poll::Pending("waiting for the certificate authority to name the validation records".into())
-                    } else {
-                        Poll::Ready(cert)
-                    })
+                    match &cert.status {
+                        CertificateStatus::Failed(reason) => {
+                            Err(Error::CertificateFailed { domain: cert.domain.clone(), reason: reason.clone() })
+                        }
+                        CertificateStatus::Issued => Ok(Poll::Ready(cert)),
+                        CertificateStatus::PendingValidation if cert.validation_records.is_empty() => {
+                            Ok(Poll::Pending(
+                                "waiting for the certificate authority to name the validation records".into(),
+                            ))
+                        }
+                        CertificateStatus::PendingValidation => Ok(Poll::Ready(cert)),
+                    }
                 })
                 .await?;
         }
