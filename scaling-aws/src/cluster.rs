@@ -543,60 +543,6 @@ impl Cluster for AwsProvider {
         self.delete_support(owner, resource).await
     }
 
-    async fn acquire_lock(
-        &self,
-        owner: &Owner,
-        holder: &scaling_core::providers::LockHolder,
-    ) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
-        self.acquire(owner, holder).await
-    }
-
-    async fn release_lock(&self, owner: &Owner, holder: &scaling_core::providers::LockHolder) -> ProviderResult<()> {
-        self.release(owner, holder).await
-    }
-
-    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
-        self.holder(owner).await
-    }
-
-    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
-        self.break_it(owner).await
-    }
-
-    async fn read_logs(
-        &self,
-        owner: &Owner,
-        _service: &str,
-        query: &scaling_core::providers::LogQuery,
-    ) -> ProviderResult<scaling_core::providers::LogPage> {
-        self.task_logs(owner, query).await
-    }
-
-    async fn check_secrets(
-        &self,
-        _owner: &Owner,
-        secrets: &std::collections::BTreeMap<String, String>,
-    ) -> ProviderResult<Vec<Problem>> {
-        self.secret_problems(secrets).await
-    }
-
-    async fn find_autoscaling(
-        &self,
-        owner: &Owner,
-        cluster: &str,
-        service: &str,
-    ) -> ProviderResult<Option<AutoscalingInfo>> {
-        self.find_scaling(owner, cluster, service).await
-    }
-
-    async fn ensure_autoscaling(&self, desired: &DesiredAutoscaling) -> ProviderResult<AutoscalingInfo> {
-        self.put_scaling(desired).await
-    }
-
-    async fn delete_autoscaling(&self, _owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()> {
-        self.remove_scaling(autoscaling).await
-    }
-
     /// Deletes the service (`force`: no scaling to 0 first) and answers [`ErrorKind::InUse`] until it is
     /// `INACTIVE`: a deleted service is `DRAINING` while its tasks stop
     /// (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html>), and neither
@@ -627,5 +573,71 @@ impl Cluster for AwsProvider {
             None => Ok(()),
             Some(_) => Err(draining()),
         }
+    }
+}
+
+#[async_trait]
+impl scaling_core::providers::Locks for AwsProvider {
+    async fn acquire_lock(
+        &self,
+        owner: &Owner,
+        holder: &scaling_core::providers::LockHolder,
+    ) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
+        self.acquire(owner, holder).await
+    }
+
+    async fn release_lock(&self, owner: &Owner, holder: &scaling_core::providers::LockHolder) -> ProviderResult<()> {
+        self.release(owner, holder).await
+    }
+
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
+        self.break_it(owner).await
+    }
+
+    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<scaling_core::providers::LockHolder>> {
+        self.holder(owner).await
+    }
+}
+
+#[async_trait]
+impl scaling_core::providers::Logs for AwsProvider {
+    async fn read_logs(
+        &self,
+        owner: &Owner,
+        _service: &str,
+        query: &scaling_core::providers::LogQuery,
+    ) -> ProviderResult<scaling_core::providers::LogPage> {
+        self.task_logs(owner, query).await
+    }
+}
+
+#[async_trait]
+impl scaling_core::providers::SecretStore for AwsProvider {
+    async fn check_secrets(
+        &self,
+        _owner: &Owner,
+        secrets: &std::collections::BTreeMap<String, String>,
+    ) -> ProviderResult<Vec<Problem>> {
+        self.secret_problems(secrets).await
+    }
+}
+
+#[async_trait]
+impl scaling_core::providers::Autoscaler for AwsProvider {
+    async fn find_autoscaling(
+        &self,
+        owner: &Owner,
+        cluster: &str,
+        service: &str,
+    ) -> ProviderResult<Option<AutoscalingInfo>> {
+        self.find_scaling(owner, cluster, service).await
+    }
+
+    async fn ensure_autoscaling(&self, desired: &DesiredAutoscaling) -> ProviderResult<AutoscalingInfo> {
+        self.put_scaling(desired).await
+    }
+
+    async fn delete_autoscaling(&self, _owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()> {
+        self.remove_scaling(autoscaling).await
     }
 }

@@ -243,31 +243,6 @@ impl Cluster for LocalCloud {
         Ok(self.live(scaled))
     }
 
-    async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>> {
-        self.operation_locks.acquire(&self.paths, &owner.app, holder)
-    }
-
-    async fn release_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<()> {
-        self.operation_locks.release(&owner.app, holder);
-        Ok(())
-    }
-
-    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
-        self.operation_locks.holder(&self.paths, &owner.app)
-    }
-
-    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
-        self.operation_locks.break_lock(&self.paths, &owner.app)
-    }
-
-    /// The replicas' log files, read from disk: from any process, running or not.
-    async fn read_logs(&self, _owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage> {
-        let (logs, service, query) = (self.paths.logs(), service.to_string(), query.clone());
-        let read = tokio::task::spawn_blocking(move || crate::replica_logs::read(&logs, &service, &query)).await;
-        let fail = |message: String| ProviderError::new("read_logs", "replica logs", ErrorKind::Other, message);
-        read.map_err(|e| fail(e.to_string()))?.map_err(|e| fail(format!("cannot read the replica logs: {e}")))
-    }
-
     /// Wakes at the service's pool's next change (a replica healthy, unhealthy, added, retired or
     /// failing), or after `within`.
     async fn service_changed(&self, service: &ServiceInfo, within: Duration) {
@@ -281,6 +256,47 @@ impl Cluster for LocalCloud {
         tokio::time::sleep_until((started + WAKE_AT_MOST_EVERY).min(started + within)).await;
     }
 
+    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
+        if self.records.services.find(owner, &service.name, "delete_service")?.is_some() {
+            self.supervisor.stop(&service.name).await;
+        }
+        self.records.services.remove(owner, &service.name, "delete_service").map(drop)
+    }
+}
+
+#[async_trait]
+impl scaling_core::providers::Locks for LocalCloud {
+    async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>> {
+        self.operation_locks.acquire(&self.paths, &owner.app, holder)
+    }
+
+    async fn release_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<()> {
+        self.operation_locks.release(&owner.app, holder);
+        Ok(())
+    }
+
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        self.operation_locks.break_lock(&self.paths, &owner.app)
+    }
+
+    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        self.operation_locks.holder(&self.paths, &owner.app)
+    }
+}
+
+#[async_trait]
+impl scaling_core::providers::Logs for LocalCloud {
+    /// The replicas' log files, read from disk: from any process, running or not.
+    async fn read_logs(&self, _owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage> {
+        let (logs, service, query) = (self.paths.logs(), service.to_string(), query.clone());
+        let read = tokio::task::spawn_blocking(move || crate::replica_logs::read(&logs, &service, &query)).await;
+        let fail = |message: String| ProviderError::new("read_logs", "replica logs", ErrorKind::Other, message);
+        read.map_err(|e| fail(e.to_string()))?.map_err(|e| fail(format!("cannot read the replica logs: {e}")))
+    }
+}
+
+#[async_trait]
+impl scaling_core::providers::SecretStore for LocalCloud {
     /// Values come from the deploying shell or the secrets file; every reference (whatever its store)
     /// names the variable to take.
     async fn check_secrets(
@@ -291,7 +307,10 @@ impl Cluster for LocalCloud {
         let (shell, file) = &*crate::cloud::lock(&self.secrets);
         Ok(crate::secrets::resolve(secrets, shell, file.as_deref()).err().unwrap_or_default())
     }
+}
 
+#[async_trait]
+impl scaling_core::providers::Autoscaler for LocalCloud {
     async fn find_autoscaling(
         &self,
         owner: &Owner,
@@ -307,13 +326,6 @@ impl Cluster for LocalCloud {
 
     async fn delete_autoscaling(&self, owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()> {
         self.stop_autoscaling(owner, autoscaling)
-    }
-
-    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
-        if self.records.services.find(owner, &service.name, "delete_service")?.is_some() {
-            self.supervisor.stop(&service.name).await;
-        }
-        self.records.services.remove(owner, &service.name, "delete_service").map(drop)
     }
 }
 

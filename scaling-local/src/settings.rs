@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct LocalSettings {
     /// The HTTPS port of the local load balancer (0 picks a free one): 8443 unless set, 443 with
-    /// [`public`](Self::public).
+    /// `[provider.local.public]`.
     pub https_port: Option<u16>,
     /// The HTTP port that redirects to HTTPS (0 picks a free one): 8080 unless set, 80 with
-    /// [`public`](Self::public).
+    /// `[provider.local.public]`.
     pub http_port: Option<u16>,
     /// A command run in the app's bundle after its files are copied, for apps that are not Python
     /// (e.g. `npm ci --omit=dev`); a `requirements.txt` gets a virtualenv without one.

@@ -1,7 +1,7 @@
 //! The deploy lock through the in-memory cloud: one deploy, scale or destroy of an app at a time.
 
 use scaling_core::memory::{Fault, InMemoryCloud};
-use scaling_core::providers::{Cluster, LockHolder, Owner};
+use scaling_core::providers::{LockHolder, Locks, Owner};
 use scaling_core::{DeployOptions, DestroyOptions, Error, RecordedEvents};
 use scaling_tests::{orchestrator, seed_spec, test_options};
 

@@ -11,6 +11,7 @@ mod domain;
 mod environments;
 mod faults;
 mod invalid_specs;
+mod lacking;
 mod lock;
 mod mocks;
 mod pointers;

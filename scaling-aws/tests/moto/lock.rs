@@ -1,6 +1,6 @@
 //! The deploy lock on the emulator: an SSM parameter created only if absent.
 
-use scaling_core::providers::{Cluster, HolderProcess, LockHolder, Owner};
+use scaling_core::providers::{HolderProcess, LockHolder, Locks, Owner};
 use scaling_core::Error;
 
 use crate::support::{moto_url, provider, sdk};

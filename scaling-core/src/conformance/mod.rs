@@ -298,16 +298,36 @@ pub async fn one_lock_holder_at_a_time(subject: &Subject) {
     use crate::providers::LockHolder;
     let (p, owner) = (subject.providers(), subject.owner());
     let (first, second) = (LockHolder::here("deploy"), LockHolder::here("scale"));
-    assert_eq!(p.cluster.acquire_lock(&owner, &first).await.expect("acquire_lock"), None, "a free lock is taken");
-    let held = p.cluster.acquire_lock(&owner, &second).await.expect("acquire_lock again");
+    // A provider may lack a deploy lock, as object_store's backends may lack an operation: then every
+    // lock method says so, and nothing else.
+    let taken = match p.locks.acquire_lock(&owner, &first).await {
+        Ok(taken) => taken,
+        Err(e) => {
+            assert_eq!(e.kind, ErrorKind::Unsupported, "acquire_lock: {e}");
+            for (method, answer) in [
+                ("release_lock", p.locks.release_lock(&owner, &first).await.err()),
+                ("break_lock", p.locks.break_lock(&owner).await.err()),
+                ("lock_holder", p.locks.lock_holder(&owner).await.err()),
+            ] {
+                assert_eq!(
+                    answer.map(|e| e.kind),
+                    Some(ErrorKind::Unsupported),
+                    "{method} of a provider without a lock"
+                );
+            }
+            return;
+        }
+    };
+    assert_eq!(taken, None, "a free lock is taken");
+    let held = p.locks.acquire_lock(&owner, &second).await.expect("acquire_lock again");
     assert_eq!(held.map(|h| h.token), Some(first.token.clone()), "a held lock is refused, naming its holder");
-    assert_eq!(p.cluster.acquire_lock(&owner, &first.renewed()).await.expect("renew"), None, "its holder renews");
-    p.cluster.release_lock(&owner, &first).await.expect("release_lock");
-    assert_eq!(p.cluster.acquire_lock(&owner, &second).await.expect("acquire_lock"), None, "free once released");
-    let broken = p.cluster.break_lock(&owner).await.expect("break_lock");
+    assert_eq!(p.locks.acquire_lock(&owner, &first.renewed()).await.expect("renew"), None, "its holder renews");
+    p.locks.release_lock(&owner, &first).await.expect("release_lock");
+    assert_eq!(p.locks.acquire_lock(&owner, &second).await.expect("acquire_lock"), None, "free once released");
+    let broken = p.locks.break_lock(&owner).await.expect("break_lock");
     assert_eq!(broken.map(|h| h.token), Some(second.token.clone()), "breaking says who held it");
-    assert_eq!(p.cluster.acquire_lock(&owner, &first).await.expect("acquire_lock"), None, "free once broken");
-    p.cluster.release_lock(&owner, &first).await.expect("release_lock");
+    assert_eq!(p.locks.acquire_lock(&owner, &first).await.expect("acquire_lock"), None, "free once broken");
+    p.locks.release_lock(&owner, &first).await.expect("release_lock");
 }
 
 /// Releases' side of the contract: registered revisions are listed newest first, described by id

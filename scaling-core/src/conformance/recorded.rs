@@ -176,69 +176,8 @@ impl Cluster for Recorded {
         self.inner.cluster.deregister_revision(owner, id).await
     }
     // The lock is not a resource: not counted as a write.
-    async fn acquire_lock(
-        &self,
-        owner: &Owner,
-        holder: &crate::providers::LockHolder,
-    ) -> ProviderResult<Option<crate::providers::LockHolder>> {
-        self.note("acquire_lock", false);
-        self.inner.cluster.acquire_lock(owner, holder).await
-    }
-    async fn release_lock(&self, owner: &Owner, holder: &crate::providers::LockHolder) -> ProviderResult<()> {
-        self.note("release_lock", false);
-        self.inner.cluster.release_lock(owner, holder).await
-    }
-    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<crate::providers::LockHolder>> {
-        self.note("lock_holder", false);
-        self.inner.cluster.lock_holder(owner).await
-    }
-    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<crate::providers::LockHolder>> {
-        self.note("break_lock", false);
-        self.inner.cluster.break_lock(owner).await
-    }
-    async fn read_logs(
-        &self,
-        owner: &Owner,
-        service: &str,
-        query: &crate::providers::LogQuery,
-    ) -> ProviderResult<crate::providers::LogPage> {
-        self.note("read_logs", false);
-        self.inner.cluster.read_logs(owner, service, query).await
-    }
     async fn service_changed(&self, service: &ServiceInfo, within: std::time::Duration) {
         self.inner.cluster.service_changed(service, within).await
-    }
-    async fn check_secrets(
-        &self,
-        owner: &Owner,
-        secrets: &std::collections::BTreeMap<String, String>,
-    ) -> ProviderResult<Vec<crate::Problem>> {
-        self.note("check_secrets", false);
-        self.inner.cluster.check_secrets(owner, secrets).await
-    }
-    async fn find_autoscaling(
-        &self,
-        owner: &Owner,
-        cluster: &str,
-        service: &str,
-    ) -> ProviderResult<Option<crate::providers::AutoscalingInfo>> {
-        self.note("find_autoscaling", false);
-        self.inner.cluster.find_autoscaling(owner, cluster, service).await
-    }
-    async fn ensure_autoscaling(
-        &self,
-        desired: &crate::providers::DesiredAutoscaling,
-    ) -> ProviderResult<crate::providers::AutoscalingInfo> {
-        self.note("ensure_autoscaling", true);
-        self.inner.cluster.ensure_autoscaling(desired).await
-    }
-    async fn delete_autoscaling(
-        &self,
-        owner: &Owner,
-        autoscaling: &crate::providers::AutoscalingInfo,
-    ) -> ProviderResult<()> {
-        self.note("delete_autoscaling", true);
-        self.inner.cluster.delete_autoscaling(owner, autoscaling).await
     }
     fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {
         self.inner.cluster.needed_support_resources(owner)
@@ -254,6 +193,88 @@ impl Cluster for Recorded {
     async fn delete_support_resource(&self, owner: &Owner, resource: &SupportResource) -> ProviderResult<()> {
         self.note("delete_support_resource", true);
         self.inner.cluster.delete_support_resource(owner, resource).await
+    }
+}
+
+#[async_trait]
+impl crate::providers::Locks for Recorded {
+    async fn acquire_lock(
+        &self,
+        owner: &Owner,
+        holder: &crate::providers::LockHolder,
+    ) -> ProviderResult<Option<crate::providers::LockHolder>> {
+        self.note("acquire_lock", false);
+        self.inner.locks.acquire_lock(owner, holder).await
+    }
+
+    async fn release_lock(&self, owner: &Owner, holder: &crate::providers::LockHolder) -> ProviderResult<()> {
+        self.note("release_lock", false);
+        self.inner.locks.release_lock(owner, holder).await
+    }
+
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<crate::providers::LockHolder>> {
+        self.note("break_lock", false);
+        self.inner.locks.break_lock(owner).await
+    }
+
+    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<crate::providers::LockHolder>> {
+        self.note("lock_holder", false);
+        self.inner.locks.lock_holder(owner).await
+    }
+}
+
+#[async_trait]
+impl crate::providers::Logs for Recorded {
+    async fn read_logs(
+        &self,
+        owner: &Owner,
+        service: &str,
+        query: &crate::providers::LogQuery,
+    ) -> ProviderResult<crate::providers::LogPage> {
+        self.note("read_logs", false);
+        self.inner.logs.read_logs(owner, service, query).await
+    }
+}
+
+#[async_trait]
+impl crate::providers::SecretStore for Recorded {
+    async fn check_secrets(
+        &self,
+        owner: &Owner,
+        secrets: &std::collections::BTreeMap<String, String>,
+    ) -> ProviderResult<Vec<crate::Problem>> {
+        self.note("check_secrets", false);
+        self.inner.secrets.check_secrets(owner, secrets).await
+    }
+}
+
+#[async_trait]
+impl crate::providers::Autoscaler for Recorded {
+    async fn find_autoscaling(
+        &self,
+        owner: &Owner,
+        cluster: &str,
+        service: &str,
+    ) -> ProviderResult<Option<crate::providers::AutoscalingInfo>> {
+        self.note("find_autoscaling", false);
+        self.inner.autoscaler.find_autoscaling(owner, cluster, service).await
+    }
+
+    async fn ensure_autoscaling(
+        &self,
+        desired: &crate::providers::DesiredAutoscaling,
+    ) -> ProviderResult<crate::providers::AutoscalingInfo> {
+        self.note("ensure_autoscaling", true);
+        self.inner.autoscaler.ensure_autoscaling(desired).await
+    }
+
+    async fn delete_autoscaling(
+        &self,
+        owner: &Owner,
+        autoscaling: &crate::providers::AutoscalingInfo,
+    ) -> ProviderResult<()> {
+        self.note("delete_autoscaling", true);
+        self.inner.autoscaler.delete_autoscaling(owner, autoscaling).await
     }
 }
 

@@ -278,6 +278,20 @@ impl Cluster for InMemoryCloud {
 
     // The lock is not a resource of the app: its calls are logged as not mutating, so that a deploy
     // that changes nothing still makes no write (faults still reach them by operation name).
+
+    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
+        self.call("delete_service", &service.name, true, |s, _| {
+            let Some(found) = s.services.get(&service.id) else { return Ok(()) };
+            check_owner(&found.tags, owner, "delete_service", &service.name)?;
+            s.services.remove(&service.id);
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl crate::providers::Locks for InMemoryCloud {
     async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>> {
         self.call("acquire_lock", &owner.app, false, |s, _| match s.locks.get(&owner.app) {
             Some(current) if current.token != holder.token && !current.expired() => Ok(Some(current.clone())),
@@ -299,17 +313,20 @@ impl Cluster for InMemoryCloud {
         .await
     }
 
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        self.call("break_lock", &owner.app, false, |s, _| Ok(s.locks.remove(&owner.app))).await
+    }
+
     async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
         self.call("lock_holder", &owner.app, false, |s, _| {
             Ok(s.locks.get(&owner.app).filter(|h| !h.expired()).cloned())
         })
         .await
     }
+}
 
-    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
-        self.call("break_lock", &owner.app, false, |s, _| Ok(s.locks.remove(&owner.app))).await
-    }
-
+#[async_trait]
+impl crate::providers::Logs for InMemoryCloud {
     /// The lines [`InMemoryCloud::write_log`] wrote; the cursor is the number of lines read.
     async fn read_logs(&self, owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage> {
         self.call("read_logs", service, false, |s, _| {
@@ -332,7 +349,10 @@ impl Cluster for InMemoryCloud {
         })
         .await
     }
+}
 
+#[async_trait]
+impl crate::providers::SecretStore for InMemoryCloud {
     async fn check_secrets(
         &self,
         _owner: &Owner,
@@ -340,7 +360,10 @@ impl Cluster for InMemoryCloud {
     ) -> ProviderResult<Vec<Problem>> {
         self.call("check_secrets", "secrets", false, |s, _| Ok(super::autoscaling::check_secrets(s, secrets))).await
     }
+}
 
+#[async_trait]
+impl crate::providers::Autoscaler for InMemoryCloud {
     async fn find_autoscaling(
         &self,
         owner: &Owner,
@@ -357,16 +380,6 @@ impl Cluster for InMemoryCloud {
     async fn delete_autoscaling(&self, owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()> {
         self.call("delete_autoscaling", &autoscaling.service, true, |s, _| {
             super::autoscaling::delete(s, owner, autoscaling)
-        })
-        .await
-    }
-
-    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
-        self.call("delete_service", &service.name, true, |s, _| {
-            let Some(found) = s.services.get(&service.id) else { return Ok(()) };
-            check_owner(&found.tags, owner, "delete_service", &service.name)?;
-            s.services.remove(&service.id);
-            Ok(())
         })
         .await
     }

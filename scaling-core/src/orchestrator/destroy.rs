@@ -121,7 +121,7 @@ impl Destroy<'_> {
             out.push((
                 StepId::Autoscaling,
                 format!("autoscaling of service {}", autoscaling.service),
-                Box::new(move || p.cluster.delete_autoscaling(owner, autoscaling)),
+                Box::new(move || p.autoscaler.delete_autoscaling(owner, autoscaling)),
             ));
         }
         if let Some(service) = &o.service {

@@ -24,8 +24,8 @@ use serde::Serialize;
 
 use crate::events::{EventKind, Progress};
 use crate::providers::{
-    BuildRequest, Capabilities, Capable, Certificate, Cluster, Dns, LoadBalancer, Registry, Rollout, ServiceInfo,
-    ZoneInfo,
+    Autoscaler, BuildRequest, Capabilities, Capable, Certificate, Cluster, Dns, LoadBalancer, Locks, Logs, Registry,
+    Rollout, SecretStore, ServiceInfo, ZoneInfo,
 };
 use crate::spec::{ImageReference, Spec};
 use crate::{Error, Result};
@@ -42,7 +42,9 @@ pub use steps::StepId;
 
 pub(crate) use observe::Observed;
 
-/// The five providers one deployment uses (usually one cloud implements all five).
+/// The five providers one deployment uses (usually one cloud implements all five), and the small
+/// features beside the cluster — the deploy lock, logs, secrets, autoscaling — each of which a
+/// provider may lack (its methods then answer `Unsupported`).
 #[derive(Clone)]
 pub struct Providers {
     /// Images.
@@ -55,16 +57,35 @@ pub struct Providers {
     pub dns: Arc<dyn Dns>,
     /// TLS.
     pub certificate: Arc<dyn Certificate>,
+    /// The deploy lock.
+    pub locks: Arc<dyn Locks>,
+    /// The replicas' logs.
+    pub logs: Arc<dyn Logs>,
+    /// Where `[secrets]` come from.
+    pub secrets: Arc<dyn SecretStore>,
+    /// Autoscaling of the service.
+    pub autoscaler: Arc<dyn Autoscaler>,
     /// What these providers are together: the steps of a deploy come from it. Set it to match when
     /// mixing providers of different kinds.
     pub capabilities: Capabilities,
 }
 
 impl Providers {
-    /// All five from one value that implements every trait.
+    /// Every provider from one value that implements every trait (a trait of a feature it lacks may
+    /// be an empty `impl`, whose defaults answer `Unsupported`).
     pub fn from_cloud<C>(cloud: Arc<C>) -> Self
     where
-        C: Registry + Cluster + LoadBalancer + Dns + Certificate + Capable + 'static,
+        C: Registry
+            + Cluster
+            + LoadBalancer
+            + Dns
+            + Certificate
+            + Locks
+            + Logs
+            + SecretStore
+            + Autoscaler
+            + Capable
+            + 'static,
     {
         Self {
             capabilities: cloud.capabilities(),
@@ -72,7 +93,11 @@ impl Providers {
             cluster: cloud.clone(),
             load_balancer: cloud.clone(),
             dns: cloud.clone(),
-            certificate: cloud,
+            certificate: cloud.clone(),
+            locks: cloud.clone(),
+            logs: cloud.clone(),
+            secrets: cloud.clone(),
+            autoscaler: cloud,
         }
     }
 }
@@ -179,7 +204,7 @@ impl Orchestrator {
         }
         let owner = crate::Owner::new(&spec.app.name);
         self.providers
-            .cluster
+            .secrets
             .check_secrets(&owner, &spec.secrets)
             .await
             .map_err(|source| Error::Provider { step: StepId::Revision, source })
@@ -297,7 +322,9 @@ impl Orchestrator {
         };
         // Read beside the service (by names), not after it.
         let autoscaling = async {
-            c.find_autoscaling(&owner, &names.cluster, &names.service)
+            self.providers
+                .autoscaler
+                .find_autoscaling(&owner, &names.cluster, &names.service)
                 .await
                 .map_err(|source| Error::Provider { step: StepId::Autoscaling, source })
         };
@@ -359,7 +386,7 @@ impl Orchestrator {
         let owner = crate::Owner::new(&spec.app.name);
         let runner = runner::Runner::new(&self.options, &crate::Silent);
         let label = format!("logs of {}", names.service);
-        runner.call(StepId::Service, &label, || self.providers.cluster.read_logs(&owner, &names.service, query)).await
+        runner.call(StepId::Service, &label, || self.providers.logs.read_logs(&owner, &names.service, query)).await
     }
 
     /// The plan of a destroy with `options`: a row per owned resource, `delete`, or `no_change` with

@@ -121,13 +121,18 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         Ok::<_, Error>((revision.map_err(tag(StepId::Revision))?, support.map_err(tag(StepId::SupportResources))?))
     };
     // By names, so that it is read with everything else rather than after the service.
-    let autoscaling =
-        async { c.find_autoscaling(owner, &names.cluster, &names.service).await.map_err(tag(StepId::Autoscaling)) };
+    let autoscaling = async {
+        providers
+            .autoscaler
+            .find_autoscaling(owner, &names.cluster, &names.service)
+            .await
+            .map_err(tag(StepId::Autoscaling))
+    };
     let secrets = async {
         if desired.spec.secrets.is_empty() {
             return Ok(Vec::new());
         }
-        c.check_secrets(owner, &desired.spec.secrets).await.map_err(tag(StepId::Revision))
+        providers.secrets.check_secrets(owner, &desired.spec.secrets).await.map_err(tag(StepId::Revision))
     };
     // The spec's domain bounds the read; without one (removed), or for destroy, every owned one is read.
     let domains: Vec<String> = match reach {

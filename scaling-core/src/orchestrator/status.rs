@@ -78,7 +78,13 @@ pub(crate) async fn status(providers: &Providers, plan: &Plan) -> ProviderResult
             None => Ok(None),
         }
     };
-    let lock = providers.cluster.lock_holder(&plan.desired.owner);
+    // A provider without a deploy lock has no holder to show.
+    let lock = async {
+        match providers.locks.lock_holder(&plan.desired.owner).await {
+            Err(e) if e.kind == crate::ErrorKind::Unsupported => Ok(None),
+            other => other,
+        }
+    };
     let (targets, delegation, lock) = futures::future::try_join3(targets, delegation, lock).await?;
     // `family:3`, or an ARN ending so: the number after the last colon.
     let release = o.service.as_ref().and_then(|s| s.revision_id.rsplit_once(':')).and_then(|(_, n)| n.parse().ok());

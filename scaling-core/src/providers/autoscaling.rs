@@ -1,13 +1,15 @@
-//! Autoscaling of a service, as the [`Cluster`](super::Cluster) provider does it: bounds, targets,
+//! Autoscaling of a service, as the [`Autoscaler`] (usually the cluster's provider) does it: bounds, targets,
 //! cooldowns, and the last decision it made (AWS: Application Auto Scaling's scalable target and
 //! target-tracking policies; Kubernetes: a HorizontalPodAutoscaler; Cloud Run: min/max instances;
 //! local: the supervisor's autoscaler).
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::Tags;
+use super::{unsupported, Owner, Tags};
+use crate::ProviderResult;
 
 /// A load measure autoscaling keeps near a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -130,5 +132,33 @@ impl AutoscalingInfo {
         let targets: Vec<String> = self.targets.iter().map(ToString::to_string).collect();
         let cap = self.cap.as_ref().map(|(cap, why)| format!(" (capped at {cap}: {why})")).unwrap_or_default();
         format!("{}–{} replicas{cap} on {}", self.min, self.max, targets.join(", "))
+    }
+}
+
+/// Autoscaling of services. A provider without it leaves every method to its default: nothing is
+/// found, and asking for autoscaling is [`Unsupported`](crate::ErrorKind::Unsupported) (a spec with
+/// `[scaling]` is refused at that step, naming it).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Autoscaler: Send + Sync {
+    /// The autoscaling of the service `service` in the cluster `cluster` (both by name) when owned.
+    async fn find_autoscaling(
+        &self,
+        owner: &Owner,
+        cluster: &str,
+        service: &str,
+    ) -> ProviderResult<Option<AutoscalingInfo>> {
+        let _ = (owner, cluster, service);
+        Ok(None)
+    }
+    /// Registers autoscaling of `desired.service`, or brings it to `desired`: bounds, targets (only
+    /// those), cooldowns. The service's current count is left to it.
+    async fn ensure_autoscaling(&self, desired: &DesiredAutoscaling) -> ProviderResult<AutoscalingInfo> {
+        Err(unsupported("ensure_autoscaling", &desired.service, "autoscaling"))
+    }
+    /// Removes the autoscaling (the service keeps the count it has); one already gone succeeds.
+    async fn delete_autoscaling(&self, owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()> {
+        let _ = owner;
+        Err(unsupported("delete_autoscaling", &autoscaling.service, "autoscaling"))
     }
 }

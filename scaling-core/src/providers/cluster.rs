@@ -7,11 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    AutoscalingInfo, DesiredAutoscaling, DesiredFirewall, FirewallInfo, LockHolder, LogPage, LogQuery, Owner, Tags,
-};
+use super::{DesiredFirewall, FirewallInfo, Owner, Tags};
 use crate::spec::{Platform, Vcpu};
-use crate::Problem;
 use crate::ProviderResult;
 
 /// A cluster as it should be.
@@ -321,7 +318,10 @@ impl SupportResource {
     }
 }
 
-/// Runs N replicas of a revision and keeps them running.
+/// Runs N replicas of a revision and keeps them running. What a cluster may also have — a deploy
+/// lock, replica logs, a secret store, autoscaling — are traits of their own ([`Locks`](super::Locks),
+/// [`Logs`](super::Logs), [`SecretStore`](super::SecretStore), [`Autoscaler`](super::Autoscaler)) whose
+/// methods answer [`Unsupported`](crate::ErrorKind::Unsupported) unless the provider has the feature.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Cluster: Send + Sync {
@@ -370,42 +370,6 @@ pub trait Cluster: Send + Sync {
     ) -> ProviderResult<ServiceInfo>;
     /// Stops every replica and deletes the service.
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()>;
-
-    /// Takes `owner`'s deploy lock for `holder`, or renews it when `holder` (by its token) has it
-    /// already; a lock another holds that has not expired is left alone and returned (`Some`), an
-    /// expired one is taken over. Atomic: of two runs asking at once, exactly one gets it.
-    async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>>;
-    /// Releases the lock `holder` took; a lock already gone is no error. A provider that can check
-    /// the token atomically leaves a lock broken and taken by another as it is; one that cannot (SSM
-    /// has no conditional delete) relies on the orchestrator, which releases only a lock its renewals
-    /// still found its own.
-    async fn release_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<()>;
-    /// Removes the lock whoever holds it (`--break-lock`, after a run was killed); returns who held it.
-    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>>;
-    /// Who holds the lock now, if anyone (an expired lock is no one's); changes nothing.
-    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>>;
-
-    /// What the replicas of the service named `service` wrote, as `query` asks: oldest first,
-    /// each line labelled by its replica, with a cursor a follower continues from.
-    async fn read_logs(&self, owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage>;
-
-    /// Which of `secrets` (variable → `store:name` reference) the replicas could not be given, each
-    /// as a problem naming `secrets.<VARIABLE>` with the fix: a store this provider does not know, a
-    /// secret that does not exist. Reads no secret's value.
-    async fn check_secrets(&self, owner: &Owner, secrets: &BTreeMap<String, String>) -> ProviderResult<Vec<Problem>>;
-
-    /// The autoscaling of the service `service` in the cluster `cluster` (both by name) when owned.
-    async fn find_autoscaling(
-        &self,
-        owner: &Owner,
-        cluster: &str,
-        service: &str,
-    ) -> ProviderResult<Option<AutoscalingInfo>>;
-    /// Registers autoscaling of `desired.service`, or brings it to `desired`: bounds, targets (only
-    /// those), cooldowns. The service's current count is left to it.
-    async fn ensure_autoscaling(&self, desired: &DesiredAutoscaling) -> ProviderResult<AutoscalingInfo>;
-    /// Removes the autoscaling (the service keeps the count it has); one already gone succeeds.
-    async fn delete_autoscaling(&self, owner: &Owner, autoscaling: &AutoscalingInfo) -> ProviderResult<()>;
 
     /// Resolves when `service` may have changed (a replica turned healthy, failed or left), or after
     /// `within` at the latest: the pause between two polls of a wait for the service. A provider

@@ -7,7 +7,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+use super::{unsupported, Owner};
+use crate::ProviderResult;
 
 /// How long a lock lasts unless renewed: a run killed while holding it blocks others this long at
 /// most (or until `--break-lock`).
@@ -177,5 +181,36 @@ mod tests {
         };
         assert!(!container.holder_gone(), "nor one in another pid namespace");
         assert!(!LockHolder { process: None, ..holder }.holder_gone(), "an old lock without a process only expires");
+    }
+}
+
+/// The app's deploy lock, kept where every runner sees it. A provider without one leaves every
+/// method to its default, [`Unsupported`](crate::ErrorKind::Unsupported): the orchestrator then runs
+/// without a lock and says so.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Locks: Send + Sync {
+    /// Takes `owner`'s deploy lock for `holder`, or renews it when `holder` (by its token) has it
+    /// already; a lock another holds that has not expired is left alone and returned (`Some`), an
+    /// expired one is taken over. Atomic: of two runs asking at once, exactly one gets it.
+    async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>> {
+        let _ = holder;
+        Err(unsupported("acquire_lock", &owner.app, "a deploy lock"))
+    }
+    /// Releases the lock `holder` took; a lock already gone is no error. A provider that can check
+    /// the token atomically leaves a lock broken and taken by another as it is; one that cannot (SSM
+    /// has no conditional delete) relies on the orchestrator, which releases only a lock its renewals
+    /// still found its own.
+    async fn release_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<()> {
+        let _ = holder;
+        Err(unsupported("release_lock", &owner.app, "a deploy lock"))
+    }
+    /// Removes the lock whoever holds it (`--break-lock`, after a run was killed); returns who held it.
+    async fn break_lock(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        Err(unsupported("break_lock", &owner.app, "a deploy lock"))
+    }
+    /// Who holds the lock now, if anyone (an expired lock is no one's); changes nothing.
+    async fn lock_holder(&self, owner: &Owner) -> ProviderResult<Option<LockHolder>> {
+        Err(unsupported("lock_holder", &owner.app, "a deploy lock"))
     }
 }

@@ -5,7 +5,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+use super::{unsupported, Owner};
+use crate::ProviderResult;
 
 /// Which lines to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,4 +54,17 @@ pub struct LogPage {
 /// Milliseconds since the Unix epoch of `time`.
 pub fn epoch_millis(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The replicas' logs. A provider without them leaves [`Logs::read_logs`] to its default,
+/// [`Unsupported`](crate::ErrorKind::Unsupported).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Logs: Send + Sync {
+    /// What the replicas of the service named `service` wrote, as `query` asks: oldest first,
+    /// each line labelled by its replica, with a cursor a follower continues from.
+    async fn read_logs(&self, owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage> {
+        let _ = (owner, query);
+        Err(unsupported("read_logs", service, "replica logs"))
+    }
 }

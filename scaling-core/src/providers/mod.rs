@@ -22,12 +22,13 @@ mod load_balancer;
 mod lock;
 mod logs;
 mod registry;
+mod secrets;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use autoscaling::{AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingTarget};
+pub use autoscaling::{Autoscaler, AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingTarget};
 pub use capabilities::{Capabilities, Capable, CertificateValidation, Vocabulary};
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, KeyMaterial};
 pub use cluster::{
@@ -40,10 +41,13 @@ pub use load_balancer::{
     BackendInfo, ConnectionUse, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction, ListenerInfo,
     LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
 };
-pub use lock::{HolderProcess, LockHolder, LOCK_RENEWAL, LOCK_TTL};
-pub use logs::{epoch_millis, LogLine, LogPage, LogQuery};
+pub use lock::{HolderProcess, LockHolder, Locks, LOCK_RENEWAL, LOCK_TTL};
+pub use logs::{epoch_millis, LogLine, LogPage, LogQuery, Logs};
 pub use registry::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Registry, RepositoryInfo};
+pub use secrets::SecretStore;
 
+#[cfg(any(test, feature = "mocks"))]
+pub use autoscaling::MockAutoscaler;
 #[cfg(any(test, feature = "mocks"))]
 pub use certificate::MockCertificate;
 #[cfg(any(test, feature = "mocks"))]
@@ -53,7 +57,13 @@ pub use dns::MockDns;
 #[cfg(any(test, feature = "mocks"))]
 pub use load_balancer::MockLoadBalancer;
 #[cfg(any(test, feature = "mocks"))]
+pub use lock::MockLocks;
+#[cfg(any(test, feature = "mocks"))]
+pub use logs::MockLogs;
+#[cfg(any(test, feature = "mocks"))]
 pub use registry::MockRegistry;
+#[cfg(any(test, feature = "mocks"))]
+pub use secrets::MockSecretStore;
 
 /// Tags: key → value, on every resource that supports them.
 pub type Tags = BTreeMap<String, String>;
@@ -169,4 +179,15 @@ pub struct FirewallInfo {
     /// `udp/53 from 10.0.0.0/8`: never wanted, so always drift.
     #[serde(default)]
     pub other_rules: Vec<String>,
+}
+
+/// Why a provider without `feature` (a deploy lock, replica logs, autoscaling) cannot do `operation`
+/// on `resource`: the default answer of the small traits' methods.
+pub(crate) fn unsupported(operation: &str, resource: &str, feature: &str) -> crate::ProviderError {
+    crate::ProviderError::new(
+        operation,
+        resource,
+        crate::ErrorKind::Unsupported,
+        format!("this provider has no {feature}"),
+    )
 }

@@ -13,7 +13,7 @@ impl Apply<'_> {
         let observed = self.plan.observed.autoscaling.as_ref();
         let Some(_) = d.spec.scaling else {
             let Some(current) = observed else { return Ok("no autoscaling".into()) };
-            self.runner.call(step, r, || self.providers.cluster.delete_autoscaling(&d.owner, current)).await?;
+            self.runner.call(step, r, || self.providers.autoscaler.delete_autoscaling(&d.owner, current)).await?;
             return Ok(format!("removed; the service keeps {} replica(s)", self.kept_count()));
         };
         let lb = need(&self.out.load_balancer, step, "load balancer")?;
@@ -23,7 +23,7 @@ impl Apply<'_> {
         if diff.action == Action::NoChange {
             return Ok(detail(&diff));
         }
-        let info = self.runner.call(step, r, || self.providers.cluster.ensure_autoscaling(&desired)).await?;
+        let info = self.runner.call(step, r, || self.providers.autoscaler.ensure_autoscaling(&desired)).await?;
         Ok(format!("{}: {}", detail(&diff), info.describe()))
     }
 
