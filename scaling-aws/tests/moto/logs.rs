@@ -1,7 +1,7 @@
 //! Replica logs from CloudWatch on the emulator: one stream per task, labelled by task id.
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use scaling_core::providers::{epoch_millis, Cluster, LogQuery, Owner};
+use scaling_core::providers::{epoch_millis, Cluster, LogQuery, Logs, Owner};
 
 use crate::support::{moto_url, provider, sdk};
 
