@@ -151,7 +151,7 @@ impl InMemoryCloud {
     /// security groups on load balancers and services, with self-managed certificates it issues them
     /// with no validation records.
     pub fn with_capabilities(self, capabilities: crate::providers::Capabilities) -> Self {
-        lock(&self.state).capabilities = capabilities;
+        lock(&self.state).capabilities = state::CloudUnlessSet(capabilities);
         self
     }
 
@@ -287,6 +287,6 @@ pub(crate) fn not_found(operation: &str, resource: &str) -> ProviderError {
 
 impl crate::providers::Capable for InMemoryCloud {
     fn capabilities(&self) -> crate::providers::Capabilities {
-        lock(&self.state).capabilities
+        *lock(&self.state).capabilities
     }
 }

@@ -75,7 +75,7 @@ pub(crate) struct Certificate {
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub capabilities: crate::providers::Capabilities,
+    pub capabilities: CloudUnlessSet,
     pub latency: Latency,
     pub build_platform: Option<Platform>,
     pub next_id: u64,
@@ -135,5 +135,23 @@ pub(crate) fn check_owner(tags: &Tags, owner: &Owner, operation: &str, resource:
         Ok(())
     } else {
         Err(not_owned(operation, resource, owner))
+    }
+}
+
+/// The in-memory cloud's capabilities: a cloud with every step ([`Capabilities::CLOUD`]) unless a
+/// test sets others (`InMemoryCloud::with_capabilities`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CloudUnlessSet(pub crate::providers::Capabilities);
+
+impl Default for CloudUnlessSet {
+    fn default() -> Self {
+        Self(crate::providers::Capabilities::CLOUD)
+    }
+}
+
+impl std::ops::Deref for CloudUnlessSet {
+    type Target = crate::providers::Capabilities;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }

@@ -60,12 +60,6 @@ pub struct Capabilities {
     pub naming: Naming,
 }
 
-impl Default for Capabilities {
-    fn default() -> Self {
-        Self::CLOUD
-    }
-}
-
 impl Capabilities {
     /// Every step of the seed's recipe.
     pub const CLOUD: Capabilities = Capabilities {
@@ -209,10 +203,10 @@ impl Capabilities {
     }
 }
 
-/// A provider that declares its [`Capabilities`]; the default is [`Capabilities::CLOUD`].
+/// A provider that declares its [`Capabilities`]. There is no default: the steps of a deploy come
+/// from what the provider says it is, never from a guess (a provider shaped like none of
+/// [`Capabilities::CLOUD`]'s steps must not inherit them).
 pub trait Capable {
     /// What this provider is.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::CLOUD
-    }
+    fn capabilities(&self) -> Capabilities;
 }
