@@ -259,7 +259,7 @@ impl LoadBalancer for AwsProvider {
             endpoint: Endpoint::hostname(hostname),
             firewall_ids: lb.security_groups().to_vec(),
             idle_timeout: Duration::from_secs(idle),
-            drop_invalid_header_fields,
+            drop_invalid_header_fields: Some(drop_invalid_header_fields),
             status,
             drift: Vec::new(),
             connections: None,
@@ -282,7 +282,7 @@ impl LoadBalancer for AwsProvider {
                         .map_err(|e| map("SetSecurityGroups", name, e))?;
                 }
                 if lb.idle_timeout != desired.idle_timeout
-                    || lb.drop_invalid_header_fields != desired.drop_invalid_header_fields
+                    || lb.drop_invalid_header_fields != Some(desired.drop_invalid_header_fields)
                 {
                     self.set_balancer_attributes(&lb.id, desired).await?;
                 }

@@ -465,7 +465,7 @@ async fn an_alb_refuses_a_certificate_acm_does_not_hold_before_any_call() {
         endpoint: Endpoint::hostname("dashmath-alb.elb.amazonaws.com"),
         firewall_ids: Vec::new(),
         idle_timeout: std::time::Duration::from_secs(60),
-        drop_invalid_header_fields: true,
+        drop_invalid_header_fields: Some(true),
         status: LoadBalancerStatus::Active,
         drift: Vec::new(),
         connections: None,

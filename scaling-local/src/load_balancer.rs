@@ -126,7 +126,8 @@ impl LoadBalancer for LocalCloud {
                 endpoint: self.endpoint(&owner.app),
                 firewall_ids: Vec::new(),
                 idle_timeout: desired.idle_timeout,
-                drop_invalid_header_fields: desired.drop_invalid_header_fields,
+                // hyper refuses invalid header names itself (400): no setting to report.
+                drop_invalid_header_fields: None,
                 status: LoadBalancerStatus::Active,
                 drift: Vec::new(),
                 connections: None,

@@ -136,7 +136,7 @@ impl LoadBalancer for InMemoryCloud {
                         )),
                         firewall_ids: Vec::new(),
                         idle_timeout: desired.idle_timeout,
-                        drop_invalid_header_fields: desired.drop_invalid_header_fields,
+                        drop_invalid_header_fields: Some(desired.drop_invalid_header_fields),
                         status: LoadBalancerStatus::Provisioning,
                         drift: Vec::new(),
                         connections: None,
@@ -149,7 +149,7 @@ impl LoadBalancer for InMemoryCloud {
             let lb = s.load_balancers.get_mut(&id).ok_or_else(|| not_found("ensure_load_balancer", &id))?;
             lb.info.firewall_ids = desired.firewall_id.iter().cloned().collect();
             lb.info.idle_timeout = desired.idle_timeout;
-            lb.info.drop_invalid_header_fields = desired.drop_invalid_header_fields;
+            lb.info.drop_invalid_header_fields = Some(desired.drop_invalid_header_fields);
             lb.info.drift.clear();
             Ok(balancer_info(lb, now))
         })

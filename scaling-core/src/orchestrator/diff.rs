@@ -144,12 +144,15 @@ pub(crate) fn security_group(desired: &DesiredFirewall, observed: Option<&Firewa
 
 pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&LoadBalancerInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
-    Changes::default()
+    let changes = Changes::default()
         .field("firewalls", o.firewall_ids.clone(), desired.firewall_id.iter().cloned().collect())
-        .duration("idle timeout", o.idle_timeout, desired.idle_timeout)
-        .field("drop invalid header fields", o.drop_invalid_header_fields, desired.drop_invalid_header_fields)
-        .drift(&o.drift)
-        .done()
+        .duration("idle timeout", o.idle_timeout, desired.idle_timeout);
+    // Compared only where the provider has the setting.
+    let changes = match o.drop_invalid_header_fields {
+        Some(found) => changes.field("drop invalid header fields", found, desired.drop_invalid_header_fields),
+        None => changes,
+    };
+    changes.drift(&o.drift).done()
 }
 
 pub(crate) fn backend(desired: &DesiredBackend, observed: Option<&BackendInfo>) -> Diff {
@@ -308,6 +311,32 @@ pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) 
 mod tests {
     use super::*;
     use crate::providers::TrafficFrom;
+
+    #[test]
+    fn a_setting_the_balancer_does_not_have_is_not_compared() {
+        let desired = DesiredLoadBalancer {
+            name: "app-lb".into(),
+            firewall_id: None,
+            idle_timeout: std::time::Duration::from_secs(60),
+            drop_invalid_header_fields: true,
+            tags: Default::default(),
+        };
+        let found = |drop_invalid_header_fields| LoadBalancerInfo {
+            id: "app-lb".into(),
+            name: "app-lb".into(),
+            endpoint: crate::providers::Endpoint::hostname("app.example"),
+            firewall_ids: Vec::new(),
+            idle_timeout: desired.idle_timeout,
+            drop_invalid_header_fields,
+            status: crate::providers::LoadBalancerStatus::Active,
+            drift: Vec::new(),
+            connections: None,
+        };
+        assert_eq!(load_balancer(&desired, Some(&found(None))).action, Action::NoChange, "no such setting");
+        assert_eq!(load_balancer(&desired, Some(&found(Some(true)))).action, Action::NoChange);
+        let changed = load_balancer(&desired, Some(&found(Some(false))));
+        assert_eq!(changed.action, Action::Update, "a setting it has, changed out of band");
+    }
 
     fn group(ingress: Vec<IngressRule>, other_rules: Vec<String>) -> FirewallInfo {
         FirewallInfo { id: "sg-1".into(), name: "app-alb-sg".into(), ingress, other_rules }

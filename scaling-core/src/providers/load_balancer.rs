@@ -50,8 +50,10 @@ pub struct LoadBalancerInfo {
     pub firewall_ids: Vec<String>,
     /// The idle timeout.
     pub idle_timeout: Duration,
-    /// Whether requests with invalid header names are dropped.
-    pub drop_invalid_header_fields: bool,
+    /// Whether requests with invalid header names are dropped, where that is a setting of the
+    /// balancer (an ALB attribute); `None` where it is not (a balancer that always refuses them, or
+    /// never can), and then it is not compared with the spec.
+    pub drop_invalid_header_fields: Option<bool>,
     /// Whether it takes traffic yet.
     pub status: LoadBalancerStatus,
     /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
