@@ -28,6 +28,7 @@
 mod autoscaling;
 mod certificate;
 mod cluster;
+mod cluster_features;
 mod delegation;
 mod dns;
 mod ecr_auth;
