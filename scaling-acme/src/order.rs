@@ -41,6 +41,12 @@ pub(crate) fn error(operation: &str, resource: &str, e: instant_acme::Error) -> 
     }
 }
 
+/// True for the authority's answers that say a validation failed (RFC 8555 §6.7), not a call.
+fn failed_validation(problem: &instant_acme::Problem) -> bool {
+    let kind = problem.r#type.as_deref().unwrap_or_default().rsplit(':').next().unwrap_or_default();
+    matches!(kind, "unauthorized" | "dns" | "caa" | "incorrectResponse" | "connection" | "tls")
+}
+
 /// A state-folder error as a provider error.
 pub(crate) fn io(operation: &str, resource: &str, e: std::io::Error) -> ProviderError {
     ProviderError::new(operation, resource, ErrorKind::Other, format!("the ACME state folder: {e}"))
@@ -122,21 +128,15 @@ pub(crate) async fn advance(account: &Account, store: &Store, id: &str, url: &st
     let fail = |e| error("order", id, e);
     let mut order = account.order(url.to_string()).await.map_err(fail)?;
     match order.state().status {
-        OrderStatus::Pending => {
-            let mut authorizations = order.authorizations();
-            while let Some(authorization) = authorizations.next().await {
-                let mut authorization = authorization.map_err(fail)?;
-                if authorization.status != AuthorizationStatus::Pending {
-                    continue;
-                }
-                if let Some(mut challenge) = authorization.challenge(ChallengeType::Dns01) {
-                    if challenge.status == ChallengeStatus::Pending {
-                        challenge.set_ready().await.map_err(fail)?;
-                    }
-                }
+        OrderStatus::Pending => match ready_challenges(&mut order).await {
+            Ok(()) => Ok(Progress::Pending),
+            // A validation that failed between the look and the call: the authority answers with its
+            // reason (which names the record it looked for), the order's failure rather than a call's.
+            Err(instant_acme::Error::Api(problem)) if failed_validation(&problem) => {
+                Ok(Progress::Failed(problem.detail.unwrap_or_else(|| "the validation failed".into())))
             }
-            Ok(Progress::Pending)
-        }
+            Err(e) => Err(fail(e)),
+        },
         OrderStatus::Ready => {
             let key = order.finalize().await.map_err(fail)?;
             store.save_key(id, &key).map_err(|e| io("finalize", id, e))?;
@@ -164,6 +164,23 @@ pub(crate) async fn advance(account: &Account, store: &Store, id: &str, url: &st
             Ok(Progress::Failed(reasons.join("; ")))
         }
     }
+}
+
+/// Tells the authority that each pending DNS-01 challenge's record is published.
+async fn ready_challenges(order: &mut instant_acme::Order) -> Result<(), instant_acme::Error> {
+    let mut authorizations = order.authorizations();
+    while let Some(authorization) = authorizations.next().await {
+        let mut authorization = authorization?;
+        if authorization.status != AuthorizationStatus::Pending {
+            continue;
+        }
+        if let Some(mut challenge) = authorization.challenge(ChallengeType::Dns01) {
+            if challenge.status == ChallengeStatus::Pending {
+                challenge.set_ready().await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn chain(order: &mut instant_acme::Order, store: &Store, id: &str) -> Result<Progress, ProviderError> {

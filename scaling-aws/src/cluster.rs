@@ -13,10 +13,10 @@ use ecs::types::{
     TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use scaling_core::providers::{
-    AutoscalingInfo, Cluster, ClusterInfo, DesiredAutoscaling, DesiredCluster, DesiredFirewall, DesiredRevision,
-    DesiredService, FirewallInfo, Owner, RevisionInfo, Rollout, ServiceInfo, SupportResource,
+    Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, Owner,
+    RevisionInfo, Rollout, ServiceInfo, SupportResource,
 };
-use scaling_core::{ErrorKind, Platform, Problem, ProviderError, ProviderResult};
+use scaling_core::{ErrorKind, Platform, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
 
 use crate::error::{build, code, map, missing, not_owned};
