@@ -14,7 +14,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use scaling_acme::{Acme, AcmeSettings};
-use scaling_core::providers::{Certificate, CertificateStatus, DesiredCertificate, Dns, DnsRecord, Owner};
+use scaling_core::providers::{
+    Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, Dns, DnsRecord, Owner,
+};
 use scaling_dns_update::DnsUpdate;
 use support::pebble::{start_pebble, Pebble};
 
@@ -39,6 +41,18 @@ fn desired(app: &str, key: &str) -> DesiredCertificate {
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Looks at the order until it is issued or failed (15 s at most), as the orchestrator's wait does.
+async fn settled(acme: &Acme, mut now: CertificateInfo) -> CertificateInfo {
+    for _ in 0..60 {
+        now = acme.describe_certificate(&now).await.unwrap();
+        if now.status != CertificateStatus::PendingValidation {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    now
 }
 
 /// Publishes the records as the orchestrator's validation step does, owned by `app`.
@@ -67,14 +81,7 @@ async fn a_certificate_is_issued_through_dns_01_and_kept_as_the_owners_alone() {
     assert_eq!(again.id, requested.id);
 
     publish(&dns, &requested.validation_records, "dashmath").await;
-    let mut now = requested.clone();
-    for _ in 0..60 {
-        now = acme.describe_certificate(&now).await.unwrap();
-        if now.status != CertificateStatus::PendingValidation {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let now = settled(&acme, requested.clone()).await;
     assert_eq!(now.status, CertificateStatus::Issued, "{:?}", now.status);
     let (chain, key) = acme.files(&now).expect("the chain and key");
     assert_eq!(mode(&key), 0o600);
@@ -98,14 +105,7 @@ async fn a_certificate_is_issued_through_dns_01_and_kept_as_the_owners_alone() {
     // days): no records to publish, and the order is issued by looking at it alone.
     let renewal = next_run.request_certificate(&desired("dashmath", "run-2")).await.unwrap();
     assert_eq!(renewal.validation_records, [], "the names are still validated");
-    let mut now = renewal;
-    for _ in 0..60 {
-        now = next_run.describe_certificate(&now).await.unwrap();
-        if now.status != CertificateStatus::PendingValidation {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let now = settled(&next_run, renewal).await;
     assert_eq!(now.status, CertificateStatus::Issued, "{:?}", now.status);
 }
 
@@ -115,14 +115,7 @@ async fn a_validation_that_fails_says_which_name_and_why() {
     let Some(pebble) = start_pebble(bind.port) else { return };
     let acme = acme(&pebble, &pebble.dir.join("state"));
     // Records never published: the authority finds no TXT record.
-    let mut now = acme.request_certificate(&desired("dashmath", "run-1")).await.unwrap();
-    for _ in 0..60 {
-        now = acme.describe_certificate(&now).await.unwrap();
-        if now.status != CertificateStatus::PendingValidation {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let now = settled(&acme, acme.request_certificate(&desired("dashmath", "run-1")).await.unwrap()).await;
     let CertificateStatus::Failed(reason) = &now.status else { panic!("{:?}", now.status) };
     assert!(reason.contains("dashmath.example.test"), "names the name: {reason}");
     assert!(reason.to_ascii_lowercase().contains("txt"), "says what was missing: {reason}");
