@@ -147,7 +147,7 @@ fn address_problem(address: IpAddr) -> Option<(String, String)> {
 }
 
 /// `problems` of the sub-table `key`, their fields under `provider.local.public.<key>.`.
-fn prefixed(key: &str, problems: Vec<Problem>) -> impl Iterator<Item = Problem> + '_ {
+pub(crate) fn prefixed(key: &str, problems: Vec<Problem>) -> impl Iterator<Item = Problem> + '_ {
     problems.into_iter().map(move |p| Problem { field: field(&format!("{key}.{}", p.field)), ..p })
 }
 

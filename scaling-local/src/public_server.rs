@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use scaling_acme::Acme;
-use scaling_core::{Certificate, Problem, Providers, Spec, SpecErrors};
+use scaling_core::{Certificate, Providers, Spec, SpecErrors};
 use scaling_dns_update::DnsUpdate;
 
 use crate::cloud::LocalCloud;
@@ -32,13 +32,7 @@ impl PublicServer {
             return Err(SpecErrors { problems });
         }
         let under = |key: &'static str| {
-            move |e: SpecErrors| SpecErrors {
-                problems: e
-                    .problems
-                    .into_iter()
-                    .map(|p| Problem { field: format!("provider.local.public.{key}.{}", p.field), ..p })
-                    .collect(),
-            }
+            move |e: SpecErrors| SpecErrors { problems: crate::public::prefixed(key, e.problems).collect() }
         };
         let dns = Arc::new(DnsUpdate::new(&public.dns).map_err(under("dns"))?);
         let acme: Arc<dyn Certificate> =
