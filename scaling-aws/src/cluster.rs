@@ -150,7 +150,7 @@ fn service_info(s: &ecs::types::Service) -> ServiceInfo {
         desired_count: desired,
         running_count: running,
         pending_count: count(s.pending_count()),
-        backend_id: s.load_balancers().first().and_then(|l| l.target_group_arn()).unwrap_or_default().to_string(),
+        backend_id: s.load_balancers().first().and_then(|l| l.target_group_arn()).map(str::to_string),
         firewall_id: awsvpc.and_then(|a| a.security_groups().first()).cloned(),
         health_check_grace_period: s
             .health_check_grace_period_seconds()
@@ -442,8 +442,17 @@ impl Cluster for AwsProvider {
             .maximum_percent(MAXIMUM_PERCENT)
             .minimum_healthy_percent(MINIMUM_HEALTHY_PERCENT)
             .build();
+        let target_group = desired.traffic.backend_id.as_deref().ok_or_else(|| {
+            ProviderError::new(
+                "CreateService",
+                name,
+                ErrorKind::InvalidRequest,
+                "an ECS service behind a load balancer needs its target group: pair the ECS cluster with the AWS \
+                 load balancer",
+            )
+        })?;
         let target = ecs::types::LoadBalancer::builder()
-            .target_group_arn(&desired.traffic.backend_id)
+            .target_group_arn(target_group)
             .container_name(&desired.container)
             .container_port(i32::from(desired.traffic.container_port))
             .build();

@@ -260,6 +260,8 @@ impl LoadBalancer for AwsProvider {
             firewall_ids: lb.security_groups().to_vec(),
             idle_timeout: Duration::from_secs(idle),
             drop_invalid_header_fields: Some(drop_invalid_header_fields),
+            // An ALB answers for any name that leads to it.
+            hosts: None,
             status,
             drift: Vec::new(),
             connections: None,
@@ -470,6 +472,8 @@ impl LoadBalancer for AwsProvider {
                         .filter(|_| https)
                         .map(str::to_string),
                     min_tls_version: l.ssl_policy().filter(|_| https).map(min_version_of),
+                    // A default action serves any name; host names would be listener rules.
+                    hosts: None,
                     drift: action_drift(l.default_actions())
                         .into_iter()
                         .chain(l.ssl_policy().filter(|_| https).and_then(|p| self.policy_drift(p)))

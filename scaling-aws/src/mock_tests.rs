@@ -73,10 +73,11 @@ fn desired_service(restart: bool) -> scaling_core::providers::DesiredService {
         name: "dashmath-service".into(),
         cluster: ClusterInfo { id: "arn:cluster".into(), name: "dashmath-cluster".into() },
         revision_id: "arn:taskdef:1".into(),
+        template: None,
         container: "dashmath-container".into(),
         desired_count: 3,
         traffic: TrafficSource {
-            backend_id: "arn:tg".into(),
+            backend_id: Some("arn:tg".into()),
             firewall_id: Some("sg-alb".into()),
             container_port: 8050,
         },
@@ -466,6 +467,7 @@ async fn an_alb_refuses_a_certificate_acm_does_not_hold_before_any_call() {
         firewall_ids: Vec::new(),
         idle_timeout: std::time::Duration::from_secs(60),
         drop_invalid_header_fields: Some(true),
+        hosts: None,
         status: LoadBalancerStatus::Active,
         drift: Vec::new(),
         connections: None,
@@ -476,10 +478,27 @@ async fn an_alb_refuses_a_certificate_acm_does_not_hold_before_any_call() {
         action: ListenerAction::Forward { backend_id: "arn:tg".into() },
         certificate_id: Some("acme-0001764770000-3f2a9c1d7b44".into()),
         min_tls_version: None,
+        hosts: vec!["dashmath.example.com".into()],
         tags: Default::default(),
     };
     let refused = provider.ensure_listener(&lb, &listener).await.unwrap_err();
     assert_eq!(refused.kind, ErrorKind::InvalidRequest, "{refused}");
     assert!(refused.message.contains("only ACM"), "{refused}");
     // ACM's ARNs (every HTTPS deploy of the moto suite) pass.
+}
+
+#[tokio::test]
+async fn a_symbolic_load_balancer_source_is_refused_before_any_call() {
+    use scaling_core::providers::{DesiredFirewall, IngressRule, TrafficFrom};
+    // No rule: any EC2 call would fail the test with the mock's own error instead.
+    let provider = Mocks::default().provider();
+    let desired = DesiredFirewall {
+        name: "dashmath-ecs-sg".into(),
+        description: "only the load balancer".into(),
+        ingress: vec![IngressRule { port: 8050, from: TrafficFrom::LoadBalancer }],
+        tags: owner().tags(&Default::default()),
+    };
+    let refused = provider.ensure_replica_firewall(&desired).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::InvalidRequest, "{refused}");
+    assert!(refused.message.contains("pair the ECS cluster with the AWS load balancer"), "{refused}");
 }

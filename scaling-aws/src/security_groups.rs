@@ -95,6 +95,8 @@ fn permission(atom: &IngressRule) -> IpPermission {
         TrafficFrom::Cidr(cidr) if cidr.contains(':') => base.ipv6_ranges(v6(cidr)).build(),
         TrafficFrom::Cidr(cidr) => base.ip_ranges(v4(cidr)).build(),
         TrafficFrom::Group(id) => base.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).build()).build(),
+        // Refused by `ensure_group` before any call: a security group names its sources.
+        TrafficFrom::LoadBalancer => base.build(),
     }
 }
 
@@ -160,6 +162,15 @@ impl AwsProvider {
     /// holds exactly the wanted rules.
     pub(crate) async fn ensure_group(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
         let name = &desired.name;
+        if desired.ingress.iter().any(|r| r.from == TrafficFrom::LoadBalancer) {
+            return Err(ProviderError::new(
+                "AuthorizeSecurityGroupIngress",
+                name,
+                ErrorKind::InvalidRequest,
+                "a security group admits a load balancer by the load balancer's own security group, and this one \
+                 has none: pair the ECS cluster with the AWS load balancer",
+            ));
+        }
         let owner = owner_in(&desired.tags);
         let (id, permissions) = match self.describe_group(&owner, name).await? {
             Some(group) => (

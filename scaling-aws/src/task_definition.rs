@@ -67,6 +67,8 @@ pub(crate) fn info(d: &ecs::types::TaskDefinition, tags: &[Tag]) -> Option<Revis
             .filter_map(|kv| Some((kv.name()?.to_string(), kv.value().unwrap_or_default().to_string())))
             .collect(),
         secrets,
+        // The target group checks health; the task definition registers no container probe.
+        health_check: None,
         registered_at: d.registered_at().and_then(|t| u64::try_from(t.to_millis().ok()?).ok()),
         drift: Vec::new(),
     })

@@ -77,10 +77,7 @@ pub const LOCAL_CAPABILITIES: Capabilities = Capabilities::CLOUD
 /// What one public server is with [`PublicSettings`](crate::PublicSettings): the same machine, its
 /// names published as records in the domain's zone and its certificate validated by records there.
 pub fn public_capabilities() -> Capabilities {
-    let mut capabilities = LOCAL_CAPABILITIES;
-    capabilities.dns_records = true;
-    capabilities.certificate_validation = scaling_core::providers::CertificateValidation::PublishedRecords;
-    capabilities
+    LOCAL_CAPABILITIES.with_dns_records().with_published_records()
 }
 
 impl Capable for LocalCloud {

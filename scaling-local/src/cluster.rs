@@ -88,16 +88,22 @@ impl LocalCloud {
             )
         })?;
         let owner = owner_of(&desired.tags);
+        let pool = desired.traffic.backend_id.as_deref().ok_or_else(|| {
+            fail(
+                ErrorKind::InvalidRequest,
+                "replicas on this machine run behind the local balancer's replica pool, and none was given: pair \
+                 the local cluster with the local load balancer"
+                    .to_string(),
+            )
+        })?;
         let drain = self
             .records
             .backends
             .of(&owner)
             .into_iter()
-            .find(|b| b.id == desired.traffic.backend_id)
+            .find(|b| b.id == pool)
             .map(|b| b.drain_time)
-            .ok_or_else(|| {
-                fail(ErrorKind::NotFound, format!("replica pool {} does not exist", desired.traffic.backend_id))
-            })?;
+            .ok_or_else(|| fail(ErrorKind::NotFound, format!("replica pool {pool} does not exist")))?;
         let secrets = {
             let (shell, file) = &*crate::cloud::lock(&self.secrets);
             crate::secrets::resolve(&revision.secrets, shell, file.as_deref()).map_err(|problems| {
@@ -216,7 +222,7 @@ impl Cluster for LocalCloud {
             .records
             .services
             .put(&owner, &desired.name, "ensure_service", |_| Ok(desired.as_started(&desired.name)))?;
-        let pool = self.balancer.pool(&desired.traffic.backend_id);
+        let pool = self.balancer.pool(desired.traffic.backend_id.as_deref().unwrap_or_default());
         // Autoscaling's count stays when the service rolls (a cloud leaves it out of the update).
         let running = self.supervisor.counts(&service.name).map(|c| c.desired);
         let count = running.filter(|_| desired.autoscaled).unwrap_or(desired.desired_count);
@@ -246,7 +252,7 @@ impl Cluster for LocalCloud {
     /// Wakes at the service's pool's next change (a replica healthy, unhealthy, added, retired or
     /// failing), or after `within`.
     async fn service_changed(&self, service: &ServiceInfo, within: Duration) {
-        let pool = self.balancer.pool(&service.backend_id);
+        let pool = self.balancer.pool(service.backend_id.as_deref().unwrap_or_default());
         let started = tokio::time::Instant::now();
         tokio::select! {
             _ = pool.changed() => {}
@@ -342,7 +348,7 @@ mod tests {
             desired_count: 1,
             running_count: 0,
             pending_count: 1,
-            backend_id: backend_id.into(),
+            backend_id: Some(backend_id.into()),
             firewall_id: None,
             health_check_grace_period: None,
             rollout: Rollout::InProgress,

@@ -128,6 +128,8 @@ impl LoadBalancer for LocalCloud {
                 idle_timeout: desired.idle_timeout,
                 // hyper refuses invalid header names itself (400): no setting to report.
                 drop_invalid_header_fields: None,
+                // It answers for any name (the certificate is picked by SNI): none to compare.
+                hosts: None,
                 status: LoadBalancerStatus::Active,
                 drift: Vec::new(),
                 connections: None,
@@ -171,7 +173,9 @@ impl LoadBalancer for LocalCloud {
             (l.action == ListenerAction::Forward { backend_id: group.id.clone() }).then(|| format!("listener {}", l.id))
         });
         let user = forwarded.or_else(|| {
-            self.records.services.find_map(|s| (s.backend_id == group.id).then(|| format!("service {}", s.name)))
+            self.records
+                .services
+                .find_map(|s| (s.backend_id.as_ref() == Some(&group.id)).then(|| format!("service {}", s.name)))
         });
         if let Some(user) = user {
             let message = format!("the replica pool is in use by {user}");
@@ -226,6 +230,7 @@ impl LoadBalancer for LocalCloud {
             action: desired.action.clone(),
             certificate_id: desired.certificate_id.clone(),
             min_tls_version: desired.min_tls_version,
+            hosts: None,
             drift: Vec::new(),
         };
         self.records.listeners.put(&owner, &id, "ensure_listener", |_| Ok((lb.id.clone(), info.clone())))?;

@@ -58,7 +58,7 @@ async fn a_pairing_that_cannot_work_is_refused_before_any_call() {
         // A task firewall that admits only the load balancer's firewall, which does not exist.
         {
             let mut mixed = Capabilities::CLOUD;
-            mixed.load_balancer_firewall = false;
+            mixed.graph = mixed.graph.without_step(StepId::LoadBalancerFirewall);
             mixed
         },
     ] {

@@ -22,6 +22,7 @@ async fn add_foreign_resources(cloud: &InMemoryCloud) {
         firewall_id: Some(group.id),
         idle_timeout: std::time::Duration::from_secs(60),
         drop_invalid_header_fields: true,
+        hosts: Vec::new(),
         tags,
     };
     cloud.ensure_load_balancer(&lb).await.unwrap();

@@ -16,17 +16,22 @@
 //! makes 0 writes; destroy leaves nothing owned; one deploy-lock holder at a time; revisions listed
 //! newest first and deregistered one by one.
 
+mod probe;
 mod recorded;
+mod tamper;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use probe::Probe;
 pub use recorded::{Recorded, RecordedCall};
+pub use tamper::ThroughTheProvider;
 
-use crate::providers::{DesiredBackend, DesiredCluster, DesiredFirewall, IngressRule, Owner, TrafficFrom};
+use crate::providers::{ClusterInfo, DesiredFirewall, IngressRule, Owner, TrafficFrom};
 use crate::{
     Action, DeployOptions, DestroyOptions, Error, ErrorKind, Orchestrator, Providers, ResourceNames, Silent, Spec,
+    StepId,
 };
 
 /// The provider under test and an app it can deploy.
@@ -66,7 +71,31 @@ impl Subject {
     }
 
     fn names(&self) -> ResourceNames {
-        crate::Capable::capabilities(&*self.recorded).names(&self.spec.app.name)
+        self.capabilities().names(&self.spec.app.name)
+    }
+
+    fn capabilities(&self) -> crate::Capabilities {
+        crate::Capable::capabilities(&*self.recorded)
+    }
+
+    /// True when the provider's graph has `step`: a check of a resource the provider lacks is
+    /// skipped, as object_store's integration tests skip what a backend does not do.
+    fn has(&self, step: StepId) -> bool {
+        self.capabilities().has_step(step)
+    }
+
+    fn probe(&self) -> Probe {
+        Probe::of(&self.capabilities())
+    }
+
+    /// The cluster the service runs in: the deployed one, or the implicit one of a provider
+    /// without a cluster step.
+    async fn service_cluster(&self) -> ClusterInfo {
+        let (p, owner, names) = (self.providers(), self.owner(), self.names());
+        if !self.has(StepId::Cluster) {
+            return ClusterInfo::implicit(&names.cluster);
+        }
+        p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster").expect("deployed")
     }
 
     async fn deploy(&self) {
@@ -149,10 +178,6 @@ pub async fn run_all(subject: &Subject, tamper: &dyn Tamper) {
     revisions_are_listed_newest_first_described_and_deregistered_one_by_one(subject).await;
 }
 
-fn cluster(names: &ResourceNames, owner: &Owner) -> DesiredCluster {
-    DesiredCluster { name: names.cluster.clone(), tags: owner.tags(&Default::default()) }
-}
-
 fn firewall(names: &ResourceNames, owner: &Owner) -> DesiredFirewall {
     DesiredFirewall {
         name: names.load_balancer_firewall.clone(),
@@ -162,59 +187,59 @@ fn firewall(names: &ResourceNames, owner: &Owner) -> DesiredFirewall {
     }
 }
 
-/// `ensure` called twice (as after a lost response) leaves one resource, with the same id.
+/// `ensure` called twice (as after a lost response) leaves one resource, with the same id: the
+/// cluster (or, without one, the repository), the backend pool and the load balancer's firewall where
+/// the provider has them.
 pub async fn ensure_twice_leaves_one(subject: &Subject) {
-    let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
-    let first = p.cluster.ensure_cluster(&cluster(&names, &owner)).await.expect("ensure_cluster");
-    let second = p.cluster.ensure_cluster(&cluster(&names, &owner)).await.expect("ensure_cluster again");
-    assert_eq!(first.id, second.id, "a second ensure_cluster made another cluster");
-    let first =
-        p.load_balancer.ensure_backend(&target_group_of(&subject.spec, &names, &owner)).await.expect("ensure_backend");
-    let second = p
-        .load_balancer
-        .ensure_backend(&target_group_of(&subject.spec, &names, &owner))
-        .await
-        .expect("ensure_backend again");
-    assert_eq!(first.id, second.id, "a second ensure_backend made another target group");
-    let group = p.load_balancer.ensure_firewall(&firewall(&names, &owner)).await;
-    if let Ok(first) = group {
+    let (p, owner, names, probe) = (subject.providers(), subject.owner(), subject.names(), subject.probe());
+    let first = probe.ensure(&p, &names, &owner).await.expect("ensure");
+    let second = probe.ensure(&p, &names, &owner).await.expect("ensure again");
+    assert_eq!(first.id(), second.id(), "a second ensure made another {}", probe.noun());
+    if subject.has(StepId::Backend) {
+        let desired = tamper::backend_of(&subject.spec, &names, &owner);
+        let first = p.load_balancer.ensure_backend(&desired).await.expect("ensure_backend");
+        let second = p.load_balancer.ensure_backend(&desired).await.expect("ensure_backend again");
+        assert_eq!(first.id, second.id, "a second ensure_backend made another backend pool");
+        p.load_balancer.delete_backend(&owner, &second).await.expect("delete_backend");
+    }
+    if subject.has(StepId::LoadBalancerFirewall) {
+        let first = p.load_balancer.ensure_firewall(&firewall(&names, &owner)).await.expect("ensure_firewall");
         let second = p.load_balancer.ensure_firewall(&firewall(&names, &owner)).await.expect("ensure twice");
-        assert_eq!(first.id, second.id, "a second ensure_firewall made another group");
+        assert_eq!(first.id, second.id, "a second ensure_firewall made another firewall");
         p.load_balancer.delete_firewall(&owner, &second).await.expect("delete_firewall");
     }
-    p.load_balancer.delete_backend(&owner, &second).await.expect("delete_backend");
-    let found = p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster");
-    p.cluster.delete_cluster(&owner, &found.expect("the cluster is found")).await.expect("delete_cluster");
+    let found = probe.find(&p, &names, &owner).await.expect("find").expect("the probe is found");
+    probe.delete(&p, &owner, &found).await.expect("delete");
     assert_eq!(subject.owned().await, Vec::<String>::new(), "ensure-twice left something behind");
 }
 
 /// A resource of the app's is invisible to another owner: its find is refused, never adopted.
 pub async fn find_returns_only_owned(subject: &Subject) {
-    let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
-    let made = p.cluster.ensure_cluster(&cluster(&names, &owner)).await.expect("ensure_cluster");
+    let (p, owner, names, probe) = (subject.providers(), subject.owner(), subject.names(), subject.probe());
+    let made = probe.ensure(&p, &names, &owner).await.expect("ensure");
     let stranger = Owner::new(format!("{}-stranger", owner.app));
-    match p.cluster.find_cluster(&stranger, &names.cluster).await {
+    match probe.find(&p, &names, &stranger).await {
         Err(e) => assert_eq!(e.kind, ErrorKind::NotOwned, "find by another owner: {e}"),
-        Ok(found) => panic!("another owner found the app's cluster: {found:?}"),
+        Ok(found) => panic!("another owner found the app's {}: {found:?}", probe.noun()),
     }
-    let err = p.cluster.delete_cluster(&stranger, &made).await.expect_err("another owner deleted the app's cluster");
+    let err = probe.delete(&p, &stranger, &made).await.expect_err("another owner deleted the app's resource");
     assert_eq!(err.kind, ErrorKind::NotOwned, "{err}");
-    assert!(p.cluster.find_cluster(&owner, &names.cluster).await.expect("find").is_some(), "the cluster survives");
-    p.cluster.delete_cluster(&owner, &made).await.expect("delete_cluster");
+    assert!(probe.find(&p, &names, &owner).await.expect("find").is_some(), "the {} survives", probe.noun());
+    probe.delete(&p, &owner, &made).await.expect("delete");
 }
 
 /// A foreign resource under the app's name stops a deploy with "not owned" and is left as it was.
 pub async fn foreign_resource_with_the_apps_name_is_refused_and_untouched(subject: &Subject) {
-    let (p, names) = (subject.providers(), subject.names());
+    let (p, names, probe) = (subject.providers(), subject.names(), subject.probe());
     let foreigner = Owner::new(format!("{}-foreigner", subject.spec.app.name));
-    let theirs = p.cluster.ensure_cluster(&cluster(&names, &foreigner)).await.expect("a foreign cluster");
+    let theirs = probe.ensure(&p, &names, &foreigner).await.expect("a foreign resource");
     subject.recorded.clear();
     let error = subject.orchestrator().deploy(&subject.spec, None, &Silent).await.expect_err("deploy adopted it");
     assert!(has_kind(&error, ErrorKind::NotOwned), "the deploy must fail as not owned: {error}");
-    let found = p.cluster.find_cluster(&foreigner, &names.cluster).await.expect("find by its owner");
-    assert_eq!(found.map(|c| c.id), Some(theirs.id.clone()), "the foreign cluster is untouched");
+    let found = probe.find(&p, &names, &foreigner).await.expect("find by its owner");
+    assert_eq!(found.as_ref().map(|f| f.id()), Some(theirs.id()), "the foreign {} is untouched", probe.noun());
     assert_eq!(subject.recorded.writes(), Vec::<&str>::new(), "a deploy refused at plan time wrote");
-    p.cluster.delete_cluster(&foreigner, &theirs).await.expect("the foreigner cleans up");
+    probe.delete(&p, &foreigner, &theirs).await.expect("the foreigner cleans up");
     assert_eq!(subject.owned().await, Vec::<String>::new(), "a refused deploy left what it made behind");
 }
 
@@ -258,13 +283,19 @@ pub async fn drift_round_trip(subject: &Subject, tamper: &dyn Tamper) {
 pub async fn deleting_what_is_missing_succeeds(subject: &Subject) {
     subject.deploy().await;
     let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
-    let cluster = p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster").expect("deployed");
+    let cluster = subject.service_cluster().await;
     let service = p.cluster.find_service(&owner, &cluster, &names.service).await.expect("find_service");
-    let group = p.load_balancer.find_backend(&owner, &names.backend).await.expect("find_backend");
-    let balancer = p.load_balancer.find_load_balancer(&owner, &names.load_balancer).await.expect("find_load_balancer");
+    let group = match subject.has(StepId::Backend) {
+        true => p.load_balancer.find_backend(&owner, &names.backend).await.expect("find_backend"),
+        false => None,
+    };
+    let balancer = match subject.has(StepId::LoadBalancer) {
+        true => p.load_balancer.find_load_balancer(&owner, &names.load_balancer).await.expect("find_load_balancer"),
+        false => None,
+    };
     let listeners = match &balancer {
-        Some(lb) => p.load_balancer.list_listeners(lb).await.expect("list_listeners"),
-        None => Vec::new(),
+        Some(lb) if subject.has(StepId::HttpListener) => p.load_balancer.list_listeners(lb).await.expect("listeners"),
+        _ => Vec::new(),
     };
     subject.destroy().await;
     if let Some(service) = &service {
@@ -279,7 +310,9 @@ pub async fn deleting_what_is_missing_succeeds(subject: &Subject) {
     if let Some(group) = &group {
         p.load_balancer.delete_backend(&owner, group).await.expect("delete_backend of a deleted one");
     }
-    p.cluster.delete_cluster(&owner, &cluster).await.expect("delete_cluster of a deleted cluster");
+    if subject.has(StepId::Cluster) {
+        p.cluster.delete_cluster(&owner, &cluster).await.expect("delete_cluster of a deleted cluster");
+    }
 }
 
 /// After a deploy, destroy with every option leaves nothing the app owns.
@@ -330,10 +363,42 @@ pub async fn one_lock_holder_at_a_time(subject: &Subject) {
     p.locks.release_lock(&owner, &first).await.expect("release_lock");
 }
 
-/// Releases' side of the contract: registered revisions are listed newest first, described by id
-/// (`None` once gone), deregistered one at a time (again: still success), and invisible to another
-/// owner.
+/// Releases' side of the contract: revisions are listed newest first, described by id (`None` once
+/// gone), deregistered one at a time (again: still success), and invisible to another owner. A
+/// provider with a revision step registers them on their own; one without makes them only by
+/// updating its service (Cloud Run), so the check deploys twice instead.
 pub async fn revisions_are_listed_newest_first_described_and_deregistered_one_by_one(subject: &Subject) {
+    let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
+    let (first, second) = match subject.has(StepId::Revision) {
+        true => revisions_registered_on_their_own(subject).await,
+        false => revisions_through_the_service(subject).await,
+    };
+    let ids = p.cluster.revision_ids(&owner, &names.revision).await.expect("revision_ids");
+    assert_eq!(ids.first(), Some(&second), "newest first: {ids:?}");
+    assert!(ids.contains(&first), "both are listed: {ids:?}");
+    let described = p.cluster.describe_revision(&owner, &first).await.expect("describe_revision");
+    assert_eq!(described.map(|r| r.env.get("MODE").cloned()), Some(Some("first".into())), "described by id");
+    let stranger = Owner::new(format!("{}-stranger", owner.app));
+    let foreign = p.cluster.describe_revision(&stranger, &first).await;
+    assert!(!matches!(foreign, Ok(Some(_))), "another owner sees the app's revision: {foreign:?}");
+    p.cluster.deregister_revision(&owner, &first).await.expect("deregister_revision");
+    p.cluster.deregister_revision(&owner, &first).await.expect("deregistering it again succeeds");
+    assert_eq!(p.cluster.describe_revision(&owner, &first).await.expect("describe"), None, "gone");
+    let ids = p.cluster.revision_ids(&owner, &names.revision).await.expect("revision_ids");
+    assert!(!ids.contains(&first) && ids.contains(&second), "only the deregistered one left: {ids:?}");
+    if subject.has(StepId::Revision) {
+        p.cluster.deregister_revisions(&owner, &names.revision).await.expect("deregister_revisions");
+        for support in p.cluster.find_support_resources(&owner).await.expect("find_support_resources") {
+            p.cluster.delete_support_resource(&owner, &support).await.expect("delete_support_resource");
+        }
+    } else {
+        subject.destroy().await;
+    }
+    assert_eq!(subject.owned().await, Vec::<String>::new(), "the revisions check left something behind");
+}
+
+/// Two revisions registered by hand (`MODE=first`, then `MODE=second`): their ids.
+async fn revisions_registered_on_their_own(subject: &Subject) -> (String, String) {
     let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
     // A provider's revisions may need its support resources (AWS: the execution role).
     p.cluster.ensure_support_resources(&owner, &owner.tags(&subject.spec.tags)).await.expect("support resources");
@@ -348,97 +413,26 @@ pub async fn revisions_are_listed_newest_first_described_and_deregistered_one_by
         port: subject.spec.app.port,
         env: [("MODE".to_string(), mode.to_string())].into(),
         secrets: Default::default(),
+        health_check: subject.spec.health_check.clone(),
         tags: owner.tags(&subject.spec.tags),
     };
     let first = p.cluster.register_revision(&revision("first")).await.expect("register_revision");
     let second = p.cluster.register_revision(&revision("second")).await.expect("register_revision again");
-    let ids = p.cluster.revision_ids(&owner, &names.revision).await.expect("revision_ids");
-    assert_eq!(ids.first(), Some(&second.id), "newest first: {ids:?}");
-    assert!(ids.contains(&first.id), "both are listed: {ids:?}");
-    let described = p.cluster.describe_revision(&owner, &first.id).await.expect("describe_revision");
-    assert_eq!(described.map(|r| r.env.get("MODE").cloned()), Some(Some("first".into())), "described by id");
-    let stranger = Owner::new(format!("{}-stranger", owner.app));
-    let foreign = p.cluster.describe_revision(&stranger, &first.id).await;
-    assert!(!matches!(foreign, Ok(Some(_))), "another owner sees the app's revision: {foreign:?}");
-    p.cluster.deregister_revision(&owner, &first.id).await.expect("deregister_revision");
-    p.cluster.deregister_revision(&owner, &first.id).await.expect("deregistering it again succeeds");
-    assert_eq!(p.cluster.describe_revision(&owner, &first.id).await.expect("describe"), None, "gone");
-    let ids = p.cluster.revision_ids(&owner, &names.revision).await.expect("revision_ids");
-    assert!(!ids.contains(&first.id) && ids.contains(&second.id), "only the deregistered one left: {ids:?}");
-    p.cluster.deregister_revisions(&owner, &names.revision).await.expect("deregister_revisions");
-    for support in p.cluster.find_support_resources(&owner).await.expect("find_support_resources") {
-        p.cluster.delete_support_resource(&owner, &support).await.expect("delete_support_resource");
-    }
-    assert_eq!(subject.owned().await, Vec::<String>::new(), "the revisions check left something behind");
+    (first.id, second.id)
 }
 
-/// Tampering through the provider's own trait methods, behind the orchestrator's back: right for
-/// providers whose state only they can reach (in memory, this machine).
-pub struct ThroughTheProvider(pub Providers);
-
-#[async_trait]
-impl Tamper for ThroughTheProvider {
-    async fn tamper(&self, spec: &Spec, drift: Drift) -> bool {
-        let (p, owner, names) = (&self.0, Owner::new(&spec.app.name), self.0.capabilities.names(&spec.app.name));
-        match drift {
-            Drift::ReplicaCount => {
-                let cluster = p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster");
-                let cluster = cluster.expect("deployed");
-                let service = p.cluster.find_service(&owner, &cluster, &names.service).await.expect("find_service");
-                p.cluster.scale_service(&owner, &service.expect("deployed"), 1).await.expect("scale_service");
-            }
-            Drift::HealthCheckPath => {
-                let mut desired = target_group_of(spec, &names, &owner);
-                desired.health_check.path = "/tampered".into();
-                p.load_balancer.ensure_backend(&desired).await.expect("ensure_backend");
-            }
-            Drift::ExtraIngressRule => {
-                if !p.capabilities.cluster_firewall {
-                    return false;
-                }
-                let found = p.cluster.find_replica_firewall(&owner, &names.replica_firewall).await;
-                let Some(group) = found.expect("find_replica_firewall") else { return false };
-                let mut ingress = group.ingress.clone();
-                ingress.push(IngressRule { port: 22, from: TrafficFrom::Anywhere });
-                let desired = DesiredFirewall {
-                    name: group.name.clone(),
-                    description: "tampered".into(),
-                    ingress,
-                    tags: owner.tags(&spec.tags),
-                };
-                p.cluster.ensure_replica_firewall(&desired).await.expect("ensure_replica_firewall");
-            }
-            Drift::RecordValue => {
-                let Some(domain) = spec.domain.as_ref().filter(|_| p.capabilities.dns_records) else { return false };
-                let zone = p.dns.find_zone(&domain.name).await.expect("find_zone").expect("deployed");
-                let records = p.dns.list_records(&zone).await.expect("list_records");
-                let Some(record) = records.iter().find(|r| {
-                    r.owner.as_deref() == Some(owner.app.as_str())
-                        && matches!(r.value, crate::providers::RecordValue::Alias(_))
-                }) else {
-                    return false;
-                };
-                let elsewhere = crate::providers::Alias { dns_name: "elsewhere.example.net".into(), zone_id: None };
-                let tampered = crate::providers::DnsRecord {
-                    value: crate::providers::RecordValue::Alias(elsewhere),
-                    ..record.clone()
-                };
-                p.dns.upsert_records(&zone, &[tampered]).await.expect("upsert_records");
-            }
-        }
-        true
+/// Two revisions made by deploying `MODE=first`, then `MODE=second`: their ids (the second serves).
+async fn revisions_through_the_service(subject: &Subject) -> (String, String) {
+    let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
+    let mut ids = Vec::new();
+    for mode in ["first", "second"] {
+        let mut spec = subject.spec.clone();
+        spec.env.insert("MODE".into(), mode.into());
+        let app = &spec.app.name;
+        subject.orchestrator().deploy(&spec, None, &Silent).await.unwrap_or_else(|e| panic!("deploy of {app}: {e}"));
+        let revision = p.cluster.find_revision(&owner, &names.revision).await.expect("find_revision");
+        ids.push(revision.expect("a deployed service runs a revision").id);
     }
-}
-
-fn target_group_of(spec: &Spec, names: &ResourceNames, owner: &Owner) -> DesiredBackend {
-    let lb = &spec.load_balancer;
-    DesiredBackend {
-        name: names.backend.clone(),
-        port: spec.app.port,
-        health_check: spec.health_check.clone(),
-        drain_time: lb.drain_time,
-        stickiness: lb.stickiness.then_some(lb.stickiness_duration),
-        algorithm: lb.algorithm,
-        tags: owner.tags(&spec.tags),
-    }
+    assert_ne!(ids[0], ids[1], "a changed template made no new revision");
+    (ids.remove(0), ids.remove(0))
 }

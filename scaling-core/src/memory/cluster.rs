@@ -11,7 +11,7 @@ use crate::providers::{
     DesiredService, FirewallInfo, ListenerAction, LockHolder, LogPage, LogQuery, Owner, RevisionInfo, Rollout,
     ServiceInfo,
 };
-use crate::{ErrorKind, Problem, ProviderError, ProviderResult};
+use crate::{ErrorKind, Problem, ProviderError, ProviderResult, StepId};
 
 fn service_info(service: &Service, now: Instant) -> ServiceInfo {
     let desired = service.info.desired_count;
@@ -31,9 +31,9 @@ fn invalid(operation: &str, resource: &str, message: String) -> ProviderError {
 
 fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<()> {
     let op = "ensure_service";
-    let tg = &desired.traffic.backend_id;
+    let tg = desired.traffic.backend_id.clone().unwrap_or_default();
     let attached = s.listeners.values().any(|l| l.info.action == ListenerAction::Forward { backend_id: tg.clone() });
-    if !attached && s.capabilities.service_needs_listener {
+    if !attached && s.capabilities.service_needs_listener() {
         return Err(invalid(
             op,
             &desired.name,
@@ -48,10 +48,10 @@ fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<(
     }
     match &desired.firewall_id {
         Some(id) if !s.firewalls.contains_key(id) => return Err(not_found(op, id)),
-        Some(_) if !s.capabilities.cluster_firewall => {
+        Some(_) if !s.capabilities.has_step(StepId::ReplicaFirewall) => {
             return Err(invalid(op, &desired.name, "this cloud has no task firewalls to attach".into()))
         }
-        None if s.capabilities.cluster_firewall => {
+        None if s.capabilities.has_step(StepId::ReplicaFirewall) => {
             return Err(invalid(op, &desired.name, "tasks need their security group".into()))
         }
         _ => {}

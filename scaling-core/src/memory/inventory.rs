@@ -102,7 +102,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
             owner(&svc.tags),
             i.revision_id,
             i.desired_count,
-            name(&i.backend_id),
+            i.backend_id.as_deref().map(&name).unwrap_or_default(),
             i.firewall_id.as_deref().map(&name).unwrap_or_default(),
             i.health_check_grace_period.unwrap_or_default().as_secs()
         ));
@@ -136,5 +136,6 @@ fn from(source: &crate::providers::TrafficFrom, name: &impl Fn(&str) -> String) 
         crate::providers::TrafficFrom::Anywhere => "anywhere".into(),
         crate::providers::TrafficFrom::Cidr(cidr) => cidr.clone(),
         crate::providers::TrafficFrom::Group(id) => name(id),
+        crate::providers::TrafficFrom::LoadBalancer => "the load balancer".into(),
     }
 }

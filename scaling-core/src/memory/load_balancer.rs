@@ -10,7 +10,7 @@ use crate::providers::{
     FirewallInfo, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Rollout,
     TargetHealth, TargetState, TrafficFrom,
 };
-use crate::{ErrorKind, ProviderError, ProviderResult};
+use crate::{ErrorKind, ProviderError, ProviderResult, StepId};
 
 fn in_use(operation: &str, resource: &str, kind: ErrorKind, by: &str) -> ProviderError {
     ProviderError::new(operation, resource, kind, format!("{resource} is still used by {by}"))
@@ -95,7 +95,7 @@ impl LoadBalancer for InMemoryCloud {
             let owner = owner_of(&desired.tags);
             match &desired.firewall_id {
                 Some(id) if !s.firewalls.contains_key(id) => return Err(not_found("ensure_load_balancer", id)),
-                Some(_) if !s.capabilities.load_balancer_firewall => {
+                Some(_) if !s.capabilities.has_step(StepId::LoadBalancerFirewall) => {
                     let message = "this cloud's load balancers carry no security group";
                     return Err(ProviderError::new(
                         "ensure_load_balancer",
@@ -104,7 +104,7 @@ impl LoadBalancer for InMemoryCloud {
                         message,
                     ));
                 }
-                None if s.capabilities.load_balancer_firewall => {
+                None if s.capabilities.has_step(StepId::LoadBalancerFirewall) => {
                     let message = "the load balancer needs its security group";
                     return Err(ProviderError::new(
                         "ensure_load_balancer",
@@ -137,6 +137,7 @@ impl LoadBalancer for InMemoryCloud {
                         firewall_ids: Vec::new(),
                         idle_timeout: desired.idle_timeout,
                         drop_invalid_header_fields: Some(desired.drop_invalid_header_fields),
+                        hosts: Some(desired.hosts.clone()),
                         status: LoadBalancerStatus::Provisioning,
                         drift: Vec::new(),
                         connections: None,
@@ -150,6 +151,7 @@ impl LoadBalancer for InMemoryCloud {
             lb.info.firewall_ids = desired.firewall_id.iter().cloned().collect();
             lb.info.idle_timeout = desired.idle_timeout;
             lb.info.drop_invalid_header_fields = Some(desired.drop_invalid_header_fields);
+            lb.info.hosts = Some(desired.hosts.clone());
             lb.info.drift.clear();
             Ok(balancer_info(lb, now))
         })
@@ -206,7 +208,7 @@ impl LoadBalancer for InMemoryCloud {
             if let Some(l) = s.listeners.values().find(|l| l.info.action == forward) {
                 return Err(in_use(op, &group.name, ErrorKind::InUse, &format!("listener {}", l.info.port)));
             }
-            if let Some(svc) = s.services.values().find(|svc| svc.info.backend_id == group.id) {
+            if let Some(svc) = s.services.values().find(|svc| svc.info.backend_id.as_ref() == Some(&group.id)) {
                 return Err(in_use(op, &group.name, ErrorKind::InUse, &svc.info.name));
             }
             s.backends.remove(&group.id);
@@ -266,6 +268,7 @@ impl LoadBalancer for InMemoryCloud {
                 action: desired.action.clone(),
                 certificate_id: desired.certificate_id.clone(),
                 min_tls_version: desired.min_tls_version,
+                hosts: Some(desired.hosts.clone()),
                 drift: Vec::new(),
             };
             s.listeners.insert(
@@ -290,7 +293,7 @@ impl LoadBalancer for InMemoryCloud {
     async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>> {
         self.call("target_health", &group.name, false, |s, now| {
             let mut targets = Vec::new();
-            for service in s.services.values().filter(|svc| svc.info.backend_id == group.id) {
+            for service in s.services.values().filter(|svc| svc.info.backend_id.as_ref() == Some(&group.id)) {
                 let stable = now >= service.stable_at;
                 let count = if stable {
                     service.info.desired_count

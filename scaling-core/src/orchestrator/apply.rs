@@ -484,8 +484,8 @@ impl<'a> Apply<'a> {
 
     async fn replica_firewall(&self, r: &str) -> Result<String> {
         let step = StepId::ReplicaFirewall;
-        let lb_group = need(&self.out.load_balancer_firewall, step, "load balancer firewall")?;
-        let desired = self.plan.desired.replica_firewall(&lb_group.id);
+        let lb_group = self.firewall(&self.out.load_balancer_firewall, StepId::LoadBalancerFirewall)?;
+        let desired = self.plan.desired.replica_firewall(lb_group);
         let observed = self.plan.observed.replica_firewall.as_ref();
         let diff = diff::security_group(&desired, observed);
         let group = self
@@ -510,21 +510,55 @@ impl<'a> Apply<'a> {
         Ok(text)
     }
 
+    /// The cluster the service runs in: the cluster step's, or the implicit one of providers without.
+    fn cluster_of_service(&self, step: StepId) -> Result<ClusterInfo> {
+        match self.plan.desired.cluster_or_implicit(self.out.cluster.get()) {
+            Some(cluster) => Ok(cluster),
+            None => Err(Error::Internal { step, missing: "cluster" }),
+        }
+    }
+
+    /// The backend pool of the backend step, or `None` for providers without one.
+    fn backend_of_service(&self, step: StepId) -> Result<Option<&BackendInfo>> {
+        match self.plan.desired.capabilities.has_step(StepId::Backend) {
+            true => need(&self.out.backend, step, "backend pool").map(Some),
+            false => Ok(None),
+        }
+    }
+
+    /// The revision the service runs: the revision step's id, or for a provider that makes revisions
+    /// through its service, the running one's id (unchanged) or a new one from the template.
+    fn revision_of_service(&self, step: StepId) -> Result<(String, Option<crate::providers::DesiredRevision>)> {
+        let d = &self.plan.desired;
+        if d.capabilities.has_step(StepId::Revision) {
+            return Ok((need(&self.out.revision, step, "revision")?.id.clone(), None));
+        }
+        let template = d.revision(&self.image_reference()?);
+        let observed = self.plan.observed.revision.as_ref();
+        let matches = observed.is_some_and(|t| d.image.matches(&t.image));
+        let id = match (observed, diff::revision(&template, matches, observed).action) {
+            (Some(revision), Action::NoChange) => revision.id.clone(),
+            _ => super::plan::NEW_REVISION.to_string(),
+        };
+        Ok((id, Some(template)))
+    }
+
     async fn service(&self, r: &str) -> Result<String> {
         let step = StepId::Service;
-        let cluster = need(&self.out.cluster, step, "cluster")?;
-        let def = need(&self.out.revision, step, "revision")?;
-        let tg = need(&self.out.backend, step, "backend pool")?;
+        let cluster = self.cluster_of_service(step)?;
+        let (revision_id, template) = self.revision_of_service(step)?;
+        let tg = self.backend_of_service(step)?;
         let lb_group = self.firewall(&self.out.load_balancer_firewall, StepId::LoadBalancerFirewall)?;
         let task_group = self.firewall(&self.out.replica_firewall, StepId::ReplicaFirewall)?;
         let d = &self.plan.desired;
         let traffic = TrafficSource {
-            backend_id: tg.id.clone(),
+            backend_id: tg.map(|tg| tg.id.clone()),
             firewall_id: lb_group.map(str::to_string),
             container_port: d.spec.app.port,
         };
         let observed = self.plan.observed.service.as_ref();
-        let mut desired = d.service(cluster, &def.id, traffic, task_group, observed.map(|s| s.desired_count));
+        let count = observed.map(|s| s.desired_count);
+        let mut desired = d.service(&cluster, &revision_id, traffic, task_group, count, template);
         desired.restart_rollout = observed.and_then(diff::restart_reason).is_some();
         let diff = diff::service(&desired, observed);
         let service =
@@ -536,8 +570,8 @@ impl<'a> Apply<'a> {
     async fn service_stable(&self, r: &str) -> Result<String> {
         let step = StepId::ServiceStable;
         let service = need(&self.out.service, step, "service")?;
-        let cluster = need(&self.out.cluster, step, "cluster")?;
-        let tg = need(&self.out.backend, step, "backend pool")?;
+        let cluster = &self.cluster_of_service(step)?;
+        let tg = self.backend_of_service(step)?;
         let unchanged = self.plan.change(step).is_some_and(|c| c.action == Action::NoChange);
         if unchanged {
             return Ok("stable".into());
@@ -592,7 +626,8 @@ impl<'a> Apply<'a> {
     }
 
     /// `; targets: 1 healthy, 1 unhealthy (Health checks failed with these codes: [502])`, or empty.
-    async fn target_summary(&self, step: StepId, r: &str, tg: &BackendInfo) -> String {
+    async fn target_summary(&self, step: StepId, r: &str, tg: Option<&BackendInfo>) -> String {
+        let Some(tg) = tg else { return String::new() };
         let Ok(targets) = self.runner.call(step, r, || self.providers.load_balancer.target_health(tg)).await else {
             return String::new();
         };

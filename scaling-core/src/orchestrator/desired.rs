@@ -94,14 +94,14 @@ impl Desired {
         }
     }
 
-    pub fn replica_firewall(&self, load_balancer_group_id: &str) -> DesiredFirewall {
+    /// The replicas' firewall, admitting the load balancer by its firewall's id where it has one
+    /// (`load_balancer_group_id`), else symbolically for the provider to resolve.
+    pub fn replica_firewall(&self, load_balancer_group_id: Option<&str>) -> DesiredFirewall {
+        let from = load_balancer_group_id.map_or(TrafficFrom::LoadBalancer, |id| TrafficFrom::Group(id.into()));
         DesiredFirewall {
             name: self.names.replica_firewall.clone(),
             description: format!("{}: only the load balancer, only the container port", self.names.app),
-            ingress: vec![IngressRule {
-                port: self.spec.app.port,
-                from: TrafficFrom::Group(load_balancer_group_id.into()),
-            }],
+            ingress: vec![IngressRule { port: self.spec.app.port, from }],
             tags: self.tags.clone(),
         }
     }
@@ -112,6 +112,7 @@ impl Desired {
             firewall_id: firewall_id.map(str::to_string),
             idle_timeout: self.spec.load_balancer.idle_timeout,
             drop_invalid_header_fields: true,
+            hosts: self.hosts(),
             tags: self.tags.clone(),
         }
     }
@@ -146,6 +147,7 @@ impl Desired {
             action,
             certificate_id: None,
             min_tls_version: None,
+            hosts: self.hosts(),
             tags: self.tags.clone(),
         }
     }
@@ -158,6 +160,7 @@ impl Desired {
             action: ListenerAction::Forward { backend_id: backend_id.into() },
             certificate_id: Some(certificate_id.into()),
             min_tls_version: Some(domain.min_tls_version),
+            hosts: self.hosts(),
             tags: self.tags.clone(),
         })
     }
@@ -195,7 +198,27 @@ impl Desired {
             port: app.port,
             env: self.spec.env.clone(),
             secrets: self.spec.secrets.clone(),
+            health_check: self.spec.health_check.clone(),
             tags: self.tags.clone(),
+        }
+    }
+
+    /// The spec's host names, sorted (none without a domain).
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts = self.spec.hostnames();
+        hosts.sort();
+        hosts
+    }
+
+    /// The cluster a service runs in: the observed one, or where the providers have no cluster step
+    /// (Cloud Run, a Kubernetes namespace made elsewhere), the app's by name alone.
+    pub fn cluster_or_implicit(&self, observed: Option<&ClusterInfo>) -> Option<ClusterInfo> {
+        match observed {
+            Some(cluster) => Some(cluster.clone()),
+            None if !self.capabilities.has_step(crate::StepId::Cluster) => {
+                Some(ClusterInfo::implicit(&self.names.cluster))
+            }
+            None => None,
         }
     }
 
@@ -215,11 +238,13 @@ impl Desired {
         traffic: TrafficSource,
         firewall_id: Option<&str>,
         current: Option<u32>,
+        template: Option<DesiredRevision>,
     ) -> DesiredService {
         DesiredService {
             name: self.names.service.clone(),
             cluster: cluster.clone(),
             revision_id: revision_id.into(),
+            template,
             container: self.names.container.clone(),
             desired_count: self.desired_count(current),
             traffic,

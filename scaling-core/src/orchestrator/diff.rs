@@ -99,6 +99,14 @@ impl Changes {
         self
     }
 
+    /// The host names, where the provider reports them (`None`: it serves any name).
+    fn hosts(self, old: Option<&[String]>, new: &[String]) -> Self {
+        match old {
+            Some(old) if old != new => self.field("host names", old.join(", "), new.join(", ")),
+            _ => self,
+        }
+    }
+
     fn changed(mut self, name: &str, names: Vec<String>) -> Self {
         if !names.is_empty() {
             self.0.push(format!("{name} changed: {}", names.join(", ")));
@@ -152,7 +160,7 @@ pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&Loa
         Some(found) => changes.field("drop invalid header fields", found, desired.drop_invalid_header_fields),
         None => changes,
     };
-    changes.drift(&o.drift).done()
+    changes.hosts(o.hosts.as_deref(), &desired.hosts).drift(&o.drift).done()
 }
 
 pub(crate) fn backend(desired: &DesiredBackend, observed: Option<&BackendInfo>) -> Diff {
@@ -174,6 +182,7 @@ pub(crate) fn listener(desired: &DesiredListener, observed: Option<&ListenerInfo
         .field("action", &o.action, &desired.action)
         .field("certificate", &o.certificate_id, &desired.certificate_id)
         .optional("minimum TLS version", o.min_tls_version, desired.min_tls_version)
+        .hosts(o.hosts.as_deref(), &desired.hosts)
         .drift(&o.drift)
         .done()
 }
@@ -237,16 +246,20 @@ pub(crate) fn revision(desired: &DesiredRevision, image_matches: bool, observed:
     if !image_matches {
         changes.0.push(format!("image: {} → {}", o.image, desired.image));
     }
-    changes
+    let changes = changes
         .field("container", &o.container, &desired.container)
         .field("platform", o.platform, desired.platform)
         .field("cpu", o.cpu, desired.cpu)
         .field("memory", o.memory, desired.memory)
         .field("port", o.port, desired.port)
         .changed("environment variables", env_changes(&o.env, &desired.env))
-        .changed("secrets", env_changes(&o.secrets, &desired.secrets))
-        .drift(&o.drift)
-        .done()
+        .changed("secrets", env_changes(&o.secrets, &desired.secrets));
+    // Compared only where the provider registers the probe with the revision.
+    let changes = match &o.health_check {
+        Some(found) => changes.health_check(found, &desired.health_check),
+        None => changes,
+    };
+    changes.drift(&o.drift).done()
 }
 
 pub(crate) fn autoscaling(desired: Option<&DesiredAutoscaling>, observed: Option<&AutoscalingInfo>) -> Diff {
@@ -319,6 +332,7 @@ mod tests {
             firewall_id: None,
             idle_timeout: std::time::Duration::from_secs(60),
             drop_invalid_header_fields: true,
+            hosts: vec!["app.example.com".into(), "www.app.example.com".into()],
             tags: Default::default(),
         };
         let found = |drop_invalid_header_fields| LoadBalancerInfo {
@@ -328,6 +342,7 @@ mod tests {
             firewall_ids: Vec::new(),
             idle_timeout: desired.idle_timeout,
             drop_invalid_header_fields,
+            hosts: None,
             status: crate::providers::LoadBalancerStatus::Active,
             drift: Vec::new(),
             connections: None,
@@ -336,6 +351,18 @@ mod tests {
         assert_eq!(load_balancer(&desired, Some(&found(Some(true)))).action, Action::NoChange);
         let changed = load_balancer(&desired, Some(&found(Some(false))));
         assert_eq!(changed.action, Action::Update, "a setting it has, changed out of band");
+        // Host names likewise: compared only where the balancer is bound to names.
+        let bound = |hosts: &[&str]| LoadBalancerInfo {
+            hosts: Some(hosts.iter().map(|h| h.to_string()).collect()),
+            ..found(None)
+        };
+        assert_eq!(
+            load_balancer(&desired, Some(&bound(&["app.example.com", "www.app.example.com"]))).action,
+            Action::NoChange
+        );
+        let rebound = load_balancer(&desired, Some(&bound(&["app.example.com"])));
+        assert_eq!(rebound.action, Action::Update);
+        assert_eq!(rebound.reason, "host names: app.example.com → app.example.com, www.app.example.com");
     }
 
     fn group(ingress: Vec<IngressRule>, other_rules: Vec<String>) -> FirewallInfo {

@@ -93,18 +93,31 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         group.map_err(tag(StepId::LoadBalancerFirewall))
     };
     let balancer = async {
+        if !has(StepId::LoadBalancer) {
+            return Ok((None, Vec::new()));
+        }
         let balancer = lb.find_load_balancer(owner, &names.load_balancer).await.map_err(tag(StepId::LoadBalancer))?;
         let listeners = match &balancer {
-            Some(b) => lb.list_listeners(b).await.map_err(tag(StepId::HttpListener))?,
-            None => Vec::new(),
+            Some(b) if has(StepId::HttpListener) || has(StepId::HttpsListener) => {
+                lb.list_listeners(b).await.map_err(tag(StepId::HttpListener))?
+            }
+            _ => Vec::new(),
         };
         Ok::<_, Error>((balancer, listeners))
     };
-    let backend = async { lb.find_backend(owner, &names.backend).await.map_err(tag(StepId::Backend)) };
+    let backend = async {
+        if !has(StepId::Backend) {
+            return Ok(None);
+        }
+        lb.find_backend(owner, &names.backend).await.map_err(tag(StepId::Backend))
+    };
     let cluster = async {
-        let cluster = c.find_cluster(owner, &names.cluster).await.map_err(tag(StepId::Cluster))?;
-        let service = match &cluster {
-            Some(cl) => c.find_service(owner, cl, &names.service).await.map_err(tag(StepId::Service))?,
+        let cluster = match has(StepId::Cluster) {
+            true => c.find_cluster(owner, &names.cluster).await.map_err(tag(StepId::Cluster))?,
+            false => None,
+        };
+        let service = match desired.cluster_or_implicit(cluster.as_ref()) {
+            Some(cl) => c.find_service(owner, &cl, &names.service).await.map_err(tag(StepId::Service))?,
             None => None,
         };
         Ok::<_, Error>((cluster, service))

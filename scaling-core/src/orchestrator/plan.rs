@@ -16,6 +16,8 @@ use crate::providers::{
 
 /// The placeholder for an id that does not exist yet.
 const NEW: &str = "(new)";
+/// The placeholder for the id of a revision not registered yet.
+pub(crate) const NEW_REVISION: &str = "(new revision)";
 
 /// One planned change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -308,7 +310,7 @@ fn balancer(p: &mut Planner) {
         diff::security_group(&d.load_balancer_firewall(), sg),
     );
     let lb_label = format!("load balancer {}", names.load_balancer);
-    let sg_id = d.capabilities.load_balancer_firewall.then(|| id(sg, |g| &g.id));
+    let sg_id = d.capabilities.has_step(StepId::LoadBalancerFirewall).then(|| id(sg, |g| &g.id));
     let desired_lb = d.load_balancer(sg_id.as_deref());
     p.add(StepId::LoadBalancer, &lb_label, diff::load_balancer(&desired_lb, o.load_balancer.as_ref()));
     let active = o.load_balancer.as_ref().is_some_and(|lb| lb.status == LoadBalancerStatus::Active);
@@ -345,12 +347,13 @@ fn cluster(p: &mut Planner) {
     for (label, diff) in super::support::rows(o) {
         p.add(StepId::SupportResources, label, diff);
     }
-    let lb_sg = d.capabilities.load_balancer_firewall.then(|| id(o.load_balancer_firewall.as_ref(), |g| &g.id));
+    let has = |step| d.capabilities.has_step(step);
+    let lb_sg = has(StepId::LoadBalancerFirewall).then(|| id(o.load_balancer_firewall.as_ref(), |g| &g.id));
     let task_sg = o.replica_firewall.as_ref();
     p.add(
         StepId::ReplicaFirewall,
         format!("{} {}", d.capabilities.noun(StepId::ReplicaFirewall), names.replica_firewall),
-        diff::security_group(&d.replica_firewall(lb_sg.as_deref().unwrap_or(NEW)), task_sg),
+        diff::security_group(&d.replica_firewall(lb_sg.as_deref()), task_sg),
     );
 
     let image = match (&d.image, &o.repository) {
@@ -360,20 +363,28 @@ fn cluster(p: &mut Planner) {
     };
     let task_def = o.revision.as_ref();
     let image_matches = task_def.is_some_and(|t| d.image.matches(&t.image));
-    let td_diff = diff::revision(&d.revision(&image), image_matches, task_def);
-    let td_id = if td_diff.action == Action::NoChange { id(task_def, |t| &t.id) } else { "(new revision)".into() };
+    let revision = d.revision(&image);
+    let td_diff = diff::revision(&revision, image_matches, task_def);
+    let td_id = if td_diff.action == Action::NoChange { id(task_def, |t| &t.id) } else { NEW_REVISION.into() };
+    // Without a revision step, the service rolls out the revision itself: its row says why.
+    let through_service = (!has(StepId::Revision)).then(|| (revision, td_diff.clone()));
     p.add(StepId::Revision, format!("{} {}", d.capabilities.noun(StepId::Revision), names.revision), td_diff);
 
     let placeholder = ClusterInfo { id: NEW.into(), name: names.cluster.clone() };
     let traffic = TrafficSource {
-        backend_id: id(o.backend.as_ref(), |t| &t.id),
+        backend_id: has(StepId::Backend).then(|| id(o.backend.as_ref(), |t| &t.id)),
         firewall_id: lb_sg,
         container_port: d.spec.app.port,
     };
-    let task_sg_id = d.capabilities.cluster_firewall.then(|| id(task_sg, |g| &g.id));
+    let task_sg_id = has(StepId::ReplicaFirewall).then(|| id(task_sg, |g| &g.id));
     let current = o.service.as_ref().map(|s| s.desired_count);
-    let service = d.service(cluster.unwrap_or(&placeholder), &td_id, traffic, task_sg_id.as_deref(), current);
-    let service_diff = diff::service(&service, o.service.as_ref());
+    let cluster = d.cluster_or_implicit(cluster).unwrap_or(placeholder);
+    let template = through_service.as_ref().map(|(revision, _)| revision.clone());
+    let service = d.service(&cluster, &td_id, traffic, task_sg_id.as_deref(), current, template);
+    let mut service_diff = diff::service(&service, o.service.as_ref());
+    if let Some((_, revision_diff)) = through_service.filter(|(_, r)| r.action.mutates() && o.service.is_some()) {
+        service_diff = Diff { action: Action::Update, reason: format!("new revision: {}", revision_diff.reason) };
+    }
     let stable =
         service_diff.action == Action::NoChange && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
     let label = format!("service {}", names.service);

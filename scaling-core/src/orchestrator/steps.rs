@@ -82,8 +82,9 @@ impl StepId {
         StepId::Cleanup,
     ];
 
-    /// The steps that must finish before this one starts.
-    pub fn dependencies(self) -> &'static [StepId] {
+    /// The steps that must finish before this one starts, in the neutral table
+    /// ([`StepGraph::RECIPE`](crate::providers::StepGraph::RECIPE)); a provider declares its own graph.
+    pub const fn dependencies(self) -> &'static [StepId] {
         use StepId::*;
         match self {
             Repository | Zone | Certificate | LoadBalancerFirewall | Backend | Cluster | SupportResources => &[],
@@ -98,7 +99,7 @@ impl StepId {
             DnsRecords => &[Zone, LoadBalancer],
             ReplicaFirewall => &[LoadBalancerFirewall],
             Revision => &[Image, SupportResources],
-            Service => &[Cluster, ReplicaFirewall, Revision, Backend, HttpListener],
+            Service => &[Cluster, ReplicaFirewall, Revision, Backend],
             ServiceStable => &[Service],
             Autoscaling => &[Service, LoadBalancer, Backend],
             Cleanup => &[HttpListener, HttpsListener, DnsRecords, ValidationRecords],

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::StepGraph;
 use crate::{Naming, StepId};
 
 /// How the certificate provider proves control of the names.
@@ -31,47 +32,63 @@ pub enum Vocabulary {
     ThisMachine,
 }
 
-/// What the providers of one deployment are. [`Capabilities::CLOUD`] is a cloud with separate
-/// firewalls, DNS-validated certificates and a DNS zone: every step of the seed's recipe.
+/// How the replicas' firewall names the load balancer it admits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BalancerSource {
+    /// By the load balancer's own firewall (AWS: its security group id): the load balancer must have
+    /// a firewall step.
+    ItsFirewall,
+    /// Symbolically ([`TrafficFrom::LoadBalancer`](super::TrafficFrom::LoadBalancer)), resolved by the
+    /// provider (Kubernetes: a NetworkPolicy selecting the gateway's pods).
+    Symbolic,
+}
+
+/// What the providers of one deployment are: the [`StepGraph`] of a deploy and how its steps behave.
+/// [`Capabilities::CLOUD`] is the seed's recipe (every step); a provider of another shape declares its
+/// own graph with [`Capabilities::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {
-    /// The load balancer sits behind a firewall resource of its own (a security group) that deploy makes.
-    pub load_balancer_firewall: bool,
-    /// The replicas sit behind a firewall resource of their own that admits only the load balancer.
-    pub cluster_firewall: bool,
+    /// The steps of a deploy and what each waits for.
+    pub graph: StepGraph,
     /// How certificates are validated.
     pub certificate_validation: CertificateValidation,
-    /// A service can attach to a backend pool only once a listener forwards to it (ECS refuses a target
-    /// group without a load balancer), so the service waits for the first listener.
-    pub service_needs_listener: bool,
-    /// Host names reach the endpoint only through records in a DNS zone (false where names resolve by
-    /// themselves, as `*.localhost` does).
-    pub dns_records: bool,
+    /// How the replicas' firewall admits the load balancer.
+    pub balancer_source: BalancerSource,
     /// The words its steps are shown in.
     pub vocabulary: Vocabulary,
     /// What the provider calls the resource of a step, where it has a name of its own (AWS: a
     /// firewall is a `security group`, a backend pool a `target group`, a revision a `task
-    /// definition`); every other step keeps its neutral noun ([`StepId::noun`]).
-    #[serde(skip)]
+    /// definition`; Cloud Run: the load balancer a `domain mapping`); every other step keeps its
+    /// neutral noun ([`StepId::noun`]).
     pub nouns: &'static [(StepId, &'static str)],
     /// How the provider names an app's resources ([`Naming::PLAIN`] unless it declares its own).
-    #[serde(skip)]
     pub naming: Naming,
 }
 
 impl Capabilities {
-    /// Every step of the seed's recipe.
-    pub const CLOUD: Capabilities = Capabilities {
-        load_balancer_firewall: true,
-        cluster_firewall: true,
-        certificate_validation: CertificateValidation::PublishedRecords,
-        service_needs_listener: true,
-        dns_records: true,
-        vocabulary: Vocabulary::Cloud,
-        nouns: &[],
-        naming: Naming::PLAIN,
-    };
+    /// Every step of the seed's recipe: separate firewalls, DNS-validated certificates, a zone, and a
+    /// service that attaches to its backend pool only once a listener forwards to it (ECS refuses a
+    /// target group without a load balancer).
+    pub const CLOUD: Capabilities =
+        Capabilities::new(StepGraph::RECIPE.with_edge(StepId::Service, StepId::HttpListener))
+            .with_published_records()
+            .with_balancer_source(BalancerSource::ItsFirewall);
+
+    /// A provider of `graph`'s steps; certificates it validates itself, a symbolic load balancer
+    /// source, cloud words and plain names until declared otherwise.
+    pub const fn new(graph: StepGraph) -> Self {
+        Capabilities {
+            graph,
+            certificate_validation: CertificateValidation::SelfManaged,
+            balancer_source: BalancerSource::Symbolic,
+            vocabulary: Vocabulary::Cloud,
+            nouns: &[],
+            naming: Naming::PLAIN,
+        }
+    }
 
     /// The same, naming resources the provider's way.
     pub const fn with_naming(self, naming: Naming) -> Self {
@@ -88,6 +105,16 @@ impl Capabilities {
         Self { nouns, ..self }
     }
 
+    /// The same, with another graph.
+    pub const fn with_graph(self, graph: StepGraph) -> Self {
+        Self { graph, ..self }
+    }
+
+    /// The same, with the replicas' firewall admitting the load balancer as `source` says.
+    pub const fn with_balancer_source(self, source: BalancerSource) -> Self {
+        Self { balancer_source: source, ..self }
+    }
+
     /// What these providers call `step`'s resource: their own noun, else the neutral one.
     pub fn noun(&self, step: StepId) -> &'static str {
         self.nouns.iter().find(|(s, _)| *s == step).map_or_else(|| step.noun(), |(_, noun)| noun)
@@ -95,38 +122,70 @@ impl Capabilities {
 
     /// The same, with neither the load balancer nor the replicas behind firewall resources of their own.
     pub const fn without_firewalls(self) -> Self {
-        Self { load_balancer_firewall: false, cluster_firewall: false, ..self }
+        self.with_graph(self.graph.without_step(StepId::LoadBalancerFirewall).without_step(StepId::ReplicaFirewall))
+    }
+
+    /// The same, with certificates validated by records the [`Dns`](super::Dns) provider publishes.
+    pub const fn with_published_records(self) -> Self {
+        let graph = self
+            .graph
+            .with_step(StepId::ValidationRecords)
+            .without_edge(StepId::CertificateIssued, StepId::DnsRecords)
+            .with_edge(StepId::CertificateIssued, StepId::ValidationRecords);
+        Self { certificate_validation: CertificateValidation::PublishedRecords, graph, ..self }
     }
 
     /// The same, with certificates that validate themselves.
     pub const fn with_self_managed_certificates(self) -> Self {
-        Self { certificate_validation: CertificateValidation::SelfManaged, ..self }
+        let graph = self.graph.without_step(StepId::ValidationRecords);
+        Self { certificate_validation: CertificateValidation::SelfManaged, graph, ..self }
     }
 
-    /// The same, with certificates issued once the names lead to the app.
+    /// The same, with certificates issued once the names lead to the app: the wait follows the DNS
+    /// records instead of validation records.
     pub const fn with_certificates_after_binding(self) -> Self {
-        Self { certificate_validation: CertificateValidation::AfterBinding, ..self }
+        let graph = self
+            .graph
+            .without_step(StepId::ValidationRecords)
+            .without_edge(StepId::CertificateIssued, StepId::ValidationRecords)
+            .with_edge(StepId::CertificateIssued, StepId::DnsRecords);
+        Self { certificate_validation: CertificateValidation::AfterBinding, graph, ..self }
     }
 
     /// The same, with services that attach to a backend pool whether a listener forwards to it or not.
     pub const fn with_services_before_listeners(self) -> Self {
-        Self { service_needs_listener: false, ..self }
+        self.with_graph(self.graph.without_edge(StepId::Service, StepId::HttpListener))
     }
 
-    /// The steps that must finish before `step` starts, for providers of these capabilities: the
-    /// cloud's table ([`StepId::dependencies`]) with what these providers do not need left out, and a
-    /// certificate issued after binding waiting for the DNS records instead of validation records.
+    /// True when a service attaches to its backend pool only once a listener forwards to it.
+    pub const fn service_needs_listener(&self) -> bool {
+        self.graph.has_edge(StepId::Service, StepId::HttpListener)
+    }
+
+    /// The same, with steps shown as the parts of one machine.
+    pub const fn on_this_machine(self) -> Self {
+        Self { vocabulary: Vocabulary::ThisMachine, ..self }
+    }
+
+    /// The same, with host names that need no DNS records (no zone, no records, no validation
+    /// records).
+    pub const fn without_dns_records(self) -> Self {
+        self.with_graph(
+            self.graph
+                .without_step(StepId::Zone)
+                .without_step(StepId::DnsRecords)
+                .without_step(StepId::ValidationRecords),
+        )
+    }
+
+    /// The same, with the zone and the records that lead the names to the endpoint.
+    pub const fn with_dns_records(self) -> Self {
+        self.with_graph(self.graph.with_step(StepId::Zone).with_step(StepId::DnsRecords))
+    }
+
+    /// The steps that must finish before `step` starts (those outside the graph count as done).
     pub fn dependencies(&self, step: StepId) -> Vec<StepId> {
-        use StepId::*;
-        match step {
-            Service if !self.service_needs_listener => {
-                step.dependencies().iter().copied().filter(|d| *d != HttpListener).collect()
-            }
-            CertificateIssued if self.certificate_validation == CertificateValidation::AfterBinding => {
-                vec![Certificate, DnsRecords]
-            }
-            _ => step.dependencies().to_vec(),
-        }
+        self.graph.dependencies(step)
     }
 
     /// `steps` in an order where each follows its [`dependencies`](Self::dependencies) (those outside
@@ -138,7 +197,7 @@ impl Capabilities {
             let ready = left
                 .iter()
                 .position(|s| self.dependencies(*s).iter().all(|d| out.contains(d) || !left.contains(d)))
-                // A cycle cannot come from the table (a unit test walks it); never loop on one.
+                // A cycle is refused before any call (`conflicts`); never loop on one.
                 .unwrap_or(0);
             out.push(left.remove(ready));
         }
@@ -149,55 +208,59 @@ impl Capabilities {
     /// it (0 for a step nothing depends on) — the deploy graph of these providers reversed. `Cleanup`
     /// is left out: it depends on everything it cleans.
     pub fn teardown_round(&self, step: StepId) -> usize {
-        StepId::ALL
-            .into_iter()
-            .filter(|other| *other != StepId::Cleanup && *other != step && self.dependencies(*other).contains(&step))
-            .map(|dependent| self.teardown_round(dependent) + 1)
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// The same, with steps shown as the parts of one machine.
-    pub const fn on_this_machine(self) -> Self {
-        Self { vocabulary: Vocabulary::ThisMachine, ..self }
-    }
-
-    /// The same, with host names that need no DNS records.
-    pub const fn without_dns_records(self) -> Self {
-        Self { dns_records: false, ..self }
+        let mut rounds = [0usize; StepId::ALL.len()];
+        // Longest path to `step` from the steps that depend on it, walked from the last in deploy order.
+        for later in self.ordered(&StepId::ALL).into_iter().rev() {
+            if later == StepId::Cleanup {
+                continue;
+            }
+            for dependency in self.dependencies(later) {
+                rounds[dependency as usize] = rounds[dependency as usize].max(rounds[later as usize] + 1);
+            }
+        }
+        rounds[step as usize]
     }
 
     /// True when a deploy through providers of these capabilities has `step`; the others are dropped,
-    /// not faked: no firewall steps without firewalls, no validation records for self-managed
-    /// certificates, no zone or records where names resolve by themselves.
+    /// not faked. Validation records exist only for certificates validated by published records.
     pub fn has_step(&self, step: StepId) -> bool {
         match step {
-            StepId::LoadBalancerFirewall => self.load_balancer_firewall,
-            StepId::ReplicaFirewall => self.cluster_firewall,
             StepId::ValidationRecords => {
-                self.certificate_validation == CertificateValidation::PublishedRecords && self.dns_records
+                self.certificate_validation == CertificateValidation::PublishedRecords && self.graph.has(step)
             }
-            StepId::Zone | StepId::DnsRecords => self.dns_records,
-            _ => true,
+            _ => self.graph.has(step),
         }
     }
 
     /// Why these capabilities cannot work together (one line each, with the fix); empty when they can.
     pub fn conflicts(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.cluster_firewall && !self.load_balancer_firewall {
+        let has = |step| self.graph.has(step);
+        if has(StepId::ReplicaFirewall)
+            && !has(StepId::LoadBalancerFirewall)
+            && self.balancer_source == BalancerSource::ItsFirewall
+        {
             out.push(
                 "the cluster's firewall admits only the load balancer's firewall, but this load balancer has none: \
                  pair the cluster with a load balancer of the same cloud"
                     .to_string(),
             );
         }
-        if self.certificate_validation == CertificateValidation::PublishedRecords && !self.dns_records {
+        if self.certificate_validation == CertificateValidation::PublishedRecords
+            && !(has(StepId::ValidationRecords) && has(StepId::Zone))
+        {
             out.push(
                 "the certificate provider needs its validation records published, but the DNS provider publishes \
                  none: use a DNS provider with zones, or a certificate provider that validates by itself"
                     .to_string(),
             );
+        }
+        if let Some(cycle) = self.graph.cycle() {
+            let path: Vec<&str> = cycle.iter().map(|s| s.name()).collect();
+            out.push(format!(
+                "the provider's steps wait for each other in a circle ({}): drop one of those edges",
+                path.join(" → ")
+            ));
         }
         out
     }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{DesiredFirewall, FirewallInfo, Owner, Tags};
-use crate::spec::{Platform, Vcpu};
+use crate::spec::{HealthCheckSpec, Platform, Vcpu};
 use crate::ProviderResult;
 
 /// A cluster as it should be.
@@ -27,6 +27,14 @@ pub struct ClusterInfo {
     pub id: String,
     /// Its name.
     pub name: String,
+}
+
+impl ClusterInfo {
+    /// The cluster of a provider without a cluster step (no cluster object, or one made elsewhere):
+    /// the name its services are found under, and no id.
+    pub fn implicit(name: &str) -> Self {
+        Self { id: String::new(), name: name.into() }
+    }
 }
 
 /// A revision (what one replica runs: image, size, port, environment) as it should be. Revisions are
@@ -53,6 +61,10 @@ pub struct DesiredRevision {
     /// Environment variables from a secret store: variable → reference (`store:name`), never a value.
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+    /// The health probe of each replica (Kubernetes: the readiness and startup probes of the pod
+    /// template; Cloud Run: the revision's startup probe). A provider whose load balancer checks
+    /// health instead (an ALB target group) may leave it out of what it registers.
+    pub health_check: HealthCheckSpec,
     /// Tags, ownership included.
     pub tags: Tags,
 }
@@ -73,6 +85,7 @@ impl DesiredRevision {
             port: self.port,
             env: self.env.clone(),
             secrets: self.secrets.clone(),
+            health_check: Some(self.health_check.clone()),
             registered_at: Some(super::epoch_millis(std::time::SystemTime::now())),
             drift: Vec::new(),
         }
@@ -105,6 +118,10 @@ pub struct RevisionInfo {
     /// Environment variables from a secret store: variable → reference, as registered.
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+    /// The health probe as registered with the revision; `None` where the provider checks health
+    /// elsewhere (an ALB target group), and then it is not compared.
+    #[serde(default)]
+    pub health_check: Option<HealthCheckSpec>,
     /// When it was registered, in milliseconds since the Unix epoch, where the provider says.
     #[serde(default)]
     pub registered_at: Option<u64>,
@@ -117,8 +134,9 @@ pub struct RevisionInfo {
 /// What the load balancer hands the cluster so replicas can be attached and only its traffic admitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrafficSource {
-    /// The backend pool the service registers its replicas in.
-    pub backend_id: String,
+    /// The backend pool the service registers its replicas in; `None` for a provider without a
+    /// backend pool step (Cloud Run: the service itself is what traffic reaches).
+    pub backend_id: Option<String>,
     /// The load balancer's firewall: the only source the replicas' firewall admits (`None` without one).
     pub firewall_id: Option<String>,
     /// The container port traffic arrives on.
@@ -132,8 +150,14 @@ pub struct DesiredService {
     pub name: String,
     /// The cluster it runs in.
     pub cluster: ClusterInfo,
-    /// The revision to run.
+    /// The revision to run: a registered one's id, or `(new revision)` when `template` is to be
+    /// rolled out.
     pub revision_id: String,
+    /// What the replicas run, for a provider that makes revisions only by updating its service
+    /// (Cloud Run; no revision step in its graph): the service rolls out a new revision of it when
+    /// `revision_id` is not the one it runs. `None` where revisions are registered on their own.
+    #[serde(default)]
+    pub template: Option<DesiredRevision>,
     /// The container name in the revision.
     pub container: String,
     /// How many replicas.
@@ -268,8 +292,8 @@ pub struct ServiceInfo {
     pub running_count: u32,
     /// Starting replicas.
     pub pending_count: u32,
-    /// The backend pool its replicas register in.
-    pub backend_id: String,
+    /// The backend pool its replicas register in, where it has one.
+    pub backend_id: Option<String>,
     /// The replicas' firewall, when they have one.
     pub firewall_id: Option<String>,
     /// The health-check grace period; `None` when the provider does not report it.

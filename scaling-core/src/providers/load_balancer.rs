@@ -33,6 +33,9 @@ pub struct DesiredLoadBalancer {
     pub idle_timeout: Duration,
     /// Drop requests whose header names are not valid HTTP (request smuggling protection).
     pub drop_invalid_header_fields: bool,
+    /// The host names it answers for, sorted (a platform's domain mapping binds them; a balancer
+    /// that answers for any name ignores them).
+    pub hosts: Vec<String>,
     /// Tags, ownership included.
     pub tags: Tags,
 }
@@ -54,6 +57,10 @@ pub struct LoadBalancerInfo {
     /// balancer (an ALB attribute); `None` where it is not (a balancer that always refuses them, or
     /// never can), and then it is not compared with the spec.
     pub drop_invalid_header_fields: Option<bool>,
+    /// The host names it is bound to, sorted, where the provider binds names to the balancer itself
+    /// (a domain mapping); `None` where it answers for any name, and then they are not compared.
+    #[serde(default)]
+    pub hosts: Option<Vec<String>>,
     /// Whether it takes traffic yet.
     pub status: LoadBalancerStatus,
     /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
@@ -183,6 +190,9 @@ pub struct DesiredListener {
     pub certificate_id: Option<String>,
     /// The lowest TLS version accepted, for HTTPS (the provider picks its policy for it).
     pub min_tls_version: Option<TlsVersion>,
+    /// The host names it serves, sorted (Gateway API: a listener's hostname, so that one shared
+    /// gateway serves several apps; an ALB listener serves any name and ignores them).
+    pub hosts: Vec<String>,
     /// Tags, ownership included.
     pub tags: Tags,
 }
@@ -204,6 +214,10 @@ pub struct ListenerInfo {
     pub certificate_id: Option<String>,
     /// The lowest TLS version accepted, for HTTPS, as read back from the provider's policy.
     pub min_tls_version: Option<TlsVersion>,
+    /// The host names it serves, sorted, where the listener has them; `None` where it serves any
+    /// name, and then they are not compared.
+    #[serde(default)]
+    pub hosts: Option<Vec<String>>,
     /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
     /// in words, e.g. `invalid header fields: kept → dropped`. Non-empty means the next deploy updates
     /// the resource; the provider's `ensure` puts every one of them back.

@@ -23,13 +23,14 @@ mod lock;
 mod logs;
 mod registry;
 mod secrets;
+mod step_graph;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 pub use autoscaling::{Autoscaler, AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingTarget};
-pub use capabilities::{Capabilities, Capable, CertificateValidation, Vocabulary};
+pub use capabilities::{BalancerSource, Capabilities, Capable, CertificateValidation, Vocabulary};
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, KeyMaterial};
 pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,
@@ -45,6 +46,7 @@ pub use lock::{HolderProcess, LockHolder, Locks, LOCK_RENEWAL, LOCK_TTL};
 pub use logs::{epoch_millis, LogLine, LogPage, LogQuery, Logs};
 pub use registry::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Registry, RepositoryInfo};
 pub use secrets::SecretStore;
+pub use step_graph::StepGraph;
 
 #[cfg(any(test, feature = "mocks"))]
 pub use autoscaling::MockAutoscaler;
@@ -109,6 +111,10 @@ pub enum TrafficFrom {
     Cidr(String),
     /// Only members of this firewall (by id): traffic from what carries it.
     Group(String),
+    /// Only the app's load balancer, however the provider tells it apart (Kubernetes: a NetworkPolicy
+    /// selecting the gateway's pods): the symbolic source of a provider whose
+    /// [`BalancerSource`] is `Symbolic`.
+    LoadBalancer,
 }
 
 impl TrafficFrom {
@@ -127,6 +133,7 @@ impl std::fmt::Display for TrafficFrom {
             TrafficFrom::Anywhere => f.write_str("anywhere"),
             TrafficFrom::Cidr(cidr) => f.write_str(cidr),
             TrafficFrom::Group(id) => write!(f, "group {id}"),
+            TrafficFrom::LoadBalancer => f.write_str("the load balancer"),
         }
     }
 }
