@@ -142,7 +142,10 @@ impl AwsProvider {
             register = register.tags(key, value);
         }
         register.send().await.map_err(|e| map("RegisterScalableTarget", &id, e))?;
-        let label = resource_label(&desired.load_balancer_id, &desired.backend_id);
+        let label = resource_label(
+            desired.load_balancer_id.as_deref().unwrap_or_default(),
+            desired.backend_id.as_deref().unwrap_or_default(),
+        );
         for target in &desired.targets {
             let name = policy_name(&desired.service, target);
             let (metric, value, label) = match target {

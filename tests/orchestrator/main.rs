@@ -4,6 +4,8 @@
 
 mod autoscaling;
 mod capabilities;
+mod cloud_run_shaped;
+mod cloud_run_shaped_tests;
 mod conformance;
 mod deploy;
 mod destroy;

@@ -62,7 +62,10 @@ pub(super) fn ensure(s: &mut State, desired: &DesiredAutoscaling) -> ProviderRes
     let service = s.services.values_mut().find(|svc| svc.info.name == desired.service);
     let Some(service) = service else { return Err(not_found(op, &desired.service)) };
     check_owner(&service.tags, &owner, op, &desired.service)?;
-    if !s.backends.contains_key(&desired.backend_id) || !s.load_balancers.contains_key(&desired.load_balancer_id) {
+    let (backend, balancer) = (desired.backend_id.as_deref(), desired.load_balancer_id.as_deref());
+    if !s.backends.contains_key(backend.unwrap_or_default())
+        || !s.load_balancers.contains_key(balancer.unwrap_or_default())
+    {
         let message = "the request counts need the service's load balancer and backend pool".to_string();
         return Err(ProviderError::new(op, &desired.service, ErrorKind::InvalidRequest, message));
     }

@@ -519,7 +519,7 @@ impl<'a> Apply<'a> {
     }
 
     /// The backend pool of the backend step, or `None` for providers without one.
-    fn backend_of_service(&self, step: StepId) -> Result<Option<&BackendInfo>> {
+    pub(super) fn backend_of_service(&self, step: StepId) -> Result<Option<&BackendInfo>> {
         match self.plan.desired.capabilities.has_step(StepId::Backend) {
             true => need(&self.out.backend, step, "backend pool").map(Some),
             false => Ok(None),

@@ -267,7 +267,7 @@ impl Desired {
 
     /// Autoscaling of the service, when the spec asks for it; the request counts are read on
     /// `load_balancer_id`'s `backend_id`.
-    pub fn autoscaling(&self, load_balancer_id: &str, backend_id: &str) -> Option<DesiredAutoscaling> {
+    pub fn autoscaling(&self, load_balancer_id: Option<&str>, backend_id: Option<&str>) -> Option<DesiredAutoscaling> {
         let scaling = self.spec.scaling.as_ref()?;
         let mut targets: Vec<ScalingTarget> = [
             scaling.cpu_percent.map(ScalingTarget::CpuPercent),
@@ -285,8 +285,8 @@ impl Desired {
             targets,
             scale_out_cooldown: scaling.scale_out_cooldown,
             scale_in_cooldown: scaling.scale_in_cooldown,
-            load_balancer_id: load_balancer_id.into(),
-            backend_id: backend_id.into(),
+            load_balancer_id: load_balancer_id.map(str::to_string),
+            backend_id: backend_id.map(str::to_string),
             tags: self.tags.clone(),
         })
     }

@@ -162,7 +162,7 @@ impl Destroy<'_> {
         if let Some(lb) = &o.load_balancer {
             out.push((
                 StepId::LoadBalancer,
-                format!("load balancer {}", lb.name),
+                format!("{} {}", noun(StepId::LoadBalancer), lb.name),
                 Box::new(move || p.load_balancer.delete_load_balancer(owner, lb)),
             ));
         }

@@ -189,8 +189,10 @@ impl Orchestrator {
         let plan = self.observe_and_plan(spec, image, observe::Reach::Spec).await?;
         // A deploy would need these names and secrets: refused here, before any write.
         plan::refuse_foreign_records(&plan.desired, &plan.observed)?;
-        if !plan.observed.secret_problems.is_empty() {
-            return Err(Error::InvalidSpec(crate::SpecErrors::new(plan.observed.secret_problems.clone())));
+        let mut problems = plan::beyond_the_graph(&plan.desired);
+        problems.extend(plan.observed.secret_problems.iter().cloned());
+        if !problems.is_empty() {
+            return Err(Error::InvalidSpec(crate::SpecErrors::new(problems)));
         }
         Ok(plan)
     }

@@ -76,7 +76,7 @@ impl Plan {
         out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.protocol, l.port)));
         out.extend(
             [
-                named("load balancer", o.load_balancer.as_ref().map(|l| l.name.as_str())),
+                named(noun(StepId::LoadBalancer), o.load_balancer.as_ref().map(|l| l.name.as_str())),
                 named(noun(StepId::Backend), o.backend.as_ref().map(|t| t.name.as_str())),
                 named(noun(StepId::Revision), o.revision.as_ref().map(|t| t.family.as_str())),
                 named("cluster", o.cluster.as_ref().map(|c| c.name.as_str())),
@@ -163,6 +163,35 @@ pub(crate) fn refuse_foreign_records(d: &Desired, o: &Observed) -> crate::Result
         step: StepId::DnsRecords,
         source: crate::ProviderError::new("plan", foreign.join(", "), crate::ErrorKind::NotOwned, message),
     })
+}
+
+/// What the spec asks for that the providers' graph has no step for (a certificate, autoscaling): each
+/// a problem naming the field, refused before any write rather than silently left out.
+pub(crate) fn beyond_the_graph(d: &Desired) -> Vec<crate::Problem> {
+    let lacks = |step| !d.capabilities.has_step(step);
+    let mut problems = Vec::new();
+    if d.spec.https() && lacks(StepId::Certificate) {
+        problems.push(crate::Problem::new(
+            "domain.https",
+            "these providers issue no certificate",
+            "set domain.https = false, or deploy with a certificate provider",
+        ));
+    }
+    if d.spec.domain.is_some() && lacks(StepId::LoadBalancer) {
+        problems.push(crate::Problem::new(
+            "domain",
+            "these providers have nothing that answers for host names",
+            "remove [domain], or deploy with a load balancer provider",
+        ));
+    }
+    if d.spec.scaling.is_some() && lacks(StepId::Autoscaling) {
+        problems.push(crate::Problem::new(
+            "scaling",
+            "these providers have no autoscaling step",
+            "remove [scaling] and set app.desired_count, or deploy with a provider that autoscales",
+        ));
+    }
+    problems
 }
 
 /// Validation records of `certificate`, marked as owned by the app.
@@ -309,7 +338,7 @@ fn balancer(p: &mut Planner) {
         format!("{} {}", d.capabilities.noun(StepId::LoadBalancerFirewall), names.load_balancer_firewall),
         diff::security_group(&d.load_balancer_firewall(), sg),
     );
-    let lb_label = format!("load balancer {}", names.load_balancer);
+    let lb_label = format!("{} {}", d.capabilities.noun(StepId::LoadBalancer), names.load_balancer);
     let sg_id = d.capabilities.has_step(StepId::LoadBalancerFirewall).then(|| id(sg, |g| &g.id));
     let desired_lb = d.load_balancer(sg_id.as_deref());
     p.add(StepId::LoadBalancer, &lb_label, diff::load_balancer(&desired_lb, o.load_balancer.as_ref()));
@@ -400,7 +429,10 @@ fn cluster(p: &mut Planner) {
 
 fn autoscaling(p: &mut Planner) {
     let (d, o) = (p.desired, p.observed);
-    let wanted = d.autoscaling(&id(o.load_balancer.as_ref(), |l| &l.id), &id(o.backend.as_ref(), |t| &t.id));
+    let has = |step| d.capabilities.has_step(step);
+    let load_balancer = has(StepId::LoadBalancer).then(|| id(o.load_balancer.as_ref(), |l| &l.id));
+    let backend = has(StepId::Backend).then(|| id(o.backend.as_ref(), |t| &t.id));
+    let wanted = d.autoscaling(load_balancer.as_deref(), backend.as_deref());
     if wanted.is_none() && o.autoscaling.is_none() {
         return;
     }

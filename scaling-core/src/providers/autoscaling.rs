@@ -50,10 +50,12 @@ pub struct DesiredAutoscaling {
     /// How long the load stays low before a scale-in, and between two.
     #[serde(with = "humantime_serde")]
     pub scale_in_cooldown: Duration,
-    /// The load balancer whose request counts it reads (its provider id).
-    pub load_balancer_id: String,
-    /// The backend pool the requests are counted on (its provider id).
-    pub backend_id: String,
+    /// The load balancer whose request counts it reads (its provider id); `None` where the
+    /// providers have no load balancer step (a platform that counts requests itself).
+    pub load_balancer_id: Option<String>,
+    /// The backend pool the requests are counted on (its provider id); `None` without a backend
+    /// pool step.
+    pub backend_id: Option<String>,
     /// Tags, ownership included.
     pub tags: Tags,
 }

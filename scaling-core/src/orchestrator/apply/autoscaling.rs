@@ -16,9 +16,13 @@ impl Apply<'_> {
             self.runner.call(step, r, || self.providers.autoscaler.delete_autoscaling(&d.owner, current)).await?;
             return Ok(format!("removed; the service keeps {} replica(s)", self.kept_count()));
         };
-        let lb = need(&self.out.load_balancer, step, "load balancer")?;
-        let backend = need(&self.out.backend, step, "backend pool")?;
-        let desired = d.autoscaling(&lb.id, &backend.id).ok_or(Error::Internal { step, missing: "scaling" })?;
+        let has = |step| d.capabilities.has_step(step);
+        let lb = match has(StepId::LoadBalancer) {
+            true => Some(need(&self.out.load_balancer, step, "load balancer")?.id.as_str()),
+            false => None,
+        };
+        let backend = self.backend_of_service(step)?.map(|b| b.id.as_str());
+        let desired = d.autoscaling(lb, backend).ok_or(Error::Internal { step, missing: "scaling" })?;
         let diff = diff::autoscaling(Some(&desired), observed);
         if diff.action == Action::NoChange {
             return Ok(detail(&diff));
