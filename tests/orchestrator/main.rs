@@ -12,6 +12,7 @@ mod destroy;
 mod domain;
 mod environments;
 mod faults;
+mod graph;
 mod invalid_specs;
 mod lacking;
 mod lock;
