@@ -165,7 +165,10 @@ impl Cluster for LocalCloud {
         let owner = owner_of(&desired.tags);
         let revisions = self.records.revisions.put(&owner, &desired.family, "register_revision", |current| {
             let mut revisions = current.cloned().unwrap_or_default();
-            revisions.push(desired.as_registered(revisions.last().map_or(1, |r| r.revision + 1)));
+            let number = revisions.last().map_or(1, |r| r.revision + 1);
+            // The balancer's replica pool probes the replicas: a probe change is the pool's, never a
+            // new revision (which would restart every replica).
+            revisions.push(RevisionInfo { health_check: None, ..desired.as_registered(number) });
             Ok(revisions)
         })?;
         Ok(revisions.last().cloned().expect("a revision was just added"))

@@ -117,3 +117,25 @@ async fn what_its_graph_cannot_carry_is_refused_before_any_write() {
     assert_eq!(fields, ["domain.https", "scaling"], "{refused}");
     assert_eq!(recorded.writes(), Vec::<&str>::new(), "a refused deploy wrote");
 }
+
+#[tokio::test(start_paused = true)]
+async fn status_scale_releases_and_rollback_work_without_a_cluster() {
+    let orchestrator = Orchestrator::new(providers()).with_options(test_options());
+    let spec = seed_spec();
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    let mut next = spec.clone();
+    next.image.reference = Some(scaling_tests::image(2));
+    orchestrator.deploy(&next, None, &RecordedEvents::new()).await.unwrap();
+
+    let status = orchestrator.status(&next).await.unwrap();
+    assert_eq!(status.service.as_ref().map(|s| s.running_count), Some(3), "{status:#?}");
+    let scaled = orchestrator.scale(&next, 2, &RecordedEvents::new()).await.unwrap();
+    assert_eq!(scaled.desired_count, 2);
+
+    let releases = orchestrator.releases(&next).await.unwrap();
+    let images: Vec<(&str, bool)> = releases.iter().map(|r| (r.image.as_str(), r.current)).collect();
+    assert_eq!(images, [(scaling_tests::image(2).as_str(), true), (scaling_tests::image(1).as_str(), false)]);
+    orchestrator.rollback(&next, None, &RecordedEvents::new()).await.unwrap();
+    let releases = orchestrator.releases(&next).await.unwrap();
+    assert_eq!(releases.iter().find(|r| r.current).map(|r| r.image.clone()), Some(scaling_tests::image(1)));
+}

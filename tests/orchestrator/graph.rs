@@ -87,3 +87,18 @@ async fn a_circle_of_edges_is_refused_before_any_call() {
     assert!(text.contains("in a circle") && text.contains("cluster") && text.contains("service"), "{text}");
     assert!(cloud.calls().is_empty(), "a refused graph called the provider: {:?}", cloud.calls());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_health_probe_changes_where_the_graph_checks_health() {
+    // With a backend pool (ALB target group) the probe is the pool's: a new path updates the pool and
+    // leaves the revision (and so the replicas) alone.
+    let (_, orchestrator) = orchestrator_for(Capabilities::CLOUD);
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    let mut probed = seed_spec();
+    probed.health_check.path = "/healthz".into();
+    let image = orchestrator.prepare_image(&probed, None).await.unwrap();
+    let plan = orchestrator.plan(&probed, image).await.unwrap();
+    let changed: Vec<(StepId, &str)> =
+        plan.changes.iter().filter(|c| c.action.mutates()).map(|c| (c.step, c.reason.as_str())).collect();
+    assert_eq!(changed, [(StepId::Backend, "health check path: / → /healthz")]);
+}

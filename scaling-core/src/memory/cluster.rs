@@ -149,7 +149,11 @@ impl Cluster for InMemoryCloud {
                 .max()
                 .unwrap_or(0)
                 + 1;
-            let info = desired.as_registered(revision);
+            let mut info = desired.as_registered(revision);
+            // Like ECS behind a target group: where a backend pool probes, the revision carries none.
+            if s.capabilities.has_step(StepId::Backend) {
+                info.health_check = None;
+            }
             s.revisions.push(StoredRevision { info: info.clone(), tags: desired.tags.clone(), active: true });
             Ok(info)
         })

@@ -250,6 +250,19 @@ impl Orchestrator {
         })
     }
 
+    /// The cluster the app's service runs in: the cluster step's when the providers have one (`None`
+    /// until it exists), else the implicit one of a provider without a cluster object.
+    async fn service_cluster(
+        &self,
+        owner: &crate::Owner,
+        names: &crate::ResourceNames,
+    ) -> crate::ProviderResult<Option<crate::providers::ClusterInfo>> {
+        if !self.providers.capabilities.has_step(StepId::Cluster) {
+            return Ok(Some(crate::providers::ClusterInfo::implicit(&names.cluster)));
+        }
+        self.providers.cluster.find_cluster(owner, &names.cluster).await
+    }
+
     /// Refuses providers whose [`Capabilities`] cannot work together, before any call.
     fn check_pairing(&self) -> Result<()> {
         let conflicts = self.providers.capabilities.conflicts();
@@ -311,11 +324,12 @@ impl Orchestrator {
         let owner = crate::Owner::new(&spec.app.name);
         let not_deployed = |what: &str| Error::NotDeployed { app: spec.app.name.clone(), what: what.into() };
         let tag = |source| Error::Provider { step: StepId::Service, source };
-        let c = &self.providers.cluster;
         let deployed = async {
             let cluster =
-                c.find_cluster(&owner, &names.cluster).await.map_err(tag)?.ok_or_else(|| not_deployed("cluster"))?;
-            let service = c
+                self.service_cluster(&owner, &names).await.map_err(tag)?.ok_or_else(|| not_deployed("cluster"))?;
+            let service = self
+                .providers
+                .cluster
                 .find_service(&owner, &cluster, &names.service)
                 .await
                 .map_err(tag)?

@@ -55,7 +55,7 @@ impl Orchestrator {
         let (label, step) = (format!("releases of {}", spec.app.name), StepId::Revision);
         let cluster = &self.providers.cluster;
         let current = async {
-            let found = runner.call(StepId::Cluster, &label, || cluster.find_cluster(&owner, &names.cluster)).await?;
+            let found = runner.call(StepId::Cluster, &label, || self.service_cluster(&owner, &names)).await?;
             match found {
                 Some(c) => {
                     runner.call(StepId::Service, &label, || cluster.find_service(&owner, &c, &names.service)).await
