@@ -257,18 +257,19 @@ impl Cluster for AwsProvider {
     }
 
     async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
-        let family = &desired.family;
+        let spec = &desired.spec;
+        let family = &spec.family;
         let owner = owner_in(&desired.tags);
-        let cpu_units = crate::sizes::cpu_units(desired.cpu).ok_or_else(|| {
+        let cpu_units = crate::sizes::cpu_units(spec.cpu).ok_or_else(|| {
             ProviderError::new(
                 "RegisterTaskDefinition",
                 family,
                 ErrorKind::InvalidRequest,
-                format!("{} is not a Fargate size: use one of {} vCPU", desired.cpu, crate::sizes::fargate_sizes()),
+                format!("{} is not a Fargate size: use one of {} vCPU", spec.cpu, crate::sizes::fargate_sizes()),
             )
         })?;
         let role = self.execution_role_arn(&owner).await?;
-        let secret_arns = self.secret_arns(&role, &desired.secrets).await?;
+        let secret_arns = self.secret_arns(&role, &spec.secrets).await?;
         let arns: Vec<String> = secret_arns.values().cloned().collect();
         self.grant_secrets(&crate::support_resources::role_name(&owner.app, &self.region), &arns).await?;
         let log_group = crate::support_resources::log_group_name(&owner.app);
@@ -280,14 +281,14 @@ impl Cluster for AwsProvider {
             .build()
             .map_err(|e| build("RegisterTaskDefinition", family, e))?;
         let container = ContainerDefinition::builder()
-            .name(&desired.container)
-            .image(&desired.image)
+            .name(&spec.container)
+            .image(&spec.image)
             .essential(true)
             .port_mappings(
-                PortMapping::builder().container_port(i32::from(desired.port)).protocol(TransportProtocol::Tcp).build(),
+                PortMapping::builder().container_port(i32::from(spec.port)).protocol(TransportProtocol::Tcp).build(),
             )
             .set_environment(Some(
-                desired.env.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build()).collect(),
+                spec.env.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build()).collect(),
             ))
             .set_secrets(
                 crate::task_definition::secrets(&secret_arns)
@@ -295,7 +296,7 @@ impl Cluster for AwsProvider {
             )
             .log_configuration(logging)
             .build();
-        let architecture = match desired.platform {
+        let architecture = match spec.platform {
             Platform::LinuxArm64 => CpuArchitecture::Arm64,
             Platform::LinuxAmd64 => CpuArchitecture::X8664,
         };
@@ -306,7 +307,7 @@ impl Cluster for AwsProvider {
             .network_mode(NetworkMode::Awsvpc)
             .requires_compatibilities(Compatibility::Fargate)
             .cpu(cpu_units.to_string())
-            .memory(desired.memory.to_string())
+            .memory(spec.memory.to_string())
             .execution_role_arn(role)
             .runtime_platform(
                 RuntimePlatform::builder()
@@ -315,7 +316,7 @@ impl Cluster for AwsProvider {
                     .build(),
             )
             .container_definitions(container)
-            .set_tags(Some(crate::task_definition::with_secret_tags(tags(&desired.tags), &desired.secrets)))
+            .set_tags(Some(crate::task_definition::with_secret_tags(tags(&desired.tags), &spec.secrets)))
             .send()
             .await
             .map_err(|e| map("RegisterTaskDefinition", family, e))?;

@@ -11,9 +11,9 @@ use elb::types::{
     RedirectActionStatusCodeEnum, Tag, TargetGroupAttribute, TargetHealthStateEnum, TargetTypeEnum,
 };
 use scaling_core::providers::{
-    BackendInfo, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, Endpoint, FirewallInfo,
-    ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol, TargetHealth,
-    TargetState,
+    BackendInfo, BackendSpec, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, Endpoint,
+    FirewallInfo, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol,
+    TargetHealth, TargetState,
 };
 use scaling_core::{Algorithm, ErrorKind, HealthCheckSpec, ProviderResult};
 
@@ -184,6 +184,7 @@ impl AwsProvider {
     }
 
     async fn set_target_group_attributes(&self, arn: &str, desired: &DesiredBackend) -> ProviderResult<()> {
+        let desired = &desired.spec;
         let attribute = |k: &str, v: String| TargetGroupAttribute::builder().key(k).value(v).build();
         let mut call = self
             .elb
@@ -354,22 +355,24 @@ impl LoadBalancer for AwsProvider {
         let count = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or_default();
         Ok(Some(BackendInfo {
             id: arn.to_string(),
-            name: name.to_string(),
-            port: tg.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
-            health_check: HealthCheckSpec {
-                path: tg.health_check_path().unwrap_or("/").to_string(),
-                grace_period: Duration::ZERO,
-                interval: Duration::from_secs(u64::from(count(tg.health_check_interval_seconds()))),
-                timeout: Duration::from_secs(u64::from(count(tg.health_check_timeout_seconds()))),
-                healthy_threshold: count(tg.healthy_threshold_count()),
-                unhealthy_threshold: count(tg.unhealthy_threshold_count()),
-            },
-            drain_time: seconds("deregistration_delay.timeout_seconds").unwrap_or(Duration::from_secs(300)),
-            stickiness: if sticky { seconds("stickiness.lb_cookie.duration_seconds") } else { None },
-            // The ALB's default (and anything this tool does not set) counts as round robin.
-            algorithm: match attribute("load_balancing.algorithm.type").as_deref() {
-                Some("least_outstanding_requests") => Algorithm::LeastOutstandingRequests,
-                _ => Algorithm::RoundRobin,
+            spec: BackendSpec {
+                name: name.to_string(),
+                port: tg.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+                health_check: HealthCheckSpec {
+                    path: tg.health_check_path().unwrap_or("/").to_string(),
+                    grace_period: Duration::ZERO,
+                    interval: Duration::from_secs(u64::from(count(tg.health_check_interval_seconds()))),
+                    timeout: Duration::from_secs(u64::from(count(tg.health_check_timeout_seconds()))),
+                    healthy_threshold: count(tg.healthy_threshold_count()),
+                    unhealthy_threshold: count(tg.unhealthy_threshold_count()),
+                },
+                drain_time: seconds("deregistration_delay.timeout_seconds").unwrap_or(Duration::from_secs(300)),
+                stickiness: if sticky { seconds("stickiness.lb_cookie.duration_seconds") } else { None },
+                // The ALB's default (and anything this tool does not set) counts as round robin.
+                algorithm: match attribute("load_balancing.algorithm.type").as_deref() {
+                    Some("least_outstanding_requests") => Algorithm::LeastOutstandingRequests,
+                    _ => Algorithm::RoundRobin,
+                },
             },
             drift: target_group_drift(tg),
         }))
@@ -377,8 +380,8 @@ impl LoadBalancer for AwsProvider {
 
     async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
         let owner = owner_in(&desired.tags);
-        let name = &desired.name;
-        let hc = &desired.health_check;
+        let name = &desired.spec.name;
+        let hc = &desired.spec.health_check;
         let matcher = Matcher::builder().http_code(SUCCESS_CODES).build();
         let arn = match self.find_backend(&owner, name).await? {
             Some(tg) => {
@@ -405,7 +408,7 @@ impl LoadBalancer for AwsProvider {
                     .create_target_group()
                     .name(name)
                     .protocol(ProtocolEnum::Http)
-                    .port(i32::from(desired.port))
+                    .port(i32::from(desired.spec.port))
                     .vpc_id(&network.vpc_id)
                     .target_type(TargetTypeEnum::Ip)
                     .health_check_path(&hc.path)
@@ -432,7 +435,7 @@ impl LoadBalancer for AwsProvider {
     }
 
     async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
-        if self.find_backend(owner, &group.name).await?.is_none() {
+        if self.find_backend(owner, &group.spec.name).await?.is_none() {
             return Ok(());
         }
         self.elb
@@ -440,7 +443,7 @@ impl LoadBalancer for AwsProvider {
             .target_group_arn(&group.id)
             .send()
             .await
-            .map_err(|e| map("DeleteTargetGroup", &group.name, e))?;
+            .map_err(|e| map("DeleteTargetGroup", &group.spec.name, e))?;
         Ok(())
     }
 
@@ -570,7 +573,7 @@ impl LoadBalancer for AwsProvider {
             .target_group_arn(&group.id)
             .send()
             .await
-            .map_err(|e| map("DescribeTargetHealth", &group.name, e))?;
+            .map_err(|e| map("DescribeTargetHealth", &group.spec.name, e))?;
         Ok(out
             .target_health_descriptions()
             .iter()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs as ecs;
 use ecs::types::{CpuArchitecture, Secret, Tag};
-use scaling_core::providers::RevisionInfo;
+use scaling_core::providers::{RevisionInfo, RevisionSpec};
 use scaling_core::Platform;
 
 /// The tag prefix that keeps a secret's reference.
@@ -53,20 +53,26 @@ pub(crate) fn info(d: &ecs::types::TaskDefinition, tags: &[Tag]) -> Option<Revis
         .collect();
     Some(RevisionInfo {
         id: d.task_definition_arn()?.to_string(),
-        family: d.family()?.to_string(),
         revision: u32::try_from(d.revision()).ok()?,
-        container: container.name()?.to_string(),
-        image: container.image()?.to_string(),
-        platform,
-        cpu: crate::sizes::vcpu_of_units(d.cpu()?.parse().ok()?),
-        memory: d.memory()?.parse().ok()?,
-        port: container.port_mappings().first().and_then(|p| p.container_port()).and_then(|p| u16::try_from(p).ok())?,
-        env: container
-            .environment()
-            .iter()
-            .filter_map(|kv| Some((kv.name()?.to_string(), kv.value().unwrap_or_default().to_string())))
-            .collect(),
-        secrets,
+        spec: RevisionSpec {
+            family: d.family()?.to_string(),
+            container: container.name()?.to_string(),
+            image: container.image()?.to_string(),
+            platform,
+            cpu: crate::sizes::vcpu_of_units(d.cpu()?.parse().ok()?),
+            memory: d.memory()?.parse().ok()?,
+            port: container
+                .port_mappings()
+                .first()
+                .and_then(|p| p.container_port())
+                .and_then(|p| u16::try_from(p).ok())?,
+            env: container
+                .environment()
+                .iter()
+                .filter_map(|kv| Some((kv.name()?.to_string(), kv.value().unwrap_or_default().to_string())))
+                .collect(),
+            secrets,
+        },
         // The target group checks health; the task definition registers no container probe.
         health_check: None,
         registered_at: d.registered_at().and_then(|t| u64::try_from(t.to_millis().ok()?).ok()),

@@ -78,12 +78,12 @@ impl LocalCloud {
         let revision = self
             .revision(&desired.revision_id)
             .ok_or_else(|| fail(ErrorKind::NotFound, format!("revision {} is not registered", desired.revision_id)))?;
-        let bundle = digest_of(&revision.image).and_then(|d| bundle::find(&self.paths, d)).ok_or_else(|| {
+        let bundle = digest_of(&revision.spec.image).and_then(|d| bundle::find(&self.paths, d)).ok_or_else(|| {
             fail(
                 ErrorKind::InvalidRequest,
                 format!(
                     "the local provider runs apps it builds from image.context; {} is not a local bundle (a prebuilt image needs a container runtime)",
-                    revision.image
+                    revision.spec.image
                 ),
             )
         })?;
@@ -102,11 +102,11 @@ impl LocalCloud {
             .of(&owner)
             .into_iter()
             .find(|b| b.id == pool)
-            .map(|b| b.drain_time)
+            .map(|b| b.spec.drain_time)
             .ok_or_else(|| fail(ErrorKind::NotFound, format!("replica pool {pool} does not exist")))?;
         let secrets = {
             let (shell, file) = &*crate::cloud::lock(&self.secrets);
-            crate::secrets::resolve(&revision.secrets, shell, file.as_deref()).map_err(|problems| {
+            crate::secrets::resolve(&revision.spec.secrets, shell, file.as_deref()).map_err(|problems| {
                 let named: Vec<String> = problems.iter().map(ToString::to_string).collect();
                 fail(ErrorKind::InvalidRequest, named.join("; "))
             })?
@@ -114,9 +114,9 @@ impl LocalCloud {
         Ok(RunSpec {
             revision: revision.id,
             bundle,
-            env: revision.env,
+            env: revision.spec.env,
             secrets,
-            workers: revision.cpu.whole_cpus_rounded_up(),
+            workers: revision.spec.cpu.whole_cpus_rounded_up(),
             grace: desired.health_check_grace_period,
             drain,
         })
@@ -163,7 +163,7 @@ impl Cluster for LocalCloud {
 
     async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
         let owner = owner_of(&desired.tags);
-        let revisions = self.records.revisions.put(&owner, &desired.family, "register_revision", |current| {
+        let revisions = self.records.revisions.put(&owner, &desired.spec.family, "register_revision", |current| {
             let mut revisions = current.cloned().unwrap_or_default();
             let number = revisions.last().map_or(1, |r| r.revision + 1);
             // The balancer's replica pool probes the replicas: a probe change is the pool's, never a

@@ -156,11 +156,11 @@ impl LoadBalancer for LocalCloud {
         let group = self
             .records
             .backends
-            .put(&owner, &desired.name, "ensure_backend", |_| Ok(desired.as_made(&desired.name)))?;
+            .put(&owner, &desired.spec.name, "ensure_backend", |_| Ok(desired.as_made(&desired.spec.name)))?;
         let settings = PoolSettings {
-            health: desired.health_check.clone(),
-            stickiness: desired.stickiness,
-            algorithm: desired.algorithm,
+            health: desired.spec.health_check.clone(),
+            stickiness: desired.spec.stickiness,
+            algorithm: desired.spec.algorithm,
             ..PoolSettings::default()
         };
         self.balancer.pool(&group.id).configure(settings);
@@ -179,9 +179,9 @@ impl LoadBalancer for LocalCloud {
         });
         if let Some(user) = user {
             let message = format!("the replica pool is in use by {user}");
-            return Err(ProviderError::new("delete_backend", &group.name, ErrorKind::InUse, message));
+            return Err(ProviderError::new("delete_backend", &group.spec.name, ErrorKind::InUse, message));
         }
-        if self.records.backends.remove(owner, &group.name, "delete_backend")?.is_some() {
+        if self.records.backends.remove(owner, &group.spec.name, "delete_backend")?.is_some() {
             self.balancer.remove_pool(&group.id);
         }
         Ok(())

@@ -377,7 +377,7 @@ pub async fn revisions_are_listed_newest_first_described_and_deregistered_one_by
     assert_eq!(ids.first(), Some(&second), "newest first: {ids:?}");
     assert!(ids.contains(&first), "both are listed: {ids:?}");
     let described = p.cluster.describe_revision(&owner, &first).await.expect("describe_revision");
-    assert_eq!(described.map(|r| r.env.get("MODE").cloned()), Some(Some("first".into())), "described by id");
+    assert_eq!(described.map(|r| r.spec.env.get("MODE").cloned()), Some(Some("first".into())), "described by id");
     let stranger = Owner::new(format!("{}-stranger", owner.app));
     let foreign = p.cluster.describe_revision(&stranger, &first).await;
     assert!(!matches!(foreign, Ok(Some(_))), "another owner sees the app's revision: {foreign:?}");
@@ -403,16 +403,19 @@ async fn revisions_registered_on_their_own(subject: &Subject) -> (String, String
     // A provider's revisions may need its support resources (AWS: the execution role).
     p.cluster.ensure_support_resources(&owner, &owner.tags(&subject.spec.tags)).await.expect("support resources");
     let revision = |mode: &str| crate::providers::DesiredRevision {
-        family: names.revision.clone(),
-        container: names.container.clone(),
-        image: "registry.example/conformance@sha256:0000000000000000000000000000000000000000000000000000000000000000"
-            .into(),
-        platform: subject.spec.image.platform,
-        cpu: subject.spec.app.cpu,
-        memory: subject.spec.app.memory,
-        port: subject.spec.app.port,
-        env: [("MODE".to_string(), mode.to_string())].into(),
-        secrets: Default::default(),
+        spec: crate::providers::RevisionSpec {
+            family: names.revision.clone(),
+            container: names.container.clone(),
+            image:
+                "registry.example/conformance@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+                    .into(),
+            platform: subject.spec.image.platform,
+            cpu: subject.spec.app.cpu,
+            memory: subject.spec.app.memory,
+            port: subject.spec.app.port,
+            env: [("MODE".to_string(), mode.to_string())].into(),
+            secrets: Default::default(),
+        },
         health_check: subject.spec.health_check.clone(),
         tags: owner.tags(&subject.spec.tags),
     };

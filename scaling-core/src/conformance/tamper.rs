@@ -29,7 +29,7 @@ impl Tamper for ThroughTheProvider {
             }
             Drift::HealthCheckPath if has(StepId::Backend) => {
                 let mut desired = backend_of(spec, &names, &owner);
-                desired.health_check.path = "/tampered".into();
+                desired.spec.health_check.path = "/tampered".into();
                 p.load_balancer.ensure_backend(&desired).await.expect("ensure_backend");
             }
             // The probe lives on the revision: someone rolls out one probing elsewhere.
@@ -95,12 +95,14 @@ async fn point_a_record_elsewhere(p: &Providers, spec: &Spec, owner: &Owner) -> 
 pub(super) fn backend_of(spec: &Spec, names: &ResourceNames, owner: &Owner) -> DesiredBackend {
     let lb = &spec.load_balancer;
     DesiredBackend {
-        name: names.backend.clone(),
-        port: spec.app.port,
-        health_check: spec.health_check.clone(),
-        drain_time: lb.drain_time,
-        stickiness: lb.stickiness.then_some(lb.stickiness_duration),
-        algorithm: lb.algorithm,
+        spec: crate::providers::BackendSpec {
+            name: names.backend.clone(),
+            port: spec.app.port,
+            health_check: spec.health_check.clone(),
+            drain_time: lb.drain_time,
+            stickiness: lb.stickiness.then_some(lb.stickiness_duration),
+            algorithm: lb.algorithm,
+        },
         tags: owner.tags(&spec.tags),
     }
 }

@@ -127,7 +127,7 @@ impl Cluster for InMemoryCloud {
     async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {
         self.call("find_revision", family, false, |s, _| {
             let latest =
-                s.revisions.iter().filter(|t| t.active && t.info.family == family).max_by_key(|t| t.info.revision);
+                s.revisions.iter().filter(|t| t.active && t.info.spec.family == family).max_by_key(|t| t.info.revision);
             match latest {
                 Some(t) => {
                     check_owner(&t.tags, owner, "find_revision", family)?;
@@ -140,11 +140,11 @@ impl Cluster for InMemoryCloud {
     }
 
     async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
-        self.call("register_revision", &desired.family, true, |s, _| {
+        self.call("register_revision", &desired.spec.family, true, |s, _| {
             let revision = s
                 .revisions
                 .iter()
-                .filter(|t| t.info.family == desired.family)
+                .filter(|t| t.info.spec.family == desired.spec.family)
                 .map(|t| t.info.revision)
                 .max()
                 .unwrap_or(0)
@@ -162,7 +162,7 @@ impl Cluster for InMemoryCloud {
 
     async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
         self.call("deregister_revisions", family, true, |s, _| {
-            for def in s.revisions.iter_mut().filter(|t| t.info.family == family && owner.owns(&t.tags)) {
+            for def in s.revisions.iter_mut().filter(|t| t.info.spec.family == family && owner.owns(&t.tags)) {
                 def.active = false;
             }
             Ok(())
@@ -249,7 +249,7 @@ impl Cluster for InMemoryCloud {
     async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
         self.call("revision_ids", family, false, |s, _| {
             let mut active: Vec<&StoredRevision> =
-                s.revisions.iter().filter(|t| t.active && t.info.family == family).collect();
+                s.revisions.iter().filter(|t| t.active && t.info.spec.family == family).collect();
             if let Some(first) = active.first() {
                 check_owner(&first.tags, owner, "revision_ids", family)?;
             }

@@ -16,7 +16,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     names.extend(
         s.load_balancers.values().filter_map(|l| Some((l.info.endpoint.hostname.clone()?, l.info.name.clone()))),
     );
-    names.extend(s.backends.values().map(|t| (t.info.id.clone(), t.info.name.clone())));
+    names.extend(s.backends.values().map(|t| (t.info.id.clone(), t.info.spec.name.clone())));
     names.extend(s.certificates.values().map(|c| (c.info.id.clone(), format!("cert:{}", c.info.domain))));
     let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
 
@@ -41,7 +41,7 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
         ));
     }
     for t in s.backends.values() {
-        let i = &t.info;
+        let i = &t.info.spec;
         out.push(format!(
             "backend {} {} port={} health_path={} grace={}s",
             i.name,
@@ -70,10 +70,10 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
         out.push(format!("cluster {} {}", c.info.name, owner(&c.tags)));
     }
     for t in s.revisions.iter().filter(|t| t.active) {
-        let i = &t.info;
+        let i = &t.info.spec;
         out.push(format!(
             "revision {} {} container={} image={} cpu={}m memory={} port={} platform={}",
-            i.id,
+            t.info.id,
             owner(&t.tags),
             i.container,
             i.image,

@@ -172,7 +172,7 @@ impl LoadBalancer for InMemoryCloud {
     async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
         self.call("find_backend", name, false, |s, _| {
             let key = owned_key(
-                s.backends.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
+                s.backends.iter().map(|(k, t)| (k, t.info.spec.name.as_str(), &t.tags)),
                 owner,
                 name,
                 "find_backend",
@@ -183,12 +183,12 @@ impl LoadBalancer for InMemoryCloud {
     }
 
     async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
-        self.call("ensure_backend", &desired.name, true, |s, _| {
+        self.call("ensure_backend", &desired.spec.name, true, |s, _| {
             let owner = owner_of(&desired.tags);
             let key = owned_key(
-                s.backends.iter().map(|(k, t)| (k, t.info.name.as_str(), &t.tags)),
+                s.backends.iter().map(|(k, t)| (k, t.info.spec.name.as_str(), &t.tags)),
                 &owner,
-                &desired.name,
+                &desired.spec.name,
                 "ensure_backend",
             )?;
             let id = key.unwrap_or_else(|| s.id("tg"));
@@ -200,16 +200,16 @@ impl LoadBalancer for InMemoryCloud {
     }
 
     async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
-        self.call("delete_backend", &group.name, true, |s, _| {
+        self.call("delete_backend", &group.spec.name, true, |s, _| {
             let op = "delete_backend";
             let Some(found) = s.backends.get(&group.id) else { return Ok(()) };
-            check_owner(&found.tags, owner, op, &group.name)?;
+            check_owner(&found.tags, owner, op, &group.spec.name)?;
             let forward = ListenerAction::Forward { backend_id: group.id.clone() };
             if let Some(l) = s.listeners.values().find(|l| l.info.action == forward) {
-                return Err(in_use(op, &group.name, ErrorKind::InUse, &format!("listener {}", l.info.port)));
+                return Err(in_use(op, &group.spec.name, ErrorKind::InUse, &format!("listener {}", l.info.port)));
             }
             if let Some(svc) = s.services.values().find(|svc| svc.info.backend_id.as_ref() == Some(&group.id)) {
-                return Err(in_use(op, &group.name, ErrorKind::InUse, &svc.info.name));
+                return Err(in_use(op, &group.spec.name, ErrorKind::InUse, &svc.info.name));
             }
             s.backends.remove(&group.id);
             Ok(())
@@ -291,7 +291,7 @@ impl LoadBalancer for InMemoryCloud {
     }
 
     async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>> {
-        self.call("target_health", &group.name, false, |s, now| {
+        self.call("target_health", &group.spec.name, false, |s, now| {
             let mut targets = Vec::new();
             for service in s.services.values().filter(|svc| svc.info.backend_id.as_ref() == Some(&group.id)) {
                 let stable = now >= service.stable_at;
@@ -303,7 +303,7 @@ impl LoadBalancer for InMemoryCloud {
                 for i in 0..service.info.desired_count {
                     let healthy = i < count && !matches!(service.info.rollout, Rollout::Failed(_));
                     targets.push(TargetHealth {
-                        target: format!("10.0.0.{}:{}", i + 10, group.port),
+                        target: format!("10.0.0.{}:{}", i + 10, group.spec.port),
                         state: if healthy { TargetState::Healthy } else { TargetState::Initial },
                         reason: (!healthy).then(|| "Target registration is in progress".to_string()),
                     });

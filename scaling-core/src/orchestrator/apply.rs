@@ -500,7 +500,7 @@ impl<'a> Apply<'a> {
         let d = &self.plan.desired;
         let desired = d.revision(&self.image_reference()?);
         let observed = self.plan.observed.revision.as_ref();
-        let matches = observed.is_some_and(|t| d.image.matches(&t.image));
+        let matches = observed.is_some_and(|t| d.image.matches(&t.spec.image));
         let diff = diff::revision(&desired, matches, observed);
         let def = self
             .converge(StepId::Revision, r, &diff, observed, || self.providers.cluster.register_revision(&desired))
@@ -535,7 +535,7 @@ impl<'a> Apply<'a> {
         }
         let template = d.revision(&self.image_reference()?);
         let observed = self.plan.observed.revision.as_ref();
-        let matches = observed.is_some_and(|t| d.image.matches(&t.image));
+        let matches = observed.is_some_and(|t| d.image.matches(&t.spec.image));
         let id = match (observed, diff::revision(&template, matches, observed).action) {
             (Some(revision), Action::NoChange) => revision.id.clone(),
             _ => super::plan::NEW_REVISION.to_string(),

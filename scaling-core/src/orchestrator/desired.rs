@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::names::ResourceNames;
-use crate::providers::{Capabilities, ClusterInfo, TrafficSource};
+use crate::providers::{BackendSpec, Capabilities, ClusterInfo, RevisionSpec, TrafficSource};
 use crate::providers::{
     DesiredAutoscaling, DesiredBackend, DesiredCertificate, DesiredCluster, DesiredFirewall, DesiredListener,
     DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService, IngressRule, ListenerAction, Owner,
@@ -120,12 +120,14 @@ impl Desired {
     pub fn backend(&self) -> DesiredBackend {
         let lb = &self.spec.load_balancer;
         DesiredBackend {
-            name: self.names.backend.clone(),
-            port: self.spec.app.port,
-            health_check: self.spec.health_check.clone(),
-            drain_time: lb.drain_time,
-            stickiness: lb.stickiness.then_some(lb.stickiness_duration),
-            algorithm: lb.algorithm,
+            spec: BackendSpec {
+                name: self.names.backend.clone(),
+                port: self.spec.app.port,
+                health_check: self.spec.health_check.clone(),
+                drain_time: lb.drain_time,
+                stickiness: lb.stickiness.then_some(lb.stickiness_duration),
+                algorithm: lb.algorithm,
+            },
             tags: self.tags.clone(),
         }
     }
@@ -189,15 +191,17 @@ impl Desired {
     pub fn revision(&self, image: &str) -> DesiredRevision {
         let app = &self.spec.app;
         DesiredRevision {
-            family: self.names.revision.clone(),
-            container: self.names.container.clone(),
-            image: image.into(),
-            platform: self.platform(),
-            cpu: app.cpu,
-            memory: app.memory,
-            port: app.port,
-            env: self.spec.env.clone(),
-            secrets: self.spec.secrets.clone(),
+            spec: RevisionSpec {
+                family: self.names.revision.clone(),
+                container: self.names.container.clone(),
+                image: image.into(),
+                platform: self.platform(),
+                cpu: app.cpu,
+                memory: app.memory,
+                port: app.port,
+                env: self.spec.env.clone(),
+                secrets: self.spec.secrets.clone(),
+            },
             health_check: self.spec.health_check.clone(),
             tags: self.tags.clone(),
         }

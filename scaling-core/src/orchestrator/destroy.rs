@@ -155,8 +155,8 @@ impl Destroy<'_> {
         if let Some(def) = &o.revision {
             out.push((
                 StepId::Revision,
-                format!("{} {}", noun(StepId::Revision), def.family),
-                Box::new(move || p.cluster.deregister_revisions(owner, &def.family)),
+                format!("{} {}", noun(StepId::Revision), def.spec.family),
+                Box::new(move || p.cluster.deregister_revisions(owner, &def.spec.family)),
             ));
         }
         if let Some(lb) = &o.load_balancer {
@@ -169,7 +169,7 @@ impl Destroy<'_> {
         if let Some(tg) = &o.backend {
             out.push((
                 StepId::Backend,
-                format!("{} {}", noun(StepId::Backend), tg.name),
+                format!("{} {}", noun(StepId::Backend), tg.spec.name),
                 Box::new(move || p.load_balancer.delete_backend(owner, tg)),
             ));
         }

@@ -164,14 +164,15 @@ pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&Loa
 }
 
 pub(crate) fn backend(desired: &DesiredBackend, observed: Option<&BackendInfo>) -> Diff {
-    let Some(o) = observed else { return Diff::create() };
+    let Some(found) = observed else { return Diff::create() };
+    let (o, desired) = (&found.spec, &desired.spec);
     Changes::default()
         .field("port", o.port, desired.port)
         .health_check(&o.health_check, &desired.health_check)
         .duration("drain time", o.drain_time, desired.drain_time)
         .field("stickiness", o.stickiness, desired.stickiness)
         .field("algorithm", o.algorithm, desired.algorithm)
-        .drift(&o.drift)
+        .drift(&found.drift)
         .done()
 }
 
@@ -242,6 +243,7 @@ pub(crate) fn records(desired: &[DnsRecord], observed: &[DnsRecord]) -> Diff {
 
 pub(crate) fn revision(desired: &DesiredRevision, image_matches: bool, observed: Option<&RevisionInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
+    let (o, desired, health_check) = (&o.spec, &desired.spec, (&o.health_check, &desired.health_check));
     let mut changes = Changes::default();
     if !image_matches {
         changes.0.push(format!("image: {} → {}", o.image, desired.image));
@@ -255,11 +257,11 @@ pub(crate) fn revision(desired: &DesiredRevision, image_matches: bool, observed:
         .changed("environment variables", env_changes(&o.env, &desired.env))
         .changed("secrets", env_changes(&o.secrets, &desired.secrets));
     // Compared only where the provider registers the probe with the revision.
-    let changes = match &o.health_check {
-        Some(found) => changes.health_check(found, &desired.health_check),
-        None => changes,
+    let changes = match health_check {
+        (Some(found), wanted) => changes.health_check(found, wanted),
+        (None, _) => changes,
     };
-    changes.drift(&o.drift).done()
+    changes.drift(&observed.map(|r| r.drift.clone()).unwrap_or_default()).done()
 }
 
 pub(crate) fn autoscaling(desired: Option<&DesiredAutoscaling>, observed: Option<&AutoscalingInfo>) -> Diff {

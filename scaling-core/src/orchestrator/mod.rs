@@ -245,7 +245,7 @@ impl Orchestrator {
             urls: status::urls(&plan.desired.spec, lb, &listeners),
             endpoint: lb.map(|lb| lb.endpoint.clone()),
             new_zone: out.new_zone.get().cloned(),
-            image: out.revision.get().map(|t| t.image.clone()).unwrap_or_else(|| plan.desired.image.describe()),
+            image: out.revision.get().map(|t| t.spec.image.clone()).unwrap_or_else(|| plan.desired.image.describe()),
             elapsed: run.runner.started.elapsed(),
         })
     }

@@ -77,8 +77,8 @@ impl Plan {
         out.extend(
             [
                 named(noun(StepId::LoadBalancer), o.load_balancer.as_ref().map(|l| l.name.as_str())),
-                named(noun(StepId::Backend), o.backend.as_ref().map(|t| t.name.as_str())),
-                named(noun(StepId::Revision), o.revision.as_ref().map(|t| t.family.as_str())),
+                named(noun(StepId::Backend), o.backend.as_ref().map(|t| t.spec.name.as_str())),
+                named(noun(StepId::Revision), o.revision.as_ref().map(|t| t.spec.family.as_str())),
                 named("cluster", o.cluster.as_ref().map(|c| c.name.as_str())),
                 named(noun(StepId::ReplicaFirewall), o.replica_firewall.as_ref().map(|g| g.name.as_str())),
                 named(noun(StepId::LoadBalancerFirewall), o.load_balancer_firewall.as_ref().map(|g| g.name.as_str())),
@@ -391,7 +391,7 @@ fn cluster(p: &mut Planner) {
         (ImageSource::Prebuilt(r), _) => r.to_string(),
     };
     let task_def = o.revision.as_ref();
-    let image_matches = task_def.is_some_and(|t| d.image.matches(&t.image));
+    let image_matches = task_def.is_some_and(|t| d.image.matches(&t.spec.image));
     let revision = d.revision(&image);
     let td_diff = diff::revision(&revision, image_matches, task_def);
     let td_id = if td_diff.action == Action::NoChange { id(task_def, |t| &t.id) } else { NEW_REVISION.into() };

@@ -39,7 +39,7 @@ impl Release {
             number: revision.revision,
             current: current.is_some_and(|c| key(c) == key(&revision.id)),
             id: revision.id,
-            image: revision.image,
+            image: revision.spec.image,
             registered_at: revision.registered_at,
         }
     }

@@ -37,11 +37,10 @@ impl ClusterInfo {
     }
 }
 
-/// A revision (what one replica runs: image, size, port, environment) as it should be. Revisions are
-/// immutable: a change registers a new one (AWS: a task definition; Kubernetes: a pod template; Cloud
-/// Run: a revision).
+/// What one replica runs (image, size, port, environment): the part of a revision the spec decides,
+/// the same in what is asked ([`DesiredRevision`]) and what is found ([`RevisionInfo`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredRevision {
+pub struct RevisionSpec {
     /// The name its revisions share, e.g. `app-taskdef`.
     pub family: String,
     /// The container name, e.g. `app-container`.
@@ -61,6 +60,15 @@ pub struct DesiredRevision {
     /// Environment variables from a secret store: variable → reference (`store:name`), never a value.
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+}
+
+/// A revision as it should be. Revisions are immutable: a change registers a new one (AWS: a task
+/// definition; Kubernetes: a pod template; Cloud Run: a revision).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredRevision {
+    /// What each replica runs.
+    #[serde(flatten)]
+    pub spec: RevisionSpec,
     /// The health probe of each replica (Kubernetes: the readiness and startup probes of the pod
     /// template; Cloud Run: the revision's startup probe). A provider whose load balancer checks
     /// health instead (an ALB target group) may leave it out of what it registers.
@@ -74,17 +82,9 @@ impl DesiredRevision {
     /// of its family, id `family:revision`.
     pub fn as_registered(&self, revision: u32) -> RevisionInfo {
         RevisionInfo {
-            id: format!("{}:{revision}", self.family),
-            family: self.family.clone(),
+            id: format!("{}:{revision}", self.spec.family),
             revision,
-            container: self.container.clone(),
-            image: self.image.clone(),
-            platform: self.platform,
-            cpu: self.cpu,
-            memory: self.memory,
-            port: self.port,
-            env: self.env.clone(),
-            secrets: self.secrets.clone(),
+            spec: self.spec.clone(),
             health_check: Some(self.health_check.clone()),
             registered_at: Some(super::epoch_millis(std::time::SystemTime::now())),
             drift: Vec::new(),
@@ -92,32 +92,16 @@ impl DesiredRevision {
     }
 }
 
-/// A revision as it is (the newest active one).
+/// A revision as it is (the newest active one): its spec as registered, and its status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisionInfo {
     /// The provider's id (`family:revision` or an ARN).
     pub id: String,
-    /// The name its revisions share.
-    pub family: String,
     /// The revision number.
     pub revision: u32,
-    /// The container name.
-    pub container: String,
-    /// The image.
-    pub image: String,
-    /// The platform.
-    pub platform: Platform,
-    /// CPU per replica.
-    pub cpu: Vcpu,
-    /// Memory per replica in MiB.
-    pub memory: u32,
-    /// The container port.
-    pub port: u16,
-    /// Environment variables.
-    pub env: BTreeMap<String, String>,
-    /// Environment variables from a secret store: variable → reference, as registered.
-    #[serde(default)]
-    pub secrets: BTreeMap<String, String>,
+    /// What each replica runs, as registered.
+    #[serde(flatten)]
+    pub spec: RevisionSpec,
     /// The health probe as registered with the revision; `None` where the provider checks health
     /// elsewhere (an ALB target group), and then it is not compared.
     #[serde(default)]
@@ -425,5 +409,25 @@ pub trait Cluster: Send + Sync {
     async fn delete_support_resource(&self, owner: &Owner, resource: &SupportResource) -> ProviderResult<()> {
         let _ = (owner, resource);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_revision_keeps_its_flat_layout_where_it_is_saved() {
+        // The local provider keeps revisions in JSON files: spec and status apart in the type, one
+        // object on disk, so a record written before the split still reads.
+        let saved = r#"{"id":"app:1","family":"app","revision":1,"container":"app","image":"r/app@sha256:0",
+            "platform":"linux/amd64","cpu":"0.25","memory":512,"port":8050,"env":{},"registered_at":null}"#;
+        let revision: RevisionInfo = serde_json::from_str(saved).expect("an old record reads");
+        assert_eq!(
+            (revision.spec.family.as_str(), revision.revision, revision.health_check.is_none()),
+            ("app", 1, true)
+        );
+        let written = serde_json::to_value(&revision).expect("serializes");
+        assert_eq!(written["family"], "app", "{written}");
     }
 }

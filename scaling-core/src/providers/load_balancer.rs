@@ -84,10 +84,11 @@ pub struct ConnectionUse {
     pub limit: u64,
 }
 
-/// A backend pool (the replicas a load balancer forwards to, with their health check) as it should be
-/// (AWS: a target group; Kubernetes: a Service; Cloud Run: a serverless network endpoint group).
+/// A backend pool's settings (the replicas a load balancer forwards to, with their health check): the
+/// same in what is asked ([`DesiredBackend`]) and what is found ([`BackendInfo`]). AWS: a target
+/// group; Kubernetes: a Service; Cloud Run: a serverless network endpoint group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredBackend {
+pub struct BackendSpec {
     /// Its name, e.g. `app-tg`.
     pub name: String,
     /// The container port targets listen on.
@@ -100,30 +101,29 @@ pub struct DesiredBackend {
     pub stickiness: Option<Duration>,
     /// How a replica is picked.
     pub algorithm: Algorithm,
+}
+
+/// A backend pool as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredBackend {
+    /// Its settings.
+    #[serde(flatten)]
+    pub spec: BackendSpec,
     /// Tags, ownership included.
     pub tags: Tags,
 }
 
-/// A backend pool as it is.
+/// A backend pool as it is: its settings as read back, and its status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendInfo {
     /// The provider's id.
     pub id: String,
-    /// Its name.
-    pub name: String,
-    /// The target port.
-    pub port: u16,
-    /// The health check.
-    pub health_check: HealthCheckSpec,
-    /// How long a leaving replica keeps its in-flight requests.
-    pub drain_time: Duration,
-    /// Sticky-cookie duration, when stickiness is on.
-    pub stickiness: Option<Duration>,
-    /// How a replica is picked.
-    pub algorithm: Algorithm,
+    /// Its settings, as read back.
+    #[serde(flatten)]
+    pub spec: BackendSpec,
     /// Settings the provider makes itself (beyond the fields above) that were found changed out of band,
-    /// in words, e.g. `invalid header fields: kept → dropped`. Non-empty means the next deploy updates
-    /// the resource; the provider's `ensure` puts every one of them back.
+    /// in words, e.g. `success codes: 200 → 200-399`. Non-empty means the next deploy updates the
+    /// resource; the provider's `ensure` puts every one of them back.
     #[serde(default)]
     pub drift: Vec<String>,
 }
@@ -131,16 +131,7 @@ pub struct BackendInfo {
 impl DesiredBackend {
     /// The pool as a provider that keeps exactly what was asked reports it, under `id`.
     pub fn as_made(&self, id: impl Into<String>) -> BackendInfo {
-        BackendInfo {
-            id: id.into(),
-            name: self.name.clone(),
-            port: self.port,
-            health_check: self.health_check.clone(),
-            drain_time: self.drain_time,
-            stickiness: self.stickiness,
-            algorithm: self.algorithm,
-            drift: Vec::new(),
-        }
+        BackendInfo { id: id.into(), spec: self.spec.clone(), drift: Vec::new() }
     }
 }
 

@@ -34,13 +34,13 @@ pub use capabilities::{BalancerSource, Capabilities, Capable, CertificateValidat
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, KeyMaterial};
 pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,
-    Rollout, ServiceInfo, SupportResource, TrafficSource,
+    RevisionSpec, Rollout, ServiceInfo, SupportResource, TrafficSource,
 };
 pub use dns::{pointer_records, Alias, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
 pub use endpoint::Endpoint;
 pub use load_balancer::{
-    BackendInfo, ConnectionUse, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction, ListenerInfo,
-    LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
+    BackendInfo, BackendSpec, ConnectionUse, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction,
+    ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
 };
 pub use lock::{HolderProcess, LockHolder, Locks, LOCK_RENEWAL, LOCK_TTL};
 pub use logs::{epoch_millis, LogLine, LogPage, LogQuery, Logs};

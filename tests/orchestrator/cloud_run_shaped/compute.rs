@@ -53,8 +53,9 @@ impl Registry for CloudRunShaped {
 
 /// Rolls a new revision of `template` for `service`: its number follows the family's last.
 fn new_revision(s: &mut State, service: &str, template: &DesiredRevision) -> RevisionInfo {
-    let number = s.revisions.iter().filter(|(_, r)| r.value.family == template.family).count() as u32 + 1;
-    let revision = RevisionInfo { id: format!("{}-{number:05}", template.family), ..template.as_registered(number) };
+    let number = s.revisions.iter().filter(|(_, r)| r.value.spec.family == template.spec.family).count() as u32 + 1;
+    let revision =
+        RevisionInfo { id: format!("{}-{number:05}", template.spec.family), ..template.as_registered(number) };
     let labelled = Labelled { value: revision.clone(), labels: template.tags.clone() };
     s.revisions.push((service.to_string(), labelled));
     revision
@@ -93,7 +94,7 @@ impl Cluster for CloudRunShaped {
     /// The revision the family's service serves, else its newest.
     async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {
         let s = self.state();
-        let mine = s.revisions.iter().rev().filter(|(_, r)| r.value.family == family && owner.owns(&r.labels));
+        let mine = s.revisions.iter().rev().filter(|(_, r)| r.value.spec.family == family && owner.owns(&r.labels));
         let mut newest = None;
         for (_, revision) in mine {
             if serving(&s, &revision.value.id) {
@@ -107,7 +108,7 @@ impl Cluster for CloudRunShaped {
     async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo> {
         Err(error(
             "register_revision",
-            &desired.family,
+            &desired.spec.family,
             ErrorKind::Unsupported,
             "Cloud Run makes revisions only by updating the service",
         ))
@@ -116,14 +117,15 @@ impl Cluster for CloudRunShaped {
     async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
         let mut s = self.state();
         let serving_ids: Vec<String> = s.services.values().map(|svc| svc.value.revision_id.clone()).collect();
-        s.revisions
-            .retain(|(_, r)| r.value.family != family || !owner.owns(&r.labels) || serving_ids.contains(&r.value.id));
+        s.revisions.retain(|(_, r)| {
+            r.value.spec.family != family || !owner.owns(&r.labels) || serving_ids.contains(&r.value.id)
+        });
         Ok(())
     }
 
     async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
         let s = self.state();
-        let mine = s.revisions.iter().rev().filter(|(_, r)| r.value.family == family && owner.owns(&r.labels));
+        let mine = s.revisions.iter().rev().filter(|(_, r)| r.value.spec.family == family && owner.owns(&r.labels));
         Ok(mine.map(|(_, r)| r.value.id.clone()).collect())
     }
 

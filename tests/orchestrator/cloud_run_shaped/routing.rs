@@ -103,11 +103,11 @@ impl LoadBalancer for CloudRunShaped {
     }
 
     async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
-        Err(lacks("ensure_backend", &desired.name, "backend pool: the service is what a mapping reaches"))
+        Err(lacks("ensure_backend", &desired.spec.name, "backend pool: the service is what a mapping reaches"))
     }
 
     async fn delete_backend(&self, _: &Owner, group: &BackendInfo) -> ProviderResult<()> {
-        Err(lacks("delete_backend", &group.name, "backend pool: the service is what a mapping reaches"))
+        Err(lacks("delete_backend", &group.spec.name, "backend pool: the service is what a mapping reaches"))
     }
 
     async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
@@ -123,7 +123,7 @@ impl LoadBalancer for CloudRunShaped {
     }
 
     async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>> {
-        Err(lacks("target_health", &group.name, "backend pool: the service is what a mapping reaches"))
+        Err(lacks("target_health", &group.spec.name, "backend pool: the service is what a mapping reaches"))
     }
 }
 
