@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use scaling_core::conformance::{self, Subject, ThroughTheProvider};
-use scaling_core::{Action, AutoscalingSpec, EventKind, Orchestrator, Providers, RecordedEvents, StepId};
+use scaling_core::{Action, AutoscalingSpec, Capabilities, EventKind, Orchestrator, Providers, RecordedEvents, StepId};
 use scaling_tests::{seed_spec, test_options};
 
 use crate::cloud_run_shaped::{CloudRunShaped, CAPABILITIES, GRAPH};
@@ -138,4 +138,32 @@ async fn status_scale_releases_and_rollback_work_without_a_cluster() {
     orchestrator.rollback(&next, None, &RecordedEvents::new()).await.unwrap();
     let releases = orchestrator.releases(&next).await.unwrap();
     assert_eq!(releases.iter().find(|r| r.current).map(|r| r.image.clone()), Some(scaling_tests::image(1)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_it_lacks_gets_no_call_at_all() {
+    let recorded = scaling_core::conformance::Recorded::new(providers());
+    let orchestrator = Orchestrator::new(Providers::from_cloud(recorded.clone())).with_options(test_options());
+    let spec = seed_spec();
+    orchestrator.deploy(&spec, None, &RecordedEvents::new()).await.unwrap();
+    orchestrator.status(&spec).await.unwrap();
+    orchestrator.scale(&spec, 2, &RecordedEvents::new()).await.unwrap();
+    let everything = scaling_core::DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+    let destroyed = RecordedEvents::new();
+    orchestrator.destroy(&spec, &everything, &destroyed).await.unwrap();
+    assert!(destroyed.events().iter().all(|e| GRAPH.has(e.step)), "an event of a step it lacks");
+    let lacking = ["cluster", "firewall", "backend", "listener", "support_resource", "target_health"];
+    let called: Vec<&str> = recorded
+        .calls()
+        .into_iter()
+        .map(|c| c.method)
+        .filter(|method| *method == "register_revision" || lacking.iter().any(|l| method.contains(l)))
+        .collect();
+    assert_eq!(called, Vec::<&str>::new(), "calls for steps it does not have");
+}
+
+#[test]
+fn a_graph_without_a_service_is_refused() {
+    let nothing = Capabilities::new(scaling_core::providers::StepGraph::EMPTY);
+    assert!(nothing.conflicts().iter().any(|c| c.contains("no service step")), "{:?}", nothing.conflicts());
 }

@@ -153,8 +153,11 @@ impl Destroy<'_> {
             out.push((step, label, Box::new(move || p.load_balancer.delete_listener(owner, listener))));
         }
         if let Some(def) = &o.revision {
+            // Without a revision step the revisions are the service's (made by its updates): they go
+            // with it, in its round.
+            let step = if p.capabilities.has_step(StepId::Revision) { StepId::Revision } else { StepId::Service };
             out.push((
-                StepId::Revision,
+                step,
                 format!("{} {}", noun(StepId::Revision), def.spec.family),
                 Box::new(move || p.cluster.deregister_revisions(owner, &def.spec.family)),
             ));

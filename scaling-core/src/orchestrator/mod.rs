@@ -338,6 +338,9 @@ impl Orchestrator {
         };
         // Read beside the service (by names), not after it.
         let autoscaling = async {
+            if !self.providers.capabilities.has_step(StepId::Autoscaling) {
+                return Ok(None);
+            }
             self.providers
                 .autoscaler
                 .find_autoscaling(&owner, &names.cluster, &names.service)

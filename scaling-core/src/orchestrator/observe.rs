@@ -75,6 +75,9 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
     let has = |step| desired.capabilities.has_step(step);
     let (lb, c) = (&providers.load_balancer, &providers.cluster);
     let registry = async {
+        if !has(StepId::Repository) {
+            return Ok((None, None));
+        }
         let repository =
             providers.registry.find_repository(owner, &names.repository).await.map_err(tag(StepId::Repository))?;
         let image = match (&repository, &desired.image) {
@@ -129,12 +132,20 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         c.find_replica_firewall(owner, &names.replica_firewall).await.map_err(tag(StepId::ReplicaFirewall))
     };
     let revision = async {
-        let (revision, support) =
-            futures::future::join(c.find_revision(owner, &names.revision), c.find_support_resources(owner)).await;
+        let (revision, support) = futures::future::join(c.find_revision(owner, &names.revision), async {
+            match has(StepId::SupportResources) {
+                true => c.find_support_resources(owner).await,
+                false => Ok(Vec::new()),
+            }
+        })
+        .await;
         Ok::<_, Error>((revision.map_err(tag(StepId::Revision))?, support.map_err(tag(StepId::SupportResources))?))
     };
     // By names, so that it is read with everything else rather than after the service.
     let autoscaling = async {
+        if !has(StepId::Autoscaling) {
+            return Ok(None);
+        }
         providers
             .autoscaler
             .find_autoscaling(owner, &names.cluster, &names.service)
@@ -152,8 +163,12 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         Reach::Spec => desired.apex().map(str::to_string).into_iter().collect(),
         Reach::Everything => Vec::new(),
     };
-    let certificates =
-        async { providers.certificate.find_certificates(owner, &domains).await.map_err(tag(StepId::Certificate)) };
+    let certificates = async {
+        match has(StepId::Certificate) {
+            true => providers.certificate.find_certificates(owner, &domains).await.map_err(tag(StepId::Certificate)),
+            false => Ok(Vec::new()),
+        }
+    };
     // The zone of the spec's domain is read at once; without a domain, the zone of an owned certificate
     // (a domain just removed) is read once the certificates are known.
     let certificates_and_zone = async {
@@ -218,7 +233,10 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         pointers,
         certificates,
         support: revision.1,
-        needed_support: c.needed_support_resources(owner),
+        needed_support: match has(StepId::SupportResources) {
+            true => c.needed_support_resources(owner),
+            false => Vec::new(),
+        },
     })
 }
 

@@ -255,6 +255,9 @@ impl Capabilities {
                     .to_string(),
             );
         }
+        if !has(StepId::Service) {
+            out.push("the providers declare no service step, so nothing would run the app: declare `service`".into());
+        }
         if let Some(cycle) = self.graph.cycle() {
             let path: Vec<&str> = cycle.iter().map(|s| s.name()).collect();
             out.push(format!(
