@@ -10,6 +10,7 @@ mod drift;
 mod faults;
 mod lock;
 mod logs;
+mod own_dns;
 mod permissions;
 mod realism;
 mod realistic;
@@ -35,6 +36,11 @@ pub fn spec() -> Spec {
 }
 
 pub fn orchestrator(provider: &Arc<AwsProvider>) -> Orchestrator {
+    orchestrator_of(Providers::from_cloud(provider.clone()))
+}
+
+/// An orchestrator over `providers` (AWS mixed with others) with the emulator's short polls.
+pub fn orchestrator_of(providers: Providers) -> Orchestrator {
     let options = DeployOptions {
         poll_interval: Duration::from_millis(100),
         timeouts: Timeouts {
@@ -51,7 +57,7 @@ pub fn orchestrator(provider: &Arc<AwsProvider>) -> Orchestrator {
         },
         ..DeployOptions::default()
     };
-    Orchestrator::new(Providers::from_cloud(provider.clone())).with_options(options)
+    Orchestrator::new(providers).with_options(options)
 }
 
 /// Everything the app owns, destroyed: the zone, images and logs too.

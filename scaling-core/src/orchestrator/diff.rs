@@ -228,7 +228,7 @@ pub(crate) fn certificate(desired: &DesiredCertificate, owned: &[CertificateInfo
 
 /// Records of `desired` that are missing or differ in `observed`.
 pub(crate) fn missing_records(desired: &[DnsRecord], observed: &[DnsRecord]) -> Vec<DnsRecord> {
-    desired.iter().filter(|d| !observed.contains(d)).cloned().collect()
+    desired.iter().filter(|d| !observed.iter().any(|o| o.same_as(d))).cloned().collect()
 }
 
 pub(crate) fn records(desired: &[DnsRecord], observed: &[DnsRecord]) -> Diff {

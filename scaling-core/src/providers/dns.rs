@@ -131,6 +131,33 @@ pub struct DnsRecord {
     pub owner: Option<String>,
 }
 
+impl DnsRecord {
+    /// True when `other` is the same record as DNS sees it: names compared without case or a
+    /// trailing dot (`acm-validations.aws.` and `acm-validations.aws` are one name, whichever form a
+    /// provider reads back), the same kind, owner, TTL and values; text values compared exactly.
+    pub fn same_as(&self, other: &DnsRecord) -> bool {
+        fn name(n: &str) -> String {
+            n.trim_end_matches('.').to_ascii_lowercase()
+        }
+        let values_are_names = matches!(self.kind, RecordKind::Cname);
+        let value = |v: &String| if values_are_names { name(v) } else { v.clone() };
+        let same_value = match (&self.value, &other.value) {
+            (RecordValue::Alias(a), RecordValue::Alias(b)) => {
+                name(&a.dns_name) == name(&b.dns_name) && a.zone_id == b.zone_id
+            }
+            (RecordValue::Values { values: a, ttl: x }, RecordValue::Values { values: b, ttl: y }) => {
+                let mut a: Vec<String> = a.iter().map(value).collect();
+                let mut b: Vec<String> = b.iter().map(value).collect();
+                a.sort();
+                b.sort();
+                x == y && a == b
+            }
+            _ => false,
+        };
+        name(&self.name) == name(&other.name) && self.kind == other.kind && self.owner == other.owner && same_value
+    }
+}
+
 /// Whether the public DNS delegates the domain to the zone's name servers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Delegation {
@@ -209,6 +236,21 @@ mod tests {
             ]
         );
         assert!(records.iter().all(|r| r.owner.as_deref() == Some("app")));
+    }
+
+    #[test]
+    fn a_name_read_back_without_its_trailing_dot_or_case_is_the_same_record() {
+        let cname = |name: &str, value: &str| DnsRecord {
+            name: name.into(),
+            kind: RecordKind::Cname,
+            value: RecordValue::Values { values: vec![value.into()], ttl: 300 },
+            owner: Some("app".into()),
+        };
+        let asked = cname("_x.app.example.com", "_y.abc.acm-validations.aws.");
+        assert!(asked.same_as(&cname("_x.app.example.com.", "_Y.abc.acm-validations.aws")));
+        assert!(!asked.same_as(&cname("_x.app.example.com", "_z.abc.acm-validations.aws")));
+        let txt = |value: &str| DnsRecord { kind: RecordKind::Txt, ..cname("_acme-challenge.app.example.com", value) };
+        assert!(!txt("\"Token\"").same_as(&txt("\"token\"")), "text is compared exactly");
     }
 
     #[test]
