@@ -309,8 +309,16 @@ impl Orchestrator {
 
     /// Observes the deployment and reports tasks, targets, certificate, URLs and delegation.
     pub async fn status(&self, spec: &Spec) -> Result<StatusReport> {
-        let plan = self.observe_only(spec, observe::Reach::Spec).await?;
-        status::status(&self.providers, &plan).await.map_err(|source| Error::Provider { step: StepId::Service, source })
+        let owner = crate::Owner::new(&spec.app.name);
+        let holder = async {
+            status::lock_holder(&self.providers, &owner)
+                .await
+                .map_err(|source| Error::Provider { step: StepId::Service, source })
+        };
+        let (plan, lock) = futures::future::try_join(self.observe_only(spec, observe::Reach::Status), holder).await?;
+        status::status(&self.providers, &plan, lock)
+            .await
+            .map_err(|source| Error::Provider { step: StepId::Service, source })
     }
 
     /// Changes the replica count without a full deploy; waits for stability when the options say so.

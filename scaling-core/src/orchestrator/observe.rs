@@ -4,7 +4,7 @@ use super::desired::{Desired, ImageSource};
 use super::{Providers, StepId};
 use crate::providers::{
     AutoscalingInfo, BackendInfo, CertificateInfo, ClusterInfo, DnsRecord, FirewallInfo, ImageRef, ListenerInfo,
-    LoadBalancerInfo, Protocol, RepositoryInfo, RevisionInfo, ServiceInfo, SupportResource, ZoneInfo,
+    LoadBalancerInfo, Protocol, RepositoryInfo, RevisionInfo, ServiceInfo, SupportResource, TargetHealth, ZoneInfo,
 };
 use crate::{Error, ProviderResult};
 
@@ -22,6 +22,8 @@ pub(crate) struct Observed {
     pub revision: Option<RevisionInfo>,
     pub service: Option<ServiceInfo>,
     pub autoscaling: Option<AutoscalingInfo>,
+    /// The health of the backend pool's targets, read beside the pool for `status` only.
+    pub targets: Vec<TargetHealth>,
     /// What the cluster provider found wrong with the spec's secrets (none exist, a store it does
     /// not know): refused by `plan` before any write.
     pub secret_problems: Vec<crate::Problem>,
@@ -56,8 +58,10 @@ impl Observed {
 /// How far observation looks beyond what the spec names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reach {
-    /// What the spec names, and what the app's resources still point at (plan, deploy, status).
+    /// What the spec names, and what the app's resources still point at (plan, deploy).
     Spec,
+    /// The same, and the health of the backend pool's targets as soon as the pool is found (status).
+    Status,
     /// Everything the app owns, whatever it was once named (destroy).
     Everything,
 }
@@ -110,9 +114,14 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
     };
     let backend = async {
         if !has(StepId::Backend) {
-            return Ok(None);
+            return Ok((None, Vec::new()));
         }
-        lb.find_backend(owner, &names.backend).await.map_err(tag(StepId::Backend))
+        let backend = lb.find_backend(owner, &names.backend).await.map_err(tag(StepId::Backend))?;
+        let targets = match &backend {
+            Some(pool) if reach == Reach::Status => lb.target_health(pool).await.map_err(tag(StepId::Backend))?,
+            _ => Vec::new(),
+        };
+        Ok((backend, targets))
     };
     let cluster = async {
         let cluster = match has(StepId::Cluster) {
@@ -160,7 +169,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
     };
     // The spec's domain bounds the read; without one (removed), or for destroy, every owned one is read.
     let domains: Vec<String> = match reach {
-        Reach::Spec => desired.apex().map(str::to_string).into_iter().collect(),
+        Reach::Spec | Reach::Status => desired.apex().map(str::to_string).into_iter().collect(),
         Reach::Everything => Vec::new(),
     };
     let certificates = async {
@@ -220,7 +229,8 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         image: registry.1,
         load_balancer_firewall: balancer_group,
         load_balancer: balancer.0,
-        backend,
+        backend: backend.0,
+        targets: backend.1,
         listeners: balancer.1,
         cluster: cluster.0,
         replica_firewall: task_group,

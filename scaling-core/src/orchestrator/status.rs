@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::observe::Observed;
 use super::{Plan, Providers};
 use crate::providers::{
-    CertificateStatus, Delegation, ListenerInfo, LoadBalancerInfo, Protocol, ServiceInfo, TargetHealth,
+    CertificateStatus, Delegation, ListenerInfo, LoadBalancerInfo, LockHolder, Protocol, ServiceInfo, TargetHealth,
 };
 use crate::spec::Spec;
 use crate::ProviderResult;
@@ -34,7 +34,7 @@ pub struct StatusReport {
     pub release: Option<u32>,
     /// Who holds the app's deploy lock now (a deploy, scale or destroy running), if anyone.
     #[serde(default)]
-    pub lock: Option<crate::providers::LockHolder>,
+    pub lock: Option<LockHolder>,
     /// The service's autoscaling (bounds, targets, last decision), when it has one; the current
     /// count is the service's `desired_count`.
     #[serde(default)]
@@ -64,28 +64,28 @@ pub(crate) fn urls(spec: &Spec, lb: Option<&LoadBalancerInfo>, listeners: &[&Lis
     hosts.into_iter().map(|h| format!("{scheme}://{h}{port}")).collect()
 }
 
-pub(crate) async fn status(providers: &Providers, plan: &Plan) -> ProviderResult<StatusReport> {
+/// Who holds `owner`'s deploy lock: read beside the deployment, not after it. A provider without a
+/// deploy lock has no holder to show.
+pub(crate) async fn lock_holder(providers: &Providers, owner: &crate::Owner) -> ProviderResult<Option<LockHolder>> {
+    match providers.locks.lock_holder(owner).await {
+        Err(e) if e.kind == crate::ErrorKind::Unsupported => Ok(None),
+        other => other,
+    }
+}
+
+/// The status of an observed deployment (`plan`, read with [`Reach::Status`](super::observe::Reach):
+/// its targets' health came with it) and the lock's holder.
+pub(crate) async fn status(
+    providers: &Providers,
+    plan: &Plan,
+    lock: Option<LockHolder>,
+) -> ProviderResult<StatusReport> {
     let (spec, o): (&Spec, &Observed) = (&plan.desired.spec, &plan.observed);
-    let targets = async {
-        match &o.backend {
-            Some(tg) => providers.load_balancer.target_health(tg).await,
-            None => Ok(Vec::new()),
-        }
+    let delegation = match &o.zone {
+        Some(zone) => Some(providers.dns.delegation(zone).await?),
+        None => None,
     };
-    let delegation = async {
-        match &o.zone {
-            Some(zone) => providers.dns.delegation(zone).await.map(Some),
-            None => Ok(None),
-        }
-    };
-    // A provider without a deploy lock has no holder to show.
-    let lock = async {
-        match providers.locks.lock_holder(&plan.desired.owner).await {
-            Err(e) if e.kind == crate::ErrorKind::Unsupported => Ok(None),
-            other => other,
-        }
-    };
-    let (targets, delegation, lock) = futures::future::try_join3(targets, delegation, lock).await?;
+    let targets = o.targets.clone();
     // `family:3`, or an ARN ending so: the number after the last colon.
     let release = o.service.as_ref().and_then(|s| s.revision_id.rsplit_once(':')).and_then(|(_, n)| n.parse().ok());
     let certificate =
