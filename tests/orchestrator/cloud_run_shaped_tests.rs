@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use scaling_core::conformance::{self, Subject, ThroughTheProvider};
-use scaling_core::{Action, AutoscalingSpec, Capabilities, EventKind, Orchestrator, Providers, RecordedEvents, StepId};
+use scaling_core::{Action, AutoscalingSpec, Capabilities, Orchestrator, Providers, RecordedEvents, StepId};
 use scaling_tests::{seed_spec, test_options};
 
 use crate::cloud_run_shaped::{CloudRunShaped, CAPABILITIES, GRAPH};
@@ -64,18 +64,7 @@ async fn a_deploy_plans_only_its_steps_and_runs_in_its_order() {
     let report = orchestrator.deploy(&spec, None, &events).await.unwrap();
     assert_eq!(report.urls, ["https://dashmath.example.com", "https://www.dashmath.example.com"]);
     let events = events.events();
-    let at = |step: StepId, done: bool| {
-        events
-            .iter()
-            .position(|e| {
-                e.step == step
-                    && match done {
-                        true => matches!(e.kind, EventKind::Done { .. }),
-                        false => matches!(e.kind, EventKind::Started { .. }),
-                    }
-            })
-            .unwrap_or_else(|| panic!("{step} never {}: {events:#?}", if done { "finished" } else { "started" }))
-    };
+    let at = |step, finished| scaling_tests::event_at(&events, step, finished);
     assert!(at(StepId::Service, true) < at(StepId::LoadBalancer, false), "the mapping waits for its service");
     assert!(at(StepId::LoadBalancer, true) < at(StepId::Certificate, false), "the certificate waits for binding");
     assert!(at(StepId::DnsRecords, true) < at(StepId::CertificateIssued, true), "issued after the records");

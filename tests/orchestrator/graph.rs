@@ -4,29 +4,13 @@
 
 use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::BalancerSource;
-use scaling_core::{
-    Capabilities, DestroyOptions, Error, Event, EventKind, Orchestrator, Providers, RecordedEvents, StepId,
-};
-use scaling_tests::{seed_spec, test_options};
+use scaling_core::{Capabilities, DestroyOptions, Error, Orchestrator, Providers, RecordedEvents, StepId};
+use scaling_tests::{event_at, seed_spec, test_options};
 
 fn orchestrator_for(capabilities: Capabilities) -> (std::sync::Arc<InMemoryCloud>, Orchestrator) {
     let cloud = InMemoryCloud::new().with_capabilities(capabilities).shared();
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone())).with_options(test_options());
     (cloud, orchestrator)
-}
-
-/// Where `step`'s first event of the kind `done` names (finished, or started) stands.
-fn at(events: &[Event], step: StepId, done: bool) -> usize {
-    events
-        .iter()
-        .position(|e| {
-            e.step == step
-                && match done {
-                    true => matches!(e.kind, EventKind::Done { .. }),
-                    false => matches!(e.kind, EventKind::Started { .. }),
-                }
-        })
-        .unwrap_or_else(|| panic!("no event of {step}: {events:#?}"))
 }
 
 #[tokio::test(start_paused = true)]
@@ -45,14 +29,20 @@ async fn a_namespace_everything_waits_for_is_made_first_and_removed_last() {
     orchestrator.deploy(&seed_spec(), None, &events).await.unwrap();
     let events = events.events();
     for waiting in [StepId::Backend, StepId::LoadBalancer, StepId::Certificate] {
-        assert!(at(&events, StepId::Cluster, true) < at(&events, waiting, false), "{waiting} started first");
+        assert!(
+            event_at(&events, StepId::Cluster, true) < event_at(&events, waiting, false),
+            "{waiting} started first"
+        );
     }
     let destroyed = RecordedEvents::new();
     let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
     orchestrator.destroy(&seed_spec(), &everything, &destroyed).await.unwrap();
     let destroyed = destroyed.events();
     for inside in [StepId::Backend, StepId::LoadBalancer, StepId::Certificate, StepId::Service] {
-        assert!(at(&destroyed, inside, true) < at(&destroyed, StepId::Cluster, false), "{inside} outlived it");
+        assert!(
+            event_at(&destroyed, inside, true) < event_at(&destroyed, StepId::Cluster, false),
+            "{inside} outlived it"
+        );
     }
     assert_eq!(cloud.owned_by("dashmath"), Vec::<String>::new());
 }

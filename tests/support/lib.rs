@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scaling_core::memory::InMemoryCloud;
-use scaling_core::{DeployOptions, ImageSpec, Orchestrator, Providers, RetryPolicy, Spec};
+use scaling_core::{DeployOptions, Event, EventKind, ImageSpec, Orchestrator, Providers, RetryPolicy, Spec, StepId};
 
 /// A digest made of one repeated hex digit.
 pub fn digest(n: u8) -> String {
@@ -42,4 +42,19 @@ pub fn test_options() -> DeployOptions {
 /// An orchestrator over `cloud` with [`test_options`].
 pub fn orchestrator(cloud: &Arc<InMemoryCloud>) -> Orchestrator {
     Orchestrator::new(Providers::from_cloud(cloud.clone())).with_options(test_options())
+}
+
+/// Where the first event of `step` saying it finished (`finished`) or started stands in `events`;
+/// panics naming the step when there is none.
+pub fn event_at(events: &[Event], step: StepId, finished: bool) -> usize {
+    events
+        .iter()
+        .position(|e| {
+            e.step == step
+                && match finished {
+                    true => matches!(e.kind, EventKind::Done { .. }),
+                    false => matches!(e.kind, EventKind::Started { .. }),
+                }
+        })
+        .unwrap_or_else(|| panic!("no {} event of {step}: {events:#?}", if finished { "done" } else { "started" }))
 }

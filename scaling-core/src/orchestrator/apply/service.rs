@@ -1,0 +1,149 @@
+//! The `service` and `service_stable` steps: the service rolls to the revision (the registered one,
+//! or for a provider that makes revisions through the service, its template) in the cluster (or the
+//! implicit one), then the wait until its replicas run and pass health checks.
+
+use super::{detail, keep, need, Apply, Poll};
+use crate::orchestrator::diff::{self, Action};
+use crate::orchestrator::StepId;
+use crate::providers::{BackendInfo, ClusterInfo, Rollout, TargetState, TrafficSource};
+use crate::{Error, Result};
+
+impl Apply<'_> {
+    /// The cluster the service runs in: the cluster step's, or the implicit one of providers without.
+    fn cluster_of_service(&self, step: StepId) -> Result<ClusterInfo> {
+        match self.plan.desired.cluster_or_implicit(self.out.cluster.get()) {
+            Some(cluster) => Ok(cluster),
+            None => Err(Error::Internal { step, missing: "cluster" }),
+        }
+    }
+
+    /// The backend pool of the backend step, or `None` for providers without one.
+    pub(super) fn backend_of_service(&self, step: StepId) -> Result<Option<&BackendInfo>> {
+        match self.plan.desired.capabilities.has_step(StepId::Backend) {
+            true => need(&self.out.backend, step, "backend pool").map(Some),
+            false => Ok(None),
+        }
+    }
+
+    /// The revision the service runs: the revision step's id, or for a provider that makes revisions
+    /// through its service, the running one's id (unchanged) or a new one from the template.
+    fn revision_of_service(&self, step: StepId) -> Result<(String, Option<crate::providers::DesiredRevision>)> {
+        let d = &self.plan.desired;
+        if d.capabilities.has_step(StepId::Revision) {
+            return Ok((need(&self.out.revision, step, "revision")?.id.clone(), None));
+        }
+        let template = d.revision(&self.image_reference()?);
+        let observed = self.plan.observed.revision.as_ref();
+        let matches = observed.is_some_and(|t| d.image.matches(&t.spec.image));
+        let id = match (observed, diff::revision(&template, matches, observed).action) {
+            (Some(revision), Action::NoChange) => revision.id.clone(),
+            _ => crate::orchestrator::plan::NEW_REVISION.to_string(),
+        };
+        Ok((id, Some(template)))
+    }
+
+    pub(super) async fn service(&self, r: &str) -> Result<String> {
+        let step = StepId::Service;
+        let cluster = self.cluster_of_service(step)?;
+        let (revision_id, template) = self.revision_of_service(step)?;
+        let tg = self.backend_of_service(step)?;
+        let lb_group = self.firewall(&self.out.load_balancer_firewall, StepId::LoadBalancerFirewall)?;
+        let task_group = self.firewall(&self.out.replica_firewall, StepId::ReplicaFirewall)?;
+        let d = &self.plan.desired;
+        let traffic = TrafficSource {
+            backend_id: tg.map(|tg| tg.id.clone()),
+            firewall_id: lb_group.map(str::to_string),
+            container_port: d.spec.app.port,
+        };
+        let observed = self.plan.observed.service.as_ref();
+        let count = observed.map(|s| s.desired_count);
+        let mut desired = d.service(&cluster, &revision_id, traffic, task_group, count, template);
+        desired.restart_rollout = observed.and_then(diff::restart_reason).is_some();
+        let diff = diff::service(&desired, observed);
+        let service =
+            self.converge(step, r, &diff, observed, || self.providers.cluster.ensure_service(&desired)).await?;
+        keep(&self.out.service, service);
+        Ok(detail(&diff))
+    }
+
+    pub(super) async fn service_stable(&self, r: &str) -> Result<String> {
+        let step = StepId::ServiceStable;
+        let service = need(&self.out.service, step, "service")?;
+        let cluster = &self.cluster_of_service(step)?;
+        let tg = self.backend_of_service(step)?;
+        let unchanged = self.plan.change(step).is_some_and(|c| c.action == Action::NoChange);
+        if unchanged {
+            return Ok("stable".into());
+        }
+        if !self.runner.options.wait {
+            let pruned = self.prune_releases(service).await?;
+            return Ok(format!("not waiting (--no-wait){pruned}"));
+        }
+        let owner = &self.plan.desired.owner;
+        let timeout = self.runner.options.timeouts.service_stable;
+        let woken = |within| self.providers.cluster.service_changed(service, within);
+        let warnings = self
+            .runner
+            .wait_woken(
+                step,
+                r,
+                timeout,
+                || async {
+                    let now = self
+                        .runner
+                        .call(step, r, || self.providers.cluster.find_service(owner, cluster, &service.name))
+                        .await?;
+                    let Some(now) = now else { return Ok(Poll::Pending("service not visible yet".into())) };
+                    let counts =
+                        format!("{}/{} running, {} pending", now.running_count, now.desired_count, now.pending_count);
+                    match now.rollout {
+                        // Finished on another revision: the new one's rollout failed and was rolled back.
+                        Rollout::Completed if now.revision_id != service.revision_id => Err(Error::RolloutFailed {
+                            reason: format!(
+                                "the rollout of {} did not finish: the service went back to {} (rolled back after \
+                                 its replicas failed; `scaling logs` shows why){}",
+                                service.revision_id,
+                                now.revision_id,
+                                self.target_summary(step, r, tg).await
+                            ),
+                        }),
+                        Rollout::Completed if now.running_count == now.desired_count => Ok(Poll::Ready(now.warnings)),
+                        Rollout::Failed(reason) => Err(Error::RolloutFailed {
+                            reason: format!("{reason} ({counts}){}", self.target_summary(step, r, tg).await),
+                        }),
+                        _ => Ok(Poll::Pending(format!("{counts}{}", self.target_summary(step, r, tg).await))),
+                    }
+                },
+                woken,
+            )
+            .await?;
+        let pruned = self.prune_releases(service).await?;
+        Ok(match warnings.is_empty() {
+            true => format!("stable{pruned}"),
+            false => format!("stable{pruned}; warning: {}", warnings.join("; warning: ")),
+        })
+    }
+
+    /// `; targets: 1 healthy, 1 unhealthy (Health checks failed with these codes: [502])`, or empty.
+    async fn target_summary(&self, step: StepId, r: &str, tg: Option<&BackendInfo>) -> String {
+        let Some(tg) = tg else { return String::new() };
+        let Ok(targets) = self.runner.call(step, r, || self.providers.load_balancer.target_health(tg)).await else {
+            return String::new();
+        };
+        if targets.is_empty() {
+            return String::new();
+        }
+        let count = |state| targets.iter().filter(|t| t.state == state).count();
+        let reasons: Vec<&str> = targets.iter().filter_map(|t| t.reason.as_deref()).collect();
+        let mut text = format!(
+            "; targets: {} healthy, {} unhealthy, {} starting",
+            count(TargetState::Healthy),
+            count(TargetState::Unhealthy),
+            count(TargetState::Initial)
+        );
+        if let Some(reason) = reasons.first() {
+            text.push_str(&format!(" ({reason})"));
+        }
+        text
+    }
+}
