@@ -434,6 +434,11 @@ impl Dns for AwsProvider {
 
     /// An alias A record to a load balancer of this account (apex included, no TTL, following its
     /// addresses); for any other endpoint, the CNAME or A/AAAA records every DNS provider writes.
+    /// Alias A records lead any name, the apex included, to an ALB.
+    fn aliases_apex_to_host_names(&self) -> bool {
+        true
+    }
+
     async fn pointer_records(
         &self,
         owner: &Owner,

@@ -77,7 +77,10 @@ pub const LOCAL_CAPABILITIES: Capabilities = Capabilities::CLOUD
 /// What one public server is with [`PublicSettings`](crate::PublicSettings): the same machine, its
 /// names published as records in the domain's zone and its certificate validated by records there.
 pub fn public_capabilities() -> Capabilities {
-    LOCAL_CAPABILITIES.with_dns_records().with_published_records()
+    LOCAL_CAPABILITIES
+        .with_dns_records()
+        .with_published_records()
+        .with_endpoint(scaling_core::providers::EndpointShape::Addresses)
 }
 
 impl Capable for LocalCloud {

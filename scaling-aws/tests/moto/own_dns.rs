@@ -66,3 +66,21 @@ async fn the_zone_on_your_own_dns_server_beside_aws_compute() {
     let owned = orchestrator.plan_destroy(&spec(), &EVERYTHING).await.unwrap().owned_resources();
     assert_eq!(owned, Vec::<String>::new(), "{owned:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apex_on_your_own_dns_server_behind_an_alb_is_refused_before_any_write() {
+    let Some(url) = moto_url() else { return };
+    let Some(server) = bind::start_bind() else { return };
+    let (aws, log, _, _) = provider(&url).await;
+    let dns = Arc::new(DnsUpdate::new(&bind::settings(&server, bind::SECRET)).expect("settings"));
+    let orchestrator = orchestrator_of(Providers { dns: dns.clone(), ..Providers::from_cloud(aws.clone()) });
+    let zone = dns.find_zone("example.test").await.unwrap().expect("the zone");
+    let before = dns.list_records(&zone).await.unwrap();
+
+    let apex = Spec::new("dashmath", 8050, ImageSpec::prebuilt(image(1))).with_domain("example.test");
+    let refused = orchestrator.deploy(&apex, None, &RecordedEvents::new()).await.unwrap_err();
+    let text = refused.to_string();
+    assert!(text.contains("domain.name") && text.contains("app.example.test"), "{text}");
+    assert_eq!(log.mutating(), Vec::<String>::new(), "nothing made on AWS");
+    assert_eq!(dns.list_records(&zone).await.unwrap(), before, "nothing written in the zone");
+}

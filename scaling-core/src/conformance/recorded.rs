@@ -176,7 +176,11 @@ recorded!(Dns, dns {
     read delegation(zone: &ZoneInfo) -> ProviderResult<Delegation>;
     read pointer_records(owner: &Owner, zone: &ZoneInfo, names: &[String], endpoint: &Endpoint)
         -> ProviderResult<Vec<DnsRecord>>;
-});
+}
+    fn aliases_apex_to_host_names(&self) -> bool {
+        self.inner.dns.aliases_apex_to_host_names()
+    }
+);
 
 recorded!(Certificate, certificate {
     read find_certificates(owner: &Owner, domains: &[String]) -> ProviderResult<Vec<CertificateInfo>>;

@@ -116,6 +116,10 @@ impl Dns for InMemoryCloud {
         .await
     }
 
+    fn aliases_apex_to_host_names(&self) -> bool {
+        true
+    }
+
     /// Its own load balancers get alias records, as Route 53 gives an ALB; other endpoints get the
     /// records every DNS provider can write. Pure: no call is made or logged.
     async fn pointer_records(

@@ -190,6 +190,8 @@ impl Orchestrator {
         // A deploy would need these names and secrets: refused here, before any write.
         plan::refuse_foreign_records(&plan.desired, &plan.observed)?;
         let mut problems = plan::beyond_the_graph(&plan.desired);
+        let aliases = self.providers.dns.aliases_apex_to_host_names();
+        problems.extend(plan::apex_behind_a_host_name(&plan.desired, &plan.observed, aliases));
         problems.extend(plan.observed.secret_problems.iter().cloned());
         if !problems.is_empty() {
             return Err(Error::InvalidSpec(crate::SpecErrors::new(problems)));

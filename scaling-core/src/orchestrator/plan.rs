@@ -10,8 +10,8 @@ use super::graph::critical_path;
 use super::observe::Observed;
 use super::StepId;
 use crate::providers::{
-    CertificateInfo, CertificateStatus, ClusterInfo, DnsRecord, ListenerAction, ListenerInfo, LoadBalancerStatus,
-    Protocol, RecordKind, Rollout, TrafficSource,
+    CertificateInfo, CertificateStatus, ClusterInfo, DnsRecord, EndpointShape, ListenerAction, ListenerInfo,
+    LoadBalancerStatus, Protocol, RecordKind, Rollout, TrafficSource,
 };
 
 /// The placeholder for an id that does not exist yet.
@@ -192,6 +192,38 @@ pub(crate) fn beyond_the_graph(d: &Desired) -> Vec<crate::Problem> {
         ));
     }
     problems
+}
+
+/// An apex domain that the DNS cannot lead to the load balancer: its endpoint is a host name, the
+/// domain is its zone's apex, and the DNS has no alias records (a CNAME cannot sit at an apex).
+/// Refused before any write.
+pub(crate) fn apex_behind_a_host_name(d: &Desired, o: &Observed, dns_aliases_apex: bool) -> Option<crate::Problem> {
+    let domain = d.spec.domain.as_ref()?;
+    let lone = |n: &str| n.trim_end_matches('.').to_ascii_lowercase();
+    // Without a zone yet, the one a deploy creates is named after the domain.
+    let zone = o.zone.as_ref().map_or_else(|| lone(&domain.name), |z| lone(&z.name));
+    // The load balancer's endpoint as it is where it exists, else as the provider declares it.
+    let shape = match &o.load_balancer {
+        Some(lb) if lb.endpoint.hostname.is_some() && lb.endpoint.addresses.is_empty() => EndpointShape::HostName,
+        Some(_) => EndpointShape::Addresses,
+        None => d.capabilities.endpoint,
+    };
+    let wanted = d.capabilities.has_step(StepId::DnsRecords);
+    let stuck = shape == EndpointShape::HostName && !dns_aliases_apex;
+    (wanted && stuck && zone == lone(&domain.name)).then(|| {
+        crate::Problem::new(
+            "domain.name",
+            format!(
+                "{} is the apex of its zone, and the load balancer is known by a host name, which this DNS cannot \
+                 lead an apex to (a CNAME cannot sit at the apex; only alias records can)",
+                domain.name
+            ),
+            format!(
+                "use a name below the apex (app.{}), or keep the zone on a DNS with alias records (Route 53)",
+                domain.name
+            ),
+        )
+    })
 }
 
 /// Validation records of `certificate`, marked as owned by the app.

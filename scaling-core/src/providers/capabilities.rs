@@ -45,6 +45,19 @@ pub enum BalancerSource {
     Symbolic,
 }
 
+/// What the load balancer's [`Endpoint`](super::Endpoint) is, known before it exists: the DNS
+/// records it needs follow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EndpointShape {
+    /// A host name (an ALB): a CNAME below a zone's apex, and at the apex only through an alias
+    /// record ([`Dns::aliases_apex_to_host_names`](super::Dns::aliases_apex_to_host_names)).
+    HostName,
+    /// Addresses (a Gateway's IP, a server's own): A/AAAA records anywhere.
+    Addresses,
+}
+
 /// What the providers of one deployment are: the [`StepGraph`] of a deploy and how its steps behave.
 /// [`Capabilities::CLOUD`] is the seed's recipe (every step); a provider of another shape declares its
 /// own graph with [`Capabilities::new`].
@@ -59,6 +72,8 @@ pub struct Capabilities {
     pub balancer_source: BalancerSource,
     /// The words its steps are shown in.
     pub vocabulary: Vocabulary,
+    /// What the load balancer's endpoint is.
+    pub endpoint: EndpointShape,
     /// What the provider calls the resource of a step, where it has a name of its own (AWS: a
     /// firewall is a `security group`, a backend pool a `target group`, a revision a `task
     /// definition`; Cloud Run: the load balancer a `domain mapping`); every other step keeps its
@@ -85,6 +100,7 @@ impl Capabilities {
             certificate_validation: CertificateValidation::SelfManaged,
             balancer_source: BalancerSource::Symbolic,
             vocabulary: Vocabulary::Cloud,
+            endpoint: EndpointShape::HostName,
             nouns: &[],
             naming: Naming::PLAIN,
         }
@@ -108,6 +124,11 @@ impl Capabilities {
     /// The same, with another graph.
     pub const fn with_graph(self, graph: StepGraph) -> Self {
         Self { graph, ..self }
+    }
+
+    /// The same, with a load balancer whose endpoint is `shape`.
+    pub const fn with_endpoint(self, shape: EndpointShape) -> Self {
+        Self { endpoint: shape, ..self }
     }
 
     /// The same, with the replicas' firewall admitting the load balancer as `source` says.

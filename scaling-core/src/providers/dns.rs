@@ -195,6 +195,12 @@ pub trait Dns: Send + Sync {
     async fn delete_records(&self, owner: &Owner, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()>;
     /// Whether the public DNS delegates the zone's domain to its name servers.
     async fn delegation(&self, zone: &ZoneInfo) -> ProviderResult<Delegation>;
+    /// True when the provider can lead a zone's apex to a host name (Route 53's alias records); false
+    /// for DNS that has only the standard types, where a CNAME cannot sit at the apex. An apex domain
+    /// behind a host-name endpoint is refused by `plan` then, before any write. Makes no call.
+    fn aliases_apex_to_host_names(&self) -> bool {
+        false
+    }
     /// The records this provider writes to make each of `names` (in `zone`) lead to `endpoint`, owned
     /// by `owner`: it picks alias, CNAME or A/AAAA records. Makes no change; the default is
     /// [`pointer_records`], for providers without alias records.

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use autoscaling::{Autoscaler, AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingTarget};
-pub use capabilities::{BalancerSource, Capabilities, Capable, CertificateValidation, Vocabulary};
+pub use capabilities::{BalancerSource, Capabilities, Capable, CertificateValidation, EndpointShape, Vocabulary};
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, KeyMaterial};
 pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,

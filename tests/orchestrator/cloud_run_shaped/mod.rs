@@ -59,6 +59,7 @@ pub const GRAPH: StepGraph = StepGraph::EMPTY
 /// What it is: [`GRAPH`], certificates issued once the names lead to the mapping, Cloud Run's nouns.
 pub const CAPABILITIES: Capabilities = Capabilities::new(GRAPH)
     .with_certificates_after_binding()
+    .with_endpoint(scaling_core::providers::EndpointShape::Addresses)
     .with_nouns(&[(StepId::LoadBalancer, "domain mapping"), (StepId::Service, "Cloud Run service")]);
 
 /// The addresses a domain mapping answers on (documentation ranges: data, never dialled).
