@@ -59,6 +59,7 @@ async fn a_deploy_plans_only_its_steps_and_runs_in_its_order() {
     let rows: Vec<(StepId, &str)> = plan.changes.iter().map(|c| (c.step, c.resource.as_str())).collect();
     assert!(rows.iter().all(|(step, _)| GRAPH.has(*step)), "a row of a step it lacks: {rows:#?}");
     assert!(rows.contains(&(StepId::LoadBalancer, "domain mapping dashmath")), "its own words: {rows:#?}");
+    assert!(rows.contains(&(StepId::Service, "Cloud Run service dashmath")), "its own words: {rows:#?}");
 
     let events = RecordedEvents::new();
     let report = orchestrator.deploy(&spec, None, &events).await.unwrap();

@@ -127,7 +127,7 @@ impl Destroy<'_> {
         if let Some(service) = &o.service {
             out.push((
                 StepId::Service,
-                format!("service {}", service.name),
+                format!("{} {}", noun(StepId::Service), service.name),
                 Box::new(move || p.cluster.delete_service(owner, service)),
             ));
         }
@@ -186,7 +186,7 @@ impl Destroy<'_> {
         if let Some(cluster) = &o.cluster {
             out.push((
                 StepId::Cluster,
-                format!("cluster {}", cluster.name),
+                format!("{} {}", noun(StepId::Cluster), cluster.name),
                 Box::new(move || p.cluster.delete_cluster(owner, cluster)),
             ));
         }

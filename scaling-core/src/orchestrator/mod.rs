@@ -366,7 +366,7 @@ impl Orchestrator {
             ))));
         }
         let runner = runner::Runner::new(&self.options, progress);
-        let label = format!("service {}", names.service);
+        let label = format!("{} {}", self.providers.capabilities.noun(StepId::Service), names.service);
         runner.emit(StepId::Service, &label, EventKind::Started { action: Action::Update });
         let scaled = runner
             .call(StepId::Service, &label, || self.providers.cluster.scale_service(&owner, &service, count))

@@ -72,14 +72,14 @@ impl Plan {
         let noun = |step| self.desired.capabilities.noun(step);
         let mut out: Vec<String> =
             named("autoscaling of service", o.autoscaling.as_ref().map(|a| a.service.as_str())).into_iter().collect();
-        out.extend(named("service", o.service.as_ref().map(|s| s.name.as_str())));
+        out.extend(named(noun(StepId::Service), o.service.as_ref().map(|s| s.name.as_str())));
         out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.protocol, l.port)));
         out.extend(
             [
                 named(noun(StepId::LoadBalancer), o.load_balancer.as_ref().map(|l| l.name.as_str())),
                 named(noun(StepId::Backend), o.backend.as_ref().map(|t| t.spec.name.as_str())),
                 named(noun(StepId::Revision), o.revision.as_ref().map(|t| t.spec.family.as_str())),
-                named("cluster", o.cluster.as_ref().map(|c| c.name.as_str())),
+                named(noun(StepId::Cluster), o.cluster.as_ref().map(|c| c.name.as_str())),
                 named(noun(StepId::ReplicaFirewall), o.replica_firewall.as_ref().map(|g| g.name.as_str())),
                 named(noun(StepId::LoadBalancerFirewall), o.load_balancer_firewall.as_ref().map(|g| g.name.as_str())),
             ]
@@ -404,7 +404,7 @@ fn cluster(p: &mut Planner) {
     let names = &d.names;
     let cluster = o.cluster.as_ref();
     let cluster_diff = if cluster.is_some() { Diff::same() } else { Diff::create() };
-    p.add(StepId::Cluster, format!("cluster {}", names.cluster), cluster_diff);
+    p.add(StepId::Cluster, format!("{} {}", d.capabilities.noun(StepId::Cluster), names.cluster), cluster_diff);
     for (label, diff) in super::support::rows(o) {
         p.add(StepId::SupportResources, label, diff);
     }
@@ -448,7 +448,7 @@ fn cluster(p: &mut Planner) {
     }
     let stable =
         service_diff.action == Action::NoChange && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
-    let label = format!("service {}", names.service);
+    let label = format!("{} {}", d.capabilities.noun(StepId::Service), names.service);
     p.add(StepId::Service, &label, service_diff);
     p.wait(
         StepId::ServiceStable,
