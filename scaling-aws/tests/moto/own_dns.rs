@@ -8,10 +8,10 @@ mod bind;
 use std::sync::Arc;
 
 use scaling_core::providers::{Dns, RecordKind, RecordValue};
-use scaling_core::{ImageSpec, Providers, RecordedEvents, Spec};
+use scaling_core::{ImageSpec, Orchestrator, Providers, RecordedEvents, Spec};
 use scaling_dns_update::DnsUpdate;
 
-use crate::support::{moto_url, provider, sdk};
+use crate::support::{moto_url, provider, sdk, CallLog};
 use crate::{image, orchestrator_of, EVERYTHING};
 
 /// The seed's app on a name inside BIND's `example.test`: below the apex, so a CNAME can lead it to
@@ -22,13 +22,29 @@ fn spec() -> Spec {
         .with_desired_count(3)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_zone_on_your_own_dns_server_beside_aws_compute() {
-    let Some(url) = moto_url() else { return };
-    let Some(server) = bind::start_bind() else { return };
+/// AWS on the emulator with the RFC 2136 provider on a fresh BIND as its DNS; `None` (outside CI)
+/// without the emulator or bind9.
+struct OwnDns {
+    url: String,
+    account: String,
+    log: CallLog,
+    dns: Arc<DnsUpdate>,
+    orchestrator: Orchestrator,
+    _server: bind::Bind,
+}
+
+async fn own_dns() -> Option<OwnDns> {
+    let url = moto_url()?;
+    let server = bind::start_bind()?;
     let (aws, log, _, account) = provider(&url).await;
     let dns = Arc::new(DnsUpdate::new(&bind::settings(&server, bind::SECRET)).expect("settings"));
-    let orchestrator = orchestrator_of(Providers { dns: dns.clone(), ..Providers::from_cloud(aws.clone()) });
+    let orchestrator = orchestrator_of(Providers { dns: dns.clone(), ..Providers::from_cloud(aws) });
+    Some(OwnDns { url, account, log, dns, orchestrator, _server: server })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_zone_on_your_own_dns_server_beside_aws_compute() {
+    let Some(OwnDns { url, account, log, dns, orchestrator, _server }) = own_dns().await else { return };
 
     let report = orchestrator.deploy(&spec(), None, &RecordedEvents::new()).await.unwrap();
     assert_eq!(report.urls, ["https://dashmath.example.test", "https://www.dashmath.example.test"]);
@@ -69,11 +85,7 @@ async fn the_zone_on_your_own_dns_server_beside_aws_compute() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apex_on_your_own_dns_server_behind_an_alb_is_refused_before_any_write() {
-    let Some(url) = moto_url() else { return };
-    let Some(server) = bind::start_bind() else { return };
-    let (aws, log, _, _) = provider(&url).await;
-    let dns = Arc::new(DnsUpdate::new(&bind::settings(&server, bind::SECRET)).expect("settings"));
-    let orchestrator = orchestrator_of(Providers { dns: dns.clone(), ..Providers::from_cloud(aws.clone()) });
+    let Some(OwnDns { log, dns, orchestrator, _server, .. }) = own_dns().await else { return };
     let zone = dns.find_zone("example.test").await.unwrap().expect("the zone");
     let before = dns.list_records(&zone).await.unwrap();
 

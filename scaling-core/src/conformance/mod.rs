@@ -88,14 +88,8 @@ impl Subject {
         Probe::of(&self.capabilities())
     }
 
-    /// The cluster the service runs in: the deployed one, or the implicit one of a provider
-    /// without a cluster step.
     async fn service_cluster(&self) -> ClusterInfo {
-        let (p, owner, names) = (self.providers(), self.owner(), self.names());
-        if !self.has(StepId::Cluster) {
-            return ClusterInfo::implicit(&names.cluster);
-        }
-        p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster").expect("deployed")
+        deployed_cluster(&self.providers(), &self.owner(), &self.names()).await
     }
 
     async fn deploy(&self) {
@@ -241,6 +235,15 @@ pub async fn foreign_resource_with_the_apps_name_is_refused_and_untouched(subjec
     assert_eq!(subject.recorded.writes(), Vec::<&str>::new(), "a deploy refused at plan time wrote");
     probe.delete(&p, &foreigner, &theirs).await.expect("the foreigner cleans up");
     assert_eq!(subject.owned().await, Vec::<String>::new(), "a refused deploy left what it made behind");
+}
+
+/// The cluster the deployed service runs in: the provider's, or the implicit one of a provider
+/// without a cluster step.
+async fn deployed_cluster(p: &Providers, owner: &Owner, names: &ResourceNames) -> ClusterInfo {
+    if !p.capabilities.has_step(StepId::Cluster) {
+        return ClusterInfo::implicit(&names.cluster);
+    }
+    p.cluster.find_cluster(owner, &names.cluster).await.expect("find_cluster").expect("deployed")
 }
 
 fn has_kind(error: &Error, kind: ErrorKind) -> bool {

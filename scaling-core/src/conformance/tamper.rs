@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Drift, Tamper};
-use crate::providers::{ClusterInfo, DesiredBackend, DesiredFirewall, IngressRule, Owner, RecordKind, TrafficFrom};
+use crate::providers::{DesiredBackend, DesiredFirewall, IngressRule, Owner, RecordKind, TrafficFrom};
 use crate::{Orchestrator, Providers, ResourceNames, Silent, Spec, StepId};
 
 /// Tampering through the provider's own trait methods, behind the orchestrator's back: right for
@@ -18,12 +18,7 @@ impl Tamper for ThroughTheProvider {
             (Owner::new(&spec.app.name), p.capabilities.names(&spec.app.name), |step| p.capabilities.has_step(step));
         match drift {
             Drift::ReplicaCount => {
-                let cluster = match has(StepId::Cluster) {
-                    true => {
-                        p.cluster.find_cluster(&owner, &names.cluster).await.expect("find_cluster").expect("deployed")
-                    }
-                    false => ClusterInfo::implicit(&names.cluster),
-                };
+                let cluster = super::deployed_cluster(p, &owner, &names).await;
                 let service = p.cluster.find_service(&owner, &cluster, &names.service).await.expect("find_service");
                 p.cluster.scale_service(&owner, &service.expect("deployed"), 1).await.expect("scale_service");
             }

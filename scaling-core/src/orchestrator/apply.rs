@@ -498,10 +498,8 @@ impl<'a> Apply<'a> {
 
     async fn revision(&self, r: &str) -> Result<String> {
         let d = &self.plan.desired;
-        let desired = d.revision(&self.image_reference()?);
         let observed = self.plan.observed.revision.as_ref();
-        let matches = observed.is_some_and(|t| d.image.matches(&t.spec.image));
-        let diff = diff::revision(&desired, matches, observed);
+        let (desired, diff) = d.revision_against(&self.image_reference()?, observed);
         let def = self
             .converge(StepId::Revision, r, &diff, observed, || self.providers.cluster.register_revision(&desired))
             .await?;

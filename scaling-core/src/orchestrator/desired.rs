@@ -2,8 +2,9 @@
 
 use sha2::{Digest, Sha256};
 
+use super::diff::Diff;
 use crate::names::ResourceNames;
-use crate::providers::{BackendSpec, Capabilities, ClusterInfo, RevisionSpec, TrafficSource};
+use crate::providers::{BackendSpec, Capabilities, ClusterInfo, RevisionInfo, RevisionSpec, TrafficSource};
 use crate::providers::{
     DesiredAutoscaling, DesiredBackend, DesiredCertificate, DesiredCluster, DesiredFirewall, DesiredListener,
     DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService, IngressRule, ListenerAction, Owner,
@@ -205,6 +206,15 @@ impl Desired {
             health_check: self.spec.health_check.clone(),
             tags: self.tags.clone(),
         }
+    }
+
+    /// The revision the spec wants with `image`, and how `observed` (the newest registered, or the one
+    /// the service runs) differs from it.
+    pub fn revision_against(&self, image: &str, observed: Option<&RevisionInfo>) -> (DesiredRevision, Diff) {
+        let wanted = self.revision(image);
+        let image_matches = observed.is_some_and(|r| self.image.matches(&r.spec.image));
+        let diff = super::diff::revision(&wanted, image_matches, observed);
+        (wanted, diff)
     }
 
     /// The spec's host names, sorted (none without a domain).

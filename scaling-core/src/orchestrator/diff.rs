@@ -242,8 +242,9 @@ pub(crate) fn records(desired: &[DnsRecord], observed: &[DnsRecord]) -> Diff {
 }
 
 pub(crate) fn revision(desired: &DesiredRevision, image_matches: bool, observed: Option<&RevisionInfo>) -> Diff {
-    let Some(o) = observed else { return Diff::create() };
-    let (o, desired, health_check) = (&o.spec, &desired.spec, (&o.health_check, &desired.health_check));
+    let Some(found) = observed else { return Diff::create() };
+    let (o, wanted) = (&found.spec, desired);
+    let desired = &wanted.spec;
     let mut changes = Changes::default();
     if !image_matches {
         changes.0.push(format!("image: {} → {}", o.image, desired.image));
@@ -257,11 +258,11 @@ pub(crate) fn revision(desired: &DesiredRevision, image_matches: bool, observed:
         .changed("environment variables", env_changes(&o.env, &desired.env))
         .changed("secrets", env_changes(&o.secrets, &desired.secrets));
     // Compared only where the provider registers the probe with the revision.
-    let changes = match health_check {
-        (Some(found), wanted) => changes.health_check(found, wanted),
-        (None, _) => changes,
+    let changes = match &found.health_check {
+        Some(probe) => changes.health_check(probe, &wanted.health_check),
+        None => changes,
     };
-    changes.drift(&observed.map(|r| r.drift.clone()).unwrap_or_default()).done()
+    changes.drift(&found.drift).done()
 }
 
 pub(crate) fn autoscaling(desired: Option<&DesiredAutoscaling>, observed: Option<&AutoscalingInfo>) -> Diff {

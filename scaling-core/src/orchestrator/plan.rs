@@ -10,8 +10,8 @@ use super::graph::critical_path;
 use super::observe::Observed;
 use super::StepId;
 use crate::providers::{
-    CertificateInfo, CertificateStatus, ClusterInfo, DnsRecord, EndpointShape, ListenerAction, ListenerInfo,
-    LoadBalancerStatus, Protocol, RecordKind, Rollout, TrafficSource,
+    canonical_name, CertificateInfo, CertificateStatus, ClusterInfo, DnsRecord, EndpointShape, ListenerAction,
+    ListenerInfo, LoadBalancerStatus, Protocol, RecordKind, Rollout, TrafficSource,
 };
 
 /// The placeholder for an id that does not exist yet.
@@ -199,9 +199,8 @@ pub(crate) fn beyond_the_graph(d: &Desired) -> Vec<crate::Problem> {
 /// Refused before any write.
 pub(crate) fn apex_behind_a_host_name(d: &Desired, o: &Observed, dns_aliases_apex: bool) -> Option<crate::Problem> {
     let domain = d.spec.domain.as_ref()?;
-    let lone = |n: &str| n.trim_end_matches('.').to_ascii_lowercase();
     // Without a zone yet, the one a deploy creates is named after the domain.
-    let zone = o.zone.as_ref().map_or_else(|| lone(&domain.name), |z| lone(&z.name));
+    let zone = canonical_name(o.zone.as_ref().map_or(&domain.name, |z| &z.name));
     // The load balancer's endpoint as it is where it exists, else as the provider declares it.
     let shape = match &o.load_balancer {
         Some(lb) if lb.endpoint.hostname.is_some() && lb.endpoint.addresses.is_empty() => EndpointShape::HostName,
@@ -210,7 +209,7 @@ pub(crate) fn apex_behind_a_host_name(d: &Desired, o: &Observed, dns_aliases_ape
     };
     let wanted = d.capabilities.has_step(StepId::DnsRecords);
     let stuck = shape == EndpointShape::HostName && !dns_aliases_apex;
-    (wanted && stuck && zone == lone(&domain.name)).then(|| {
+    (wanted && stuck && zone == canonical_name(&domain.name)).then(|| {
         crate::Problem::new(
             "domain.name",
             format!(
@@ -423,9 +422,7 @@ fn cluster(p: &mut Planner) {
         (ImageSource::Prebuilt(r), _) => r.to_string(),
     };
     let task_def = o.revision.as_ref();
-    let image_matches = task_def.is_some_and(|t| d.image.matches(&t.spec.image));
-    let revision = d.revision(&image);
-    let td_diff = diff::revision(&revision, image_matches, task_def);
+    let (revision, td_diff) = d.revision_against(&image, task_def);
     let td_id = if td_diff.action == Action::NoChange { id(task_def, |t| &t.id) } else { NEW_REVISION.into() };
     // Without a revision step, the service rolls out the revision itself: its row says why.
     let through_service = (!has(StepId::Revision)).then(|| (revision, td_diff.clone()));

@@ -131,14 +131,17 @@ pub struct DnsRecord {
     pub owner: Option<String>,
 }
 
+/// A DNS name as DNS compares it: without case or a trailing dot (`Example.com.` is `example.com`).
+pub fn canonical_name(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
 impl DnsRecord {
     /// True when `other` is the same record as DNS sees it: names compared without case or a
     /// trailing dot (`acm-validations.aws.` and `acm-validations.aws` are one name, whichever form a
     /// provider reads back), the same kind, owner, TTL and values; text values compared exactly.
     pub fn same_as(&self, other: &DnsRecord) -> bool {
-        fn name(n: &str) -> String {
-            n.trim_end_matches('.').to_ascii_lowercase()
-        }
+        let name = canonical_name;
         let values_are_names = matches!(self.kind, RecordKind::Cname);
         let value = |v: &String| if values_are_names { name(v) } else { v.clone() };
         let same_value = match (&self.value, &other.value) {

@@ -36,7 +36,7 @@ pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,
     RevisionSpec, Rollout, ServiceInfo, SupportResource, TrafficSource,
 };
-pub use dns::{pointer_records, Alias, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
+pub use dns::{canonical_name, pointer_records, Alias, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
 pub use endpoint::Endpoint;
 pub use load_balancer::{
     BackendInfo, BackendSpec, ConnectionUse, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction,

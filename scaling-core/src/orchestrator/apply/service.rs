@@ -32,10 +32,9 @@ impl Apply<'_> {
         if d.capabilities.has_step(StepId::Revision) {
             return Ok((need(&self.out.revision, step, "revision")?.id.clone(), None));
         }
-        let template = d.revision(&self.image_reference()?);
         let observed = self.plan.observed.revision.as_ref();
-        let matches = observed.is_some_and(|t| d.image.matches(&t.spec.image));
-        let id = match (observed, diff::revision(&template, matches, observed).action) {
+        let (template, revision_diff) = d.revision_against(&self.image_reference()?, observed);
+        let id = match (observed, revision_diff.action) {
             (Some(revision), Action::NoChange) => revision.id.clone(),
             _ => crate::orchestrator::plan::NEW_REVISION.to_string(),
         };
