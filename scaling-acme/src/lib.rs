@@ -1,7 +1,8 @@
 //! [`Certificate`](scaling_core::Certificate) over ACME (RFC 8555): a publicly trusted certificate
 //! for the app's names from Let's Encrypt (or its staging directory, or any ACME server), validated by
 //! DNS-01 — the `_acme-challenge` TXT records go through the [`Dns`](scaling_core::Dns) provider, as
-//! ACM's validation CNAMEs do.
+//! ACM's validation CNAMEs do — or by HTTP-01, answered by the load balancer on port 80 through
+//! [`Certificate::http_challenge`](scaling_core::Certificate::http_challenge).
 //!
 //! The account key and every certificate's private key stay in the state folder, mode 0600, and are
 //! never printed. Each step is saved before the next call, so a run killed at any point resumes the
@@ -15,6 +16,7 @@
 //!     contact: "ops@example.com".into(),
 //!     state_dir: "/var/lib/scaling/acme".into(),
 //!     directory_root: None,
+//!     challenge: scaling_acme::ChallengeKind::Dns01,
 //! };
 //! let acme = Acme::new(settings)?;
 //! # let _ = acme; Ok(()) }
@@ -28,4 +30,4 @@ mod settings;
 mod store;
 
 pub use provider::Acme;
-pub use settings::AcmeSettings;
+pub use settings::{AcmeSettings, ChallengeKind};

@@ -1,5 +1,6 @@
 //! The ACME conversation: the account (made once, then restored from the state folder), an order
-//! whose DNS-01 challenges become TXT records, and each later look at the order moving it on: ready
+//! whose DNS-01 challenges become TXT records or whose HTTP-01 answers are kept for the load
+//! balancer, and each later look at the order moving it on: ready
 //! the challenges once the records are published, finalize with a fresh key, fetch the chain.
 
 use instant_acme::{
@@ -9,7 +10,7 @@ use instant_acme::{
 use scaling_core::providers::{DnsRecord, RecordKind, RecordValue};
 use scaling_core::{ErrorKind, ProviderError};
 
-use crate::settings::AcmeSettings;
+use crate::settings::{AcmeSettings, ChallengeKind};
 use crate::store::Store;
 
 /// An ACME error as a provider error: a rate limit names the limit and the staging directory, a
@@ -83,13 +84,26 @@ pub(crate) async fn account(settings: &AcmeSettings, store: &Store) -> Result<Ac
     Ok(account)
 }
 
-/// A new order for `names`: its URL and the TXT records that answer its DNS-01 challenges.
-pub(crate) async fn start(account: &Account, names: &[String]) -> Result<(String, Vec<DnsRecord>), ProviderError> {
+/// A new order: its URL, the TXT records that answer its DNS-01 challenges, and the tokens of its
+/// HTTP-01 challenges (whose answers are kept in the store for the load balancer).
+pub(crate) struct Started {
+    pub url: String,
+    pub records: Vec<DnsRecord>,
+    pub tokens: Vec<String>,
+}
+
+/// A new order for `names`, validated by `kind` challenges.
+pub(crate) async fn start(
+    account: &Account,
+    store: &Store,
+    names: &[String],
+    kind: ChallengeKind,
+) -> Result<Started, ProviderError> {
     let resource = names.first().map(String::as_str).unwrap_or_default();
     let fail = |e| error("new-order", resource, e);
     let identifiers: Vec<Identifier> = names.iter().cloned().map(Identifier::Dns).collect();
     let mut order = account.new_order(&NewOrder::new(&identifiers)).await.map_err(fail)?;
-    let mut records = Vec::new();
+    let (mut records, mut tokens) = (Vec::new(), Vec::new());
     let mut authorizations = order.authorizations();
     while let Some(authorization) = authorizations.next().await {
         let mut authorization = authorization.map_err(fail)?;
@@ -97,20 +111,47 @@ pub(crate) async fn start(account: &Account, names: &[String]) -> Result<(String
             continue;
         }
         let name = authorization.identifier().to_string();
-        let challenge = authorization.challenge(ChallengeType::Dns01).ok_or_else(|| {
-            ProviderError::new("new-order", &name, ErrorKind::Unsupported, "the authority offers no DNS-01 challenge")
+        let challenge = authorization.challenge(challenge_type(kind)).ok_or_else(|| {
+            ProviderError::new(
+                "new-order",
+                &name,
+                ErrorKind::Unsupported,
+                format!("the authority offers no {} challenge for it: choose the other `challenge`", label(kind)),
+            )
         })?;
-        let value = challenge.key_authorization().dns_value();
-        records.push(DnsRecord {
-            name: format!("_acme-challenge.{}", name.trim_start_matches("*.")),
-            kind: RecordKind::Txt,
-            value: RecordValue::Values { values: vec![format!("\"{value}\"")], ttl: 60 },
-            owner: None,
-        });
+        let key_authorization = challenge.key_authorization();
+        match kind {
+            ChallengeKind::Dns01 => records.push(DnsRecord {
+                name: format!("_acme-challenge.{}", name.trim_start_matches("*.")),
+                kind: RecordKind::Txt,
+                value: RecordValue::Values { values: vec![format!("\"{}\"", key_authorization.dns_value())], ttl: 60 },
+                owner: None,
+            }),
+            ChallengeKind::Http01 => {
+                store
+                    .save_challenge(&challenge.token, key_authorization.as_str())
+                    .map_err(|e| io("new-order", &name, e))?;
+                tokens.push(challenge.token.clone());
+            }
+        }
     }
     records.sort();
     records.dedup();
-    Ok((order.url().to_string(), records))
+    Ok(Started { url: order.url().to_string(), records, tokens })
+}
+
+fn challenge_type(kind: ChallengeKind) -> ChallengeType {
+    match kind {
+        ChallengeKind::Dns01 => ChallengeType::Dns01,
+        ChallengeKind::Http01 => ChallengeType::Http01,
+    }
+}
+
+fn label(kind: ChallengeKind) -> &'static str {
+    match kind {
+        ChallengeKind::Dns01 => "DNS-01",
+        ChallengeKind::Http01 => "HTTP-01",
+    }
 }
 
 /// Where an order stands after one look.
@@ -123,12 +164,19 @@ pub(crate) enum Progress {
     Failed(String),
 }
 
-/// Moves the order of certificate `id` on by one step (the validation records are published).
-pub(crate) async fn advance(account: &Account, store: &Store, id: &str, url: &str) -> Result<Progress, ProviderError> {
+/// Moves the order of certificate `id` on by one step (the validation records are published, or
+/// the names lead to the load balancer that answers the HTTP-01 tokens).
+pub(crate) async fn advance(
+    account: &Account,
+    store: &Store,
+    id: &str,
+    url: &str,
+    kind: ChallengeKind,
+) -> Result<Progress, ProviderError> {
     let fail = |e| error("order", id, e);
     let mut order = account.order(url.to_string()).await.map_err(fail)?;
     match order.state().status {
-        OrderStatus::Pending => match ready_challenges(&mut order).await {
+        OrderStatus::Pending => match ready_challenges(&mut order, kind).await {
             Ok(()) => Ok(Progress::Pending),
             // A validation that failed between the look and the call: the authority answers with its
             // reason (which names the record it looked for), the order's failure rather than a call's.
@@ -166,15 +214,15 @@ pub(crate) async fn advance(account: &Account, store: &Store, id: &str, url: &st
     }
 }
 
-/// Tells the authority that each pending DNS-01 challenge's record is published.
-async fn ready_challenges(order: &mut instant_acme::Order) -> Result<(), instant_acme::Error> {
+/// Tells the authority that each pending challenge of `kind` can be checked.
+async fn ready_challenges(order: &mut instant_acme::Order, kind: ChallengeKind) -> Result<(), instant_acme::Error> {
     let mut authorizations = order.authorizations();
     while let Some(authorization) = authorizations.next().await {
         let mut authorization = authorization?;
         if authorization.status != AuthorizationStatus::Pending {
             continue;
         }
-        if let Some(mut challenge) = authorization.challenge(ChallengeType::Dns01) {
+        if let Some(mut challenge) = authorization.challenge(challenge_type(kind)) {
             if challenge.status == ChallengeStatus::Pending {
                 challenge.set_ready().await?;
             }

@@ -91,21 +91,22 @@ impl Certificate for Acme {
         }
         let names: Vec<String> =
             std::iter::once(desired.domain.clone()).chain(desired.alternative_names.iter().cloned()).collect();
-        let (order_url, validation_records) = order::start(self.account().await?, &names).await?;
+        let started = order::start(self.account().await?, &self.store, &names, self.settings.challenge).await?;
         let stored = Stored {
             info: CertificateInfo {
                 id: new_id(&owner, &desired.request_key),
                 domain: desired.domain.clone(),
                 alternative_names: desired.alternative_names.clone(),
                 status: CertificateStatus::PendingValidation,
-                validation_records,
+                validation_records: started.records,
                 in_use: false,
                 renewal_due: None,
             },
             tags: desired.tags.clone(),
             request_key: desired.request_key.clone(),
-            order_url,
+            order_url: started.url,
             validity: None,
+            challenge_tokens: started.tokens,
         };
         self.store.save(&stored).map_err(|e| io("request_certificate", &desired.domain, e))?;
         Ok(stored.info)
@@ -118,7 +119,9 @@ impl Certificate for Acme {
         if stored.info.status != CertificateStatus::PendingValidation {
             return Ok(crate::renewal::with_renewal(stored));
         }
-        let progress = order::advance(self.account().await?, &self.store, &stored.info.id, &stored.order_url).await?;
+        let account = self.account().await?;
+        let progress =
+            order::advance(account, &self.store, &stored.info.id, &stored.order_url, self.settings.challenge).await?;
         stored.info.status = match progress {
             Progress::Pending => return Ok(stored.info),
             Progress::Issued(chain) => {
@@ -127,6 +130,11 @@ impl Certificate for Acme {
             }
             Progress::Failed(reason) => CertificateStatus::Failed(reason),
         };
+        // Settled: the answers are no longer served.
+        self.store
+            .remove_challenges(&stored.challenge_tokens)
+            .map_err(|e| io("describe_certificate", &stored.info.id, e))?;
+        stored.challenge_tokens.clear();
         self.store.save(&stored).map_err(|e| io("describe_certificate", &stored.info.id, e))?;
         Ok(crate::renewal::with_renewal(stored))
     }
@@ -160,5 +168,11 @@ impl Certificate for Acme {
             (Some(chain_pem), Some(key_pem)) => Some(KeyMaterial { chain_pem, key_pem }),
             _ => None,
         })
+    }
+
+    /// The kept answer to an HTTP-01 token of a pending order; `None` for any other request path
+    /// (a token that is not base64url never reaches the folder).
+    async fn http_challenge(&self, token: &str) -> ProviderResult<Option<String>> {
+        self.store.challenge(token).map_err(|e| io("http_challenge", token, e))
     }
 }

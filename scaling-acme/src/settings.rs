@@ -24,6 +24,26 @@ pub struct AcmeSettings {
     /// system's roots otherwise.
     #[serde(default)]
     pub directory_root: Option<PathBuf>,
+    /// How the authority is shown that the names are the app's: `dns-01` (the default: a TXT record
+    /// through the DNS provider) or `http-01` (an answer the load balancer serves on port 80).
+    #[serde(default)]
+    pub challenge: ChallengeKind,
+}
+
+/// The ACME challenge an order is validated by (RFC 8555 §8).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChallengeKind {
+    /// A TXT record at `_acme-challenge.<name>` (§8.4), written through the DNS provider: works before
+    /// the names lead anywhere, and behind any firewall.
+    #[default]
+    #[serde(rename = "dns-01")]
+    Dns01,
+    /// A file at `http://<name>/.well-known/acme-challenge/<token>` (§8.3), answered by the load
+    /// balancer on port 80: the names must already lead to this server, and port 80 be open to the
+    /// authority.
+    #[serde(rename = "http-01")]
+    Http01,
 }
 
 fn lets_encrypt() -> String {
@@ -78,8 +98,14 @@ impl AcmeSettings {
         out
     }
 
+    /// True for Let's Encrypt's directories, whose HTTP-01 validation always connects to port 80.
+    pub fn is_lets_encrypt(&self) -> bool {
+        let url = self.directory_url();
+        url == Self::LETS_ENCRYPT || url == Self::LETS_ENCRYPT_STAGING
+    }
+
     /// The directory URL, `staging` resolved.
-    pub(crate) fn directory_url(&self) -> String {
+    pub fn directory_url(&self) -> String {
         match self.directory.as_str() {
             "staging" => Self::LETS_ENCRYPT_STAGING.into(),
             other => other.into(),
@@ -98,6 +124,7 @@ mod tests {
             contact: "nobody".into(),
             state_dir: "relative".into(),
             directory_root: Some("/nonexistent/root.pem".into()),
+            challenge: ChallengeKind::Dns01,
         };
         let problems: Vec<String> = settings.problems().iter().map(ToString::to_string).collect();
         for field in ["directory:", "contact:", "state_dir:", "directory_root:"] {
@@ -108,8 +135,10 @@ mod tests {
             contact: "ops@example.com".into(),
             state_dir: "/var/lib/scaling/acme".into(),
             directory_root: None,
+            challenge: ChallengeKind::Http01,
         };
         assert_eq!(good.problems(), []);
         assert_eq!(good.directory_url(), AcmeSettings::LETS_ENCRYPT_STAGING);
+        assert!(good.is_lets_encrypt());
     }
 }

@@ -24,6 +24,9 @@ pub(crate) struct Stored {
     /// The issued certificate's validity, seconds since the epoch: (not before, not after).
     #[serde(default)]
     pub validity: Option<(i64, i64)>,
+    /// The tokens of the order's HTTP-01 challenges, whose answers are kept until it is settled.
+    #[serde(default)]
+    pub challenge_tokens: Vec<String>,
 }
 
 /// The folder.
@@ -49,6 +52,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 impl Store {
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         private_folder(&dir.join("certificates"))?;
+        private_folder(&dir.join("challenges"))?;
         private_folder(dir)?;
         Ok(Self { dir: dir.to_path_buf() })
     }
@@ -118,8 +122,48 @@ impl Store {
         (self.certificate_path(id, ".pem"), self.certificate_path(id, ".key.pem"))
     }
 
+    /// The file of HTTP-01 token `token`; `None` for a token that is not one (RFC 8555 §8.3: base64url
+    /// characters only), so that no request path reaches outside the folder.
+    fn challenge_path(&self, token: &str) -> Option<PathBuf> {
+        let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        (!token.is_empty() && token.len() <= 256 && token.chars().all(base64url))
+            .then(|| self.dir.join("challenges").join(token))
+    }
+
+    /// Keeps the answer to HTTP-01 token `token` until [`Store::remove_challenges`].
+    pub fn save_challenge(&self, token: &str, key_authorization: &str) -> std::io::Result<()> {
+        let path = self
+            .challenge_path(token)
+            .ok_or_else(|| std::io::Error::other("the authority's token is not base64url"))?;
+        write_private(&path, key_authorization.as_bytes())
+    }
+
+    /// The answer to HTTP-01 token `token`, if an order of this folder has it pending.
+    pub fn challenge(&self, token: &str) -> std::io::Result<Option<String>> {
+        let Some(path) = self.challenge_path(token) else { return Ok(None) };
+        match fs::read_to_string(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes the answers of `tokens`; missing ones are fine.
+    pub fn remove_challenges(&self, tokens: &[String]) -> std::io::Result<()> {
+        for path in tokens.iter().filter_map(|t| self.challenge_path(t)) {
+            match fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the certificate's files; missing ones are fine.
     pub fn remove(&self, id: &str) -> std::io::Result<()> {
+        if let Some(stored) = self.load(id)? {
+            self.remove_challenges(&stored.challenge_tokens)?;
+        }
         for suffix in [".pem", ".key.pem", ".json"] {
             match fs::remove_file(self.certificate_path(id, suffix)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -127,5 +171,27 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_http_01_answer_is_kept_until_removed_and_no_path_reaches_outside_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.save_challenge("tok-EN_1", "tok-EN_1.thumbprint").unwrap();
+        assert_eq!(store.challenge("tok-EN_1").unwrap().as_deref(), Some("tok-EN_1.thumbprint"));
+        let mode = fs::metadata(dir.path().join("challenges/tok-EN_1")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        fs::write(dir.path().join("account.json"), "secret").unwrap();
+        for hostile in ["../account.json", "..", "", "a/b", "%2e%2e", &"a".repeat(300)] {
+            assert_eq!(store.challenge(hostile).unwrap(), None, "{hostile:?}");
+            assert!(store.save_challenge(hostile, "x").is_err(), "{hostile:?}");
+        }
+        store.remove_challenges(&["tok-EN_1".into(), "gone".into()]).unwrap();
+        assert_eq!(store.challenge("tok-EN_1").unwrap(), None);
     }
 }

@@ -26,6 +26,7 @@ fn acme(pebble: &Pebble, state: &Path) -> Acme {
         contact: "ops@example.test".into(),
         state_dir: state.to_path_buf(),
         directory_root: Some(pebble.dir.join("ca.pem")),
+        challenge: scaling_acme::ChallengeKind::Dns01,
     })
     .unwrap()
 }

@@ -1,5 +1,6 @@
 //! One server on its own domain, from the config alone: `[provider.local.public]` with a real BIND
-//! taking RFC 2136 updates and Pebble (Let's Encrypt's test authority) issuing through DNS-01. The
+//! taking RFC 2136 updates and Pebble (Let's Encrypt's test authority) issuing through DNS-01, and
+//! again through HTTP-01 answered by the balancer's plain port. The
 //! deploy publishes A and AAAA records of the listed addresses, serves both names over HTTPS with a
 //! certificate chaining to the authority's root, renews it by its own timer while serving under load
 //! with no failed request, and `destroy` removes the app's records and certificate and nothing else.
@@ -19,16 +20,39 @@ use std::time::{Duration, Instant};
 
 use support::{example_copy, fixed_count, port_of, scaling, Running};
 
+/// How the authority is shown the names are the app's.
+#[derive(Clone, Copy, PartialEq)]
+enum Challenge {
+    /// TXT records through the DNS server.
+    Dns01,
+    /// Answers on the balancer's plain port (the one Pebble connects to).
+    Http01,
+}
+
 /// The example's config served from this machine's loopback addresses as if they were public.
-fn public_config(config: String, bind: &bind::Bind, pebble: &pebble::Pebble, key_file: &Path) -> String {
+fn public_config(
+    config: String,
+    bind: &bind::Bind,
+    pebble: &pebble::Pebble,
+    key_file: &Path,
+    challenge: Challenge,
+) -> String {
+    // HTTP-01 is checked on the authority's port, as Let's Encrypt checks port 80.
+    let (http_port, challenge) = match challenge {
+        Challenge::Dns01 => (0, "dns-01"),
+        Challenge::Http01 => (pebble.http_port, "http-01"),
+    };
+    // Apps of their own: the tests share one home and run side by side (their names are in their
+    // own DNS servers).
+    let app = if challenge == "dns-01" { "pubmath" } else { "pubmath-h01" };
     let config = fixed_count(config, 1)
-        .replace("name = \"dashmath\"", "name = \"pubmath\"")
+        .replace("name = \"dashmath\"", &format!("name = \"{app}\""))
         .replace("name = \"dashmath.example.com\"", "name = \"pubmath.example.test\"")
-        .replace("https_port = 8443\nhttp_port = 8080", "https_port = 0\nhttp_port = 0");
+        .replace("https_port = 8443\nhttp_port = 8080", &format!("https_port = 0\nhttp_port = {http_port}"));
     let public = format!(
         "\n[provider.local.public]\naddresses = [\"127.0.0.1\", \"::1\"]\nrenewal_check = \"2s\"\n\n\
          [provider.local.public.acme]\ndirectory = \"https://127.0.0.1:{}/dir\"\ncontact = \"ops@example.test\"\n\
-         state_dir = \"{}\"\ndirectory_root = \"{}\"\n\n\
+         state_dir = \"{}\"\ndirectory_root = \"{}\"\nchallenge = \"{challenge}\"\n\n\
          [provider.local.public.dns]\nserver = \"127.0.0.1:{}\"\nzone = \"example.test\"\nkey_name = \"scaling\"\n\
          key_file = \"{}\"\n",
         pebble.port,
@@ -38,7 +62,8 @@ fn public_config(config: String, bind: &bind::Bind, pebble: &pebble::Pebble, key
         key_file.display(),
     );
     // The table goes right after [provider.local], before the environments.
-    config.replacen("http_port = 0\n", &format!("http_port = 0\n{public}"), 1)
+    let ports = format!("http_port = {http_port}\n");
+    config.replacen(&ports, &format!("{ports}{public}"), 1)
 }
 
 /// `dig` against the test server: the values of `name`'s `kind` records.
@@ -72,13 +97,39 @@ fn served_serial(host: &str, port: u16) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// `curl` of `http://127.0.0.1:<port><path>`: (status, body).
+fn fetch_plain(port: u16, path: &str) -> (String, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}"])
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", ""));
+    (status.to_string(), body.to_string())
+}
+
 #[test]
 fn the_config_alone_serves_the_domain_renews_while_serving_and_destroy_removes_only_the_apps() {
+    serve_renew_and_destroy(Challenge::Dns01);
+}
+
+#[test]
+fn http_01_is_answered_on_the_plain_port_at_the_first_deploy_and_while_it_redirects_at_renewal() {
+    serve_renew_and_destroy(Challenge::Http01);
+}
+
+fn serve_renew_and_destroy(challenge: Challenge) {
     let Some(bind) = bind::start_bind() else { return };
     // Certificates of 60 seconds: due after 40, renewed by the serving process's own timer.
-    let Some(pebble) = pebble::start_pebble_issuing_for(bind.port, Some(60)) else { return };
+    // With HTTP-01 the renewal is challenged afresh, answered while the plain port redirects.
+    let pebble = match challenge {
+        Challenge::Dns01 => pebble::start_pebble_issuing_for(bind.port, Some(60)),
+        Challenge::Http01 => pebble::start_pebble_validating_every_order(bind.port, Some(60)),
+    };
+    let Some(pebble) = pebble else { return };
     let key_file = bind::settings(&bind, bind::SECRET).key_file;
-    let dir = example_copy(|c| public_config(c, &bind, &pebble, &key_file));
+    let dir = example_copy(|c| public_config(c, &bind, &pebble, &key_file, challenge));
     let config = dir.path().join("scaling.toml");
     let run = |args: &[&str]| scaling().arg("--config").arg(&config).args(args).output().unwrap();
 
@@ -108,6 +159,15 @@ fn the_config_alone_serves_the_domain_renews_while_serving_and_destroy_removes_o
     }
     let first = served_serial("pubmath.example.test", port);
     assert!(first.starts_with("serial="), "{first}");
+    if challenge == Challenge::Http01 {
+        // Nothing went through the zone for the proof, and the answers were removed once issued;
+        // the plain port still redirects everything but the challenge path.
+        assert_eq!(dig(&bind, "_acme-challenge.pubmath.example.test", "TXT"), Vec::<String>::new());
+        assert_eq!(std::fs::read_dir(pebble.dir.join("acme/challenges")).unwrap().count(), 0, "answers kept");
+        assert_eq!(fetch_plain(pebble.http_port, "/").0, "301");
+        assert_eq!(fetch_plain(pebble.http_port, "/.well-known/acme-challenge/unknown").0, "404");
+        assert_eq!(fetch_plain(pebble.http_port, "/.well-known/acme-challenge/..%2faccount.json").0, "404");
+    }
 
     // Load while the timer renews: new connections all the while, none may fail.
     let stop = Arc::new(AtomicBool::new(false));
@@ -146,6 +206,16 @@ fn the_config_alone_serves_the_domain_renews_while_serving_and_destroy_removes_o
     assert_eq!(failed, 0, "no request failed during the renewal ({ok} succeeded)");
     assert!(ok > 0);
     assert_eq!(served_serial("www.pubmath.example.test", port), renewed, "every name gets the new certificate");
+    if challenge == Challenge::Http01 {
+        // Both orders were proven over HTTP on the plain port: two names each, the renewal's while
+        // that port redirected.
+        let log = std::fs::read_to_string(pebble.dir.join("pebble.log")).unwrap_or_default();
+        let proven = log.lines().filter(|l| l.contains("set VALID by completed challenge")).count();
+        let over_http = log
+            .lines()
+            .any(|l| l.contains(&format!("validate w/ HTTP: http://pubmath.example.test:{}", pebble.http_port)));
+        assert!(proven >= 4 && over_http, "four HTTP-01 validations:\n{log}");
+    }
 
     // Destroy: the serving process stops, the app's records and certificates go, the zone's stay.
     let destroyed = run(&["destroy", "--yes"]);

@@ -9,7 +9,7 @@ use scaling_core::providers::{
     BackendInfo, CertificateInfo, ClusterInfo, ListenerInfo, LoadBalancerInfo, RepositoryInfo, RevisionInfo,
     ServiceInfo,
 };
-use scaling_core::{Capabilities, Capable, ErrorKind, ProviderError, ProviderResult, Spec, SpecErrors};
+use scaling_core::{Capabilities, Capable, ErrorKind, ProviderError, ProviderResult, Spec, SpecErrors, StepId};
 
 use crate::balancer::Balancer;
 use crate::ca::LocalCa;
@@ -75,20 +75,26 @@ pub const LOCAL_CAPABILITIES: Capabilities = Capabilities::CLOUD
     .on_this_machine();
 
 /// What one public server is with [`PublicSettings`](crate::PublicSettings): the same machine, its
-/// names published as records in the domain's zone and its certificate validated by records there.
-pub fn public_capabilities() -> Capabilities {
-    LOCAL_CAPABILITIES
-        .with_dns_records()
-        .with_published_records()
-        .with_endpoint(scaling_core::providers::EndpointShape::Addresses)
+/// names published as records in the domain's zone, and its certificate validated by `challenge`:
+/// DNS-01 by records there, or HTTP-01 by the balancer's plain port once the names lead here (the
+/// wait for the certificate follows the records and that port).
+pub fn public_capabilities(challenge: scaling_acme::ChallengeKind) -> Capabilities {
+    let public = LOCAL_CAPABILITIES.with_dns_records().with_endpoint(scaling_core::providers::EndpointShape::Addresses);
+    match challenge {
+        scaling_acme::ChallengeKind::Dns01 => public.with_published_records(),
+        scaling_acme::ChallengeKind::Http01 => {
+            let after_binding = public.with_certificates_after_binding();
+            let graph = after_binding.graph.with_edge(StepId::CertificateIssued, StepId::HttpListener);
+            after_binding.with_graph(graph)
+        }
+    }
 }
 
 impl Capable for LocalCloud {
     fn capabilities(&self) -> Capabilities {
-        if self.settings.public.is_some() {
-            public_capabilities()
-        } else {
-            LOCAL_CAPABILITIES
+        match &self.settings.public {
+            Some(public) => public_capabilities(public.acme.challenge),
+            None => LOCAL_CAPABILITIES,
         }
     }
 }

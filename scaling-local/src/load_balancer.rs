@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use scaling_core::providers::{
     BackendInfo, ConnectionUse, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, Endpoint,
-    FirewallInfo, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner,
+    FirewallInfo, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol,
     TargetHealth,
 };
 use scaling_core::{Certificate, ErrorKind, ProviderError, ProviderResult};
@@ -212,7 +212,9 @@ impl LoadBalancer for LocalCloud {
         };
         let bind = self.bind_port(desired.port);
         let addresses = self.bind_addresses();
-        let config = ListenerConfig { route, tls };
+        // The plain port answers the certificate authority's HTTP-01 challenges, whatever its route.
+        let challenges = (desired.protocol == Protocol::Http).then(|| self.served_certificates.clone()).flatten();
+        let config = ListenerConfig { route, tls, challenges };
         let addr = self.balancer.ensure_listener_on(desired.port, &addresses, bind, config).await.map_err(|e| {
             ProviderError::new(
                 "ensure_listener",

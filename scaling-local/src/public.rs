@@ -203,6 +203,30 @@ mod tests {
     }
 
     #[test]
+    fn http_01_from_lets_encrypt_needs_port_80_and_its_certificate_waits_for_the_names_and_the_plain_port() {
+        use scaling_core::StepId;
+        let dir = tempfile::tempdir().unwrap();
+        let http_01 = GOOD.replace("contact =", "challenge = \"http-01\"\ncontact =");
+        assert_eq!(fields(&spec(dir.path(), DOMAIN, &http_01)), Vec::<String>::new(), "port 80 by default");
+        let elsewhere = format!("{DOMAIN}[provider.local]\nhttp_port = 8080\n");
+        let spec_8080 = spec(dir.path(), &elsewhere, &http_01);
+        let problems = spec_8080.settings::<LocalSettings>().unwrap().problems(&spec_8080);
+        assert_eq!(problems.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(), ["provider.local.http_port"]);
+        assert!(problems[0].fix.contains("dns-01"), "{problems:?}");
+        let pebble = http_01.replace("contact =", "directory = \"https://127.0.0.1:14000/dir\"\ncontact =");
+        assert_eq!(fields(&spec(dir.path(), &elsewhere, &pebble)), Vec::<String>::new(), "another authority's port");
+        assert_eq!(fields(&spec(dir.path(), &elsewhere, GOOD)), Vec::<String>::new(), "DNS-01 needs no port");
+
+        let graph = crate::public_capabilities(scaling_acme::ChallengeKind::Http01);
+        assert!(!graph.has_step(StepId::ValidationRecords));
+        let waits_for = graph.dependencies(StepId::CertificateIssued);
+        assert!(waits_for.contains(&StepId::DnsRecords) && waits_for.contains(&StepId::HttpListener), "{waits_for:?}");
+        assert_eq!(graph.conflicts(), Vec::<String>::new());
+        let dns_01 = crate::public_capabilities(scaling_acme::ChallengeKind::Dns01);
+        assert!(dns_01.has_step(StepId::ValidationRecords));
+    }
+
+    #[test]
     fn every_bad_value_is_named_with_its_fix_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let hostile = GOOD

@@ -65,8 +65,26 @@ impl ProviderSettings for LocalSettings {
         }
         if let Some(public) = &self.public {
             out.extend(public.problems(spec, crate::Paths::from_env().root()));
+            out.extend(self.http_01_problem(public));
         }
         out
+    }
+}
+
+impl LocalSettings {
+    /// HTTP-01 from Let's Encrypt on a plain port other than 80: its validation connects to port 80
+    /// only (<https://letsencrypt.org/docs/challenge-types/#http-01-challenge>), so it would fail after
+    /// the records were published.
+    fn http_01_problem(&self, public: &PublicSettings) -> Option<Problem> {
+        let http_01 = public.acme.challenge == scaling_acme::ChallengeKind::Http01;
+        (http_01 && public.acme.is_lets_encrypt() && self.http_port() != 80).then(|| {
+            Problem::new(
+                "provider.local.http_port",
+                format!("is {}, but Let's Encrypt checks an HTTP-01 challenge on port 80 only", self.http_port()),
+                "remove http_port (80 on a public server), forward port 80 to it, or set \
+                 provider.local.public.acme.challenge = \"dns-01\"",
+            )
+        })
     }
 }
 

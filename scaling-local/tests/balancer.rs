@@ -81,7 +81,7 @@ async fn balancer(replicas: &[Replica]) -> (Balancer, SocketAddr) {
     for (id, behaviour) in replicas.iter().enumerate() {
         targets.push(pool.add(id as u64 + 1, replica(*behaviour).await));
     }
-    let config = ListenerConfig { route: Route::Forward(pool), tls: None };
+    let config = ListenerConfig { route: Route::Forward(pool), tls: None, challenges: None };
     let addr = balancer.ensure_listener(80, 0, config).await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), async {
         while !targets.iter().all(|t| t.is_healthy()) {

@@ -71,7 +71,9 @@ async fn tls_balancer(dir: &std::path::Path) -> (Balancer, SocketAddr, LocalCa) 
         ..PoolSettings::default()
     });
     let target = pool.add(1, echo_replica().await);
-    let addr = balancer.ensure_listener(443, 0, ListenerConfig { route: Route::Forward(pool), tls: Some(tls) }).await;
+    let addr = balancer
+        .ensure_listener(443, 0, ListenerConfig { route: Route::Forward(pool), tls: Some(tls), challenges: None })
+        .await;
     tokio::time::timeout(Duration::from_secs(10), async {
         while !target.is_healthy() {
             tokio::time::sleep(Duration::from_millis(50)).await;

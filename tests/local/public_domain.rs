@@ -36,6 +36,7 @@ fn providers(
             contact: "ops@example.test".into(),
             state_dir: pebble.dir.join("acme"),
             directory_root: Some(pebble.dir.join("ca.pem")),
+            challenge: scaling_acme::ChallengeKind::Dns01,
         })
         .unwrap(),
     );
@@ -43,7 +44,7 @@ fn providers(
     let mut providers =
         Providers { dns: dns.clone(), certificate: acme.clone(), ..Providers::from_cloud(cloud.clone()) };
     // Composed in Rust (the config's `[provider.local.public]` does the same, tested through the CLI).
-    providers.capabilities = scaling_local::public_capabilities();
+    providers.capabilities = scaling_local::public_capabilities(scaling_acme::ChallengeKind::Dns01);
     (providers, cloud, dns, acme)
 }
 

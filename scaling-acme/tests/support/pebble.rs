@@ -14,6 +14,8 @@ pub struct Pebble {
     pub port: u16,
     /// The management port (`/roots/0` is the root its certificates chain to).
     pub management: u16,
+    /// The port its HTTP-01 validation connects to at the names' addresses.
+    pub http_port: u16,
     /// Its scratch folder: `ca.pem` is the root of its own HTTPS.
     pub dir: PathBuf,
 }
@@ -38,6 +40,17 @@ pub fn start_pebble(dns_port: u16) -> Option<Pebble> {
 
 /// [`start_pebble`] issuing certificates valid for `seconds` (Pebble's default is five years).
 pub fn start_pebble_issuing_for(dns_port: u16, seconds: Option<u64>) -> Option<Pebble> {
+    start(dns_port, seconds, 100)
+}
+
+/// [`start_pebble_issuing_for`], validating every order afresh (no authorization is reused), so that
+/// a renewal is challenged as the first order was.
+pub fn start_pebble_validating_every_order(dns_port: u16, seconds: Option<u64>) -> Option<Pebble> {
+    start(dns_port, seconds, 0)
+}
+
+/// Pebble reusing `reuse` percent of the valid authorizations.
+fn start(dns_port: u16, seconds: Option<u64>, reuse: u8) -> Option<Pebble> {
     let found = Path::new("/usr/bin/pebble").exists();
     assert!(found || std::env::var("CI").is_err(), "pebble is required in CI (scripts/test installs it)");
     if !found {
@@ -51,7 +64,7 @@ pub fn start_pebble_issuing_for(dns_port: u16, seconds: Option<u64>) -> Option<P
             (0..4).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
         let ports: Vec<u16> = held.iter().map(|l| l.local_addr().unwrap().port()).collect();
         drop(held);
-        if let Some(pebble) = try_start(dns_port, seconds, [ports[0], ports[1], ports[2], ports[3]]) {
+        if let Some(pebble) = try_start(dns_port, seconds, reuse, [ports[0], ports[1], ports[2], ports[3]]) {
             return Some(pebble);
         }
     }
@@ -60,7 +73,7 @@ pub fn start_pebble_issuing_for(dns_port: u16, seconds: Option<u64>) -> Option<P
 
 /// Pebble on `ports` (directory, management, HTTP-01, TLS-ALPN-01); `None` when it exited.
 #[allow(clippy::zombie_processes)] // killed and waited for in `Drop`
-fn try_start(dns_port: u16, seconds: Option<u64>, ports: [u16; 4]) -> Option<Pebble> {
+fn try_start(dns_port: u16, seconds: Option<u64>, reuse: u8, ports: [u16; 4]) -> Option<Pebble> {
     let [port, management, http, tls] = ports;
     let dir = std::env::temp_dir().join(format!("scaling-pebble-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -98,14 +111,15 @@ fn try_start(dns_port: u16, seconds: Option<u64>, ports: [u16; 4]) -> Option<Peb
         // No random waits before validating and no refused nonces: the test's time is bounded.
         .env("PEBBLE_VA_NOSLEEP", "1")
         .env("PEBBLE_WFE_NONCEREJECT", "0")
-        // Valid authorizations always reused, as Let's Encrypt does for 30 days (its integration
-        // guide): a renewal soon after the first order names no new records (Pebble reuses half by default).
-        .env("PEBBLE_AUTHZREUSE", "100")
+        // Valid authorizations always reused unless asked otherwise, as Let's Encrypt does for 30
+        // days (its integration guide): a renewal soon after the first order names no new records
+        // (Pebble reuses half by default).
+        .env("PEBBLE_AUTHZREUSE", reuse.to_string())
         .stdout(std::fs::File::create(dir.join("pebble.log")).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut pebble = Pebble { child, port, management, dir };
+    let mut pebble = Pebble { child, port, management, http_port: http, dir };
     // Generous: it makes its keys first, and the machine may be busy with other tests.
     for _ in 0..300 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -285,6 +285,11 @@ impl<'a> Apply<'a> {
             }
         }
         let timeout = self.runner.options.timeouts.certificate_issued;
+        // Validated by records, or (after binding) by reaching the app at its names.
+        let proof = match self.plan.desired.capabilities.certificate_validation {
+            crate::CertificateValidation::AfterBinding => "reach the app at",
+            _ => "see the DNS validation records of",
+        };
         self.runner
             .wait(step, r, timeout, || async {
                 let now = self.describe(step, r, cert).await?;
@@ -292,7 +297,7 @@ impl<'a> Apply<'a> {
                     CertificateStatus::Issued => Ok(Poll::Ready(())),
                     CertificateStatus::Failed(reason) => Err(Error::CertificateFailed { domain: now.domain, reason }),
                     CertificateStatus::PendingValidation => Ok(Poll::Pending(format!(
-                        "waiting for the certificate authority to see the DNS validation records of {}",
+                        "waiting for the certificate authority to {proof} {}",
                         std::iter::once(&now.domain)
                             .chain(&now.alternative_names)
                             .cloned()

@@ -169,6 +169,7 @@ impl Capabilities {
             .graph
             .without_step(StepId::ValidationRecords)
             .without_edge(StepId::CertificateIssued, StepId::ValidationRecords)
+            .with_edge(StepId::CertificateIssued, StepId::Certificate)
             .with_edge(StepId::CertificateIssued, StepId::DnsRecords);
         Self { certificate_validation: CertificateValidation::AfterBinding, graph, ..self }
     }

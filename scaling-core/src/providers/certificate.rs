@@ -102,4 +102,11 @@ pub trait Certificate: Send + Sync {
     async fn key_material(&self, _certificate_id: &str) -> ProviderResult<Option<KeyMaterial>> {
         Ok(None)
     }
+    /// The answer to the HTTP-01 challenge `token` (RFC 8555 §8.3) of an order this provider has
+    /// pending, for a load balancer of another provider that serves
+    /// `/.well-known/acme-challenge/<token>` on port 80; `None` for a token it does not know. The
+    /// default knows none (ACM, a DNS-01 authority).
+    async fn http_challenge(&self, _token: &str) -> ProviderResult<Option<String>> {
+        Ok(None)
+    }
 }

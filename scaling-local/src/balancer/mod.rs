@@ -54,6 +54,10 @@ pub struct ListenerConfig {
     pub route: Route,
     /// TLS, for HTTPS listeners.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Where the answers to ACME HTTP-01 challenges come from, for the plain HTTP listener of a
+    /// public server: `/.well-known/acme-challenge/<token>` is answered before any redirect or
+    /// forward.
+    pub challenges: Option<Arc<dyn scaling_core::Certificate>>,
 }
 
 struct Running {
@@ -251,10 +255,14 @@ async fn serve(
     stop: watch::Receiver<bool>,
 ) {
     let scheme = if config.tls.is_some() { "https" } else { "http" };
-    let route = config.route.clone();
+    let (route, challenges) = (config.route.clone(), config.challenges.clone());
     let service = service_fn(move |request: hyper::Request<Incoming>| {
-        let (route, client) = (route.clone(), client.clone());
+        let (route, client, challenges) = (route.clone(), client.clone(), challenges.clone());
         async move {
+            let token = request.uri().path().strip_prefix(proxy::ACME_CHALLENGE_PATH);
+            if let (Some(answers), Some(token)) = (&challenges, token) {
+                return Ok(proxy::acme_challenge(answers.as_ref(), token).await);
+            }
             Ok::<_, std::convert::Infallible>(match route {
                 Route::Redirect { https_port } => proxy::redirect(&request, https_port),
                 Route::Forward(pool) => proxy::forward(&client, &pool, request, proxy::Origin { peer, scheme }).await,

@@ -82,6 +82,26 @@ fn host(request: &Request<Incoming>) -> Option<String> {
     Some(strip_port(&raw).to_string())
 }
 
+/// Where an ACME authority asks for the answer to an HTTP-01 challenge (RFC 8555 §8.3).
+pub const ACME_CHALLENGE_PATH: &str = "/.well-known/acme-challenge/";
+
+/// The answer to HTTP-01 token `token` from `answers`: 200 with the key authorization, 404 for a
+/// token no pending order has, 503 when the answers cannot be read (the authority retries).
+pub async fn acme_challenge(answers: &dyn scaling_core::Certificate, token: &str) -> Response<BoxBody> {
+    match answers.http_challenge(token).await {
+        Ok(Some(key_authorization)) => {
+            let mut response = Response::new(full(key_authorization));
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            response
+        }
+        Ok(None) => plain(StatusCode::NOT_FOUND, "no such challenge\n"),
+        Err(error) => {
+            tracing::warn!(%error, "reading an ACME challenge answer");
+            plain(StatusCode::SERVICE_UNAVAILABLE, "challenge answers unavailable\n")
+        }
+    }
+}
+
 /// 301 to the same URL on HTTPS at `https_port`.
 pub fn redirect(request: &Request<Incoming>, https_port: u16) -> Response<BoxBody> {
     let Some(host) = host(request) else { return plain(StatusCode::BAD_REQUEST, "missing Host header\n") };
