@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::OnceLock;
 
+use futures::future::BoxFuture;
 use futures::FutureExt;
 
 mod autoscaling;
@@ -13,7 +14,9 @@ mod service;
 use super::desired::{ImageSource, HTTPS_PORT};
 use super::diff::{self, Action, Diff};
 use super::graph::run_graph;
+use super::kinds::{self, EachKind};
 use super::plan::{validation_records, Plan};
+use super::resource::{Made, Resource};
 use super::runner::{Poll, Runner};
 use super::{Providers, StepId};
 use crate::events::EventKind;
@@ -95,29 +98,9 @@ impl<'a> Apply<'a> {
         let resource = self.label(step);
         let action = self.row(step).map_or(Action::NoChange, |c| c.action);
         self.runner.emit(step, &resource, EventKind::Started { action });
-        let result = match step {
-            StepId::Repository => self.repository(&resource).await,
-            StepId::Image => self.image(&resource).await,
-            StepId::Zone => self.zone(&resource).await,
-            StepId::Certificate => self.certificate(&resource).await,
-            StepId::ValidationRecords => self.validation_records(&resource).await,
-            StepId::CertificateIssued => self.certificate_issued(&resource).await,
-            StepId::LoadBalancerFirewall => self.load_balancer_firewall(&resource).await,
-            StepId::LoadBalancer => self.load_balancer(&resource).await,
-            StepId::LoadBalancerActive => self.load_balancer_active(&resource).await,
-            StepId::Backend => self.backend(&resource).await,
-            StepId::HttpListener => self.http_listener(&resource).await,
-            StepId::HttpsListener => self.https_listener(&resource).await,
-            StepId::HttpRedirect => self.http_redirect(&resource).await,
-            StepId::DnsRecords => self.dns_records(&resource).await,
-            StepId::Cluster => self.cluster(&resource).await,
-            StepId::SupportResources => self.support_resources(&resource).await,
-            StepId::ReplicaFirewall => self.replica_firewall(&resource).await,
-            StepId::Revision => self.revision(&resource).await,
-            StepId::Service => self.service(&resource).await,
-            StepId::ServiceStable => self.service_stable(&resource).await,
-            StepId::Autoscaling => self.autoscaling(&resource).await,
-            StepId::Cleanup => self.cleanup(&resource).await,
+        let result = match self.kind_step(step, &resource) {
+            Some(converge) => converge.await,
+            None => self.own_step(step, &resource).await,
         };
         match result {
             Ok(detail) => {
@@ -131,12 +114,45 @@ impl<'a> Apply<'a> {
         }
     }
 
-    /// The id of the firewall `step` made, or `None` when these providers have no such step.
-    fn firewall<'s>(&self, slot: &'s OnceLock<FirewallInfo>, step: StepId) -> Result<Option<&'s str>> {
-        if !self.plan.desired.capabilities.has_step(step) {
-            return Ok(None);
+    /// The step of a kind's resource ([`kinds::each_kind`]), converged by its descriptor.
+    fn kind_step<'s>(&'s self, step: StepId, resource: &'s str) -> Option<BoxFuture<'s, Result<String>>> {
+        struct Dispatch<'s, 'a> {
+            apply: &'s Apply<'a>,
+            step: StepId,
+            resource: &'s str,
+            run: Option<BoxFuture<'s, Result<String>>>,
         }
-        Ok(Some(need(slot, step, "firewall")?.id.as_str()))
+        impl<'s> EachKind for Dispatch<'s, '_> {
+            fn kind<K: Resource>(&mut self) {
+                if K::STEP == self.step {
+                    self.run = Some(self.apply.converge_kind::<K>(self.resource).boxed());
+                }
+            }
+        }
+        let mut dispatch = Dispatch { apply: self, step, resource, run: None };
+        kinds::each_kind(&mut dispatch);
+        dispatch.run
+    }
+
+    /// A step of its own logic.
+    async fn own_step(&self, step: StepId, resource: &str) -> Result<String> {
+        match step {
+            StepId::Image => self.image(resource).await,
+            StepId::Zone => self.zone(resource).await,
+            StepId::ValidationRecords => self.validation_records(resource).await,
+            StepId::CertificateIssued => self.certificate_issued(resource).await,
+            StepId::LoadBalancerActive => self.load_balancer_active(resource).await,
+            StepId::HttpListener => self.http_listener(resource).await,
+            StepId::HttpsListener => self.https_listener(resource).await,
+            StepId::HttpRedirect => self.http_redirect(resource).await,
+            StepId::DnsRecords => self.dns_records(resource).await,
+            StepId::SupportResources => self.support_resources(resource).await,
+            StepId::Service => self.service(resource).await,
+            StepId::ServiceStable => self.service_stable(resource).await,
+            StepId::Autoscaling => self.autoscaling(resource).await,
+            StepId::Cleanup => self.cleanup(resource).await,
+            kind => Err(Error::Internal { step: kind, missing: "a descriptor" }),
+        }
     }
 
     /// The observed value when the diff says it matches; otherwise the result of `ensure`.
@@ -159,20 +175,6 @@ impl<'a> Apply<'a> {
         }
     }
 
-    async fn repository(&self, r: &str) -> Result<String> {
-        let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let desired = d.repository();
-        let diff = diff::repository(&desired, o.repository.as_ref());
-        let repo = self
-            .converge(StepId::Repository, r, &diff, o.repository.as_ref(), || {
-                self.providers.registry.ensure_repository(&desired)
-            })
-            .await?;
-        let text = format!("{} ({})", detail(&diff), repo.uri);
-        keep(&self.out.repository, repo);
-        Ok(text)
-    }
-
     async fn image(&self, r: &str) -> Result<String> {
         let ImageSource::Built(artifact) = &self.plan.desired.image else { return Ok("prebuilt image".into()) };
         let repo = need(&self.out.repository, StepId::Image, "repository")?;
@@ -186,13 +188,6 @@ impl<'a> Apply<'a> {
         };
         keep(&self.out.image, image.reference);
         Ok(text)
-    }
-
-    fn image_reference(&self) -> Result<String> {
-        match &self.plan.desired.image {
-            ImageSource::Prebuilt(reference) => Ok(reference.to_string()),
-            ImageSource::Built(_) => need(&self.out.image, StepId::Revision, "image").cloned(),
-        }
     }
 
     async fn zone(&self, r: &str) -> Result<String> {
@@ -211,21 +206,6 @@ impl<'a> Apply<'a> {
         };
         keep(&self.out.new_zone, zone.clone());
         keep(&self.out.zone, zone);
-        Ok(text)
-    }
-
-    async fn certificate(&self, r: &str) -> Result<String> {
-        let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let desired = d.certificate().ok_or(Error::Internal { step: StepId::Certificate, missing: "https domain" })?;
-        let diff = diff::certificate(&desired, &o.certificates);
-        let current = diff::matching_certificate(&desired, &o.certificates);
-        let cert = self
-            .converge(StepId::Certificate, r, &diff, current, || {
-                self.providers.certificate.request_certificate(&desired)
-            })
-            .await?;
-        let text = format!("{} ({})", detail(&diff), cert.id);
-        keep(&self.out.certificate, cert);
         Ok(text)
     }
 
@@ -310,36 +290,6 @@ impl<'a> Apply<'a> {
         Ok("issued".into())
     }
 
-    async fn load_balancer_firewall(&self, r: &str) -> Result<String> {
-        let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let desired = d.load_balancer_firewall();
-        let observed = o.load_balancer_firewall.as_ref();
-        let diff = diff::security_group(&desired, observed);
-        let group = self
-            .converge(StepId::LoadBalancerFirewall, r, &diff, observed, || {
-                self.providers.load_balancer.ensure_firewall(&desired)
-            })
-            .await?;
-        let text = format!("{} ({})", detail(&diff), group.id);
-        keep(&self.out.load_balancer_firewall, group);
-        Ok(text)
-    }
-
-    async fn load_balancer(&self, r: &str) -> Result<String> {
-        let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let group = self.firewall(&self.out.load_balancer_firewall, StepId::LoadBalancerFirewall)?;
-        let desired = d.load_balancer(group);
-        let diff = diff::load_balancer(&desired, o.load_balancer.as_ref());
-        let lb = self
-            .converge(StepId::LoadBalancer, r, &diff, o.load_balancer.as_ref(), || {
-                self.providers.load_balancer.ensure_load_balancer(&desired)
-            })
-            .await?;
-        let text = format!("{} ({})", detail(&diff), lb.endpoint);
-        keep(&self.out.load_balancer, lb);
-        Ok(text)
-    }
-
     async fn load_balancer_active(&self, r: &str) -> Result<String> {
         let step = StepId::LoadBalancerActive;
         let lb = need(&self.out.load_balancer, step, "load balancer")?;
@@ -374,19 +324,6 @@ impl<'a> Apply<'a> {
             })
             .await?;
         Ok("active".into())
-    }
-
-    async fn backend(&self, r: &str) -> Result<String> {
-        let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let desired = d.backend();
-        let diff = diff::backend(&desired, o.backend.as_ref());
-        let group = self
-            .converge(StepId::Backend, r, &diff, o.backend.as_ref(), || {
-                self.providers.load_balancer.ensure_backend(&desired)
-            })
-            .await?;
-        keep(&self.out.backend, group);
-        Ok(detail(&diff))
     }
 
     async fn ensure_listener(
@@ -476,40 +413,24 @@ impl<'a> Apply<'a> {
         Ok(format!("wrote {}", missing.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")))
     }
 
-    async fn cluster(&self, r: &str) -> Result<String> {
-        let observed = self.plan.observed.cluster.as_ref();
-        let diff = if observed.is_some() { Diff::same() } else { Diff::create() };
-        let desired = self.plan.desired.cluster();
-        let cluster = self
-            .converge(StepId::Cluster, r, &diff, observed, || self.providers.cluster.ensure_cluster(&desired))
-            .await?;
-        keep(&self.out.cluster, cluster);
-        Ok(detail(&diff))
-    }
-
-    async fn replica_firewall(&self, r: &str) -> Result<String> {
-        let step = StepId::ReplicaFirewall;
-        let lb_group = self.firewall(&self.out.load_balancer_firewall, StepId::LoadBalancerFirewall)?;
-        let desired = self.plan.desired.replica_firewall(lb_group);
-        let observed = self.plan.observed.replica_firewall.as_ref();
-        let diff = diff::security_group(&desired, observed);
-        let group = self
-            .converge(step, r, &diff, observed, || self.providers.cluster.ensure_replica_firewall(&desired))
-            .await?;
-        let text = format!("{} ({})", detail(&diff), group.id);
-        keep(&self.out.replica_firewall, group);
+    /// Kind `K`'s step: the observed one when the diff says it matches, else `ensure`; kept for later
+    /// steps.
+    async fn converge_kind<K: Resource>(&self, r: &str) -> Result<String> {
+        let (d, o) = (&self.plan.desired, &self.plan.observed);
+        let wanted = K::desired(d, &self.made(K::STEP))?;
+        let observed = K::observed(d, o);
+        let diff = K::diff(o, d, &wanted, observed);
+        let info = self.converge(K::STEP, r, &diff, observed, || K::ensure(self.providers, &wanted)).await?;
+        let text = match K::shown(&info) {
+            Some(shown) => format!("{} ({shown})", detail(&diff)),
+            None => detail(&diff),
+        };
+        keep(K::slot(&self.out), info);
         Ok(text)
     }
 
-    async fn revision(&self, r: &str) -> Result<String> {
-        let d = &self.plan.desired;
-        let observed = self.plan.observed.revision.as_ref();
-        let (desired, diff) = d.revision_against(&self.image_reference()?, observed);
-        let def = self
-            .converge(StepId::Revision, r, &diff, observed, || self.providers.cluster.register_revision(&desired))
-            .await?;
-        let text = format!("{} ({})", detail(&diff), def.id);
-        keep(&self.out.revision, def);
-        Ok(text)
+    /// The ids earlier steps made, as `step` sees them.
+    fn made(&self, step: StepId) -> Made<'_> {
+        Made { desired: &self.plan.desired, out: &self.out, step }
     }
 }

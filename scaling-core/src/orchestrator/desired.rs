@@ -2,9 +2,12 @@
 
 use sha2::{Digest, Sha256};
 
-use super::diff::Diff;
+use super::kinds;
+use super::observe::Observed;
+use super::resource::{Ids, Resource};
+use super::StepId;
 use crate::names::ResourceNames;
-use crate::providers::{BackendSpec, Capabilities, ClusterInfo, RevisionInfo, RevisionSpec, TrafficSource};
+use crate::providers::{BackendSpec, Capabilities, ClusterInfo, RevisionSpec, TrafficSource};
 use crate::providers::{
     DesiredAutoscaling, DesiredBackend, DesiredCertificate, DesiredCluster, DesiredFirewall, DesiredListener,
     DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService, IngressRule, ListenerAction, Owner,
@@ -208,15 +211,6 @@ impl Desired {
         }
     }
 
-    /// The revision the spec wants with `image`, and how `observed` (the newest registered, or the one
-    /// the service runs) differs from it.
-    pub fn revision_against(&self, image: &str, observed: Option<&RevisionInfo>) -> (DesiredRevision, Diff) {
-        let wanted = self.revision(image);
-        let image_matches = observed.is_some_and(|r| self.image.matches(&r.spec.image));
-        let diff = super::diff::revision(&wanted, image_matches, observed);
-        (wanted, diff)
-    }
-
     /// The spec's host names, sorted (none without a domain).
     pub fn hosts(&self) -> Vec<String> {
         let mut hosts = self.spec.hostnames();
@@ -243,31 +237,44 @@ impl Desired {
         }
     }
 
-    /// The service; `current` is the count it runs now, kept (within the bounds) when autoscaling
-    /// owns the count.
-    pub fn service(
-        &self,
-        cluster: &ClusterInfo,
-        revision_id: &str,
-        traffic: TrafficSource,
-        firewall_id: Option<&str>,
-        current: Option<u32>,
-        template: Option<DesiredRevision>,
-    ) -> DesiredService {
-        DesiredService {
+    /// The service, given the ids of what it refers to; the count it runs now (`o.service`) is kept
+    /// (within the bounds) when autoscaling owns the count.
+    pub fn service(&self, ids: &dyn Ids, o: &Observed) -> crate::Result<DesiredService> {
+        let (revision_id, template) = self.service_revision(ids, o)?;
+        Ok(DesiredService {
             name: self.names.service.clone(),
-            cluster: cluster.clone(),
-            revision_id: revision_id.into(),
+            cluster: ids.cluster()?,
+            revision_id,
             template,
             container: self.names.container.clone(),
-            desired_count: self.desired_count(current),
-            traffic,
-            firewall_id: firewall_id.map(str::to_string),
+            desired_count: self.desired_count(o.service.as_ref().map(|s| s.desired_count)),
+            traffic: TrafficSource {
+                backend_id: ids.id(StepId::Backend)?,
+                firewall_id: ids.id(StepId::LoadBalancerFirewall)?,
+                container_port: self.spec.app.port,
+            },
+            firewall_id: ids.id(StepId::ReplicaFirewall)?,
             health_check_grace_period: self.spec.health_check.grace_period,
             autoscaled: self.spec.scaling.is_some(),
             restart_rollout: false,
             tags: self.tags.clone(),
+        })
+    }
+
+    /// The revision the service runs: the revision step's, or where the providers make revisions
+    /// through the service, the running one's id (unchanged) or a placeholder, with the template.
+    fn service_revision(&self, ids: &dyn Ids, o: &Observed) -> crate::Result<(String, Option<DesiredRevision>)> {
+        if let Some(id) = ids.id(StepId::Revision)? {
+            return Ok((id, None));
         }
+        let template = kinds::Revision::desired(self, ids)?;
+        let observed = kinds::Revision::observed(self, o);
+        let same = kinds::Revision::diff(o, self, &template, observed).action == super::diff::Action::NoChange;
+        let id = match observed {
+            Some(running) if same => running.id.clone(),
+            _ => kinds::Revision::PLACEHOLDER.to_string(),
+        };
+        Ok((id, Some(template)))
     }
 
     /// The count the service should have: the spec's, or with autoscaling the one it has now (a
@@ -279,10 +286,10 @@ impl Desired {
         }
     }
 
-    /// Autoscaling of the service, when the spec asks for it; the request counts are read on
-    /// `load_balancer_id`'s `backend_id`.
-    pub fn autoscaling(&self, load_balancer_id: Option<&str>, backend_id: Option<&str>) -> Option<DesiredAutoscaling> {
-        let scaling = self.spec.scaling.as_ref()?;
+    /// Autoscaling of the service, when the spec asks for it; the request counts are read on the
+    /// load balancer's backend pool.
+    pub fn autoscaling(&self, ids: &dyn Ids) -> crate::Result<Option<DesiredAutoscaling>> {
+        let Some(scaling) = self.spec.scaling.as_ref() else { return Ok(None) };
         let mut targets: Vec<ScalingTarget> = [
             scaling.cpu_percent.map(ScalingTarget::CpuPercent),
             scaling.requests_per_second.map(ScalingTarget::RequestsPerSecond),
@@ -291,7 +298,7 @@ impl Desired {
         .flatten()
         .collect();
         targets.sort();
-        Some(DesiredAutoscaling {
+        Ok(Some(DesiredAutoscaling {
             cluster: self.names.cluster.clone(),
             service: self.names.service.clone(),
             min: scaling.min,
@@ -299,10 +306,10 @@ impl Desired {
             targets,
             scale_out_cooldown: scaling.scale_out_cooldown,
             scale_in_cooldown: scaling.scale_in_cooldown,
-            load_balancer_id: load_balancer_id.map(str::to_string),
-            backend_id: backend_id.map(str::to_string),
+            load_balancer_id: ids.id(StepId::LoadBalancer)?,
+            backend_id: ids.id(StepId::Backend)?,
             tags: self.tags.clone(),
-        })
+        }))
     }
 
     /// The row label of `step`: `cloud` (a cloud resource by name), or what the step is on this machine

@@ -2,6 +2,8 @@
 
 use futures::future::{join_all, BoxFuture};
 
+use super::kinds::{self, EachKind};
+use super::resource::{owned_label, Resource};
 use super::runner::{Poll, Runner};
 use super::{Action, Change, Observed, Providers, StepId};
 use crate::events::EventKind;
@@ -115,7 +117,6 @@ impl Destroy<'_> {
     /// into `report`.
     fn deletions(&self, report: &mut DestroyReport) -> Vec<Deletion<'_>> {
         let (p, o, owner) = (self.providers, &self.observed, &self.owner);
-        let noun = |step| p.capabilities.noun(step);
         let mut out: Vec<Deletion<'_>> = Vec::new();
         if let Some(autoscaling) = &o.autoscaling {
             out.push((
@@ -127,7 +128,7 @@ impl Destroy<'_> {
         if let Some(service) = &o.service {
             out.push((
                 StepId::Service,
-                format!("{} {}", noun(StepId::Service), service.name),
+                format!("{} {}", p.capabilities.noun(StepId::Service), service.name),
                 Box::new(move || p.cluster.delete_service(owner, service)),
             ));
         }
@@ -152,51 +153,9 @@ impl Destroy<'_> {
                 if listener.port == super::desired::HTTPS_PORT { StepId::HttpsListener } else { StepId::HttpListener };
             out.push((step, label, Box::new(move || p.load_balancer.delete_listener(owner, listener))));
         }
-        if let Some(def) = &o.revision {
-            // Without a revision step the revisions are the service's (made by its updates): they go
-            // with it, in its round.
-            let step = if p.capabilities.has_step(StepId::Revision) { StepId::Revision } else { StepId::Service };
-            out.push((
-                step,
-                format!("{} {}", noun(StepId::Revision), def.spec.family),
-                Box::new(move || p.cluster.deregister_revisions(owner, &def.spec.family)),
-            ));
-        }
-        if let Some(lb) = &o.load_balancer {
-            out.push((
-                StepId::LoadBalancer,
-                format!("{} {}", noun(StepId::LoadBalancer), lb.name),
-                Box::new(move || p.load_balancer.delete_load_balancer(owner, lb)),
-            ));
-        }
-        if let Some(tg) = &o.backend {
-            out.push((
-                StepId::Backend,
-                format!("{} {}", noun(StepId::Backend), tg.spec.name),
-                Box::new(move || p.load_balancer.delete_backend(owner, tg)),
-            ));
-        }
-        for cert in &o.certificates {
-            out.push((
-                StepId::Certificate,
-                format!("certificate {}", cert.id),
-                Box::new(move || p.certificate.delete_certificate(owner, cert)),
-            ));
-        }
-        if let Some(cluster) = &o.cluster {
-            out.push((
-                StepId::Cluster,
-                format!("{} {}", noun(StepId::Cluster), cluster.name),
-                Box::new(move || p.cluster.delete_cluster(owner, cluster)),
-            ));
-        }
-        if let Some(group) = &o.replica_firewall {
-            out.push((
-                StepId::ReplicaFirewall,
-                format!("{} {}", noun(StepId::ReplicaFirewall), group.name),
-                Box::new(move || p.cluster.delete_replica_firewall(owner, group)),
-            ));
-        }
+        let mut every = DeleteEvery { destroy: self, out: Vec::new() };
+        kinds::each_kind(&mut every);
+        out.extend(every.out);
         for support in &o.support {
             let label = format!("{} {}", support.kind, support.name);
             if support.holds_logs && !self.options.delete_logs {
@@ -209,25 +168,8 @@ impl Destroy<'_> {
                 Box::new(move || p.cluster.delete_support_resource(owner, support)),
             ));
         }
-        match &o.repository {
-            Some(repo) if self.options.delete_images => {
-                out.push((
-                    StepId::Repository,
-                    format!("repository {}", repo.name),
-                    Box::new(move || p.registry.delete_repository(owner, repo, true)),
-                ));
-            }
-            Some(repo) => {
-                report.kept.push(format!("repository {} (pass --delete-images to delete it and its images)", repo.name))
-            }
-            None => {}
-        }
-        if let Some(group) = &o.load_balancer_firewall {
-            out.push((
-                StepId::LoadBalancerFirewall,
-                format!("{} {}", noun(StepId::LoadBalancerFirewall), group.name),
-                Box::new(move || p.load_balancer.delete_firewall(owner, group)),
-            ));
+        if let Some(repo) = o.repository.as_ref().filter(|_| !self.options.delete_images) {
+            report.kept.push(format!("repository {} (pass --delete-images to delete it and its images)", repo.name));
         }
         match &o.zone {
             Some(zone) if zone.owner.as_ref() == Some(&owner.app) && self.options.delete_zone => {
@@ -244,5 +186,25 @@ impl Destroy<'_> {
             None => {}
         }
         out
+    }
+}
+
+/// A deletion of every owned resource of each kind (the repository only with `--delete-images`).
+struct DeleteEvery<'d, 'p> {
+    destroy: &'d Destroy<'p>,
+    out: Vec<Deletion<'d>>,
+}
+
+impl<'d> EachKind for DeleteEvery<'d, '_> {
+    fn kind<K: Resource>(&mut self) {
+        let destroy = self.destroy;
+        if K::STEP == StepId::Repository && !destroy.options.delete_images {
+            return;
+        }
+        let (p, owner, capabilities) = (destroy.providers, &destroy.owner, &destroy.providers.capabilities);
+        for info in K::owned(&destroy.observed) {
+            let call: DeleteCall<'d> = Box::new(move || K::delete(p, owner, info));
+            self.out.push((K::teardown_step(capabilities), owned_label::<K>(capabilities, info), call));
+        }
     }
 }

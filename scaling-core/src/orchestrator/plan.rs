@@ -7,17 +7,17 @@ use serde::Serialize;
 use super::desired::{Desired, ImageSource, HTTPS_PORT};
 use super::diff::{self, Action, Diff};
 use super::graph::critical_path;
+use super::kinds::{self, EachKind};
 use super::observe::Observed;
+use super::resource::{owned_label, Ids, Planned, Resource};
 use super::StepId;
 use crate::providers::{
-    canonical_name, CertificateInfo, CertificateStatus, ClusterInfo, DnsRecord, EndpointShape, ListenerAction,
-    ListenerInfo, LoadBalancerStatus, Protocol, RecordKind, Rollout, TrafficSource,
+    canonical_name, CertificateInfo, CertificateStatus, DnsRecord, EndpointShape, ListenerAction, ListenerInfo,
+    LoadBalancerStatus, Protocol, RecordKind, Rollout,
 };
 
 /// The placeholder for an id that does not exist yet.
 const NEW: &str = "(new)";
-/// The placeholder for the id of a revision not registered yet.
-pub(crate) const NEW_REVISION: &str = "(new revision)";
 
 /// One planned change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -68,36 +68,38 @@ impl Plan {
     /// Every observed resource the app owns, e.g. `load balancer dashmath-alb` (what destroy deletes).
     pub fn owned_resources(&self) -> Vec<String> {
         let o = &self.observed;
-        let named = |kind: &str, name: Option<&str>| name.map(|n| format!("{kind} {n}"));
-        let noun = |step| self.desired.capabilities.noun(step);
+        let caps = &self.desired.capabilities;
         let mut out: Vec<String> =
-            named("autoscaling of service", o.autoscaling.as_ref().map(|a| a.service.as_str())).into_iter().collect();
-        out.extend(named(noun(StepId::Service), o.service.as_ref().map(|s| s.name.as_str())));
+            o.autoscaling.iter().map(|a| format!("autoscaling of service {}", a.service)).collect();
+        out.extend(o.service.iter().map(|s| format!("{} {}", caps.noun(StepId::Service), s.name)));
         out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.protocol, l.port)));
-        out.extend(
-            [
-                named(noun(StepId::LoadBalancer), o.load_balancer.as_ref().map(|l| l.name.as_str())),
-                named(noun(StepId::Backend), o.backend.as_ref().map(|t| t.spec.name.as_str())),
-                named(noun(StepId::Revision), o.revision.as_ref().map(|t| t.spec.family.as_str())),
-                named(noun(StepId::Cluster), o.cluster.as_ref().map(|c| c.name.as_str())),
-                named(noun(StepId::ReplicaFirewall), o.replica_firewall.as_ref().map(|g| g.name.as_str())),
-                named(noun(StepId::LoadBalancerFirewall), o.load_balancer_firewall.as_ref().map(|g| g.name.as_str())),
-            ]
-            .into_iter()
-            .flatten(),
-        );
-        out.extend(o.certificates.iter().map(|c| format!("certificate {} ({})", c.domain, c.id)));
+        let mut owned = Owned { observed: o, capabilities: caps, labels: Vec::new() };
+        kinds::each_kind(&mut owned);
+        out.extend(owned.labels);
         out.extend(o.owned_records(&self.app).map(|r| format!("record {} {}", r.name, r.kind)));
         out.extend(o.support.iter().map(|s| format!("{} {}", s.kind, s.name)));
-        out.extend(named("repository", o.repository.as_ref().map(|r| r.name.as_str())));
         let own_zone = o.zone.as_ref().filter(|z| z.owner.as_deref() == Some(self.app.as_str()));
-        out.extend(named("zone", own_zone.map(|z| z.name.as_str())));
+        out.extend(own_zone.map(|z| format!("zone {}", z.name)));
         out
     }
 
     /// The longest chain of steps when each takes `cost(step)`: the least time apply can take.
     pub fn critical_path(&self, cost: impl Fn(StepId) -> Duration) -> (Duration, Vec<StepId>) {
         critical_path(&self.steps, &self.desired.capabilities, cost)
+    }
+}
+
+/// The labels of every owned resource of each kind.
+struct Owned<'a> {
+    observed: &'a Observed,
+    capabilities: &'a crate::Capabilities,
+    labels: Vec<String>,
+}
+
+impl EachKind for Owned<'_> {
+    fn kind<K: Resource>(&mut self) {
+        let labels = K::owned(self.observed).into_iter().map(|info| owned_label::<K>(self.capabilities, info));
+        self.labels.extend(labels);
     }
 }
 
@@ -244,7 +246,11 @@ struct Planner<'a> {
     steps: Vec<StepId>,
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
+    fn ids(&self) -> Planned<'a> {
+        Planned { desired: self.desired, observed: self.observed }
+    }
+
     /// A row for `step`'s resource, unless the providers have no such step.
     fn add(&mut self, step: StepId, resource: impl Into<String>, diff: Diff) {
         if !self.desired.capabilities.has_step(step) {
@@ -265,19 +271,32 @@ impl Planner<'_> {
     }
 }
 
-fn id<T>(value: Option<&T>, get: impl Fn(&T) -> &str) -> String {
-    value.map_or(NEW.to_string(), |v| get(v).to_string())
+impl EachKind for Planner<'_> {
+    /// The row of kind `K`'s resource, when the spec wants one.
+    fn kind<K: Resource>(&mut self) {
+        let (d, o) = (self.desired, self.observed);
+        if !K::wanted(d) {
+            return;
+        }
+        // Planned ids never fail: a missing one is a placeholder.
+        let Ok(wanted) = K::desired(d, &self.ids()) else { return };
+        let diff = K::diff(o, d, &wanted, K::observed(d, o));
+        self.add(K::STEP, format!("{} {}", d.capabilities.noun(K::STEP), K::name(d, &wanted)), diff);
+    }
 }
 
 /// Plans every step: which run, and what each does to its resource.
 pub(crate) fn plan(desired: Desired, observed: Observed) -> Plan {
     let mut p = Planner { desired: &desired, observed: &observed, changes: Vec::new(), steps: Vec::new() };
+    super::kinds::each_kind(&mut p);
     registry(&mut p);
     domain(&mut p);
     balancer(&mut p);
     cluster(&mut p);
     cleanup(&mut p);
-    let (changes, mut steps) = (p.changes, p.steps);
+    let (mut changes, mut steps) = (p.changes, p.steps);
+    // In step order; a step's rows keep the order they were added in.
+    changes.sort_by_key(|c| c.step);
     steps.extend(
         StepId::ALL
             .into_iter()
@@ -314,11 +333,6 @@ fn is_domain_step(step: StepId) -> bool {
 
 fn registry(p: &mut Planner) {
     let (d, o) = (p.desired, p.observed);
-    p.add(
-        StepId::Repository,
-        format!("repository {}", d.names.repository),
-        diff::repository(&d.repository(), o.repository.as_ref()),
-    );
     if let ImageSource::Built(artifact) = &d.image {
         p.steps.push(StepId::Image);
         let diff = match &o.image {
@@ -340,10 +354,9 @@ fn domain(p: &mut Planner) {
         },
     };
     p.add(StepId::Zone, format!("zone {apex}"), zone_diff);
-    if let Some(cert) = d.certificate() {
+    if d.spec.https() {
         let label = format!("certificate {}", d.spec.hostnames().join(", "));
-        p.add(StepId::Certificate, &label, diff::certificate(&cert, &o.certificates));
-        let current = diff::matching_certificate(&cert, &o.certificates);
+        let current = kinds::Certificate::observed(d, o);
         let records = match current {
             Some(c) if !c.validation_records.is_empty() => diff::records(&validation_records(d, c), &o.records),
             _ => Diff { action: Action::Create, reason: "once the certificate request names them".into() },
@@ -362,26 +375,13 @@ fn domain(p: &mut Planner) {
 
 fn balancer(p: &mut Planner) {
     let (d, o) = (p.desired, p.observed);
-    let names = &d.names;
-    let sg = o.load_balancer_firewall.as_ref();
-    p.add(
-        StepId::LoadBalancerFirewall,
-        format!("{} {}", d.capabilities.noun(StepId::LoadBalancerFirewall), names.load_balancer_firewall),
-        diff::security_group(&d.load_balancer_firewall(), sg),
-    );
-    let lb_label = format!("{} {}", d.capabilities.noun(StepId::LoadBalancer), names.load_balancer);
-    let sg_id = d.capabilities.has_step(StepId::LoadBalancerFirewall).then(|| id(sg, |g| &g.id));
-    let desired_lb = d.load_balancer(sg_id.as_deref());
-    p.add(StepId::LoadBalancer, &lb_label, diff::load_balancer(&desired_lb, o.load_balancer.as_ref()));
+    let lb_label = format!("{} {}", d.capabilities.noun(StepId::LoadBalancer), d.names.load_balancer);
     let active = o.load_balancer.as_ref().is_some_and(|lb| lb.status == LoadBalancerStatus::Active);
     p.wait(StepId::LoadBalancerActive, &lb_label, active, "the load balancer is active");
-    p.add(
-        StepId::Backend,
-        format!("{} {}", d.capabilities.noun(StepId::Backend), names.backend),
-        diff::backend(&d.backend(), o.backend.as_ref()),
-    );
 
-    let tg_id = id(o.backend.as_ref(), |t| &t.id);
+    let ids = p.ids();
+    let known = |step| ids.id(step).ok().flatten().unwrap_or_else(|| NEW.into());
+    let tg_id = known(StepId::Backend);
     let http = o.listener(Protocol::Http);
     let final_action = d.final_http_action(&tg_id);
     let mut http_diff = diff::listener(&d.http_listener(final_action.clone()), http);
@@ -390,78 +390,43 @@ fn balancer(p: &mut Planner) {
             "does not exist; forwards to the replicas until HTTPS is ready, then redirects to HTTPS".into();
     }
     p.add(StepId::HttpListener, "listener HTTP:80", http_diff);
-    if let Some(cert) = d.certificate() {
-        let cert_id = id(diff::matching_certificate(&cert, &o.certificates), |c| &c.id);
-        if let Some(https) = d.https_listener(&tg_id, &cert_id) {
-            p.add(StepId::HttpsListener, "listener HTTPS:443", diff::listener(&https, o.listener(Protocol::Https)));
-        }
+    if let Some(https) = d.https_listener(&tg_id, &known(StepId::Certificate)) {
+        p.add(StepId::HttpsListener, "listener HTTPS:443", diff::listener(&https, o.listener(Protocol::Https)));
     }
 }
 
 fn cluster(p: &mut Planner) {
     let (d, o) = (p.desired, p.observed);
-    let names = &d.names;
-    let cluster = o.cluster.as_ref();
-    let cluster_diff = if cluster.is_some() { Diff::same() } else { Diff::create() };
-    p.add(StepId::Cluster, format!("{} {}", d.capabilities.noun(StepId::Cluster), names.cluster), cluster_diff);
     for (label, diff) in super::support::rows(o) {
         p.add(StepId::SupportResources, label, diff);
     }
-    let has = |step| d.capabilities.has_step(step);
-    let lb_sg = has(StepId::LoadBalancerFirewall).then(|| id(o.load_balancer_firewall.as_ref(), |g| &g.id));
-    let task_sg = o.replica_firewall.as_ref();
-    p.add(
-        StepId::ReplicaFirewall,
-        format!("{} {}", d.capabilities.noun(StepId::ReplicaFirewall), names.replica_firewall),
-        diff::security_group(&d.replica_firewall(lb_sg.as_deref()), task_sg),
-    );
 
-    let image = match (&d.image, &o.repository) {
-        (ImageSource::Built(a), Some(repo)) => format!("{}@{}", repo.uri, a.digest),
-        (ImageSource::Built(a), None) => format!("{}@{}", names.repository, a.digest),
-        (ImageSource::Prebuilt(r), _) => r.to_string(),
-    };
-    let task_def = o.revision.as_ref();
-    let (revision, td_diff) = d.revision_against(&image, task_def);
-    let td_id = if td_diff.action == Action::NoChange { id(task_def, |t| &t.id) } else { NEW_REVISION.into() };
-    // Without a revision step, the service rolls out the revision itself: its row says why.
-    let through_service = (!has(StepId::Revision)).then(|| (revision, td_diff.clone()));
-    p.add(StepId::Revision, format!("{} {}", d.capabilities.noun(StepId::Revision), names.revision), td_diff);
-
-    let placeholder = ClusterInfo { id: NEW.into(), name: names.cluster.clone() };
-    let traffic = TrafficSource {
-        backend_id: has(StepId::Backend).then(|| id(o.backend.as_ref(), |t| &t.id)),
-        firewall_id: lb_sg,
-        container_port: d.spec.app.port,
-    };
-    let task_sg_id = has(StepId::ReplicaFirewall).then(|| id(task_sg, |g| &g.id));
-    let current = o.service.as_ref().map(|s| s.desired_count);
-    let cluster = d.cluster_or_implicit(cluster).unwrap_or(placeholder);
-    let template = through_service.as_ref().map(|(revision, _)| revision.clone());
-    let service = d.service(&cluster, &td_id, traffic, task_sg_id.as_deref(), current, template);
+    let ids = p.ids();
+    let Ok(service) = d.service(&ids, o) else { return };
     let mut service_diff = diff::service(&service, o.service.as_ref());
-    if let Some((_, revision_diff)) = through_service.filter(|(_, r)| r.action.mutates() && o.service.is_some()) {
-        service_diff = Diff { action: Action::Update, reason: format!("new revision: {}", revision_diff.reason) };
+    // Without a revision step, the service rolls out the revision itself: its row says why.
+    if let (Some(template), Some(_)) = (&service.template, &o.service) {
+        let revision_diff = kinds::Revision::diff(o, d, template, kinds::Revision::observed(d, o));
+        if revision_diff.action.mutates() {
+            service_diff = Diff { action: Action::Update, reason: format!("new revision: {}", revision_diff.reason) };
+        }
     }
     let stable =
         service_diff.action == Action::NoChange && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
-    let label = format!("{} {}", d.capabilities.noun(StepId::Service), names.service);
+    let label = format!("{} {}", d.capabilities.noun(StepId::Service), d.names.service);
     p.add(StepId::Service, &label, service_diff);
     p.wait(
         StepId::ServiceStable,
         &label,
         stable,
-        &format!("{} replicas run and pass health checks", d.desired_count(current)),
+        &format!("{} replicas run and pass health checks", service.desired_count),
     );
     autoscaling(p);
 }
 
 fn autoscaling(p: &mut Planner) {
     let (d, o) = (p.desired, p.observed);
-    let has = |step| d.capabilities.has_step(step);
-    let load_balancer = has(StepId::LoadBalancer).then(|| id(o.load_balancer.as_ref(), |l| &l.id));
-    let backend = has(StepId::Backend).then(|| id(o.backend.as_ref(), |t| &t.id));
-    let wanted = d.autoscaling(load_balancer.as_deref(), backend.as_deref());
+    let Ok(wanted) = d.autoscaling(&p.ids()) else { return };
     if wanted.is_none() && o.autoscaling.is_none() {
         return;
     }
@@ -479,15 +444,15 @@ fn wanted_records(d: &Desired, o: &Observed) -> Vec<DnsRecord> {
     if d.spec.domain.is_some() {
         wanted.extend(o.pointers.iter().cloned());
     }
-    if let Some(current) = d.certificate().and_then(|c| diff::matching_certificate(&c, &o.certificates).cloned()) {
-        wanted.extend(validation_records(d, &current));
+    if let Some(current) = kinds::Certificate::observed(d, o) {
+        wanted.extend(validation_records(d, current));
     }
     wanted
 }
 
 fn cleanup(p: &mut Planner) {
     let (d, o) = (p.desired, p.observed);
-    let keep = d.certificate().and_then(|c| diff::matching_certificate(&c, &o.certificates).map(|c| c.id.clone()));
+    let keep = kinds::Certificate::observed(d, o).map(|c| c.id.clone());
     let wanted = wanted_records(d, o);
     // Until a new certificate's records are known, keep records that may validate it too.
     let wanted: Vec<DnsRecord> = if keep.is_none() && d.spec.https() {

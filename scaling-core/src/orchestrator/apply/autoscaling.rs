@@ -1,7 +1,7 @@
 //! The `autoscaling` step: registers the service's autoscaling, brings it to the spec, or removes it
 //! when the spec no longer has `[scaling]` (the service then keeps the count it has).
 
-use super::{detail, need, Apply};
+use super::{detail, Apply};
 use crate::orchestrator::diff::{self, Action};
 use crate::orchestrator::StepId;
 use crate::{Error, Result};
@@ -16,13 +16,7 @@ impl Apply<'_> {
             self.runner.call(step, r, || self.providers.autoscaler.delete_autoscaling(&d.owner, current)).await?;
             return Ok(format!("removed; the service keeps {} replica(s)", self.kept_count()));
         };
-        let has = |step| d.capabilities.has_step(step);
-        let lb = match has(StepId::LoadBalancer) {
-            true => Some(need(&self.out.load_balancer, step, "load balancer")?.id.as_str()),
-            false => None,
-        };
-        let backend = self.backend_of_service(step)?.map(|b| b.id.as_str());
-        let desired = d.autoscaling(lb, backend).ok_or(Error::Internal { step, missing: "scaling" })?;
+        let desired = d.autoscaling(&self.made(step))?.ok_or(Error::Internal { step, missing: "scaling" })?;
         let diff = diff::autoscaling(Some(&desired), observed);
         if diff.action == Action::NoChange {
             return Ok(detail(&diff));

@@ -4,19 +4,12 @@
 
 use super::{detail, keep, need, Apply, Poll};
 use crate::orchestrator::diff::{self, Action};
+use crate::orchestrator::resource::Ids;
 use crate::orchestrator::StepId;
-use crate::providers::{BackendInfo, ClusterInfo, Rollout, TargetState, TrafficSource};
+use crate::providers::{BackendInfo, Rollout, TargetState};
 use crate::{Error, Result};
 
 impl Apply<'_> {
-    /// The cluster the service runs in: the cluster step's, or the implicit one of providers without.
-    fn cluster_of_service(&self, step: StepId) -> Result<ClusterInfo> {
-        match self.plan.desired.cluster_or_implicit(self.out.cluster.get()) {
-            Some(cluster) => Ok(cluster),
-            None => Err(Error::Internal { step, missing: "cluster" }),
-        }
-    }
-
     /// The backend pool of the backend step, or `None` for providers without one.
     pub(super) fn backend_of_service(&self, step: StepId) -> Result<Option<&BackendInfo>> {
         match self.plan.desired.capabilities.has_step(StepId::Backend) {
@@ -25,38 +18,10 @@ impl Apply<'_> {
         }
     }
 
-    /// The revision the service runs: the revision step's id, or for a provider that makes revisions
-    /// through its service, the running one's id (unchanged) or a new one from the template.
-    fn revision_of_service(&self, step: StepId) -> Result<(String, Option<crate::providers::DesiredRevision>)> {
-        let d = &self.plan.desired;
-        if d.capabilities.has_step(StepId::Revision) {
-            return Ok((need(&self.out.revision, step, "revision")?.id.clone(), None));
-        }
-        let observed = self.plan.observed.revision.as_ref();
-        let (template, revision_diff) = d.revision_against(&self.image_reference()?, observed);
-        let id = match (observed, revision_diff.action) {
-            (Some(revision), Action::NoChange) => revision.id.clone(),
-            _ => crate::orchestrator::plan::NEW_REVISION.to_string(),
-        };
-        Ok((id, Some(template)))
-    }
-
     pub(super) async fn service(&self, r: &str) -> Result<String> {
         let step = StepId::Service;
-        let cluster = self.cluster_of_service(step)?;
-        let (revision_id, template) = self.revision_of_service(step)?;
-        let tg = self.backend_of_service(step)?;
-        let lb_group = self.firewall(&self.out.load_balancer_firewall, StepId::LoadBalancerFirewall)?;
-        let task_group = self.firewall(&self.out.replica_firewall, StepId::ReplicaFirewall)?;
-        let d = &self.plan.desired;
-        let traffic = TrafficSource {
-            backend_id: tg.map(|tg| tg.id.clone()),
-            firewall_id: lb_group.map(str::to_string),
-            container_port: d.spec.app.port,
-        };
         let observed = self.plan.observed.service.as_ref();
-        let count = observed.map(|s| s.desired_count);
-        let mut desired = d.service(&cluster, &revision_id, traffic, task_group, count, template);
+        let mut desired = self.plan.desired.service(&self.made(step), &self.plan.observed)?;
         desired.restart_rollout = observed.and_then(diff::restart_reason).is_some();
         let diff = diff::service(&desired, observed);
         let service =
@@ -68,7 +33,7 @@ impl Apply<'_> {
     pub(super) async fn service_stable(&self, r: &str) -> Result<String> {
         let step = StepId::ServiceStable;
         let service = need(&self.out.service, step, "service")?;
-        let cluster = &self.cluster_of_service(step)?;
+        let cluster = &self.made(step).cluster()?;
         let tg = self.backend_of_service(step)?;
         let unchanged = self.plan.change(step).is_some_and(|c| c.action == Action::NoChange);
         if unchanged {

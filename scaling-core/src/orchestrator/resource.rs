@@ -1,0 +1,202 @@
+//! Resource kinds described once. A [`Resource`] says, for one kind, what the spec wants given the ids
+//! of what it refers to, where it is observed, how the two differ, how it is made and how it goes. The
+//! plan's rows, apply's steps, destroy's deletions and the owned list all iterate over the same
+//! descriptors ([`super::kinds`]); what differs between plan and apply is only where ids come from:
+//! [`Planned`] (observed, or a placeholder for what apply will make) or [`Made`] (what earlier steps
+//! made).
+
+use std::sync::OnceLock;
+
+use futures::future::BoxFuture;
+
+use super::apply::Outputs;
+use super::desired::{Desired, ImageSource};
+use super::diff::{Action, Diff};
+use super::kinds::{self, EachKind};
+use super::observe::Observed;
+use super::{Providers, StepId};
+use crate::providers::{Capabilities, ClusterInfo, Owner};
+use crate::{Error, ProviderResult, Result};
+
+/// One resource kind: its step, its desired value and its observed one (spec and status), and the
+/// calls that converge and delete it.
+pub(crate) trait Resource: 'static {
+    /// The step that makes it.
+    const STEP: StepId;
+    /// The id later steps refer to before it exists (the plan's placeholder).
+    const PLACEHOLDER: &'static str = "(new)";
+    /// True when every change makes a new one with a new id (a revision), so the plan cannot refer to
+    /// the observed one's id once it differs.
+    const IMMUTABLE: bool = false;
+    /// What the spec asks of it.
+    type Wanted: Send + Sync + 'static;
+    /// What a provider reports of it: the spec as it is, with its id and status.
+    type Info: Clone + Send + Sync + 'static;
+
+    /// True when the spec wants one at all (a certificate only with HTTPS).
+    fn wanted(_d: &Desired) -> bool {
+        true
+    }
+    /// What the spec wants, given the ids of what it refers to.
+    fn desired(d: &Desired, ids: &dyn Ids) -> Result<Self::Wanted>;
+    /// Its name in the plan's row (after the provider's noun for it).
+    fn name(d: &Desired, wanted: &Self::Wanted) -> String;
+    /// The observed one the spec's corresponds to.
+    fn observed<'o>(d: &Desired, o: &'o Observed) -> Option<&'o Self::Info>;
+    /// How `observed` (the one of all that `o` holds) differs from `wanted`.
+    fn diff(o: &Observed, d: &Desired, wanted: &Self::Wanted, observed: Option<&Self::Info>) -> Diff;
+    /// Makes it, or brings it to `wanted`.
+    fn ensure<'a>(p: &'a Providers, wanted: &'a Self::Wanted) -> BoxFuture<'a, ProviderResult<Self::Info>>;
+    /// Its id.
+    fn id(info: &Self::Info) -> &str;
+    /// What apply's done event shows beside the action (its id unless said otherwise).
+    fn shown(info: &Self::Info) -> Option<String> {
+        Some(Self::id(info).to_string())
+    }
+    /// Where apply keeps it for later steps.
+    fn slot(out: &Outputs) -> &OnceLock<Self::Info>;
+    /// Every observed one the app owns (what destroy deletes).
+    fn owned(o: &Observed) -> Vec<&Self::Info>;
+    /// An owned one's name in destroy's rows and the owned list (after the provider's noun).
+    fn owned_name(info: &Self::Info) -> String;
+    /// The step destroy deletes it under (its own unless the graph hands it to another).
+    fn teardown_step(_capabilities: &Capabilities) -> StepId {
+        Self::STEP
+    }
+    /// Deletes an owned one.
+    fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a Self::Info) -> BoxFuture<'a, ProviderResult<()>>;
+}
+
+/// `info`'s label in destroy's rows and the owned list: the provider's noun and its name.
+pub(crate) fn owned_label<K: Resource>(capabilities: &Capabilities, info: &K::Info) -> String {
+    format!("{} {}", capabilities.noun(K::STEP), K::owned_name(info))
+}
+
+/// The ids a desired resource refers to.
+pub(crate) trait Ids {
+    /// The id of `step`'s resource; `None` where these providers have no such step.
+    fn id(&self, step: StepId) -> Result<Option<String>>;
+    /// The image the revision runs.
+    fn image(&self) -> Result<String>;
+    /// The cluster the service runs in (the implicit one where there is no cluster step).
+    fn cluster(&self) -> Result<ClusterInfo>;
+}
+
+/// Ids as the plan knows them: the observed resource's, or a placeholder for one apply will make.
+pub(crate) struct Planned<'a> {
+    pub desired: &'a Desired,
+    pub observed: &'a Observed,
+}
+
+/// Ids as apply made them, for `step`: a missing one is a bug in the graph.
+pub(crate) struct Made<'a> {
+    pub desired: &'a Desired,
+    pub out: &'a Outputs,
+    pub step: StepId,
+}
+
+/// The id of `step`'s resource as `find` has it.
+fn id_of<F: Find>(step: StepId, find: &F) -> Option<String> {
+    struct IdOf<'f, F> {
+        step: StepId,
+        find: &'f F,
+        id: Option<String>,
+    }
+    impl<F: Find> EachKind for IdOf<'_, F> {
+        fn kind<K: Resource>(&mut self) {
+            if K::STEP == self.step {
+                self.id = self.find.get::<K>().map(|info| K::id(info).to_string());
+            }
+        }
+    }
+    let mut visit = IdOf { step, find, id: None };
+    kinds::each_kind(&mut visit);
+    visit.id
+}
+
+/// The placeholder of `step`'s resource in the plan.
+fn placeholder(step: StepId) -> &'static str {
+    struct Placeholder(StepId, &'static str);
+    impl EachKind for Placeholder {
+        fn kind<K: Resource>(&mut self) {
+            if K::STEP == self.0 {
+                self.1 = K::PLACEHOLDER;
+            }
+        }
+    }
+    let mut visit = Placeholder(step, "(new)");
+    kinds::each_kind(&mut visit);
+    visit.1
+}
+
+/// Where a kind's current value is found.
+trait Find {
+    fn get<K: Resource>(&self) -> Option<&K::Info>;
+}
+
+impl Find for Planned<'_> {
+    /// The observed one, unless a change will replace it with a new id.
+    fn get<K: Resource>(&self) -> Option<&K::Info> {
+        let (d, o) = (self.desired, self.observed);
+        let found = K::observed(d, o)?;
+        if K::IMMUTABLE {
+            let wanted = K::desired(d, self).ok()?;
+            return (K::diff(o, d, &wanted, Some(found)).action == Action::NoChange).then_some(found);
+        }
+        Some(found)
+    }
+}
+
+impl Find for Made<'_> {
+    fn get<K: Resource>(&self) -> Option<&K::Info> {
+        K::slot(self.out).get()
+    }
+}
+
+impl Ids for Planned<'_> {
+    fn id(&self, step: StepId) -> Result<Option<String>> {
+        if !self.desired.capabilities.has_step(step) {
+            return Ok(None);
+        }
+        Ok(Some(id_of(step, self).unwrap_or_else(|| placeholder(step).to_string())))
+    }
+
+    fn image(&self) -> Result<String> {
+        let (d, o) = (self.desired, self.observed);
+        Ok(match (&d.image, &o.repository) {
+            (ImageSource::Built(a), Some(repo)) => format!("{}@{}", repo.uri, a.digest),
+            (ImageSource::Built(a), None) => format!("{}@{}", d.names.repository, a.digest),
+            (ImageSource::Prebuilt(r), _) => r.to_string(),
+        })
+    }
+
+    fn cluster(&self) -> Result<ClusterInfo> {
+        let d = self.desired;
+        let placeholder = || ClusterInfo { id: kinds::Cluster::PLACEHOLDER.into(), name: d.names.cluster.clone() };
+        Ok(d.cluster_or_implicit(self.observed.cluster.as_ref()).unwrap_or_else(placeholder))
+    }
+}
+
+impl Ids for Made<'_> {
+    fn id(&self, step: StepId) -> Result<Option<String>> {
+        if !self.desired.capabilities.has_step(step) {
+            return Ok(None);
+        }
+        let missing = Error::Internal { step: self.step, missing: step.noun() };
+        id_of(step, self).map(Some).ok_or(missing)
+    }
+
+    fn image(&self) -> Result<String> {
+        match &self.desired.image {
+            ImageSource::Prebuilt(reference) => Ok(reference.to_string()),
+            ImageSource::Built(_) => {
+                self.out.image.get().cloned().ok_or(Error::Internal { step: self.step, missing: "image" })
+            }
+        }
+    }
+
+    fn cluster(&self) -> Result<ClusterInfo> {
+        let missing = Error::Internal { step: self.step, missing: "cluster" };
+        self.desired.cluster_or_implicit(self.out.cluster.get()).ok_or(missing)
+    }
+}
