@@ -5,18 +5,14 @@
 //! The zone exists on the server already (RFC 2136 cannot create zones); the key may update and
 //! transfer it. Ownership is kept as on Route 53: a TXT marker `_scaling.<name>` holding
 //! `"app=<app> type=<TYPE>"` beside each record the app wrote; records without the app's marker are
-//! never changed or deleted.
+//! never changed or deleted. A change is done once the zone's `secondaries`, if listed, serve it too.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use scaling_dns_update::{DnsUpdate, DnsUpdateSettings};
-//! let settings = DnsUpdateSettings {
-//!     server: "127.0.0.1:53".parse()?,
-//!     zone: "example.com".into(),
-//!     key_name: "scaling".into(),
-//!     key_algorithm: "hmac-sha256".into(),
-//!     key_file: "/etc/scaling/tsig.key".into(),
-//! };
+//! let mut settings =
+//!     DnsUpdateSettings::new("192.0.2.53:53".parse()?, "example.com", "scaling", "/etc/scaling/tsig.key".into());
+//! settings.secondaries = vec!["198.51.100.53:53".parse()?];
 //! let dns = DnsUpdate::new(&settings)?;
 //! # let _ = dns; Ok(()) }
 //! ```

@@ -1,6 +1,8 @@
 //! [`DnsUpdate`]: the [`Dns`] trait on a zone of an authoritative server, read by zone transfer (AXFR)
 //! and changed by RFC 2136 updates, every message signed with the TSIG key.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, UpdateMessage};
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
@@ -10,13 +12,15 @@ use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult, SpecErrors
 use crate::markers::{self, Owners};
 use crate::records::{bare, fqdn, record_type, sets, wire_records};
 use crate::settings::DnsUpdateSettings;
-use crate::wire::{Server, WireError};
+use crate::wire::{serial, soa_serial, Server, WireError};
 
 /// The [`Dns`] provider of one zone on one server.
 #[derive(Debug)]
 pub struct DnsUpdate {
     server: Server,
     zone: String,
+    secondaries: Vec<std::net::SocketAddr>,
+    propagation_timeout: Duration,
 }
 
 fn error(operation: &str, resource: &str, e: WireError) -> ProviderError {
@@ -49,7 +53,12 @@ impl DnsUpdate {
         let server = Server::new(settings.server, settings.key().map_err(one)?).map_err(|message| {
             one(Problem::new("key_name", message, "give the key's name as the server's config names it"))
         })?;
-        Ok(Self { server, zone: settings.zone_name().map_err(one)? })
+        Ok(Self {
+            server,
+            zone: settings.zone_name().map_err(one)?,
+            secondaries: settings.secondaries.clone(),
+            propagation_timeout: settings.propagation_timeout,
+        })
     }
 
     /// Every record of the zone, by a signed transfer.
@@ -63,6 +72,48 @@ impl DnsUpdate {
         request.add_query(query);
         let answers = self.server.exchange(request).await.map_err(|e| error("AXFR", &self.zone, e))?;
         Ok(answers.into_iter().flat_map(|m| m.answers().to_vec()).collect())
+    }
+
+    /// Waits until every secondary serves the zone at the primary's serial or later (RFC 1982 serial
+    /// arithmetic), so that whichever authoritative server a certificate authority asks has the
+    /// change; `Unavailable` (retried) naming the ones behind once `propagation_timeout` has passed.
+    async fn await_secondaries(&self) -> ProviderResult<()> {
+        if self.secondaries.is_empty() {
+            return Ok(());
+        }
+        let zone = fqdn(&self.zone).map_err(|e| ProviderError::new("SOA", &self.zone, ErrorKind::InvalidRequest, e))?;
+        let mut request = Message::new();
+        request.set_id(rand_id()).set_message_type(MessageType::Query).set_op_code(OpCode::Query);
+        request.add_query(Query::query(zone.clone(), RecordType::SOA));
+        let answers = self.server.exchange(request).await.map_err(|e| error("SOA", &self.zone, e))?;
+        let primary = soa_serial(&answers)
+            .ok_or_else(|| ProviderError::new("SOA", &self.zone, ErrorKind::Other, "the server answered no SOA"))?;
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let mut behind = Vec::new();
+            for secondary in &self.secondaries {
+                match serial(*secondary, zone.clone()).await {
+                    Ok(theirs) if (theirs.wrapping_sub(primary) as i32) >= 0 => {}
+                    Ok(theirs) => behind.push(format!("{secondary} serves serial {theirs}")),
+                    Err(e) => behind.push(e.to_string()),
+                }
+            }
+            if behind.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() >= self.propagation_timeout {
+                let message = format!(
+                    "the zone's secondaries do not serve serial {primary} after {}: {}; check that the primary \
+                     notifies them (also-notify) and lets them transfer the zone, or raise propagation_timeout",
+                    humantime::format_duration(self.propagation_timeout),
+                    behind.join("; ")
+                );
+                return Err(ProviderError::new("SOA", &self.zone, ErrorKind::Unavailable, message));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
     }
 
     /// The zone's sets with their owners; the markers themselves are hidden.
@@ -123,7 +174,7 @@ impl DnsUpdate {
         }
         let resource = names.into_iter().collect::<Vec<_>>().join(", ");
         self.server.exchange(message).await.map_err(|e| error(operation, &resource, e))?;
-        Ok(())
+        self.await_secondaries().await
     }
 }
 
@@ -229,7 +280,8 @@ impl Dns for DnsUpdate {
             .cloned()
             .collect();
         if changed.is_empty() {
-            return Ok(());
+            // Written before (a retried call): done once the secondaries serve it too.
+            return self.await_secondaries().await;
         }
         self.update(&changed, &[], &owners).await
     }

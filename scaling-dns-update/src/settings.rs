@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine;
 use hickory_proto::dnssec::rdata::tsig::TsigAlgorithm;
@@ -26,13 +27,26 @@ pub struct DnsUpdateSettings {
     /// A file holding the key: what `tsig-keygen` prints (`key "name" { …; secret "…"; };`) or the
     /// base64 secret alone. Must not be readable by group or others.
     pub key_file: PathBuf,
+    /// The zone's other authoritative servers (its secondaries, `address:port`), which a certificate
+    /// authority or a resolver may ask as well: each change is done only once every one serves the
+    /// zone at the primary's new serial (they transfer it after the primary's NOTIFY). None unless set.
+    #[serde(default)]
+    pub secondaries: Vec<SocketAddr>,
+    /// How long a change waits for the secondaries to serve it: `2m` unless set.
+    #[serde(default = "default_propagation_timeout", with = "humantime_serde")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub propagation_timeout: Duration,
 }
 
 fn default_algorithm() -> String {
     "hmac-sha256".into()
 }
 
-fn invalid(field: &str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+fn default_propagation_timeout() -> Duration {
+    Duration::from_secs(120)
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Problem {
     Problem::new(field, message, fix)
 }
 
@@ -66,7 +80,36 @@ impl DnsUpdateSettings {
         if let Err(e) = read_secret(&self.key_file) {
             out.push(e);
         }
+        for (i, secondary) in self.secondaries.iter().enumerate() {
+            if *secondary == self.server || self.secondaries[..i].contains(secondary) {
+                out.push(invalid(
+                    format!("secondaries[{i}]"),
+                    format!("{secondary} is the server or listed twice"),
+                    "list each of the zone's other authoritative servers once",
+                ));
+            }
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.propagation_timeout) {
+            out.push(invalid(
+                "propagation_timeout",
+                format!("{} is out of range", humantime::format_duration(self.propagation_timeout)),
+                "wait between a second and an hour, e.g. \"2m\"",
+            ));
+        }
         out
+    }
+
+    /// The settings for `server`, `zone` and the key, with no secondaries and the default wait.
+    pub fn new(server: SocketAddr, zone: &str, key_name: &str, key_file: PathBuf) -> Self {
+        Self {
+            server,
+            zone: zone.into(),
+            key_name: key_name.into(),
+            key_algorithm: default_algorithm(),
+            key_file,
+            secondaries: Vec::new(),
+            propagation_timeout: default_propagation_timeout(),
+        }
     }
 
     /// The zone without its trailing dot, lower case.
@@ -142,13 +185,7 @@ mod tests {
         let file = dir.join("key");
         std::fs::write(&file, body).unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
-        DnsUpdateSettings {
-            server: "127.0.0.1:53".parse().unwrap(),
-            zone: "example.com".into(),
-            key_name: "scaling".into(),
-            key_algorithm: default_algorithm(),
-            key_file: file,
-        }
+        DnsUpdateSettings::new("127.0.0.1:53".parse().unwrap(), "example.com", "scaling", file)
     }
 
     fn dir(name: &str) -> PathBuf {
@@ -172,8 +209,19 @@ mod tests {
         s.zone = "exa mple.com".into();
         s.key_algorithm = "hmac-md5".into();
         s.key_name = " ".into();
+        s.secondaries = vec!["127.0.0.1:53".parse().unwrap(), "192.0.2.2:53".parse().unwrap()];
+        s.secondaries.push(s.secondaries[1]);
+        s.propagation_timeout = Duration::from_millis(10);
         let problems: Vec<String> = s.problems().iter().map(ToString::to_string).collect();
-        for field in ["zone:", "key_algorithm:", "key_name:", "key_file:"] {
+        for field in [
+            "zone:",
+            "key_algorithm:",
+            "key_name:",
+            "key_file:",
+            "secondaries[0]:",
+            "secondaries[2]:",
+            "propagation_timeout:",
+        ] {
             assert!(problems.iter().any(|p| p.starts_with(field)), "{field} in {problems:?}");
         }
         assert!(problems.iter().any(|p| p.contains("chmod 600")), "{problems:?}");

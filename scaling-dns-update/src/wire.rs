@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hickory_proto::dnssec::tsig::TSigner;
-use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -63,35 +63,74 @@ impl Server {
             .map_err(|e| WireError::Invalid(e.to_string()))?
             .ok_or_else(|| WireError::Invalid("the request was not signed".into()))?;
         let bytes = request.to_bytes().map_err(|e| WireError::Invalid(e.to_string()))?;
-        let unreachable = |reason: String| WireError::Unreachable { server: self.address, reason };
-        let run = async {
-            let mut stream = TcpStream::connect(self.address).await.map_err(|e| unreachable(e.to_string()))?;
-            let length = u16::try_from(bytes.len()).map_err(|_| WireError::Invalid("request too large".into()))?;
-            stream.write_all(&length.to_be_bytes()).await.map_err(|e| unreachable(e.to_string()))?;
-            stream.write_all(&bytes).await.map_err(|e| unreachable(e.to_string()))?;
-            let mut answers = Vec::new();
-            let mut soas = 0;
-            loop {
-                let mut length = [0u8; 2];
-                stream.read_exact(&mut length).await.map_err(|e| unreachable(e.to_string()))?;
-                let mut buffer = vec![0u8; usize::from(u16::from_be_bytes(length))];
-                stream.read_exact(&mut buffer).await.map_err(|e| unreachable(e.to_string()))?;
-                let message = Message::from_vec(&buffer).map_err(|e| WireError::Invalid(e.to_string()))?;
-                if message.response_code() != ResponseCode::NoError {
-                    return Err(WireError::Refused { code: message.response_code() });
-                }
-                // RFC 8945 §5.3.1: every message of a transfer is signed (or at least every 100th);
-                // BIND and Knot sign each one.
-                verify(&buffer).map_err(|e| WireError::Invalid(format!("the answer's signature: {e}")))?;
-                soas += message.answers().iter().filter(|r| r.record_type() == RecordType::SOA).count();
-                answers.push(message);
-                if !transfer || soas >= 2 {
-                    return Ok(answers);
-                }
-            }
+        // RFC 8945 §5.3.1: every message of a transfer is signed (or at least every 100th); BIND and
+        // Knot sign each one.
+        let verified = |buffer: &[u8]| match verify(buffer) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(WireError::Invalid(format!("the answer's signature: {e}"))),
         };
-        tokio::time::timeout(EXCHANGE_TIMEOUT, run)
-            .await
-            .map_err(|_| unreachable(format!("no answer within {} s", EXCHANGE_TIMEOUT.as_secs())))?
+        framed(self.address, &bytes, transfer, verified).await
     }
+}
+
+/// The serial of `zone`'s SOA at `address`, asked without a signature (a secondary need not know the
+/// key).
+pub(crate) async fn serial(address: SocketAddr, zone: Name) -> Result<u32, WireError> {
+    let mut request = Message::new();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or_default();
+    request
+        .set_id((nanos % u32::from(u16::MAX)) as u16)
+        .set_message_type(MessageType::Query)
+        .set_op_code(OpCode::Query);
+    request.add_query(Query::query(zone, RecordType::SOA));
+    let bytes = request.to_bytes().map_err(|e| WireError::Invalid(e.to_string()))?;
+    let answers = framed(address, &bytes, false, |_| Ok(())).await?;
+    soa_serial(&answers)
+        .ok_or_else(|| WireError::Invalid(format!("{address} answered no SOA: it does not serve the zone")))
+}
+
+/// The serial of the first SOA among `answers`.
+pub(crate) fn soa_serial(answers: &[Message]) -> Option<u32> {
+    answers.iter().flat_map(Message::answers).find_map(|r| match r.data() {
+        RData::SOA(soa) => Some(soa.serial()),
+        _ => None,
+    })
+}
+
+/// Sends `bytes` to `address` over TCP (RFC 7766) and reads the answer: one message, or for a
+/// transfer every message until the closing SOA; each checked by `verify`.
+async fn framed(
+    address: SocketAddr,
+    bytes: &[u8],
+    transfer: bool,
+    mut verify: impl FnMut(&[u8]) -> Result<(), WireError>,
+) -> Result<Vec<Message>, WireError> {
+    let unreachable = |reason: String| WireError::Unreachable { server: address, reason };
+    let run = async {
+        let mut stream = TcpStream::connect(address).await.map_err(|e| unreachable(e.to_string()))?;
+        let length = u16::try_from(bytes.len()).map_err(|_| WireError::Invalid("request too large".into()))?;
+        stream.write_all(&length.to_be_bytes()).await.map_err(|e| unreachable(e.to_string()))?;
+        stream.write_all(bytes).await.map_err(|e| unreachable(e.to_string()))?;
+        let mut answers = Vec::new();
+        let mut soas = 0;
+        loop {
+            let mut length = [0u8; 2];
+            stream.read_exact(&mut length).await.map_err(|e| unreachable(e.to_string()))?;
+            let mut buffer = vec![0u8; usize::from(u16::from_be_bytes(length))];
+            stream.read_exact(&mut buffer).await.map_err(|e| unreachable(e.to_string()))?;
+            let message = Message::from_vec(&buffer).map_err(|e| WireError::Invalid(e.to_string()))?;
+            if message.response_code() != ResponseCode::NoError {
+                return Err(WireError::Refused { code: message.response_code() });
+            }
+            verify(&buffer)?;
+            soas += message.answers().iter().filter(|r| r.record_type() == RecordType::SOA).count();
+            answers.push(message);
+            if !transfer || soas >= 2 {
+                return Ok(answers);
+            }
+        }
+    };
+    tokio::time::timeout(EXCHANGE_TIMEOUT, run)
+        .await
+        .map_err(|_| unreachable(format!("no answer within {} s", EXCHANGE_TIMEOUT.as_secs())))?
 }

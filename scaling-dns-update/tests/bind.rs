@@ -1,7 +1,8 @@
 //! The provider against a real BIND (`named`, Debian's bind9) on a free loopback port, with a TSIG key
 //! that may update and transfer the zone `example.test`: records written, read back with owners,
 //! replaced, a foreign record refused and untouched, deletion of only the app's own, and a wrong key
-//! refused with a message that names the settings to check and never the secret.
+//! refused with a message that names the settings to check and never the secret; with secondaries, a
+//! change is done only once they serve it, and a secondary left behind fails it, named.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod support;
@@ -9,7 +10,7 @@ mod support;
 use scaling_core::providers::{Dns, DnsRecord, Owner, RecordKind, RecordValue};
 use scaling_core::ErrorKind;
 use scaling_dns_update::DnsUpdate;
-use support::bind::{settings, start_bind, SECRET};
+use support::bind::{free_port, settings, start_bind, start_bind_notifying, start_secondary, SECRET};
 
 fn record(name: &str, kind: RecordKind, values: &[&str], owner: &str) -> DnsRecord {
     DnsRecord {
@@ -134,4 +135,51 @@ async fn the_orchestrator_publishes_through_it_and_destroy_removes_only_the_apps
     let left: Vec<String> = dns.list_records(&zone).await.unwrap().into_iter().map(|r| r.name).collect();
     assert_eq!(left, ["legacy.example.test", "ns1.example.test"], "{report:?}");
     assert!(dns.find_zone("example.test").await.unwrap().is_some(), "the server's zone stays");
+}
+
+/// `dig` against `port`: the values of `name`'s `kind` records.
+fn dig(port: u16, name: &str, kind: &str) -> Vec<String> {
+    let out = std::process::Command::new("dig")
+        .args(["+short", "+tcp", "-p", &port.to_string(), "@127.0.0.1", name, kind])
+        .output()
+        .expect("dig (scripts/test installs bind9-dnsutils)");
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_is_done_once_every_secondary_serves_it_and_one_left_behind_is_named() {
+    let (notified_port, silent_port) = (free_port(), free_port());
+    let Some(primary) = start_bind_notifying(&[notified_port]) else { return };
+    let notified = start_secondary(&primary, notified_port).expect("a secondary");
+    let silent = start_secondary(&primary, silent_port).expect("a secondary it does not notify");
+
+    // Written, then served by the notified secondary the moment the call returns.
+    let mut with_secondary = settings(&primary, SECRET);
+    with_secondary.secondaries = vec![format!("127.0.0.1:{}", notified.port).parse().unwrap()];
+    let dns = DnsUpdate::new(&with_secondary).unwrap();
+    let zone = dns.find_zone("example.test").await.unwrap().unwrap();
+    let challenge = record("_acme-challenge.example.test", RecordKind::Txt, &["\"token-2\""], "dashmath");
+    for value in ["\"token-2\"", "\"token-3\""] {
+        let challenge = record("_acme-challenge.example.test", RecordKind::Txt, &[value], "dashmath");
+        dns.upsert_records(&zone, std::slice::from_ref(&challenge)).await.unwrap();
+        assert_eq!(dig(notified.port, "_acme-challenge.example.test", "TXT"), [value], "served by the secondary");
+    }
+
+    // A secondary that is never told stays at its first serial: the change fails, naming it and the fix,
+    // within the wait it was given (longer than BIND's notify-delay of 5 s, which holds back a NOTIFY
+    // that follows another within that time, so the notified one catches up meanwhile).
+    let mut with_both = with_secondary.clone();
+    with_both.secondaries.push(format!("127.0.0.1:{}", silent.port).parse().unwrap());
+    with_both.propagation_timeout = std::time::Duration::from_secs(8);
+    let dns = DnsUpdate::new(&with_both).unwrap();
+    let started = std::time::Instant::now();
+    let behind = dns.upsert_records(&zone, std::slice::from_ref(&challenge)).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "bounded by propagation_timeout");
+    assert_eq!(behind.kind, ErrorKind::Unavailable, "{behind}");
+    assert!(behind.message.contains(&format!("127.0.0.1:{} serves serial 1", silent.port)), "{behind}");
+    assert!(behind.message.contains("also-notify"), "{behind}");
+    assert!(!behind.message.contains(&notified.port.to_string()), "the notified one is not behind: {behind}");
+    let app = Owner::new("dashmath");
+    let gone = dns.delete_records(&app, &zone, &[challenge]).await.unwrap_err();
+    assert_eq!(gone.kind, ErrorKind::Unavailable, "a deletion waits for them too: {gone}");
 }

@@ -1,4 +1,5 @@
-//! Carries out a plan: one function per step, run as a dependency graph. Each step compares desired and
+//! Carries out a plan as a dependency graph: a kind's step through its descriptor
+//! ([`super::kinds`]), every other step by a function of its own. Each step compares desired and
 //! observed state with the same diff the planner used and calls a provider only when they differ.
 
 use std::future::Future;
@@ -147,7 +148,6 @@ impl<'a> Apply<'a> {
             StepId::HttpRedirect => self.http_redirect(resource).await,
             StepId::DnsRecords => self.dns_records(resource).await,
             StepId::SupportResources => self.support_resources(resource).await,
-            StepId::Service => self.service(resource).await,
             StepId::ServiceStable => self.service_stable(resource).await,
             StepId::Autoscaling => self.autoscaling(resource).await,
             StepId::Cleanup => self.cleanup(resource).await,
@@ -431,6 +431,6 @@ impl<'a> Apply<'a> {
 
     /// The ids earlier steps made, as `step` sees them.
     fn made(&self, step: StepId) -> Made<'_> {
-        Made { desired: &self.plan.desired, out: &self.out, step }
+        Made { desired: &self.plan.desired, observed: &self.plan.observed, out: &self.out, step }
     }
 }

@@ -7,11 +7,10 @@ use super::observe::Observed;
 use super::resource::{Ids, Resource};
 use super::StepId;
 use crate::names::ResourceNames;
-use crate::providers::{BackendSpec, Capabilities, ClusterInfo, RevisionSpec, TrafficSource};
+use crate::providers::{Capabilities, ClusterInfo, RevisionSpec, TrafficSource};
 use crate::providers::{
-    DesiredAutoscaling, DesiredBackend, DesiredCertificate, DesiredCluster, DesiredFirewall, DesiredListener,
-    DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService, IngressRule, ListenerAction, Owner,
-    Protocol, ScalingTarget, Tags, TrafficFrom,
+    DesiredAutoscaling, DesiredCertificate, DesiredListener, DesiredRevision, DesiredService, ListenerAction, Owner,
+    Protocol, ScalingTarget, Tags,
 };
 use crate::spec::{ImageReference, Spec};
 use crate::ImageArtifact;
@@ -81,61 +80,6 @@ impl Desired {
         }
     }
 
-    pub fn repository(&self) -> DesiredRepository {
-        DesiredRepository { name: self.names.repository.clone(), tags: self.tags.clone() }
-    }
-
-    pub fn load_balancer_firewall(&self) -> DesiredFirewall {
-        let mut ingress = vec![IngressRule { port: HTTP_PORT, from: TrafficFrom::Anywhere }];
-        if self.spec.https() {
-            ingress.push(IngressRule { port: HTTPS_PORT, from: TrafficFrom::Anywhere });
-        }
-        DesiredFirewall {
-            name: self.names.load_balancer_firewall.clone(),
-            description: format!("{}: web traffic to the load balancer", self.names.app),
-            ingress,
-            tags: self.tags.clone(),
-        }
-    }
-
-    /// The replicas' firewall, admitting the load balancer by its firewall's id where it has one
-    /// (`load_balancer_group_id`), else symbolically for the provider to resolve.
-    pub fn replica_firewall(&self, load_balancer_group_id: Option<&str>) -> DesiredFirewall {
-        let from = load_balancer_group_id.map_or(TrafficFrom::LoadBalancer, |id| TrafficFrom::Group(id.into()));
-        DesiredFirewall {
-            name: self.names.replica_firewall.clone(),
-            description: format!("{}: only the load balancer, only the container port", self.names.app),
-            ingress: vec![IngressRule { port: self.spec.app.port, from }],
-            tags: self.tags.clone(),
-        }
-    }
-
-    pub fn load_balancer(&self, firewall_id: Option<&str>) -> DesiredLoadBalancer {
-        DesiredLoadBalancer {
-            name: self.names.load_balancer.clone(),
-            firewall_id: firewall_id.map(str::to_string),
-            idle_timeout: self.spec.load_balancer.idle_timeout,
-            drop_invalid_header_fields: true,
-            hosts: self.hosts(),
-            tags: self.tags.clone(),
-        }
-    }
-
-    pub fn backend(&self) -> DesiredBackend {
-        let lb = &self.spec.load_balancer;
-        DesiredBackend {
-            spec: BackendSpec {
-                name: self.names.backend.clone(),
-                port: self.spec.app.port,
-                health_check: self.spec.health_check.clone(),
-                drain_time: lb.drain_time,
-                stickiness: lb.stickiness.then_some(lb.stickiness_duration),
-                algorithm: lb.algorithm,
-            },
-            tags: self.tags.clone(),
-        }
-    }
-
     /// What HTTP:80 must end up doing.
     pub fn final_http_action(&self, backend_id: &str) -> ListenerAction {
         match &self.spec.domain {
@@ -186,10 +130,6 @@ impl Desired {
             request_key,
             tags: self.tags.clone(),
         })
-    }
-
-    pub fn cluster(&self) -> DesiredCluster {
-        DesiredCluster { name: self.names.cluster.clone(), tags: self.tags.clone() }
     }
 
     pub fn revision(&self, image: &str) -> DesiredRevision {

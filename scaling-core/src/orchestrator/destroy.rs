@@ -125,13 +125,6 @@ impl Destroy<'_> {
                 Box::new(move || p.autoscaler.delete_autoscaling(owner, autoscaling)),
             ));
         }
-        if let Some(service) = &o.service {
-            out.push((
-                StepId::Service,
-                format!("{} {}", p.capabilities.noun(StepId::Service), service.name),
-                Box::new(move || p.cluster.delete_service(owner, service)),
-            ));
-        }
         if let Some(zone) = &o.zone {
             let records: Vec<_> = o.owned_records(&owner.app).cloned().collect();
             if !records.is_empty() {

@@ -8,17 +8,45 @@ use std::sync::OnceLock;
 use futures::future::BoxFuture;
 
 use super::apply::Outputs;
-use super::desired::Desired;
+use super::desired::{Desired, HTTPS_PORT, HTTP_PORT};
 use super::diff::{self, Diff};
 use super::observe::Observed;
 use super::resource::{Ids, Resource};
 use super::{Providers, StepId};
 use crate::providers::{
-    BackendInfo, Capabilities, CertificateInfo, ClusterInfo, DesiredBackend, DesiredCertificate, DesiredCluster,
-    DesiredFirewall, DesiredLoadBalancer, DesiredRepository, DesiredRevision, FirewallInfo, LoadBalancerInfo, Owner,
-    RepositoryInfo, RevisionInfo,
+    BackendInfo, BackendSpec, Capabilities, CertificateInfo, ClusterInfo, DesiredBackend, DesiredCertificate,
+    DesiredCluster, DesiredFirewall, DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService,
+    FirewallInfo, IngressRule, LoadBalancerInfo, Owner, RepositoryInfo, RevisionInfo, ServiceInfo, TrafficFrom,
 };
 use crate::{Error, ProviderResult, Result};
+
+/// The methods of a kind observed as one `Option` field of [`Observed`] and kept in the same-named
+/// slot of apply's [`Outputs`].
+macro_rules! kept_in {
+    ($field:ident) => {
+        fn observed<'o>(_: &Desired, o: &'o Observed) -> Option<&'o Self::Info> {
+            o.$field.as_ref()
+        }
+        fn owned(o: &Observed) -> Vec<&Self::Info> {
+            o.$field.iter().collect()
+        }
+        fn slot(out: &Outputs) -> &OnceLock<Self::Info> {
+            &out.$field
+        }
+    };
+}
+
+/// The methods of a kind whose id and name are fields of its info.
+macro_rules! identified_by {
+    ($id:ident, $($name:ident).+) => {
+        fn id(info: &Self::Info) -> &str {
+            &info.$id
+        }
+        fn owned_name(info: &Self::Info) -> String {
+            info.$($name).+.clone()
+        }
+    };
+}
 
 /// Something done for each kind, generically.
 pub(crate) trait EachKind {
@@ -37,6 +65,7 @@ pub(crate) fn each_kind(visitor: &mut impl EachKind) {
     visitor.kind::<Cluster>();
     visitor.kind::<ReplicaFirewall>();
     visitor.kind::<Revision>();
+    visitor.kind::<Service>();
 }
 
 /// The app's image repository.
@@ -46,15 +75,14 @@ impl Resource for Repository {
     const STEP: StepId = StepId::Repository;
     type Wanted = DesiredRepository;
     type Info = RepositoryInfo;
+    kept_in!(repository);
+    identified_by!(name, name);
 
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredRepository> {
-        Ok(d.repository())
+        Ok(DesiredRepository { name: d.names.repository.clone(), tags: d.tags.clone() })
     }
     fn name(_: &Desired, wanted: &DesiredRepository) -> String {
         wanted.name.clone()
-    }
-    fn observed<'o>(_: &Desired, o: &'o Observed) -> Option<&'o RepositoryInfo> {
-        o.repository.as_ref()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredRepository, observed: Option<&RepositoryInfo>) -> Diff {
         diff::repository(wanted, observed)
@@ -62,20 +90,8 @@ impl Resource for Repository {
     fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredRepository) -> BoxFuture<'a, ProviderResult<RepositoryInfo>> {
         p.registry.ensure_repository(wanted)
     }
-    fn id(info: &RepositoryInfo) -> &str {
-        &info.name
-    }
     fn shown(info: &RepositoryInfo) -> Option<String> {
         Some(info.uri.clone())
-    }
-    fn slot(out: &Outputs) -> &OnceLock<RepositoryInfo> {
-        &out.repository
-    }
-    fn owned(o: &Observed) -> Vec<&RepositoryInfo> {
-        o.repository.iter().collect()
-    }
-    fn owned_name(info: &RepositoryInfo) -> String {
-        info.name.clone()
     }
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a RepositoryInfo) -> BoxFuture<'a, ProviderResult<()>> {
         p.registry.delete_repository(owner, info, true)
@@ -89,33 +105,30 @@ impl Resource for LoadBalancerFirewall {
     const STEP: StepId = StepId::LoadBalancerFirewall;
     type Wanted = DesiredFirewall;
     type Info = FirewallInfo;
+    kept_in!(load_balancer_firewall);
+    identified_by!(id, name);
 
+    /// HTTP from anywhere, and HTTPS with a certificate.
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredFirewall> {
-        Ok(d.load_balancer_firewall())
+        let mut ingress = vec![IngressRule { port: HTTP_PORT, from: TrafficFrom::Anywhere }];
+        if d.spec.https() {
+            ingress.push(IngressRule { port: HTTPS_PORT, from: TrafficFrom::Anywhere });
+        }
+        Ok(DesiredFirewall {
+            name: d.names.load_balancer_firewall.clone(),
+            description: format!("{}: web traffic to the load balancer", d.names.app),
+            ingress,
+            tags: d.tags.clone(),
+        })
     }
     fn name(_: &Desired, wanted: &DesiredFirewall) -> String {
         wanted.name.clone()
-    }
-    fn observed<'o>(_: &Desired, o: &'o Observed) -> Option<&'o FirewallInfo> {
-        o.load_balancer_firewall.as_ref()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
         diff::security_group(wanted, observed)
     }
     fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredFirewall) -> BoxFuture<'a, ProviderResult<FirewallInfo>> {
         p.load_balancer.ensure_firewall(wanted)
-    }
-    fn id(info: &FirewallInfo) -> &str {
-        &info.id
-    }
-    fn slot(out: &Outputs) -> &OnceLock<FirewallInfo> {
-        &out.load_balancer_firewall
-    }
-    fn owned(o: &Observed) -> Vec<&FirewallInfo> {
-        o.load_balancer_firewall.iter().collect()
-    }
-    fn owned_name(info: &FirewallInfo) -> String {
-        info.name.clone()
     }
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a FirewallInfo) -> BoxFuture<'a, ProviderResult<()>> {
         p.load_balancer.delete_firewall(owner, info)
@@ -129,15 +142,21 @@ impl Resource for LoadBalancer {
     const STEP: StepId = StepId::LoadBalancer;
     type Wanted = DesiredLoadBalancer;
     type Info = LoadBalancerInfo;
+    kept_in!(load_balancer);
+    identified_by!(id, name);
 
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredLoadBalancer> {
-        Ok(d.load_balancer(ids.id(StepId::LoadBalancerFirewall)?.as_deref()))
+        Ok(DesiredLoadBalancer {
+            name: d.names.load_balancer.clone(),
+            firewall_id: ids.id(StepId::LoadBalancerFirewall)?,
+            idle_timeout: d.spec.load_balancer.idle_timeout,
+            drop_invalid_header_fields: true,
+            hosts: d.hosts(),
+            tags: d.tags.clone(),
+        })
     }
     fn name(_: &Desired, wanted: &DesiredLoadBalancer) -> String {
         wanted.name.clone()
-    }
-    fn observed<'o>(_: &Desired, o: &'o Observed) -> Option<&'o LoadBalancerInfo> {
-        o.load_balancer.as_ref()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredLoadBalancer, observed: Option<&LoadBalancerInfo>) -> Diff {
         diff::load_balancer(wanted, observed)
@@ -148,20 +167,8 @@ impl Resource for LoadBalancer {
     ) -> BoxFuture<'a, ProviderResult<LoadBalancerInfo>> {
         p.load_balancer.ensure_load_balancer(wanted)
     }
-    fn id(info: &LoadBalancerInfo) -> &str {
-        &info.id
-    }
     fn shown(info: &LoadBalancerInfo) -> Option<String> {
         Some(info.endpoint.to_string())
-    }
-    fn slot(out: &Outputs) -> &OnceLock<LoadBalancerInfo> {
-        &out.load_balancer
-    }
-    fn owned(o: &Observed) -> Vec<&LoadBalancerInfo> {
-        o.load_balancer.iter().collect()
-    }
-    fn owned_name(info: &LoadBalancerInfo) -> String {
-        info.name.clone()
     }
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a LoadBalancerInfo) -> BoxFuture<'a, ProviderResult<()>> {
         p.load_balancer.delete_load_balancer(owner, info)
@@ -175,15 +182,23 @@ impl Resource for Backend {
     const STEP: StepId = StepId::Backend;
     type Wanted = DesiredBackend;
     type Info = BackendInfo;
+    kept_in!(backend);
+    identified_by!(id, spec.name);
 
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredBackend> {
-        Ok(d.backend())
+        let lb = &d.spec.load_balancer;
+        let spec = BackendSpec {
+            name: d.names.backend.clone(),
+            port: d.spec.app.port,
+            health_check: d.spec.health_check.clone(),
+            drain_time: lb.drain_time,
+            stickiness: lb.stickiness.then_some(lb.stickiness_duration),
+            algorithm: lb.algorithm,
+        };
+        Ok(DesiredBackend { spec, tags: d.tags.clone() })
     }
     fn name(_: &Desired, wanted: &DesiredBackend) -> String {
         wanted.spec.name.clone()
-    }
-    fn observed<'o>(_: &Desired, o: &'o Observed) -> Option<&'o BackendInfo> {
-        o.backend.as_ref()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredBackend, observed: Option<&BackendInfo>) -> Diff {
         diff::backend(wanted, observed)
@@ -191,20 +206,8 @@ impl Resource for Backend {
     fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredBackend) -> BoxFuture<'a, ProviderResult<BackendInfo>> {
         p.load_balancer.ensure_backend(wanted)
     }
-    fn id(info: &BackendInfo) -> &str {
-        &info.id
-    }
     fn shown(_: &BackendInfo) -> Option<String> {
         None
-    }
-    fn slot(out: &Outputs) -> &OnceLock<BackendInfo> {
-        &out.backend
-    }
-    fn owned(o: &Observed) -> Vec<&BackendInfo> {
-        o.backend.iter().collect()
-    }
-    fn owned_name(info: &BackendInfo) -> String {
-        info.spec.name.clone()
     }
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a BackendInfo) -> BoxFuture<'a, ProviderResult<()>> {
         p.load_balancer.delete_backend(owner, info)
@@ -218,15 +221,14 @@ impl Resource for Cluster {
     const STEP: StepId = StepId::Cluster;
     type Wanted = DesiredCluster;
     type Info = ClusterInfo;
+    kept_in!(cluster);
+    identified_by!(id, name);
 
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredCluster> {
-        Ok(d.cluster())
+        Ok(DesiredCluster { name: d.names.cluster.clone(), tags: d.tags.clone() })
     }
     fn name(_: &Desired, wanted: &DesiredCluster) -> String {
         wanted.name.clone()
-    }
-    fn observed<'o>(_: &Desired, o: &'o Observed) -> Option<&'o ClusterInfo> {
-        o.cluster.as_ref()
     }
     /// A cluster has nothing to change: it exists or not.
     fn diff(_: &Observed, _: &Desired, _: &DesiredCluster, observed: Option<&ClusterInfo>) -> Diff {
@@ -239,20 +241,8 @@ impl Resource for Cluster {
     fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredCluster) -> BoxFuture<'a, ProviderResult<ClusterInfo>> {
         p.cluster.ensure_cluster(wanted)
     }
-    fn id(info: &ClusterInfo) -> &str {
-        &info.id
-    }
     fn shown(_: &ClusterInfo) -> Option<String> {
         None
-    }
-    fn slot(out: &Outputs) -> &OnceLock<ClusterInfo> {
-        &out.cluster
-    }
-    fn owned(o: &Observed) -> Vec<&ClusterInfo> {
-        o.cluster.iter().collect()
-    }
-    fn owned_name(info: &ClusterInfo) -> String {
-        info.name.clone()
     }
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a ClusterInfo) -> BoxFuture<'a, ProviderResult<()>> {
         p.cluster.delete_cluster(owner, info)
@@ -266,33 +256,28 @@ impl Resource for ReplicaFirewall {
     const STEP: StepId = StepId::ReplicaFirewall;
     type Wanted = DesiredFirewall;
     type Info = FirewallInfo;
+    kept_in!(replica_firewall);
+    identified_by!(id, name);
 
+    /// Admits the load balancer by its firewall's id where it has one, else symbolically for the
+    /// provider to resolve.
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredFirewall> {
-        Ok(d.replica_firewall(ids.id(StepId::LoadBalancerFirewall)?.as_deref()))
+        let from = ids.id(StepId::LoadBalancerFirewall)?.map_or(TrafficFrom::LoadBalancer, TrafficFrom::Group);
+        Ok(DesiredFirewall {
+            name: d.names.replica_firewall.clone(),
+            description: format!("{}: only the load balancer, only the container port", d.names.app),
+            ingress: vec![IngressRule { port: d.spec.app.port, from }],
+            tags: d.tags.clone(),
+        })
     }
     fn name(_: &Desired, wanted: &DesiredFirewall) -> String {
         wanted.name.clone()
-    }
-    fn observed<'o>(_: &Desired, o: &'o Observed) -> Option<&'o FirewallInfo> {
-        o.replica_firewall.as_ref()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
         diff::security_group(wanted, observed)
     }
     fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredFirewall) -> BoxFuture<'a, ProviderResult<FirewallInfo>> {
         p.cluster.ensure_replica_firewall(wanted)
-    }
-    fn id(info: &FirewallInfo) -> &str {
-        &info.id
-    }
-    fn slot(out: &Outputs) -> &OnceLock<FirewallInfo> {
-        &out.replica_firewall
-    }
-    fn owned(o: &Observed) -> Vec<&FirewallInfo> {
-        o.replica_firewall.iter().collect()
-    }
-    fn owned_name(info: &FirewallInfo) -> String {
-        info.name.clone()
     }
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a FirewallInfo) -> BoxFuture<'a, ProviderResult<()>> {
         p.cluster.delete_replica_firewall(owner, info)
@@ -353,6 +338,8 @@ impl Resource for Revision {
     const IMMUTABLE: bool = true;
     type Wanted = DesiredRevision;
     type Info = RevisionInfo;
+    kept_in!(revision);
+    identified_by!(id, spec.family);
 
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredRevision> {
         Ok(d.revision(&ids.image()?))
@@ -360,28 +347,12 @@ impl Resource for Revision {
     fn name(d: &Desired, _: &DesiredRevision) -> String {
         d.names.revision.clone()
     }
-    /// The newest registered, or the one the service runs.
-    fn observed<'o>(_: &Desired, o: &'o Observed) -> Option<&'o RevisionInfo> {
-        o.revision.as_ref()
-    }
     fn diff(_: &Observed, d: &Desired, wanted: &DesiredRevision, observed: Option<&RevisionInfo>) -> Diff {
         let image_matches = observed.is_some_and(|r| d.image.matches(&r.spec.image));
         diff::revision(wanted, image_matches, observed)
     }
     fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredRevision) -> BoxFuture<'a, ProviderResult<RevisionInfo>> {
         p.cluster.register_revision(wanted)
-    }
-    fn id(info: &RevisionInfo) -> &str {
-        &info.id
-    }
-    fn slot(out: &Outputs) -> &OnceLock<RevisionInfo> {
-        &out.revision
-    }
-    fn owned(o: &Observed) -> Vec<&RevisionInfo> {
-        o.revision.iter().collect()
-    }
-    fn owned_name(info: &RevisionInfo) -> String {
-        info.spec.family.clone()
     }
     /// Without a revision step the revisions are the service's (made by its updates): they go with
     /// it, in its round.
@@ -393,5 +364,46 @@ impl Resource for Revision {
     }
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a RevisionInfo) -> BoxFuture<'a, ProviderResult<()>> {
         p.cluster.deregister_revisions(owner, &info.spec.family)
+    }
+}
+
+/// The service: its replicas of the revision, in the cluster, behind the backend pool.
+pub(crate) struct Service;
+
+impl Resource for Service {
+    const STEP: StepId = StepId::Service;
+    type Wanted = DesiredService;
+    type Info = ServiceInfo;
+    kept_in!(service);
+    identified_by!(name, name);
+
+    /// With a rollout asked for again when the last one failed (`diff::restart_reason`).
+    fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredService> {
+        let o = ids.observed();
+        let mut wanted = d.service(ids, o)?;
+        wanted.restart_rollout = o.service.as_ref().and_then(diff::restart_reason).is_some();
+        Ok(wanted)
+    }
+    fn name(_: &Desired, wanted: &DesiredService) -> String {
+        wanted.name.clone()
+    }
+    /// Where the service makes its revisions itself, a new one is the reason it changes.
+    fn diff(o: &Observed, d: &Desired, wanted: &DesiredService, observed: Option<&ServiceInfo>) -> Diff {
+        let diff = diff::service(wanted, observed);
+        let Some(template) = wanted.template.as_ref().filter(|_| observed.is_some()) else { return diff };
+        let revision = Revision::diff(o, d, template, Revision::observed(d, o));
+        match revision.action.mutates() {
+            true => Diff { action: super::diff::Action::Update, reason: format!("new revision: {}", revision.reason) },
+            false => diff,
+        }
+    }
+    fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredService) -> BoxFuture<'a, ProviderResult<ServiceInfo>> {
+        p.cluster.ensure_service(wanted)
+    }
+    fn shown(_: &ServiceInfo) -> Option<String> {
+        None
+    }
+    fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a ServiceInfo) -> BoxFuture<'a, ProviderResult<()>> {
+        p.cluster.delete_service(owner, info)
     }
 }

@@ -71,7 +71,6 @@ impl Plan {
         let caps = &self.desired.capabilities;
         let mut out: Vec<String> =
             o.autoscaling.iter().map(|a| format!("autoscaling of service {}", a.service)).collect();
-        out.extend(o.service.iter().map(|s| format!("{} {}", caps.noun(StepId::Service), s.name)));
         out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.protocol, l.port)));
         let mut owned = Owned { observed: o, capabilities: caps, labels: Vec::new() };
         kinds::each_kind(&mut owned);
@@ -401,20 +400,12 @@ fn cluster(p: &mut Planner) {
         p.add(StepId::SupportResources, label, diff);
     }
 
+    // The service's own row comes from its descriptor; the wait follows it.
     let ids = p.ids();
-    let Ok(service) = d.service(&ids, o) else { return };
-    let mut service_diff = diff::service(&service, o.service.as_ref());
-    // Without a revision step, the service rolls out the revision itself: its row says why.
-    if let (Some(template), Some(_)) = (&service.template, &o.service) {
-        let revision_diff = kinds::Revision::diff(o, d, template, kinds::Revision::observed(d, o));
-        if revision_diff.action.mutates() {
-            service_diff = Diff { action: Action::Update, reason: format!("new revision: {}", revision_diff.reason) };
-        }
-    }
-    let stable =
-        service_diff.action == Action::NoChange && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
+    let Ok(service) = kinds::Service::desired(d, &ids) else { return };
+    let unchanged = kinds::Service::diff(o, d, &service, o.service.as_ref()).action == Action::NoChange;
+    let stable = unchanged && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
     let label = format!("{} {}", d.capabilities.noun(StepId::Service), d.names.service);
-    p.add(StepId::Service, &label, service_diff);
     p.wait(
         StepId::ServiceStable,
         &label,

@@ -72,8 +72,10 @@ pub(crate) fn owned_label<K: Resource>(capabilities: &Capabilities, info: &K::In
     format!("{} {}", capabilities.noun(K::STEP), K::owned_name(info))
 }
 
-/// The ids a desired resource refers to.
+/// The ids a desired resource refers to, and what was observed (the counts a service keeps).
 pub(crate) trait Ids {
+    /// What plan observed.
+    fn observed(&self) -> &Observed;
     /// The id of `step`'s resource; `None` where these providers have no such step.
     fn id(&self, step: StepId) -> Result<Option<String>>;
     /// The image the revision runs.
@@ -91,6 +93,7 @@ pub(crate) struct Planned<'a> {
 /// Ids as apply made them, for `step`: a missing one is a bug in the graph.
 pub(crate) struct Made<'a> {
     pub desired: &'a Desired,
+    pub observed: &'a Observed,
     pub out: &'a Outputs,
     pub step: StepId,
 }
@@ -154,6 +157,10 @@ impl Find for Made<'_> {
 }
 
 impl Ids for Planned<'_> {
+    fn observed(&self) -> &Observed {
+        self.observed
+    }
+
     fn id(&self, step: StepId) -> Result<Option<String>> {
         if !self.desired.capabilities.has_step(step) {
             return Ok(None);
@@ -178,6 +185,10 @@ impl Ids for Planned<'_> {
 }
 
 impl Ids for Made<'_> {
+    fn observed(&self) -> &Observed {
+        self.observed
+    }
+
     fn id(&self, step: StepId) -> Result<Option<String>> {
         if !self.desired.capabilities.has_step(step) {
             return Ok(None);

@@ -193,6 +193,9 @@ pub trait Dns: Send + Sync {
     /// Every record in the zone, with owners.
     async fn list_records(&self, zone: &ZoneInfo) -> ProviderResult<Vec<DnsRecord>>;
     /// Creates or replaces the records (each must carry an owner; a record of another owner is refused).
+    /// Returns once the zone's authoritative servers serve them, where the provider can tell (Route 53:
+    /// the change is `INSYNC`; RFC 2136: the listed secondaries serve the new serial): a certificate
+    /// authority may ask any of them.
     async fn upsert_records(&self, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()>;
     /// Deletes the records; refuses records of another owner; missing ones are fine.
     async fn delete_records(&self, owner: &Owner, zone: &ZoneInfo, records: &[DnsRecord]) -> ProviderResult<()>;

@@ -1,9 +1,9 @@
-//! The `service` and `service_stable` steps: the service rolls to the revision (the registered one,
-//! or for a provider that makes revisions through the service, its template) in the cluster (or the
-//! implicit one), then the wait until its replicas run and pass health checks.
+//! The `service_stable` step: after the service (its descriptor, [`crate::orchestrator::kinds::Service`])
+//! rolls to the revision, the wait until its replicas run and pass health checks, then the pruning of
+//! old releases.
 
-use super::{detail, keep, need, Apply, Poll};
-use crate::orchestrator::diff::{self, Action};
+use super::{need, Apply, Poll};
+use crate::orchestrator::diff::Action;
 use crate::orchestrator::resource::Ids;
 use crate::orchestrator::StepId;
 use crate::providers::{BackendInfo, Rollout, TargetState};
@@ -16,18 +16,6 @@ impl Apply<'_> {
             true => need(&self.out.backend, step, "backend pool").map(Some),
             false => Ok(None),
         }
-    }
-
-    pub(super) async fn service(&self, r: &str) -> Result<String> {
-        let step = StepId::Service;
-        let observed = self.plan.observed.service.as_ref();
-        let mut desired = self.plan.desired.service(&self.made(step), &self.plan.observed)?;
-        desired.restart_rollout = observed.and_then(diff::restart_reason).is_some();
-        let diff = diff::service(&desired, observed);
-        let service =
-            self.converge(step, r, &diff, observed, || self.providers.cluster.ensure_service(&desired)).await?;
-        keep(&self.out.service, service);
-        Ok(detail(&diff))
     }
 
     pub(super) async fn service_stable(&self, r: &str) -> Result<String> {
