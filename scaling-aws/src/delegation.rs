@@ -10,10 +10,10 @@ use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::Resolver;
-use scaling_core::providers::{Delegation, ZoneInfo};
+use scaling_core::providers::{canonical_name, Delegation, ZoneInfo};
 
 fn normalized<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
-    names.into_iter().map(|n| n.trim_end_matches('.').to_ascii_lowercase()).collect()
+    names.into_iter().map(canonical_name).collect()
 }
 
 /// Asks the public DNS which name servers serve `zone`'s domain.
@@ -37,8 +37,7 @@ pub async fn check(resolver: Option<SocketAddr>, zone: &ZoneInfo) -> Delegation 
     let expected = normalized(zone.name_servers.iter().map(String::as_str));
     match resolver.ns_lookup(format!("{}.", zone.name)).await {
         Ok(lookup) => {
-            let found: BTreeSet<String> =
-                lookup.iter().map(|ns| ns.0.to_utf8().trim_end_matches('.').to_ascii_lowercase()).collect();
+            let found: BTreeSet<String> = lookup.iter().map(|ns| canonical_name(&ns.0.to_utf8())).collect();
             if found == expected {
                 Delegation::Delegated
             } else {

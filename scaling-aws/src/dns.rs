@@ -448,7 +448,7 @@ impl Dns for AwsProvider {
     ) -> ProviderResult<Vec<DnsRecord>> {
         let target = match endpoint.hostname.as_deref() {
             Some(hostname) => self.alias_zone(hostname).await?.map(|zone_id| Alias {
-                dns_name: hostname.trim_end_matches('.').to_ascii_lowercase(),
+                dns_name: scaling_core::providers::canonical_name(hostname),
                 zone_id: Some(zone_id),
             }),
             None => None,

@@ -125,7 +125,7 @@ impl AwsProvider {
     /// The canonical hosted zone of the load balancer answering on `hostname`, when it is one of this
     /// account's: known from an earlier read, else looked up (only for ELB host names).
     pub(crate) async fn alias_zone(&self, hostname: &str) -> ProviderResult<Option<String>> {
-        let hostname = hostname.trim_end_matches('.').to_ascii_lowercase();
+        let hostname = scaling_core::providers::canonical_name(hostname);
         let known = |zones: &std::sync::Mutex<std::collections::HashMap<String, String>>| {
             zones.lock().ok().and_then(|z| z.get(&hostname).cloned())
         };

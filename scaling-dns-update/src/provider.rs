@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, UpdateMessage};
 use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
-use scaling_core::providers::{Delegation, Dns, DnsRecord, Owner, RecordKind, Tags, ZoneInfo};
+use scaling_core::providers::{canonical_name, Delegation, Dns, DnsRecord, Owner, RecordKind, Tags, ZoneInfo};
 use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult, SpecErrors};
 
 use crate::markers::{self, Owners};
@@ -132,7 +132,7 @@ impl DnsUpdate {
     }
 
     fn in_zone(&self, name: &str) -> bool {
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let name = canonical_name(name);
         name == self.zone || name.ends_with(&format!(".{}", self.zone))
     }
 

@@ -9,7 +9,7 @@ use scaling_core::providers::{DnsRecord, RecordKind, RecordValue};
 
 /// A name without its trailing dot, lower case.
 pub(crate) fn bare(name: &Name) -> String {
-    name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
+    scaling_core::providers::canonical_name(&name.to_ascii())
 }
 
 pub(crate) fn record_type(kind: RecordKind) -> RecordType {

@@ -114,7 +114,7 @@ impl DnsUpdateSettings {
 
     /// The zone without its trailing dot, lower case.
     pub(crate) fn zone_name(&self) -> Result<String, Problem> {
-        let zone = self.zone.trim_end_matches('.').to_ascii_lowercase();
+        let zone = scaling_core::providers::canonical_name(&self.zone);
         let valid = !zone.is_empty()
             && zone
                 .split('.')

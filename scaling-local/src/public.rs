@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use scaling_acme::AcmeSettings;
+use scaling_core::providers::canonical_name;
 use scaling_core::{Problem, Spec};
 use scaling_dns_update::DnsUpdateSettings;
 use serde::{Deserialize, Serialize};
@@ -99,7 +100,7 @@ impl PublicSettings {
                 "add [domain] name = \"example.com\" (a name in provider.local.public.dns.zone)",
             )];
         };
-        let zone = self.dns.zone.trim_end_matches('.').to_ascii_lowercase();
+        let zone = canonical_name(&self.dns.zone);
         if zone.is_empty() {
             return Vec::new(); // the zone's own problem is reported already
         }
@@ -114,7 +115,7 @@ impl PublicSettings {
         let apex = std::iter::once(("domain.name", domain.name.clone()));
         let aliases = domain.hostnames().into_iter().skip(1).map(|name| ("domain.aliases", name));
         for (key, name) in apex.chain(aliases) {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            let name = canonical_name(&name);
             if name != zone && !name.ends_with(&format!(".{zone}")) {
                 out.push(Problem::new(
                     key,

@@ -80,6 +80,16 @@ async fn a_deploy_plans_only_its_steps_and_runs_in_its_order() {
     assert_eq!(changed.len(), 1, "{changed:#?}");
     assert_eq!((changed[0].step, changed[0].action), (StepId::Service, Action::Update));
     assert!(changed[0].reason.starts_with("new revision: image:"), "{}", changed[0].reason);
+
+    // With the count changed too, the row names both; the id placeholder is not a change of its own.
+    next.app.desired_count += 1;
+    let image = orchestrator.prepare_image(&next, None).await.unwrap();
+    let plan = orchestrator.plan(&next, image).await.unwrap();
+    let row = plan.change(StepId::Service).unwrap();
+    assert_eq!(row.action, Action::Update);
+    assert!(row.reason.starts_with("new revision: image:"), "{}", row.reason);
+    assert!(row.reason.contains("desired count"), "the second change is named: {}", row.reason);
+    assert!(!row.reason.contains("(new revision)"), "{}", row.reason);
 }
 
 #[tokio::test(start_paused = true)]

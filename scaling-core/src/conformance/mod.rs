@@ -190,7 +190,7 @@ pub async fn ensure_twice_leaves_one(subject: &Subject) {
     let second = probe.ensure(&p, &names, &owner).await.expect("ensure again");
     assert_eq!(first.id(), second.id(), "a second ensure made another {}", probe.noun());
     if subject.has(StepId::Backend) {
-        let desired = tamper::backend_of(&subject.spec, &names, &owner);
+        let desired = crate::orchestrator::desired_backend(&subject.spec, &names, owner.tags(&subject.spec.tags));
         let first = p.load_balancer.ensure_backend(&desired).await.expect("ensure_backend");
         let second = p.load_balancer.ensure_backend(&desired).await.expect("ensure_backend again");
         assert_eq!(first.id, second.id, "a second ensure_backend made another backend pool");

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::{Drift, Tamper};
-use crate::providers::{DesiredBackend, DesiredFirewall, IngressRule, Owner, RecordKind, TrafficFrom};
-use crate::{Orchestrator, Providers, ResourceNames, Silent, Spec, StepId};
+use crate::providers::{DesiredFirewall, IngressRule, Owner, RecordKind, TrafficFrom};
+use crate::{Orchestrator, Providers, Silent, Spec, StepId};
 
 /// Tampering through the provider's own trait methods, behind the orchestrator's back: right for
 /// providers whose state only they can reach (in memory, this machine).
@@ -23,7 +23,7 @@ impl Tamper for ThroughTheProvider {
                 p.cluster.scale_service(&owner, &service.expect("deployed"), 1).await.expect("scale_service");
             }
             Drift::HealthCheckPath if has(StepId::Backend) => {
-                let mut desired = backend_of(spec, &names, &owner);
+                let mut desired = crate::orchestrator::desired_backend(spec, &names, owner.tags(&spec.tags));
                 desired.spec.health_check.path = "/tampered".into();
                 p.load_balancer.ensure_backend(&desired).await.expect("ensure_backend");
             }
@@ -84,20 +84,4 @@ async fn point_a_record_elsewhere(p: &Providers, spec: &Spec, owner: &Owner) -> 
     };
     p.dns.upsert_records(&zone, &[DnsRecord { value, ..record.clone() }]).await.expect("upsert_records");
     true
-}
-
-/// The backend pool the spec asks for.
-pub(super) fn backend_of(spec: &Spec, names: &ResourceNames, owner: &Owner) -> DesiredBackend {
-    let lb = &spec.load_balancer;
-    DesiredBackend {
-        spec: crate::providers::BackendSpec {
-            name: names.backend.clone(),
-            port: spec.app.port,
-            health_check: spec.health_check.clone(),
-            drain_time: lb.drain_time,
-            stickiness: lb.stickiness.then_some(lb.stickiness_duration),
-            algorithm: lb.algorithm,
-        },
-        tags: owner.tags(&spec.tags),
-    }
 }

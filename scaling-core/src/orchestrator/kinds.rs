@@ -178,6 +178,25 @@ impl Resource for LoadBalancer {
 /// The backend pool the load balancer sends to.
 pub(crate) struct Backend;
 
+/// The backend pool `spec` asks for, named `names.backend` (also what the conformance kit tampers
+/// with).
+pub(crate) fn desired_backend(
+    spec: &crate::Spec,
+    names: &crate::ResourceNames,
+    tags: crate::providers::Tags,
+) -> DesiredBackend {
+    let lb = &spec.load_balancer;
+    let backend = BackendSpec {
+        name: names.backend.clone(),
+        port: spec.app.port,
+        health_check: spec.health_check.clone(),
+        drain_time: lb.drain_time,
+        stickiness: lb.stickiness.then_some(lb.stickiness_duration),
+        algorithm: lb.algorithm,
+    };
+    DesiredBackend { spec: backend, tags }
+}
+
 impl Resource for Backend {
     const STEP: StepId = StepId::Backend;
     type Wanted = DesiredBackend;
@@ -186,16 +205,7 @@ impl Resource for Backend {
     identified_by!(id, spec.name);
 
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredBackend> {
-        let lb = &d.spec.load_balancer;
-        let spec = BackendSpec {
-            name: d.names.backend.clone(),
-            port: d.spec.app.port,
-            health_check: d.spec.health_check.clone(),
-            drain_time: lb.drain_time,
-            stickiness: lb.stickiness.then_some(lb.stickiness_duration),
-            algorithm: lb.algorithm,
-        };
-        Ok(DesiredBackend { spec, tags: d.tags.clone() })
+        Ok(desired_backend(&d.spec, &d.names, d.tags.clone()))
     }
     fn name(_: &Desired, wanted: &DesiredBackend) -> String {
         wanted.spec.name.clone()
@@ -387,15 +397,23 @@ impl Resource for Service {
     fn name(_: &Desired, wanted: &DesiredService) -> String {
         wanted.name.clone()
     }
-    /// Where the service makes its revisions itself, a new one is the reason it changes.
+    /// Where the service makes its revisions itself, a new one is the first reason it changes, its
+    /// other changes (the count, say) after it.
     fn diff(o: &Observed, d: &Desired, wanted: &DesiredService, observed: Option<&ServiceInfo>) -> Diff {
-        let diff = diff::service(wanted, observed);
-        let Some(template) = wanted.template.as_ref().filter(|_| observed.is_some()) else { return diff };
+        let (Some(template), Some(running)) = (&wanted.template, observed) else {
+            return diff::service(wanted, observed);
+        };
         let revision = Revision::diff(o, d, template, Revision::observed(d, o));
-        match revision.action.mutates() {
-            true => Diff { action: super::diff::Action::Update, reason: format!("new revision: {}", revision.reason) },
-            false => diff,
+        if !revision.action.mutates() {
+            return diff::service(wanted, observed);
         }
+        let same_revision = DesiredService { revision_id: running.revision_id.clone(), ..wanted.clone() };
+        let others = diff::service(&same_revision, observed);
+        let reason = match others.action.mutates() {
+            true => format!("new revision: {}; {}", revision.reason, others.reason),
+            false => format!("new revision: {}", revision.reason),
+        };
+        Diff { action: super::diff::Action::Update, reason }
     }
     fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredService) -> BoxFuture<'a, ProviderResult<ServiceInfo>> {
         p.cluster.ensure_service(wanted)

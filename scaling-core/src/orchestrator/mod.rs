@@ -42,6 +42,7 @@ pub use releases::Release;
 pub use status::StatusReport;
 pub use steps::StepId;
 
+pub(crate) use kinds::desired_backend;
 pub(crate) use observe::Observed;
 
 /// The five providers one deployment uses (usually one cloud implements all five), and the small
