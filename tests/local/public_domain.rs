@@ -3,7 +3,9 @@
 //! gets a certificate through DNS-01, publishes the app's names in the zone, and serves the page over
 //! HTTPS with a certificate that chains to the authority's root, in a TLS client and in Chromium; once
 //! two thirds of the certificate's (short) life have passed, a deploy renews it under load with no
-//! failed request; destroy removes the app's records and certificate and nothing else.
+//! failed request; destroy removes the app's records and certificate and nothing else. The conformance
+//! kit runs with both challenges: DNS-01 records in the zone, and HTTP-01 answered on the balancer's
+//! plain port, which Pebble reaches at the names' A records.
 
 #[path = "../../scaling-dns-update/tests/support/bind.rs"]
 mod bind;
@@ -48,6 +50,38 @@ fn providers(
     (providers, cloud, dns, acme)
 }
 
+/// The same server serving its names publicly on loopback, with certificates proven by HTTP-01: the
+/// A records of the names lead Pebble to the balancer's plain port, which answers its tokens.
+fn http_01_providers(bind: &bind::Bind, pebble: &pebble::Pebble) -> (Providers, Arc<LocalCloud>, Arc<DnsUpdate>) {
+    let dns_settings = bind::settings(bind, bind::SECRET);
+    let acme_settings = AcmeSettings {
+        directory: format!("https://127.0.0.1:{}/dir", pebble.port),
+        contact: "ops@example.test".into(),
+        state_dir: pebble.dir.join("acme-http-01"),
+        directory_root: Some(pebble.dir.join("ca.pem")),
+        challenge: scaling_acme::ChallengeKind::Http01,
+    };
+    let public = scaling_local::PublicSettings {
+        addresses: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+        acme: acme_settings.clone(),
+        dns: dns_settings.clone(),
+        renewal_check: Duration::from_secs(3600),
+    };
+    // Pebble validates HTTP-01 on its configured port, as Let's Encrypt does on port 80.
+    let settings = scaling_local::LocalSettings {
+        https_port: Some(0),
+        http_port: Some(pebble.http_port),
+        public: Some(public),
+        ..Default::default()
+    };
+    let dns = Arc::new(DnsUpdate::new(&dns_settings).unwrap());
+    let acme = Arc::new(Acme::new(acme_settings).unwrap());
+    let cloud = Arc::new(LocalCloud::new(home(), settings).serving_certificates_of(acme.clone()));
+    // The capabilities are the cloud's own for this table: validation after binding.
+    let providers = Providers { dns: dns.clone(), certificate: acme, ..Providers::from_cloud(cloud.clone()) };
+    (providers, cloud, dns)
+}
+
 /// Waits of two minutes at most: the servers answer in seconds, and a stall fails instead of holding
 /// the suite for the defaults' quarter hours.
 fn bounded_options() -> DeployOptions {
@@ -74,6 +108,34 @@ async fn the_rfc_2136_dns_and_acme_certificate_pass_the_conformance_kit() {
     let zone = dns.find_zone("example.test").await.unwrap().unwrap();
     let left: Vec<String> = dns.list_records(&zone).await.unwrap().into_iter().map(|r| r.name).collect();
     assert_eq!(left, ["legacy.example.test", "ns1.example.test"], "the kit left records behind");
+}
+
+/// The kit again with HTTP-01: every certificate it orders is proven through the balancer's plain
+/// port, and nothing it writes to the zone is a challenge record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acme_certificate_proven_over_http_01_passes_the_conformance_kit() {
+    use scaling_core::conformance::{self, Subject, ThroughTheProvider};
+    let Some(bind) = bind::start_bind() else { return };
+    let Some(pebble) = pebble::start_pebble(bind.port) else { return };
+    let spec = dashmath_spec().with_domain("dashmath.example.test");
+    let (providers, cloud, dns) = http_01_providers(&bind, &pebble);
+    assert!(!providers.capabilities.has_step(scaling_core::StepId::ValidationRecords), "no records to publish");
+    let subject = Subject::new(providers.clone(), spec).with_options(bounded_options());
+    let drift = ThroughTheProvider(providers);
+    let kit = tokio::time::timeout(Duration::from_secs(480), conformance::run_all(&subject, &drift));
+    kit.await.expect("the conformance kit finishes within 8 minutes");
+    assert!(cloud.supervisor().replica_pids("dashmath").is_empty(), "no replica outlives the kit");
+    let zone = dns.find_zone("example.test").await.unwrap().unwrap();
+    let left: Vec<String> = dns.list_records(&zone).await.unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(left, ["legacy.example.test", "ns1.example.test"], "the kit left records behind");
+    let log = std::fs::read_to_string(pebble.dir.join("pebble.log")).unwrap_or_default();
+    // Pebble logs each validation task, and for HTTP-01 each of its fetches (it logs nothing for DNS-01).
+    let count = |what: &str| log.lines().filter(|l| l.contains(what)).count();
+    for name in ["dashmath.example.test", "www.dashmath.example.test"] {
+        let fetched = format!("validate w/ HTTP: http://{name}:{}/.well-known/acme-challenge/", pebble.http_port);
+        assert!(log.contains(&fetched), "{name} proven over HTTP-01:\n{log}");
+    }
+    assert!(count("validate w/ HTTP") >= count("Pulled a task"), "every task fetched over HTTP:\n{log}");
 }
 
 /// Says where the scenario stands, so that a run that stalls shows at which step.
