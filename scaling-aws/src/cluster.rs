@@ -14,7 +14,7 @@ use ecs::types::{
 };
 use scaling_core::providers::{
     Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, Owner,
-    RevisionInfo, Rollout, ServiceInfo, SupportResource,
+    Releases, RevisionInfo, Rollout, ServiceInfo, SupportResource,
 };
 use scaling_core::{ErrorKind, Platform, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
@@ -325,71 +325,6 @@ impl Cluster for AwsProvider {
             .ok_or_else(|| missing("RegisterTaskDefinition", family, "TaskDefinition"))
     }
 
-    async fn revision_ids(&self, _owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .ecs
-                .list_task_definitions()
-                .family_prefix(family)
-                .status(TaskDefinitionStatus::Active)
-                .sort(ecs::types::SortOrder::Desc)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| map("ListTaskDefinitions", family, e))?;
-            // A prefix: `app-taskdef` also lists `app-taskdef-other:1`, which is not this family.
-            let of_family = |arn: &&String| {
-                arn.rsplit_once('/').and_then(|(_, r)| r.rsplit_once(':')).map(|(f, _)| f) == Some(family)
-            };
-            ids.extend(out.task_definition_arns().iter().filter(of_family).cloned());
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                // Newest first, whatever order the service listed them in.
-                let number = |arn: &String| arn.rsplit_once(':').and_then(|(_, n)| n.parse::<u32>().ok()).unwrap_or(0);
-                ids.sort_by_key(|arn| std::cmp::Reverse(number(arn)));
-                return Ok(ids);
-            }
-        }
-    }
-
-    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>> {
-        let described = match self
-            .ecs
-            .describe_task_definition()
-            .task_definition(id)
-            .include(TaskDefinitionField::Tags)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if code(&e) == Some("ClientException") => return Ok(None),
-            Err(e) => return Err(map("DescribeTaskDefinition", id, e)),
-        };
-        let Some(definition) = described.task_definition() else { return Ok(None) };
-        if definition.status() != Some(&TaskDefinitionStatus::Active) {
-            return Ok(None);
-        }
-        if !owns(owner, described.tags()) {
-            return Err(not_owned("DescribeTaskDefinition", id, owner));
-        }
-        Ok(crate::task_definition::info(definition, described.tags()))
-    }
-
-    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
-        if self.describe_revision(owner, id).await?.is_none() {
-            return Ok(());
-        }
-        self.ecs
-            .deregister_task_definition()
-            .task_definition(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| map("DeregisterTaskDefinition", id, e))
-    }
-
     /// Every active revision of the family the owner owns; another owner's are left alone.
     async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
         for id in self.revision_ids(owner, family).await? {
@@ -583,5 +518,73 @@ impl Cluster for AwsProvider {
             None => Ok(()),
             Some(_) => Err(draining()),
         }
+    }
+}
+
+#[async_trait]
+impl Releases for AwsProvider {
+    async fn revision_ids(&self, _owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .ecs
+                .list_task_definitions()
+                .family_prefix(family)
+                .status(TaskDefinitionStatus::Active)
+                .sort(ecs::types::SortOrder::Desc)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| map("ListTaskDefinitions", family, e))?;
+            // A prefix: `app-taskdef` also lists `app-taskdef-other:1`, which is not this family.
+            let of_family = |arn: &&String| {
+                arn.rsplit_once('/').and_then(|(_, r)| r.rsplit_once(':')).map(|(f, _)| f) == Some(family)
+            };
+            ids.extend(out.task_definition_arns().iter().filter(of_family).cloned());
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                // Newest first, whatever order the service listed them in.
+                let number = |arn: &String| arn.rsplit_once(':').and_then(|(_, n)| n.parse::<u32>().ok()).unwrap_or(0);
+                ids.sort_by_key(|arn| std::cmp::Reverse(number(arn)));
+                return Ok(ids);
+            }
+        }
+    }
+
+    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>> {
+        let described = match self
+            .ecs
+            .describe_task_definition()
+            .task_definition(id)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if code(&e) == Some("ClientException") => return Ok(None),
+            Err(e) => return Err(map("DescribeTaskDefinition", id, e)),
+        };
+        let Some(definition) = described.task_definition() else { return Ok(None) };
+        if definition.status() != Some(&TaskDefinitionStatus::Active) {
+            return Ok(None);
+        }
+        if !owns(owner, described.tags()) {
+            return Err(not_owned("DescribeTaskDefinition", id, owner));
+        }
+        Ok(crate::task_definition::info(definition, described.tags()))
+    }
+
+    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
+        if self.describe_revision(owner, id).await?.is_none() {
+            return Ok(());
+        }
+        self.ecs
+            .deregister_task_definition()
+            .task_definition(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| map("DeregisterTaskDefinition", id, e))
     }
 }

@@ -178,28 +178,6 @@ impl Cluster for LocalCloud {
         self.records.revisions.remove(owner, family, "deregister_revisions").map(drop)
     }
 
-    async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
-        let revisions = self.records.revisions.find(owner, family, "revision_ids")?.unwrap_or_default();
-        Ok(revisions.iter().rev().map(|r| r.id.clone()).collect())
-    }
-
-    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>> {
-        let family = id.rsplit_once(':').map_or(id, |(family, _)| family);
-        let revisions = self.records.revisions.find(owner, family, "describe_revision")?.unwrap_or_default();
-        Ok(revisions.into_iter().find(|r| r.id == id))
-    }
-
-    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
-        let family = id.rsplit_once(':').map_or(id, |(family, _)| family);
-        if self.records.revisions.find(owner, family, "deregister_revision")?.is_none() {
-            return Ok(());
-        }
-        self.records.revisions.put(owner, family, "deregister_revision", |current| {
-            Ok(current.into_iter().flatten().filter(|r| r.id != id).cloned().collect())
-        })?;
-        Ok(())
-    }
-
     async fn find_service(
         &self,
         owner: &Owner,
@@ -270,6 +248,31 @@ impl Cluster for LocalCloud {
             self.supervisor.stop(&service.name).await;
         }
         self.records.services.remove(owner, &service.name, "delete_service").map(drop)
+    }
+}
+
+#[async_trait]
+impl scaling_core::providers::Releases for LocalCloud {
+    async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
+        let revisions = self.records.revisions.find(owner, family, "revision_ids")?.unwrap_or_default();
+        Ok(revisions.iter().rev().map(|r| r.id.clone()).collect())
+    }
+
+    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>> {
+        let family = id.rsplit_once(':').map_or(id, |(family, _)| family);
+        let revisions = self.records.revisions.find(owner, family, "describe_revision")?.unwrap_or_default();
+        Ok(revisions.into_iter().find(|r| r.id == id))
+    }
+
+    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
+        let family = id.rsplit_once(':').map_or(id, |(family, _)| family);
+        if self.records.revisions.find(owner, family, "deregister_revision")?.is_none() {
+            return Ok(());
+        }
+        self.records.revisions.put(owner, family, "deregister_revision", |current| {
+            Ok(current.into_iter().flatten().filter(|r| r.id != id).cloned().collect())
+        })?;
+        Ok(())
     }
 }
 

@@ -1,5 +1,5 @@
 //! A provider that lacks the features beside the cluster — no deploy lock, no logs, no secret store,
-//! no autoscaling — states it with empty impls of the small traits (their defaults answer
+//! no autoscaling, no release history — states it with empty impls of the small traits (their defaults answer
 //! `Unsupported`): it passes the whole conformance kit, deploys without a lock, and each feature it
 //! lacks is refused by name only when a spec or a command asks for it.
 
@@ -8,16 +8,17 @@ use std::sync::Arc;
 
 use scaling_core::conformance::{self, Subject, ThroughTheProvider};
 use scaling_core::memory::InMemoryCloud;
-use scaling_core::providers::{Autoscaler, Locks, LogQuery, Logs, SecretStore};
+use scaling_core::providers::{Autoscaler, Locks, LogQuery, Logs, Releases, SecretStore};
 use scaling_core::{AutoscalingSpec, Error, ErrorKind, Providers, RecordedEvents};
 use scaling_tests::{seed_spec, test_options};
 
-/// Has none of the four: every method is the trait's default.
+/// Has none of the five: every method is the trait's default.
 struct Lacking;
 impl Locks for Lacking {}
 impl Logs for Lacking {}
 impl SecretStore for Lacking {}
 impl Autoscaler for Lacking {}
+impl Releases for Lacking {}
 
 fn lacking(cloud: &Arc<InMemoryCloud>) -> Providers {
     let lacking = Arc::new(Lacking);
@@ -25,7 +26,8 @@ fn lacking(cloud: &Arc<InMemoryCloud>) -> Providers {
         locks: lacking.clone(),
         logs: lacking.clone(),
         secrets: lacking.clone(),
-        autoscaler: lacking,
+        autoscaler: lacking.clone(),
+        releases: lacking,
         ..Providers::from_cloud(cloud.clone())
     }
 }
@@ -63,4 +65,14 @@ async fn it_deploys_and_reports_without_a_lock_and_refuses_each_missing_feature_
     scaled.scaling = Some(AutoscalingSpec::on_cpu(2, 4, 60));
     let refused = orchestrator.deploy(&scaled, None, &RecordedEvents::new()).await.unwrap_err();
     assert!(refused.to_string().contains("no autoscaling"), "{refused}");
+
+    // Without a history, a deploy of a new image keeps every revision (nothing to prune by), and
+    // `releases` and `rollback` are refused by name.
+    let mut next = spec.clone();
+    next.image = scaling_core::ImageSpec::prebuilt(scaling_tests::image(2));
+    orchestrator.deploy(&next, None, &RecordedEvents::new()).await.expect("a new revision without pruning");
+    let releases = orchestrator.releases(&next).await.unwrap_err();
+    assert!(releases.to_string().contains("no release history"), "{releases}");
+    let rollback = orchestrator.rollback(&next, None, &RecordedEvents::new()).await.unwrap_err();
+    assert!(rollback.to_string().contains("no release history"), "{rollback}");
 }

@@ -1,7 +1,7 @@
 //! Releases and rollback through the in-memory cloud.
 
 use scaling_core::memory::InMemoryCloud;
-use scaling_core::providers::{Cluster, Owner};
+use scaling_core::providers::{Owner, Releases};
 use scaling_core::{Error, RecordedEvents};
 use scaling_tests::{image, orchestrator, seed_spec};
 

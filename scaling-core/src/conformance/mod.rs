@@ -369,25 +369,33 @@ pub async fn one_lock_holder_at_a_time(subject: &Subject) {
 /// Releases' side of the contract: revisions are listed newest first, described by id (`None` once
 /// gone), deregistered one at a time (again: still success), and invisible to another owner. A
 /// provider with a revision step registers them on their own; one without makes them only by
-/// updating its service (Cloud Run), so the check deploys twice instead.
+/// updating its service (Cloud Run), so the check deploys twice instead. A provider that keeps no
+/// history says so with `Unsupported` from every [`Releases`](crate::providers::Releases) method, as
+/// object_store's backends do for what they lack.
 pub async fn revisions_are_listed_newest_first_described_and_deregistered_one_by_one(subject: &Subject) {
     let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
+    if let Err(e) = p.releases.revision_ids(&owner, &names.revision).await {
+        assert_eq!(e.kind, crate::ErrorKind::Unsupported, "revision_ids of an app with none: {e}");
+        let described = p.releases.describe_revision(&owner, &format!("{}:1", names.revision)).await;
+        assert!(matches!(&described, Err(e) if e.kind == crate::ErrorKind::Unsupported), "all or none: {described:?}");
+        return;
+    }
     let (first, second) = match subject.has(StepId::Revision) {
         true => revisions_registered_on_their_own(subject).await,
         false => revisions_through_the_service(subject).await,
     };
-    let ids = p.cluster.revision_ids(&owner, &names.revision).await.expect("revision_ids");
+    let ids = p.releases.revision_ids(&owner, &names.revision).await.expect("revision_ids");
     assert_eq!(ids.first(), Some(&second), "newest first: {ids:?}");
     assert!(ids.contains(&first), "both are listed: {ids:?}");
-    let described = p.cluster.describe_revision(&owner, &first).await.expect("describe_revision");
+    let described = p.releases.describe_revision(&owner, &first).await.expect("describe_revision");
     assert_eq!(described.map(|r| r.spec.env.get("MODE").cloned()), Some(Some("first".into())), "described by id");
     let stranger = Owner::new(format!("{}-stranger", owner.app));
-    let foreign = p.cluster.describe_revision(&stranger, &first).await;
+    let foreign = p.releases.describe_revision(&stranger, &first).await;
     assert!(!matches!(foreign, Ok(Some(_))), "another owner sees the app's revision: {foreign:?}");
-    p.cluster.deregister_revision(&owner, &first).await.expect("deregister_revision");
-    p.cluster.deregister_revision(&owner, &first).await.expect("deregistering it again succeeds");
-    assert_eq!(p.cluster.describe_revision(&owner, &first).await.expect("describe"), None, "gone");
-    let ids = p.cluster.revision_ids(&owner, &names.revision).await.expect("revision_ids");
+    p.releases.deregister_revision(&owner, &first).await.expect("deregister_revision");
+    p.releases.deregister_revision(&owner, &first).await.expect("deregistering it again succeeds");
+    assert_eq!(p.releases.describe_revision(&owner, &first).await.expect("describe"), None, "gone");
+    let ids = p.releases.revision_ids(&owner, &names.revision).await.expect("revision_ids");
     assert!(!ids.contains(&first) && ids.contains(&second), "only the deregistered one left: {ids:?}");
     if subject.has(StepId::Revision) {
         p.cluster.deregister_revisions(&owner, &names.revision).await.expect("deregister_revisions");

@@ -11,8 +11,8 @@ use crate::providers::{
     Cluster, ClusterInfo, Delegation, DesiredAutoscaling, DesiredBackend, DesiredCertificate, DesiredCluster,
     DesiredFirewall, DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService, Dns,
     DnsRecord, Endpoint, FirewallInfo, ImageArtifact, ImageRef, KeyMaterial, ListenerInfo, LoadBalancer,
-    LoadBalancerInfo, LockHolder, Locks, LogPage, LogQuery, Logs, Owner, Registry, RepositoryInfo, RevisionInfo,
-    SecretStore, ServiceInfo, SupportResource, Tags, TargetHealth, ZoneInfo,
+    LoadBalancerInfo, LockHolder, Locks, LogPage, LogQuery, Logs, Owner, Registry, Releases, RepositoryInfo,
+    RevisionInfo, SecretStore, ServiceInfo, SupportResource, Tags, TargetHealth, ZoneInfo,
 };
 use crate::{Problem, ProviderResult, Providers};
 
@@ -113,9 +113,6 @@ recorded!(Cluster, cluster {
     write ensure_service(desired: &DesiredService) -> ProviderResult<ServiceInfo>;
     write scale_service(owner: &Owner, service: &ServiceInfo, desired_count: u32) -> ProviderResult<ServiceInfo>;
     write delete_service(owner: &Owner, service: &ServiceInfo) -> ProviderResult<()>;
-    read revision_ids(owner: &Owner, family: &str) -> ProviderResult<Vec<String>>;
-    read describe_revision(owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>>;
-    write deregister_revision(owner: &Owner, id: &str) -> ProviderResult<()>;
     write ensure_support_resources(owner: &Owner, tags: &Tags) -> ProviderResult<Vec<SupportResource>>;
     read find_support_resources(owner: &Owner) -> ProviderResult<Vec<SupportResource>>;
     write delete_support_resource(owner: &Owner, resource: &SupportResource) -> ProviderResult<()>;
@@ -127,6 +124,12 @@ recorded!(Cluster, cluster {
         self.inner.cluster.needed_support_resources(owner)
     }
 );
+
+recorded!(Releases, releases {
+    read revision_ids(owner: &Owner, family: &str) -> ProviderResult<Vec<String>>;
+    read describe_revision(owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>>;
+    write deregister_revision(owner: &Owner, id: &str) -> ProviderResult<()>;
+});
 
 // The lock is not a resource: its calls are not counted as writes.
 recorded!(Locks, locks {
@@ -188,4 +191,5 @@ recorded!(Certificate, certificate {
     read describe_certificate(certificate: &CertificateInfo) -> ProviderResult<CertificateInfo>;
     write delete_certificate(owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()>;
     read key_material(certificate_id: &str) -> ProviderResult<Option<KeyMaterial>>;
+    read http_challenge(token: &str) -> ProviderResult<Option<String>>;
 });

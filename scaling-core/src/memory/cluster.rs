@@ -246,6 +246,22 @@ impl Cluster for InMemoryCloud {
         .await
     }
 
+    // The lock is not a resource of the app: its calls are logged as not mutating, so that a deploy
+    // that changes nothing still makes no write (faults still reach them by operation name).
+
+    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
+        self.call("delete_service", &service.name, true, |s, _| {
+            let Some(found) = s.services.get(&service.id) else { return Ok(()) };
+            check_owner(&found.tags, owner, "delete_service", &service.name)?;
+            s.services.remove(&service.id);
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl crate::providers::Releases for InMemoryCloud {
     async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
         self.call("revision_ids", family, false, |s, _| {
             let mut active: Vec<&StoredRevision> =
@@ -275,19 +291,6 @@ impl Cluster for InMemoryCloud {
                 check_owner(&t.tags, owner, "deregister_revision", id)?;
                 t.active = false;
             }
-            Ok(())
-        })
-        .await
-    }
-
-    // The lock is not a resource of the app: its calls are logged as not mutating, so that a deploy
-    // that changes nothing still makes no write (faults still reach them by operation name).
-
-    async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
-        self.call("delete_service", &service.name, true, |s, _| {
-            let Some(found) = s.services.get(&service.id) else { return Ok(()) };
-            check_owner(&found.tags, owner, "delete_service", &service.name)?;
-            s.services.remove(&service.id);
             Ok(())
         })
         .await

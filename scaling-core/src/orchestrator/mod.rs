@@ -27,7 +27,7 @@ use serde::Serialize;
 use crate::events::{EventKind, Progress};
 use crate::providers::{
     Autoscaler, BuildRequest, Capabilities, Capable, Certificate, Cluster, Dns, LoadBalancer, Locks, Logs, Registry,
-    Rollout, SecretStore, ServiceInfo, ZoneInfo,
+    Releases, Rollout, SecretStore, ServiceInfo, ZoneInfo,
 };
 use crate::spec::{ImageReference, Spec};
 use crate::{Error, Result};
@@ -42,12 +42,13 @@ pub use releases::Release;
 pub use status::StatusReport;
 pub use steps::StepId;
 
+#[cfg(feature = "conformance")]
 pub(crate) use kinds::desired_backend;
 pub(crate) use observe::Observed;
 
 /// The five providers one deployment uses (usually one cloud implements all five), and the small
-/// features beside the cluster — the deploy lock, logs, secrets, autoscaling — each of which a
-/// provider may lack (its methods then answer `Unsupported`).
+/// features beside the cluster — the deploy lock, logs, secrets, autoscaling, the release history —
+/// each of which a provider may lack (its methods then answer `Unsupported`).
 #[derive(Clone)]
 pub struct Providers {
     /// Images.
@@ -68,6 +69,8 @@ pub struct Providers {
     pub secrets: Arc<dyn SecretStore>,
     /// Autoscaling of the service.
     pub autoscaler: Arc<dyn Autoscaler>,
+    /// The kept revisions (`releases`, `rollback`, pruning).
+    pub releases: Arc<dyn Releases>,
     /// What these providers are together: the steps of a deploy come from it. Set it to match when
     /// mixing providers of different kinds.
     pub capabilities: Capabilities,
@@ -87,6 +90,7 @@ impl Providers {
             + Logs
             + SecretStore
             + Autoscaler
+            + Releases
             + Capable
             + 'static,
     {
@@ -100,7 +104,8 @@ impl Providers {
             locks: cloud.clone(),
             logs: cloud.clone(),
             secrets: cloud.clone(),
-            autoscaler: cloud,
+            autoscaler: cloud.clone(),
+            releases: cloud,
         }
     }
 }

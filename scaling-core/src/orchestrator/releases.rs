@@ -53,7 +53,7 @@ impl Orchestrator {
         let owner = Owner::new(&spec.app.name);
         let runner = Runner::new(&self.options, &crate::Silent);
         let (label, step) = (format!("releases of {}", spec.app.name), StepId::Revision);
-        let cluster = &self.providers.cluster;
+        let (cluster, history) = (&self.providers.cluster, &self.providers.releases);
         let current = async {
             let found = runner.call(StepId::Cluster, &label, || self.service_cluster(&owner, &names)).await?;
             match found {
@@ -63,11 +63,11 @@ impl Orchestrator {
                 None => Ok(None),
             }
         };
-        let ids = runner.call(step, &label, || cluster.revision_ids(&owner, &names.revision));
+        let ids = runner.call(step, &label, || history.revision_ids(&owner, &names.revision));
         let (current, ids) = futures::future::try_join(current, ids).await?;
         let keep = usize::try_from(spec.app.keep_releases).unwrap_or(usize::MAX);
         let described = futures::future::try_join_all(
-            ids.iter().take(keep).map(|id| runner.call(step, &label, || cluster.describe_revision(&owner, id))),
+            ids.iter().take(keep).map(|id| runner.call(step, &label, || history.describe_revision(&owner, id))),
         )
         .await?;
         let current = current.map(|s| s.revision_id);
@@ -97,7 +97,8 @@ impl Orchestrator {
         self.deploy(spec, Some(&image), progress).await
     }
 
-    /// Removes the releases beyond the newest `keep`, never `running`; returns what it removed.
+    /// Removes the releases beyond the newest `keep`, never `running`; returns what it removed
+    /// (nothing where the providers keep no history).
     pub(crate) async fn prune_releases(
         runner: &Runner<'_>,
         providers: &super::Providers,
@@ -107,12 +108,17 @@ impl Orchestrator {
         running: &str,
     ) -> Result<Vec<String>> {
         let (step, label) = (StepId::Cleanup, format!("releases of {}", owner.app));
-        let cluster = &providers.cluster;
-        let ids = runner.call(step, &label, || cluster.revision_ids(owner, family)).await?;
+        let history = &providers.releases;
+        let ids = match runner.call(step, &label, || history.revision_ids(owner, family)).await {
+            Err(Error::Provider { source, .. }) if source.kind == crate::ErrorKind::Unsupported => {
+                return Ok(Vec::new())
+            }
+            ids => ids?,
+        };
         let keep = usize::try_from(keep).unwrap_or(usize::MAX);
         let doomed: Vec<&String> = ids.iter().skip(keep).filter(|id| key(id) != key(running)).collect();
         for id in &doomed {
-            runner.call(step, &label, || cluster.deregister_revision(owner, id)).await?;
+            runner.call(step, &label, || history.deregister_revision(owner, id)).await?;
         }
         Ok(doomed.into_iter().cloned().collect())
     }

@@ -327,9 +327,10 @@ impl SupportResource {
 }
 
 /// Runs N replicas of a revision and keeps them running. What a cluster may also have — a deploy
-/// lock, replica logs, a secret store, autoscaling — are traits of their own ([`Locks`](super::Locks),
-/// [`Logs`](super::Logs), [`SecretStore`](super::SecretStore), [`Autoscaler`](super::Autoscaler)) whose
-/// methods answer [`Unsupported`](crate::ErrorKind::Unsupported) unless the provider has the feature.
+/// lock, replica logs, a secret store, autoscaling, a release history — are traits of their own
+/// ([`Locks`](super::Locks), [`Logs`](super::Logs), [`SecretStore`](super::SecretStore),
+/// [`Autoscaler`](super::Autoscaler), [`Releases`](super::Releases)) whose methods answer
+/// [`Unsupported`](crate::ErrorKind::Unsupported) unless the provider has the feature.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Cluster: Send + Sync {
@@ -353,12 +354,6 @@ pub trait Cluster: Send + Sync {
     async fn register_revision(&self, desired: &DesiredRevision) -> ProviderResult<RevisionInfo>;
     /// Deregisters every owned revision of `family`.
     async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()>;
-    /// The ids of the active revisions of `family`, newest first (cheap: no details).
-    async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>>;
-    /// The revision `id` when owned (`None` when it is gone).
-    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>>;
-    /// Deregisters one owned revision; one already gone succeeds.
-    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()>;
 
     /// The service `name` in `cluster` when owned (also used to poll its rollout).
     async fn find_service(

@@ -22,6 +22,7 @@ mod load_balancer;
 mod lock;
 mod logs;
 mod registry;
+mod releases;
 mod secrets;
 mod step_graph;
 
@@ -45,6 +46,7 @@ pub use load_balancer::{
 pub use lock::{HolderProcess, LockHolder, Locks, LOCK_RENEWAL, LOCK_TTL};
 pub use logs::{epoch_millis, LogLine, LogPage, LogQuery, Logs};
 pub use registry::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Registry, RepositoryInfo};
+pub use releases::Releases;
 pub use secrets::SecretStore;
 pub use step_graph::StepGraph;
 
@@ -64,6 +66,8 @@ pub use lock::MockLocks;
 pub use logs::MockLogs;
 #[cfg(any(test, feature = "mocks"))]
 pub use registry::MockRegistry;
+#[cfg(any(test, feature = "mocks"))]
+pub use releases::MockReleases;
 #[cfg(any(test, feature = "mocks"))]
 pub use secrets::MockSecretStore;
 

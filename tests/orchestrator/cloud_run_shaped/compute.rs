@@ -123,31 +123,6 @@ impl Cluster for CloudRunShaped {
         Ok(())
     }
 
-    async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
-        let s = self.state();
-        let mine = s.revisions.iter().rev().filter(|(_, r)| r.value.spec.family == family && owner.owns(&r.labels));
-        Ok(mine.map(|(_, r)| r.value.id.clone()).collect())
-    }
-
-    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>> {
-        let s = self.state();
-        owned(s.revisions.iter().find(|(_, r)| r.value.id == id).map(|(_, r)| r), owner, "describe_revision", id)
-            .map(|found| found.cloned())
-    }
-
-    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
-        let mut s = self.state();
-        let found = s.revisions.iter().find(|(_, r)| r.value.id == id).map(|(_, r)| r);
-        if owned(found, owner, "deregister_revision", id)?.is_none() {
-            return Ok(());
-        }
-        if serving(&s, id) {
-            return Err(error("deregister_revision", id, ErrorKind::InUse, "the service serves this revision"));
-        }
-        s.revisions.retain(|(_, r)| r.value.id != id);
-        Ok(())
-    }
-
     /// Services live in a project and region: only the implicit cluster has them. A rollout
     /// finishes by the next look.
     async fn find_service(
@@ -221,6 +196,34 @@ impl Cluster for CloudRunShaped {
         }
         s.services.remove(&service.name);
         s.revisions.retain(|(of, _)| *of != service.name);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl scaling_core::providers::Releases for CloudRunShaped {
+    async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
+        let s = self.state();
+        let mine = s.revisions.iter().rev().filter(|(_, r)| r.value.spec.family == family && owner.owns(&r.labels));
+        Ok(mine.map(|(_, r)| r.value.id.clone()).collect())
+    }
+
+    async fn describe_revision(&self, owner: &Owner, id: &str) -> ProviderResult<Option<RevisionInfo>> {
+        let s = self.state();
+        owned(s.revisions.iter().find(|(_, r)| r.value.id == id).map(|(_, r)| r), owner, "describe_revision", id)
+            .map(|found| found.cloned())
+    }
+
+    async fn deregister_revision(&self, owner: &Owner, id: &str) -> ProviderResult<()> {
+        let mut s = self.state();
+        let found = s.revisions.iter().find(|(_, r)| r.value.id == id).map(|(_, r)| r);
+        if owned(found, owner, "deregister_revision", id)?.is_none() {
+            return Ok(());
+        }
+        if serving(&s, id) {
+            return Err(error("deregister_revision", id, ErrorKind::InUse, "the service serves this revision"));
+        }
+        s.revisions.retain(|(_, r)| r.value.id != id);
         Ok(())
     }
 }
