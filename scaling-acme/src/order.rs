@@ -195,23 +195,36 @@ pub(crate) async fn advance(
             "its key was lost (the run stopped between finalizing and saving it): the next deploy requests a new one"
                 .into(),
         )),
-        OrderStatus::Invalid => {
-            let mut reasons = Vec::new();
-            let mut authorizations = order.authorizations();
-            while let Some(Ok(authorization)) = authorizations.next().await {
-                let name = authorization.identifier().to_string();
-                for challenge in &authorization.challenges {
-                    if let Some(problem) = &challenge.error {
-                        reasons.push(format!("{name}: {}", problem.detail.as_deref().unwrap_or("invalid")));
-                    }
-                }
+        OrderStatus::Invalid => Ok(Progress::Failed(failure(&mut order).await)),
+    }
+}
+
+/// Why the order at `url` failed, if the authority has marked it invalid (a look, nothing moved on):
+/// how a run finds that an order a killed run left pending failed meanwhile.
+pub(crate) async fn failed(account: &Account, url: &str) -> Result<Option<String>, instant_acme::Error> {
+    let mut order = account.order(url.to_string()).await?;
+    Ok(match order.state().status {
+        OrderStatus::Invalid => Some(failure(&mut order).await),
+        _ => None,
+    })
+}
+
+/// The authority's reason per name for an invalid order.
+async fn failure(order: &mut instant_acme::Order) -> String {
+    let mut reasons = Vec::new();
+    let mut authorizations = order.authorizations();
+    while let Some(Ok(authorization)) = authorizations.next().await {
+        let name = authorization.identifier().to_string();
+        for challenge in &authorization.challenges {
+            if let Some(problem) = &challenge.error {
+                reasons.push(format!("{name}: {}", problem.detail.as_deref().unwrap_or("invalid")));
             }
-            if reasons.is_empty() {
-                reasons.push("the authority marked the order invalid".into());
-            }
-            Ok(Progress::Failed(reasons.join("; ")))
         }
     }
+    if reasons.is_empty() {
+        reasons.push("the authority marked the order invalid".into());
+    }
+    reasons.join("; ")
 }
 
 /// Tells the authority that each pending challenge of `kind` can be checked.

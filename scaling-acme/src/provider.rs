@@ -57,6 +57,18 @@ impl Acme {
         self.account.get_or_try_init(|| order::account(&self.settings, &self.store)).await
     }
 
+    /// Marks a pending order `Failed` when the authority has failed it (its answers removed); an
+    /// authority out of reach leaves it pending, for the issue step to look again.
+    async fn settle_if_failed(&self, stored: &mut Stored) -> ProviderResult<()> {
+        let Ok(account) = self.account().await else { return Ok(()) };
+        let Ok(Some(reason)) = order::failed(account, &stored.order_url).await else { return Ok(()) };
+        let id = stored.info.id.clone();
+        self.store.remove_challenges(&stored.challenge_tokens).map_err(|e| io("find_certificates", &id, e))?;
+        stored.challenge_tokens.clear();
+        stored.info.status = CertificateStatus::Failed(reason);
+        self.store.save(stored).map_err(|e| io("find_certificates", &id, e))
+    }
+
     fn stored(&self, operation: &str, id: &str) -> ProviderResult<Stored> {
         self.store
             .load(id)
@@ -74,10 +86,19 @@ fn new_id(owner: &Owner, request_key: &str) -> String {
 
 #[async_trait]
 impl Certificate for Acme {
-    /// Every one the owner has, whatever `domains` says: the state folder costs nothing to read.
+    /// Every one the owner has, whatever `domains` says: the state folder costs nothing to read. An
+    /// order still pending (a run stopped while it was validated) is looked at once, without moving
+    /// it on: one the authority failed meanwhile is `Failed`, so the plan replaces it at once.
     async fn find_certificates(&self, owner: &Owner, _domains: &[String]) -> ProviderResult<Vec<CertificateInfo>> {
         let all = self.store.list().map_err(|e| io("find_certificates", &owner.app, e))?;
-        Ok(all.into_iter().filter(|s| owner.owns(&s.tags)).map(crate::renewal::with_renewal).collect())
+        let mut out = Vec::new();
+        for mut stored in all.into_iter().filter(|s| owner.owns(&s.tags)) {
+            if stored.info.status == CertificateStatus::PendingValidation {
+                self.settle_if_failed(&mut stored).await?;
+            }
+            out.push(crate::renewal::with_renewal(stored));
+        }
+        Ok(out)
     }
 
     /// The order made with `desired.request_key`, or a new one whose DNS-01 records are returned as

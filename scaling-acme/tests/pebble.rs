@@ -121,3 +121,35 @@ async fn a_validation_that_fails_says_which_name_and_why() {
     assert!(reason.contains("dashmath.example.test"), "names the name: {reason}");
     assert!(reason.to_ascii_lowercase().contains("txt"), "says what was missing: {reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_a_killed_run_left_pending_and_the_authority_failed_is_found_failed_by_the_next_run() {
+    let Some(bind) = bind::start_bind() else { return };
+    let Some(pebble) = start_pebble(bind.port) else { return };
+    let state = pebble.dir.join("state");
+    let killed = acme(&pebble, &state);
+    // The run readied the challenges (records never published) and stopped before it looked again.
+    let requested = killed.request_certificate(&desired("dashmath", "run-1")).await.unwrap();
+    let readied = killed.describe_certificate(&requested).await.unwrap();
+    assert_eq!(readied.status, CertificateStatus::PendingValidation, "the look that readied it");
+    drop(killed);
+
+    // The next run's read (a plan's: nothing moved on) finds it failed, so the plan replaces it.
+    let next_run = acme(&pebble, &state);
+    let mut found = Vec::new();
+    for _ in 0..60 {
+        found = next_run.find_certificates(&Owner::new("dashmath"), &[]).await.unwrap();
+        if found[0].status != CertificateStatus::PendingValidation {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let CertificateStatus::Failed(reason) = &found[0].status else { panic!("{:?}", found[0].status) };
+    assert!(reason.contains("dashmath.example.test"), "with the authority's reason: {reason}");
+
+    // An order still being validated is left as it is by the read.
+    let fresh = next_run.request_certificate(&desired("dashmath", "run-2")).await.unwrap();
+    let found = next_run.find_certificates(&Owner::new("dashmath"), &[]).await.unwrap();
+    let fresh_now = found.iter().find(|c| c.id == fresh.id).expect("the new order");
+    assert_eq!(fresh_now.status, CertificateStatus::PendingValidation, "a read readies nothing");
+}
