@@ -170,11 +170,11 @@ async fn a_change_is_done_once_every_secondary_serves_it_and_one_left_behind_is_
     // that follows another within that time, so the notified one catches up meanwhile).
     let mut with_both = with_secondary.clone();
     with_both.secondaries.push(format!("127.0.0.1:{}", silent.port).parse().unwrap());
-    with_both.propagation_timeout = std::time::Duration::from_secs(8);
+    with_both.propagation_timeout = std::time::Duration::from_secs(12);
     let dns = DnsUpdate::new(&with_both).unwrap();
     let started = std::time::Instant::now();
     let behind = dns.upsert_records(&zone, std::slice::from_ref(&challenge)).await.unwrap_err();
-    assert!(started.elapsed() < std::time::Duration::from_secs(15), "bounded by propagation_timeout");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "bounded by propagation_timeout");
     assert_eq!(behind.kind, ErrorKind::Unavailable, "{behind}");
     assert!(behind.message.contains(&format!("127.0.0.1:{} serves serial 1", silent.port)), "{behind}");
     assert!(behind.message.contains("also-notify"), "{behind}");
