@@ -1,7 +1,7 @@
 //! The descriptors of the resource kinds that converge by one `ensure` call: the repository, the two
-//! firewalls, the load balancer, the backend pool, the cluster, the certificate and the revision. (The
-//! image, the listeners, the records, the service and autoscaling have steps of their own logic:
-//! pushes, the HTTP→HTTPS hand-over, record sets, rollouts.)
+//! firewalls, the load balancer, the backend pool, the cluster, the certificate, the revision and the
+//! service. (The image, the zone, the listeners, the records, autoscaling and the waits have steps of
+//! their own logic: pushes, the HTTP→HTTPS hand-over, record sets, removal when `[scaling]` goes.)
 
 use std::sync::OnceLock;
 
