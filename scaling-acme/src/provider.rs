@@ -86,6 +86,11 @@ fn new_id(owner: &Owner, request_key: &str) -> String {
 
 #[async_trait]
 impl Certificate for Acme {
+    /// Its chains and keys are served by a balancer of one's own ([`Acme::files`], `key_material`).
+    fn hands_out_key_material(&self) -> bool {
+        true
+    }
+
     /// Every one the owner has, whatever `domains` says: the state folder costs nothing to read. An
     /// order still pending (a run stopped while it was validated) is looked at once, without moving
     /// it on: one the authority failed meanwhile is `Failed`, so the plan replaces it at once.

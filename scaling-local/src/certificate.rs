@@ -24,6 +24,11 @@ impl LocalCloud {
 
 #[async_trait]
 impl Certificate for LocalCloud {
+    /// The local CA's certificates are made for this machine's balancer, key included.
+    fn hands_out_key_material(&self) -> bool {
+        true
+    }
+
     /// Every one the owner has, whatever `domains` says: the records are local and cost nothing to read.
     async fn find_certificates(&self, owner: &Owner, _domains: &[String]) -> ProviderResult<Vec<CertificateInfo>> {
         Ok(self.records.certificates.of(owner).into_iter().map(|(_, c)| self.in_use(c)).collect())

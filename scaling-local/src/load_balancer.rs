@@ -92,6 +92,12 @@ fn bind_failure(addresses: &[std::net::IpAddr], bind: u16, port: u16, e: &std::i
 
 #[async_trait]
 impl LoadBalancer for LocalCloud {
+    /// The embedded balancer serves the chain and key it is given (the local CA's, or an ACME
+    /// authority's).
+    fn serves_key_material(&self) -> bool {
+        true
+    }
+
     async fn find_firewall(&self, _owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
         Err(no_firewalls("find_firewall", name))
     }

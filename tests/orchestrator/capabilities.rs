@@ -1,9 +1,10 @@
 //! The steps come from what the providers are: a provider without firewalls or with self-validating
 //! certificates has no such steps (dropped, not faked), and a pairing that cannot work is refused
-//! before any call.
+//! before any call (a load balancer and a certificate provider of other kinds: before any write).
 
 use scaling_core::memory::InMemoryCloud;
-use scaling_core::{Capabilities, Error, Orchestrator, Providers, RecordedEvents, StepId};
+use scaling_core::providers::{CertificateInfo, DesiredCertificate, Owner};
+use scaling_core::{Capabilities, Error, Orchestrator, ProviderResult, Providers, RecordedEvents, StepId};
 use scaling_tests::{seed_spec, test_options};
 
 fn orchestrator_for(capabilities: Capabilities) -> (std::sync::Arc<InMemoryCloud>, Orchestrator) {
@@ -68,6 +69,51 @@ async fn a_pairing_that_cannot_work_is_refused_before_any_call() {
         assert!(error.to_string().contains("cannot work together"), "{error}");
         assert!(cloud.calls().is_empty(), "a refused pairing called the provider: {:?}", cloud.calls());
     }
+}
+
+/// The in-memory cloud's certificates, said to hand out their keys (as an ACME authority's are) or
+/// not (as ACM's are not).
+struct Paired {
+    cloud: std::sync::Arc<InMemoryCloud>,
+    keys: bool,
+}
+
+#[async_trait::async_trait]
+impl scaling_core::Certificate for Paired {
+    async fn find_certificates(&self, o: &Owner, d: &[String]) -> ProviderResult<Vec<CertificateInfo>> {
+        self.cloud.find_certificates(o, d).await
+    }
+    async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo> {
+        self.cloud.request_certificate(desired).await
+    }
+    async fn describe_certificate(&self, certificate: &CertificateInfo) -> ProviderResult<CertificateInfo> {
+        self.cloud.describe_certificate(certificate).await
+    }
+    async fn delete_certificate(&self, owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()> {
+        self.cloud.delete_certificate(owner, certificate).await
+    }
+    fn hands_out_key_material(&self) -> bool {
+        self.keys
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_load_balancer_and_a_certificate_provider_of_other_kinds_are_refused_by_field_before_any_call() {
+    // An ALB-like balancer (its own cloud's certificates by id) with an ACME-like authority.
+    let cloud = InMemoryCloud::new().shared();
+    let certificate = std::sync::Arc::new(Paired { cloud: cloud.clone(), keys: true });
+    let providers = Providers { certificate, ..Providers::from_cloud(cloud.clone()) };
+    let orchestrator = Orchestrator::new(providers).with_options(test_options());
+    let error = orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap_err();
+    let Error::InvalidSpec(problems) = &error else { panic!("{error:?}") };
+    assert_eq!(problems.problems.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(), ["domain.https"]);
+    assert!(error.to_string().contains("ALB takes ACM"), "{error}");
+    assert!(cloud.mutating_calls().is_empty(), "refused before any write: {:?}", cloud.mutating_calls());
+
+    // Without HTTPS the pair has nothing to disagree on.
+    let mut plain = seed_spec();
+    plain.domain = None;
+    orchestrator.deploy(&plain, None, &RecordedEvents::new()).await.expect("HTTP only");
 }
 
 /// The position of `step`'s `Done` event.

@@ -167,7 +167,11 @@ recorded!(LoadBalancer, load_balancer {
     write ensure_listener(lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo>;
     write delete_listener(owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()>;
     read target_health(group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>>;
-});
+}
+    fn serves_key_material(&self) -> bool {
+        self.inner.load_balancer.serves_key_material()
+    }
+);
 
 recorded!(Dns, dns {
     read find_zone(domain: &str) -> ProviderResult<Option<ZoneInfo>>;
@@ -192,4 +196,8 @@ recorded!(Certificate, certificate {
     write delete_certificate(owner: &Owner, certificate: &CertificateInfo) -> ProviderResult<()>;
     read key_material(certificate_id: &str) -> ProviderResult<Option<KeyMaterial>>;
     read http_challenge(token: &str) -> ProviderResult<Option<String>>;
-});
+}
+    fn hands_out_key_material(&self) -> bool {
+        self.inner.certificate.hands_out_key_material()
+    }
+);

@@ -200,6 +200,9 @@ impl Orchestrator {
         let mut problems = plan::beyond_the_graph(&plan.desired);
         let aliases = self.providers.dns.aliases_apex_to_host_names();
         problems.extend(plan::apex_behind_a_host_name(&plan.desired, &plan.observed, aliases));
+        let (serves, hands_out) =
+            (self.providers.load_balancer.serves_key_material(), self.providers.certificate.hands_out_key_material());
+        problems.extend(plan::certificate_pairing(&plan.desired, serves, hands_out));
         problems.extend(plan.observed.secret_problems.iter().cloned());
         if !problems.is_empty() {
             return Err(Error::InvalidSpec(crate::SpecErrors::new(problems)));

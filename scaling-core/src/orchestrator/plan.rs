@@ -226,6 +226,32 @@ pub(crate) fn apex_behind_a_host_name(d: &Desired, o: &Observed, dns_aliases_ape
     })
 }
 
+/// HTTPS through a load balancer and a certificate provider that cannot work together: one serves
+/// certificates from their keys and the other keeps its keys (ACM), or one takes only its own cloud's
+/// certificates (an ALB) and the other hands out another authority's (ACME). Refused before any write.
+pub(crate) fn certificate_pairing(d: &Desired, serves_keys: bool, hands_out_keys: bool) -> Option<crate::Problem> {
+    let wanted = d.spec.https() && d.capabilities.has_step(StepId::Certificate);
+    let message = match (serves_keys, hands_out_keys) {
+        (true, false) => {
+            "the load balancer serves certificates from their keys, but the certificate provider keeps its keys \
+             (ACM)"
+        }
+        (false, true) => {
+            "the load balancer takes only its own cloud's certificates (an ALB takes ACM's), but the certificate \
+             provider hands out another authority's (ACME)"
+        }
+        _ => return None,
+    };
+    wanted.then(|| {
+        crate::Problem::new(
+            "domain.https",
+            message,
+            "pair the load balancer with a certificate provider of its kind (an ALB with ACM; a balancer of your \
+             own with ACME or the local CA), or set domain.https = false",
+        )
+    })
+}
+
 /// Validation records of `certificate`, marked as owned by the app.
 pub(crate) fn validation_records(desired: &Desired, certificate: &CertificateInfo) -> Vec<DnsRecord> {
     let mut records: Vec<DnsRecord> = certificate

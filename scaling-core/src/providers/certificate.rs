@@ -102,6 +102,13 @@ pub trait Certificate: Send + Sync {
     async fn key_material(&self, _certificate_id: &str) -> ProviderResult<Option<KeyMaterial>> {
         Ok(None)
     }
+    /// True when it hands its certificates' chains and keys to a load balancer of another provider
+    /// ([`key_material`](Certificate::key_material): an ACME authority, a local CA); false when its
+    /// keys never leave it and its certificates are used by id in its own cloud (ACM). A pairing with
+    /// a load balancer of the other kind is refused before any call. Makes no call; false by default.
+    fn hands_out_key_material(&self) -> bool {
+        false
+    }
     /// The answer to the HTTP-01 challenge `token` (RFC 8555 §8.3) of an order this provider has
     /// pending, for a load balancer of another provider that serves
     /// `/.well-known/acme-challenge/<token>` on port 80; `None` for a token it does not know. The

@@ -255,6 +255,15 @@ pub struct TargetHealth {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LoadBalancer: Send + Sync {
+    /// True when it serves certificates from their chain and key
+    /// ([`Certificate::key_material`](super::Certificate::key_material): a balancer of one's own);
+    /// false when it takes only ids of its own cloud's certificates (an ALB takes ACM's). A pairing
+    /// with a certificate provider of the other kind is refused before any call. Makes no call; false
+    /// by default.
+    fn serves_key_material(&self) -> bool {
+        false
+    }
+
     /// The load balancer's firewall `name` when owned.
     async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>>;
     /// Creates the firewall or makes its rules exactly `desired.ingress`.
