@@ -162,6 +162,8 @@ pub(crate) enum Progress {
     Issued(String),
     /// Failed, with the authority's reason.
     Failed(String),
+    /// Issued, but its key was lost: the run stopped between finalizing and saving it.
+    KeyLost,
 }
 
 /// Moves the order of certificate `id` on by one step (the validation records are published, or
@@ -191,10 +193,7 @@ pub(crate) async fn advance(
             chain(&mut order, store, id).await
         }
         OrderStatus::Processing | OrderStatus::Valid if store.has_key(id) => chain(&mut order, store, id).await,
-        OrderStatus::Processing | OrderStatus::Valid => Ok(Progress::Failed(
-            "its key was lost (the run stopped between finalizing and saving it): the next deploy requests a new one"
-                .into(),
-        )),
+        OrderStatus::Processing | OrderStatus::Valid => Ok(Progress::KeyLost),
         OrderStatus::Invalid => Ok(Progress::Failed(failure(&mut order).await)),
     }
 }

@@ -65,8 +65,24 @@ impl Acme {
         let id = stored.info.id.clone();
         self.store.remove_challenges(&stored.challenge_tokens).map_err(|e| io("find_certificates", &id, e))?;
         stored.challenge_tokens.clear();
-        stored.info.status = CertificateStatus::Failed(reason);
+        stored.info.status = CertificateStatus::Failed(self.with_fix(reason));
         self.store.save(stored).map_err(|e| io("find_certificates", &id, e))
+    }
+
+    /// The authority's reason for a failed validation, with what to check for this challenge.
+    fn with_fix(&self, reason: String) -> String {
+        let fix = match self.settings.challenge {
+            crate::ChallengeKind::Dns01 => {
+                "check that the domain's zone is the one this app writes to (its registrar's name servers), that \
+                 every authoritative server serves the `_acme-challenge` TXT record (list the zone's secondaries), \
+                 and that no CAA record forbids the authority"
+            }
+            crate::ChallengeKind::Http01 => {
+                "check that the names' A/AAAA records lead to this server, that port 80 is open to the internet \
+                 and reaches the balancer's plain port, and that no CAA record forbids the authority"
+            }
+        };
+        format!("{reason} — {fix}; the next deploy requests a new certificate")
     }
 
     fn stored(&self, operation: &str, id: &str) -> ProviderResult<Stored> {
@@ -154,7 +170,12 @@ impl Certificate for Acme {
                 stored.validity = crate::renewal::validity(&chain);
                 CertificateStatus::Issued
             }
-            Progress::Failed(reason) => CertificateStatus::Failed(reason),
+            Progress::Failed(reason) => CertificateStatus::Failed(self.with_fix(reason)),
+            Progress::KeyLost => CertificateStatus::Failed(
+                "its key was lost (the run stopped between finalizing and saving it): the next deploy requests a \
+                 new one"
+                    .into(),
+            ),
         };
         // Settled: the answers are no longer served.
         self.store

@@ -120,6 +120,7 @@ async fn a_validation_that_fails_says_which_name_and_why() {
     let CertificateStatus::Failed(reason) = &now.status else { panic!("{:?}", now.status) };
     assert!(reason.contains("dashmath.example.test"), "names the name: {reason}");
     assert!(reason.to_ascii_lowercase().contains("txt"), "says what was missing: {reason}");
+    assert!(reason.contains("secondaries") && reason.contains("next deploy"), "and what to check: {reason}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
