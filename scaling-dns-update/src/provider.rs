@@ -12,7 +12,7 @@ use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult, SpecErrors
 use crate::markers::{self, Owners};
 use crate::records::{bare, fqdn, record_type, sets, wire_records};
 use crate::settings::DnsUpdateSettings;
-use crate::wire::{serial, soa_serial, Server, WireError};
+use crate::wire::{message_id, query, serial, soa_serial, Server, WireError};
 
 /// The [`Dns`] provider of one zone on one server.
 #[derive(Debug)]
@@ -65,12 +65,8 @@ impl DnsUpdate {
     async fn transfer(&self) -> ProviderResult<Vec<Record>> {
         let zone =
             fqdn(&self.zone).map_err(|e| ProviderError::new("AXFR", &self.zone, ErrorKind::InvalidRequest, e))?;
-        let mut query = Query::query(zone, RecordType::AXFR);
-        query.set_query_class(DNSClass::IN);
-        let mut request = Message::new();
-        request.set_id(rand_id()).set_message_type(MessageType::Query).set_op_code(OpCode::Query);
-        request.add_query(query);
-        let answers = self.server.exchange(request).await.map_err(|e| error("AXFR", &self.zone, e))?;
+        let answers =
+            self.server.exchange(query(zone, RecordType::AXFR)).await.map_err(|e| error("AXFR", &self.zone, e))?;
         Ok(answers.into_iter().flat_map(|m| m.answers().to_vec()).collect())
     }
 
@@ -82,10 +78,11 @@ impl DnsUpdate {
             return Ok(());
         }
         let zone = fqdn(&self.zone).map_err(|e| ProviderError::new("SOA", &self.zone, ErrorKind::InvalidRequest, e))?;
-        let mut request = Message::new();
-        request.set_id(rand_id()).set_message_type(MessageType::Query).set_op_code(OpCode::Query);
-        request.add_query(Query::query(zone.clone(), RecordType::SOA));
-        let answers = self.server.exchange(request).await.map_err(|e| error("SOA", &self.zone, e))?;
+        let answers = self
+            .server
+            .exchange(query(zone.clone(), RecordType::SOA))
+            .await
+            .map_err(|e| error("SOA", &self.zone, e))?;
         let primary = soa_serial(&answers)
             .ok_or_else(|| ProviderError::new("SOA", &self.zone, ErrorKind::Other, "the server answered no SOA"))?;
         let started = tokio::time::Instant::now();
@@ -145,7 +142,7 @@ impl DnsUpdate {
         let mut zone = Query::new();
         zone.set_name(origin).set_query_class(DNSClass::IN).set_query_type(RecordType::SOA);
         let mut message = Message::new();
-        message.set_id(rand_id()).set_message_type(MessageType::Query).set_op_code(OpCode::Update);
+        message.set_id(message_id()).set_message_type(MessageType::Query).set_op_code(OpCode::Update);
         message.add_zone(zone);
         let delete_set = |name: &str, record_type: RecordType| -> ProviderResult<Record> {
             let mut record = Record::update0(fqdn(name).map_err(|e| invalid(name, e))?, 0, record_type);
@@ -176,13 +173,6 @@ impl DnsUpdate {
         self.server.exchange(message).await.map_err(|e| error(operation, &resource, e))?;
         self.await_secondaries().await
     }
-}
-
-/// A message id; a transfer and an update are never in flight on one connection twice, so it only has
-/// to differ from a stale answer's.
-fn rand_id() -> u16 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos());
-    (nanos.unwrap_or_default() % u32::from(u16::MAX)) as u16
 }
 
 fn refuse_foreign(operation: &str, record: &DnsRecord, holder: Option<&String>) -> ProviderError {

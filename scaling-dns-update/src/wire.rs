@@ -73,17 +73,25 @@ impl Server {
     }
 }
 
+/// A query for `name`'s `record_type` records (class IN).
+pub(crate) fn query(name: Name, record_type: RecordType) -> Message {
+    let mut request = Message::new();
+    request.set_id(message_id()).set_message_type(MessageType::Query).set_op_code(OpCode::Query);
+    request.add_query(Query::query(name, record_type));
+    request
+}
+
+/// A message id; a transfer and an update are never in flight on one connection twice, so it only has
+/// to differ from a stale answer's.
+pub(crate) fn message_id() -> u16 {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or_default();
+    (nanos % u32::from(u16::MAX)) as u16
+}
+
 /// The serial of `zone`'s SOA at `address`, asked without a signature (a secondary need not know the
 /// key).
 pub(crate) async fn serial(address: SocketAddr, zone: Name) -> Result<u32, WireError> {
-    let mut request = Message::new();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or_default();
-    request
-        .set_id((nanos % u32::from(u16::MAX)) as u16)
-        .set_message_type(MessageType::Query)
-        .set_op_code(OpCode::Query);
-    request.add_query(Query::query(zone, RecordType::SOA));
-    let bytes = request.to_bytes().map_err(|e| WireError::Invalid(e.to_string()))?;
+    let bytes = query(zone, RecordType::SOA).to_bytes().map_err(|e| WireError::Invalid(e.to_string()))?;
     let answers = framed(address, &bytes, false, |_| Ok(())).await?;
     soa_serial(&answers)
         .ok_or_else(|| WireError::Invalid(format!("{address} answered no SOA: it does not serve the zone")))

@@ -3,7 +3,6 @@
 use sha2::{Digest, Sha256};
 
 use super::kinds;
-use super::observe::Observed;
 use super::resource::{Ids, Resource};
 use super::StepId;
 use crate::names::ResourceNames;
@@ -177,10 +176,11 @@ impl Desired {
         }
     }
 
-    /// The service, given the ids of what it refers to; the count it runs now (`o.service`) is kept
+    /// The service, given the ids of what it refers to; the count it runs now (as observed) is kept
     /// (within the bounds) when autoscaling owns the count.
-    pub fn service(&self, ids: &dyn Ids, o: &Observed) -> crate::Result<DesiredService> {
-        let (revision_id, template) = self.service_revision(ids, o)?;
+    pub fn service(&self, ids: &dyn Ids) -> crate::Result<DesiredService> {
+        let o = ids.observed();
+        let (revision_id, template) = self.service_revision(ids)?;
         Ok(DesiredService {
             name: self.names.service.clone(),
             cluster: ids.cluster()?,
@@ -203,10 +203,11 @@ impl Desired {
 
     /// The revision the service runs: the revision step's, or where the providers make revisions
     /// through the service, the running one's id (unchanged) or a placeholder, with the template.
-    fn service_revision(&self, ids: &dyn Ids, o: &Observed) -> crate::Result<(String, Option<DesiredRevision>)> {
+    fn service_revision(&self, ids: &dyn Ids) -> crate::Result<(String, Option<DesiredRevision>)> {
         if let Some(id) = ids.id(StepId::Revision)? {
             return Ok((id, None));
         }
+        let o = ids.observed();
         let template = kinds::Revision::desired(self, ids)?;
         let observed = kinds::Revision::observed(self, o);
         let same = kinds::Revision::diff(o, self, &template, observed).action == super::diff::Action::NoChange;

@@ -389,9 +389,8 @@ impl Resource for Service {
 
     /// With a rollout asked for again when the last one failed (`diff::restart_reason`).
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredService> {
-        let o = ids.observed();
-        let mut wanted = d.service(ids, o)?;
-        wanted.restart_rollout = o.service.as_ref().and_then(diff::restart_reason).is_some();
+        let mut wanted = d.service(ids)?;
+        wanted.restart_rollout = ids.observed().service.as_ref().and_then(diff::restart_reason).is_some();
         Ok(wanted)
     }
     fn name(_: &Desired, wanted: &DesiredService) -> String {

@@ -9,15 +9,12 @@ use super::diff::{self, Action, Diff};
 use super::graph::critical_path;
 use super::kinds::{self, EachKind};
 use super::observe::Observed;
-use super::resource::{owned_label, Ids, Planned, Resource};
+use super::resource::{owned_label, Ids, Planned, Resource, NEW};
 use super::StepId;
 use crate::providers::{
     canonical_name, CertificateInfo, CertificateStatus, DnsRecord, EndpointShape, ListenerAction, ListenerInfo,
     LoadBalancerStatus, Protocol, RecordKind, Rollout,
 };
-
-/// The placeholder for an id that does not exist yet.
-const NEW: &str = "(new)";
 
 /// One planned change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -427,17 +424,11 @@ fn cluster(p: &mut Planner) {
     }
 
     // The service's own row comes from its descriptor; the wait follows it.
-    let ids = p.ids();
-    let Ok(service) = kinds::Service::desired(d, &ids) else { return };
-    let unchanged = kinds::Service::diff(o, d, &service, o.service.as_ref()).action == Action::NoChange;
+    let unchanged = p.changes.iter().any(|c| c.step == StepId::Service && c.action == Action::NoChange);
     let stable = unchanged && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
     let label = format!("{} {}", d.capabilities.noun(StepId::Service), d.names.service);
-    p.wait(
-        StepId::ServiceStable,
-        &label,
-        stable,
-        &format!("{} replicas run and pass health checks", service.desired_count),
-    );
+    let count = d.desired_count(o.service.as_ref().map(|s| s.desired_count));
+    p.wait(StepId::ServiceStable, &label, stable, &format!("{count} replicas run and pass health checks"));
     autoscaling(p);
 }
 

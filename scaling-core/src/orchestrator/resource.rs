@@ -18,13 +18,16 @@ use super::{Providers, StepId};
 use crate::providers::{Capabilities, ClusterInfo, Owner};
 use crate::{Error, ProviderResult, Result};
 
+/// The placeholder for an id that does not exist yet.
+pub(crate) const NEW: &str = "(new)";
+
 /// One resource kind: its step, its desired value and its observed one (spec and status), and the
 /// calls that converge and delete it.
 pub(crate) trait Resource: 'static {
     /// The step that makes it.
     const STEP: StepId;
     /// The id later steps refer to before it exists (the plan's placeholder).
-    const PLACEHOLDER: &'static str = "(new)";
+    const PLACEHOLDER: &'static str = NEW;
     /// True when every change makes a new one with a new id (a revision), so the plan cannot refer to
     /// the observed one's id once it differs.
     const IMMUTABLE: bool = false;
@@ -98,38 +101,25 @@ pub(crate) struct Made<'a> {
     pub step: StepId,
 }
 
-/// The id of `step`'s resource as `find` has it.
-fn id_of<F: Find>(step: StepId, find: &F) -> Option<String> {
+/// The id of `step`'s resource as `find` has it, and the placeholder the plan shows until it exists.
+fn id_of<F: Find>(step: StepId, find: &F) -> (Option<String>, &'static str) {
     struct IdOf<'f, F> {
         step: StepId,
         find: &'f F,
         id: Option<String>,
+        placeholder: &'static str,
     }
     impl<F: Find> EachKind for IdOf<'_, F> {
         fn kind<K: Resource>(&mut self) {
             if K::STEP == self.step {
                 self.id = self.find.get::<K>().map(|info| K::id(info).to_string());
+                self.placeholder = K::PLACEHOLDER;
             }
         }
     }
-    let mut visit = IdOf { step, find, id: None };
+    let mut visit = IdOf { step, find, id: None, placeholder: NEW };
     kinds::each_kind(&mut visit);
-    visit.id
-}
-
-/// The placeholder of `step`'s resource in the plan.
-fn placeholder(step: StepId) -> &'static str {
-    struct Placeholder(StepId, &'static str);
-    impl EachKind for Placeholder {
-        fn kind<K: Resource>(&mut self) {
-            if K::STEP == self.0 {
-                self.1 = K::PLACEHOLDER;
-            }
-        }
-    }
-    let mut visit = Placeholder(step, "(new)");
-    kinds::each_kind(&mut visit);
-    visit.1
+    (visit.id, visit.placeholder)
 }
 
 /// Where a kind's current value is found.
@@ -165,7 +155,8 @@ impl Ids for Planned<'_> {
         if !self.desired.capabilities.has_step(step) {
             return Ok(None);
         }
-        Ok(Some(id_of(step, self).unwrap_or_else(|| placeholder(step).to_string())))
+        let (id, placeholder) = id_of(step, self);
+        Ok(Some(id.unwrap_or_else(|| placeholder.to_string())))
     }
 
     fn image(&self) -> Result<String> {
@@ -194,7 +185,7 @@ impl Ids for Made<'_> {
             return Ok(None);
         }
         let missing = Error::Internal { step: self.step, missing: step.noun() };
-        id_of(step, self).map(Some).ok_or(missing)
+        id_of(step, self).0.map(Some).ok_or(missing)
     }
 
     fn image(&self) -> Result<String> {
