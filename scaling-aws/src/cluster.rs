@@ -14,7 +14,7 @@ use ecs::types::{
 };
 use scaling_core::providers::{
     Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, Owner,
-    Releases, RevisionInfo, Rollout, ServiceInfo, SupportResource,
+    Releases, RevisionInfo, Rollout, ServiceInfo,
 };
 use scaling_core::{ErrorKind, Platform, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
@@ -466,26 +466,6 @@ impl Cluster for AwsProvider {
             .await
             .map_err(|e| map("UpdateService", &service.name, e))?;
         out.service().map(service_info).ok_or_else(|| missing("UpdateService", &service.name, "Service"))
-    }
-
-    fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {
-        self.needed_support(owner)
-    }
-
-    async fn ensure_support_resources(
-        &self,
-        owner: &Owner,
-        tags: &scaling_core::providers::Tags,
-    ) -> ProviderResult<Vec<SupportResource>> {
-        self.ensure_support(owner, tags).await
-    }
-
-    async fn find_support_resources(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {
-        self.find_support(owner).await
-    }
-
-    async fn delete_support_resource(&self, owner: &Owner, resource: &SupportResource) -> ProviderResult<()> {
-        self.delete_support(owner, resource).await
     }
 
     /// Deletes the service (`force`: no scaling to 0 first) and answers [`ErrorKind::InUse`] until it is

@@ -52,7 +52,9 @@ mod tls_policy;
 mod mock_tests;
 
 pub use ecr_auth::decode_token;
-pub use provider::{default_retry, AwsProvider, AwsProviderBuilder, Network, AWS_CAPABILITIES, AWS_NAMING};
+pub use provider::{
+    default_retry, AwsProvider, AwsProviderBuilder, Network, AWS_CAPABILITIES, AWS_NAMING, SUPPORT_RESOURCES,
+};
 pub use settings::AwsSettings;
 pub use sizes::{fargate_memory_options, FARGATE_VCPU_MILLIS};
 pub use tls_policy::{TLS12_POLICY, TLS13_POLICY};

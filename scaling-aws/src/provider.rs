@@ -237,10 +237,21 @@ pub const AWS_NAMING: scaling_core::Naming = scaling_core::Naming {
     backend: "-tg",
 };
 
-/// AWS has every step of the seed's recipe (security groups, DNS-validated certificates, a zone),
-/// names its resources as the seed does, and calls three of them by their own names.
+/// AWS's own step: the execution role and the log group every task definition names.
+pub const SUPPORT_RESOURCES: scaling_core::StepId = scaling_core::StepId::Own("support_resources");
+
+/// AWS has every step of the seed's recipe (security groups, DNS-validated certificates, a zone) and
+/// one of its own before the task definition ([`SUPPORT_RESOURCES`]), names its resources as the seed
+/// does, and calls some of them by their own names.
 pub const AWS_CAPABILITIES: scaling_core::Capabilities = scaling_core::Capabilities::CLOUD
+    .with_graph(
+        scaling_core::Capabilities::CLOUD
+            .graph
+            .with_step(SUPPORT_RESOURCES)
+            .with_edge(scaling_core::StepId::Revision, SUPPORT_RESOURCES),
+    )
     .with_nouns(&[
+        (SUPPORT_RESOURCES, "support resources"),
         (scaling_core::StepId::LoadBalancerFirewall, "security group"),
         (scaling_core::StepId::ReplicaFirewall, "security group"),
         (scaling_core::StepId::Backend, "target group"),

@@ -2,11 +2,11 @@
 //! from ECR, write logs) and the log group the tasks write to. Both carry the app's tags; destroy finds
 //! them by owner, deletes the role and keeps the logs unless asked.
 
-use scaling_core::providers::{Owner, SupportResource};
-use scaling_core::ProviderResult;
+use scaling_core::providers::{OwnResource, OwnSteps, Owner};
+use scaling_core::{ProviderResult, StepId};
 
 use crate::error::{build, code, map, missing, not_owned};
-use crate::provider::AwsProvider;
+use crate::provider::{AwsProvider, SUPPORT_RESOURCES};
 use crate::tags::owned_by;
 
 /// The kinds as destroy names them.
@@ -149,10 +149,10 @@ impl AwsProvider {
     }
 
     /// The role and the log group the tasks of `owner` need, by kind and name.
-    pub(crate) fn needed_support(&self, owner: &Owner) -> Vec<SupportResource> {
+    pub(crate) fn needed_support(&self, owner: &Owner) -> Vec<OwnResource> {
         vec![
-            SupportResource::needed(ROLE, role_name(&owner.app, &self.region), false),
-            SupportResource::needed(LOG_GROUP, log_group_name(&owner.app), true),
+            OwnResource::needed(ROLE, role_name(&owner.app, &self.region), false),
+            OwnResource::needed(LOG_GROUP, log_group_name(&owner.app), true),
         ]
     }
 
@@ -161,7 +161,7 @@ impl AwsProvider {
         &self,
         owner: &Owner,
         tags: &scaling_core::providers::Tags,
-    ) -> ProviderResult<Vec<SupportResource>> {
+    ) -> ProviderResult<Vec<OwnResource>> {
         let log_group = log_group_name(&owner.app);
         tokio::try_join!(self.execution_role(&owner.app, tags), self.log_group(&log_group, tags))?;
         self.find_support(owner).await
@@ -176,18 +176,18 @@ impl AwsProvider {
                 "RegisterTaskDefinition",
                 role_name(&owner.app, &self.region),
                 scaling_core::ErrorKind::NotFound,
-                "the execution role is missing: a deploy makes it in its `support_resources` step first",
+                "the execution role is missing: a deploy makes it in its `support_resources` step, before any task definition",
             )),
         }
     }
 
     /// The role and the log group, when this owner owns them.
-    pub(crate) async fn find_support(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {
+    pub(crate) async fn find_support(&self, owner: &Owner) -> ProviderResult<Vec<OwnResource>> {
         let (role, logs) = tokio::try_join!(self.find_role(owner), self.find_log_group(owner))?;
         Ok(role.into_iter().chain(logs).collect())
     }
 
-    async fn find_role(&self, owner: &Owner) -> ProviderResult<Option<SupportResource>> {
+    async fn find_role(&self, owner: &Owner) -> ProviderResult<Option<OwnResource>> {
         let name = role_name(&owner.app, &self.region);
         let role = match self.iam.get_role().role_name(&name).send().await {
             Ok(out) => out.role().cloned(),
@@ -202,10 +202,10 @@ impl AwsProvider {
         if !self.has_execution_policy(&name).await? {
             drift.push("managed policy AmazonECSTaskExecutionRolePolicy: detached → attached".to_string());
         }
-        Ok(Some(SupportResource { kind: ROLE.into(), name, id: role.arn().to_string(), holds_logs: false, drift }))
+        Ok(Some(OwnResource { kind: ROLE.into(), name, id: role.arn().to_string(), holds_logs: false, drift }))
     }
 
-    async fn find_log_group(&self, owner: &Owner) -> ProviderResult<Option<SupportResource>> {
+    async fn find_log_group(&self, owner: &Owner) -> ProviderResult<Option<OwnResource>> {
         let name = log_group_name(&owner.app);
         let out = self
             .logs
@@ -238,16 +238,16 @@ impl AwsProvider {
             let kept = group.retention_in_days().map_or("forever".to_string(), |d| format!("{d} days"));
             drift.push(format!("retention: {kept} → {RETENTION_DAYS} days"));
         }
-        Ok(Some(SupportResource { kind: LOG_GROUP.into(), name, id: arn, holds_logs: true, drift }))
+        Ok(Some(OwnResource { kind: LOG_GROUP.into(), name, id: arn, holds_logs: true, drift }))
     }
 
     /// Deletes the role (its managed policies detached first) or the log group; gone already is fine.
-    pub(crate) async fn delete_support(&self, owner: &Owner, resource: &SupportResource) -> ProviderResult<()> {
+    pub(crate) async fn delete_support(&self, owner: &Owner, resource: &OwnResource) -> ProviderResult<()> {
         let still_owned = match resource.kind.as_str() {
             ROLE => self.find_role(owner).await?,
             LOG_GROUP => self.find_log_group(owner).await?,
             other => {
-                return Err(build("DeleteSupportResource", &resource.name, format!("unknown kind {other}")));
+                return Err(build("DeleteOwnResource", &resource.name, format!("unknown kind {other}")));
             }
         };
         if still_owned.is_none() {
@@ -277,5 +277,41 @@ impl AwsProvider {
             Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
             Err(e) => Err(map("DeleteRole", name, e)),
         }
+    }
+}
+
+/// AWS's own step, `support_resources`: the execution role and the log group, made before any task
+/// definition names them.
+#[async_trait::async_trait]
+impl OwnSteps for AwsProvider {
+    fn needed_resources(&self, step: StepId, owner: &Owner) -> Vec<OwnResource> {
+        match step == SUPPORT_RESOURCES {
+            true => self.needed_support(owner),
+            false => Vec::new(),
+        }
+    }
+
+    async fn ensure_resources(
+        &self,
+        step: StepId,
+        owner: &Owner,
+        tags: &scaling_core::providers::Tags,
+    ) -> ProviderResult<Vec<OwnResource>> {
+        match step == SUPPORT_RESOURCES {
+            true => self.ensure_support(owner, tags).await,
+            false => Ok(Vec::new()),
+        }
+    }
+
+    async fn find_resources(&self, step: StepId, owner: &Owner) -> ProviderResult<Vec<OwnResource>> {
+        match step == SUPPORT_RESOURCES {
+            true => self.find_support(owner).await,
+            false => Ok(Vec::new()),
+        }
+    }
+
+    async fn delete_resource(&self, step: StepId, owner: &Owner, resource: &OwnResource) -> ProviderResult<()> {
+        let _ = step;
+        self.delete_support(owner, resource).await
     }
 }

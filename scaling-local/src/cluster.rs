@@ -251,6 +251,9 @@ impl Cluster for LocalCloud {
     }
 }
 
+/// No step of its own: this machine needs nothing beside the replicas' bundles.
+impl scaling_core::providers::OwnSteps for LocalCloud {}
+
 #[async_trait]
 impl scaling_core::providers::Releases for LocalCloud {
     async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {

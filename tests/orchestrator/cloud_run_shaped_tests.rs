@@ -19,7 +19,6 @@ fn its_graph_has_none_of_the_steps_it_lacks() {
     use StepId::*;
     let lacking = [
         Cluster,
-        SupportResources,
         ReplicaFirewall,
         Revision,
         LoadBalancerFirewall,

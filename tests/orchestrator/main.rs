@@ -17,6 +17,7 @@ mod invalid_specs;
 mod lacking;
 mod lock;
 mod mocks;
+mod own_steps;
 mod pointers;
 mod releases;
 mod timing;

@@ -334,6 +334,6 @@ async fn a_first_plan_shows_the_role_and_the_log_group_as_rows_of_their_own() {
     for resource in ["execution role dashmath-us-east-1-execution-role", "log group /ecs/dashmath"] {
         let row = plan.changes.iter().find(|c| c.resource == resource).unwrap_or_else(|| panic!("{resource}"));
         assert_eq!(row.action, scaling_core::Action::Create, "{row:?}");
-        assert_eq!(row.step, scaling_core::StepId::SupportResources);
+        assert_eq!(row.step, scaling_aws::SUPPORT_RESOURCES);
     }
 }

@@ -1,7 +1,7 @@
 //! Replica logs from CloudWatch on the emulator: one stream per task, labelled by task id.
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use scaling_core::providers::{epoch_millis, Cluster, LogQuery, Logs, Owner};
+use scaling_core::providers::{epoch_millis, LogQuery, Logs, OwnSteps, Owner};
 
 use crate::support::{moto_url, provider, sdk};
 
@@ -13,7 +13,7 @@ async fn task_logs_are_interleaved_by_time_labelled_by_task_filtered_and_followe
     let none = aws.read_logs(&owner, "dashmath-service", &LogQuery::default()).await.unwrap();
     assert!(none.lines.is_empty(), "no log group yet: no lines, no error");
 
-    aws.ensure_support_resources(&owner, &owner.tags(&Default::default())).await.unwrap();
+    aws.ensure_resources(scaling_aws::SUPPORT_RESOURCES, &owner, &owner.tags(&Default::default())).await.unwrap();
     let sdk = sdk(&url, &account).await;
     let now = epoch_millis(std::time::SystemTime::now()) as i64;
     let write = |task: &'static str, at: i64, message: &'static str| {

@@ -162,6 +162,7 @@ impl Tamper for NoTamper {
 /// Every check, in an order where each leaves the account as it found it.
 pub async fn run_all(subject: &Subject, tamper: &dyn Tamper) {
     ensure_twice_leaves_one(subject).await;
+    own_steps_make_once_find_by_owner_and_delete(subject).await;
     find_returns_only_owned(subject).await;
     foreign_resource_with_the_apps_name_is_refused_and_untouched(subject).await;
     redeploy_makes_no_writes(subject).await;
@@ -178,6 +179,38 @@ fn firewall(names: &ResourceNames, owner: &Owner) -> DesiredFirewall {
         description: "conformance".into(),
         ingress: vec![IngressRule { port: 80, from: TrafficFrom::Anywhere }],
         tags: owner.tags(&Default::default()),
+    }
+}
+
+/// Each of the provider's own steps ([`StepId::Own`]): ensuring twice makes what it needs once (the
+/// same ids, nothing drifted), another owner finds none of it, and deleting each resource twice
+/// succeeds and leaves nothing.
+pub async fn own_steps_make_once_find_by_owner_and_delete(subject: &Subject) {
+    let (p, owner) = (subject.providers(), subject.owner());
+    let stranger = Owner::new(format!("{}-stranger", owner.app));
+    for step in subject.capabilities().own_steps() {
+        let needed = p.own_steps.needed_resources(step, &owner);
+        if needed.is_empty() {
+            continue;
+        }
+        let tags = owner.tags(&subject.spec.tags);
+        let first = p.own_steps.ensure_resources(step, &owner, &tags).await.expect("ensure_resources");
+        let second = p.own_steps.ensure_resources(step, &owner, &tags).await.expect("ensure_resources again");
+        let ids = |made: &[crate::providers::OwnResource]| made.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&first), ids(&second), "a second ensure of {step} made others");
+        let found = p.own_steps.find_resources(step, &owner).await.expect("find_resources");
+        for n in &needed {
+            let made = found.iter().find(|f| f.kind == n.kind && f.name == n.name);
+            assert!(made.is_some_and(|m| m.drift.is_empty()), "{step} did not make {} {}: {found:?}", n.kind, n.name);
+        }
+        let foreign = p.own_steps.find_resources(step, &stranger).await;
+        assert!(!foreign.iter().flatten().any(|f| found.contains(f)), "another owner sees {step}: {foreign:?}");
+        for resource in &found {
+            p.own_steps.delete_resource(step, &owner, resource).await.expect("delete_resource");
+            p.own_steps.delete_resource(step, &owner, resource).await.expect("deleting it again succeeds");
+        }
+        let left = p.own_steps.find_resources(step, &owner).await.expect("find_resources");
+        assert_eq!(left, Vec::new(), "{step} left resources behind");
     }
 }
 
@@ -399,8 +432,10 @@ pub async fn revisions_are_listed_newest_first_described_and_deregistered_one_by
     assert!(!ids.contains(&first) && ids.contains(&second), "only the deregistered one left: {ids:?}");
     if subject.has(StepId::Revision) {
         p.cluster.deregister_revisions(&owner, &names.revision).await.expect("deregister_revisions");
-        for support in p.cluster.find_support_resources(&owner).await.expect("find_support_resources") {
-            p.cluster.delete_support_resource(&owner, &support).await.expect("delete_support_resource");
+        for step in subject.capabilities().own_steps() {
+            for resource in p.own_steps.find_resources(step, &owner).await.expect("find_resources") {
+                p.own_steps.delete_resource(step, &owner, &resource).await.expect("delete_resource");
+            }
         }
     } else {
         subject.destroy().await;
@@ -411,8 +446,12 @@ pub async fn revisions_are_listed_newest_first_described_and_deregistered_one_by
 /// Two revisions registered by hand (`MODE=first`, then `MODE=second`): their ids.
 async fn revisions_registered_on_their_own(subject: &Subject) -> (String, String) {
     let (p, owner, names) = (subject.providers(), subject.owner(), subject.names());
-    // A provider's revisions may need its support resources (AWS: the execution role).
-    p.cluster.ensure_support_resources(&owner, &owner.tags(&subject.spec.tags)).await.expect("support resources");
+    // A provider's revisions may need what its own steps make (AWS: the execution role).
+    for step in subject.capabilities().own_steps() {
+        if !p.own_steps.needed_resources(step, &owner).is_empty() {
+            p.own_steps.ensure_resources(step, &owner, &owner.tags(&subject.spec.tags)).await.expect("own step");
+        }
+    }
     let revision = |mode: &str| crate::providers::DesiredRevision {
         spec: crate::providers::RevisionSpec {
             family: names.revision.clone(),

@@ -11,10 +11,10 @@ use crate::providers::{
     Cluster, ClusterInfo, Delegation, DesiredAutoscaling, DesiredBackend, DesiredCertificate, DesiredCluster,
     DesiredFirewall, DesiredListener, DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService, Dns,
     DnsRecord, Endpoint, FirewallInfo, ImageArtifact, ImageRef, KeyMaterial, ListenerInfo, LoadBalancer,
-    LoadBalancerInfo, LockHolder, Locks, LogPage, LogQuery, Logs, Owner, Registry, Releases, RepositoryInfo,
-    RevisionInfo, SecretStore, ServiceInfo, SupportResource, Tags, TargetHealth, ZoneInfo,
+    LoadBalancerInfo, LockHolder, Locks, LogPage, LogQuery, Logs, OwnResource, OwnSteps, Owner, Registry, Releases,
+    RepositoryInfo, RevisionInfo, SecretStore, ServiceInfo, Tags, TargetHealth, ZoneInfo,
 };
-use crate::{Problem, ProviderResult, Providers};
+use crate::{Problem, ProviderResult, Providers, StepId};
 
 /// One provider call as [`Recorded`] saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,15 +113,19 @@ recorded!(Cluster, cluster {
     write ensure_service(desired: &DesiredService) -> ProviderResult<ServiceInfo>;
     write scale_service(owner: &Owner, service: &ServiceInfo, desired_count: u32) -> ProviderResult<ServiceInfo>;
     write delete_service(owner: &Owner, service: &ServiceInfo) -> ProviderResult<()>;
-    write ensure_support_resources(owner: &Owner, tags: &Tags) -> ProviderResult<Vec<SupportResource>>;
-    read find_support_resources(owner: &Owner) -> ProviderResult<Vec<SupportResource>>;
-    write delete_support_resource(owner: &Owner, resource: &SupportResource) -> ProviderResult<()>;
 }
     async fn service_changed(&self, service: &ServiceInfo, within: std::time::Duration) {
         self.inner.cluster.service_changed(service, within).await
     }
-    fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {
-        self.inner.cluster.needed_support_resources(owner)
+);
+
+recorded!(OwnSteps, own_steps {
+    write ensure_resources(step: StepId, owner: &Owner, tags: &Tags) -> ProviderResult<Vec<OwnResource>>;
+    read find_resources(step: StepId, owner: &Owner) -> ProviderResult<Vec<OwnResource>>;
+    write delete_resource(step: StepId, owner: &Owner, resource: &OwnResource) -> ProviderResult<()>;
+}
+    fn needed_resources(&self, step: StepId, owner: &Owner) -> Vec<OwnResource> {
+        self.inner.own_steps.needed_resources(step, owner)
     }
 );
 

@@ -260,6 +260,9 @@ impl Cluster for InMemoryCloud {
     }
 }
 
+/// No step of its own.
+impl crate::providers::OwnSteps for InMemoryCloud {}
+
 #[async_trait]
 impl crate::providers::Releases for InMemoryCloud {
     async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {

@@ -147,7 +147,7 @@ impl<'a> Apply<'a> {
             StepId::HttpsListener => self.https_listener(resource).await,
             StepId::HttpRedirect => self.http_redirect(resource).await,
             StepId::DnsRecords => self.dns_records(resource).await,
-            StepId::SupportResources => self.support_resources(resource).await,
+            StepId::Own(_) => self.provider_step(step, resource).await,
             StepId::ServiceStable => self.service_stable(resource).await,
             StepId::Autoscaling => self.autoscaling(resource).await,
             StepId::Cleanup => self.cleanup(resource).await,

@@ -149,17 +149,13 @@ impl Destroy<'_> {
         let mut every = DeleteEvery { destroy: self, out: Vec::new() };
         kinds::each_kind(&mut every);
         out.extend(every.out);
-        for support in &o.support {
-            let label = format!("{} {}", support.kind, support.name);
-            if support.holds_logs && !self.options.delete_logs {
+        for (step, resource) in o.own.iter().flat_map(|s| s.found.iter().map(move |f| (s.step, f))) {
+            let label = super::own_steps::label(resource);
+            if resource.holds_logs && !self.options.delete_logs {
                 report.kept.push(format!("{label} (the app's logs; pass --delete-logs to delete it)"));
                 continue;
             }
-            out.push((
-                StepId::SupportResources,
-                label,
-                Box::new(move || p.cluster.delete_support_resource(owner, support)),
-            ));
+            out.push((step, label, Box::new(move || p.own_steps.delete_resource(step, owner, resource))));
         }
         if let Some(repo) = o.repository.as_ref().filter(|_| !self.options.delete_images) {
             report.kept.push(format!("repository {} (pass --delete-images to delete it and its images)", repo.name));

@@ -10,13 +10,13 @@ mod kinds;
 mod locking;
 mod observe;
 mod options;
+mod own_steps;
 mod plan;
 mod releases;
 mod resource;
 mod runner;
 mod status;
 mod steps;
-mod support;
 mod words;
 
 use std::sync::Arc;
@@ -26,8 +26,8 @@ use serde::Serialize;
 
 use crate::events::{EventKind, Progress};
 use crate::providers::{
-    Autoscaler, BuildRequest, Capabilities, Capable, Certificate, Cluster, Dns, LoadBalancer, Locks, Logs, Registry,
-    Releases, Rollout, SecretStore, ServiceInfo, ZoneInfo,
+    Autoscaler, BuildRequest, Capabilities, Capable, Certificate, Cluster, Dns, LoadBalancer, Locks, Logs, OwnSteps,
+    Registry, Releases, Rollout, SecretStore, ServiceInfo, ZoneInfo,
 };
 use crate::spec::{ImageReference, Spec};
 use crate::{Error, Result};
@@ -71,6 +71,8 @@ pub struct Providers {
     pub autoscaler: Arc<dyn Autoscaler>,
     /// The kept revisions (`releases`, `rollback`, pruning).
     pub releases: Arc<dyn Releases>,
+    /// The steps the providers add of their own ([`StepId::Own`]).
+    pub own_steps: Arc<dyn OwnSteps>,
     /// What these providers are together: the steps of a deploy come from it. Set it to match when
     /// mixing providers of different kinds.
     pub capabilities: Capabilities,
@@ -91,6 +93,7 @@ impl Providers {
             + SecretStore
             + Autoscaler
             + Releases
+            + OwnSteps
             + Capable
             + 'static,
     {
@@ -105,7 +108,8 @@ impl Providers {
             logs: cloud.clone(),
             secrets: cloud.clone(),
             autoscaler: cloud.clone(),
-            releases: cloud,
+            releases: cloud.clone(),
+            own_steps: cloud,
         }
     }
 }

@@ -4,7 +4,7 @@ use super::desired::{Desired, ImageSource};
 use super::{Providers, StepId};
 use crate::providers::{
     AutoscalingInfo, BackendInfo, CertificateInfo, ClusterInfo, DnsRecord, FirewallInfo, ImageRef, ListenerInfo,
-    LoadBalancerInfo, Protocol, RepositoryInfo, RevisionInfo, ServiceInfo, SupportResource, TargetHealth, ZoneInfo,
+    LoadBalancerInfo, OwnResource, Protocol, RepositoryInfo, RevisionInfo, ServiceInfo, TargetHealth, ZoneInfo,
 };
 use crate::{Error, ProviderResult};
 
@@ -33,10 +33,25 @@ pub(crate) struct Observed {
     /// (empty until both exist).
     pub pointers: Vec<DnsRecord>,
     pub certificates: Vec<CertificateInfo>,
-    /// What the cluster provider made on its own behalf, as it is.
-    pub support: Vec<SupportResource>,
-    /// What the cluster provider needs beside the cluster (by kind and name).
-    pub needed_support: Vec<SupportResource>,
+    /// Each of the provider's own steps in the graph, with what it needs and what it owns.
+    pub own: Vec<OwnStepState>,
+}
+
+/// One of the provider's own steps ([`StepId::Own`]) as observed.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnStepState {
+    pub step: StepId,
+    /// What the step needs (by kind and name).
+    pub needed: Vec<OwnResource>,
+    /// What the app owns of it, as it is.
+    pub found: Vec<OwnResource>,
+}
+
+impl OwnStepState {
+    /// True when the step needs nothing and owns nothing.
+    pub fn is_empty(&self) -> bool {
+        self.needed.is_empty() && self.found.is_empty()
+    }
 }
 
 impl Observed {
@@ -141,14 +156,12 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         c.find_replica_firewall(owner, &names.replica_firewall).await.map_err(tag(StepId::ReplicaFirewall))
     };
     let revision = async {
-        let (revision, support) = futures::future::join(c.find_revision(owner, &names.revision), async {
-            match has(StepId::SupportResources) {
-                true => c.find_support_resources(owner).await,
-                false => Ok(Vec::new()),
-            }
-        })
-        .await;
-        Ok::<_, Error>((revision.map_err(tag(StepId::Revision))?, support.map_err(tag(StepId::SupportResources))?))
+        let own = futures::future::try_join_all(providers.capabilities.own_steps().map(|step| async move {
+            let found = providers.own_steps.find_resources(step, owner).await.map_err(tag(step))?;
+            Ok::<_, Error>(OwnStepState { step, needed: providers.own_steps.needed_resources(step, owner), found })
+        }));
+        let (revision, own) = futures::future::join(c.find_revision(owner, &names.revision), own).await;
+        Ok::<_, Error>((revision.map_err(tag(StepId::Revision))?, own?))
     };
     // By names, so that it is read with everything else rather than after the service.
     let autoscaling = async {
@@ -242,11 +255,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         records,
         pointers,
         certificates,
-        support: revision.1,
-        needed_support: match has(StepId::SupportResources) {
-            true => c.needed_support_resources(owner),
-            false => Vec::new(),
-        },
+        own: revision.1,
     })
 }
 

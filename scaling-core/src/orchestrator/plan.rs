@@ -73,7 +73,7 @@ impl Plan {
         kinds::each_kind(&mut owned);
         out.extend(owned.labels);
         out.extend(o.owned_records(&self.app).map(|r| format!("record {} {}", r.name, r.kind)));
-        out.extend(o.support.iter().map(|s| format!("{} {}", s.kind, s.name)));
+        out.extend(o.own.iter().flat_map(|s| &s.found).map(super::own_steps::label));
         let own_zone = o.zone.as_ref().filter(|z| z.owner.as_deref() == Some(self.app.as_str()));
         out.extend(own_zone.map(|z| format!("zone {}", z.name)));
         out
@@ -317,8 +317,13 @@ pub(crate) fn plan(desired: Desired, observed: Observed) -> Plan {
     cluster(&mut p);
     cleanup(&mut p);
     let (mut changes, mut steps) = (p.changes, p.steps);
-    // In step order; a step's rows keep the order they were added in.
-    changes.sort_by_key(|c| c.step);
+    let caps = &desired.capabilities;
+    // In step order (the provider's own steps where its graph places them); a step's rows keep the
+    // order they were added in.
+    let order = caps.ordered(&caps.graph.known());
+    let position = |step: &StepId| order.iter().position(|s| s == step);
+    changes.sort_by_key(|c| position(&c.step));
+    steps.extend(caps.own_steps());
     steps.extend(
         StepId::ALL
             .into_iter()
@@ -337,10 +342,9 @@ pub(crate) fn plan(desired: Desired, observed: Observed) -> Plan {
         ]);
     }
     steps.retain(|s| desired.capabilities.has_step(*s));
-    if observed.needed_support.is_empty() {
-        steps.retain(|s| *s != StepId::SupportResources);
-    }
-    steps.sort();
+    // An own step with nothing to keep or remove does not run.
+    steps.retain(|s| !matches!(s, StepId::Own(_)) || observed.own.iter().any(|o| o.step == *s && !o.is_empty()));
+    steps.sort_by_key(position);
     steps.dedup();
     Plan { app: desired.owner.app.clone(), changes, steps, desired, observed }
 }
@@ -419,8 +423,10 @@ fn balancer(p: &mut Planner) {
 
 fn cluster(p: &mut Planner) {
     let (d, o) = (p.desired, p.observed);
-    for (label, diff) in super::support::rows(o) {
-        p.add(StepId::SupportResources, label, diff);
+    for state in &o.own {
+        for (label, diff) in super::own_steps::rows(state) {
+            p.add(state.step, label, diff);
+        }
     }
 
     // The service's own row comes from its descriptor; the wait follows it.

@@ -5,9 +5,8 @@ use std::fmt;
 use serde::Serialize;
 
 /// One step of a deployment. [`StepId::ALL`] lists them in an order where every step follows its
-/// dependencies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// dependencies. Shown and saved by its [`name`](Self::name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StepId {
     /// The image repository.
     Repository,
@@ -39,8 +38,6 @@ pub enum StepId {
     DnsRecords,
     /// The cluster.
     Cluster,
-    /// What the cluster provider needs beside it to run replicas (AWS: the execution role, the log group).
-    SupportResources,
     /// The replicas' firewall, admitting only the load balancer (AWS: a security group).
     ReplicaFirewall,
     /// What one replica runs, as a new revision when it changes (AWS: a task definition).
@@ -53,11 +50,19 @@ pub enum StepId {
     Autoscaling,
     /// Removing what the spec no longer wants (a replaced certificate, a removed alias).
     Cleanup,
+    /// A step the provider adds of its own, by its name (`StepId::Own("namespace")`; AWS: the execution
+    /// role and log group every revision needs; Kubernetes: the app's namespace, before everything
+    /// else): its resources are of kinds the core does not model
+    /// ([`OwnResource`](crate::providers::OwnResource)), planned with a row each, made through
+    /// [`OwnSteps`](crate::providers::OwnSteps) and removed by destroy. The provider places it in its
+    /// [`StepGraph`](crate::providers::StepGraph); the name is snake_case and none of the recipe's.
+    Own(&'static str),
 }
 
 impl StepId {
-    /// Every step, each after its dependencies.
-    pub const ALL: [StepId; 22] = [
+    /// Every step of the seed's recipe, each after its dependencies (a provider's own steps are its
+    /// graph's: [`StepGraph::steps`](crate::providers::StepGraph::steps)).
+    pub const ALL: [StepId; 21] = [
         StepId::Repository,
         StepId::Image,
         StepId::Zone,
@@ -73,7 +78,6 @@ impl StepId {
         StepId::HttpRedirect,
         StepId::DnsRecords,
         StepId::Cluster,
-        StepId::SupportResources,
         StepId::ReplicaFirewall,
         StepId::Revision,
         StepId::Service,
@@ -82,12 +86,46 @@ impl StepId {
         StepId::Cleanup,
     ];
 
+    /// Its place in [`StepId::ALL`]; `None` for a provider's own step.
+    pub const fn recipe_index(self) -> Option<usize> {
+        use StepId::*;
+        Some(match self {
+            Repository => 0,
+            Image => 1,
+            Zone => 2,
+            Certificate => 3,
+            ValidationRecords => 4,
+            CertificateIssued => 5,
+            LoadBalancerFirewall => 6,
+            LoadBalancer => 7,
+            LoadBalancerActive => 8,
+            Backend => 9,
+            HttpListener => 10,
+            HttpsListener => 11,
+            HttpRedirect => 12,
+            DnsRecords => 13,
+            Cluster => 14,
+            ReplicaFirewall => 15,
+            Revision => 16,
+            Service => 17,
+            ServiceStable => 18,
+            Autoscaling => 19,
+            Cleanup => 20,
+            Own(_) => return None,
+        })
+    }
+
+    /// The step called `name` ([`StepId::name`]): one of the recipe's, or else a provider's own.
+    pub fn from_name(name: &str) -> StepId {
+        StepId::ALL.into_iter().find(|s| s.name() == name).unwrap_or_else(|| StepId::Own(interned(name)))
+    }
+
     /// The steps that must finish before this one starts, in the neutral table
     /// ([`StepGraph::RECIPE`](crate::providers::StepGraph::RECIPE)); a provider declares its own graph.
     pub const fn dependencies(self) -> &'static [StepId] {
         use StepId::*;
         match self {
-            Repository | Zone | Certificate | LoadBalancerFirewall | Backend | Cluster | SupportResources => &[],
+            Repository | Zone | Certificate | LoadBalancerFirewall | Backend | Cluster | Own(_) => &[],
             Image => &[Repository],
             ValidationRecords => &[Zone, Certificate],
             CertificateIssued => &[ValidationRecords],
@@ -98,7 +136,7 @@ impl StepId {
             HttpRedirect => &[HttpListener, HttpsListener],
             DnsRecords => &[Zone, LoadBalancer],
             ReplicaFirewall => &[LoadBalancerFirewall],
-            Revision => &[Image, SupportResources],
+            Revision => &[Image],
             Service => &[Cluster, ReplicaFirewall, Revision, Backend],
             ServiceStable => &[Service],
             Autoscaling => &[Service, LoadBalancer, Backend],
@@ -129,7 +167,7 @@ impl StepId {
             HttpListener | HttpsListener | HttpRedirect => "listener",
             DnsRecords => "DNS records",
             Cluster => "cluster",
-            SupportResources => "support resources",
+            Own(_) => "provider step",
             Revision => "revision",
             Service | ServiceStable => "service",
             Autoscaling => "autoscaling",
@@ -142,33 +180,78 @@ impl StepId {
         matches!(self, StepId::CertificateIssued | StepId::LoadBalancerActive | StepId::ServiceStable)
     }
 
-    /// A short, stable name (`load_balancer_active`).
-    pub fn name(self) -> &'static str {
-        use StepId::*;
-        match self {
-            Repository => "repository",
-            Image => "image",
-            Zone => "zone",
-            Certificate => "certificate",
-            ValidationRecords => "validation_records",
-            CertificateIssued => "certificate_issued",
-            LoadBalancerFirewall => "load_balancer_firewall",
-            LoadBalancer => "load_balancer",
-            LoadBalancerActive => "load_balancer_active",
-            Backend => "backend",
-            HttpListener => "http_listener",
-            HttpsListener => "https_listener",
-            HttpRedirect => "http_redirect",
-            DnsRecords => "dns_records",
-            Cluster => "cluster",
-            SupportResources => "support_resources",
-            ReplicaFirewall => "replica_firewall",
-            Revision => "revision",
-            Service => "service",
-            ServiceStable => "service_stable",
-            Autoscaling => "autoscaling",
-            Cleanup => "cleanup",
+    /// A short, stable name (`load_balancer_active`; a provider's own step's name).
+    pub const fn name(self) -> &'static str {
+        const NAMES: [&str; StepId::ALL.len()] = [
+            "repository",
+            "image",
+            "zone",
+            "certificate",
+            "validation_records",
+            "certificate_issued",
+            "load_balancer_firewall",
+            "load_balancer",
+            "load_balancer_active",
+            "backend",
+            "http_listener",
+            "https_listener",
+            "http_redirect",
+            "dns_records",
+            "cluster",
+            "replica_firewall",
+            "revision",
+            "service",
+            "service_stable",
+            "autoscaling",
+            "cleanup",
+        ];
+        match (self, self.recipe_index()) {
+            (StepId::Own(name), _) => name,
+            (_, Some(i)) => NAMES[i],
+            (_, None) => unreachable!(),
         }
+    }
+
+    /// Why this step's name cannot be a provider's own (empty, not snake_case, or one of the recipe's).
+    pub fn own_name_problem(self) -> Option<String> {
+        let StepId::Own(name) = self else { return None };
+        let snake = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !snake {
+            return Some(format!("the provider's own step `{name}` needs a snake_case name, e.g. `namespace`"));
+        }
+        StepId::ALL
+            .iter()
+            .any(|s| s.name() == name)
+            .then(|| format!("the provider's own step `{name}` has the name of the recipe's step: give it another"))
+    }
+}
+
+/// `name` as a `&'static str`: each distinct own step name read back (from a saved report) is kept
+/// once for the life of the process.
+fn interned(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match names.get(name) {
+        Some(kept) => kept,
+        None => {
+            let kept: &'static str = Box::leak(name.to_owned().into_boxed_str());
+            names.insert(kept);
+            kept
+        }
+    }
+}
+
+impl Serialize for StepId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StepId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(StepId::from_name(&name))
     }
 }
 
@@ -210,7 +293,7 @@ mod tests {
     #[test]
     fn independent_roots_do_not_wait_for_each_other() {
         for root in
-            [StepId::Zone, StepId::Certificate, StepId::LoadBalancerFirewall, StepId::Cluster, StepId::SupportResources]
+            [StepId::Zone, StepId::Certificate, StepId::LoadBalancerFirewall, StepId::Cluster, StepId::Own("namespace")]
         {
             assert!(root.dependencies().is_empty(), "{root} should start at once");
         }

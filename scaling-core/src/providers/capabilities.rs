@@ -136,6 +136,11 @@ impl Capabilities {
         Self { balancer_source: source, ..self }
     }
 
+    /// The provider's own steps ([`StepId::Own`]) in the graph.
+    pub fn own_steps(&self) -> impl Iterator<Item = StepId> {
+        self.graph.own_steps().into_iter()
+    }
+
     /// What these providers call `step`'s resource: their own noun, else the neutral one.
     pub fn noun(&self, step: StepId) -> &'static str {
         self.nouns.iter().find(|(s, _)| *s == step).map_or_else(|| step.noun(), |(_, noun)| noun)
@@ -211,9 +216,9 @@ impl Capabilities {
     }
 
     /// `steps` in an order where each follows its [`dependencies`](Self::dependencies) (those outside
-    /// `steps` count as done); ties keep [`StepId::ALL`]'s order.
+    /// `steps` count as done); ties keep [`StepGraph::known`]'s order.
     pub fn ordered(&self, steps: &[StepId]) -> Vec<StepId> {
-        let mut left: Vec<StepId> = StepId::ALL.into_iter().filter(|s| steps.contains(s)).collect();
+        let mut left: Vec<StepId> = self.graph.known().into_iter().filter(|s| steps.contains(s)).collect();
         let mut out = Vec::with_capacity(left.len());
         while !left.is_empty() {
             let ready = left
@@ -230,17 +235,19 @@ impl Capabilities {
     /// it (0 for a step nothing depends on) — the deploy graph of these providers reversed. `Cleanup`
     /// is left out: it depends on everything it cleans.
     pub fn teardown_round(&self, step: StepId) -> usize {
-        let mut rounds = [0usize; StepId::ALL.len()];
+        let mut rounds = std::collections::HashMap::new();
         // Longest path to `step` from the steps that depend on it, walked from the last in deploy order.
-        for later in self.ordered(&StepId::ALL).into_iter().rev() {
+        for later in self.ordered(&self.graph.known()).into_iter().rev() {
             if later == StepId::Cleanup {
                 continue;
             }
+            let after = rounds.get(&later).copied().unwrap_or(0) + 1;
             for dependency in self.dependencies(later) {
-                rounds[dependency as usize] = rounds[dependency as usize].max(rounds[later as usize] + 1);
+                let round = rounds.entry(dependency).or_insert(0);
+                *round = (*round).max(after);
             }
         }
-        rounds[step as usize]
+        rounds.get(&step).copied().unwrap_or(0)
     }
 
     /// True when a deploy through providers of these capabilities has `step`; the others are dropped,
@@ -280,6 +287,7 @@ impl Capabilities {
         if !has(StepId::Service) {
             out.push("the providers declare no service step, so nothing would run the app: declare `service`".into());
         }
+        out.extend(self.graph.own_steps().into_iter().filter_map(StepId::own_name_problem));
         if let Some(cycle) = self.graph.cycle() {
             let path: Vec<&str> = cycle.iter().map(|s| s.name()).collect();
             out.push(format!(

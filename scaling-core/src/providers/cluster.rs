@@ -299,33 +299,6 @@ pub struct ServiceInfo {
     pub drift: Vec<String>,
 }
 
-/// A resource a provider needs beside the cluster to run the app (an execution role, a log group): the
-/// core does not model its kind, but it is a node of the graph all the same — planned with a row of its
-/// own, made by the `support_resources` step before any revision uses it, and listed by destroy, which
-/// deletes it or says why it keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SupportResource {
-    /// What it is, e.g. `execution role` or `log group`.
-    pub kind: String,
-    /// Its name, e.g. `dashmath-us-west-2-execution-role`.
-    pub name: String,
-    /// The provider's id.
-    pub id: String,
-    /// It holds the app's logs: destroy keeps it unless asked to delete logs.
-    pub holds_logs: bool,
-    /// Settings the provider gives it that were found changed out of band, in words (e.g. `managed
-    /// policy AmazonECSTaskExecutionRolePolicy: detached → attached`); the next deploy restores them.
-    #[serde(default)]
-    pub drift: Vec<String>,
-}
-
-impl SupportResource {
-    /// A resource as [`Cluster::needed_support_resources`] names it, before it exists.
-    pub fn needed(kind: impl Into<String>, name: impl Into<String>, holds_logs: bool) -> Self {
-        Self { kind: kind.into(), name: name.into(), id: String::new(), holds_logs, drift: Vec::new() }
-    }
-}
-
 /// Runs N replicas of a revision and keeps them running. What a cluster may also have — a deploy
 /// lock, replica logs, a secret store, autoscaling, a release history — are traits of their own
 /// ([`Locks`](super::Locks), [`Logs`](super::Logs), [`SecretStore`](super::SecretStore),
@@ -381,29 +354,6 @@ pub trait Cluster: Send + Sync {
     async fn service_changed(&self, service: &ServiceInfo, within: Duration) {
         let _ = service;
         tokio::time::sleep(within).await;
-    }
-
-    /// The [`SupportResource`]s this provider needs for `owner`'s replicas, by kind and name (no id
-    /// yet): none for a provider that needs none. Makes no call.
-    fn needed_support_resources(&self, owner: &Owner) -> Vec<SupportResource> {
-        let _ = owner;
-        Vec::new()
-    }
-    /// Creates what is missing of the needed support resources and puts back their settings;
-    /// idempotent. Returns them as they are.
-    async fn ensure_support_resources(&self, owner: &Owner, tags: &Tags) -> ProviderResult<Vec<SupportResource>> {
-        let _ = (owner, tags);
-        Ok(Vec::new())
-    }
-    /// Every [`SupportResource`] this owner owns (none, for a provider that creates none).
-    async fn find_support_resources(&self, owner: &Owner) -> ProviderResult<Vec<SupportResource>> {
-        let _ = owner;
-        Ok(Vec::new())
-    }
-    /// Deletes an owned support resource; deleting one already gone succeeds.
-    async fn delete_support_resource(&self, owner: &Owner, resource: &SupportResource) -> ProviderResult<()> {
-        let _ = (owner, resource);
-        Ok(())
     }
 }
 

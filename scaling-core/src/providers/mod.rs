@@ -21,6 +21,7 @@ mod endpoint;
 mod load_balancer;
 mod lock;
 mod logs;
+mod own_steps;
 mod registry;
 mod releases;
 mod secrets;
@@ -35,7 +36,7 @@ pub use capabilities::{BalancerSource, Capabilities, Capable, CertificateValidat
 pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, KeyMaterial};
 pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,
-    RevisionSpec, Rollout, ServiceInfo, SupportResource, TrafficSource,
+    RevisionSpec, Rollout, ServiceInfo, TrafficSource,
 };
 pub use dns::{canonical_name, pointer_records, Alias, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
 pub use endpoint::Endpoint;
@@ -45,10 +46,11 @@ pub use load_balancer::{
 };
 pub use lock::{HolderProcess, LockHolder, Locks, LOCK_RENEWAL, LOCK_TTL};
 pub use logs::{epoch_millis, LogLine, LogPage, LogQuery, Logs};
+pub use own_steps::{OwnResource, OwnSteps};
 pub use registry::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Registry, RepositoryInfo};
 pub use releases::Releases;
 pub use secrets::SecretStore;
-pub use step_graph::StepGraph;
+pub use step_graph::{StepGraph, OWN_STEPS_MAX};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use autoscaling::MockAutoscaler;
@@ -64,6 +66,8 @@ pub use load_balancer::MockLoadBalancer;
 pub use lock::MockLocks;
 #[cfg(any(test, feature = "mocks"))]
 pub use logs::MockLogs;
+#[cfg(any(test, feature = "mocks"))]
+pub use own_steps::MockOwnSteps;
 #[cfg(any(test, feature = "mocks"))]
 pub use registry::MockRegistry;
 #[cfg(any(test, feature = "mocks"))]

@@ -4,30 +4,49 @@
 
 use crate::StepId;
 
-const COUNT: usize = StepId::ALL.len();
+/// How many steps of its own a provider may add.
+pub const OWN_STEPS_MAX: usize = 8;
+
+const RECIPE_STEPS: usize = StepId::ALL.len();
+const COUNT: usize = RECIPE_STEPS + OWN_STEPS_MAX;
 
 /// The steps of a deploy and the edges between them ("`step` starts after `after`"). Built from
-/// [`StepGraph::RECIPE`] or [`StepGraph::EMPTY`] by adding and dropping steps and edges, in `const`
-/// context so a provider can declare it as a constant.
+/// [`StepGraph::RECIPE`] or [`StepGraph::EMPTY`] by adding and dropping steps and edges — the
+/// provider's own steps ([`StepId::Own`]) among them, at most [`OWN_STEPS_MAX`] — in `const` context
+/// so a provider can declare it as a constant.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StepGraph {
+    /// The names of the provider's own steps, in the order they were first named ("" for a free slot).
+    own: [&'static str; OWN_STEPS_MAX],
     steps: u32,
     after: [u32; COUNT],
 }
 
-const fn bit(step: StepId) -> u32 {
-    1 << step as usize
+const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl StepGraph {
     /// No step at all: a provider declares each step it has.
-    pub const EMPTY: StepGraph = StepGraph { steps: 0, after: [0; COUNT] };
+    pub const EMPTY: StepGraph = StepGraph { own: [""; OWN_STEPS_MAX], steps: 0, after: [0; COUNT] };
 
-    /// Every step of the seed's recipe, with the neutral dependencies of [`StepId::dependencies`].
+    /// Every step of the seed's recipe ([`StepId::ALL`]), with the neutral dependencies of
+    /// [`StepId::dependencies`]; no step of a provider's own.
     pub const RECIPE: StepGraph = {
         let mut graph = StepGraph::EMPTY;
         let mut i = 0;
-        while i < COUNT {
+        while i < RECIPE_STEPS {
             graph = graph.with_step(StepId::ALL[i]);
             let deps = StepId::ALL[i].dependencies();
             let mut j = 0;
@@ -40,61 +59,134 @@ impl StepGraph {
         graph
     };
 
+    /// Where `step` is kept, if the graph knows it.
+    const fn slot(&self, step: StepId) -> Option<usize> {
+        match step {
+            StepId::Own(name) => {
+                let mut i = 0;
+                while i < OWN_STEPS_MAX {
+                    if !self.own[i].is_empty() && same_name(self.own[i], name) {
+                        return Some(RECIPE_STEPS + i);
+                    }
+                    i += 1;
+                }
+                None
+            }
+            _ => step.recipe_index(),
+        }
+    }
+
+    /// Where `step` is kept, given a place if it is a new own step (panics, or fails to compile in a
+    /// constant, past [`OWN_STEPS_MAX`]).
+    const fn slot_or_add(&mut self, step: StepId) -> usize {
+        if let Some(slot) = self.slot(step) {
+            return slot;
+        }
+        let StepId::Own(name) = step else { unreachable!() };
+        let mut i = 0;
+        while i < OWN_STEPS_MAX {
+            if self.own[i].is_empty() {
+                self.own[i] = name;
+                return RECIPE_STEPS + i;
+            }
+            i += 1;
+        }
+        panic!("a provider may add at most OWN_STEPS_MAX steps of its own");
+    }
+
+    const fn step_at(&self, slot: usize) -> StepId {
+        match slot < RECIPE_STEPS {
+            true => StepId::ALL[slot],
+            false => StepId::Own(self.own[slot - RECIPE_STEPS]),
+        }
+    }
+
     /// The same graph with `step` (its edges are kept, or added with [`with_edge`](Self::with_edge)).
     pub const fn with_step(mut self, step: StepId) -> Self {
-        self.steps |= bit(step);
+        let slot = self.slot_or_add(step);
+        self.steps |= 1 << slot;
         self
     }
 
     /// The same graph without `step`: it does not run, has no plan row, and steps that waited for it
     /// count it as done.
     pub const fn without_step(mut self, step: StepId) -> Self {
-        self.steps &= !bit(step);
+        if let Some(slot) = self.slot(step) {
+            self.steps &= !(1 << slot);
+        }
         self
     }
 
     /// The same graph with `step` starting only after `after` is done.
     pub const fn with_edge(mut self, step: StepId, after: StepId) -> Self {
-        self.after[step as usize] |= bit(after);
+        let (slot, after) = (self.slot_or_add(step), self.slot_or_add(after));
+        self.after[slot] |= 1 << after;
         self
     }
 
     /// The same graph without the edge from `step` to `after`.
     pub const fn without_edge(mut self, step: StepId, after: StepId) -> Self {
-        self.after[step as usize] &= !bit(after);
+        if let (Some(slot), Some(after)) = (self.slot(step), self.slot(after)) {
+            self.after[slot] &= !(1 << after);
+        }
         self
     }
 
     /// True when the graph has `step`.
     pub const fn has(&self, step: StepId) -> bool {
-        self.steps & bit(step) != 0
+        match self.slot(step) {
+            Some(slot) => self.steps & (1 << slot) != 0,
+            None => false,
+        }
     }
 
     /// True when `step` waits for `after` (whether or not either is in the graph).
     pub const fn has_edge(&self, step: StepId, after: StepId) -> bool {
-        self.after[step as usize] & bit(after) != 0
+        match (self.slot(step), self.slot(after)) {
+            (Some(slot), Some(after)) => self.after[slot] & (1 << after) != 0,
+            _ => false,
+        }
     }
 
-    /// The steps of the graph, in [`StepId::ALL`]'s order.
+    /// Every step the graph knows, in it or not: the recipe's in [`StepId::ALL`]'s order, then the
+    /// provider's own in the order they were first named.
+    pub fn known(&self) -> Vec<StepId> {
+        (0..COUNT)
+            .filter(|slot| *slot < RECIPE_STEPS || !self.own[slot - RECIPE_STEPS].is_empty())
+            .map(|slot| self.step_at(slot))
+            .collect()
+    }
+
+    /// The steps of the graph, in [`known`](Self::known)'s order.
     pub fn steps(&self) -> Vec<StepId> {
-        StepId::ALL.into_iter().filter(|s| self.has(*s)).collect()
+        self.known().into_iter().filter(|s| self.has(*s)).collect()
     }
 
-    /// The steps `step` waits for, in [`StepId::ALL`]'s order (steps outside the graph included: they
-    /// count as done).
+    /// The provider's own steps in the graph ([`StepId::Own`]).
+    pub fn own_steps(&self) -> Vec<StepId> {
+        self.steps().into_iter().filter(|s| matches!(s, StepId::Own(_))).collect()
+    }
+
+    /// The steps `step` waits for, in [`known`](Self::known)'s order (steps outside the graph
+    /// included: they count as done).
     pub fn dependencies(&self, step: StepId) -> Vec<StepId> {
-        StepId::ALL.into_iter().filter(|after| self.has_edge(step, *after)).collect()
+        self.known().into_iter().filter(|after| self.has_edge(step, *after)).collect()
     }
 
     /// A cycle among the graph's steps, as the steps around it (first repeated last), if there is one.
     pub fn cycle(&self) -> Option<Vec<StepId>> {
-        fn visit(graph: &StepGraph, step: StepId, path: &mut Vec<StepId>, done: &mut u32) -> Option<Vec<StepId>> {
+        fn visit(
+            graph: &StepGraph,
+            step: StepId,
+            path: &mut Vec<StepId>,
+            done: &mut Vec<StepId>,
+        ) -> Option<Vec<StepId>> {
             if let Some(at) = path.iter().position(|s| *s == step) {
                 let mut cycle = path[at..].to_vec();
                 cycle.push(step);
                 return Some(cycle);
             }
-            if *done & bit(step) != 0 {
+            if done.contains(&step) {
                 return None;
             }
             path.push(step);
@@ -104,10 +196,10 @@ impl StepGraph {
                 }
             }
             path.pop();
-            *done |= bit(step);
+            done.push(step);
             None
         }
-        let mut done = 0;
+        let mut done = Vec::new();
         self.steps().into_iter().find_map(|step| visit(self, step, &mut Vec::new(), &mut done))
     }
 }
@@ -135,6 +227,23 @@ mod tests {
             assert_eq!(StepGraph::RECIPE.dependencies(step), neutral);
         }
         assert_eq!(StepGraph::RECIPE.cycle(), None);
+        assert_eq!(StepGraph::RECIPE.own_steps(), []);
+    }
+
+    #[test]
+    fn an_own_step_can_come_before_every_other() {
+        // A Kubernetes namespace: every root of the recipe waits for it.
+        let namespace = StepId::Own("namespace");
+        let mut graph = StepGraph::RECIPE.with_step(namespace);
+        for step in StepId::ALL.into_iter().filter(|s| s.dependencies().is_empty()) {
+            graph = graph.with_edge(step, namespace);
+        }
+        assert_eq!(graph.cycle(), None);
+        assert!(graph.has(namespace) && graph.has_edge(StepId::Zone, namespace));
+        assert_eq!(graph.dependencies(namespace), []);
+        assert_eq!(graph.own_steps(), [namespace]);
+        assert!(!graph.without_step(namespace).has(namespace));
+        assert_eq!(graph.known().last(), Some(&namespace), "known even when dropped");
     }
 
     #[test]

@@ -200,6 +200,9 @@ impl Cluster for CloudRunShaped {
     }
 }
 
+/// No step of its own.
+impl scaling_core::providers::OwnSteps for CloudRunShaped {}
+
 #[async_trait]
 impl scaling_core::providers::Releases for CloudRunShaped {
     async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
