@@ -298,4 +298,24 @@ mod tests {
             assert!(root.dependencies().is_empty(), "{root} should start at once");
         }
     }
+
+    #[test]
+    fn a_step_is_saved_by_its_name_and_read_back_the_same() {
+        for step in StepId::ALL.into_iter().chain([StepId::Own("namespace")]) {
+            let saved = serde_json::to_string(&step).unwrap();
+            assert_eq!(saved, format!("\"{}\"", step.name()));
+            assert_eq!(serde_json::from_str::<StepId>(&saved).unwrap(), step);
+        }
+    }
+
+    #[test]
+    fn an_own_step_needs_a_name_of_its_own() {
+        assert_eq!(StepId::Own("namespace").own_name_problem(), None);
+        for bad in ["", "Namespace", "name space", "service", "cluster"] {
+            assert!(StepId::Own(bad).own_name_problem().is_some(), "`{bad}` was accepted");
+        }
+        let graph = crate::providers::StepGraph::RECIPE.with_step(StepId::Own("service"));
+        let conflicts = crate::Capabilities::CLOUD.with_graph(graph).conflicts();
+        assert!(conflicts.iter().any(|c| c.contains("`service`")), "{conflicts:?}");
+    }
 }
