@@ -127,18 +127,16 @@ impl Certificate for Acme {
     async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo> {
         let owner_app = desired.tags.get(Owner::TAG).cloned().unwrap_or_default();
         let owner = Owner::new(owner_app);
-        let all = self.store.list().map_err(|e| io("request_certificate", &desired.domain, e))?;
+        let all = self.store.list().map_err(|e| io("request_certificate", &desired.spec.domain, e))?;
         if let Some(same) = all.into_iter().find(|s| s.request_key == desired.request_key && owner.owns(&s.tags)) {
             return Ok(same.info);
         }
-        let names: Vec<String> =
-            std::iter::once(desired.domain.clone()).chain(desired.alternative_names.iter().cloned()).collect();
+        let names: Vec<String> = desired.spec.names().cloned().collect();
         let started = order::start(self.account().await?, &self.store, &names, self.settings.challenge).await?;
         let stored = Stored {
             info: CertificateInfo {
+                spec: desired.spec.clone(),
                 id: new_id(&owner, &desired.request_key),
-                domain: desired.domain.clone(),
-                alternative_names: desired.alternative_names.clone(),
                 status: CertificateStatus::PendingValidation,
                 validation_records: started.records,
                 in_use: false,
@@ -150,7 +148,7 @@ impl Certificate for Acme {
             validity: None,
             challenge_tokens: started.tokens,
         };
-        self.store.save(&stored).map_err(|e| io("request_certificate", &desired.domain, e))?;
+        self.store.save(&stored).map_err(|e| io("request_certificate", &desired.spec.domain, e))?;
         Ok(stored.info)
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use scaling_acme::{Acme, AcmeSettings};
 use scaling_core::providers::{
-    Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, Dns, DnsRecord, Owner,
+    Certificate, CertificateInfo, CertificateSpec, CertificateStatus, DesiredCertificate, Dns, DnsRecord, Owner,
 };
 use scaling_dns_update::DnsUpdate;
 use support::pebble::{start_pebble, Pebble};
@@ -33,8 +33,10 @@ fn acme(pebble: &Pebble, state: &Path) -> Acme {
 
 fn desired(app: &str, key: &str) -> DesiredCertificate {
     DesiredCertificate {
-        domain: "dashmath.example.test".into(),
-        alternative_names: vec!["www.dashmath.example.test".into()],
+        spec: CertificateSpec {
+            domain: "dashmath.example.test".into(),
+            alternative_names: vec!["www.dashmath.example.test".into()],
+        },
         request_key: key.into(),
         tags: Owner::new(app).tags(&Default::default()),
     }

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use aws_sdk_acm::types::{CertificateStatus as AcmStatus, Tag, ValidationMethod};
 use futures::{StreamExt, TryStreamExt};
 use scaling_core::providers::{
-    Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, DnsRecord, Owner, RecordKind, RecordValue,
+    Certificate, CertificateInfo, CertificateSpec, CertificateStatus, DesiredCertificate, DnsRecord, Owner, RecordKind,
+    RecordValue,
 };
 use scaling_core::{ErrorKind, ProviderResult};
 
@@ -46,8 +47,10 @@ fn info(c: &aws_sdk_acm::types::CertificateDetail) -> Option<CertificateInfo> {
     records.dedup();
     Some(CertificateInfo {
         id: c.certificate_arn()?.to_string(),
-        alternative_names: c.subject_alternative_names().iter().filter(|n| **n != domain).cloned().collect(),
-        domain,
+        spec: CertificateSpec {
+            alternative_names: c.subject_alternative_names().iter().filter(|n| **n != domain).cloned().collect(),
+            domain,
+        },
         status,
         validation_records: records,
         in_use: !c.in_use_by().is_empty(),
@@ -127,22 +130,23 @@ impl Certificate for AwsProvider {
             .iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build("RequestCertificate", &desired.domain, e))?;
+            .map_err(|e| build("RequestCertificate", &desired.spec.domain, e))?;
         let out = self
             .acm
             .request_certificate()
-            .domain_name(&desired.domain)
+            .domain_name(&desired.spec.domain)
             .set_subject_alternative_names(
-                (!desired.alternative_names.is_empty()).then(|| desired.alternative_names.clone()),
+                (!desired.spec.alternative_names.is_empty()).then(|| desired.spec.alternative_names.clone()),
             )
             .validation_method(ValidationMethod::Dns)
             .idempotency_token(&desired.request_key)
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|e| map("RequestCertificate", &desired.domain, e))?;
-        let arn =
-            out.certificate_arn().ok_or_else(|| missing("RequestCertificate", &desired.domain, "CertificateArn"))?;
+            .map_err(|e| map("RequestCertificate", &desired.spec.domain, e))?;
+        let arn = out
+            .certificate_arn()
+            .ok_or_else(|| missing("RequestCertificate", &desired.spec.domain, "CertificateArn"))?;
         self.describe(arn).await
     }
 

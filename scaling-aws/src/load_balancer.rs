@@ -12,8 +12,8 @@ use elb::types::{
 };
 use scaling_core::providers::{
     BackendInfo, BackendSpec, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer, Endpoint,
-    FirewallInfo, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Protocol,
-    TargetHealth, TargetState,
+    FirewallInfo, ListenerAction, ListenerInfo, ListenerSpec, LoadBalancer, LoadBalancerInfo, LoadBalancerSpec,
+    LoadBalancerStatus, Owner, Protocol, TargetHealth, TargetState,
 };
 use scaling_core::{Algorithm, ErrorKind, HealthCheckSpec, ProviderResult};
 
@@ -175,7 +175,7 @@ impl AwsProvider {
         self.elb
             .modify_load_balancer_attributes()
             .load_balancer_arn(arn)
-            .attributes(attribute(IDLE_TIMEOUT, desired.idle_timeout.as_secs().to_string()))
+            .attributes(attribute(IDLE_TIMEOUT, desired.spec.idle_timeout.as_secs().to_string()))
             .attributes(attribute(DROP_INVALID_HEADERS, desired.drop_invalid_header_fields.to_string()))
             .send()
             .await
@@ -256,10 +256,9 @@ impl LoadBalancer for AwsProvider {
         self.remember_alias_zone(lb);
         Ok(Some(LoadBalancerInfo {
             id: arn.to_string(),
-            name: name.to_string(),
+            spec: LoadBalancerSpec { name: name.to_string(), idle_timeout: Duration::from_secs(idle) },
             endpoint: Endpoint::hostname(hostname),
             firewall_ids: lb.security_groups().to_vec(),
-            idle_timeout: Duration::from_secs(idle),
             drop_invalid_header_fields: Some(drop_invalid_header_fields),
             // An ALB answers for any name that leads to it.
             hosts: None,
@@ -271,7 +270,7 @@ impl LoadBalancer for AwsProvider {
 
     async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
         let owner = owner_in(&desired.tags);
-        let name = &desired.name;
+        let name = &desired.spec.name;
         match self.find_load_balancer(&owner, name).await? {
             Some(lb) => {
                 let groups: Vec<String> = desired.firewall_id.iter().cloned().collect();
@@ -284,7 +283,7 @@ impl LoadBalancer for AwsProvider {
                         .await
                         .map_err(|e| map("SetSecurityGroups", name, e))?;
                 }
-                if lb.idle_timeout != desired.idle_timeout
+                if lb.spec.idle_timeout != desired.spec.idle_timeout
                     || lb.drop_invalid_header_fields != Some(desired.drop_invalid_header_fields)
                 {
                     self.set_balancer_attributes(&lb.id, desired).await?;
@@ -319,7 +318,7 @@ impl LoadBalancer for AwsProvider {
     }
 
     async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()> {
-        if self.find_load_balancer(owner, &lb.name).await?.is_none() {
+        if self.find_load_balancer(owner, &lb.spec.name).await?.is_none() {
             return Ok(());
         }
         self.elb
@@ -327,7 +326,7 @@ impl LoadBalancer for AwsProvider {
             .load_balancer_arn(&lb.id)
             .send()
             .await
-            .map_err(|e| map("DeleteLoadBalancer", &lb.name, e))?;
+            .map_err(|e| map("DeleteLoadBalancer", &lb.spec.name, e))?;
         Ok(())
     }
 
@@ -454,7 +453,7 @@ impl LoadBalancer for AwsProvider {
             .load_balancer_arn(&lb.id)
             .send()
             .await
-            .map_err(|e| map("DescribeListeners", &lb.name, e))?;
+            .map_err(|e| map("DescribeListeners", &lb.spec.name, e))?;
         Ok(out
             .listeners()
             .iter()
@@ -463,18 +462,20 @@ impl LoadBalancer for AwsProvider {
                 let https = l.protocol() == Some(&ProtocolEnum::Https);
                 Some(ListenerInfo {
                     id: l.listener_arn()?.to_string(),
-                    port,
+                    spec: ListenerSpec {
+                        port,
+                        protocol: if https { Protocol::Https } else { Protocol::Http },
+                        action: listener_action(l.default_actions()),
+                        // Plain HTTP listeners have no certificate or TLS policy, whatever an API echoes back.
+                        certificate_id: l
+                            .certificates()
+                            .first()
+                            .and_then(|c| c.certificate_arn())
+                            .filter(|_| https)
+                            .map(str::to_string),
+                        min_tls_version: l.ssl_policy().filter(|_| https).map(min_version_of),
+                    },
                     public_port: port,
-                    protocol: if https { Protocol::Https } else { Protocol::Http },
-                    action: listener_action(l.default_actions()),
-                    // Plain HTTP listeners have no certificate or TLS policy, whatever an API echoes back.
-                    certificate_id: l
-                        .certificates()
-                        .first()
-                        .and_then(|c| c.certificate_arn())
-                        .filter(|_| https)
-                        .map(str::to_string),
-                    min_tls_version: l.ssl_policy().filter(|_| https).map(min_version_of),
                     // A default action serves any name; host names would be listener rules.
                     hosts: None,
                     drift: action_drift(l.default_actions())
@@ -487,8 +488,8 @@ impl LoadBalancer for AwsProvider {
     }
 
     async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo> {
-        let resource = format!("{}:{}", lb.name, desired.port);
-        if let Some(id) = desired.certificate_id.as_deref().filter(|id| !is_acm_or_iam_certificate(id)) {
+        let resource = format!("{}:{}", lb.spec.name, desired.spec.port);
+        if let Some(id) = desired.spec.certificate_id.as_deref().filter(|id| !is_acm_or_iam_certificate(id)) {
             return Err(scaling_core::ProviderError::new(
                 "CreateListener",
                 &resource,
@@ -498,21 +499,21 @@ impl LoadBalancer for AwsProvider {
                 ),
             ));
         }
-        let protocol = match desired.protocol {
+        let protocol = match desired.spec.protocol {
             Protocol::Http => ProtocolEnum::Http,
             Protocol::Https => ProtocolEnum::Https,
         };
         let certificates =
-            desired.certificate_id.as_ref().map(|arn| vec![Certificate::builder().certificate_arn(arn).build()]);
-        let policy = desired.min_tls_version.map(|min| policy_for(min, self.settings.tls_policy.as_deref()));
-        let existing = self.list_listeners(lb).await?.into_iter().find(|l| l.port == desired.port);
+            desired.spec.certificate_id.as_ref().map(|arn| vec![Certificate::builder().certificate_arn(arn).build()]);
+        let policy = desired.spec.min_tls_version.map(|min| policy_for(min, self.settings.tls_policy.as_deref()));
+        let existing = self.list_listeners(lb).await?.into_iter().find(|l| l.spec.port == desired.spec.port);
         match existing {
             Some(listener) => {
                 self.elb
                     .modify_listener()
                     .listener_arn(&listener.id)
                     .protocol(protocol)
-                    .default_actions(action(&desired.action))
+                    .default_actions(action(&desired.spec.action))
                     .set_certificates(certificates)
                     .set_ssl_policy(policy.clone())
                     .send()
@@ -523,9 +524,9 @@ impl LoadBalancer for AwsProvider {
                 self.elb
                     .create_listener()
                     .load_balancer_arn(&lb.id)
-                    .port(i32::from(desired.port))
+                    .port(i32::from(desired.spec.port))
                     .protocol(protocol)
-                    .default_actions(action(&desired.action))
+                    .default_actions(action(&desired.spec.action))
                     .set_certificates(certificates)
                     .set_ssl_policy(policy.clone())
                     .set_tags(Some(tags(&desired.tags)))
@@ -537,14 +538,14 @@ impl LoadBalancer for AwsProvider {
         self.list_listeners(lb)
             .await?
             .into_iter()
-            .find(|l| l.port == desired.port)
+            .find(|l| l.spec.port == desired.spec.port)
             .ok_or_else(|| missing("DescribeListeners", &resource, "the listener"))
     }
 
     /// Deletes a listener of an owned load balancer: a listener belongs to its load balancer, so one
     /// added out of band there is the app's to remove, while one on anyone else's is refused.
     async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()> {
-        let resource = format!("listener {}:{}", listener.protocol, listener.port);
+        let resource = format!("listener {}:{}", listener.spec.protocol, listener.spec.port);
         let described = match self.elb.describe_listeners().listener_arns(&listener.id).send().await {
             Ok(out) => out,
             Err(e) if code(&e) == Some("ListenerNotFound") => return Ok(()),

@@ -7,7 +7,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use scaling_core::providers::{
-    Certificate, CertificateInfo, CertificateStatus, ClusterInfo, FirewallInfo, Owner, Registry, TrafficSource,
+    Certificate, CertificateInfo, CertificateSpec, CertificateStatus, ClusterInfo, FirewallInfo, FirewallSpec,
+    ListenerSpec, LoadBalancerSpec, Owner, Registry, TrafficSource,
 };
 use scaling_core::{Cluster, ErrorKind, LoadBalancer};
 use tokio::sync::OnceCell;
@@ -181,9 +182,8 @@ async fn a_security_group_whose_interfaces_linger_is_a_retryable_dependency_viol
         .then_http_response(|| xml_error(400, "DependencyViolation", "resource sg-task has a dependent object"));
     let provider = Mocks { ec2: vec![owned_group(), delete], ..Default::default() }.provider();
     let group = FirewallInfo {
+        spec: FirewallSpec { name: "dashmath-from-alb-sg".into(), ingress: vec![] },
         id: "sg-task".into(),
-        name: "dashmath-from-alb-sg".into(),
-        ingress: vec![],
         other_rules: vec![],
     };
     let error = provider.delete_replica_firewall(&owner(), &group).await.unwrap_err();
@@ -217,9 +217,8 @@ fn owned_certificate() -> Rule {
 
 fn certificate_info() -> CertificateInfo {
     CertificateInfo {
+        spec: CertificateSpec { domain: "dashmath.example.com".into(), alternative_names: vec![] },
         id: "arn:cert".into(),
-        domain: "dashmath.example.com".into(),
-        alternative_names: vec![],
         status: CertificateStatus::Issued,
         validation_records: vec![],
         in_use: true,
@@ -278,7 +277,7 @@ async fn a_pending_certificate_hands_out_its_validation_records() {
     let provider = Mocks { acm: vec![describe], ..Default::default() }.provider();
     let cert = provider.describe_certificate(&certificate_info()).await.unwrap();
     assert_eq!(cert.status, CertificateStatus::PendingValidation);
-    assert_eq!(cert.alternative_names, ["www.dashmath.example.com"]);
+    assert_eq!(cert.spec.alternative_names, ["www.dashmath.example.com"]);
     let names: Vec<&str> = cert.validation_records.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["_x.dashmath.example.com", "_x.www.dashmath.example.com"]);
 }
@@ -461,11 +460,10 @@ async fn an_alb_refuses_a_certificate_acm_does_not_hold_before_any_call() {
     // No rule: any ELB call would fail the test with the mock's own error instead.
     let provider = Mocks::default().provider();
     let lb = LoadBalancerInfo {
+        spec: LoadBalancerSpec { name: "dashmath-alb".into(), idle_timeout: std::time::Duration::from_secs(60) },
         id: "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/dashmath-alb/1".into(),
-        name: "dashmath-alb".into(),
         endpoint: Endpoint::hostname("dashmath-alb.elb.amazonaws.com"),
         firewall_ids: Vec::new(),
-        idle_timeout: std::time::Duration::from_secs(60),
         drop_invalid_header_fields: Some(true),
         hosts: None,
         status: LoadBalancerStatus::Active,
@@ -473,11 +471,13 @@ async fn an_alb_refuses_a_certificate_acm_does_not_hold_before_any_call() {
         connections: None,
     };
     let listener = DesiredListener {
-        port: 443,
-        protocol: Protocol::Https,
-        action: ListenerAction::Forward { backend_id: "arn:tg".into() },
-        certificate_id: Some("acme-0001764770000-3f2a9c1d7b44".into()),
-        min_tls_version: None,
+        spec: ListenerSpec {
+            port: 443,
+            protocol: Protocol::Https,
+            action: ListenerAction::Forward { backend_id: "arn:tg".into() },
+            certificate_id: Some("acme-0001764770000-3f2a9c1d7b44".into()),
+            min_tls_version: None,
+        },
         hosts: vec!["dashmath.example.com".into()],
         tags: Default::default(),
     };
@@ -493,9 +493,11 @@ async fn a_symbolic_load_balancer_source_is_refused_before_any_call() {
     // No rule: any EC2 call would fail the test with the mock's own error instead.
     let provider = Mocks::default().provider();
     let desired = DesiredFirewall {
-        name: "dashmath-ecs-sg".into(),
+        spec: FirewallSpec {
+            name: "dashmath-ecs-sg".into(),
+            ingress: vec![IngressRule { port: 8050, from: TrafficFrom::LoadBalancer }],
+        },
         description: "only the load balancer".into(),
-        ingress: vec![IngressRule { port: 8050, from: TrafficFrom::LoadBalancer }],
         tags: owner().tags(&Default::default()),
     };
     let refused = provider.ensure_replica_firewall(&desired).await.unwrap_err();

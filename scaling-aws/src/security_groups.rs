@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, Tag, TagSpecification, UserIdGroupPair,
 };
-use scaling_core::providers::{DesiredFirewall, FirewallInfo, IngressRule, Owner, TrafficFrom};
+use scaling_core::providers::{DesiredFirewall, FirewallInfo, FirewallSpec, IngressRule, Owner, TrafficFrom};
 use scaling_core::{ErrorKind, ProviderError, ProviderResult, Retry};
 
 use crate::error::{code, map, missing, not_owned};
@@ -124,15 +124,14 @@ impl AwsProvider {
         let id = group.group_id().ok_or_else(|| missing("DescribeSecurityGroups", name, "GroupId"))?;
         let (rules, other_rules) = rules_of(group.ip_permissions());
         Ok(Some(FirewallInfo {
+            spec: FirewallSpec { name: name.to_string(), ingress: rules.into_iter().collect() },
             id: id.to_string(),
-            name: name.to_string(),
-            ingress: rules.into_iter().collect(),
             other_rules,
         }))
     }
 
     async fn create_group(&self, desired: &DesiredFirewall) -> ProviderResult<String> {
-        let name = &desired.name;
+        let name = &desired.spec.name;
         let vpc = self.network().await?.vpc_id.clone();
         let tags = desired
             .tags
@@ -161,8 +160,8 @@ impl AwsProvider {
     /// every one it lacks, one address family at a time; reads the group back and fails unless it now
     /// holds exactly the wanted rules.
     pub(crate) async fn ensure_group(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        let name = &desired.name;
-        if desired.ingress.iter().any(|r| r.from == TrafficFrom::LoadBalancer) {
+        let name = &desired.spec.name;
+        if desired.spec.ingress.iter().any(|r| r.from == TrafficFrom::LoadBalancer) {
             return Err(ProviderError::new(
                 "AuthorizeSecurityGroupIngress",
                 name,
@@ -179,7 +178,7 @@ impl AwsProvider {
             ),
             None => (self.create_group(desired).await?, Vec::new()),
         };
-        let wanted: BTreeSet<IngressRule> = desired.ingress.iter().flat_map(IngressRule::atoms).collect();
+        let wanted: BTreeSet<IngressRule> = desired.spec.ingress.iter().flat_map(IngressRule::atoms).collect();
         let mut present = BTreeSet::new();
         let mut revoke = Vec::new();
         for atom in permissions.iter().flat_map(atoms) {
@@ -214,7 +213,7 @@ impl AwsProvider {
             .find_group(&owner, name)
             .await?
             .ok_or_else(|| missing("DescribeSecurityGroups", name, "the security group"))?;
-        let have: BTreeSet<IngressRule> = now.ingress.iter().cloned().collect();
+        let have: BTreeSet<IngressRule> = now.spec.ingress.iter().cloned().collect();
         if have != wanted || !now.other_rules.is_empty() {
             let missing: Vec<String> = wanted.difference(&have).map(ToString::to_string).collect();
             let extra: Vec<String> =
@@ -235,13 +234,13 @@ impl AwsProvider {
     }
 
     pub(crate) async fn delete_group(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        if self.find_group(owner, &group.name).await?.is_none() {
+        if self.find_group(owner, &group.spec.name).await?.is_none() {
             return Ok(());
         }
         match self.ec2.delete_security_group().group_id(&group.id).send().await {
             Ok(_) => Ok(()),
             Err(e) if code(&e) == Some("InvalidGroup.NotFound") => Ok(()),
-            Err(e) => Err(map("DeleteSecurityGroup", &group.name, e)),
+            Err(e) => Err(map("DeleteSecurityGroup", &group.spec.name, e)),
         }
     }
 }

@@ -17,7 +17,7 @@ impl LocalCloud {
         let held = self
             .records
             .listeners
-            .find_map(|(_, l)| (l.certificate_id.as_ref() == Some(&certificate.id)).then_some(()));
+            .find_map(|(_, l)| (l.spec.certificate_id.as_ref() == Some(&certificate.id)).then_some(()));
         CertificateInfo { in_use: held.is_some(), ..certificate }
     }
 }
@@ -44,9 +44,8 @@ impl Certificate for LocalCloud {
         }
         let serial = self.records.certificate_serial.fetch_add(1, Ordering::Relaxed) + 1;
         let info = CertificateInfo {
+            spec: desired.spec.clone(),
             id: format!("local-ca-{serial}"),
-            domain: desired.domain.clone(),
-            alternative_names: desired.alternative_names.clone(),
             status: CertificateStatus::Issued,
             validation_records: Vec::new(),
             in_use: false,
@@ -72,7 +71,7 @@ impl Certificate for LocalCloud {
         let holder = self
             .records
             .listeners
-            .find_map(|(_, l)| (l.certificate_id.as_ref() == Some(&certificate.id)).then(|| l.id.clone()));
+            .find_map(|(_, l)| (l.spec.certificate_id.as_ref() == Some(&certificate.id)).then(|| l.id.clone()));
         if let Some(listener) = holder {
             let message = format!("the certificate is in use by listener {listener}");
             return Err(ProviderError::new("delete_certificate", &certificate.id, ErrorKind::InUse, message));

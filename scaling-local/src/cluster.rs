@@ -150,11 +150,11 @@ impl Cluster for LocalCloud {
     }
 
     async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        Err(no_firewalls("ensure_replica_firewall", &desired.name))
+        Err(no_firewalls("ensure_replica_firewall", &desired.spec.name))
     }
 
     async fn delete_replica_firewall(&self, _owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        Err(no_firewalls("delete_replica_firewall", &group.name))
+        Err(no_firewalls("delete_replica_firewall", &group.spec.name))
     }
 
     async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {

@@ -41,7 +41,7 @@ impl LocalCloud {
     }
 
     fn with_public_port(&self, listener: ListenerInfo) -> ListenerInfo {
-        let public_port = self.balancer.listener_addr(listener.port).map_or(listener.public_port, |a| a.port());
+        let public_port = self.balancer.listener_addr(listener.spec.port).map_or(listener.public_port, |a| a.port());
         ListenerInfo { public_port, ..listener }
     }
 
@@ -51,7 +51,7 @@ impl LocalCloud {
         certificate_id: &str,
     ) -> ProviderResult<std::sync::Arc<rustls::ServerConfig>> {
         let fail = |kind, message: String| ProviderError::new("ensure_listener", certificate_id, kind, message);
-        let min_version = desired.min_tls_version.unwrap_or_default();
+        let min_version = desired.spec.min_tls_version.unwrap_or_default();
         if let Some(provider) = &self.served_certificates {
             let material = provider.key_material(certificate_id).await?.ok_or_else(|| {
                 fail(ErrorKind::NotFound, "the certificate provider has no issued key for it yet".into())
@@ -65,7 +65,7 @@ impl LocalCloud {
             .into_iter()
             .find(|c| c.id == certificate_id)
             .ok_or_else(|| fail(ErrorKind::NotFound, "no such certificate".into()))?;
-        let names: Vec<String> = std::iter::once(cert.domain).chain(cert.alternative_names).collect();
+        let names: Vec<String> = cert.spec.names().cloned().collect();
         let issued = self.ca()?.issue(&names).map_err(|e| fail(ErrorKind::Other, e.to_string()))?;
         tls_config(issued, min_version).map_err(|e| fail(ErrorKind::InvalidRequest, e.to_string()))
     }
@@ -103,11 +103,11 @@ impl LoadBalancer for LocalCloud {
     }
 
     async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        Err(no_firewalls("ensure_firewall", &desired.name))
+        Err(no_firewalls("ensure_firewall", &desired.spec.name))
     }
 
     async fn delete_firewall(&self, _owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        Err(no_firewalls("delete_firewall", &group.name))
+        Err(no_firewalls("delete_firewall", &group.spec.name))
     }
 
     /// The balancer this process runs, with the client connections it holds now and its limit.
@@ -123,15 +123,14 @@ impl LoadBalancer for LocalCloud {
     async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
         let owner = owner_of(&desired.tags);
         if desired.firewall_id.is_some() {
-            return Err(no_firewalls("ensure_load_balancer", &desired.name));
+            return Err(no_firewalls("ensure_load_balancer", &desired.spec.name));
         }
-        self.records.load_balancers.put(&owner, &desired.name, "ensure_load_balancer", |_| {
+        self.records.load_balancers.put(&owner, &desired.spec.name, "ensure_load_balancer", |_| {
             Ok(LoadBalancerInfo {
-                id: desired.name.clone(),
-                name: desired.name.clone(),
+                id: desired.spec.name.clone(),
+                spec: desired.spec.clone(),
                 endpoint: self.endpoint(&owner.app),
                 firewall_ids: Vec::new(),
-                idle_timeout: desired.idle_timeout,
                 // hyper refuses invalid header names itself (400): no setting to report.
                 drop_invalid_header_fields: None,
                 // It answers for any name (the certificate is picked by SNI): none to compare.
@@ -145,7 +144,7 @@ impl LoadBalancer for LocalCloud {
 
     /// Stops every listener of the balancer, and forgets them with it.
     async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()> {
-        if self.records.load_balancers.remove(owner, &lb.name, "delete_load_balancer")?.is_some() {
+        if self.records.load_balancers.remove(owner, &lb.spec.name, "delete_load_balancer")?.is_some() {
             self.records.listeners.remove_where(|(lb_id, _)| *lb_id == lb.id);
             self.balancer.shutdown().await;
         }
@@ -176,7 +175,8 @@ impl LoadBalancer for LocalCloud {
     /// Refused (retryable) while a listener forwards to the pool or a service registers in it.
     async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
         let forwarded = self.records.listeners.find_map(|(_, l)| {
-            (l.action == ListenerAction::Forward { backend_id: group.id.clone() }).then(|| format!("listener {}", l.id))
+            (l.spec.action == ListenerAction::Forward { backend_id: group.id.clone() })
+                .then(|| format!("listener {}", l.id))
         });
         let user = forwarded.or_else(|| {
             self.records
@@ -201,43 +201,40 @@ impl LoadBalancer for LocalCloud {
     /// Binds (or re-routes) the balancer's listener for `desired.port` on its loopback port.
     async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo> {
         let owner = owner_of(&desired.tags);
-        if self.records.load_balancers.find(&owner, &lb.name, "ensure_listener")?.is_none() {
-            let message = format!("load balancer {} does not exist", lb.name);
-            return Err(ProviderError::new("ensure_listener", &lb.name, ErrorKind::NotFound, message));
+        if self.records.load_balancers.find(&owner, &lb.spec.name, "ensure_listener")?.is_none() {
+            let message = format!("load balancer {} does not exist", lb.spec.name);
+            return Err(ProviderError::new("ensure_listener", &lb.spec.name, ErrorKind::NotFound, message));
         }
-        let route = match &desired.action {
+        let route = match &desired.spec.action {
             ListenerAction::Forward { backend_id } => Route::Forward(self.balancer.pool(backend_id)),
             ListenerAction::RedirectToHttps { port } => {
                 let https_port = self.balancer.listener_addr(*port).map_or(self.bind_port(*port), |a| a.port());
                 Route::Redirect { https_port }
             }
         };
-        let tls = match &desired.certificate_id {
+        let tls = match &desired.spec.certificate_id {
             Some(id) => Some(self.tls_for(desired, id).await?),
             None => None,
         };
-        let bind = self.bind_port(desired.port);
+        let bind = self.bind_port(desired.spec.port);
         let addresses = self.bind_addresses();
         // The plain port answers the certificate authority's HTTP-01 challenges, whatever its route.
-        let challenges = (desired.protocol == Protocol::Http).then(|| self.served_certificates.clone()).flatten();
+        let challenges = (desired.spec.protocol == Protocol::Http).then(|| self.served_certificates.clone()).flatten();
         let config = ListenerConfig { route, tls, challenges };
-        let addr = self.balancer.ensure_listener_on(desired.port, &addresses, bind, config).await.map_err(|e| {
-            ProviderError::new(
-                "ensure_listener",
-                format!("{}:{}", lb.name, desired.port),
-                ErrorKind::InvalidRequest,
-                bind_failure(&addresses, bind, desired.port, &e),
-            )
-        })?;
-        let id = format!("{}:{}", lb.name, desired.port);
+        let addr =
+            self.balancer.ensure_listener_on(desired.spec.port, &addresses, bind, config).await.map_err(|e| {
+                ProviderError::new(
+                    "ensure_listener",
+                    format!("{}:{}", lb.spec.name, desired.spec.port),
+                    ErrorKind::InvalidRequest,
+                    bind_failure(&addresses, bind, desired.spec.port, &e),
+                )
+            })?;
+        let id = format!("{}:{}", lb.spec.name, desired.spec.port);
         let info = ListenerInfo {
+            spec: desired.spec.clone(),
             id: id.clone(),
-            port: desired.port,
             public_port: addr.port(),
-            protocol: desired.protocol,
-            action: desired.action.clone(),
-            certificate_id: desired.certificate_id.clone(),
-            min_tls_version: desired.min_tls_version,
             hosts: None,
             drift: Vec::new(),
         };
@@ -247,7 +244,7 @@ impl LoadBalancer for LocalCloud {
 
     async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()> {
         if self.records.listeners.remove(owner, &listener.id, "delete_listener")?.is_some() {
-            self.balancer.remove_listener(listener.port).await;
+            self.balancer.remove_listener(listener.spec.port).await;
         }
         Ok(())
     }

@@ -2,7 +2,8 @@
 
 use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{
-    DesiredFirewall, DesiredLoadBalancer, DnsRecord, IngressRule, RecordKind, RecordValue, TrafficFrom,
+    DesiredFirewall, DesiredLoadBalancer, DnsRecord, FirewallSpec, IngressRule, LoadBalancerSpec, RecordKind,
+    RecordValue, TrafficFrom,
 };
 use scaling_core::{DestroyOptions, Dns, LoadBalancer, Owner, RecordedEvents};
 use scaling_tests::{orchestrator, seed_spec};
@@ -11,16 +12,17 @@ use scaling_tests::{orchestrator, seed_spec};
 async fn add_foreign_resources(cloud: &InMemoryCloud) {
     let tags = Owner::new("billing").tags(&Default::default());
     let group = DesiredFirewall {
-        name: "billing-alb-sg".into(),
+        spec: FirewallSpec {
+            name: "billing-alb-sg".into(),
+            ingress: vec![IngressRule { port: 443, from: TrafficFrom::Anywhere }],
+        },
         description: "billing".into(),
-        ingress: vec![IngressRule { port: 443, from: TrafficFrom::Anywhere }],
         tags: tags.clone(),
     };
     let group = cloud.ensure_firewall(&group).await.unwrap();
     let lb = DesiredLoadBalancer {
-        name: "billing-alb".into(),
+        spec: LoadBalancerSpec { name: "billing-alb".into(), idle_timeout: std::time::Duration::from_secs(60) },
         firewall_id: Some(group.id),
-        idle_timeout: std::time::Duration::from_secs(60),
         drop_invalid_header_fields: true,
         hosts: Vec::new(),
         tags,

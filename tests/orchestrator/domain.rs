@@ -1,7 +1,7 @@
 //! Domain changes: delegation, alias changes, removal, and record ownership.
 
 use scaling_core::memory::InMemoryCloud;
-use scaling_core::providers::{DnsRecord, RecordKind, RecordValue};
+use scaling_core::providers::{CertificateSpec, DnsRecord, RecordKind, RecordValue};
 use scaling_core::{Action, Dns, Error, RecordedEvents, StepId};
 use scaling_tests::{orchestrator, seed_spec};
 
@@ -88,8 +88,7 @@ async fn destroy_removes_a_certificate_of_a_domain_the_app_no_longer_names() {
     // Left by an earlier domain that nothing serves any more (a cleanup that found it in use).
     let owner = scaling_core::Owner::new("dashmath");
     let earlier = DesiredCertificate {
-        domain: "dashmath.example.org".into(),
-        alternative_names: Vec::new(),
+        spec: CertificateSpec { domain: "dashmath.example.org".into(), alternative_names: Vec::new() },
         request_key: "earlier".into(),
         tags: owner.tags(&Default::default()),
     };

@@ -28,7 +28,7 @@ use probe::Probe;
 pub use recorded::{Recorded, RecordedCall};
 pub use tamper::ThroughTheProvider;
 
-use crate::providers::{ClusterInfo, DesiredFirewall, IngressRule, Owner, TrafficFrom};
+use crate::providers::{ClusterInfo, DesiredFirewall, FirewallSpec, IngressRule, Owner, TrafficFrom};
 use crate::{
     Action, DeployOptions, DestroyOptions, Error, ErrorKind, Orchestrator, Providers, ResourceNames, Silent, Spec,
     StepId,
@@ -175,9 +175,11 @@ pub async fn run_all(subject: &Subject, tamper: &dyn Tamper) {
 
 fn firewall(names: &ResourceNames, owner: &Owner) -> DesiredFirewall {
     DesiredFirewall {
-        name: names.load_balancer_firewall.clone(),
+        spec: FirewallSpec {
+            name: names.load_balancer_firewall.clone(),
+            ingress: vec![IngressRule { port: 80, from: TrafficFrom::Anywhere }],
+        },
         description: "conformance".into(),
-        ingress: vec![IngressRule { port: 80, from: TrafficFrom::Anywhere }],
         tags: owner.tags(&Default::default()),
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Drift, Tamper};
-use crate::providers::{DesiredFirewall, IngressRule, Owner, RecordKind, TrafficFrom};
+use crate::providers::{DesiredFirewall, FirewallSpec, IngressRule, Owner, RecordKind, TrafficFrom};
 use crate::{Orchestrator, Providers, Silent, Spec, StepId};
 
 /// Tampering through the provider's own trait methods, behind the orchestrator's back: right for
@@ -39,12 +39,11 @@ impl Tamper for ThroughTheProvider {
                 }
                 let found = p.cluster.find_replica_firewall(&owner, &names.replica_firewall).await;
                 let Some(group) = found.expect("find_replica_firewall") else { return false };
-                let mut ingress = group.ingress.clone();
+                let mut ingress = group.spec.ingress.clone();
                 ingress.push(IngressRule { port: 22, from: TrafficFrom::Anywhere });
                 let desired = DesiredFirewall {
-                    name: group.name.clone(),
+                    spec: FirewallSpec { name: group.spec.name.clone(), ingress },
                     description: "tampered".into(),
-                    ingress,
                     tags: owner.tags(&spec.tags),
                 };
                 p.cluster.ensure_replica_firewall(&desired).await.expect("ensure_replica_firewall");

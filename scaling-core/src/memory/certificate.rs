@@ -55,7 +55,7 @@ pub(crate) fn mark_validated(s: &mut State, now: Instant) {
         let Some(cert) = s.certificates.get(&id) else { continue };
         let zones: Option<Vec<String>> = if after_binding {
             // Bound: every name already leads somewhere through a record of its own.
-            let names = std::iter::once(&cert.info.domain).chain(&cert.info.alternative_names);
+            let names = cert.info.spec.names();
             names.map(|name| pointing(s, name)).collect()
         } else {
             cert.info.validation_records.iter().map(|r| record_exists(s, r)).collect()
@@ -72,7 +72,8 @@ pub(crate) fn mark_validated(s: &mut State, now: Instant) {
 /// listener holds it.
 fn live(s: &mut State, id: &str, now: Instant) -> Option<CertificateInfo> {
     let wait = s.latency.certificate_issued;
-    let in_use = s.listeners.values().any(|l: &super::state::Listener| l.info.certificate_id.as_deref() == Some(id));
+    let in_use =
+        s.listeners.values().any(|l: &super::state::Listener| l.info.spec.certificate_id.as_deref() == Some(id));
     let self_managed = s.capabilities.certificate_validation == CertificateValidation::SelfManaged;
     let delegated = |zone: &str| self_managed || s.zones.get(zone).is_some_and(|z| z.delegated);
     let issue = s
@@ -98,7 +99,7 @@ impl Certificate for InMemoryCloud {
             let mut ids: Vec<String> = s
                 .certificates
                 .iter()
-                .filter(|(_, c)| owner.owns(&c.tags) && wanted(&c.info.domain))
+                .filter(|(_, c)| owner.owns(&c.tags) && wanted(&c.info.spec.domain))
                 .map(|(id, _)| id.clone())
                 .collect();
             ids.reverse();
@@ -108,7 +109,7 @@ impl Certificate for InMemoryCloud {
     }
 
     async fn request_certificate(&self, desired: &DesiredCertificate) -> ProviderResult<CertificateInfo> {
-        self.call("request_certificate", &desired.domain, true, |s, now| {
+        self.call("request_certificate", &desired.spec.domain, true, |s, now| {
             let owner = owner_of(&desired.tags);
             let same = s
                 .certificates
@@ -119,15 +120,14 @@ impl Certificate for InMemoryCloud {
                 Some(id) => id,
                 None => {
                     let id = s.id("cert");
-                    let names = std::iter::once(&desired.domain).chain(&desired.alternative_names);
+                    let names = desired.spec.names();
                     let validation = s.capabilities.certificate_validation;
                     let self_managed = validation == CertificateValidation::SelfManaged;
                     let publishes = validation == CertificateValidation::PublishedRecords;
                     let names: Vec<&String> = if publishes { names.collect() } else { Vec::new() };
                     let info = CertificateInfo {
+                        spec: desired.spec.clone(),
                         id: id.clone(),
-                        domain: desired.domain.clone(),
-                        alternative_names: desired.alternative_names.clone(),
                         status: CertificateStatus::PendingValidation,
                         validation_records: names.into_iter().map(|n| validation_record(n)).collect(),
                         in_use: false,
@@ -161,8 +161,11 @@ impl Certificate for InMemoryCloud {
         self.call("delete_certificate", &certificate.id, true, |s, _| {
             let Some(found) = s.certificates.get(&certificate.id) else { return Ok(()) };
             check_owner(&found.tags, owner, "delete_certificate", &certificate.id)?;
-            let user: Option<&ListenerInfo> =
-                s.listeners.values().map(|l| &l.info).find(|l| l.certificate_id.as_deref() == Some(&certificate.id));
+            let user: Option<&ListenerInfo> = s
+                .listeners
+                .values()
+                .map(|l| &l.info)
+                .find(|l| l.spec.certificate_id.as_deref() == Some(&certificate.id));
             if let Some(listener) = user {
                 let message = format!("the certificate is in use by listener {}", listener.id);
                 return Err(ProviderError::new("delete_certificate", &certificate.id, ErrorKind::InUse, message));

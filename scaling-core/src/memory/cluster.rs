@@ -32,7 +32,8 @@ fn invalid(operation: &str, resource: &str, message: String) -> ProviderError {
 fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<()> {
     let op = "ensure_service";
     let tg = desired.traffic.backend_id.clone().unwrap_or_default();
-    let attached = s.listeners.values().any(|l| l.info.action == ListenerAction::Forward { backend_id: tg.clone() });
+    let attached =
+        s.listeners.values().any(|l| l.info.spec.action == ListenerAction::Forward { backend_id: tg.clone() });
     if !attached && s.capabilities.service_needs_listener() {
         return Err(invalid(
             op,
@@ -117,11 +118,11 @@ impl Cluster for InMemoryCloud {
     }
 
     async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        self.call("ensure_replica_firewall", &desired.name, true, |s, _| ensure_firewall(s, desired)).await
+        self.call("ensure_replica_firewall", &desired.spec.name, true, |s, _| ensure_firewall(s, desired)).await
     }
 
     async fn delete_replica_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        self.call("delete_replica_firewall", &group.name, true, |s, _| delete_firewall(s, owner, group)).await
+        self.call("delete_replica_firewall", &group.spec.name, true, |s, _| delete_firewall(s, owner, group)).await
     }
 
     async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {

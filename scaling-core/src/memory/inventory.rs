@@ -11,13 +11,13 @@ fn owner(tags: &Tags) -> String {
 
 pub(crate) fn lines(s: &State) -> Vec<String> {
     let mut names: HashMap<String, String> = HashMap::new();
-    names.extend(s.firewalls.values().map(|g| (g.info.id.clone(), g.info.name.clone())));
-    names.extend(s.load_balancers.values().map(|l| (l.info.id.clone(), l.info.name.clone())));
+    names.extend(s.firewalls.values().map(|g| (g.info.id.clone(), g.info.spec.name.clone())));
+    names.extend(s.load_balancers.values().map(|l| (l.info.id.clone(), l.info.spec.name.clone())));
     names.extend(
-        s.load_balancers.values().filter_map(|l| Some((l.info.endpoint.hostname.clone()?, l.info.name.clone()))),
+        s.load_balancers.values().filter_map(|l| Some((l.info.endpoint.hostname.clone()?, l.info.spec.name.clone()))),
     );
     names.extend(s.backends.values().map(|t| (t.info.id.clone(), t.info.spec.name.clone())));
-    names.extend(s.certificates.values().map(|c| (c.info.id.clone(), format!("cert:{}", c.info.domain))));
+    names.extend(s.certificates.values().map(|c| (c.info.id.clone(), format!("cert:{}", c.info.spec.domain))));
     let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
 
     let mut out = Vec::new();
@@ -27,17 +27,17 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     }
     for g in s.firewalls.values() {
         let rules: Vec<String> =
-            g.info.ingress.iter().map(|r| format!("{}<-{}", r.port, from(&r.from, &name))).collect();
-        out.push(format!("firewall {} {} ingress=[{}]", g.info.name, owner(&g.tags), rules.join(",")));
+            g.info.spec.ingress.iter().map(|r| format!("{}<-{}", r.port, from(&r.from, &name))).collect();
+        out.push(format!("firewall {} {} ingress=[{}]", g.info.spec.name, owner(&g.tags), rules.join(",")));
     }
     for l in s.load_balancers.values() {
         let groups: Vec<String> = l.info.firewall_ids.iter().map(|g| name(g)).collect();
         out.push(format!(
             "load_balancer {} {} groups=[{}] idle={}s",
-            l.info.name,
+            l.info.spec.name,
             owner(&l.tags),
             groups.join(","),
-            l.info.idle_timeout.as_secs()
+            l.info.spec.idle_timeout.as_secs()
         ));
     }
     for t in s.backends.values() {
@@ -52,18 +52,18 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
         ));
     }
     for l in s.listeners.values() {
-        let action = match &l.info.action {
+        let action = match &l.info.spec.action {
             ListenerAction::Forward { backend_id } => format!("forward:{}", name(backend_id)),
             ListenerAction::RedirectToHttps { port } => format!("redirect:{port}"),
         };
-        let cert = l.info.certificate_id.as_deref().map(&name).unwrap_or_default();
-        let min_tls = l.info.min_tls_version.map(|v| v.as_str()).unwrap_or_default();
+        let cert = l.info.spec.certificate_id.as_deref().map(&name).unwrap_or_default();
+        let min_tls = l.info.spec.min_tls_version.map(|v| v.as_str()).unwrap_or_default();
         out.push(format!(
             "listener {}:{} {} {} {action} cert={cert} min_tls={min_tls}",
             name(&l.load_balancer_id),
-            l.info.port,
+            l.info.spec.port,
             owner(&l.tags),
-            l.info.protocol
+            l.info.spec.protocol
         ));
     }
     for c in s.clusters.values() {
@@ -121,9 +121,9 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
         let i = &c.info;
         out.push(format!(
             "certificate {} {} names=[{}] status={:?}",
-            i.domain,
+            i.spec.domain,
             owner(&c.tags),
-            i.alternative_names.join(","),
+            i.spec.alternative_names.join(","),
             i.status
         ));
     }

@@ -7,8 +7,8 @@ use super::state::{check_owner, owned_key, owner_of, Balancer, Listener, State, 
 use super::{not_found, InMemoryCloud};
 use crate::providers::{
     BackendInfo, CertificateStatus, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer,
-    FirewallInfo, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Owner, Rollout,
-    TargetHealth, TargetState, TrafficFrom,
+    FirewallInfo, FirewallSpec, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus,
+    Owner, Rollout, TargetHealth, TargetState, TrafficFrom,
 };
 use crate::{ErrorKind, ProviderError, ProviderResult, StepId};
 
@@ -17,23 +17,31 @@ fn in_use(operation: &str, resource: &str, kind: ErrorKind, by: &str) -> Provide
 }
 
 pub(crate) fn find_firewall(s: &State, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
-    let key =
-        owned_key(s.firewalls.iter().map(|(k, g)| (k, g.info.name.as_str(), &g.tags)), owner, name, "find_firewall")?;
+    let key = owned_key(
+        s.firewalls.iter().map(|(k, g)| (k, g.info.spec.name.as_str(), &g.tags)),
+        owner,
+        name,
+        "find_firewall",
+    )?;
     Ok(key.and_then(|k| s.firewalls.get(&k)).map(|g| g.info.clone()))
 }
 
 pub(crate) fn ensure_firewall(s: &mut State, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
     let owner = owner_of(&desired.tags);
-    let mut ingress = desired.ingress.clone();
+    let mut ingress = desired.spec.ingress.clone();
     ingress.sort();
-    if let Some(id) = find_firewall(s, &owner, &desired.name)?.map(|g| g.id) {
+    if let Some(id) = find_firewall(s, &owner, &desired.spec.name)?.map(|g| g.id) {
         let group = s.firewalls.get_mut(&id).ok_or_else(|| not_found("ensure_firewall", &id))?;
-        group.info.ingress = ingress;
+        group.info.spec.ingress = ingress;
         group.info.other_rules.clear();
         return Ok(group.info.clone());
     }
     let id = s.id("sg");
-    let info = FirewallInfo { id: id.clone(), name: desired.name.clone(), ingress, other_rules: Vec::new() };
+    let info = FirewallInfo {
+        spec: FirewallSpec { name: desired.spec.name.clone(), ingress },
+        id: id.clone(),
+        other_rules: Vec::new(),
+    };
     s.firewalls.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });
     Ok(info)
 }
@@ -41,15 +49,17 @@ pub(crate) fn ensure_firewall(s: &mut State, desired: &DesiredFirewall) -> Provi
 pub(crate) fn delete_firewall(s: &mut State, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
     let op = "delete_firewall";
     let Some(found) = s.firewalls.get(&group.id) else { return Ok(()) };
-    check_owner(&found.tags, owner, op, &group.name)?;
-    let violation = |by: &str| in_use(op, &group.name, ErrorKind::DependencyViolation, by);
+    check_owner(&found.tags, owner, op, &group.spec.name)?;
+    let violation = |by: &str| in_use(op, &group.spec.name, ErrorKind::DependencyViolation, by);
     if let Some(lb) = s.load_balancers.values().find(|lb| lb.info.firewall_ids.contains(&group.id)) {
-        return Err(violation(&lb.info.name));
+        return Err(violation(&lb.info.spec.name));
     }
-    if let Some(other) =
-        s.firewalls.values().find(|g| g.info.ingress.iter().any(|r| r.from == TrafficFrom::Group(group.id.clone())))
+    if let Some(other) = s
+        .firewalls
+        .values()
+        .find(|g| g.info.spec.ingress.iter().any(|r| r.from == TrafficFrom::Group(group.id.clone())))
     {
-        return Err(violation(&other.info.name));
+        return Err(violation(&other.info.spec.name));
     }
     if let Some(service) = s.services.values().find(|svc| svc.info.firewall_id.as_ref() == Some(&group.id)) {
         return Err(violation(&format!("network interfaces of {}", service.info.name)));
@@ -70,17 +80,17 @@ impl LoadBalancer for InMemoryCloud {
     }
 
     async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        self.call("ensure_firewall", &desired.name, true, |s, _| ensure_firewall(s, desired)).await
+        self.call("ensure_firewall", &desired.spec.name, true, |s, _| ensure_firewall(s, desired)).await
     }
 
     async fn delete_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        self.call("delete_firewall", &group.name, true, |s, _| delete_firewall(s, owner, group)).await
+        self.call("delete_firewall", &group.spec.name, true, |s, _| delete_firewall(s, owner, group)).await
     }
 
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
         self.call("find_load_balancer", name, false, |s, now| {
             let key = owned_key(
-                s.load_balancers.iter().map(|(k, l)| (k, l.info.name.as_str(), &l.tags)),
+                s.load_balancers.iter().map(|(k, l)| (k, l.info.spec.name.as_str(), &l.tags)),
                 owner,
                 name,
                 "find_load_balancer",
@@ -91,7 +101,7 @@ impl LoadBalancer for InMemoryCloud {
     }
 
     async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
-        self.call("ensure_load_balancer", &desired.name, true, |s, now| {
+        self.call("ensure_load_balancer", &desired.spec.name, true, |s, now| {
             let owner = owner_of(&desired.tags);
             match &desired.firewall_id {
                 Some(id) if !s.firewalls.contains_key(id) => return Err(not_found("ensure_load_balancer", id)),
@@ -99,7 +109,7 @@ impl LoadBalancer for InMemoryCloud {
                     let message = "this cloud's load balancers carry no security group";
                     return Err(ProviderError::new(
                         "ensure_load_balancer",
-                        &desired.name,
+                        &desired.spec.name,
                         ErrorKind::Unsupported,
                         message,
                     ));
@@ -108,7 +118,7 @@ impl LoadBalancer for InMemoryCloud {
                     let message = "the load balancer needs its security group";
                     return Err(ProviderError::new(
                         "ensure_load_balancer",
-                        &desired.name,
+                        &desired.spec.name,
                         ErrorKind::InvalidRequest,
                         message,
                     ));
@@ -116,9 +126,9 @@ impl LoadBalancer for InMemoryCloud {
                 _ => {}
             }
             let key = owned_key(
-                s.load_balancers.iter().map(|(k, l)| (k, l.info.name.as_str(), &l.tags)),
+                s.load_balancers.iter().map(|(k, l)| (k, l.info.spec.name.as_str(), &l.tags)),
                 &owner,
-                &desired.name,
+                &desired.spec.name,
                 "ensure_load_balancer",
             )?;
             let id = match key {
@@ -126,16 +136,15 @@ impl LoadBalancer for InMemoryCloud {
                 None => {
                     let id = s.id("lb");
                     let info = LoadBalancerInfo {
+                        spec: desired.spec.clone(),
                         id: id.clone(),
-                        name: desired.name.clone(),
                         endpoint: crate::providers::Endpoint::hostname(format!(
                             "{}-{}{}",
-                            desired.name,
+                            desired.spec.name,
                             s.next_id,
                             super::dns::MEMORY_ELB_SUFFIX
                         )),
                         firewall_ids: Vec::new(),
-                        idle_timeout: desired.idle_timeout,
                         drop_invalid_header_fields: Some(desired.drop_invalid_header_fields),
                         hosts: Some(desired.hosts.clone()),
                         status: LoadBalancerStatus::Provisioning,
@@ -149,7 +158,7 @@ impl LoadBalancer for InMemoryCloud {
             };
             let lb = s.load_balancers.get_mut(&id).ok_or_else(|| not_found("ensure_load_balancer", &id))?;
             lb.info.firewall_ids = desired.firewall_id.iter().cloned().collect();
-            lb.info.idle_timeout = desired.idle_timeout;
+            lb.info.spec.idle_timeout = desired.spec.idle_timeout;
             lb.info.drop_invalid_header_fields = Some(desired.drop_invalid_header_fields);
             lb.info.hosts = Some(desired.hosts.clone());
             lb.info.drift.clear();
@@ -159,9 +168,9 @@ impl LoadBalancer for InMemoryCloud {
     }
 
     async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()> {
-        self.call("delete_load_balancer", &lb.name, true, |s, _| {
+        self.call("delete_load_balancer", &lb.spec.name, true, |s, _| {
             let Some(found) = s.load_balancers.get(&lb.id) else { return Ok(()) };
-            check_owner(&found.tags, owner, "delete_load_balancer", &lb.name)?;
+            check_owner(&found.tags, owner, "delete_load_balancer", &lb.spec.name)?;
             s.listeners.retain(|_, l| l.load_balancer_id != lb.id);
             s.load_balancers.remove(&lb.id);
             Ok(())
@@ -205,8 +214,8 @@ impl LoadBalancer for InMemoryCloud {
             let Some(found) = s.backends.get(&group.id) else { return Ok(()) };
             check_owner(&found.tags, owner, op, &group.spec.name)?;
             let forward = ListenerAction::Forward { backend_id: group.id.clone() };
-            if let Some(l) = s.listeners.values().find(|l| l.info.action == forward) {
-                return Err(in_use(op, &group.spec.name, ErrorKind::InUse, &format!("listener {}", l.info.port)));
+            if let Some(l) = s.listeners.values().find(|l| l.info.spec.action == forward) {
+                return Err(in_use(op, &group.spec.name, ErrorKind::InUse, &format!("listener {}", l.info.spec.port)));
             }
             if let Some(svc) = s.services.values().find(|svc| svc.info.backend_id.as_ref() == Some(&group.id)) {
                 return Err(in_use(op, &group.spec.name, ErrorKind::InUse, &svc.info.name));
@@ -218,26 +227,26 @@ impl LoadBalancer for InMemoryCloud {
     }
 
     async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
-        self.call("list_listeners", &lb.name, false, |s, _| {
+        self.call("list_listeners", &lb.spec.name, false, |s, _| {
             Ok(s.listeners.values().filter(|l| l.load_balancer_id == lb.id).map(|l| l.info.clone()).collect())
         })
         .await
     }
 
     async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo> {
-        let resource = format!("{}:{}", lb.name, desired.port);
+        let resource = format!("{}:{}", lb.spec.name, desired.spec.port);
         self.call("ensure_listener", &resource, true, |s, _| {
             let op = "ensure_listener";
             let owner = owner_of(&desired.tags);
             if !s.load_balancers.contains_key(&lb.id) {
-                return Err(not_found(op, &lb.name));
+                return Err(not_found(op, &lb.spec.name));
             }
-            if let ListenerAction::Forward { backend_id } = &desired.action {
+            if let ListenerAction::Forward { backend_id } = &desired.spec.action {
                 if !s.backends.contains_key(backend_id) {
                     return Err(not_found(op, backend_id));
                 }
             }
-            if let Some(cert_id) = &desired.certificate_id {
+            if let Some(cert_id) = &desired.spec.certificate_id {
                 let issued = s.certificates.get(cert_id).is_some_and(|c| c.info.status == CertificateStatus::Issued);
                 if !issued {
                     return Err(ProviderError::new(
@@ -251,7 +260,7 @@ impl LoadBalancer for InMemoryCloud {
             let existing = s
                 .listeners
                 .iter()
-                .find(|(_, l)| l.load_balancer_id == lb.id && l.info.port == desired.port)
+                .find(|(_, l)| l.load_balancer_id == lb.id && l.info.spec.port == desired.spec.port)
                 .map(|(k, l)| (k.clone(), l.tags.clone()));
             let id = match existing {
                 Some((id, tags)) => {
@@ -261,13 +270,9 @@ impl LoadBalancer for InMemoryCloud {
                 None => s.id("listener"),
             };
             let info = ListenerInfo {
+                spec: desired.spec.clone(),
                 id: id.clone(),
-                port: desired.port,
-                public_port: desired.port,
-                protocol: desired.protocol,
-                action: desired.action.clone(),
-                certificate_id: desired.certificate_id.clone(),
-                min_tls_version: desired.min_tls_version,
+                public_port: desired.spec.port,
                 hosts: Some(desired.hosts.clone()),
                 drift: Vec::new(),
             };

@@ -219,7 +219,7 @@ impl InMemoryCloud {
     /// Marks every certificate of `domain` as due for renewal, `why` in words, as an authority that
     /// does not renew by itself (ACME) reports it once two thirds of its life have passed.
     pub fn due_for_renewal(&self, domain: &str, why: &str) {
-        for cert in lock(&self.state).certificates.values_mut().filter(|c| c.info.domain == domain) {
+        for cert in lock(&self.state).certificates.values_mut().filter(|c| c.info.spec.domain == domain) {
             cert.info.renewal_due = Some(why.to_string());
         }
     }

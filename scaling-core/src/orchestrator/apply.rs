@@ -227,7 +227,7 @@ impl<'a> Apply<'a> {
                     let cert = self.describe(step, r, &cert).await?;
                     match &cert.status {
                         CertificateStatus::Failed(reason) => {
-                            Err(Error::CertificateFailed { domain: cert.domain.clone(), reason: reason.clone() })
+                            Err(Error::CertificateFailed { domain: cert.spec.domain.clone(), reason: reason.clone() })
                         }
                         CertificateStatus::Issued => Ok(Poll::Ready(cert)),
                         CertificateStatus::PendingValidation if cert.validation_records.is_empty() => {
@@ -275,14 +275,12 @@ impl<'a> Apply<'a> {
                 let now = self.describe(step, r, cert).await?;
                 match now.status {
                     CertificateStatus::Issued => Ok(Poll::Ready(())),
-                    CertificateStatus::Failed(reason) => Err(Error::CertificateFailed { domain: now.domain, reason }),
+                    CertificateStatus::Failed(reason) => {
+                        Err(Error::CertificateFailed { domain: now.spec.domain, reason })
+                    }
                     CertificateStatus::PendingValidation => Ok(Poll::Pending(format!(
                         "waiting for the certificate authority to {proof} {}",
-                        std::iter::once(&now.domain)
-                            .chain(&now.alternative_names)
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        now.spec.names().cloned().collect::<Vec<_>>().join(", ")
                     ))),
                 }
             })
@@ -305,7 +303,7 @@ impl<'a> Apply<'a> {
             .wait(step, r, timeout, || async {
                 let now = self
                     .runner
-                    .call(step, r, || self.providers.load_balancer.find_load_balancer(owner, &lb.name))
+                    .call(step, r, || self.providers.load_balancer.find_load_balancer(owner, &lb.spec.name))
                     .await?;
                 match now.map(|lb| lb.status) {
                     Some(LoadBalancerStatus::Active) => Ok(Poll::Ready(())),
@@ -313,7 +311,7 @@ impl<'a> Apply<'a> {
                         step,
                         source: crate::ProviderError::new(
                             "wait_load_balancer_active",
-                            &lb.name,
+                            &lb.spec.name,
                             crate::ErrorKind::Other,
                             reason,
                         ),
@@ -347,10 +345,10 @@ impl<'a> Apply<'a> {
         let observed = o.listener(Protocol::Http);
         let diff = diff::listener(&d.http_listener(final_action.clone()), observed);
         // Tasks can attach only to a target group that some listener forwards to: forward until HTTPS is up.
-        let https_forwards = o.listener(Protocol::Https).is_some_and(|l| l.action == forward);
+        let https_forwards = o.listener(Protocol::Https).is_some_and(|l| l.spec.action == forward);
         let (listener, text) = match observed {
             Some(l) if diff.action == Action::NoChange => (l.clone(), "no change".to_string()),
-            Some(l) if final_action != forward && (https_forwards || l.action == forward) => {
+            Some(l) if final_action != forward && (https_forwards || l.spec.action == forward) => {
                 (l.clone(), "redirect follows once HTTPS is ready".to_string())
             }
             _ => {

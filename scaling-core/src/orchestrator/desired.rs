@@ -6,7 +6,7 @@ use super::kinds;
 use super::resource::{Ids, Resource};
 use super::StepId;
 use crate::names::ResourceNames;
-use crate::providers::{Capabilities, ClusterInfo, RevisionSpec, TrafficSource};
+use crate::providers::{Capabilities, CertificateSpec, ClusterInfo, ListenerSpec, RevisionSpec, TrafficSource};
 use crate::providers::{
     DesiredAutoscaling, DesiredCertificate, DesiredListener, DesiredRevision, DesiredService, ListenerAction, Owner,
     Protocol, ScalingTarget, Tags,
@@ -91,11 +91,13 @@ impl Desired {
 
     pub fn http_listener(&self, action: ListenerAction) -> DesiredListener {
         DesiredListener {
-            port: HTTP_PORT,
-            protocol: Protocol::Http,
-            action,
-            certificate_id: None,
-            min_tls_version: None,
+            spec: ListenerSpec {
+                port: HTTP_PORT,
+                protocol: Protocol::Http,
+                action,
+                certificate_id: None,
+                min_tls_version: None,
+            },
             hosts: self.hosts(),
             tags: self.tags.clone(),
         }
@@ -104,11 +106,13 @@ impl Desired {
     pub fn https_listener(&self, backend_id: &str, certificate_id: &str) -> Option<DesiredListener> {
         let domain = self.spec.domain.as_ref().filter(|d| d.https)?;
         Some(DesiredListener {
-            port: HTTPS_PORT,
-            protocol: Protocol::Https,
-            action: ListenerAction::Forward { backend_id: backend_id.into() },
-            certificate_id: Some(certificate_id.into()),
-            min_tls_version: Some(domain.min_tls_version),
+            spec: ListenerSpec {
+                port: HTTPS_PORT,
+                protocol: Protocol::Https,
+                action: ListenerAction::Forward { backend_id: backend_id.into() },
+                certificate_id: Some(certificate_id.into()),
+                min_tls_version: Some(domain.min_tls_version),
+            },
             hosts: self.hosts(),
             tags: self.tags.clone(),
         })
@@ -124,8 +128,7 @@ impl Desired {
         hash.update(format!("{}|{}|{}|{}", self.names.app, domain.name, alternative_names.join(","), self.run));
         let request_key = hex::encode(hash.finalize())[..32].to_string();
         Some(DesiredCertificate {
-            domain: domain.name.clone(),
-            alternative_names,
+            spec: CertificateSpec { domain: domain.name.clone(), alternative_names },
             request_key,
             tags: self.tags.clone(),
         })

@@ -141,9 +141,12 @@ impl Destroy<'_> {
             }
         }
         for listener in &o.listeners {
-            let label = format!("listener {}:{}", listener.protocol, listener.port);
-            let step =
-                if listener.port == super::desired::HTTPS_PORT { StepId::HttpsListener } else { StepId::HttpListener };
+            let label = format!("listener {}:{}", listener.spec.protocol, listener.spec.port);
+            let step = if listener.spec.port == super::desired::HTTPS_PORT {
+                StepId::HttpsListener
+            } else {
+                StepId::HttpListener
+            };
             out.push((step, label, Box::new(move || p.load_balancer.delete_listener(owner, listener))));
         }
         let mut every = DeleteEvery { destroy: self, out: Vec::new() };

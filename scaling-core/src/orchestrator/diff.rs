@@ -142,7 +142,7 @@ pub(crate) fn repository(_desired: &DesiredRepository, observed: Option<&Reposit
 pub(crate) fn security_group(desired: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     let atoms = |rules: &[IngressRule]| rules.iter().flat_map(IngressRule::atoms).collect::<BTreeSet<_>>();
-    let (want, have) = (atoms(&desired.ingress), atoms(&o.ingress));
+    let (want, have) = (atoms(&desired.spec.ingress), atoms(&o.spec.ingress));
     let mut changes = Changes::default();
     changes.0.extend(want.difference(&have).map(|r| format!("missing rule {r}")));
     changes.0.extend(have.difference(&want).map(|r| format!("extra rule {r}")));
@@ -154,7 +154,7 @@ pub(crate) fn load_balancer(desired: &DesiredLoadBalancer, observed: Option<&Loa
     let Some(o) = observed else { return Diff::create() };
     let changes = Changes::default()
         .field("firewalls", o.firewall_ids.clone(), desired.firewall_id.iter().cloned().collect())
-        .duration("idle timeout", o.idle_timeout, desired.idle_timeout);
+        .duration("idle timeout", o.spec.idle_timeout, desired.spec.idle_timeout);
     // Compared only where the provider has the setting.
     let changes = match o.drop_invalid_header_fields {
         Some(found) => changes.field("drop invalid header fields", found, desired.drop_invalid_header_fields),
@@ -179,10 +179,10 @@ pub(crate) fn backend(desired: &DesiredBackend, observed: Option<&BackendInfo>) 
 pub(crate) fn listener(desired: &DesiredListener, observed: Option<&ListenerInfo>) -> Diff {
     let Some(o) = observed else { return Diff::create() };
     Changes::default()
-        .field("protocol", o.protocol, desired.protocol)
-        .field("action", &o.action, &desired.action)
-        .field("certificate", &o.certificate_id, &desired.certificate_id)
-        .optional("minimum TLS version", o.min_tls_version, desired.min_tls_version)
+        .field("protocol", o.spec.protocol, desired.spec.protocol)
+        .field("action", &o.spec.action, &desired.spec.action)
+        .field("certificate", &o.spec.certificate_id, &desired.spec.certificate_id)
+        .optional("minimum TLS version", o.spec.min_tls_version, desired.spec.min_tls_version)
         .hosts(o.hosts.as_deref(), &desired.hosts)
         .drift(&o.drift)
         .done()
@@ -194,10 +194,10 @@ pub(crate) fn matching_certificate<'a>(
     owned: &'a [CertificateInfo],
 ) -> Option<&'a CertificateInfo> {
     owned.iter().find(|c| {
-        let mut names = c.alternative_names.clone();
+        let mut names = c.spec.alternative_names.clone();
         names.sort();
-        c.domain == desired.domain
-            && names == desired.alternative_names
+        c.spec.domain == desired.spec.domain
+            && names == desired.spec.alternative_names
             && !matches!(c.status, CertificateStatus::Failed(_))
             && c.renewal_due.is_none()
     })
@@ -207,7 +207,7 @@ pub(crate) fn certificate(desired: &DesiredCertificate, owned: &[CertificateInfo
     if matching_certificate(desired, owned).is_some() {
         return Diff::same();
     }
-    match owned.iter().find(|c| c.domain == desired.domain) {
+    match owned.iter().find(|c| c.spec.domain == desired.spec.domain) {
         Some(old) if matches!(old.status, CertificateStatus::Failed(_)) => {
             Diff { action: Action::Replace, reason: format!("{} failed; requesting a new one", old.id) }
         }
@@ -219,7 +219,7 @@ pub(crate) fn certificate(desired: &DesiredCertificate, owned: &[CertificateInfo
             action: Action::Replace,
             reason: format!(
                 "names {:?} → {:?}; certificates cannot change names",
-                old.alternative_names, desired.alternative_names
+                old.spec.alternative_names, desired.spec.alternative_names
             ),
         },
         None => Diff::create(),
@@ -326,24 +326,22 @@ pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::TrafficFrom;
+    use crate::providers::{FirewallSpec, LoadBalancerSpec, TrafficFrom};
 
     #[test]
     fn a_setting_the_balancer_does_not_have_is_not_compared() {
         let desired = DesiredLoadBalancer {
-            name: "app-lb".into(),
+            spec: LoadBalancerSpec { name: "app-lb".into(), idle_timeout: std::time::Duration::from_secs(60) },
             firewall_id: None,
-            idle_timeout: std::time::Duration::from_secs(60),
             drop_invalid_header_fields: true,
             hosts: vec!["app.example.com".into(), "www.app.example.com".into()],
             tags: Default::default(),
         };
         let found = |drop_invalid_header_fields| LoadBalancerInfo {
+            spec: LoadBalancerSpec { name: "app-lb".into(), idle_timeout: desired.spec.idle_timeout },
             id: "app-lb".into(),
-            name: "app-lb".into(),
             endpoint: crate::providers::Endpoint::hostname("app.example"),
             firewall_ids: Vec::new(),
-            idle_timeout: desired.idle_timeout,
             drop_invalid_header_fields,
             hosts: None,
             status: crate::providers::LoadBalancerStatus::Active,
@@ -369,15 +367,17 @@ mod tests {
     }
 
     fn group(ingress: Vec<IngressRule>, other_rules: Vec<String>) -> FirewallInfo {
-        FirewallInfo { id: "sg-1".into(), name: "app-alb-sg".into(), ingress, other_rules }
+        FirewallInfo { spec: FirewallSpec { name: "app-alb-sg".into(), ingress }, id: "sg-1".into(), other_rules }
     }
 
     #[test]
     fn every_rule_the_spec_does_not_want_is_named_and_every_missing_half_too() {
         let desired = DesiredFirewall {
-            name: "app-alb-sg".into(),
+            spec: FirewallSpec {
+                name: "app-alb-sg".into(),
+                ingress: vec![IngressRule { port: 80, from: TrafficFrom::Anywhere }],
+            },
             description: String::new(),
-            ingress: vec![IngressRule { port: 80, from: TrafficFrom::Anywhere }],
             tags: Default::default(),
         };
         let exact = group(

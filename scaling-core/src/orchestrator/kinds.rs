@@ -16,7 +16,8 @@ use super::{Providers, StepId};
 use crate::providers::{
     BackendInfo, BackendSpec, Capabilities, CertificateInfo, ClusterInfo, DesiredBackend, DesiredCertificate,
     DesiredCluster, DesiredFirewall, DesiredLoadBalancer, DesiredRepository, DesiredRevision, DesiredService,
-    FirewallInfo, IngressRule, LoadBalancerInfo, Owner, RepositoryInfo, RevisionInfo, ServiceInfo, TrafficFrom,
+    FirewallInfo, FirewallSpec, IngressRule, LoadBalancerInfo, LoadBalancerSpec, Owner, RepositoryInfo, RevisionInfo,
+    ServiceInfo, TrafficFrom,
 };
 use crate::{Error, ProviderResult, Result};
 
@@ -106,7 +107,7 @@ impl Resource for LoadBalancerFirewall {
     type Wanted = DesiredFirewall;
     type Info = FirewallInfo;
     kept_in!(load_balancer_firewall);
-    identified_by!(id, name);
+    identified_by!(id, spec.name);
 
     /// HTTP from anywhere, and HTTPS with a certificate.
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredFirewall> {
@@ -115,14 +116,13 @@ impl Resource for LoadBalancerFirewall {
             ingress.push(IngressRule { port: HTTPS_PORT, from: TrafficFrom::Anywhere });
         }
         Ok(DesiredFirewall {
-            name: d.names.load_balancer_firewall.clone(),
+            spec: FirewallSpec { name: d.names.load_balancer_firewall.clone(), ingress },
             description: format!("{}: web traffic to the load balancer", d.names.app),
-            ingress,
             tags: d.tags.clone(),
         })
     }
     fn name(_: &Desired, wanted: &DesiredFirewall) -> String {
-        wanted.name.clone()
+        wanted.spec.name.clone()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
         diff::security_group(wanted, observed)
@@ -143,20 +143,22 @@ impl Resource for LoadBalancer {
     type Wanted = DesiredLoadBalancer;
     type Info = LoadBalancerInfo;
     kept_in!(load_balancer);
-    identified_by!(id, name);
+    identified_by!(id, spec.name);
 
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredLoadBalancer> {
         Ok(DesiredLoadBalancer {
-            name: d.names.load_balancer.clone(),
+            spec: LoadBalancerSpec {
+                name: d.names.load_balancer.clone(),
+                idle_timeout: d.spec.load_balancer.idle_timeout,
+            },
             firewall_id: ids.id(StepId::LoadBalancerFirewall)?,
-            idle_timeout: d.spec.load_balancer.idle_timeout,
             drop_invalid_header_fields: true,
             hosts: d.hosts(),
             tags: d.tags.clone(),
         })
     }
     fn name(_: &Desired, wanted: &DesiredLoadBalancer) -> String {
-        wanted.name.clone()
+        wanted.spec.name.clone()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredLoadBalancer, observed: Option<&LoadBalancerInfo>) -> Diff {
         diff::load_balancer(wanted, observed)
@@ -267,21 +269,23 @@ impl Resource for ReplicaFirewall {
     type Wanted = DesiredFirewall;
     type Info = FirewallInfo;
     kept_in!(replica_firewall);
-    identified_by!(id, name);
+    identified_by!(id, spec.name);
 
     /// Admits the load balancer by its firewall's id where it has one, else symbolically for the
     /// provider to resolve.
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredFirewall> {
         let from = ids.id(StepId::LoadBalancerFirewall)?.map_or(TrafficFrom::LoadBalancer, TrafficFrom::Group);
         Ok(DesiredFirewall {
-            name: d.names.replica_firewall.clone(),
+            spec: FirewallSpec {
+                name: d.names.replica_firewall.clone(),
+                ingress: vec![IngressRule { port: d.spec.app.port, from }],
+            },
             description: format!("{}: only the load balancer, only the container port", d.names.app),
-            ingress: vec![IngressRule { port: d.spec.app.port, from }],
             tags: d.tags.clone(),
         })
     }
     fn name(_: &Desired, wanted: &DesiredFirewall) -> String {
-        wanted.name.clone()
+        wanted.spec.name.clone()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
         diff::security_group(wanted, observed)
@@ -332,7 +336,7 @@ impl Resource for Certificate {
         o.certificates.iter().collect()
     }
     fn owned_name(info: &CertificateInfo) -> String {
-        format!("{} ({})", info.domain, info.id)
+        format!("{} ({})", info.spec.domain, info.id)
     }
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a CertificateInfo) -> BoxFuture<'a, ProviderResult<()>> {
         p.certificate.delete_certificate(owner, info)

@@ -61,7 +61,7 @@ impl Observed {
             Protocol::Http => super::desired::HTTP_PORT,
             Protocol::Https => super::desired::HTTPS_PORT,
         };
-        self.listeners.iter().find(|l| l.port == port)
+        self.listeners.iter().find(|l| l.spec.port == port)
     }
 
     /// Owned records in the zone.
@@ -204,7 +204,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         let zone = match zone {
             Some(zone) => zone,
             None => match certificates.first().filter(|_| has(StepId::Zone) && desired.apex().is_none()) {
-                Some(cert) => observe_zone(providers, &cert.domain).await.map_err(tag(StepId::Zone))?,
+                Some(cert) => observe_zone(providers, &cert.spec.domain).await.map_err(tag(StepId::Zone))?,
                 None => (None, Vec::new()),
             },
         };
@@ -223,8 +223,11 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
     let (mut certificates, (zone, records)) = certs;
     // A listener holding a certificate of another domain: the domain changed, and the old one's
     // certificates are the app's too (removed once nothing serves them).
-    let held_elsewhere =
-        balancer.1.iter().filter_map(|l| l.certificate_id.as_ref()).any(|id| !certificates.iter().any(|c| &c.id == id));
+    let held_elsewhere = balancer
+        .1
+        .iter()
+        .filter_map(|l| l.spec.certificate_id.as_ref())
+        .any(|id| !certificates.iter().any(|c| &c.id == id));
     if held_elsewhere && !domains.is_empty() {
         certificates = providers.certificate.find_certificates(owner, &[]).await.map_err(tag(StepId::Certificate))?;
     }

@@ -68,7 +68,7 @@ impl Plan {
         let caps = &self.desired.capabilities;
         let mut out: Vec<String> =
             o.autoscaling.iter().map(|a| format!("autoscaling of service {}", a.service)).collect();
-        out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.protocol, l.port)));
+        out.extend(o.listeners.iter().map(|l| format!("listener {}:{}", l.spec.protocol, l.spec.port)));
         let mut owned = Owned { observed: o, capabilities: caps, labels: Vec::new() };
         kinds::each_kind(&mut owned);
         out.extend(owned.labels);
@@ -111,7 +111,7 @@ pub(crate) struct Obsolete {
 impl Obsolete {
     /// `keep_certificate` is the certificate in use; `wanted` the records the spec wants.
     pub fn find(desired: &Desired, observed: &Observed, keep_certificate: Option<&str>, wanted: &[DnsRecord]) -> Self {
-        let listeners = observed.listeners.iter().filter(|l| !desired.wants_listener(l.port)).cloned().collect();
+        let listeners = observed.listeners.iter().filter(|l| !desired.wants_listener(l.spec.port)).cloned().collect();
         let certificates =
             observed.certificates.iter().filter(|c| Some(c.id.as_str()) != keep_certificate).cloned().collect();
         let records = observed
@@ -480,14 +480,14 @@ fn cleanup(p: &mut Planner) {
     }
     p.steps.push(StepId::Cleanup);
     for listener in &obsolete.listeners {
-        let reason = if listener.port == HTTPS_PORT {
+        let reason = if listener.spec.port == HTTPS_PORT {
             "the spec does not serve HTTPS".to_string()
         } else {
-            format!("the spec serves no port {}", listener.port)
+            format!("the spec serves no port {}", listener.spec.port)
         };
         p.add(
             StepId::Cleanup,
-            format!("listener {}:{}", listener.protocol, listener.port),
+            format!("listener {}:{}", listener.spec.protocol, listener.spec.port),
             Diff { action: Action::Delete, reason },
         );
     }

@@ -43,7 +43,7 @@ pub struct StatusReport {
 
 /// The URLs a deployment answers on: every host name over HTTPS (or HTTP), or the load balancer's name.
 pub(crate) fn urls(spec: &Spec, lb: Option<&LoadBalancerInfo>, listeners: &[&ListenerInfo]) -> Vec<String> {
-    let port_of = |protocol| listeners.iter().find(|l| l.protocol == protocol).map(|l| l.public_port);
+    let port_of = |protocol| listeners.iter().find(|l| l.spec.protocol == protocol).map(|l| l.public_port);
     let suffix = |port: Option<u16>, default| match port {
         Some(p) if p != default => format!(":{p}"),
         _ => String::new(),
@@ -89,7 +89,7 @@ pub(crate) async fn status(
     // `family:3`, or an ARN ending so: the number after the last colon.
     let release = o.service.as_ref().and_then(|s| s.revision_id.rsplit_once(':')).and_then(|(_, n)| n.parse().ok());
     let certificate =
-        o.certificates.iter().find(|c| Some(c.domain.as_str()) == plan.desired.apex()).map(|c| c.status.clone());
+        o.certificates.iter().find(|c| Some(c.spec.domain.as_str()) == plan.desired.apex()).map(|c| c.status.clone());
     let listeners: Vec<&ListenerInfo> = o.listeners.iter().collect();
     Ok(StatusReport {
         app: plan.app.clone(),

@@ -6,13 +6,29 @@ use serde::{Deserialize, Serialize};
 use super::{DnsRecord, Owner, Tags};
 use crate::ProviderResult;
 
-/// A certificate as it should be.
+/// The names a certificate covers: the same in what is asked ([`DesiredCertificate`]) and what is
+/// found ([`CertificateInfo`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredCertificate {
+pub struct CertificateSpec {
     /// The apex domain.
     pub domain: String,
     /// Further names (the aliases) as subject alternative names.
     pub alternative_names: Vec<String>,
+}
+
+impl CertificateSpec {
+    /// Every name it covers: the domain, then the alternative names.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.domain).chain(&self.alternative_names)
+    }
+}
+
+/// A certificate as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredCertificate {
+    /// Its names.
+    #[serde(flatten)]
+    pub spec: CertificateSpec,
     /// A key, the same for every retry of one request within a run, that makes a retried request
     /// return the same certificate (ACM's idempotency token, a cert-manager `Certificate`'s name suffix).
     pub request_key: String,
@@ -41,15 +57,14 @@ impl std::fmt::Display for CertificateStatus {
     }
 }
 
-/// A certificate as it is.
+/// A certificate as it is: its names as issued, and its status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateInfo {
     /// The provider's id.
     pub id: String,
-    /// The apex domain.
-    pub domain: String,
-    /// The other names it covers.
-    pub alternative_names: Vec<String>,
+    /// Its names, as read back.
+    #[serde(flatten)]
+    pub spec: CertificateSpec,
     /// Its status.
     pub status: CertificateStatus,
     /// The DNS records that prove control of the names (written by the [`Dns`](super::Dns) provider).

@@ -21,16 +21,25 @@ pub enum LoadBalancerStatus {
     Failed(String),
 }
 
+/// A load balancer's settings every provider has: the same in what is asked
+/// ([`DesiredLoadBalancer`]) and what is found ([`LoadBalancerInfo`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancerSpec {
+    /// Its name, e.g. `app-alb`.
+    pub name: String,
+    /// How long idle connections stay open.
+    pub idle_timeout: Duration,
+}
+
 /// A load balancer as it should be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredLoadBalancer {
-    /// Its name, e.g. `app-alb`.
-    pub name: String,
+    /// Its name and idle timeout.
+    #[serde(flatten)]
+    pub spec: LoadBalancerSpec,
     /// The firewall it must carry (the seed's console gets this wrong); `None` for a provider
     /// without a load-balancer firewall.
     pub firewall_id: Option<String>,
-    /// How long idle connections stay open.
-    pub idle_timeout: Duration,
     /// Drop requests whose header names are not valid HTTP (request smuggling protection).
     pub drop_invalid_header_fields: bool,
     /// The host names it answers for, sorted (a platform's domain mapping binds them; a balancer
@@ -40,19 +49,19 @@ pub struct DesiredLoadBalancer {
     pub tags: Tags,
 }
 
-/// A load balancer as it is.
+/// A load balancer as it is: its spec as read back, the settings only some providers have, and its
+/// status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadBalancerInfo {
     /// The provider's id (an ARN on AWS).
     pub id: String,
-    /// Its name.
-    pub name: String,
+    /// Its name and idle timeout, as read back.
+    #[serde(flatten)]
+    pub spec: LoadBalancerSpec,
     /// Where the app's host names must lead (the DNS provider picks alias, CNAME or A/AAAA records).
     pub endpoint: Endpoint,
     /// The firewalls it carries.
     pub firewall_ids: Vec<String>,
-    /// The idle timeout.
-    pub idle_timeout: Duration,
     /// Whether requests with invalid header names are dropped, where that is a setting of the
     /// balancer (an ALB attribute); `None` where it is not (a balancer that always refuses them, or
     /// never can), and then it is not compared with the spec.
@@ -168,9 +177,10 @@ pub enum ListenerAction {
     },
 }
 
-/// A listener as it should be.
+/// A listener's port, protocol and what it does: the same in what is asked ([`DesiredListener`])
+/// and what is found ([`ListenerInfo`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredListener {
+pub struct ListenerSpec {
     /// The port it listens on.
     pub port: u16,
     /// Its protocol.
@@ -179,8 +189,17 @@ pub struct DesiredListener {
     pub action: ListenerAction,
     /// The certificate id, for HTTPS.
     pub certificate_id: Option<String>,
-    /// The lowest TLS version accepted, for HTTPS (the provider picks its policy for it).
+    /// The lowest TLS version accepted, for HTTPS (the provider picks its policy for it, and reads
+    /// it back from that policy).
     pub min_tls_version: Option<TlsVersion>,
+}
+
+/// A listener as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredListener {
+    /// Its port, protocol and action.
+    #[serde(flatten)]
+    pub spec: ListenerSpec,
     /// The host names it serves, sorted (Gateway API: a listener's hostname, so that one shared
     /// gateway serves several apps; an ALB listener serves any name and ignores them).
     pub hosts: Vec<String>,
@@ -188,23 +207,16 @@ pub struct DesiredListener {
     pub tags: Tags,
 }
 
-/// A listener as it is.
+/// A listener as it is: its spec as read back, and what the provider adds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListenerInfo {
     /// The provider's id.
     pub id: String,
-    /// The port.
-    pub port: u16,
-    /// The port clients connect to: `port` on a cloud, the bound port on the local provider.
+    /// Its port, protocol and action, as read back.
+    #[serde(flatten)]
+    pub spec: ListenerSpec,
+    /// The port clients connect to: `spec.port` on a cloud, the bound port on the local provider.
     pub public_port: u16,
-    /// The protocol.
-    pub protocol: Protocol,
-    /// What it does.
-    pub action: ListenerAction,
-    /// The certificate id, for HTTPS.
-    pub certificate_id: Option<String>,
-    /// The lowest TLS version accepted, for HTTPS, as read back from the provider's policy.
-    pub min_tls_version: Option<TlsVersion>,
     /// The host names it serves, sorted, where the listener has them; `None` where it serves any
     /// name, and then they are not compared.
     #[serde(default)]
@@ -294,4 +306,36 @@ pub trait LoadBalancer: Send + Sync {
 
     /// The health of every target of `group`.
     async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{CertificateInfo, FirewallInfo};
+
+    #[test]
+    fn what_a_provider_saved_before_spec_and_status_were_split_still_reads() {
+        // The local provider and the ACME store keep these as JSON files: the spec is flattened, so a
+        // record written with the fields side by side reads, and is written back the same way.
+        let listener = r#"{"id":"l-1","port":443,"public_port":8443,"protocol":"Https",
+            "action":{"Forward":{"backend_id":"tg"}},"certificate_id":"c-1","min_tls_version":"1.3"}"#;
+        let listener: ListenerInfo = serde_json::from_str(listener).expect("an old listener reads");
+        assert_eq!((listener.spec.port, listener.public_port, &listener.hosts), (443, 8443, &None));
+        assert_eq!(serde_json::to_value(&listener).unwrap()["certificate_id"], "c-1");
+
+        let balancer = r#"{"id":"app","name":"app","endpoint":{"hostname":"app.localhost","addresses":[]},
+            "firewall_ids":[],"idle_timeout":{"secs":60,"nanos":0},"drop_invalid_header_fields":null,
+            "status":"Active"}"#;
+        let balancer: LoadBalancerInfo = serde_json::from_str(balancer).expect("an old balancer reads");
+        assert_eq!((balancer.spec.name.as_str(), balancer.spec.idle_timeout), ("app", Duration::from_secs(60)));
+
+        let certificate = r#"{"id":"c-1","domain":"a.example","alternative_names":["www.a.example"],
+            "status":"Issued","validation_records":[],"in_use":true}"#;
+        let certificate: CertificateInfo = serde_json::from_str(certificate).expect("an old certificate reads");
+        assert_eq!(certificate.spec.names().collect::<Vec<_>>(), ["a.example", "www.a.example"]);
+
+        let firewall = r#"{"id":"sg-1","name":"app-sg","ingress":[]}"#;
+        let firewall: FirewallInfo = serde_json::from_str(firewall).expect("an old firewall reads");
+        assert_eq!((firewall.spec.name.as_str(), firewall.other_rules.len()), ("app-sg", 0));
+    }
 }

@@ -33,7 +33,9 @@ use serde::{Deserialize, Serialize};
 
 pub use autoscaling::{Autoscaler, AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingTarget};
 pub use capabilities::{BalancerSource, Capabilities, Capable, CertificateValidation, EndpointShape, Vocabulary};
-pub use certificate::{Certificate, CertificateInfo, CertificateStatus, DesiredCertificate, KeyMaterial};
+pub use certificate::{
+    Certificate, CertificateInfo, CertificateSpec, CertificateStatus, DesiredCertificate, KeyMaterial,
+};
 pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,
     RevisionSpec, Rollout, ServiceInfo, TrafficSource,
@@ -42,7 +44,8 @@ pub use dns::{canonical_name, pointer_records, Alias, Delegation, Dns, DnsRecord
 pub use endpoint::Endpoint;
 pub use load_balancer::{
     BackendInfo, BackendSpec, ConnectionUse, DesiredBackend, DesiredListener, DesiredLoadBalancer, ListenerAction,
-    ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus, Protocol, TargetHealth, TargetState,
+    ListenerInfo, ListenerSpec, LoadBalancer, LoadBalancerInfo, LoadBalancerSpec, LoadBalancerStatus, Protocol,
+    TargetHealth, TargetState,
 };
 pub use lock::{HolderProcess, LockHolder, Locks, LOCK_RENEWAL, LOCK_TTL};
 pub use logs::{epoch_millis, LogLine, LogPage, LogQuery, Logs};
@@ -168,28 +171,43 @@ impl std::fmt::Display for IngressRule {
     }
 }
 
-/// A firewall (AWS: a security group; Kubernetes: a NetworkPolicy) as it should be.
+/// A firewall's name and rules (AWS: a security group; Kubernetes: a NetworkPolicy): the same in
+/// what is asked ([`DesiredFirewall`]) and what is found ([`FirewallInfo`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredFirewall {
+pub struct FirewallSpec {
     /// Its name, e.g. `app-alb-sg`.
     pub name: String,
+    /// The only inbound traffic admitted (as found: the TCP single-port rules, sorted).
+    pub ingress: Vec<IngressRule>,
+}
+
+/// A firewall as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredFirewall {
+    /// Its name and rules.
+    #[serde(flatten)]
+    pub spec: FirewallSpec,
     /// A human description.
     pub description: String,
-    /// The only inbound traffic admitted.
-    pub ingress: Vec<IngressRule>,
     /// Tags, ownership included.
     pub tags: Tags,
 }
 
-/// A firewall as it is.
+impl DesiredFirewall {
+    /// The firewall as a provider that keeps exactly what was asked reports it, under `id`.
+    pub fn as_made(&self, id: impl Into<String>) -> FirewallInfo {
+        FirewallInfo { id: id.into(), spec: self.spec.clone(), other_rules: Vec::new() }
+    }
+}
+
+/// A firewall as it is: its spec as read back, and what else it admits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirewallInfo {
     /// The provider's id.
     pub id: String,
-    /// Its name.
-    pub name: String,
-    /// The inbound TCP single-port rules, sorted.
-    pub ingress: Vec<IngressRule>,
+    /// Its name and rules, as read back.
+    #[serde(flatten)]
+    pub spec: FirewallSpec,
     /// Inbound rules of other shapes (another protocol, a port range, a prefix list), in words, e.g.
     /// `udp/53 from 10.0.0.0/8`: never wanted, so always drift.
     #[serde(default)]

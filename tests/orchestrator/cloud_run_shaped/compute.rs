@@ -84,11 +84,11 @@ impl Cluster for CloudRunShaped {
     }
 
     async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        Err(lacks("ensure_replica_firewall", &desired.name, "firewall in front of a service"))
+        Err(lacks("ensure_replica_firewall", &desired.spec.name, "firewall in front of a service"))
     }
 
     async fn delete_replica_firewall(&self, _: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        Err(lacks("delete_replica_firewall", &group.name, "firewall in front of a service"))
+        Err(lacks("delete_replica_firewall", &group.spec.name, "firewall in front of a service"))
     }
 
     /// The revision the family's service serves, else its newest.
@@ -191,7 +191,7 @@ impl Cluster for CloudRunShaped {
             return Ok(());
         }
         if let Some(mapping) = s.mappings.values().find(|(target, _)| *target == service.name) {
-            let message = format!("domain mapping {} still maps to it", mapping.1.value.name);
+            let message = format!("domain mapping {} still maps to it", mapping.1.value.spec.name);
             return Err(error("delete_service", &service.name, ErrorKind::InUse, message));
         }
         s.services.remove(&service.name);

@@ -1,8 +1,6 @@
 //! Domain mappings (the load balancer step: names bound to a service) and their managed
 //! certificates, issued once the bound names lead to the mapping.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use scaling_core::providers::{
     BackendInfo, CertificateInfo, CertificateStatus, DesiredBackend, DesiredCertificate, DesiredFirewall,
@@ -35,11 +33,11 @@ impl LoadBalancer for CloudRunShaped {
     }
 
     async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        Err(lacks("ensure_firewall", &desired.name, "firewall in front of a domain mapping"))
+        Err(lacks("ensure_firewall", &desired.spec.name, "firewall in front of a domain mapping"))
     }
 
     async fn delete_firewall(&self, _: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        Err(lacks("delete_firewall", &group.name, "firewall in front of a domain mapping"))
+        Err(lacks("delete_firewall", &group.spec.name, "firewall in front of a domain mapping"))
     }
 
     /// A new mapping is provisioning at its first look and ready at the next.
@@ -59,25 +57,25 @@ impl LoadBalancer for CloudRunShaped {
     async fn ensure_load_balancer(&self, desired: &DesiredLoadBalancer) -> ProviderResult<LoadBalancerInfo> {
         let op = "ensure_load_balancer";
         if desired.firewall_id.is_some() {
-            return Err(lacks(op, &desired.name, "firewall in front of a domain mapping"));
+            return Err(lacks(op, &desired.spec.name, "firewall in front of a domain mapping"));
         }
         let owner = owner_of(&desired.tags);
         let service = self.capabilities().names(&owner.app).service;
         let mut s = self.state();
         if owned(s.services.get(&service), &owner, op, &service)?.is_none() {
             let message = format!("a domain mapping maps names to a service, and {service} does not exist yet");
-            return Err(error(op, &desired.name, ErrorKind::NotFound, message));
+            return Err(error(op, &desired.spec.name, ErrorKind::NotFound, message));
         }
-        let current = owned(s.mappings.get(&desired.name).map(|(_, m)| m), &owner, op, &desired.name)?.cloned();
+        let current =
+            owned(s.mappings.get(&desired.spec.name).map(|(_, m)| m), &owner, op, &desired.spec.name)?.cloned();
         let info = LoadBalancerInfo {
+            spec: desired.spec.clone(),
             hosts: Some(desired.hosts.clone()),
-            idle_timeout: desired.idle_timeout,
             ..current.unwrap_or_else(|| LoadBalancerInfo {
-                id: format!("domainmappings/{}", desired.name),
-                name: desired.name.clone(),
+                spec: desired.spec.clone(),
+                id: format!("domainmappings/{}", desired.spec.name),
                 endpoint: endpoint(),
                 firewall_ids: Vec::new(),
-                idle_timeout: Duration::ZERO,
                 drop_invalid_header_fields: None,
                 hosts: None,
                 status: LoadBalancerStatus::Provisioning,
@@ -86,14 +84,15 @@ impl LoadBalancer for CloudRunShaped {
             })
         };
         let mapping = Labelled { value: info.clone(), labels: desired.tags.clone() };
-        s.mappings.insert(desired.name.clone(), (service, mapping));
+        s.mappings.insert(desired.spec.name.clone(), (service, mapping));
         Ok(info)
     }
 
     async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()> {
         let mut s = self.state();
-        if owned(s.mappings.get(&lb.name).map(|(_, m)| m), owner, "delete_load_balancer", &lb.name)?.is_some() {
-            s.mappings.remove(&lb.name);
+        if owned(s.mappings.get(&lb.spec.name).map(|(_, m)| m), owner, "delete_load_balancer", &lb.spec.name)?.is_some()
+        {
+            s.mappings.remove(&lb.spec.name);
         }
         Ok(())
     }
@@ -111,11 +110,11 @@ impl LoadBalancer for CloudRunShaped {
     }
 
     async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
-        Err(lacks("list_listeners", &lb.name, "listeners: a mapping serves HTTPS on 443 by itself"))
+        Err(lacks("list_listeners", &lb.spec.name, "listeners: a mapping serves HTTPS on 443 by itself"))
     }
 
     async fn ensure_listener(&self, lb: &LoadBalancerInfo, _: &DesiredListener) -> ProviderResult<ListenerInfo> {
-        Err(lacks("ensure_listener", &lb.name, "listeners: a mapping serves HTTPS on 443 by itself"))
+        Err(lacks("ensure_listener", &lb.spec.name, "listeners: a mapping serves HTTPS on 443 by itself"))
     }
 
     async fn delete_listener(&self, _: &Owner, listener: &ListenerInfo) -> ProviderResult<()> {
@@ -134,7 +133,7 @@ impl Certificate for CloudRunShaped {
         let mut found: Vec<CertificateInfo> = s
             .certificates
             .values()
-            .filter(|(_, c)| owner.owns(&c.labels) && (domains.is_empty() || domains.contains(&c.value.domain)))
+            .filter(|(_, c)| owner.owns(&c.labels) && (domains.is_empty() || domains.contains(&c.value.spec.domain)))
             .map(|(_, c)| c.value.clone())
             .collect();
         found.reverse();
@@ -150,19 +149,18 @@ impl Certificate for CloudRunShaped {
         if let Some((_, same)) = s.certificates.values().find(|(key, _)| *key == desired.request_key) {
             return Ok(same.value.clone());
         }
-        let names: Vec<String> = std::iter::once(&desired.domain).chain(&desired.alternative_names).cloned().collect();
+        let names: Vec<String> = desired.spec.names().cloned().collect();
         let bound = s.mappings.values().any(|(_, m)| {
             owner.owns(&m.labels) && names.iter().all(|n| m.value.hosts.as_ref().is_some_and(|h| h.contains(n)))
         });
         if !bound {
             let message = "a managed certificate is issued for the names of a domain mapping: bind them first";
-            return Err(error(op, &desired.domain, ErrorKind::InvalidRequest, message));
+            return Err(error(op, &desired.spec.domain, ErrorKind::InvalidRequest, message));
         }
         let id = s.id("certificate");
         let info = CertificateInfo {
+            spec: desired.spec.clone(),
             id: id.clone(),
-            domain: desired.domain.clone(),
-            alternative_names: desired.alternative_names.clone(),
             status: CertificateStatus::PendingValidation,
             validation_records: Vec::new(),
             in_use: false,
@@ -176,8 +174,7 @@ impl Certificate for CloudRunShaped {
     /// Issued once every name leads to the mapping.
     async fn describe_certificate(&self, certificate: &CertificateInfo) -> ProviderResult<CertificateInfo> {
         let mut s = self.state();
-        let names: Vec<String> =
-            std::iter::once(&certificate.domain).chain(&certificate.alternative_names).cloned().collect();
+        let names: Vec<String> = certificate.spec.names().cloned().collect();
         let leads = names_lead_to_the_mapping(&s, &names);
         let Some((_, found)) = s.certificates.get_mut(&certificate.id) else {
             return Err(error("describe_certificate", &certificate.id, ErrorKind::NotFound, "no such certificate"));

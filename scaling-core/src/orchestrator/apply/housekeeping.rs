@@ -40,7 +40,7 @@ impl Apply<'_> {
         let mut done = Vec::new();
         for listener in &obsolete.listeners {
             self.runner.call(step, r, || self.providers.load_balancer.delete_listener(&d.owner, listener)).await?;
-            done.push(format!("listener {}:{}", listener.protocol, listener.port));
+            done.push(format!("listener {}:{}", listener.spec.protocol, listener.spec.port));
         }
         if let (Some(zone), false) = (self.out.zone.get().or(o.zone.as_ref()), obsolete.records.is_empty()) {
             self.runner.call(step, r, || self.providers.dns.delete_records(&d.owner, zone, &obsolete.records)).await?;
@@ -54,10 +54,10 @@ impl Apply<'_> {
         for cert in &obsolete.certificates {
             match self.runner.call(step, r, || self.providers.certificate.delete_certificate(&d.owner, cert)).await {
                 Ok(()) => done.push(format!("certificate {}", cert.id)),
-                Err(error) if d.apex().is_some_and(|apex| !apex.eq_ignore_ascii_case(&cert.domain)) => {
+                Err(error) if d.apex().is_some_and(|apex| !apex.eq_ignore_ascii_case(&cert.spec.domain)) => {
                     left.push(format!(
                         "certificate {} of {} ({error}); the app keeps it until `scaling destroy`, which removes it",
-                        cert.id, cert.domain
+                        cert.id, cert.spec.domain
                     ))
                 }
                 Err(error) => left.push(format!("certificate {} ({error}); the next deploy removes it", cert.id)),
