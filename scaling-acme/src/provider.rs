@@ -93,6 +93,10 @@ impl Acme {
     }
 }
 
+/// How old an HTTP-01 answer no stored order names must be before it is removed: far longer than a
+/// run takes between saving an answer and saving its order.
+const UNKEPT_ANSWER_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// `acme-<seconds>-<hash>`: sorts by age, and differs for every owner and request.
 fn new_id(owner: &Owner, request_key: &str) -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs());
@@ -112,6 +116,10 @@ impl Certificate for Acme {
     /// it on: one the authority failed meanwhile is `Failed`, so the plan replaces it at once.
     async fn find_certificates(&self, owner: &Owner, _domains: &[String]) -> ProviderResult<Vec<CertificateInfo>> {
         let all = self.store.list().map_err(|e| io("find_certificates", &owner.app, e))?;
+        let kept: Vec<String> = all.iter().flat_map(|s| s.challenge_tokens.iter().cloned()).collect();
+        self.store
+            .remove_unkept_challenges(&kept, UNKEPT_ANSWER_GRACE)
+            .map_err(|e| io("find_certificates", &owner.app, e))?;
         let mut out = Vec::new();
         for mut stored in all.into_iter().filter(|s| owner.owns(&s.tags)) {
             if stored.info.status == CertificateStatus::PendingValidation {

@@ -159,6 +159,21 @@ impl Store {
         Ok(())
     }
 
+    /// Removes the answers no order keeps (`kept`: the tokens of every stored order) that are older
+    /// than `grace`: a run stopped between saving an answer and saving its order leaves one behind,
+    /// and the grace spares the answers of an order a run is saving right now.
+    pub fn remove_unkept_challenges(&self, kept: &[String], grace: std::time::Duration) -> std::io::Result<()> {
+        for entry in fs::read_dir(self.dir.join("challenges"))? {
+            let entry = entry?;
+            let token = entry.file_name().to_string_lossy().into_owned();
+            let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+            if !kept.contains(&token) && age > grace {
+                self.remove_challenges(&[token])?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the certificate's files; missing ones are fine.
     pub fn remove(&self, id: &str) -> std::io::Result<()> {
         if let Some(stored) = self.load(id)? {
@@ -193,5 +208,24 @@ mod tests {
         }
         store.remove_challenges(&["tok-EN_1".into(), "gone".into()]).unwrap();
         assert_eq!(store.challenge("tok-EN_1").unwrap(), None);
+    }
+
+    #[test]
+    fn an_answer_no_order_keeps_is_removed_once_it_is_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for token in ["left-by-a-killed-run", "kept-by-an-order", "being-saved-now"] {
+            store.save_challenge(token, "answer").unwrap();
+        }
+        for token in ["left-by-a-killed-run", "kept-by-an-order"] {
+            let file = fs::File::options().write(true).open(dir.path().join("challenges").join(token)).unwrap();
+            file.set_modified(hour_ago).unwrap();
+        }
+        let grace = std::time::Duration::from_secs(600);
+        store.remove_unkept_challenges(&["kept-by-an-order".into()], grace).unwrap();
+        assert_eq!(store.challenge("left-by-a-killed-run").unwrap(), None);
+        assert!(store.challenge("kept-by-an-order").unwrap().is_some());
+        assert!(store.challenge("being-saved-now").unwrap().is_some(), "a fresh answer is spared");
     }
 }

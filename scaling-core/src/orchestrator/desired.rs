@@ -6,10 +6,10 @@ use super::kinds;
 use super::resource::{Ids, Resource};
 use super::StepId;
 use crate::names::ResourceNames;
-use crate::providers::{Capabilities, CertificateSpec, ClusterInfo, ListenerSpec, RevisionSpec, TrafficSource};
 use crate::providers::{
-    DesiredAutoscaling, DesiredCertificate, DesiredListener, DesiredRevision, DesiredService, ListenerAction, Owner,
-    Protocol, ScalingTarget, Tags,
+    Capabilities, CertificateSpec, ClusterInfo, DesiredAutoscaling, DesiredCertificate, DesiredListener,
+    DesiredRevision, DesiredService, ListenerAction, ListenerSpec, Owner, Protocol, RevisionSpec, ScalingTarget, Tags,
+    TrafficSource,
 };
 use crate::spec::{ImageReference, Spec};
 use crate::ImageArtifact;
@@ -210,14 +210,9 @@ impl Desired {
         if let Some(id) = ids.id(StepId::Revision)? {
             return Ok((id, None));
         }
-        let o = ids.observed();
         let template = kinds::Revision::desired(self, ids)?;
-        let observed = kinds::Revision::observed(self, o);
-        let same = kinds::Revision::diff(o, self, &template, observed).action == super::diff::Action::NoChange;
-        let id = match observed {
-            Some(running) if same => running.id.clone(),
-            _ => kinds::Revision::PLACEHOLDER.to_string(),
-        };
+        let running = super::resource::kept::<kinds::Revision>(self, ids.observed(), &template);
+        let id = running.map_or_else(|| kinds::Revision::PLACEHOLDER.to_string(), |r| r.id.clone());
         Ok((id, Some(template)))
     }
 

@@ -149,9 +149,10 @@ impl Destroy<'_> {
             };
             out.push((step, label, Box::new(move || p.load_balancer.delete_listener(owner, listener))));
         }
-        let mut every = DeleteEvery { destroy: self, out: Vec::new() };
+        let mut every = DeleteEvery { destroy: self, out: Vec::new(), kept: Vec::new() };
         kinds::each_kind(&mut every);
         out.extend(every.out);
+        report.kept.extend(every.kept);
         for (step, resource) in o.own.iter().flat_map(|s| s.found.iter().map(move |f| (s.step, f))) {
             let label = super::own_steps::label(resource);
             if resource.holds_logs && !self.options.delete_logs {
@@ -159,9 +160,6 @@ impl Destroy<'_> {
                 continue;
             }
             out.push((step, label, Box::new(move || p.own_steps.delete_resource(step, owner, resource))));
-        }
-        if let Some(repo) = o.repository.as_ref().filter(|_| !self.options.delete_images) {
-            report.kept.push(format!("repository {} (pass --delete-images to delete it and its images)", repo.name));
         }
         match &o.zone {
             Some(zone) if zone.owner.as_ref() == Some(&owner.app) && self.options.delete_zone => {
@@ -181,22 +179,26 @@ impl Destroy<'_> {
     }
 }
 
-/// A deletion of every owned resource of each kind (the repository only with `--delete-images`).
+/// A deletion of every owned resource of each kind, unless the options keep its kind (the repository
+/// without `--delete-images`).
 struct DeleteEvery<'d, 'p> {
     destroy: &'d Destroy<'p>,
     out: Vec<Deletion<'d>>,
+    kept: Vec<String>,
 }
 
 impl<'d> EachKind for DeleteEvery<'d, '_> {
     fn kind<K: Resource>(&mut self) {
         let destroy = self.destroy;
-        if K::STEP == StepId::Repository && !destroy.options.delete_images {
-            return;
-        }
         let (p, owner, capabilities) = (destroy.providers, &destroy.owner, &destroy.providers.capabilities);
         for info in K::owned(&destroy.observed) {
+            let label = owned_label::<K>(capabilities, info);
+            if let Some(why) = K::kept_by(&destroy.options) {
+                self.kept.push(format!("{label} ({why})"));
+                continue;
+            }
             let call: DeleteCall<'d> = Box::new(move || K::delete(p, owner, info));
-            self.out.push((K::teardown_step(capabilities), owned_label::<K>(capabilities, info), call));
+            self.out.push((K::teardown_step(capabilities), label, call));
         }
     }
 }

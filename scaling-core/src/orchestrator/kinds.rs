@@ -94,6 +94,9 @@ impl Resource for Repository {
     fn shown(info: &RepositoryInfo) -> Option<String> {
         Some(info.uri.clone())
     }
+    fn kept_by(options: &super::DestroyOptions) -> Option<&'static str> {
+        (!options.delete_images).then_some("pass --delete-images to delete it and its images")
+    }
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a RepositoryInfo) -> BoxFuture<'a, ProviderResult<()>> {
         p.registry.delete_repository(owner, info, true)
     }

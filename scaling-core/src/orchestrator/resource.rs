@@ -14,7 +14,7 @@ use super::desired::{Desired, ImageSource};
 use super::diff::{Action, Diff};
 use super::kinds::{self, EachKind};
 use super::observe::Observed;
-use super::{Providers, StepId};
+use super::{DestroyOptions, Providers, StepId};
 use crate::providers::{Capabilities, ClusterInfo, Owner};
 use crate::{Error, ProviderResult, Result};
 
@@ -65,6 +65,10 @@ pub(crate) trait Resource: 'static {
     /// The step destroy deletes it under (its own unless the graph hands it to another).
     fn teardown_step(_capabilities: &Capabilities) -> StepId {
         Self::STEP
+    }
+    /// Why destroy with `options` keeps the owned ones, if it does (what to pass to delete them).
+    fn kept_by(_options: &DestroyOptions) -> Option<&'static str> {
+        None
     }
     /// Deletes an owned one.
     fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a Self::Info) -> BoxFuture<'a, ProviderResult<()>>;
@@ -127,16 +131,21 @@ trait Find {
     fn get<K: Resource>(&self) -> Option<&K::Info>;
 }
 
+/// The observed one of kind `K` that `wanted` keeps: any, unless every change of `K` makes a new one
+/// (a revision) and `wanted` differs from it.
+pub(crate) fn kept<'o, K: Resource>(d: &Desired, o: &'o Observed, wanted: &K::Wanted) -> Option<&'o K::Info> {
+    let found = K::observed(d, o)?;
+    (!K::IMMUTABLE || K::diff(o, d, wanted, Some(found)).action == Action::NoChange).then_some(found)
+}
+
 impl Find for Planned<'_> {
     /// The observed one, unless a change will replace it with a new id.
     fn get<K: Resource>(&self) -> Option<&K::Info> {
         let (d, o) = (self.desired, self.observed);
-        let found = K::observed(d, o)?;
-        if K::IMMUTABLE {
-            let wanted = K::desired(d, self).ok()?;
-            return (K::diff(o, d, &wanted, Some(found)).action == Action::NoChange).then_some(found);
+        match K::IMMUTABLE {
+            true => kept::<K>(d, o, &K::desired(d, self).ok()?),
+            false => K::observed(d, o),
         }
-        Some(found)
     }
 }
 
