@@ -59,32 +59,51 @@ pub enum StepId {
     Own(&'static str),
 }
 
+/// One row of the recipe's table: the step, its stable name, its neutral noun, and the steps it waits
+/// for in the neutral graph.
+type Row = (StepId, &'static str, &'static str, &'static [StepId]);
+
+/// The seed's recipe, each step after its dependencies: the one table [`StepId::ALL`],
+/// [`StepId::name`], [`StepId::noun`] and [`StepId::dependencies`] read.
+const RECIPE: [Row; 21] = {
+    use StepId::*;
+    [
+        (Repository, "repository", "repository", &[]),
+        (Image, "image", "image", &[Repository]),
+        (Zone, "zone", "zone", &[]),
+        (Certificate, "certificate", "certificate", &[]),
+        (ValidationRecords, "validation_records", "certificate validation records", &[Zone, Certificate]),
+        (CertificateIssued, "certificate_issued", "certificate", &[ValidationRecords]),
+        (LoadBalancerFirewall, "load_balancer_firewall", "firewall", &[]),
+        (LoadBalancer, "load_balancer", "load balancer", &[LoadBalancerFirewall]),
+        (LoadBalancerActive, "load_balancer_active", "load balancer", &[LoadBalancer]),
+        (Backend, "backend", "backend pool", &[]),
+        (HttpListener, "http_listener", "listener", &[LoadBalancer, Backend]),
+        (HttpsListener, "https_listener", "listener", &[LoadBalancer, Backend, CertificateIssued]),
+        (HttpRedirect, "http_redirect", "listener", &[HttpListener, HttpsListener]),
+        (DnsRecords, "dns_records", "DNS records", &[Zone, LoadBalancer]),
+        (Cluster, "cluster", "cluster", &[]),
+        (ReplicaFirewall, "replica_firewall", "firewall", &[LoadBalancerFirewall]),
+        (Revision, "revision", "revision", &[Image]),
+        (Service, "service", "service", &[Cluster, ReplicaFirewall, Revision, Backend]),
+        (ServiceStable, "service_stable", "service", &[Service]),
+        (Autoscaling, "autoscaling", "autoscaling", &[Service, LoadBalancer, Backend]),
+        (Cleanup, "cleanup", "cleanup", &[HttpListener, HttpsListener, DnsRecords, ValidationRecords]),
+    ]
+};
+
 impl StepId {
     /// Every step of the seed's recipe, each after its dependencies (a provider's own steps are its
     /// graph's: [`StepGraph::steps`](crate::providers::StepGraph::steps)).
-    pub const ALL: [StepId; 21] = [
-        StepId::Repository,
-        StepId::Image,
-        StepId::Zone,
-        StepId::Certificate,
-        StepId::ValidationRecords,
-        StepId::CertificateIssued,
-        StepId::LoadBalancerFirewall,
-        StepId::LoadBalancer,
-        StepId::LoadBalancerActive,
-        StepId::Backend,
-        StepId::HttpListener,
-        StepId::HttpsListener,
-        StepId::HttpRedirect,
-        StepId::DnsRecords,
-        StepId::Cluster,
-        StepId::ReplicaFirewall,
-        StepId::Revision,
-        StepId::Service,
-        StepId::ServiceStable,
-        StepId::Autoscaling,
-        StepId::Cleanup,
-    ];
+    pub const ALL: [StepId; 21] = {
+        let mut all = [StepId::Cleanup; 21];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = RECIPE[i].0;
+            i += 1;
+        }
+        all
+    };
 
     /// Its place in [`StepId::ALL`]; `None` for a provider's own step.
     pub const fn recipe_index(self) -> Option<usize> {
@@ -123,24 +142,9 @@ impl StepId {
     /// The steps that must finish before this one starts, in the neutral table
     /// ([`StepGraph::RECIPE`](crate::providers::StepGraph::RECIPE)); a provider declares its own graph.
     pub const fn dependencies(self) -> &'static [StepId] {
-        use StepId::*;
-        match self {
-            Repository | Zone | Certificate | LoadBalancerFirewall | Backend | Cluster | Own(_) => &[],
-            Image => &[Repository],
-            ValidationRecords => &[Zone, Certificate],
-            CertificateIssued => &[ValidationRecords],
-            LoadBalancer => &[LoadBalancerFirewall],
-            LoadBalancerActive => &[LoadBalancer],
-            HttpListener => &[LoadBalancer, Backend],
-            HttpsListener => &[LoadBalancer, Backend, CertificateIssued],
-            HttpRedirect => &[HttpListener, HttpsListener],
-            DnsRecords => &[Zone, LoadBalancer],
-            ReplicaFirewall => &[LoadBalancerFirewall],
-            Revision => &[Image],
-            Service => &[Cluster, ReplicaFirewall, Revision, Backend],
-            ServiceStable => &[Service],
-            Autoscaling => &[Service, LoadBalancer, Backend],
-            Cleanup => &[HttpListener, HttpsListener, DnsRecords, ValidationRecords],
+        match self.recipe_index() {
+            Some(i) => RECIPE[i].3,
+            None => &[],
         }
     }
 
@@ -153,25 +157,10 @@ impl StepId {
 
     /// The neutral noun for this step's resource (`firewall`, `backend pool`, `revision`); a provider
     /// may call it otherwise ([`Capabilities::noun`](crate::Capabilities::noun)).
-    pub fn noun(self) -> &'static str {
-        use StepId::*;
-        match self {
-            Repository => "repository",
-            Image => "image",
-            Zone => "zone",
-            Certificate | CertificateIssued => "certificate",
-            ValidationRecords => "certificate validation records",
-            LoadBalancerFirewall | ReplicaFirewall => "firewall",
-            LoadBalancer | LoadBalancerActive => "load balancer",
-            Backend => "backend pool",
-            HttpListener | HttpsListener | HttpRedirect => "listener",
-            DnsRecords => "DNS records",
-            Cluster => "cluster",
-            Own(_) => "provider step",
-            Revision => "revision",
-            Service | ServiceStable => "service",
-            Autoscaling => "autoscaling",
-            Cleanup => "cleanup",
+    pub const fn noun(self) -> &'static str {
+        match self.recipe_index() {
+            Some(i) => RECIPE[i].2,
+            None => "provider step",
         }
     }
 
@@ -182,32 +171,9 @@ impl StepId {
 
     /// A short, stable name (`load_balancer_active`; a provider's own step's name).
     pub const fn name(self) -> &'static str {
-        const NAMES: [&str; StepId::ALL.len()] = [
-            "repository",
-            "image",
-            "zone",
-            "certificate",
-            "validation_records",
-            "certificate_issued",
-            "load_balancer_firewall",
-            "load_balancer",
-            "load_balancer_active",
-            "backend",
-            "http_listener",
-            "https_listener",
-            "http_redirect",
-            "dns_records",
-            "cluster",
-            "replica_firewall",
-            "revision",
-            "service",
-            "service_stable",
-            "autoscaling",
-            "cleanup",
-        ];
         match (self, self.recipe_index()) {
             (StepId::Own(name), _) => name,
-            (_, Some(i)) => NAMES[i],
+            (_, Some(i)) => RECIPE[i].1,
             (_, None) => unreachable!(),
         }
     }
@@ -267,6 +233,9 @@ mod tests {
 
     #[test]
     fn every_step_follows_its_dependencies() {
+        for (i, row) in RECIPE.iter().enumerate() {
+            assert_eq!(row.0.recipe_index(), Some(i), "{} is out of place in the table", row.1);
+        }
         for (i, step) in StepId::ALL.iter().enumerate() {
             for dep in step.dependencies() {
                 let at = StepId::ALL.iter().position(|s| s == dep).unwrap();
