@@ -11,7 +11,9 @@ use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
-use scaling_core::providers::{AutoscalingInfo, DesiredAutoscaling, Owner, ScalingDecision, ScalingTarget};
+use scaling_core::providers::{
+    AutoscalingInfo, DesiredAutoscaling, Owner, ScalingDecision, ScalingPolicy, ScalingTarget,
+};
 use scaling_core::ProviderResult;
 
 use crate::error::{build, code, map};
@@ -113,14 +115,16 @@ impl AwsProvider {
         });
         let secs = |s: Option<i32>| Duration::from_secs(u64::try_from(s.unwrap_or(0)).unwrap_or(0));
         Ok(Some(AutoscalingInfo {
+            spec: ScalingPolicy {
+                min: u32::try_from(target.min_capacity()).unwrap_or(0),
+                max: u32::try_from(target.max_capacity()).unwrap_or(0),
+                targets: found,
+                scale_out_cooldown: secs(scale_out),
+                scale_in_cooldown: secs(scale_in),
+            },
             id,
             service: service.to_string(),
-            min: u32::try_from(target.min_capacity()).unwrap_or(0),
-            max: u32::try_from(target.max_capacity()).unwrap_or(0),
             cap: None,
-            targets: found,
-            scale_out_cooldown: secs(scale_out),
-            scale_in_cooldown: secs(scale_in),
             last_decision,
             last_decision_unknown,
             drift: Vec::new(),
@@ -136,8 +140,8 @@ impl AwsProvider {
             .service_namespace(ServiceNamespace::Ecs)
             .resource_id(&id)
             .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .min_capacity(i32::try_from(desired.min).unwrap_or(i32::MAX))
-            .max_capacity(i32::try_from(desired.max).unwrap_or(i32::MAX));
+            .min_capacity(i32::try_from(desired.spec.min).unwrap_or(i32::MAX))
+            .max_capacity(i32::try_from(desired.spec.max).unwrap_or(i32::MAX));
         for (key, value) in &desired.tags {
             register = register.tags(key, value);
         }
@@ -146,7 +150,7 @@ impl AwsProvider {
             desired.load_balancer_id.as_deref().unwrap_or_default(),
             desired.backend_id.as_deref().unwrap_or_default(),
         );
-        for target in &desired.targets {
+        for target in &desired.spec.targets {
             let name = policy_name(&desired.service, target);
             let (metric, value, label) = match target {
                 ScalingTarget::CpuPercent(p) => (MetricType::EcsServiceAverageCpuUtilization, f64::from(*p), None),
@@ -163,8 +167,8 @@ impl AwsProvider {
             let config = TargetTrackingScalingPolicyConfiguration::builder()
                 .target_value(value)
                 .predefined_metric_specification(metric)
-                .scale_out_cooldown(seconds(desired.scale_out_cooldown))
-                .scale_in_cooldown(seconds(desired.scale_in_cooldown))
+                .scale_out_cooldown(seconds(desired.spec.scale_out_cooldown))
+                .scale_in_cooldown(seconds(desired.spec.scale_in_cooldown))
                 .build()
                 .map_err(|e| build("PutScalingPolicy", &name, e))?;
             aas.put_scaling_policy()
@@ -180,7 +184,7 @@ impl AwsProvider {
         }
         // A target the spec no longer has: its policy goes.
         for stale in [ScalingTarget::CpuPercent(0), ScalingTarget::RequestsPerSecond(0)] {
-            let kept = desired.targets.iter().any(|t| std::mem::discriminant(t) == std::mem::discriminant(&stale));
+            let kept = desired.spec.targets.iter().any(|t| std::mem::discriminant(t) == std::mem::discriminant(&stale));
             if !kept {
                 self.delete_policy(&id, &policy_name(&desired.service, &stale)).await?;
             }

@@ -14,7 +14,7 @@ use ecs::types::{
 };
 use scaling_core::providers::{
     Cluster, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRevision, DesiredService, FirewallInfo, Owner,
-    Releases, RevisionInfo, Rollout, ServiceInfo,
+    Releases, RevisionInfo, Rollout, ServiceInfo, ServiceSpec,
 };
 use scaling_core::{ErrorKind, Platform, ProviderError, ProviderResult};
 use sha2::{Digest, Sha256};
@@ -33,7 +33,7 @@ fn owns(owner: &Owner, tags: &[Tag]) -> bool {
 
 /// A client token: the same desired service gives the same token, so a retried create is one service.
 fn client_token(desired: &DesiredService) -> String {
-    let hash = Sha256::digest(format!("{}|{}|{}", desired.cluster.id, desired.name, desired.revision_id));
+    let hash = Sha256::digest(format!("{}|{}|{}", desired.cluster.id, desired.spec.name, desired.spec.revision_id));
     hex::encode(hash)[..32].to_string()
 }
 
@@ -143,15 +143,17 @@ fn service_info(s: &ecs::types::Service) -> ServiceInfo {
     };
     let awsvpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
     ServiceInfo {
+        spec: ServiceSpec {
+            name: s.service_name().unwrap_or_default().to_string(),
+            revision_id: s.task_definition().unwrap_or_default().to_string(),
+            desired_count: desired,
+            firewall_id: awsvpc.and_then(|a| a.security_groups().first()).cloned(),
+        },
         id: s.service_arn().unwrap_or_default().to_string(),
-        name: s.service_name().unwrap_or_default().to_string(),
         cluster_id: s.cluster_arn().unwrap_or_default().to_string(),
-        revision_id: s.task_definition().unwrap_or_default().to_string(),
-        desired_count: desired,
         running_count: running,
         pending_count: count(s.pending_count()),
         backend_id: s.load_balancers().first().and_then(|l| l.target_group_arn()).map(str::to_string),
-        firewall_id: awsvpc.and_then(|a| a.security_groups().first()).cloned(),
         health_check_grace_period: s
             .health_check_grace_period_seconds()
             .and_then(|g| u64::try_from(g).ok())
@@ -356,14 +358,14 @@ impl Cluster for AwsProvider {
     }
 
     async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
-        let name = &desired.name;
+        let name = &desired.spec.name;
         let owner = owner_in(&desired.tags);
         let grace = i32::try_from(desired.health_check_grace_period.as_secs()).unwrap_or(i32::MAX);
-        let count = i32::try_from(desired.desired_count).unwrap_or(i32::MAX);
+        let count = i32::try_from(desired.spec.desired_count).unwrap_or(i32::MAX);
         let network = self.network().await?;
         let awsvpc = AwsVpcConfiguration::builder()
             .set_subnets(Some(network.subnets.clone()))
-            .set_security_groups(desired.firewall_id.clone().map(|g| vec![g]))
+            .set_security_groups(desired.spec.firewall_id.clone().map(|g| vec![g]))
             .assign_public_ip(if self.settings.assign_public_ip {
                 AssignPublicIp::Enabled
             } else {
@@ -400,11 +402,11 @@ impl Cluster for AwsProvider {
                 .update_service()
                 .cluster(&desired.cluster.id)
                 .service(name)
-                .task_definition(&desired.revision_id)
+                .task_definition(&desired.spec.revision_id)
                 // A rollout the circuit breaker failed is started again only when asked to be.
                 .force_new_deployment(desired.restart_rollout)
                 .set_desired_count(
-                    (!desired.autoscaled || current.desired_count != desired.desired_count).then_some(count),
+                    (!desired.autoscaled || current.spec.desired_count != desired.spec.desired_count).then_some(count),
                 )
                 .health_check_grace_period_seconds(grace)
                 .network_configuration(network_configuration)
@@ -420,7 +422,7 @@ impl Cluster for AwsProvider {
                 .create_service()
                 .cluster(&desired.cluster.id)
                 .service_name(name)
-                .task_definition(&desired.revision_id)
+                .task_definition(&desired.spec.revision_id)
                 .desired_count(count)
                 .launch_type(LaunchType::Fargate)
                 .health_check_grace_period_seconds(grace)
@@ -447,10 +449,10 @@ impl Cluster for AwsProvider {
         desired_count: u32,
     ) -> ProviderResult<ServiceInfo> {
         let cluster = ClusterInfo { id: service.cluster_id.clone(), name: service.cluster_id.clone() };
-        if self.find_service(owner, &cluster, &service.name).await?.is_none() {
+        if self.find_service(owner, &cluster, &service.spec.name).await?.is_none() {
             return Err(ProviderError::new(
                 "UpdateService",
-                &service.name,
+                &service.spec.name,
                 ErrorKind::NotFound,
                 "the service does not exist",
             ));
@@ -460,12 +462,12 @@ impl Cluster for AwsProvider {
             .ecs
             .update_service()
             .cluster(&service.cluster_id)
-            .service(&service.name)
+            .service(&service.spec.name)
             .desired_count(count)
             .send()
             .await
-            .map_err(|e| map("UpdateService", &service.name, e))?;
-        out.service().map(service_info).ok_or_else(|| missing("UpdateService", &service.name, "Service"))
+            .map_err(|e| map("UpdateService", &service.spec.name, e))?;
+        out.service().map(service_info).ok_or_else(|| missing("UpdateService", &service.spec.name, "Service"))
     }
 
     /// Deletes the service (`force`: no scaling to 0 first) and answers [`ErrorKind::InUse`] until it is
@@ -477,24 +479,32 @@ impl Cluster for AwsProvider {
         let draining = || {
             ProviderError::new(
                 "DeleteService",
-                &service.name,
+                &service.spec.name,
                 ErrorKind::InUse,
                 "the service is DRAINING: its tasks are stopping",
             )
         };
-        match self.service_in_any_state(&cluster, &service.name).await? {
+        match self.service_in_any_state(&cluster, &service.spec.name).await? {
             None => return Ok(()),
             Some(s) if s.status() == Some("DRAINING") => return Err(draining()),
-            Some(s) if !owns(owner, s.tags()) => return Err(not_owned("DeleteService", &service.name, owner)),
+            Some(s) if !owns(owner, s.tags()) => return Err(not_owned("DeleteService", &service.spec.name, owner)),
             Some(_) => {}
         }
-        match self.ecs.delete_service().cluster(&service.cluster_id).service(&service.name).force(true).send().await {
+        match self
+            .ecs
+            .delete_service()
+            .cluster(&service.cluster_id)
+            .service(&service.spec.name)
+            .force(true)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e) if code(&e) == Some("ServiceNotFoundException") => return Ok(()),
             Err(e) if code(&e) == Some("ServiceNotActiveException") => return Err(draining()),
-            Err(e) => return Err(map("DeleteService", &service.name, e)),
+            Err(e) => return Err(map("DeleteService", &service.spec.name, e)),
         }
-        match self.service_in_any_state(&cluster, &service.name).await? {
+        match self.service_in_any_state(&cluster, &service.spec.name).await? {
             None => Ok(()),
             Some(_) => Err(draining()),
         }

@@ -8,7 +8,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use scaling_core::providers::{
     Certificate, CertificateInfo, CertificateSpec, CertificateStatus, ClusterInfo, FirewallInfo, FirewallSpec,
-    ListenerSpec, LoadBalancerSpec, Owner, Registry, TrafficSource,
+    ListenerSpec, LoadBalancerSpec, Owner, Registry, ServiceSpec, TrafficSource,
 };
 use scaling_core::{Cluster, ErrorKind, LoadBalancer};
 use tokio::sync::OnceCell;
@@ -71,18 +71,20 @@ fn owner() -> Owner {
 /// The seed's service on revision 1, restarting its rollout when `restart`.
 fn desired_service(restart: bool) -> scaling_core::providers::DesiredService {
     scaling_core::providers::DesiredService {
-        name: "dashmath-service".into(),
+        spec: ServiceSpec {
+            name: "dashmath-service".into(),
+            revision_id: "arn:taskdef:1".into(),
+            desired_count: 3,
+            firewall_id: Some("sg-task".into()),
+        },
         cluster: ClusterInfo { id: "arn:cluster".into(), name: "dashmath-cluster".into() },
-        revision_id: "arn:taskdef:1".into(),
         template: None,
         container: "dashmath-container".into(),
-        desired_count: 3,
         traffic: TrafficSource {
             backend_id: Some("arn:tg".into()),
             firewall_id: Some("sg-alb".into()),
             container_port: 8050,
         },
-        firewall_id: Some("sg-task".into()),
         health_check_grace_period: std::time::Duration::from_secs(30),
         autoscaled: false,
         restart_rollout: restart,

@@ -34,12 +34,12 @@ impl LocalCloud {
             .ok_or_else(|| fail(format!("service {} does not run here", desired.service)))?;
         let workers = self.supervisor.workers(&desired.service).unwrap_or(1);
         let policy = Policy {
-            min: desired.min,
-            max: desired.max,
-            cap: machine_cap(workers).max(desired.min),
-            targets: desired.targets.clone(),
-            scale_out_cooldown: desired.scale_out_cooldown,
-            scale_in_cooldown: desired.scale_in_cooldown,
+            min: desired.spec.min,
+            max: desired.spec.max,
+            cap: machine_cap(workers).max(desired.spec.min),
+            targets: desired.spec.targets.clone(),
+            scale_out_cooldown: desired.spec.scale_out_cooldown,
+            scale_in_cooldown: desired.spec.scale_in_cooldown,
         };
         let info = desired.as_registered(&desired.service);
         self.records.autoscalers.put(&owner, &desired.service, op, |_| Ok(info.clone()))?;

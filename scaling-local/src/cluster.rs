@@ -48,17 +48,17 @@ pub(crate) fn no_firewalls(operation: &str, name: &str) -> ProviderError {
 
 impl LocalCloud {
     /// The service as the supervisor runs it: live counts, rollout and replicas over its record.
-    fn live(&self, service: ServiceInfo) -> ServiceInfo {
-        let Some(counts) = self.supervisor.counts(&service.name) else { return service };
+    fn live(&self, mut service: ServiceInfo) -> ServiceInfo {
+        let Some(counts) = self.supervisor.counts(&service.spec.name) else { return service };
         let rollout = match (&counts.failure, counts.settled) {
             (Some(why), _) => Rollout::Failed(why.clone()),
             (None, true) => Rollout::Completed,
             (None, false) => Rollout::InProgress,
         };
-        let warnings = exposure_warnings(&self.supervisor.replica_pids(&service.name));
-        let replicas = self.supervisor.replicas(&service.name);
+        let warnings = exposure_warnings(&self.supervisor.replica_pids(&service.spec.name));
+        let replicas = self.supervisor.replicas(&service.spec.name);
+        service.spec.desired_count = counts.desired;
         ServiceInfo {
-            desired_count: counts.desired,
             running_count: counts.running,
             pending_count: counts.pending,
             rollout,
@@ -74,10 +74,10 @@ impl LocalCloud {
     }
 
     fn run_spec(&self, desired: &DesiredService) -> ProviderResult<RunSpec> {
-        let fail = |kind, message: String| ProviderError::new("ensure_service", &desired.name, kind, message);
-        let revision = self
-            .revision(&desired.revision_id)
-            .ok_or_else(|| fail(ErrorKind::NotFound, format!("revision {} is not registered", desired.revision_id)))?;
+        let fail = |kind, message: String| ProviderError::new("ensure_service", &desired.spec.name, kind, message);
+        let revision = self.revision(&desired.spec.revision_id).ok_or_else(|| {
+            fail(ErrorKind::NotFound, format!("revision {} is not registered", desired.spec.revision_id))
+        })?;
         let bundle = digest_of(&revision.spec.image).and_then(|d| bundle::find(&self.paths, d)).ok_or_else(|| {
             fail(
                 ErrorKind::InvalidRequest,
@@ -137,7 +137,8 @@ impl Cluster for LocalCloud {
     }
 
     async fn delete_cluster(&self, owner: &Owner, cluster: &ClusterInfo) -> ProviderResult<()> {
-        if let Some(service) = self.records.services.find_map(|s| (s.cluster_id == cluster.id).then(|| s.name.clone()))
+        if let Some(service) =
+            self.records.services.find_map(|s| (s.cluster_id == cluster.id).then(|| s.spec.name.clone()))
         {
             let message = format!("the cluster still runs service {service}");
             return Err(ProviderError::new("delete_cluster", &cluster.name, ErrorKind::DependencyViolation, message));
@@ -189,9 +190,10 @@ impl Cluster for LocalCloud {
     }
 
     async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
-        let invalid =
-            |message: &str| ProviderError::new("ensure_service", &desired.name, ErrorKind::InvalidRequest, message);
-        if desired.firewall_id.is_some() {
+        let invalid = |message: &str| {
+            ProviderError::new("ensure_service", &desired.spec.name, ErrorKind::InvalidRequest, message)
+        };
+        if desired.spec.firewall_id.is_some() {
             return Err(invalid("the local provider has no firewalls to attach replicas to"));
         }
         let owner = owner_of(&desired.tags);
@@ -202,12 +204,12 @@ impl Cluster for LocalCloud {
         let service = self
             .records
             .services
-            .put(&owner, &desired.name, "ensure_service", |_| Ok(desired.as_started(&desired.name)))?;
+            .put(&owner, &desired.spec.name, "ensure_service", |_| Ok(desired.as_started(&desired.spec.name)))?;
         let pool = self.balancer.pool(desired.traffic.backend_id.as_deref().unwrap_or_default());
         // Autoscaling's count stays when the service rolls (a cloud leaves it out of the update).
-        let running = self.supervisor.counts(&service.name).map(|c| c.desired);
-        let count = running.filter(|_| desired.autoscaled).unwrap_or(desired.desired_count);
-        self.supervisor.apply(&service.name, pool, spec, count);
+        let running = self.supervisor.counts(&service.spec.name).map(|c| c.desired);
+        let count = running.filter(|_| desired.autoscaled).unwrap_or(desired.spec.desired_count);
+        self.supervisor.apply(&service.spec.name, pool, spec, count);
         Ok(self.live(service))
     }
 
@@ -217,16 +219,21 @@ impl Cluster for LocalCloud {
         service: &ServiceInfo,
         desired_count: u32,
     ) -> ProviderResult<ServiceInfo> {
-        let scaled = self.records.services.put(owner, &service.name, "scale_service", |current| match current {
-            Some(current) => Ok(ServiceInfo { desired_count, ..current.clone() }),
-            None => Err(ProviderError::new(
-                "scale_service",
-                &service.name,
-                ErrorKind::NotFound,
-                format!("{} does not run here", service.name),
-            )),
-        })?;
-        self.supervisor.scale(&service.name, desired_count);
+        let scaled =
+            self.records.services.put(owner, &service.spec.name, "scale_service", |current| match current {
+                Some(current) => {
+                    let mut scaled = current.clone();
+                    scaled.spec.desired_count = desired_count;
+                    Ok(scaled)
+                }
+                None => Err(ProviderError::new(
+                    "scale_service",
+                    &service.spec.name,
+                    ErrorKind::NotFound,
+                    format!("{} does not run here", service.spec.name),
+                )),
+            })?;
+        self.supervisor.scale(&service.spec.name, desired_count);
         Ok(self.live(scaled))
     }
 
@@ -244,10 +251,10 @@ impl Cluster for LocalCloud {
     }
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
-        if self.records.services.find(owner, &service.name, "delete_service")?.is_some() {
-            self.supervisor.stop(&service.name).await;
+        if self.records.services.find(owner, &service.spec.name, "delete_service")?.is_some() {
+            self.supervisor.stop(&service.spec.name).await;
         }
-        self.records.services.remove(owner, &service.name, "delete_service").map(drop)
+        self.records.services.remove(owner, &service.spec.name, "delete_service").map(drop)
     }
 }
 
@@ -350,15 +357,17 @@ mod tests {
 
     fn service(backend_id: &str) -> ServiceInfo {
         ServiceInfo {
+            spec: scaling_core::providers::ServiceSpec {
+                name: "app".into(),
+                revision_id: "app:1".into(),
+                desired_count: 1,
+                firewall_id: None,
+            },
             id: "app".into(),
-            name: "app".into(),
             cluster_id: "app".into(),
-            revision_id: "app:1".into(),
-            desired_count: 1,
             running_count: 0,
             pending_count: 1,
             backend_id: Some(backend_id.into()),
-            firewall_id: None,
             health_check_grace_period: None,
             rollout: Rollout::InProgress,
             warnings: Vec::new(),

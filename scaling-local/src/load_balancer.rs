@@ -181,7 +181,7 @@ impl LoadBalancer for LocalCloud {
         let user = forwarded.or_else(|| {
             self.records
                 .services
-                .find_map(|s| (s.backend_id.as_ref() == Some(&group.id)).then(|| format!("service {}", s.name)))
+                .find_map(|s| (s.backend_id.as_ref() == Some(&group.id)).then(|| format!("service {}", s.spec.name)))
         });
         if let Some(user) = user {
             let message = format!("the replica pool is in use by {user}");

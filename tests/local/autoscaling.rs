@@ -18,7 +18,7 @@ async fn wait_for_count(d: &crate::Deployed, count: u32, within: Duration) -> sc
     loop {
         let status = d.orchestrator.status(&d.spec).await.unwrap();
         let service = status.service.clone().unwrap();
-        if service.desired_count == count && service.running_count == count {
+        if service.spec.desired_count == count && service.running_count == count {
             return status;
         }
         assert!(tokio::time::Instant::now() < deadline, "not {count} replicas within {within:?}: {service:?}");

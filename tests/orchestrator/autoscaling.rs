@@ -28,9 +28,9 @@ async fn autoscaling_is_planned_applied_and_a_later_deploy_keeps_the_count_it_se
     assert_eq!(cloud.autoscale("dashmath", 7, "CPU 91% over the 60% target"), Some(7));
     o.deploy(&spec, Some(&image(2)), &RecordedEvents::new()).await.unwrap();
     let status = o.status(&spec).await.unwrap();
-    assert_eq!(status.service.as_ref().unwrap().desired_count, 7, "the count autoscaling set stays");
+    assert_eq!(status.service.as_ref().unwrap().spec.desired_count, 7, "the count autoscaling set stays");
     let autoscaling = status.autoscaling.expect("status shows autoscaling");
-    assert_eq!((autoscaling.min, autoscaling.max), (2, 10));
+    assert_eq!((autoscaling.spec.min, autoscaling.spec.max), (2, 10));
     let decision = autoscaling.last_decision.expect("and its last decision");
     assert_eq!((decision.from, decision.to), (Some(3), Some(7)), "from the seed's 3");
     assert!(decision.reason.contains("CPU 91%"));
@@ -44,7 +44,7 @@ async fn autoscaling_is_planned_applied_and_a_later_deploy_keeps_the_count_it_se
     let mut narrower = spec.clone();
     narrower.scaling.as_mut().unwrap().max = 4;
     o.deploy(&narrower, Some(&image(2)), &RecordedEvents::new()).await.unwrap();
-    assert_eq!(o.status(&narrower).await.unwrap().service.unwrap().desired_count, 4);
+    assert_eq!(o.status(&narrower).await.unwrap().service.unwrap().spec.desired_count, 4);
     let refused = o.scale(&narrower, 9, &RecordedEvents::new()).await.unwrap_err();
     assert!(matches!(refused, Error::InvalidSpec(_)) && refused.to_string().contains("2–4"), "{refused}");
     o.scale(&narrower, 3, &RecordedEvents::new()).await.unwrap();

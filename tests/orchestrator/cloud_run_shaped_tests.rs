@@ -129,7 +129,7 @@ async fn status_scale_releases_and_rollback_work_without_a_cluster() {
     let status = orchestrator.status(&next).await.unwrap();
     assert_eq!(status.service.as_ref().map(|s| s.running_count), Some(3), "{status:#?}");
     let scaled = orchestrator.scale(&next, 2, &RecordedEvents::new()).await.unwrap();
-    assert_eq!(scaled.desired_count, 2);
+    assert_eq!(scaled.spec.desired_count, 2);
 
     let releases = orchestrator.releases(&next).await.unwrap();
     let images: Vec<(&str, bool)> = releases.iter().map(|r| (r.image.as_str(), r.current)).collect();

@@ -163,12 +163,12 @@ async fn scale_changes_only_the_count_and_status_reports_it() {
     cloud.clear_calls();
 
     let scaled = orchestrator.scale(&seed_spec(), 5, &RecordedEvents::new()).await.unwrap();
-    assert_eq!(scaled.desired_count, 5);
+    assert_eq!(scaled.spec.desired_count, 5);
     assert_eq!(cloud.mutating_calls().iter().map(|c| c.operation).collect::<Vec<_>>(), ["scale_service"]);
 
     let status = orchestrator.status(&seed_spec()).await.unwrap();
     let service = status.service.unwrap();
-    assert_eq!((service.desired_count, service.running_count), (5, 5));
+    assert_eq!((service.spec.desired_count, service.running_count), (5, 5));
     assert_eq!(status.targets.len(), 5);
     assert_eq!(status.urls, ["https://dashmath.example.com", "https://www.dashmath.example.com"]);
     assert_eq!(status.certificate, Some(scaling_core::providers::CertificateStatus::Issued));
@@ -185,12 +185,12 @@ async fn scale_waits_until_the_new_count_runs_unless_told_not_to() {
 
     let started = tokio::time::Instant::now();
     let scaled = orchestrator.scale(&seed_spec(), 5, &RecordedEvents::new()).await.unwrap();
-    assert_eq!((scaled.desired_count, scaled.running_count), (5, 5), "returned once all 5 run");
+    assert_eq!((scaled.spec.desired_count, scaled.running_count), (5, 5), "returned once all 5 run");
     assert!(started.elapsed() >= stable_after, "returned after {:?}, before the replicas were up", started.elapsed());
 
     let no_wait = orchestrator.clone().with_options(scaling_core::DeployOptions { wait: false, ..test_options() });
     let scaled = no_wait.scale(&seed_spec(), 2, &RecordedEvents::new()).await.unwrap();
-    assert_eq!(scaled.desired_count, 2);
+    assert_eq!(scaled.spec.desired_count, 2);
     assert_eq!(scaled.rollout, scaling_core::providers::Rollout::InProgress, "--no-wait returns at once");
 }
 
@@ -259,7 +259,7 @@ async fn a_failed_first_rollout_is_restarted_by_the_next_deploy_once_its_cause_i
     let status = orchestrator.status(&seed_spec()).await.unwrap().service.unwrap();
     assert_eq!(
         (status.running_count, status.rollout),
-        (status.desired_count, scaling_core::providers::Rollout::Completed)
+        (status.spec.desired_count, scaling_core::providers::Rollout::Completed)
     );
     cloud.clear_calls();
     orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();

@@ -117,9 +117,9 @@ async fn autoscaling_and_secrets_are_registered_kept_and_removed() {
         .unwrap();
     o.deploy(&spec, Some(&image(2)), &RecordedEvents::new()).await.unwrap();
     let status = o.status(&spec).await.unwrap();
-    assert_eq!(status.service.as_ref().unwrap().desired_count, 6, "a deploy does not reset autoscaling's count");
+    assert_eq!(status.service.as_ref().unwrap().spec.desired_count, 6, "a deploy does not reset autoscaling's count");
     let autoscaling = status.autoscaling.clone().expect("status shows autoscaling");
-    assert_eq!((autoscaling.min, autoscaling.max, autoscaling.targets.len()), (2, 10, 2));
+    assert_eq!((autoscaling.spec.min, autoscaling.spec.max, autoscaling.spec.targets.len()), (2, 10, 2));
     // moto 5.2.5 has no DescribeScalingActivities: the decision is "unknown (why)", asked once, not
     // retried through the SDK's eight attempts (22 s of every status of the example before).
     let unknown = autoscaling.last_decision_unknown.clone().unwrap_or_default();
@@ -144,7 +144,7 @@ async fn autoscaling_and_secrets_are_registered_kept_and_removed() {
     let service = plan.change(StepId::Service).expect("a service row");
     assert!(service.reason.contains("1 → 2"), "{}", service.reason);
     o.deploy(&spec, Some(&image(2)), &RecordedEvents::new()).await.unwrap();
-    assert_eq!(o.status(&spec).await.unwrap().service.unwrap().desired_count, 2, "brought within the bounds");
+    assert_eq!(o.status(&spec).await.unwrap().service.unwrap().spec.desired_count, 2, "brought within the bounds");
     log.clear();
     o.deploy(&spec, Some(&image(2)), &RecordedEvents::new()).await.unwrap();
     assert_eq!(log.mutating(), Vec::<String>::new(), "then nothing to write");

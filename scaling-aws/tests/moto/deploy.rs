@@ -173,7 +173,7 @@ async fn a_deploy_leaves_the_seed_recipe_in_the_account() {
     let status = orchestrator(&aws).status(&spec()).await.unwrap();
     let service = status.service.unwrap();
     assert_eq!(
-        (service.desired_count, service.running_count, service.rollout),
+        (service.spec.desired_count, service.running_count, service.rollout),
         (3, 3, scaling_core::providers::Rollout::Completed)
     );
     assert_eq!(status.certificate, Some(scaling_core::providers::CertificateStatus::Issued));

@@ -14,7 +14,7 @@ fn text(report: &StatusReport) -> String {
     };
     let mut out = format!(
         "{}: {}/{} running, {} pending, rollout {}\n",
-        report.app, service.running_count, service.desired_count, service.pending_count, service.rollout
+        report.app, service.running_count, service.spec.desired_count, service.pending_count, service.rollout
     );
     let healthy = report.targets.iter().filter(|t| t.state == TargetState::Healthy).count();
     out.push_str(&format!("  targets: {healthy}/{} healthy\n", report.targets.len()));
@@ -49,7 +49,11 @@ fn text(report: &StatusReport) -> String {
         ));
     }
     if let Some(autoscaling) = &report.autoscaling {
-        out.push_str(&format!("  autoscaling: {} replicas now, {}\n", service.desired_count, autoscaling.describe()));
+        out.push_str(&format!(
+            "  autoscaling: {} replicas now, {}\n",
+            service.spec.desired_count,
+            autoscaling.describe()
+        ));
         match &autoscaling.last_decision {
             Some(decision) => {
                 let change = match (decision.from, decision.to) {
@@ -134,8 +138,11 @@ pub async fn scale(global: &Global, count: u32, wait: bool) -> Result<()> {
     let renderer = Renderer::new(global.output, global.no_color);
     let service = crate::signals::interruptible(&*session, session.scale(count, wait, &renderer)).await?;
     finish(global, &renderer, &service, || match wait {
-        true => format!("✓ {} runs {} healthy replica(s)", service.name, service.running_count),
-        false => format!("✓ {} now wants {} replica(s) (not waiting for them)", service.name, service.desired_count),
+        true => format!("✓ {} runs {} healthy replica(s)", service.spec.name, service.running_count),
+        false => format!(
+            "✓ {} now wants {} replica(s) (not waiting for them)",
+            service.spec.name, service.spec.desired_count
+        ),
     });
     Ok(())
 }

@@ -21,10 +21,10 @@ impl InMemoryCloud {
         let mut state = lock(&self.state);
         let state = &mut *state;
         let autoscaler = state.autoscalers.get_mut(service)?;
-        let to = count.clamp(autoscaler.info.min, autoscaler.info.max);
-        let found = state.services.values_mut().find(|s| s.info.name == service)?;
-        let from = found.info.desired_count;
-        found.info.desired_count = to;
+        let to = count.clamp(autoscaler.info.spec.min, autoscaler.info.spec.max);
+        let found = state.services.values_mut().find(|s| s.info.spec.name == service)?;
+        let from = found.info.spec.desired_count;
+        found.info.spec.desired_count = to;
         found.running_before = to;
         autoscaler.info.last_decision = Some(ScalingDecision {
             at: crate::providers::epoch_millis(std::time::SystemTime::now()),
@@ -59,7 +59,7 @@ pub(super) fn find(s: &State, owner: &Owner, service: &str) -> ProviderResult<Op
 pub(super) fn ensure(s: &mut State, desired: &DesiredAutoscaling) -> ProviderResult<AutoscalingInfo> {
     let op = "ensure_autoscaling";
     let owner = owner_of(&desired.tags);
-    let service = s.services.values_mut().find(|svc| svc.info.name == desired.service);
+    let service = s.services.values_mut().find(|svc| svc.info.spec.name == desired.service);
     let Some(service) = service else { return Err(not_found(op, &desired.service)) };
     check_owner(&service.tags, &owner, op, &desired.service)?;
     let (backend, balancer) = (desired.backend_id.as_deref(), desired.load_balancer_id.as_deref());
@@ -70,8 +70,8 @@ pub(super) fn ensure(s: &mut State, desired: &DesiredAutoscaling) -> ProviderRes
         return Err(ProviderError::new(op, &desired.service, ErrorKind::InvalidRequest, message));
     }
     // Registering bounds moves a count outside them at once, as Application Auto Scaling does.
-    let count = service.info.desired_count.clamp(desired.min, desired.max);
-    service.info.desired_count = count;
+    let count = service.info.spec.desired_count.clamp(desired.spec.min, desired.spec.max);
+    service.info.spec.desired_count = count;
     let last_decision = s.autoscalers.get(&desired.service).and_then(|a| a.info.last_decision.clone());
     let info = AutoscalingInfo { last_decision, ..desired.as_registered(format!("autoscaling/{}", desired.service)) };
     s.autoscalers.insert(desired.service.clone(), Tagged { info: info.clone(), tags: desired.tags.clone() });

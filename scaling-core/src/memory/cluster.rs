@@ -14,7 +14,7 @@ use crate::providers::{
 use crate::{ErrorKind, Problem, ProviderError, ProviderResult, StepId};
 
 fn service_info(service: &Service, now: Instant) -> ServiceInfo {
-    let desired = service.info.desired_count;
+    let desired = service.info.spec.desired_count;
     let (running, rollout) = if let (Some(reason), true) = (&service.failing, now >= service.stable_at) {
         (0, Rollout::Failed(reason.clone()))
     } else if now >= service.stable_at {
@@ -37,23 +37,23 @@ fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<(
     if !attached && s.capabilities.service_needs_listener() {
         return Err(invalid(
             op,
-            &desired.name,
+            &desired.spec.name,
             format!("the target group {tg} does not have an associated load balancer"),
         ));
     }
     if !s.clusters.contains_key(&desired.cluster.id) {
         return Err(not_found(op, &desired.cluster.name));
     }
-    if !s.revisions.iter().any(|t| t.active && t.info.id == desired.revision_id) {
-        return Err(not_found(op, &desired.revision_id));
+    if !s.revisions.iter().any(|t| t.active && t.info.id == desired.spec.revision_id) {
+        return Err(not_found(op, &desired.spec.revision_id));
     }
-    match &desired.firewall_id {
+    match &desired.spec.firewall_id {
         Some(id) if !s.firewalls.contains_key(id) => return Err(not_found(op, id)),
         Some(_) if !s.capabilities.has_step(StepId::ReplicaFirewall) => {
-            return Err(invalid(op, &desired.name, "this cloud has no task firewalls to attach".into()))
+            return Err(invalid(op, &desired.spec.name, "this cloud has no task firewalls to attach".into()))
         }
         None if s.capabilities.has_step(StepId::ReplicaFirewall) => {
-            return Err(invalid(op, &desired.name, "tasks need their security group".into()))
+            return Err(invalid(op, &desired.spec.name, "tasks need their security group".into()))
         }
         _ => {}
     }
@@ -99,7 +99,7 @@ impl Cluster for InMemoryCloud {
             let Some(found) = s.clusters.get(&cluster.id) else { return Ok(()) };
             check_owner(&found.tags, owner, "delete_cluster", &cluster.name)?;
             if let Some(svc) = s.services.values().find(|svc| svc.info.cluster_id == cluster.id) {
-                let message = format!("the cluster still contains service {}", svc.info.name);
+                let message = format!("the cluster still contains service {}", svc.info.spec.name);
                 return Err(ProviderError::new(
                     "delete_cluster",
                     &cluster.name,
@@ -180,7 +180,7 @@ impl Cluster for InMemoryCloud {
         self.call("find_service", name, false, |s, now| {
             let in_cluster = s.services.iter().filter(|(_, svc)| svc.info.cluster_id == cluster.id);
             let key = owned_key(
-                in_cluster.map(|(k, svc)| (k, svc.info.name.as_str(), &svc.tags)),
+                in_cluster.map(|(k, svc)| (k, svc.info.spec.name.as_str(), &svc.tags)),
                 owner,
                 name,
                 "find_service",
@@ -191,14 +191,14 @@ impl Cluster for InMemoryCloud {
     }
 
     async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
-        self.call("ensure_service", &desired.name, true, |s, now| {
+        self.call("ensure_service", &desired.spec.name, true, |s, now| {
             check_service_inputs(s, desired)?;
             let owner = owner_of(&desired.tags);
             let in_cluster = s.services.iter().filter(|(_, svc)| svc.info.cluster_id == desired.cluster.id);
             let key = owned_key(
-                in_cluster.map(|(k, svc)| (k, svc.info.name.as_str(), &svc.tags)),
+                in_cluster.map(|(k, svc)| (k, svc.info.spec.name.as_str(), &svc.tags)),
                 &owner,
-                &desired.name,
+                &desired.spec.name,
                 "ensure_service",
             )?;
             let stable_after = s.latency.service_stable;
@@ -207,12 +207,12 @@ impl Cluster for InMemoryCloud {
             let mut info = desired.as_started(id.clone());
             // Autoscaling's count stays, as a cloud leaves the count out of the update.
             if let (true, Some(p)) = (desired.autoscaled, &previous) {
-                info.desired_count = p.desired_count;
+                info.spec.desired_count = p.spec.desired_count;
             }
             let rolls = desired.restart_rollout
-                || previous
-                    .as_ref()
-                    .is_none_or(|p| p.revision_id != info.revision_id || p.desired_count != info.desired_count);
+                || previous.as_ref().is_none_or(|p| {
+                    p.spec.revision_id != info.spec.revision_id || p.spec.desired_count != info.spec.desired_count
+                });
             let failing = match rolls {
                 true => s.failing_rollouts.clone(),
                 false => s.services.get(&id).and_then(|svc| svc.failing.clone()),
@@ -235,12 +235,13 @@ impl Cluster for InMemoryCloud {
         service: &ServiceInfo,
         desired_count: u32,
     ) -> ProviderResult<ServiceInfo> {
-        self.call("scale_service", &service.name, true, |s, now| {
+        self.call("scale_service", &service.spec.name, true, |s, now| {
             let stable_after = s.latency.service_stable;
-            let found = s.services.get_mut(&service.id).ok_or_else(|| not_found("scale_service", &service.name))?;
-            check_owner(&found.tags, owner, "scale_service", &service.name)?;
+            let found =
+                s.services.get_mut(&service.id).ok_or_else(|| not_found("scale_service", &service.spec.name))?;
+            check_owner(&found.tags, owner, "scale_service", &service.spec.name)?;
             found.running_before = service_info(found, now).running_count;
-            found.info.desired_count = desired_count;
+            found.info.spec.desired_count = desired_count;
             found.stable_at = now + stable_after;
             Ok(service_info(found, now))
         })
@@ -251,9 +252,9 @@ impl Cluster for InMemoryCloud {
     // that changes nothing still makes no write (faults still reach them by operation name).
 
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
-        self.call("delete_service", &service.name, true, |s, _| {
+        self.call("delete_service", &service.spec.name, true, |s, _| {
             let Some(found) = s.services.get(&service.id) else { return Ok(()) };
-            check_owner(&found.tags, owner, "delete_service", &service.name)?;
+            check_owner(&found.tags, owner, "delete_service", &service.spec.name)?;
             s.services.remove(&service.id);
             Ok(())
         })
@@ -341,7 +342,7 @@ impl crate::providers::Logs for InMemoryCloud {
     /// The lines [`InMemoryCloud::write_log`] wrote; the cursor is the number of lines read.
     async fn read_logs(&self, owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage> {
         self.call("read_logs", service, false, |s, _| {
-            if let Some(found) = s.services.values().find(|svc| svc.info.name == service) {
+            if let Some(found) = s.services.values().find(|svc| svc.info.spec.name == service) {
                 check_owner(&found.tags, owner, "read_logs", service)?;
             }
             let all = s.logs.get(service).cloned().unwrap_or_default();

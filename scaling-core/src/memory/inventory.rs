@@ -84,13 +84,13 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
         ));
     }
     for a in s.autoscalers.values() {
-        let targets: Vec<String> = a.info.targets.iter().map(ToString::to_string).collect();
+        let targets: Vec<String> = a.info.spec.targets.iter().map(ToString::to_string).collect();
         out.push(format!(
             "autoscaling {} {} min={} max={} targets=[{}]",
             a.info.service,
             owner(&a.tags),
-            a.info.min,
-            a.info.max,
+            a.info.spec.min,
+            a.info.spec.max,
             targets.join(",")
         ));
     }
@@ -98,12 +98,12 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
         let i = &svc.info;
         out.push(format!(
             "service {} {} revision={} count={} backend={} group={} grace={}s",
-            i.name,
+            i.spec.name,
             owner(&svc.tags),
-            i.revision_id,
-            i.desired_count,
+            i.spec.revision_id,
+            i.spec.desired_count,
             i.backend_id.as_deref().map(&name).unwrap_or_default(),
-            i.firewall_id.as_deref().map(&name).unwrap_or_default(),
+            i.spec.firewall_id.as_deref().map(&name).unwrap_or_default(),
             i.health_check_grace_period.unwrap_or_default().as_secs()
         ));
     }

@@ -61,8 +61,8 @@ pub(crate) fn delete_firewall(s: &mut State, owner: &Owner, group: &FirewallInfo
     {
         return Err(violation(&other.info.spec.name));
     }
-    if let Some(service) = s.services.values().find(|svc| svc.info.firewall_id.as_ref() == Some(&group.id)) {
-        return Err(violation(&format!("network interfaces of {}", service.info.name)));
+    if let Some(service) = s.services.values().find(|svc| svc.info.spec.firewall_id.as_ref() == Some(&group.id)) {
+        return Err(violation(&format!("network interfaces of {}", service.info.spec.name)));
     }
     s.firewalls.remove(&group.id);
     Ok(())
@@ -218,7 +218,7 @@ impl LoadBalancer for InMemoryCloud {
                 return Err(in_use(op, &group.spec.name, ErrorKind::InUse, &format!("listener {}", l.info.spec.port)));
             }
             if let Some(svc) = s.services.values().find(|svc| svc.info.backend_id.as_ref() == Some(&group.id)) {
-                return Err(in_use(op, &group.spec.name, ErrorKind::InUse, &svc.info.name));
+                return Err(in_use(op, &group.spec.name, ErrorKind::InUse, &svc.info.spec.name));
             }
             s.backends.remove(&group.id);
             Ok(())
@@ -301,11 +301,11 @@ impl LoadBalancer for InMemoryCloud {
             for service in s.services.values().filter(|svc| svc.info.backend_id.as_ref() == Some(&group.id)) {
                 let stable = now >= service.stable_at;
                 let count = if stable {
-                    service.info.desired_count
+                    service.info.spec.desired_count
                 } else {
-                    service.running_before.min(service.info.desired_count)
+                    service.running_before.min(service.info.spec.desired_count)
                 };
-                for i in 0..service.info.desired_count {
+                for i in 0..service.info.spec.desired_count {
                     let healthy = i < count && !matches!(service.info.rollout, Rollout::Failed(_));
                     targets.push(TargetHealth {
                         target: format!("10.0.0.{}:{}", i + 10, group.spec.port),

@@ -8,8 +8,8 @@ use super::StepId;
 use crate::names::ResourceNames;
 use crate::providers::{
     Capabilities, CertificateSpec, ClusterInfo, DesiredAutoscaling, DesiredCertificate, DesiredListener,
-    DesiredRevision, DesiredService, ListenerAction, ListenerSpec, Owner, Protocol, RevisionSpec, ScalingTarget, Tags,
-    TrafficSource,
+    DesiredRevision, DesiredService, ListenerAction, ListenerSpec, Owner, Protocol, RevisionSpec, ScalingPolicy,
+    ScalingTarget, ServiceSpec, Tags, TrafficSource,
 };
 use crate::spec::{ImageReference, Spec};
 use crate::ImageArtifact;
@@ -185,18 +185,20 @@ impl Desired {
         let o = ids.observed();
         let (revision_id, template) = self.service_revision(ids)?;
         Ok(DesiredService {
-            name: self.names.service.clone(),
+            spec: ServiceSpec {
+                name: self.names.service.clone(),
+                revision_id,
+                desired_count: self.desired_count(o.service.as_ref().map(|s| s.spec.desired_count)),
+                firewall_id: ids.id(StepId::ReplicaFirewall)?,
+            },
             cluster: ids.cluster()?,
-            revision_id,
             template,
             container: self.names.container.clone(),
-            desired_count: self.desired_count(o.service.as_ref().map(|s| s.desired_count)),
             traffic: TrafficSource {
                 backend_id: ids.id(StepId::Backend)?,
                 firewall_id: ids.id(StepId::LoadBalancerFirewall)?,
                 container_port: self.spec.app.port,
             },
-            firewall_id: ids.id(StepId::ReplicaFirewall)?,
             health_check_grace_period: self.spec.health_check.grace_period,
             autoscaled: self.spec.scaling.is_some(),
             restart_rollout: false,
@@ -238,13 +240,15 @@ impl Desired {
         .collect();
         targets.sort();
         Ok(Some(DesiredAutoscaling {
+            spec: ScalingPolicy {
+                min: scaling.min,
+                max: scaling.max,
+                targets,
+                scale_out_cooldown: scaling.scale_out_cooldown,
+                scale_in_cooldown: scaling.scale_in_cooldown,
+            },
             cluster: self.names.cluster.clone(),
             service: self.names.service.clone(),
-            min: scaling.min,
-            max: scaling.max,
-            targets,
-            scale_out_cooldown: scaling.scale_out_cooldown,
-            scale_in_cooldown: scaling.scale_in_cooldown,
             load_balancer_id: ids.id(StepId::LoadBalancer)?,
             backend_id: ids.id(StepId::Backend)?,
             tags: self.tags.clone(),

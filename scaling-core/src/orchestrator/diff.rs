@@ -273,11 +273,11 @@ pub(crate) fn autoscaling(desired: Option<&DesiredAutoscaling>, observed: Option
         }
         (Some(_), None) => Diff::create(),
         (Some(d), Some(o)) => Changes::default()
-            .field("min", o.min, d.min)
-            .field("max", o.max, d.max)
-            .field("targets", &o.targets, &d.targets)
-            .duration("scale-out cooldown", o.scale_out_cooldown, d.scale_out_cooldown)
-            .duration("scale-in cooldown", o.scale_in_cooldown, d.scale_in_cooldown)
+            .field("min", o.spec.min, d.spec.min)
+            .field("max", o.spec.max, d.spec.max)
+            .field("targets", &o.spec.targets, &d.spec.targets)
+            .duration("scale-out cooldown", o.spec.scale_out_cooldown, d.spec.scale_out_cooldown)
+            .duration("scale-in cooldown", o.spec.scale_in_cooldown, d.spec.scale_in_cooldown)
             .drift(&o.drift)
             .done(),
     }
@@ -296,9 +296,9 @@ pub(crate) fn restart_reason(observed: &ServiceInfo) -> Option<String> {
     match &observed.rollout {
         Rollout::Failed(reason) => Some(format!("restart the rollout: the last one failed because {reason}")),
         Rollout::Completed
-            if observed.desired_count > 0 && observed.running_count == 0 && observed.pending_count == 0 =>
+            if observed.spec.desired_count > 0 && observed.running_count == 0 && observed.pending_count == 0 =>
         {
-            Some(format!("restart the rollout: 0 of {} replicas run and none is starting", observed.desired_count))
+            Some(format!("restart the rollout: 0 of {} replicas run and none is starting", observed.spec.desired_count))
         }
         _ => None,
     }
@@ -309,10 +309,10 @@ pub(crate) fn service(desired: &DesiredService, observed: Option<&ServiceInfo>) 
     let mut changes = Changes::default();
     changes.0.extend(restart_reason(o));
     changes
-        .field("revision", &o.revision_id, &desired.revision_id)
-        .field("desired count", o.desired_count, desired.desired_count)
+        .field("revision", &o.spec.revision_id, &desired.spec.revision_id)
+        .field("desired count", o.spec.desired_count, desired.spec.desired_count)
         .field("backend pool", &o.backend_id, &desired.traffic.backend_id)
-        .field("firewall", &o.firewall_id, &desired.firewall_id)
+        .field("firewall", &o.spec.firewall_id, &desired.spec.firewall_id)
         // A provider that does not report the grace period cannot show drift in it.
         .duration(
             "health check grace period",

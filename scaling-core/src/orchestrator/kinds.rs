@@ -39,9 +39,9 @@ macro_rules! kept_in {
 
 /// The methods of a kind whose id and name are fields of its info.
 macro_rules! identified_by {
-    ($id:ident, $($name:ident).+) => {
+    ($($id:ident).+, $($name:ident).+) => {
         fn id(info: &Self::Info) -> &str {
-            &info.$id
+            &info.$($id).+
         }
         fn owned_name(info: &Self::Info) -> String {
             info.$($name).+.clone()
@@ -392,7 +392,7 @@ impl Resource for Service {
     type Wanted = DesiredService;
     type Info = ServiceInfo;
     kept_in!(service);
-    identified_by!(name, name);
+    identified_by!(spec.name, spec.name);
 
     /// With a rollout asked for again when the last one failed (`diff::restart_reason`).
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredService> {
@@ -401,7 +401,7 @@ impl Resource for Service {
         Ok(wanted)
     }
     fn name(_: &Desired, wanted: &DesiredService) -> String {
-        wanted.name.clone()
+        wanted.spec.name.clone()
     }
     /// Where the service makes its revisions itself, a new one is the first reason it changes, its
     /// other changes (the count, say) after it.
@@ -413,7 +413,8 @@ impl Resource for Service {
         if !revision.action.mutates() {
             return diff::service(wanted, observed);
         }
-        let same_revision = DesiredService { revision_id: running.revision_id.clone(), ..wanted.clone() };
+        let mut same_revision = wanted.clone();
+        same_revision.spec.revision_id = running.spec.revision_id.clone();
         let others = diff::service(&same_revision, observed);
         let reason = match others.action.mutates() {
             true => format!("new revision: {}; {}", revision.reason, others.reason),

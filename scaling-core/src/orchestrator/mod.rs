@@ -373,10 +373,10 @@ impl Orchestrator {
                 .map_err(|source| Error::Provider { step: StepId::Autoscaling, source })
         };
         let ((cluster, service), autoscaling) = futures::future::try_join(deployed, autoscaling).await?;
-        if let Some(autoscaling) = autoscaling.filter(|a| !(a.min..=a.max).contains(&count)) {
+        if let Some(autoscaling) = autoscaling.filter(|a| !(a.spec.min..=a.spec.max).contains(&count)) {
             return Err(Error::InvalidSpec(crate::SpecErrors::single(crate::Problem::new(
                 "count",
-                format!("{count} is outside the autoscaling bounds {}–{}", autoscaling.min, autoscaling.max),
+                format!("{count} is outside the autoscaling bounds {}–{}", autoscaling.spec.min, autoscaling.spec.max),
                 "autoscaling owns the count: give one within the bounds, or change scaling.min/scaling.max and deploy",
             ))));
         }
@@ -389,7 +389,7 @@ impl Orchestrator {
         runner.emit(
             StepId::Service,
             &label,
-            EventKind::Done { detail: format!("desired count {} → {count}", service.desired_count) },
+            EventKind::Done { detail: format!("desired count {} → {count}", service.spec.desired_count) },
         );
         if !self.options.wait {
             return Ok(scaled);

@@ -433,7 +433,7 @@ fn cluster(p: &mut Planner) {
     let unchanged = p.changes.iter().any(|c| c.step == StepId::Service && c.action == Action::NoChange);
     let stable = unchanged && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
     let label = format!("{} {}", d.capabilities.noun(StepId::Service), d.names.service);
-    let count = d.desired_count(o.service.as_ref().map(|s| s.desired_count));
+    let count = d.desired_count(o.service.as_ref().map(|s| s.spec.desired_count));
     p.wait(StepId::ServiceStable, &label, stable, &format!("{count} replicas run and pass health checks"));
     autoscaling(p);
 }

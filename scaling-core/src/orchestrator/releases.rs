@@ -70,7 +70,7 @@ impl Orchestrator {
             ids.iter().take(keep).map(|id| runner.call(step, &label, || history.describe_revision(&owner, id))),
         )
         .await?;
-        let current = current.map(|s| s.revision_id);
+        let current = current.map(|s| s.spec.revision_id);
         Ok(described.into_iter().flatten().map(|r| Release::of(r, current.as_deref())).collect())
     }
 

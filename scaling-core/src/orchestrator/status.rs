@@ -87,7 +87,8 @@ pub(crate) async fn status(
     };
     let targets = o.targets.clone();
     // `family:3`, or an ARN ending so: the number after the last colon.
-    let release = o.service.as_ref().and_then(|s| s.revision_id.rsplit_once(':')).and_then(|(_, n)| n.parse().ok());
+    let release =
+        o.service.as_ref().and_then(|s| s.spec.revision_id.rsplit_once(':')).and_then(|(_, n)| n.parse().ok());
     let certificate =
         o.certificates.iter().find(|c| Some(c.spec.domain.as_str()) == plan.desired.apex()).map(|c| c.status.clone());
     let listeners: Vec<&ListenerInfo> = o.listeners.iter().collect();

@@ -31,13 +31,10 @@ impl std::fmt::Display for ScalingTarget {
     }
 }
 
-/// Autoscaling of one service as it should be.
+/// Autoscaling's bounds, targets and cooldowns: the same in what is asked ([`DesiredAutoscaling`]) and
+/// what is found ([`AutoscalingInfo`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DesiredAutoscaling {
-    /// The cluster the service runs in (by name).
-    pub cluster: String,
-    /// The service (by name).
-    pub service: String,
+pub struct ScalingPolicy {
     /// The fewest replicas.
     pub min: u32,
     /// The most replicas.
@@ -50,6 +47,18 @@ pub struct DesiredAutoscaling {
     /// How long the load stays low before a scale-in, and between two.
     #[serde(with = "humantime_serde")]
     pub scale_in_cooldown: Duration,
+}
+
+/// Autoscaling of one service as it should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredAutoscaling {
+    /// The cluster the service runs in (by name).
+    pub cluster: String,
+    /// The service (by name).
+    pub service: String,
+    /// Its bounds, targets and cooldowns.
+    #[serde(flatten)]
+    pub spec: ScalingPolicy,
     /// The load balancer whose request counts it reads (its provider id); `None` where the
     /// providers have no load balancer step (a platform that counts requests itself).
     pub load_balancer_id: Option<String>,
@@ -67,12 +76,8 @@ impl DesiredAutoscaling {
         AutoscalingInfo {
             id: id.into(),
             service: self.service.clone(),
-            min: self.min,
-            max: self.max,
+            spec: self.spec.clone(),
             cap: None,
-            targets: self.targets.clone(),
-            scale_out_cooldown: self.scale_out_cooldown,
-            scale_in_cooldown: self.scale_in_cooldown,
             last_decision: None,
             last_decision_unknown: None,
             drift: Vec::new(),
@@ -93,28 +98,19 @@ pub struct ScalingDecision {
     pub reason: String,
 }
 
-/// Autoscaling of one service as it is.
+/// Autoscaling of one service as it is: its policy as read back, and what it decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutoscalingInfo {
     /// The provider's id.
     pub id: String,
     /// The service it scales (by name).
     pub service: String,
-    /// The fewest replicas.
-    pub min: u32,
-    /// The most replicas.
-    pub max: u32,
+    /// Its bounds, targets and cooldowns, as read back.
+    #[serde(flatten)]
+    pub spec: ScalingPolicy,
     /// A lower maximum the provider applies by itself, with why (locally: this machine's cores).
     #[serde(default)]
     pub cap: Option<(u32, String)>,
-    /// What it follows, sorted.
-    pub targets: Vec<ScalingTarget>,
-    /// After a scale-out, how long before the next.
-    #[serde(with = "humantime_serde")]
-    pub scale_out_cooldown: Duration,
-    /// How long the load stays low before a scale-in.
-    #[serde(with = "humantime_serde")]
-    pub scale_in_cooldown: Duration,
     /// The last decision, if it made one.
     #[serde(default)]
     pub last_decision: Option<ScalingDecision>,
@@ -131,9 +127,9 @@ pub struct AutoscalingInfo {
 impl AutoscalingInfo {
     /// The bounds and targets in words: `2–10 replicas on CPU 60%, 100 requests/s per replica`.
     pub fn describe(&self) -> String {
-        let targets: Vec<String> = self.targets.iter().map(ToString::to_string).collect();
+        let targets: Vec<String> = self.spec.targets.iter().map(ToString::to_string).collect();
         let cap = self.cap.as_ref().map(|(cap, why)| format!(" (capped at {cap}: {why})")).unwrap_or_default();
-        format!("{}–{} replicas{cap} on {}", self.min, self.max, targets.join(", "))
+        format!("{}–{} replicas{cap} on {}", self.spec.min, self.spec.max, targets.join(", "))
     }
 }
 

@@ -127,16 +127,29 @@ pub struct TrafficSource {
     pub container_port: u16,
 }
 
+/// A service's name, the revision it runs, its replica count and their firewall: the same in what is
+/// asked ([`DesiredService`]) and what is found ([`ServiceInfo`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    /// Its name, e.g. `app-service`.
+    pub name: String,
+    /// The revision it runs. Asked: a registered one's id, or `(new revision)` when the desired
+    /// service's `template` is to be rolled out.
+    pub revision_id: String,
+    /// How many replicas.
+    pub desired_count: u32,
+    /// The replicas' firewall (`None` for a provider without a cluster firewall).
+    pub firewall_id: Option<String>,
+}
+
 /// A service (N replicas kept running) as it should be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredService {
-    /// Its name, e.g. `app-service`.
-    pub name: String,
+    /// Its name, revision, count and firewall.
+    #[serde(flatten)]
+    pub spec: ServiceSpec,
     /// The cluster it runs in.
     pub cluster: ClusterInfo,
-    /// The revision to run: a registered one's id, or `(new revision)` when `template` is to be
-    /// rolled out.
-    pub revision_id: String,
     /// What the replicas run, for a provider that makes revisions only by updating its service
     /// (Cloud Run; no revision step in its graph): the service rolls out a new revision of it when
     /// `revision_id` is not the one it runs. `None` where revisions are registered on their own.
@@ -144,12 +157,8 @@ pub struct DesiredService {
     pub template: Option<DesiredRevision>,
     /// The container name in the revision.
     pub container: String,
-    /// How many replicas.
-    pub desired_count: u32,
     /// Where its traffic comes from.
     pub traffic: TrafficSource,
-    /// The replicas' firewall (`None` for a provider without a cluster firewall).
-    pub firewall_id: Option<String>,
     /// How long new replicas may fail health checks (the seed's 30 s).
     pub health_check_grace_period: Duration,
     /// Autoscaling owns the count: a provider updating the service leaves the count it finds (the
@@ -170,14 +179,11 @@ impl DesiredService {
     pub fn as_started(&self, id: impl Into<String>) -> ServiceInfo {
         ServiceInfo {
             id: id.into(),
-            name: self.name.clone(),
+            spec: self.spec.clone(),
             cluster_id: self.cluster.id.clone(),
-            revision_id: self.revision_id.clone(),
-            desired_count: self.desired_count,
             running_count: 0,
             pending_count: 0,
             backend_id: self.traffic.backend_id.clone(),
-            firewall_id: self.firewall_id.clone(),
             health_check_grace_period: Some(self.health_check_grace_period),
             rollout: Rollout::InProgress,
             warnings: Vec::new(),
@@ -259,27 +265,22 @@ impl std::fmt::Display for Rollout {
     }
 }
 
-/// A service as it is.
+/// A service as it is: its spec as read back, and its replicas and rollout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceInfo {
     /// The provider's id.
     pub id: String,
-    /// Its name.
-    pub name: String,
+    /// Its name, revision, desired count and firewall, as read back.
+    #[serde(flatten)]
+    pub spec: ServiceSpec,
     /// The cluster id.
     pub cluster_id: String,
-    /// The revision it runs.
-    pub revision_id: String,
-    /// Desired replicas.
-    pub desired_count: u32,
     /// Running replicas.
     pub running_count: u32,
     /// Starting replicas.
     pub pending_count: u32,
     /// The backend pool its replicas register in, where it has one.
     pub backend_id: Option<String>,
-    /// The replicas' firewall, when they have one.
-    pub firewall_id: Option<String>,
     /// The health-check grace period; `None` when the provider does not report it.
     pub health_check_grace_period: Option<Duration>,
     /// The rollout state.
@@ -374,5 +375,20 @@ mod tests {
         );
         let written = serde_json::to_value(&revision).expect("serializes");
         assert_eq!(written["family"], "app", "{written}");
+    }
+
+    #[test]
+    fn a_service_and_its_autoscaling_keep_their_flat_layout_where_they_are_saved() {
+        let saved = r#"{"id":"app","name":"app","cluster_id":"app","revision_id":"app:2","desired_count":3,
+            "running_count":3,"pending_count":0,"backend_id":"app","firewall_id":null,
+            "health_check_grace_period":null,"rollout":"Completed"}"#;
+        let service: ServiceInfo = serde_json::from_str(saved).expect("an old service reads");
+        assert_eq!((service.spec.revision_id.as_str(), service.spec.desired_count), ("app:2", 3));
+        assert_eq!(serde_json::to_value(&service).unwrap()["desired_count"], 3);
+        let saved = r#"{"id":"a","service":"app","min":2,"max":5,"targets":[{"metric":"cpu_percent","target":60}],
+            "scale_out_cooldown":"1m","scale_in_cooldown":"5m"}"#;
+        let autoscaling: crate::providers::AutoscalingInfo =
+            serde_json::from_str(saved).expect("old autoscaling reads");
+        assert_eq!((autoscaling.spec.min, autoscaling.spec.max), (2, 5));
     }
 }

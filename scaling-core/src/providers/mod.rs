@@ -31,14 +31,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use autoscaling::{Autoscaler, AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingTarget};
+pub use autoscaling::{Autoscaler, AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingPolicy, ScalingTarget};
 pub use capabilities::{BalancerSource, Capabilities, Capable, CertificateValidation, EndpointShape, Vocabulary};
 pub use certificate::{
     Certificate, CertificateInfo, CertificateSpec, CertificateStatus, DesiredCertificate, KeyMaterial,
 };
 pub use cluster::{
     Cluster, ClusterInfo, DesiredCluster, DesiredRevision, DesiredService, ReplicaInfo, ReplicaState, RevisionInfo,
-    RevisionSpec, Rollout, ServiceInfo, TrafficSource,
+    RevisionSpec, Rollout, ServiceInfo, ServiceSpec, TrafficSource,
 };
 pub use dns::{canonical_name, pointer_records, Alias, Delegation, Dns, DnsRecord, RecordKind, RecordValue, ZoneInfo};
 pub use endpoint::Endpoint;

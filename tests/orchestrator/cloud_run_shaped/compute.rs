@@ -62,7 +62,7 @@ fn new_revision(s: &mut State, service: &str, template: &DesiredRevision) -> Rev
 }
 
 fn serving(s: &State, revision_id: &str) -> bool {
-    s.services.values().any(|svc| svc.value.revision_id == revision_id)
+    s.services.values().any(|svc| svc.value.spec.revision_id == revision_id)
 }
 
 #[async_trait]
@@ -116,7 +116,7 @@ impl Cluster for CloudRunShaped {
 
     async fn deregister_revisions(&self, owner: &Owner, family: &str) -> ProviderResult<()> {
         let mut s = self.state();
-        let serving_ids: Vec<String> = s.services.values().map(|svc| svc.value.revision_id.clone()).collect();
+        let serving_ids: Vec<String> = s.services.values().map(|svc| svc.value.spec.revision_id.clone()).collect();
         s.revisions.retain(|(_, r)| {
             r.value.spec.family != family || !owner.owns(&r.labels) || serving_ids.contains(&r.value.id)
         });
@@ -140,7 +140,7 @@ impl Cluster for CloudRunShaped {
         }
         let Some(service) = s.services.get_mut(name) else { return Ok(None) };
         let info = &mut service.value;
-        info.running_count = info.desired_count;
+        info.running_count = info.spec.desired_count;
         info.pending_count = 0;
         info.rollout = Rollout::Completed;
         Ok(Some(info.clone()))
@@ -149,37 +149,41 @@ impl Cluster for CloudRunShaped {
     async fn ensure_service(&self, desired: &DesiredService) -> ProviderResult<ServiceInfo> {
         let op = "ensure_service";
         let Some(template) = &desired.template else {
-            return Err(error(op, &desired.name, ErrorKind::InvalidRequest, "a Cloud Run service needs its template"));
+            return Err(error(
+                op,
+                &desired.spec.name,
+                ErrorKind::InvalidRequest,
+                "a Cloud Run service needs its template",
+            ));
         };
-        if desired.firewall_id.is_some() || desired.traffic.backend_id.is_some() {
-            return Err(lacks(op, &desired.name, "firewall or backend pool in front of a service"));
+        if desired.spec.firewall_id.is_some() || desired.traffic.backend_id.is_some() {
+            return Err(lacks(op, &desired.spec.name, "firewall or backend pool in front of a service"));
         }
         let mut s = self.state();
         let owner = owner_of(&desired.tags);
-        let current = owned(s.services.get(&desired.name), &owner, op, &desired.name)?.cloned();
+        let current = owned(s.services.get(&desired.spec.name), &owner, op, &desired.spec.name)?.cloned();
         let revision_id = match &current {
-            Some(svc) if svc.revision_id == desired.revision_id && !desired.restart_rollout => svc.revision_id.clone(),
-            _ => new_revision(&mut s, &desired.name, template).id,
+            Some(svc) if svc.spec.revision_id == desired.spec.revision_id && !desired.restart_rollout => {
+                svc.spec.revision_id.clone()
+            }
+            _ => new_revision(&mut s, &desired.spec.name, template).id,
         };
         let count = match &current {
-            Some(svc) if desired.autoscaled => svc.desired_count,
-            _ => desired.desired_count,
+            Some(svc) if desired.autoscaled => svc.spec.desired_count,
+            _ => desired.spec.desired_count,
         };
-        let info = ServiceInfo {
-            revision_id,
-            desired_count: count,
-            ..desired.as_started(format!("projects/project/services/{}", desired.name))
-        };
-        s.services.insert(desired.name.clone(), Labelled { value: info.clone(), labels: desired.tags.clone() });
+        let mut info = desired.as_started(format!("projects/project/services/{}", desired.spec.name));
+        (info.spec.revision_id, info.spec.desired_count) = (revision_id, count);
+        s.services.insert(desired.spec.name.clone(), Labelled { value: info.clone(), labels: desired.tags.clone() });
         Ok(info)
     }
 
     async fn scale_service(&self, owner: &Owner, service: &ServiceInfo, count: u32) -> ProviderResult<ServiceInfo> {
         let mut s = self.state();
-        owned(s.services.get(&service.name), owner, "scale_service", &service.name)?
-            .ok_or_else(|| error("scale_service", &service.name, ErrorKind::NotFound, "no such service"))?;
-        let Some(found) = s.services.get_mut(&service.name) else { unreachable!("found above") };
-        found.value.desired_count = count;
+        owned(s.services.get(&service.spec.name), owner, "scale_service", &service.spec.name)?
+            .ok_or_else(|| error("scale_service", &service.spec.name, ErrorKind::NotFound, "no such service"))?;
+        let Some(found) = s.services.get_mut(&service.spec.name) else { unreachable!("found above") };
+        found.value.spec.desired_count = count;
         found.value.rollout = Rollout::InProgress;
         Ok(found.value.clone())
     }
@@ -187,15 +191,15 @@ impl Cluster for CloudRunShaped {
     /// Its revisions go with it; refused while a domain mapping still maps to it.
     async fn delete_service(&self, owner: &Owner, service: &ServiceInfo) -> ProviderResult<()> {
         let mut s = self.state();
-        if owned(s.services.get(&service.name), owner, "delete_service", &service.name)?.is_none() {
+        if owned(s.services.get(&service.spec.name), owner, "delete_service", &service.spec.name)?.is_none() {
             return Ok(());
         }
-        if let Some(mapping) = s.mappings.values().find(|(target, _)| *target == service.name) {
+        if let Some(mapping) = s.mappings.values().find(|(target, _)| *target == service.spec.name) {
             let message = format!("domain mapping {} still maps to it", mapping.1.value.spec.name);
-            return Err(error("delete_service", &service.name, ErrorKind::InUse, message));
+            return Err(error("delete_service", &service.spec.name, ErrorKind::InUse, message));
         }
-        s.services.remove(&service.name);
-        s.revisions.retain(|(of, _)| *of != service.name);
+        s.services.remove(&service.spec.name);
+        s.revisions.retain(|(of, _)| *of != service.spec.name);
         Ok(())
     }
 }

@@ -26,6 +26,6 @@ impl Apply<'_> {
     }
 
     fn kept_count(&self) -> u32 {
-        self.out.service.get().map_or(self.plan.desired.spec.app.desired_count, |s| s.desired_count)
+        self.out.service.get().map_or(self.plan.desired.spec.app.desired_count, |s| s.spec.desired_count)
     }
 }

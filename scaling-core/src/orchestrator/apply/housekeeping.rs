@@ -18,9 +18,15 @@ impl Apply<'_> {
         }
         let d = &self.plan.desired;
         let (family, keep) = (&d.names.revision, d.spec.app.keep_releases);
-        let pruned =
-            Orchestrator::prune_releases(&self.runner, self.providers, &d.owner, family, keep, &service.revision_id)
-                .await?;
+        let pruned = Orchestrator::prune_releases(
+            &self.runner,
+            self.providers,
+            &d.owner,
+            family,
+            keep,
+            &service.spec.revision_id,
+        )
+        .await?;
         Ok(match pruned.is_empty() {
             true => String::new(),
             false => format!("; removed releases {}", pruned.join(", ")),

@@ -43,23 +43,29 @@ impl Apply<'_> {
                 || async {
                     let now = self
                         .runner
-                        .call(step, r, || self.providers.cluster.find_service(owner, cluster, &service.name))
+                        .call(step, r, || self.providers.cluster.find_service(owner, cluster, &service.spec.name))
                         .await?;
                     let Some(now) = now else { return Ok(Poll::Pending("service not visible yet".into())) };
-                    let counts =
-                        format!("{}/{} running, {} pending", now.running_count, now.desired_count, now.pending_count);
+                    let counts = format!(
+                        "{}/{} running, {} pending",
+                        now.running_count, now.spec.desired_count, now.pending_count
+                    );
                     match now.rollout {
                         // Finished on another revision: the new one's rollout failed and was rolled back.
-                        Rollout::Completed if now.revision_id != service.revision_id => Err(Error::RolloutFailed {
-                            reason: format!(
-                                "the rollout of {} did not finish: the service went back to {} (rolled back after \
+                        Rollout::Completed if now.spec.revision_id != service.spec.revision_id => {
+                            Err(Error::RolloutFailed {
+                                reason: format!(
+                                    "the rollout of {} did not finish: the service went back to {} (rolled back after \
                                  its replicas failed; `scaling logs` shows why){}",
-                                service.revision_id,
-                                now.revision_id,
-                                self.target_summary(step, r, tg).await
-                            ),
-                        }),
-                        Rollout::Completed if now.running_count == now.desired_count => Ok(Poll::Ready(now.warnings)),
+                                    service.spec.revision_id,
+                                    now.spec.revision_id,
+                                    self.target_summary(step, r, tg).await
+                                ),
+                            })
+                        }
+                        Rollout::Completed if now.running_count == now.spec.desired_count => {
+                            Ok(Poll::Ready(now.warnings))
+                        }
                         Rollout::Failed(reason) => Err(Error::RolloutFailed {
                             reason: format!("{reason} ({counts}){}", self.target_summary(step, r, tg).await),
                         }),
