@@ -164,11 +164,6 @@ impl StepId {
         }
     }
 
-    /// True for steps that only wait for the provider (no resource of their own).
-    pub fn is_wait(self) -> bool {
-        matches!(self, StepId::CertificateIssued | StepId::LoadBalancerActive | StepId::ServiceStable)
-    }
-
     /// A short, stable name (`load_balancer_active`; a provider's own step's name).
     pub const fn name(self) -> &'static str {
         match (self, self.recipe_index()) {
