@@ -218,15 +218,14 @@ impl Capabilities {
     /// `steps` in an order where each follows its [`dependencies`](Self::dependencies) (those outside
     /// `steps` count as done); ties keep [`StepGraph::known`]'s order.
     pub fn ordered(&self, steps: &[StepId]) -> Vec<StepId> {
-        let mut left: Vec<StepId> = self.graph.known().into_iter().filter(|s| steps.contains(s)).collect();
+        let mut left: Vec<(StepId, Vec<StepId>)> =
+            (self.graph.known().into_iter()).filter(|s| steps.contains(s)).map(|s| (s, self.dependencies(s))).collect();
         let mut out = Vec::with_capacity(left.len());
         while !left.is_empty() {
-            let ready = left
-                .iter()
-                .position(|s| self.dependencies(*s).iter().all(|d| out.contains(d) || !left.contains(d)))
-                // A cycle is refused before any call (`conflicts`); never loop on one.
-                .unwrap_or(0);
-            out.push(left.remove(ready));
+            let waits = |d: &StepId| !out.contains(d) && left.iter().any(|(s, _)| s == d);
+            // A cycle is refused before any call (`conflicts`); never loop on one.
+            let ready = left.iter().position(|(_, deps)| !deps.iter().any(waits)).unwrap_or(0);
+            out.push(left.remove(ready).0);
         }
         out
     }

@@ -151,7 +151,13 @@ impl StepGraph {
     /// Every step the graph knows, in it or not: the recipe's in [`StepId::ALL`]'s order, then the
     /// provider's own in the order they were first named.
     pub fn known(&self) -> Vec<StepId> {
+        self.at_slots(u32::MAX)
+    }
+
+    /// The steps known at the slots `bits` sets, in slot order.
+    fn at_slots(&self, bits: u32) -> Vec<StepId> {
         (0..COUNT)
+            .filter(|slot| bits & (1 << slot) != 0)
             .filter(|slot| *slot < RECIPE_STEPS || !self.own[slot - RECIPE_STEPS].is_empty())
             .map(|slot| self.step_at(slot))
             .collect()
@@ -159,7 +165,7 @@ impl StepGraph {
 
     /// The steps of the graph, in [`known`](Self::known)'s order.
     pub fn steps(&self) -> Vec<StepId> {
-        self.known().into_iter().filter(|s| self.has(*s)).collect()
+        self.at_slots(self.steps)
     }
 
     /// The provider's own steps in the graph ([`StepId::Own`]).
@@ -170,7 +176,7 @@ impl StepGraph {
     /// The steps `step` waits for, in [`known`](Self::known)'s order (steps outside the graph
     /// included: they count as done).
     pub fn dependencies(&self, step: StepId) -> Vec<StepId> {
-        self.known().into_iter().filter(|after| self.has_edge(step, *after)).collect()
+        self.slot(step).map_or_else(Vec::new, |slot| self.at_slots(self.after[slot]))
     }
 
     /// A cycle among the graph's steps, as the steps around it (first repeated last), if there is one.
