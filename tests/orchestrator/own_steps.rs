@@ -2,14 +2,15 @@
 //! other resource waits for, and an HTTPRoute that binds the service to the load balancer once both
 //! exist. Written only against `scaling-core`'s public API: each step gets plan rows in the provider's
 //! words, runs where its edges place it, is restored when it drifts, is removed when no longer needed,
-//! and is deleted by destroy in the reverse order — and the provider passes the whole conformance kit.
+//! and is deleted by destroy in the reverse order; a fault at any write, the platform's or the
+//! cloud's, is repaired by a re-run — and the provider passes the whole conformance kit.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use scaling_core::conformance::{self, Subject, ThroughTheProvider};
-use scaling_core::memory::InMemoryCloud;
+use scaling_core::memory::{Fault, FaultTiming, InMemoryCloud};
 use scaling_core::providers::{OwnResource, OwnSteps, Owner, StepGraph, Tags};
 use scaling_core::{
     Action, Capabilities, DestroyOptions, ErrorKind, Orchestrator, ProviderError, ProviderResult, Providers,
@@ -54,6 +55,9 @@ struct Namespaced {
     kept: Mutex<BTreeMap<(StepId, String), Kept>>,
     /// When set, the route is no longer needed (the provider moved to another way of routing).
     routes_retired: Mutex<bool>,
+    /// Writes so far, and the one that fails (the Nth, from 1), before its effect or after it.
+    writes: Mutex<usize>,
+    failing: Mutex<Option<(usize, FaultTiming)>>,
 }
 
 impl Namespaced {
@@ -74,6 +78,20 @@ impl Namespaced {
         found.id = format!("{}/{name}", Self::kind(step));
         found.drift = kept.drift.clone();
         found
+    }
+
+    /// How this write fails, if it is the failing one.
+    fn fault(&self) -> Option<FaultTiming> {
+        let mut writes = self.writes.lock().unwrap();
+        *writes += 1;
+        let failing = *self.failing.lock().unwrap();
+        failing.filter(|(nth, _)| *nth == *writes).map(|(_, timing)| timing)
+    }
+
+    /// A failure the retries do not get past within the run (as a killed run would stop there).
+    fn lost(operation: &str, resource: &str) -> ProviderError {
+        ProviderError::new(operation, resource, ErrorKind::Unavailable, "the connection dropped")
+            .with_retry(scaling_core::Retry::Permanent)
     }
 
     /// Someone relabels the namespace by hand.
@@ -97,6 +115,10 @@ impl OwnSteps for Namespaced {
     }
 
     async fn ensure_resources(&self, step: StepId, owner: &Owner, tags: &Tags) -> ProviderResult<Vec<OwnResource>> {
+        let fault = self.fault();
+        if fault == Some(FaultTiming::BeforeEffect) {
+            return Err(Self::lost("ensure_resources", step.name()));
+        }
         let needed = self.needed_resources(step, owner);
         let mut kept = self.kept();
         for resource in &needed {
@@ -108,6 +130,9 @@ impl OwnSteps for Namespaced {
                 _ => kept.insert((step, resource.name.clone()), Kept { labels: tags.clone(), drift: Vec::new() }),
             };
         }
+        if fault == Some(FaultTiming::AfterEffect) {
+            return Err(Self::lost("ensure_resources", step.name()));
+        }
         Ok(needed.iter().map(|n| Self::found(step, &n.name, &kept[&(step, n.name.clone())])).collect())
     }
 
@@ -118,13 +143,20 @@ impl OwnSteps for Namespaced {
     }
 
     async fn delete_resource(&self, step: StepId, owner: &Owner, resource: &OwnResource) -> ProviderResult<()> {
+        let fault = self.fault();
+        if fault == Some(FaultTiming::BeforeEffect) {
+            return Err(Self::lost("delete_resource", &resource.name));
+        }
         let mut kept = self.kept();
         let key = (step, resource.name.clone());
         if kept.get(&key).is_some_and(|k| !owner.owns(&k.labels)) {
             return Err(ProviderError::new("delete_resource", &resource.name, ErrorKind::NotOwned, "another app's"));
         }
         kept.remove(&key);
-        Ok(())
+        match fault {
+            Some(_) => Err(Self::lost("delete_resource", &resource.name)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -230,4 +262,65 @@ async fn its_steps_are_planned_run_restored_retired_and_destroyed_in_its_order()
     assert!(route < service, "the route outlived its service: {:?}", report.deleted);
     assert!(own.kept().is_empty());
     assert_eq!(cloud.owned_by("dashmath"), Vec::<String>::new());
+}
+
+/// What a deploy leaves: the cloud's inventory and the platform's own resources.
+fn state(cloud: &InMemoryCloud, own: &Namespaced) -> (Vec<String>, Vec<(StepId, String)>) {
+    (cloud.inventory(), own.kept().keys().cloned().collect())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_at_any_write_then_a_rerun_converges_and_destroy_leaves_nothing() {
+    let (cloud, own) = (InMemoryCloud::new().shared(), Arc::new(Namespaced::default()));
+    let orchestrator = Orchestrator::new(providers(&cloud, &own)).with_options(test_options());
+    orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+    let clean = state(&cloud, &own);
+    let (cloud_writes, own_writes) = (cloud.mutating_calls().len(), *own.writes.lock().unwrap());
+    assert_eq!(own_writes, 2, "one ensure per own step");
+    // Each write of either provider fails once, without effect or with its response lost.
+    let faults = (1..=cloud_writes).map(|k| (Some(k), None)).chain((1..=own_writes).map(|k| (None, Some(k))));
+    for (cloud_fault, own_fault) in faults {
+        for timing in [FaultTiming::BeforeEffect, FaultTiming::AfterEffect] {
+            let (cloud, own) = (InMemoryCloud::new().shared(), Arc::new(Namespaced::default()));
+            let orchestrator = Orchestrator::new(providers(&cloud, &own)).with_options(test_options());
+            if let Some(k) = cloud_fault {
+                let fault = Fault::nth_mutating_call(k);
+                cloud.inject(if timing == FaultTiming::AfterEffect { fault.after_effect() } else { fault });
+            }
+            *own.failing.lock().unwrap() = own_fault.map(|k| (k, timing));
+            let what = format!("cloud write {cloud_fault:?}, own write {own_fault:?}, {timing:?}");
+            assert!(orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.is_err(), "{what}");
+            cloud.clear_faults();
+            *own.failing.lock().unwrap() = None;
+            orchestrator
+                .deploy(&seed_spec(), None, &RecordedEvents::new())
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(state(&cloud, &own), clean, "after a fault on {what}");
+            let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+            orchestrator.destroy(&seed_spec(), &everything, &RecordedEvents::new()).await.unwrap();
+            assert_eq!(state(&cloud, &own).1, Vec::new(), "{what}: destroy left own resources");
+            assert_eq!(cloud.owned_by("dashmath"), Vec::<String>::new(), "{what}");
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_at_either_deletion_then_a_rerun_of_destroy_leaves_nothing() {
+    for k in 1..=2 {
+        for timing in [FaultTiming::BeforeEffect, FaultTiming::AfterEffect] {
+            let (cloud, own) = (InMemoryCloud::new().shared(), Arc::new(Namespaced::default()));
+            let orchestrator = Orchestrator::new(providers(&cloud, &own)).with_options(test_options());
+            orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
+            let written = *own.writes.lock().unwrap();
+            *own.failing.lock().unwrap() = Some((written + k, timing));
+            let everything = DestroyOptions { delete_images: true, delete_zone: true, delete_logs: true };
+            let what = format!("own deletion {k}, {timing:?}");
+            assert!(orchestrator.destroy(&seed_spec(), &everything, &RecordedEvents::new()).await.is_err(), "{what}");
+            *own.failing.lock().unwrap() = None;
+            orchestrator.destroy(&seed_spec(), &everything, &RecordedEvents::new()).await.unwrap();
+            assert_eq!(state(&cloud, &own).1, Vec::new(), "{what}: destroy left own resources");
+            assert_eq!(cloud.owned_by("dashmath"), Vec::<String>::new(), "{what}");
+        }
+    }
 }
