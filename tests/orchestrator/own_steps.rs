@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use scaling_core::conformance::{self, Subject, ThroughTheProvider};
+use scaling_core::conformance::{self, Drift, Subject, Tamper, ThroughTheProvider};
 use scaling_core::memory::{Fault, FaultTiming, InMemoryCloud};
 use scaling_core::providers::{OwnResource, OwnSteps, Owner, StepGraph, Tags};
 use scaling_core::{
@@ -160,6 +160,22 @@ impl OwnSteps for Namespaced {
     }
 }
 
+/// Drift through the platform for its own resources, through the in-memory cloud for the rest.
+struct ThroughBoth(ThroughTheProvider, Arc<Namespaced>);
+
+#[async_trait]
+impl Tamper for ThroughBoth {
+    async fn tamper(&self, spec: &scaling_core::Spec, drift: Drift) -> bool {
+        match drift {
+            Drift::OwnResource => {
+                self.1.tamper_with_namespace(&spec.app.name);
+                true
+            }
+            other => self.0.tamper(spec, other).await,
+        }
+    }
+}
+
 fn providers(cloud: &Arc<InMemoryCloud>, own: &Arc<Namespaced>) -> Providers {
     Providers { own_steps: own.clone(), capabilities: CAPABILITIES, ..Providers::from_cloud(cloud.clone()) }
 }
@@ -188,7 +204,7 @@ async fn it_passes_the_whole_conformance_kit() {
     let (cloud, own) = (InMemoryCloud::new().shared(), Arc::new(Namespaced::default()));
     let providers = providers(&cloud, &own);
     let subject = Subject::new(providers.clone(), seed_spec()).with_options(test_options());
-    conformance::run_all(&subject, &ThroughTheProvider(providers)).await;
+    conformance::run_all(&subject, &ThroughBoth(ThroughTheProvider(providers), own.clone())).await;
     assert!(own.kept().is_empty(), "the kit left own resources behind");
 }
 

@@ -49,6 +49,11 @@ impl Tamper for Console {
                 let zone = zones.hosted_zones()[0].id().to_string();
                 sdk.point_elsewhere(&zone, &format!("{}.", domain.name)).await;
             }
+            Drift::OwnResource => {
+                let policy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+                let role = format!("{app}-us-east-1-execution-role");
+                sdk.iam.detach_role_policy().role_name(role).policy_arn(policy).send().await.unwrap();
+            }
             _ => return false,
         }
         true

@@ -134,12 +134,15 @@ pub enum Drift {
     ExtraIngressRule,
     /// A hostname's DNS record points elsewhere.
     RecordValue,
+    /// A setting of a resource of one of the provider's own steps is changed (AWS: the execution
+    /// role's managed policy is detached; Kubernetes: the namespace is relabelled).
+    OwnResource,
 }
 
 impl Drift {
     /// Every kind of drift.
-    pub const ALL: [Drift; 4] =
-        [Drift::ReplicaCount, Drift::HealthCheckPath, Drift::ExtraIngressRule, Drift::RecordValue];
+    pub const ALL: [Drift; 5] =
+        [Drift::ReplicaCount, Drift::HealthCheckPath, Drift::ExtraIngressRule, Drift::RecordValue, Drift::OwnResource];
 }
 
 /// Makes [`Drift`] happen out of band, behind the provider's back.
