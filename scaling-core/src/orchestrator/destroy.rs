@@ -43,7 +43,8 @@ impl Destroy<'_> {
     pub async fn run(self) -> Result<DestroyReport> {
         let mut report = DestroyReport::default();
         let mut pending = self.deletions(&mut report);
-        let round_of = |step| self.providers.capabilities.teardown_round(step);
+        let rounds = self.providers.capabilities.teardown_rounds();
+        let round_of = |step| rounds.get(&step).copied().unwrap_or(0);
         let last = pending.iter().map(|(step, _, _)| round_of(*step)).max().unwrap_or(0);
         for round in 0..=last {
             let (now, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(step, _, _)| round_of(*step) == round);
@@ -70,7 +71,8 @@ impl Destroy<'_> {
     pub fn rows(&self) -> Vec<Change> {
         let mut report = DestroyReport::default();
         let mut deletions = self.deletions(&mut report);
-        deletions.sort_by_key(|(step, _, _)| self.providers.capabilities.teardown_round(*step));
+        let rounds = self.providers.capabilities.teardown_rounds();
+        deletions.sort_by_key(|(step, _, _)| rounds.get(step).copied().unwrap_or(0));
         let mut rows: Vec<Change> = deletions
             .into_iter()
             .map(|(step, resource, _)| Change {

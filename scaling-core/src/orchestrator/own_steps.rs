@@ -19,6 +19,11 @@ fn same(a: &OwnResource, b: &OwnResource) -> bool {
     a.kind == b.kind && a.name == b.name
 }
 
+/// True when `found` has `needed` as it should be (present, nothing drifted).
+fn as_needed(found: &[OwnResource], needed: &OwnResource) -> bool {
+    found.iter().any(|f| same(f, needed) && f.drift.is_empty())
+}
+
 /// A row for each resource of `state`'s step: create when missing, update when its settings drifted,
 /// delete when the provider no longer needs it, no change otherwise.
 pub(crate) fn rows(state: &OwnStepState) -> Vec<(String, Diff)> {
@@ -51,12 +56,9 @@ impl Apply<'_> {
             return Ok("no change".into());
         }
         let (d, own) = (&self.plan.desired, &self.providers.own_steps);
-        if state.needed.iter().any(|n| !state.found.iter().any(|f| same(f, n) && f.drift.is_empty())) {
+        if state.needed.iter().any(|n| !as_needed(&state.found, n)) {
             let made = self.runner.call(step, r, || own.ensure_resources(step, &d.owner, &d.tags)).await?;
-            let left: Vec<String> = (state.needed.iter())
-                .filter(|n| !made.iter().any(|m| same(m, n) && m.drift.is_empty()))
-                .map(label)
-                .collect();
+            let left: Vec<String> = state.needed.iter().filter(|n| !as_needed(&made, n)).map(label).collect();
             if !left.is_empty() {
                 let reason = "the provider reported success, but these are still missing or not as set";
                 let source = ProviderError::new("ensure_resources", left.join(", "), ErrorKind::Other, reason);

@@ -222,7 +222,7 @@ impl Capabilities {
             (self.graph.known().into_iter()).filter(|s| steps.contains(s)).map(|s| (s, self.dependencies(s))).collect();
         let mut out = Vec::with_capacity(left.len());
         while !left.is_empty() {
-            let waits = |d: &StepId| !out.contains(d) && left.iter().any(|(s, _)| s == d);
+            let waits = |d: &StepId| left.iter().any(|(s, _)| s == d);
             // A cycle is refused before any call (`conflicts`); never loop on one.
             let ready = left.iter().position(|(_, deps)| !deps.iter().any(waits)).unwrap_or(0);
             out.push(left.remove(ready).0);
@@ -234,8 +234,13 @@ impl Capabilities {
     /// it (0 for a step nothing depends on) — the deploy graph of these providers reversed. `Cleanup`
     /// is left out: it depends on everything it cleans.
     pub fn teardown_round(&self, step: StepId) -> usize {
+        self.teardown_rounds().get(&step).copied().unwrap_or(0)
+    }
+
+    /// [`teardown_round`](Self::teardown_round) of every step that has one above 0, worked out once.
+    pub fn teardown_rounds(&self) -> std::collections::HashMap<StepId, usize> {
         let mut rounds = std::collections::HashMap::new();
-        // Longest path to `step` from the steps that depend on it, walked from the last in deploy order.
+        // Longest path to a step from the steps that depend on it, walked from the last in deploy order.
         for later in self.ordered(&self.graph.known()).into_iter().rev() {
             if later == StepId::Cleanup {
                 continue;
@@ -246,7 +251,7 @@ impl Capabilities {
                 *round = (*round).max(after);
             }
         }
-        rounds.get(&step).copied().unwrap_or(0)
+        rounds
     }
 
     /// True when a deploy through providers of these capabilities has `step`; the others are dropped,
