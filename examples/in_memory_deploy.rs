@@ -3,8 +3,8 @@
 //!
 //! Run it with `cargo run -p scaling-examples --example in_memory_deploy`.
 
-use scaling_core::memory::{InMemoryCloud, Latency};
 use scaling_core::{Event, EventKind, ImageSpec, Orchestrator, Providers, Spec};
+use scaling_memory::{InMemoryCloud, Latency};
 
 #[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() -> Result<(), scaling_core::Error> {

@@ -3,33 +3,23 @@
 //! The provider-neutral heart of **scaling**: the app [`Spec`] (loaded from `scaling.toml`), the five
 //! provider traits ([`Registry`], [`Cluster`], [`LoadBalancer`], [`Dns`], [`Certificate`]), and the
 //! [`Orchestrator`] that plans and applies a deployment through them — concurrently, idempotently and
-//! resumably. [`memory::InMemoryCloud`] implements all five traits in memory for tests.
+//! resumably. Providers live in crates of their own, built against this crate's public API only:
+//! `scaling-aws`, `scaling-local`, and `scaling-memory`, whose `InMemoryCloud` implements every trait
+//! in memory for tests.
 //!
 //! ```
-//! use scaling_core::memory::InMemoryCloud;
-//! use scaling_core::{ImageSpec, Orchestrator, Providers, RecordedEvents, Spec};
+//! use scaling_core::{Orchestrator, Providers, RecordedEvents, Spec};
 //!
-//! #[tokio::main(flavor = "current_thread")]
-//! async fn main() {
-//!     let image = "registry.example/dashmath@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-//!     let spec = Spec::new("dashmath", 8050, ImageSpec::prebuilt(image)).with_domain("dashmath.example.com").with_desired_count(3);
-//!
-//!     let cloud = InMemoryCloud::new().shared();
-//!     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone()));
-//!
-//!     let source = orchestrator.prepare_image(&spec, None).await.unwrap();
-//!     let plan = orchestrator.plan(&spec, source).await.unwrap();
+//! /// Plans, shows the plan and applies it, with whichever providers the caller chose.
+//! async fn deploy(providers: Providers, spec: &Spec) -> scaling_core::Result<Vec<String>> {
+//!     let orchestrator = Orchestrator::new(providers);
+//!     let source = orchestrator.prepare_image(spec, None).await?;
+//!     let plan = orchestrator.plan(spec, source).await?;
 //!     for change in &plan.changes {
 //!         println!("{:?} {}: {}", change.action, change.resource, change.reason);
 //!     }
-//!     let events = RecordedEvents::new();
-//!     let report = orchestrator.apply(&plan, &events).await.unwrap();
-//!     assert_eq!(report.urls, ["https://dashmath.example.com", "https://www.dashmath.example.com"]);
-//!
-//!     // A second deploy changes nothing.
-//!     cloud.clear_calls();
-//!     orchestrator.deploy(&spec, None, &events).await.unwrap();
-//!     assert!(cloud.mutating_calls().is_empty());
+//!     let report = orchestrator.apply(&plan, &RecordedEvents::new()).await?;
+//!     Ok(report.urls)
 //! }
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -38,7 +28,6 @@
 pub mod conformance;
 mod error;
 mod events;
-pub mod memory;
 mod names;
 mod orchestrator;
 pub mod providers;

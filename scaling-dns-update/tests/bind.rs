@@ -95,8 +95,8 @@ async fn a_wrong_key_is_refused_naming_what_to_check_and_never_the_secret() {
 /// (the zone is the server's, never the app's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_orchestrator_publishes_through_it_and_destroy_removes_only_the_apps_records() {
-    use scaling_core::memory::InMemoryCloud;
     use scaling_core::{DestroyOptions, ImageSpec, Orchestrator, Providers, RecordedEvents, Spec};
+    use scaling_memory::InMemoryCloud;
     let Some(bind) = start_bind() else { return };
     let dns = std::sync::Arc::new(DnsUpdate::new(&settings(&bind, SECRET)).unwrap());
     let cloud = InMemoryCloud::new().shared();

@@ -27,7 +27,7 @@ async fn the_local_provider_passes_the_conformance_kit() {
 async fn its_balancer_with_certificates_that_keep_their_keys_is_refused_before_any_write() {
     let spec = dashmath_spec().with_domain("dashmath.example.test");
     let cloud = Arc::new(LocalCloud::new(home(), spec.settings().unwrap()));
-    let elsewhere = scaling_core::memory::InMemoryCloud::new().shared();
+    let elsewhere = scaling_memory::InMemoryCloud::new().shared();
     let providers = Providers { certificate: elsewhere.clone(), ..Providers::from_cloud(cloud.clone()) };
     let orchestrator = scaling_core::Orchestrator::new(providers);
     let image = orchestrator.prepare_image(&spec, None).await.expect("the bundle");

@@ -1,8 +1,8 @@
 //! Autoscaling and secrets through the in-memory cloud: planned, applied, kept by later deploys,
 //! shown by status, removed by destroy; secrets checked before any write.
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::{Action, AutoscalingSpec, DestroyOptions, Error, RecordedEvents, StepId};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{image, orchestrator, seed_spec};
 
 fn autoscaled() -> scaling_core::Spec {

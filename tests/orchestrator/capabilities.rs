@@ -2,9 +2,9 @@
 //! certificates has no such steps (dropped, not faked), and a pairing that cannot work is refused
 //! before any call (a load balancer and a certificate provider of other kinds: before any write).
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{CertificateInfo, DesiredCertificate, Owner};
 use scaling_core::{Capabilities, Error, Orchestrator, ProviderResult, Providers, RecordedEvents, StepId};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{seed_spec, test_options};
 
 fn orchestrator_for(capabilities: Capabilities) -> (std::sync::Arc<InMemoryCloud>, Orchestrator) {
@@ -156,10 +156,8 @@ async fn a_service_that_needs_no_listener_does_not_wait_for_one() {
 
     // Every call takes a second: the listener comes after the load balancer, two calls later than the
     // service's own inputs; the service starts meanwhile.
-    let latency = scaling_core::memory::Latency {
-        api_call: std::time::Duration::from_secs(1),
-        ..scaling_core::memory::Latency::NONE
-    };
+    let latency =
+        scaling_memory::Latency { api_call: std::time::Duration::from_secs(1), ..scaling_memory::Latency::NONE };
     let cloud = InMemoryCloud::with_latency(latency).with_capabilities(caps).shared();
     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone())).with_options(test_options());
     let events = RecordedEvents::new();

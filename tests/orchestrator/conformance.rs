@@ -1,8 +1,8 @@
 //! The conformance kit on the in-memory cloud.
 
 use scaling_core::conformance::{self, Subject, ThroughTheProvider};
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::Providers;
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{seed_spec, test_options};
 
 #[tokio::test(start_paused = true)]

@@ -1,7 +1,7 @@
 //! Fresh deploy, re-deploy and image change.
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::{Action, Algorithm, EventKind, ImageSpec, RecordedEvents, StepId};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{image, orchestrator, seed_spec, test_options};
 
 #[tokio::test(start_paused = true)]
@@ -130,7 +130,7 @@ async fn a_built_image_is_pushed_once_and_pinned_by_digest() {
 
 #[tokio::test(start_paused = true)]
 async fn every_step_starts_after_its_dependencies_finish() {
-    let cloud = InMemoryCloud::with_latency(scaling_core::memory::Latency::REALISTIC).shared();
+    let cloud = InMemoryCloud::with_latency(scaling_memory::Latency::REALISTIC).shared();
     let events = RecordedEvents::new();
     orchestrator(&cloud).deploy(&seed_spec(), None, &events).await.unwrap();
     let events = events.events();
@@ -181,7 +181,7 @@ async fn scale_waits_until_the_new_count_runs_unless_told_not_to() {
     let orchestrator = orchestrator(&cloud);
     orchestrator.deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
     let stable_after = std::time::Duration::from_secs(90);
-    cloud.set_latency(scaling_core::memory::Latency { service_stable: stable_after, ..Default::default() });
+    cloud.set_latency(scaling_memory::Latency { service_stable: stable_after, ..Default::default() });
 
     let started = tokio::time::Instant::now();
     let scaled = orchestrator.scale(&seed_spec(), 5, &RecordedEvents::new()).await.unwrap();

@@ -1,11 +1,11 @@
 //! Destroy deletes only what the app owns, and keeps the zone unless asked.
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{
     DesiredFirewall, DesiredLoadBalancer, DnsRecord, FirewallSpec, IngressRule, LoadBalancerSpec, RecordKind,
     RecordValue, TrafficFrom,
 };
 use scaling_core::{DestroyOptions, Dns, LoadBalancer, Owner, RecordedEvents};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{orchestrator, seed_spec};
 
 /// A load balancer and a zone record that belong to someone else.

@@ -1,8 +1,8 @@
 //! Domain changes: delegation, alias changes, removal, and record ownership.
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{CertificateSpec, DnsRecord, RecordKind, RecordValue};
 use scaling_core::{Action, Dns, Error, RecordedEvents, StepId};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{orchestrator, seed_spec};
 
 #[tokio::test(start_paused = true)]
@@ -181,9 +181,7 @@ async fn a_replaced_certificate_still_in_use_never_fails_a_serving_deploy_and_go
     let mut spec = seed_spec();
     spec.domain.as_mut().unwrap().aliases = vec!["www".into(), "app".into()];
     // ACM keeps a certificate "in use" for minutes after its listener moved on.
-    cloud.inject(
-        scaling_core::memory::Fault::operation("delete_certificate").always().kind(scaling_core::ErrorKind::InUse),
-    );
+    cloud.inject(scaling_memory::Fault::operation("delete_certificate").always().kind(scaling_core::ErrorKind::InUse));
     let events = RecordedEvents::new();
     orchestrator.deploy(&spec, None, &events).await.expect("the new certificate serves: the deploy succeeds");
     let said = format!("{:?}", events.events());

@@ -1,7 +1,7 @@
 //! Environments: copies of one app from one file, each owning only its own resources.
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::{DestroyOptions, RecordedEvents, Spec};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::orchestrator;
 
 const FILE: &str = r#"

@@ -1,8 +1,8 @@
 //! Faults mid-deploy lose nothing: for every mutating call of a fresh deploy, failing it and re-running
 //! converges to the state of a clean deploy, without duplicates; destroy then leaves nothing owned.
 
-use scaling_core::memory::{Fault, InMemoryCloud};
 use scaling_core::{DestroyOptions, Error, EventKind, RecordedEvents};
+use scaling_memory::{Fault, InMemoryCloud};
 use scaling_tests::{orchestrator, seed_spec};
 
 async fn clean_deploy() -> (Vec<String>, usize) {
@@ -111,9 +111,9 @@ async fn destroy_waits_while_network_interfaces_linger_on_the_task_group() {
 
 #[tokio::test(start_paused = true)]
 async fn a_certificate_stuck_in_validation_times_out_saying_what_is_pending() {
-    let latency = scaling_core::memory::Latency {
+    let latency = scaling_memory::Latency {
         certificate_issued: std::time::Duration::from_secs(7200),
-        ..scaling_core::memory::Latency::NONE
+        ..scaling_memory::Latency::NONE
     };
     let cloud = InMemoryCloud::with_latency(latency).shared();
     let mut options = scaling_tests::test_options();

@@ -2,9 +2,9 @@
 //! everything waits for and that goes last), a replica firewall that admits the load balancer
 //! symbolically, and a circle of edges refused before any call.
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::BalancerSource;
 use scaling_core::{Capabilities, DestroyOptions, Error, Orchestrator, Providers, RecordedEvents, StepId};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{event_at, seed_spec, test_options};
 
 fn orchestrator_for(capabilities: Capabilities) -> (std::sync::Arc<InMemoryCloud>, Orchestrator) {

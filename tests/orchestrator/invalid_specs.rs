@@ -1,7 +1,7 @@
 //! Bad input: every problem reported at once, with the field and the fix, and not one provider call.
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::{Error, RecordedEvents, Spec};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::orchestrator;
 
 const GOOD: &str = r#"

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use scaling_core::conformance::{self, Subject, ThroughTheProvider};
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{Autoscaler, Locks, LogQuery, Logs, Releases, SecretStore};
 use scaling_core::{AutoscalingSpec, Error, ErrorKind, Providers, RecordedEvents};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{seed_spec, test_options};
 
 /// Has none of the five: every method is the trait's default.

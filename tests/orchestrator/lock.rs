@@ -1,8 +1,8 @@
 //! The deploy lock through the in-memory cloud: one deploy, scale or destroy of an app at a time.
 
-use scaling_core::memory::{Fault, InMemoryCloud};
 use scaling_core::providers::{LockHolder, Locks, Owner};
 use scaling_core::{DeployOptions, DestroyOptions, Error, RecordedEvents};
+use scaling_memory::{Fault, InMemoryCloud};
 use scaling_tests::{orchestrator, seed_spec, test_options};
 
 /// Who holds dashmath's lock now (probed by taking and giving it back).
@@ -58,20 +58,20 @@ async fn a_failed_or_abandoned_operation_releases_its_lock() {
     cloud.clear_faults();
 
     // A deploy dropped half-way (Ctrl-C): the caller abandons it.
-    cloud.set_latency(scaling_core::memory::Latency::REALISTIC);
+    cloud.set_latency(scaling_memory::Latency::REALISTIC);
     let (o, spec, events) = (orchestrator(&cloud), seed_spec(), RecordedEvents::new());
     let interrupted = tokio::time::timeout(std::time::Duration::from_secs(30), o.deploy(&spec, None, &events));
     assert!(interrupted.await.is_err(), "still deploying after 30 s");
     assert!(holder_of(&cloud).await.is_some(), "the dropped deploy still holds it");
     o.abandon().await;
     assert_eq!(holder_of(&cloud).await, None, "abandon releases it");
-    cloud.set_latency(scaling_core::memory::Latency::NONE);
+    cloud.set_latency(scaling_memory::Latency::NONE);
     orchestrator(&cloud).deploy(&seed_spec(), None, &RecordedEvents::new()).await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn of_two_deploys_at_once_exactly_one_runs() {
-    let cloud = InMemoryCloud::with_latency(scaling_core::memory::Latency {
+    let cloud = InMemoryCloud::with_latency(scaling_memory::Latency {
         api_call: std::time::Duration::from_millis(100),
         ..Default::default()
     })

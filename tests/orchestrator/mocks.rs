@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::MockRegistry;
 use scaling_core::{Error, ErrorKind, EventKind, ProviderError, Providers, RecordedEvents, Retry, StepId};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{orchestrator, seed_spec};
 
 fn with_registry(cloud: &Arc<InMemoryCloud>, registry: MockRegistry) -> scaling_core::Orchestrator {

@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use scaling_core::conformance::{self, Drift, Subject, Tamper, ThroughTheProvider};
-use scaling_core::memory::{Fault, FaultTiming, InMemoryCloud};
 use scaling_core::providers::{OwnResource, OwnSteps, Owner, StepGraph, Tags};
 use scaling_core::{
     Action, Capabilities, DestroyOptions, ErrorKind, Orchestrator, ProviderError, ProviderResult, Providers,
     RecordedEvents, StepId,
 };
+use scaling_memory::{Fault, FaultTiming, InMemoryCloud};
 use scaling_tests::{event_at, seed_spec, test_options};
 
 const NAMESPACE: StepId = StepId::Own("namespace");

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{Delegation, Dns, DnsRecord, Owner, Tags, ZoneInfo};
 use scaling_core::{Error, Orchestrator, ProviderResult, Providers, RecordedEvents};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{seed_spec, test_options};
 
 /// The in-memory DNS without its alias records: `Dns::pointer_records` is the trait's default.

@@ -1,8 +1,8 @@
 //! Releases and rollback through the in-memory cloud.
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::providers::{Owner, Releases};
 use scaling_core::{Error, RecordedEvents};
+use scaling_memory::InMemoryCloud;
 use scaling_tests::{image, orchestrator, seed_spec};
 
 #[tokio::test(start_paused = true)]

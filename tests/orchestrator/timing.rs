@@ -3,8 +3,8 @@
 
 use tokio::time::Instant;
 
-use scaling_core::memory::{InMemoryCloud, Latency};
 use scaling_core::{DeployOptions, Orchestrator, Providers, RecordedEvents, StepId};
+use scaling_memory::{InMemoryCloud, Latency};
 use scaling_tests::seed_spec;
 
 #[tokio::test(start_paused = true)]

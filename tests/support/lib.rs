@@ -6,8 +6,8 @@ pub mod https;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scaling_core::memory::InMemoryCloud;
 use scaling_core::{DeployOptions, Event, EventKind, ImageSpec, Orchestrator, Providers, RetryPolicy, Spec, StepId};
+use scaling_memory::InMemoryCloud;
 
 /// A digest made of one repeated hex digit.
 pub fn digest(n: u8) -> String {

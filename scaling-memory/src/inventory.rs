@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::state::{owner_of, State};
-use crate::providers::{ListenerAction, RecordValue, Tags};
+use scaling_core::providers::{ListenerAction, RecordValue, Tags};
 
 fn owner(tags: &Tags) -> String {
     format!("owner={}", owner_of(tags).app)
@@ -131,11 +131,11 @@ pub(crate) fn lines(s: &State) -> Vec<String> {
     out
 }
 
-fn from(source: &crate::providers::TrafficFrom, name: &impl Fn(&str) -> String) -> String {
+fn from(source: &scaling_core::providers::TrafficFrom, name: &impl Fn(&str) -> String) -> String {
     match source {
-        crate::providers::TrafficFrom::Anywhere => "anywhere".into(),
-        crate::providers::TrafficFrom::Cidr(cidr) => cidr.clone(),
-        crate::providers::TrafficFrom::Group(id) => name(id),
-        crate::providers::TrafficFrom::LoadBalancer => "the load balancer".into(),
+        scaling_core::providers::TrafficFrom::Anywhere => "anywhere".into(),
+        scaling_core::providers::TrafficFrom::Cidr(cidr) => cidr.clone(),
+        scaling_core::providers::TrafficFrom::Group(id) => name(id),
+        scaling_core::providers::TrafficFrom::LoadBalancer => "the load balancer".into(),
     }
 }

@@ -7,8 +7,10 @@ use sha2::{Digest, Sha256};
 
 use super::state::{check_owner, owned_key, owner_of, Repository};
 use super::{not_found, InMemoryCloud};
-use crate::providers::{BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Owner, Registry, RepositoryInfo};
-use crate::{ErrorKind, ProviderError, ProviderResult};
+use scaling_core::providers::{
+    BuildRequest, DesiredRepository, ImageArtifact, ImageRef, Owner, Registry, RepositoryInfo,
+};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
 /// The digest of a folder's content: every file's relative path and bytes, in sorted order.
 fn hash_folder(hash: &mut Sha256, root: &Path, dir: &Path) -> std::io::Result<()> {

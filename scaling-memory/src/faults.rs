@@ -1,6 +1,6 @@
 //! Fault injection for the in-memory cloud: fail a chosen call, once or always.
 
-use crate::{ErrorKind, ProviderError, Retry};
+use scaling_core::{ErrorKind, ProviderError, Retry};
 
 /// Which calls a fault hits.
 #[derive(Debug, Clone, PartialEq, Eq)]

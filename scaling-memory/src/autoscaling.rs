@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use super::state::{check_owner, owner_of, State, Tagged};
 use super::{lock, not_found, InMemoryCloud};
-use crate::providers::{AutoscalingInfo, DesiredAutoscaling, Owner, ScalingDecision};
-use crate::{ErrorKind, Problem, ProviderError, ProviderResult};
+use scaling_core::providers::{AutoscalingInfo, DesiredAutoscaling, Owner, ScalingDecision};
+use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult};
 
 impl InMemoryCloud {
     /// Makes the secret `reference` (`store:name`) not exist: a spec naming it is refused.
@@ -27,7 +27,7 @@ impl InMemoryCloud {
         found.info.spec.desired_count = to;
         found.running_before = to;
         autoscaler.info.last_decision = Some(ScalingDecision {
-            at: crate::providers::epoch_millis(std::time::SystemTime::now()),
+            at: scaling_core::providers::epoch_millis(std::time::SystemTime::now()),
             from: Some(from),
             to: Some(to),
             reason: reason.to_string(),

@@ -6,11 +6,11 @@ use tokio::time::Instant;
 
 use super::state::{check_owner, owner_of, State};
 use super::{not_found, InMemoryCloud};
-use crate::providers::{
+use scaling_core::providers::{
     Certificate, CertificateInfo, CertificateStatus, CertificateValidation, DesiredCertificate, DnsRecord,
     ListenerInfo, Owner, RecordKind, RecordValue,
 };
-use crate::{ErrorKind, ProviderError, ProviderResult};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
 /// The validation CNAME of `name`: the same for the same name, as with ACM.
 fn validation_record(name: &str) -> DnsRecord {

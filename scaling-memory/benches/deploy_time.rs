@@ -3,12 +3,12 @@
 //! clock: the orchestrator's time against the critical path and against the seed's one-step-at-a-time
 //! order. Also the real CPU time of a plan + apply with no latency. Prints ratios; asserts nothing.
 //!
-//! `cargo bench -p scaling-core --bench deploy_time`
+//! `cargo bench -p scaling-memory --bench deploy_time`
 
 use std::time::{Duration, Instant};
 
-use scaling_core::memory::{Fault, InMemoryCloud, Latency};
 use scaling_core::{DeployOptions, ErrorKind, ImageSpec, Orchestrator, Providers, Silent, Spec};
+use scaling_memory::{Fault, InMemoryCloud, Latency};
 
 /// The calls a first deploy on a new AWS account meets before AWS has caught up, each answering "not
 /// yet" twice (as the moto realism layer has them, with its sources): the ECS service-linked role

@@ -1,3 +1,5 @@
+//! # scaling-memory
+//!
 //! [`InMemoryCloud`]: a complete, faithful implementation of all five provider traits in memory, for
 //! tests — the orchestrator's and users' own. It keeps ownership tags, logs every call (operation,
 //! resource, mutating or not), takes configurable time per operation on tokio's clock (so
@@ -7,6 +9,34 @@
 //! attaches only to a target group some listener forwards to; a security group, target group or
 //! certificate still in use cannot be deleted (retryable); a certificate is issued only once its
 //! validation records exist in a delegated zone; a record of another owner is never overwritten.
+
+//!
+//! It is a provider crate like the others, built against `scaling-core`'s public API only.
+//!
+//! ```
+//! use scaling_core::{ImageSpec, Orchestrator, Providers, RecordedEvents, Spec};
+//! use scaling_memory::InMemoryCloud;
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() {
+//!     let image = "registry.example/dashmath@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+//!     let spec = Spec::new("dashmath", 8050, ImageSpec::prebuilt(image)).with_domain("dashmath.example.com").with_desired_count(3);
+//!
+//!     let cloud = InMemoryCloud::new().shared();
+//!     let orchestrator = Orchestrator::new(Providers::from_cloud(cloud.clone()));
+//!
+//!     let source = orchestrator.prepare_image(&spec, None).await.unwrap();
+//!     let plan = orchestrator.plan(&spec, source).await.unwrap();
+//!     let events = RecordedEvents::new();
+//!     let report = orchestrator.apply(&plan, &events).await.unwrap();
+//!     assert_eq!(report.urls, ["https://dashmath.example.com", "https://www.dashmath.example.com"]);
+//!
+//!     // A second deploy changes nothing.
+//!     cloud.clear_calls();
+//!     orchestrator.deploy(&spec, None, &events).await.unwrap();
+//!     assert!(cloud.mutating_calls().is_empty());
+//! }
+//! ```
 
 mod autoscaling;
 mod certificate;
@@ -24,8 +54,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::providers::Owner;
-use crate::{ErrorKind, ProviderError, ProviderResult};
+use scaling_core::providers::Owner;
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
 use faults::ArmedFault;
 pub use faults::{Fault, FaultTarget, FaultTiming};
@@ -66,9 +96,9 @@ impl Latency {
 impl Latency {
     /// The least time `step` takes on a fresh deploy with these latencies: its one mutating call, plus
     /// for wait steps the wait and the call that sees it end (the certificate also checks delegation).
-    /// With [`Plan::critical_path`](crate::Plan::critical_path) this gives the fastest possible deploy.
-    pub fn step_cost(&self, step: crate::StepId) -> Duration {
-        use crate::StepId;
+    /// With [`Plan::critical_path`](scaling_core::Plan::critical_path) this gives the fastest possible deploy.
+    pub fn step_cost(&self, step: scaling_core::StepId) -> Duration {
+        use scaling_core::StepId;
         match step {
             StepId::LoadBalancerActive => self.load_balancer_active + self.api_call,
             StepId::CertificateIssued => self.certificate_issued + self.api_call * 2,
@@ -100,11 +130,11 @@ pub struct Call {
 }
 
 /// The in-memory cloud. Cheap to share: wrap it in an `Arc` and hand it to
-/// [`Providers::from_cloud`](crate::Providers::from_cloud).
+/// [`Providers::from_cloud`](scaling_core::Providers::from_cloud).
 ///
 /// ```
 /// use std::sync::Arc;
-/// use scaling_core::memory::{Fault, InMemoryCloud};
+/// use scaling_memory::{Fault, InMemoryCloud};
 ///
 /// let cloud = Arc::new(InMemoryCloud::new());
 /// cloud.inject(Fault::operation("ensure_load_balancer").retryable());
@@ -150,12 +180,12 @@ impl InMemoryCloud {
     /// The same cloud behaving as a provider of `capabilities`: without firewalls it refuses
     /// security groups on load balancers and services, with self-managed certificates it issues them
     /// with no validation records.
-    pub fn with_capabilities(self, capabilities: crate::providers::Capabilities) -> Self {
+    pub fn with_capabilities(self, capabilities: scaling_core::providers::Capabilities) -> Self {
         lock(&self.state).capabilities = state::CloudUnlessSet(capabilities);
         self
     }
 
-    /// Shared, ready for [`Providers::from_cloud`](crate::Providers::from_cloud).
+    /// Shared, ready for [`Providers::from_cloud`](scaling_core::Providers::from_cloud).
     pub fn shared(self) -> Arc<Self> {
         Arc::new(self)
     }
@@ -200,8 +230,8 @@ impl InMemoryCloud {
 
     /// Appends a line replica `replica` of service `service` wrote now (read back by `read_logs`).
     pub fn write_log(&self, service: &str, replica: &str, text: &str) {
-        let line = crate::providers::LogLine {
-            at: Some(crate::providers::epoch_millis(std::time::SystemTime::now())),
+        let line = scaling_core::providers::LogLine {
+            at: Some(scaling_core::providers::epoch_millis(std::time::SystemTime::now())),
             replica: replica.to_string(),
             text: text.to_string(),
         };
@@ -225,7 +255,7 @@ impl InMemoryCloud {
     }
 
     /// Makes builds report this platform, whatever was asked (to test the mismatch check).
-    pub fn set_build_platform(&self, platform: Option<crate::spec::Platform>) {
+    pub fn set_build_platform(&self, platform: Option<scaling_core::Platform>) {
         lock(&self.state).build_platform = platform;
     }
 
@@ -285,8 +315,8 @@ pub(crate) fn not_found(operation: &str, resource: &str) -> ProviderError {
     ProviderError::new(operation, resource, ErrorKind::NotFound, format!("{resource} does not exist"))
 }
 
-impl crate::providers::Capable for InMemoryCloud {
-    fn capabilities(&self) -> crate::providers::Capabilities {
+impl scaling_core::providers::Capable for InMemoryCloud {
+    fn capabilities(&self) -> scaling_core::providers::Capabilities {
         *lock(&self.state).capabilities
     }
 }

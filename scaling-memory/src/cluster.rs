@@ -6,12 +6,12 @@ use tokio::time::Instant;
 use super::load_balancer::{delete_firewall, ensure_firewall, find_firewall};
 use super::state::{check_owner, owned_key, owner_of, Service, State, StoredRevision, Tagged};
 use super::{not_found, InMemoryCloud};
-use crate::providers::{
+use scaling_core::providers::{
     AutoscalingInfo, Cluster, ClusterInfo, DesiredAutoscaling, DesiredCluster, DesiredFirewall, DesiredRevision,
     DesiredService, FirewallInfo, ListenerAction, LockHolder, LogPage, LogQuery, Owner, RevisionInfo, Rollout,
     ServiceInfo,
 };
-use crate::{ErrorKind, Problem, ProviderError, ProviderResult, StepId};
+use scaling_core::{ErrorKind, Problem, ProviderError, ProviderResult, StepId};
 
 fn service_info(service: &Service, now: Instant) -> ServiceInfo {
     let desired = service.info.spec.desired_count;
@@ -263,10 +263,10 @@ impl Cluster for InMemoryCloud {
 }
 
 /// No step of its own.
-impl crate::providers::OwnSteps for InMemoryCloud {}
+impl scaling_core::providers::OwnSteps for InMemoryCloud {}
 
 #[async_trait]
-impl crate::providers::Releases for InMemoryCloud {
+impl scaling_core::providers::Releases for InMemoryCloud {
     async fn revision_ids(&self, owner: &Owner, family: &str) -> ProviderResult<Vec<String>> {
         self.call("revision_ids", family, false, |s, _| {
             let mut active: Vec<&StoredRevision> =
@@ -303,7 +303,7 @@ impl crate::providers::Releases for InMemoryCloud {
 }
 
 #[async_trait]
-impl crate::providers::Locks for InMemoryCloud {
+impl scaling_core::providers::Locks for InMemoryCloud {
     async fn acquire_lock(&self, owner: &Owner, holder: &LockHolder) -> ProviderResult<Option<LockHolder>> {
         self.call("acquire_lock", &owner.app, false, |s, _| match s.locks.get(&owner.app) {
             Some(current) if current.token != holder.token && !current.expired() => Ok(Some(current.clone())),
@@ -338,7 +338,7 @@ impl crate::providers::Locks for InMemoryCloud {
 }
 
 #[async_trait]
-impl crate::providers::Logs for InMemoryCloud {
+impl scaling_core::providers::Logs for InMemoryCloud {
     /// The lines [`InMemoryCloud::write_log`] wrote; the cursor is the number of lines read.
     async fn read_logs(&self, owner: &Owner, service: &str, query: &LogQuery) -> ProviderResult<LogPage> {
         self.call("read_logs", service, false, |s, _| {
@@ -347,7 +347,7 @@ impl crate::providers::Logs for InMemoryCloud {
             }
             let all = s.logs.get(service).cloned().unwrap_or_default();
             let start = query.after.as_deref().and_then(|c| c.parse::<usize>().ok()).unwrap_or(0).min(all.len());
-            let since = query.since.map(crate::providers::epoch_millis);
+            let since = query.since.map(scaling_core::providers::epoch_millis);
             let mut lines: Vec<_> = all[start..]
                 .iter()
                 .filter(|l| query.replica.as_ref().is_none_or(|r| l.replica.starts_with(r.as_str())))
@@ -364,7 +364,7 @@ impl crate::providers::Logs for InMemoryCloud {
 }
 
 #[async_trait]
-impl crate::providers::SecretStore for InMemoryCloud {
+impl scaling_core::providers::SecretStore for InMemoryCloud {
     async fn check_secrets(
         &self,
         _owner: &Owner,
@@ -375,7 +375,7 @@ impl crate::providers::SecretStore for InMemoryCloud {
 }
 
 #[async_trait]
-impl crate::providers::Autoscaler for InMemoryCloud {
+impl scaling_core::providers::Autoscaler for InMemoryCloud {
     async fn find_autoscaling(
         &self,
         owner: &Owner,

@@ -6,8 +6,10 @@ use tokio::time::Instant;
 use super::certificate::mark_validated;
 use super::state::{State, Zone};
 use super::{not_found, not_owned, InMemoryCloud};
-use crate::providers::{Alias, Delegation, Dns, DnsRecord, Endpoint, Owner, RecordKind, RecordValue, Tags, ZoneInfo};
-use crate::{ErrorKind, ProviderError, ProviderResult};
+use scaling_core::providers::{
+    Alias, Delegation, Dns, DnsRecord, Endpoint, Owner, RecordKind, RecordValue, Tags, ZoneInfo,
+};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult};
 
 /// The end of every in-memory load balancer's host name.
 pub(crate) const MEMORY_ELB_SUFFIX: &str = ".elb.memory.local";
@@ -142,7 +144,7 @@ impl Dns for InMemoryCloud {
                     owner: Some(owner.app.clone()),
                 })
                 .collect()),
-            None => crate::providers::pointer_records(owner, zone, names, endpoint),
+            None => scaling_core::providers::pointer_records(owner, zone, names, endpoint),
         }
     }
 

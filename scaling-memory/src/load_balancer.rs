@@ -5,12 +5,12 @@ use tokio::time::Instant;
 
 use super::state::{check_owner, owned_key, owner_of, Balancer, Listener, State, Tagged};
 use super::{not_found, InMemoryCloud};
-use crate::providers::{
+use scaling_core::providers::{
     BackendInfo, CertificateStatus, DesiredBackend, DesiredFirewall, DesiredListener, DesiredLoadBalancer,
     FirewallInfo, FirewallSpec, ListenerAction, ListenerInfo, LoadBalancer, LoadBalancerInfo, LoadBalancerStatus,
     Owner, Rollout, TargetHealth, TargetState, TrafficFrom,
 };
-use crate::{ErrorKind, ProviderError, ProviderResult, StepId};
+use scaling_core::{ErrorKind, ProviderError, ProviderResult, StepId};
 
 fn in_use(operation: &str, resource: &str, kind: ErrorKind, by: &str) -> ProviderError {
     ProviderError::new(operation, resource, kind, format!("{resource} is still used by {by}"))
@@ -138,7 +138,7 @@ impl LoadBalancer for InMemoryCloud {
                     let info = LoadBalancerInfo {
                         spec: desired.spec.clone(),
                         id: id.clone(),
-                        endpoint: crate::providers::Endpoint::hostname(format!(
+                        endpoint: scaling_core::providers::Endpoint::hostname(format!(
                             "{}-{}{}",
                             desired.spec.name,
                             s.next_id,

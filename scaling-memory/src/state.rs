@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokio::time::Instant;
 
 use super::{not_owned, Latency};
-use crate::providers::{
+use scaling_core::providers::{
     BackendInfo, CertificateInfo, ClusterInfo, DnsRecord, FirewallInfo, ListenerInfo, LoadBalancerInfo, Owner,
     RepositoryInfo, RevisionInfo, ServiceInfo, Tags, ZoneInfo,
 };
-use crate::spec::Platform;
-use crate::ProviderResult;
+use scaling_core::Platform;
+use scaling_core::ProviderResult;
 
 /// A value with its tags.
 #[derive(Debug, Clone)]
@@ -90,14 +90,14 @@ pub(crate) struct State {
     pub zones: BTreeMap<String, Zone>,
     pub certificates: BTreeMap<String, Certificate>,
     /// Deploy locks, by app.
-    pub locks: BTreeMap<String, crate::providers::LockHolder>,
+    pub locks: BTreeMap<String, scaling_core::providers::LockHolder>,
     /// Autoscaling, by service name.
-    pub autoscalers: BTreeMap<String, Tagged<crate::providers::AutoscalingInfo>>,
+    pub autoscalers: BTreeMap<String, Tagged<scaling_core::providers::AutoscalingInfo>>,
     /// Secret references that do not exist (every other one does).
     pub missing_secrets: BTreeSet<String>,
     /// What replicas wrote, by service, in order.
-    pub logs: BTreeMap<String, Vec<crate::providers::LogLine>>,
-    /// Rollouts started while this is set fail with it (see [`crate::memory::InMemoryCloud::fail_rollouts`]).
+    pub logs: BTreeMap<String, Vec<scaling_core::providers::LogLine>>,
+    /// Rollouts started while this is set fail with it (see [`crate::InMemoryCloud::fail_rollouts`]).
     pub failing_rollouts: Option<String>,
 }
 
@@ -141,16 +141,16 @@ pub(crate) fn check_owner(tags: &Tags, owner: &Owner, operation: &str, resource:
 /// The in-memory cloud's capabilities: a cloud with every step ([`Capabilities::CLOUD`]) unless a
 /// test sets others (`InMemoryCloud::with_capabilities`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CloudUnlessSet(pub crate::providers::Capabilities);
+pub(crate) struct CloudUnlessSet(pub scaling_core::providers::Capabilities);
 
 impl Default for CloudUnlessSet {
     fn default() -> Self {
-        Self(crate::providers::Capabilities::CLOUD)
+        Self(scaling_core::providers::Capabilities::CLOUD)
     }
 }
 
 impl std::ops::Deref for CloudUnlessSet {
-    type Target = crate::providers::Capabilities;
+    type Target = scaling_core::providers::Capabilities;
     fn deref(&self) -> &Self::Target {
         &self.0
     }
