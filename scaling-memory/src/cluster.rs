@@ -64,12 +64,7 @@ fn check_service_inputs(s: &State, desired: &DesiredService) -> ProviderResult<(
 impl Cluster for InMemoryCloud {
     async fn find_cluster(&self, owner: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>> {
         self.call("find_cluster", name, false, |s, _| {
-            let key = owned_key(
-                s.clusters.iter().map(|(k, c)| (k, c.info.name.as_str(), &c.tags)),
-                owner,
-                name,
-                "find_cluster",
-            )?;
+            let key = owned_key(&s.clusters, |c| (&c.info.name, &c.tags), owner, name, "find_cluster")?;
             Ok(key.and_then(|k| s.clusters.get(&k)).map(|c| c.info.clone()))
         })
         .await
@@ -78,12 +73,7 @@ impl Cluster for InMemoryCloud {
     async fn ensure_cluster(&self, desired: &DesiredCluster) -> ProviderResult<ClusterInfo> {
         self.call("ensure_cluster", &desired.name, true, |s, _| {
             let owner = owner_of(&desired.tags);
-            let key = owned_key(
-                s.clusters.iter().map(|(k, c)| (k, c.info.name.as_str(), &c.tags)),
-                &owner,
-                &desired.name,
-                "ensure_cluster",
-            )?;
+            let key = owned_key(&s.clusters, |c| (&c.info.name, &c.tags), &owner, &desired.name, "ensure_cluster")?;
             if let Some(cluster) = key.and_then(|k| s.clusters.get(&k)) {
                 return Ok(cluster.info.clone());
             }
@@ -179,12 +169,7 @@ impl Cluster for InMemoryCloud {
     ) -> ProviderResult<Option<ServiceInfo>> {
         self.call("find_service", name, false, |s, now| {
             let in_cluster = s.services.iter().filter(|(_, svc)| svc.info.cluster_id == cluster.id);
-            let key = owned_key(
-                in_cluster.map(|(k, svc)| (k, svc.info.spec.name.as_str(), &svc.tags)),
-                owner,
-                name,
-                "find_service",
-            )?;
+            let key = owned_key(in_cluster, |svc| (&svc.info.spec.name, &svc.tags), owner, name, "find_service")?;
             Ok(key.and_then(|k| s.services.get(&k)).map(|svc| service_info(svc, now)))
         })
         .await
@@ -196,7 +181,8 @@ impl Cluster for InMemoryCloud {
             let owner = owner_of(&desired.tags);
             let in_cluster = s.services.iter().filter(|(_, svc)| svc.info.cluster_id == desired.cluster.id);
             let key = owned_key(
-                in_cluster.map(|(k, svc)| (k, svc.info.spec.name.as_str(), &svc.tags)),
+                in_cluster,
+                |svc| (&svc.info.spec.name, &svc.tags),
                 &owner,
                 &desired.spec.name,
                 "ensure_service",

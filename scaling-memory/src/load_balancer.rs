@@ -17,12 +17,7 @@ fn in_use(operation: &str, resource: &str, kind: ErrorKind, by: &str) -> Provide
 }
 
 pub(crate) fn find_firewall(s: &State, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
-    let key = owned_key(
-        s.firewalls.iter().map(|(k, g)| (k, g.info.spec.name.as_str(), &g.tags)),
-        owner,
-        name,
-        "find_firewall",
-    )?;
+    let key = owned_key(&s.firewalls, |g| (&g.info.spec.name, &g.tags), owner, name, "find_firewall")?;
     Ok(key.and_then(|k| s.firewalls.get(&k)).map(|g| g.info.clone()))
 }
 
@@ -89,12 +84,8 @@ impl LoadBalancer for InMemoryCloud {
 
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
         self.call("find_load_balancer", name, false, |s, now| {
-            let key = owned_key(
-                s.load_balancers.iter().map(|(k, l)| (k, l.info.spec.name.as_str(), &l.tags)),
-                owner,
-                name,
-                "find_load_balancer",
-            )?;
+            let key =
+                owned_key(&s.load_balancers, |l| (&l.info.spec.name, &l.tags), owner, name, "find_load_balancer")?;
             Ok(key.and_then(|k| s.load_balancers.get(&k)).map(|lb| balancer_info(lb, now)))
         })
         .await
@@ -126,7 +117,8 @@ impl LoadBalancer for InMemoryCloud {
                 _ => {}
             }
             let key = owned_key(
-                s.load_balancers.iter().map(|(k, l)| (k, l.info.spec.name.as_str(), &l.tags)),
+                &s.load_balancers,
+                |l| (&l.info.spec.name, &l.tags),
                 &owner,
                 &desired.spec.name,
                 "ensure_load_balancer",
@@ -180,12 +172,7 @@ impl LoadBalancer for InMemoryCloud {
 
     async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
         self.call("find_backend", name, false, |s, _| {
-            let key = owned_key(
-                s.backends.iter().map(|(k, t)| (k, t.info.spec.name.as_str(), &t.tags)),
-                owner,
-                name,
-                "find_backend",
-            )?;
+            let key = owned_key(&s.backends, |t| (&t.info.spec.name, &t.tags), owner, name, "find_backend")?;
             Ok(key.and_then(|k| s.backends.get(&k)).map(|t| t.info.clone()))
         })
         .await
@@ -194,12 +181,8 @@ impl LoadBalancer for InMemoryCloud {
     async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
         self.call("ensure_backend", &desired.spec.name, true, |s, _| {
             let owner = owner_of(&desired.tags);
-            let key = owned_key(
-                s.backends.iter().map(|(k, t)| (k, t.info.spec.name.as_str(), &t.tags)),
-                &owner,
-                &desired.spec.name,
-                "ensure_backend",
-            )?;
+            let key =
+                owned_key(&s.backends, |t| (&t.info.spec.name, &t.tags), &owner, &desired.spec.name, "ensure_backend")?;
             let id = key.unwrap_or_else(|| s.id("tg"));
             let info = desired.as_made(id.clone());
             s.backends.insert(id, Tagged { info: info.clone(), tags: desired.tags.clone() });

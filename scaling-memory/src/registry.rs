@@ -36,12 +36,7 @@ fn hash_folder(hash: &mut Sha256, root: &Path, dir: &Path) -> std::io::Result<()
 impl Registry for InMemoryCloud {
     async fn find_repository(&self, owner: &Owner, name: &str) -> ProviderResult<Option<RepositoryInfo>> {
         self.call("find_repository", name, false, |s, _| {
-            let key = owned_key(
-                s.repositories.iter().map(|(k, r)| (k, r.info.name.as_str(), &r.tags)),
-                owner,
-                name,
-                "find_repository",
-            )?;
+            let key = owned_key(&s.repositories, |r| (&r.info.name, &r.tags), owner, name, "find_repository")?;
             Ok(key.and_then(|k| s.repositories.get(&k)).map(|r| r.info.clone()))
         })
         .await

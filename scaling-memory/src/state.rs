@@ -114,15 +114,18 @@ pub(crate) fn owner_of(tags: &Tags) -> Owner {
     Owner::new(tags.get(Owner::TAG).cloned().unwrap_or_default())
 }
 
-/// The key of the item named `name`: `Some` when `owner` owns it, `NotOwned` when someone else does.
-pub(crate) fn owned_key<'a, K: Clone + 'a>(
-    items: impl IntoIterator<Item = (&'a K, &'a str, &'a Tags)>,
+/// The key of the row named `name` in `table` (each row's name and tags read by `named`): `Some` when
+/// `owner` owns it, `NotOwned` when someone else does.
+pub(crate) fn owned_key<'a, V: 'a>(
+    table: impl IntoIterator<Item = (&'a String, &'a V)>,
+    named: impl Fn(&'a V) -> (&'a str, &'a Tags),
     owner: &Owner,
     name: &str,
     operation: &str,
-) -> ProviderResult<Option<K>> {
-    for (key, item_name, tags) in items {
-        if item_name == name {
+) -> ProviderResult<Option<String>> {
+    for (key, row) in table {
+        let (row_name, tags) = named(row);
+        if row_name == name {
             return if owner.owns(tags) { Ok(Some(key.clone())) } else { Err(not_owned(operation, name, owner)) };
         }
     }

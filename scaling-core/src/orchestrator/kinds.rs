@@ -37,11 +37,15 @@ macro_rules! kept_in {
     };
 }
 
-/// The methods of a kind whose id and name are fields of its info.
+/// The methods of a kind whose id is a field of its info, and whose name is the same field of its
+/// info and of its desired value.
 macro_rules! identified_by {
     ($($id:ident).+, $($name:ident).+) => {
         fn id(info: &Self::Info) -> &str {
             &info.$($id).+
+        }
+        fn name(_: &Desired, wanted: &Self::Wanted) -> String {
+            wanted.$($name).+.clone()
         }
         fn owned_name(info: &Self::Info) -> String {
             info.$($name).+.clone()
@@ -82,9 +86,6 @@ impl Resource for Repository {
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredRepository> {
         Ok(DesiredRepository { name: d.names.repository.clone(), tags: d.tags.clone() })
     }
-    fn name(_: &Desired, wanted: &DesiredRepository) -> String {
-        wanted.name.clone()
-    }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredRepository, observed: Option<&RepositoryInfo>) -> Diff {
         diff::repository(wanted, observed)
     }
@@ -124,9 +125,6 @@ impl Resource for LoadBalancerFirewall {
             tags: d.tags.clone(),
         })
     }
-    fn name(_: &Desired, wanted: &DesiredFirewall) -> String {
-        wanted.spec.name.clone()
-    }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
         diff::security_group(wanted, observed)
     }
@@ -159,9 +157,6 @@ impl Resource for LoadBalancer {
             hosts: d.hosts(),
             tags: d.tags.clone(),
         })
-    }
-    fn name(_: &Desired, wanted: &DesiredLoadBalancer) -> String {
-        wanted.spec.name.clone()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredLoadBalancer, observed: Option<&LoadBalancerInfo>) -> Diff {
         diff::load_balancer(wanted, observed)
@@ -212,9 +207,6 @@ impl Resource for Backend {
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredBackend> {
         Ok(desired_backend(&d.spec, &d.names, d.tags.clone()))
     }
-    fn name(_: &Desired, wanted: &DesiredBackend) -> String {
-        wanted.spec.name.clone()
-    }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredBackend, observed: Option<&BackendInfo>) -> Diff {
         diff::backend(wanted, observed)
     }
@@ -241,9 +233,6 @@ impl Resource for Cluster {
 
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredCluster> {
         Ok(DesiredCluster { name: d.names.cluster.clone(), tags: d.tags.clone() })
-    }
-    fn name(_: &Desired, wanted: &DesiredCluster) -> String {
-        wanted.name.clone()
     }
     /// A cluster has nothing to change: it exists or not.
     fn diff(_: &Observed, _: &Desired, _: &DesiredCluster, observed: Option<&ClusterInfo>) -> Diff {
@@ -286,9 +275,6 @@ impl Resource for ReplicaFirewall {
             description: format!("{}: only the load balancer, only the container port", d.names.app),
             tags: d.tags.clone(),
         })
-    }
-    fn name(_: &Desired, wanted: &DesiredFirewall) -> String {
-        wanted.spec.name.clone()
     }
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
         diff::security_group(wanted, observed)
@@ -361,9 +347,6 @@ impl Resource for Revision {
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredRevision> {
         Ok(d.revision(&ids.image()?))
     }
-    fn name(d: &Desired, _: &DesiredRevision) -> String {
-        d.names.revision.clone()
-    }
     fn diff(_: &Observed, d: &Desired, wanted: &DesiredRevision, observed: Option<&RevisionInfo>) -> Diff {
         let image_matches = observed.is_some_and(|r| d.image.matches(&r.spec.image));
         diff::revision(wanted, image_matches, observed)
@@ -399,9 +382,6 @@ impl Resource for Service {
         let mut wanted = d.service(ids)?;
         wanted.restart_rollout = ids.observed().service.as_ref().and_then(diff::restart_reason).is_some();
         Ok(wanted)
-    }
-    fn name(_: &Desired, wanted: &DesiredService) -> String {
-        wanted.spec.name.clone()
     }
     /// Where the service makes its revisions itself, a new one is the first reason it changes, its
     /// other changes (the count, say) after it.
