@@ -50,25 +50,33 @@ impl SpecErrors {
     pub fn from_toml(path: &str, error: &toml::de::Error, text: &str) -> Self {
         let message = error.message().trim_end().to_string();
         // The path already ends with an unknown key; at the top level it is empty, so name the key.
-        let field = match (path, message.split_once("unknown field `")) {
-            ("" | ".", Some((_, rest))) => rest.split('`').next().unwrap_or("(file)").to_string(),
+        let named = |marker: &str| message.split_once(marker).and_then(|(_, rest)| rest.split('`').next());
+        let missing = named("missing field `");
+        let field = match (path, named("unknown field `").or(missing)) {
+            ("" | ".", Some(key)) => key.to_string(),
             ("" | ".", None) => "(file)".to_string(),
+            (path, Some(key)) if missing.is_some() => format!("{path}.{key}"),
             (path, _) => path.to_string(),
         };
         let fix = if message.contains("unknown field") || message.contains("unknown variant") {
             "fix the spelling or remove it; the accepted names are listed in the message"
-        } else if message.contains("missing field") {
-            "add the missing key"
+        } else if field == "app" {
+            "add an [app] section with the app's `name` and `port` (`scaling init` writes a commented file)"
+        } else if field == "image" {
+            "add an [image] section: `context = \".\"` builds the Dockerfile here, `reference = \"registry/repository@sha256:…\"` uses a pushed image"
+        } else if let Some(key) = missing {
+            let section = field.rsplit_once('.').map_or("the top level".to_string(), |(s, _)| format!("[{s}]"));
+            return Self::single(Problem::new(
+                field.clone(),
+                format!("{message}{}", excerpt(error, text)),
+                format!("add `{key} = …` under {section} (`scaling schema` lists every key with its meaning)"),
+            ));
         } else if message.contains("duration") {
             "write a duration like \"30s\", \"2m\" or \"1h\""
         } else {
             "fix the value on that line"
         };
-        let line = error
-            .span()
-            .map(|s| super::unknown_keys::excerpt(text, s.start, s.end.saturating_sub(s.start)))
-            .unwrap_or_default();
-        Self::single(Problem::new(field, format!("{message}{line}"), fix))
+        Self::single(Problem::new(field, format!("{message}{}", excerpt(error, text)), fix))
     }
 
     /// True when some problem is about `field` (or a field below it).
@@ -87,5 +95,37 @@ impl fmt::Display for SpecErrors {
             writeln!(f, "  - {problem}")?;
         }
         Ok(())
+    }
+}
+
+/// The line of `text` that `error` points at, marked, or nothing.
+fn excerpt(error: &toml::de::Error, text: &str) -> String {
+    error.span().map(|s| super::unknown_keys::excerpt(text, s.start, s.end.saturating_sub(s.start))).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Spec;
+
+    /// The one problem `text` has: its field and its fix.
+    fn only_problem(text: &str) -> (String, String) {
+        let errors = Spec::from_toml_str(text).expect_err("the file is invalid");
+        assert_eq!(errors.problems.len(), 1, "{errors}");
+        (errors.problems[0].field.clone(), errors.problems[0].fix.clone())
+    }
+
+    #[test]
+    fn a_missing_key_is_named_with_its_section_and_how_to_add_it() {
+        let (field, fix) = only_problem("");
+        assert_eq!(field, "app");
+        assert!(fix.contains("[app]") && fix.contains("scaling init"), "{fix}");
+
+        let (field, fix) = only_problem("[app]\nname = \"dashmath\"\nport = 8050\n");
+        assert_eq!(field, "image");
+        assert!(fix.contains("context = \".\"") && fix.contains("reference ="), "{fix}");
+
+        let (field, fix) = only_problem("[app]\nname = \"dashmath\"\n[image]\ncontext = \".\"\n");
+        assert_eq!(field, "app.port");
+        assert!(fix.starts_with("add `port = …` under [app]"), "{fix}");
     }
 }
