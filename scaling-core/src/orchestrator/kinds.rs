@@ -53,6 +53,19 @@ macro_rules! identified_by {
     };
 }
 
+/// The calls that make and delete a kind: `ensure` and `delete` of one provider, given the desired
+/// value and the owned one.
+macro_rules! made_by {
+    ($provider:ident . $ensure:ident, $delete:ident) => {
+        fn ensure<'a>(p: &'a Providers, wanted: &'a Self::Wanted) -> BoxFuture<'a, ProviderResult<Self::Info>> {
+            p.$provider.$ensure(wanted)
+        }
+        fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a Self::Info) -> BoxFuture<'a, ProviderResult<()>> {
+            p.$provider.$delete(owner, info)
+        }
+    };
+}
+
 /// Something done for each kind, generically.
 pub(crate) trait EachKind {
     /// Called once per kind.
@@ -112,6 +125,7 @@ impl Resource for LoadBalancerFirewall {
     type Info = FirewallInfo;
     kept_in!(load_balancer_firewall);
     identified_by!(id, spec.name);
+    made_by!(load_balancer.ensure_firewall, delete_firewall);
 
     /// HTTP from anywhere, and HTTPS with a certificate.
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredFirewall> {
@@ -128,12 +142,6 @@ impl Resource for LoadBalancerFirewall {
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
         diff::security_group(wanted, observed)
     }
-    fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredFirewall) -> BoxFuture<'a, ProviderResult<FirewallInfo>> {
-        p.load_balancer.ensure_firewall(wanted)
-    }
-    fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a FirewallInfo) -> BoxFuture<'a, ProviderResult<()>> {
-        p.load_balancer.delete_firewall(owner, info)
-    }
 }
 
 /// The load balancer, behind its firewall where it has one.
@@ -145,6 +153,7 @@ impl Resource for LoadBalancer {
     type Info = LoadBalancerInfo;
     kept_in!(load_balancer);
     identified_by!(id, spec.name);
+    made_by!(load_balancer.ensure_load_balancer, delete_load_balancer);
 
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredLoadBalancer> {
         Ok(DesiredLoadBalancer {
@@ -161,17 +170,8 @@ impl Resource for LoadBalancer {
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredLoadBalancer, observed: Option<&LoadBalancerInfo>) -> Diff {
         diff::load_balancer(wanted, observed)
     }
-    fn ensure<'a>(
-        p: &'a Providers,
-        wanted: &'a DesiredLoadBalancer,
-    ) -> BoxFuture<'a, ProviderResult<LoadBalancerInfo>> {
-        p.load_balancer.ensure_load_balancer(wanted)
-    }
     fn shown(info: &LoadBalancerInfo) -> Option<String> {
         Some(info.endpoint.to_string())
-    }
-    fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a LoadBalancerInfo) -> BoxFuture<'a, ProviderResult<()>> {
-        p.load_balancer.delete_load_balancer(owner, info)
     }
 }
 
@@ -203,6 +203,7 @@ impl Resource for Backend {
     type Info = BackendInfo;
     kept_in!(backend);
     identified_by!(id, spec.name);
+    made_by!(load_balancer.ensure_backend, delete_backend);
 
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredBackend> {
         Ok(desired_backend(&d.spec, &d.names, d.tags.clone()))
@@ -210,14 +211,8 @@ impl Resource for Backend {
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredBackend, observed: Option<&BackendInfo>) -> Diff {
         diff::backend(wanted, observed)
     }
-    fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredBackend) -> BoxFuture<'a, ProviderResult<BackendInfo>> {
-        p.load_balancer.ensure_backend(wanted)
-    }
     fn shown(_: &BackendInfo) -> Option<String> {
         None
-    }
-    fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a BackendInfo) -> BoxFuture<'a, ProviderResult<()>> {
-        p.load_balancer.delete_backend(owner, info)
     }
 }
 
@@ -230,6 +225,7 @@ impl Resource for Cluster {
     type Info = ClusterInfo;
     kept_in!(cluster);
     identified_by!(id, name);
+    made_by!(cluster.ensure_cluster, delete_cluster);
 
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredCluster> {
         Ok(DesiredCluster { name: d.names.cluster.clone(), tags: d.tags.clone() })
@@ -242,14 +238,8 @@ impl Resource for Cluster {
             Diff::create()
         }
     }
-    fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredCluster) -> BoxFuture<'a, ProviderResult<ClusterInfo>> {
-        p.cluster.ensure_cluster(wanted)
-    }
     fn shown(_: &ClusterInfo) -> Option<String> {
         None
-    }
-    fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a ClusterInfo) -> BoxFuture<'a, ProviderResult<()>> {
-        p.cluster.delete_cluster(owner, info)
     }
 }
 
@@ -262,6 +252,7 @@ impl Resource for ReplicaFirewall {
     type Info = FirewallInfo;
     kept_in!(replica_firewall);
     identified_by!(id, spec.name);
+    made_by!(cluster.ensure_replica_firewall, delete_replica_firewall);
 
     /// Admits the load balancer by its firewall's id where it has one, else symbolically for the
     /// provider to resolve.
@@ -279,12 +270,6 @@ impl Resource for ReplicaFirewall {
     fn diff(_: &Observed, _: &Desired, wanted: &DesiredFirewall, observed: Option<&FirewallInfo>) -> Diff {
         diff::security_group(wanted, observed)
     }
-    fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredFirewall) -> BoxFuture<'a, ProviderResult<FirewallInfo>> {
-        p.cluster.ensure_replica_firewall(wanted)
-    }
-    fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a FirewallInfo) -> BoxFuture<'a, ProviderResult<()>> {
-        p.cluster.delete_replica_firewall(owner, info)
-    }
 }
 
 /// The certificate of the spec's host names (with HTTPS).
@@ -294,6 +279,7 @@ impl Resource for Certificate {
     const STEP: StepId = StepId::Certificate;
     type Wanted = DesiredCertificate;
     type Info = CertificateInfo;
+    made_by!(certificate.request_certificate, delete_certificate);
 
     fn wanted(d: &Desired) -> bool {
         d.spec.https()
@@ -312,9 +298,6 @@ impl Resource for Certificate {
     fn diff(o: &Observed, _: &Desired, wanted: &DesiredCertificate, _: Option<&CertificateInfo>) -> Diff {
         diff::certificate(wanted, &o.certificates)
     }
-    fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredCertificate) -> BoxFuture<'a, ProviderResult<CertificateInfo>> {
-        p.certificate.request_certificate(wanted)
-    }
     fn id(info: &CertificateInfo) -> &str {
         &info.id
     }
@@ -326,9 +309,6 @@ impl Resource for Certificate {
     }
     fn owned_name(info: &CertificateInfo) -> String {
         format!("{} ({})", info.spec.domain, info.id)
-    }
-    fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a CertificateInfo) -> BoxFuture<'a, ProviderResult<()>> {
-        p.certificate.delete_certificate(owner, info)
     }
 }
 
@@ -376,6 +356,7 @@ impl Resource for Service {
     type Info = ServiceInfo;
     kept_in!(service);
     identified_by!(spec.name, spec.name);
+    made_by!(cluster.ensure_service, delete_service);
 
     /// With a rollout asked for again when the last one failed (`diff::restart_reason`).
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredService> {
@@ -402,13 +383,7 @@ impl Resource for Service {
         };
         Diff { action: super::diff::Action::Update, reason }
     }
-    fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredService) -> BoxFuture<'a, ProviderResult<ServiceInfo>> {
-        p.cluster.ensure_service(wanted)
-    }
     fn shown(_: &ServiceInfo) -> Option<String> {
         None
-    }
-    fn delete<'a>(p: &'a Providers, owner: &'a Owner, info: &'a ServiceInfo) -> BoxFuture<'a, ProviderResult<()>> {
-        p.cluster.delete_service(owner, info)
     }
 }

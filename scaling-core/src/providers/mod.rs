@@ -56,27 +56,11 @@ pub use secrets::SecretStore;
 pub use step_graph::{StepGraph, OWN_STEPS_MAX};
 
 #[cfg(any(test, feature = "mocks"))]
-pub use autoscaling::MockAutoscaler;
-#[cfg(any(test, feature = "mocks"))]
-pub use certificate::MockCertificate;
-#[cfg(any(test, feature = "mocks"))]
-pub use cluster::MockCluster;
-#[cfg(any(test, feature = "mocks"))]
-pub use dns::MockDns;
-#[cfg(any(test, feature = "mocks"))]
-pub use load_balancer::MockLoadBalancer;
-#[cfg(any(test, feature = "mocks"))]
-pub use lock::MockLocks;
-#[cfg(any(test, feature = "mocks"))]
-pub use logs::MockLogs;
-#[cfg(any(test, feature = "mocks"))]
-pub use own_steps::MockOwnSteps;
-#[cfg(any(test, feature = "mocks"))]
-pub use registry::MockRegistry;
-#[cfg(any(test, feature = "mocks"))]
-pub use releases::MockReleases;
-#[cfg(any(test, feature = "mocks"))]
-pub use secrets::MockSecretStore;
+pub use self::{
+    autoscaling::MockAutoscaler, certificate::MockCertificate, cluster::MockCluster, dns::MockDns,
+    load_balancer::MockLoadBalancer, lock::MockLocks, logs::MockLogs, own_steps::MockOwnSteps, registry::MockRegistry,
+    releases::MockReleases, secrets::MockSecretStore,
+};
 
 /// Tags: key → value, on every resource that supports them.
 pub type Tags = BTreeMap<String, String>;
