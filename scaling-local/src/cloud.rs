@@ -72,14 +72,17 @@ pub const LOCAL_CAPABILITIES: Capabilities = Capabilities::CLOUD
     .without_dns_records()
     .with_services_before_listeners()
     .with_naming(scaling_core::Naming::PLAIN)
-    .on_this_machine();
+    .with_words(crate::words::this_machine);
 
 /// What one public server is with [`PublicSettings`](crate::PublicSettings): the same machine, its
 /// names published as records in the domain's zone, and its certificate validated by `challenge`:
 /// DNS-01 by records there, or HTTP-01 by the balancer's plain port once the names lead here (the
 /// wait for the certificate follows the records and that port).
 pub fn public_capabilities(challenge: scaling_acme::ChallengeKind) -> Capabilities {
-    let public = LOCAL_CAPABILITIES.with_dns_records().with_endpoint(scaling_core::providers::EndpointShape::Addresses);
+    let public = LOCAL_CAPABILITIES
+        .with_dns_records()
+        .with_endpoint(scaling_core::providers::EndpointShape::Addresses)
+        .with_words(crate::words::public_server);
     match challenge {
         scaling_acme::ChallengeKind::Dns01 => public.with_published_records(),
         scaling_acme::ChallengeKind::Http01 => {

@@ -70,6 +70,7 @@ mod store_lock;
 pub mod supervisor;
 mod teardown;
 mod venv;
+mod words;
 
 pub use cloud::{localize, public_capabilities, LocalCloud, LOCAL_CAPABILITIES};
 pub use deploy_lock::{DeployLock, Holder, LockError};

@@ -143,7 +143,7 @@ pub(crate) fn check_owner(tags: &Tags, owner: &Owner, operation: &str, resource:
 
 /// The in-memory cloud's capabilities: a cloud with every step ([`Capabilities::CLOUD`]) unless a
 /// test sets others (`InMemoryCloud::with_capabilities`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct CloudUnlessSet(pub scaling_core::providers::Capabilities);
 
 impl Default for CloudUnlessSet {

@@ -255,38 +255,9 @@ impl Desired {
         }))
     }
 
-    /// The row label of `step`: `cloud` (a cloud resource by name), or what the step is on this machine
-    /// when the providers speak of one.
-    pub fn label(&self, step: crate::StepId, cloud: String) -> String {
-        use crate::StepId::*;
-        if self.capabilities.vocabulary != crate::providers::Vocabulary::ThisMachine {
-            return cloud;
-        }
-        let app = &self.names.app;
-        let count = match &self.spec.scaling {
-            Some(scaling) => format!("{}–{}", scaling.min, scaling.max),
-            None => self.spec.app.desired_count.to_string(),
-        };
-        match step {
-            Repository => format!("bundle store of {app}"),
-            Image => cloud.replacen("image", "bundle", 1),
-            // The local CA's own certificates validate themselves; another authority's are its own.
-            Certificate | CertificateIssued
-                if self.capabilities.certificate_validation == crate::CertificateValidation::SelfManaged =>
-            {
-                format!("local CA certificate {}", self.spec.hostnames().join(", "))
-            }
-            Certificate | CertificateIssued => format!("certificate {}", self.spec.hostnames().join(", ")),
-            LoadBalancer | LoadBalancerActive => format!("TLS load balancer of {app}"),
-            Backend => format!("replica pool (health checks on {})", self.spec.health_check.path),
-            HttpListener | HttpRedirect => "plain HTTP port".into(),
-            HttpsListener => "HTTPS port".into(),
-            Cluster => "replica supervisor".into(),
-            Revision => format!("start command of {app}"),
-            Service | ServiceStable => format!("{count} replica(s) of {app}"),
-            Autoscaling => format!("autoscaler of {app}"),
-            _ => cloud,
-        }
+    /// The row label of `step`: `neutral` (`noun name`) in the providers' own words.
+    pub fn label(&self, step: crate::StepId, neutral: String) -> String {
+        (self.capabilities.words)(step, &self.spec, neutral)
     }
 
     /// True when the spec serves a listener on `port`: HTTP always, HTTPS when the domain has it.

@@ -21,15 +21,15 @@ pub enum CertificateValidation {
     AfterBinding,
 }
 
-/// The words a deployment's steps are shown in: a cloud's resources, or what runs on this machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Vocabulary {
-    /// Load balancers, target groups, task definitions, services: a cloud's resources by name.
-    Cloud,
-    /// Bundles, the TLS balancer, the replica pool, the supervisor, N replicas: one machine's parts.
-    ThisMachine,
+/// A provider's own words for the rows of a deploy: given a step, the spec and the row's neutral
+/// label (`noun name`, with the provider's [`nouns`](Capabilities::nouns)), the label shown.
+/// [`neutral_words`] keeps the neutral one; the local provider speaks of one machine's parts (`TLS
+/// load balancer of app`, `3 replica(s) of app`).
+pub type Words = fn(StepId, &crate::Spec, String) -> String;
+
+/// The neutral words: every row keeps its `noun name` label.
+pub fn neutral_words(_step: StepId, _spec: &crate::Spec, label: String) -> String {
+    label
 }
 
 /// How the replicas' firewall names the load balancer it admits.
@@ -61,7 +61,7 @@ pub enum EndpointShape {
 /// What the providers of one deployment are: the [`StepGraph`] of a deploy and how its steps behave.
 /// [`Capabilities::CLOUD`] is the seed's recipe (every step); a provider of another shape declares its
 /// own graph with [`Capabilities::new`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct Capabilities {
     /// The steps of a deploy and what each waits for.
@@ -70,8 +70,8 @@ pub struct Capabilities {
     pub certificate_validation: CertificateValidation,
     /// How the replicas' firewall admits the load balancer.
     pub balancer_source: BalancerSource,
-    /// The words its steps are shown in.
-    pub vocabulary: Vocabulary,
+    /// The words its rows are shown in.
+    pub words: Words,
     /// What the load balancer's endpoint is.
     pub endpoint: EndpointShape,
     /// What the provider calls the resource of a step, where it has a name of its own (AWS: a
@@ -93,13 +93,13 @@ impl Capabilities {
             .with_balancer_source(BalancerSource::ItsFirewall);
 
     /// A provider of `graph`'s steps; certificates it validates itself, a symbolic load balancer
-    /// source, cloud words and plain names until declared otherwise.
+    /// source, neutral words and plain names until declared otherwise.
     pub const fn new(graph: StepGraph) -> Self {
         Capabilities {
             graph,
             certificate_validation: CertificateValidation::SelfManaged,
             balancer_source: BalancerSource::Symbolic,
-            vocabulary: Vocabulary::Cloud,
+            words: neutral_words,
             endpoint: EndpointShape::HostName,
             nouns: &[],
             naming: Naming::PLAIN,
@@ -189,9 +189,9 @@ impl Capabilities {
         self.graph.has_edge(StepId::Service, StepId::HttpListener)
     }
 
-    /// The same, with steps shown as the parts of one machine.
-    pub const fn on_this_machine(self) -> Self {
-        Self { vocabulary: Vocabulary::ThisMachine, ..self }
+    /// The same, with rows shown in the provider's own `words`.
+    pub const fn with_words(self, words: Words) -> Self {
+        Self { words, ..self }
     }
 
     /// The same, with host names that need no DNS records (no zone, no records, no validation

@@ -32,7 +32,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use autoscaling::{Autoscaler, AutoscalingInfo, DesiredAutoscaling, ScalingDecision, ScalingPolicy, ScalingTarget};
-pub use capabilities::{BalancerSource, Capabilities, Capable, CertificateValidation, EndpointShape, Vocabulary};
+pub use capabilities::{
+    neutral_words, BalancerSource, Capabilities, Capable, CertificateValidation, EndpointShape, Words,
+};
 pub use certificate::{
     Certificate, CertificateInfo, CertificateSpec, CertificateStatus, DesiredCertificate, KeyMaterial,
 };
