@@ -1,5 +1,5 @@
 //! App bundles: the build context copied into a content-addressed store, with a Python virtualenv
-//! built from its `requirements.txt` (cached by the file's hash, see [`crate::venv`]), and the start
+//! built from its `requirements.txt` (cached by the file's hash, see `venv.rs`), and the start
 //! command read from the Dockerfile's `CMD`. A re-build with unchanged inputs does nothing. Builds of
 //! one bundle in several processes at once are safe: one builds it under the bundle's lock, in a
 //! folder renamed into place when whole, and the others wait and reuse it.
