@@ -60,9 +60,9 @@ impl SpecErrors {
         };
         let fix = if message.contains("unknown field") || message.contains("unknown variant") {
             "fix the spelling or remove it; the accepted names are listed in the message"
-        } else if field == "app" {
+        } else if missing.is_some() && field == "app" {
             "add an [app] section with the app's `name` and `port` (`scaling init` writes a commented file)"
-        } else if field == "image" {
+        } else if missing.is_some() && field == "image" {
             "add an [image] section: `context = \".\"` builds the Dockerfile here, `reference = \"registry/repository@sha256:…\"` uses a pushed image"
         } else if let Some(key) = missing {
             let section = field.rsplit_once('.').map_or("the top level".to_string(), |(s, _)| format!("[{s}]"));
@@ -73,6 +73,10 @@ impl SpecErrors {
             ));
         } else if message.contains("duration") {
             "write a duration like \"30s\", \"2m\" or \"1h\""
+        } else if message.contains("socket address") {
+            "write an address and a port, e.g. \"192.0.2.53:53\" or \"[2001:db8::53]:53\""
+        } else if message.contains("IP address") {
+            "write an IPv4 or IPv6 address, e.g. \"192.0.2.10\" or \"2001:db8::10\""
         } else {
             "fix the value on that line"
         };
@@ -127,5 +131,15 @@ mod tests {
         let (field, fix) = only_problem("[app]\nname = \"dashmath\"\n[image]\ncontext = \".\"\n");
         assert_eq!(field, "app.port");
         assert!(fix.starts_with("add `port = …` under [app]"), "{fix}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_shape_is_told_its_shape() {
+        let file = "[app]\nname = \"dashmath\"\nport = 8050\n[image]\ncontext = \".\"\n";
+        let (field, fix) = only_problem(&format!("{file}[health_check]\ninterval = \"often\"\n"));
+        assert_eq!(field, "health_check.interval");
+        assert!(fix.contains("\"30s\""), "{fix}");
+        let (_, fix) = only_problem("app = 3\n");
+        assert_eq!(fix, "fix the value on that line");
     }
 }
