@@ -171,11 +171,12 @@ fn a_deployment_killed_without_stopping_is_reported_and_cleared_and_can_start_ag
     let pid = record["pid"].as_i64().unwrap();
     let socket = std::path::PathBuf::from(record["socket"].as_str().unwrap());
 
-    // The serving process dies without a chance to clean up; its replicas die with it.
+    // The serving process dies without a chance to clean up; its replicas die with it, gunicorn's
+    // workers included, at once: not when a worker notices its master is gone (up to its 30 s timeout).
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(5);
     while alive(pid) || !support::replicas_of(&app).is_empty() {
-        assert!(Instant::now() < deadline, "the process and its replicas exit");
+        assert!(Instant::now() < deadline, "the process and its replicas exit: {:?}", support::replicas_of(&app));
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(state_file(&app).exists() && socket.exists(), "a killed process leaves its state behind");
@@ -198,6 +199,45 @@ fn a_deployment_killed_without_stopping_is_reported_and_cleared_and_can_start_ag
     assert_eq!(curl(&format!("{app}.localhost"), port_of(&url), "/", "https").0, "200");
     assert!(run(&["destroy", "--yes"]).status.success());
     assert!(!state_file(&app).exists());
+}
+
+#[test]
+fn a_deploy_killed_during_its_build_leaves_no_build_process_running() {
+    let _serial = support::serial();
+    let example = Example::new("killedbuild", 1);
+    // Requirements of its own (no cached virtualenv serves them), and a "python" whose venv step starts
+    // a child of its own and takes its time, as pip does on a slow index.
+    let requirements = example.dir.path().join("requirements.txt");
+    let text = std::fs::read_to_string(&requirements).unwrap();
+    std::fs::write(&requirements, format!("{text}\n# {}\n", example.app)).unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    let python = tools.path().join("slow-python");
+    std::fs::write(&python, "#!/bin/sh\nif [ \"$1\" = child ]; then sleep 300; exit; fi\n\"$0\" child &\nwait\n")
+        .unwrap();
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let needle = python.display().to_string();
+    let mut deploying = example
+        .command(&["deploy"])
+        .env("SCALING_PYTHON", &python)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while processes_with(&needle).len() < 2 {
+        assert!(Instant::now() < deadline, "the build's python and its child start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Killed without a chance to cancel its build: the build's whole process group goes with it.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(deploying.id() as i32), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
+    let _ = deploying.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_with(&needle).is_empty() {
+        assert!(Instant::now() < deadline, "no build process outlives the deploy: {:?}", processes_with(&needle));
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Running a build's child process (`python -m venv`, `pip install`, a configured build command) so
 //! that it can be stopped at once: in a process group of its own, killed whole when the build is
-//! cancelled (the deploy was interrupted), with its error output kept for the message.
+//! cancelled (the deploy was interrupted) or this process dies, with its error output kept for the
+//! message.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -29,20 +30,30 @@ pub(crate) fn run(command: &mut Command, what: &str, cancel: &AtomicBool) -> Res
         .spawn()
         .map_err(|e| BundleError::Python(format!("{what}: cannot run: {e}")))?;
     let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
-    let status = loop {
-        if cancel.load(Ordering::Acquire) {
+    // Killed whole if this process dies mid-build, even by SIGKILL.
+    let watcher = match crate::group_watcher::GroupWatcher::start(group) {
+        Ok(watcher) => watcher,
+        Err(e) => {
             let _ = killpg(group, Signal::SIGKILL);
             let _ = child.wait();
-            return Err(BundleError::Cancelled(what.to_string()));
-        }
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => std::thread::sleep(POLL),
-            Err(e) => return Err(BundleError::Python(format!("{what}: {e}"))),
+            return Err(BundleError::Python(format!("{what}: cannot watch its processes: {e}")));
         }
     };
-    // Whatever the child left running in its group goes with it.
+    let status = loop {
+        if cancel.load(Ordering::Acquire) {
+            break Err(BundleError::Cancelled(what.to_string()));
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) => std::thread::sleep(POLL),
+            Err(e) => break Err(BundleError::Python(format!("{what}: {e}"))),
+        }
+    };
+    // Whatever the child left running in its group goes with it (all of it, when cancelled).
     let _ = killpg(group, Signal::SIGKILL);
+    let _ = child.wait();
+    watcher.stop();
+    let status = status?;
     if status.success() {
         return Ok(());
     }

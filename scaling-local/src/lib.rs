@@ -51,6 +51,7 @@ pub mod dockerfile;
 pub mod dockerignore;
 pub mod exposure;
 pub mod fd_limit;
+mod group_watcher;
 mod load_balancer;
 mod operation_lock;
 mod owned;

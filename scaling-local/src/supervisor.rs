@@ -104,17 +104,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Kills the child if this process dies first (Linux `PR_SET_PDEATHSIG`), so no replica outlives its
-/// supervisor even when it is killed without a chance to clean up.
-#[allow(unsafe_code)]
-fn die_with_parent(command: &mut tokio::process::Command) {
-    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2), which is
-    // async-signal-safe; it touches no memory shared with the parent.
-    unsafe {
-        command.pre_exec(|| nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from));
-    }
-}
-
 /// The only variables replicas inherit from the environment `scaling` runs in.
 const INHERITED: [&str; 7] = ["HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "SSL_CERT_FILE"];
 
@@ -347,7 +336,7 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    die_with_parent(&mut command);
+    crate::group_watcher::die_with_parent(&mut command);
     crate::fd_limit::restore_in_child(command.as_std_mut());
     let mut child = command.spawn()?;
     if let Some(out) = child.stdout.take() {
@@ -360,11 +349,19 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u
     let exited = Arc::new(AtomicBool::new(false));
     let flag = exited.clone();
     let pgid = Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
+    let watcher = match crate::group_watcher::GroupWatcher::start(pgid) {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            let _ = killpg(pgid, Signal::SIGKILL);
+            return Err(error);
+        }
+    };
     tokio::spawn(async move {
         let _ = child.wait().await;
         // A replica is its whole process group: a shell leader that dies must not leave its server
         // (or a server's workers) running, unseen and unsupervised.
         let _ = killpg(pgid, Signal::SIGKILL);
+        watcher.stop();
         flag.store(true, Ordering::Release);
     });
     service.pool.add(id, SocketAddr::from(([127, 0, 0, 1], port)));
