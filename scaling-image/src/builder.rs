@@ -98,15 +98,31 @@ async fn version(program: &str) -> std::io::Result<std::process::Output> {
 }
 
 /// Runs `program args` to completion. A program whose file is still open for writing somewhere (being
-/// installed or upgraded: `ETXTBSY`) is tried again for a moment.
+/// installed or upgraded: `ETXTBSY`) is tried again for a moment. The build never outlives the deploy:
+/// it is killed when the deploy is dropped (interrupted), and when this process dies, however it dies.
 async fn output(program: &str, args: &[&str]) -> std::io::Result<std::process::Output> {
     let mut attempt = 0;
     loop {
-        match tokio::process::Command::new(program).args(args).output().await {
+        let mut command = tokio::process::Command::new(program);
+        command.args(args).kill_on_drop(true);
+        die_with_parent(&mut command);
+        match command.output().await {
             Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempt < 20 => attempt += 1,
             other => return other,
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Kills the child if this process dies first (Linux `PR_SET_PDEATHSIG`).
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut tokio::process::Command) {
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2), which is
+    // async-signal-safe; it touches no memory shared with the parent.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(std::io::Error::from)
+        });
     }
 }
 
@@ -237,5 +253,34 @@ esac
         let (image, _, dir) = build_with("docker", "arm64").await;
         assert_eq!(image.platform, Platform::LinuxArm64);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_build_stops_its_builder() {
+        // A stand-in `docker` whose build never ends.
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("docker");
+        std::fs::write(&fake, "#!/bin/sh\nwhile :; do sleep 0.1; done\n").unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let builder = Builder { program: fake.to_string_lossy().into_owned() };
+        let running = || {
+            std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok().map(|s| (e.path(), s)))
+                .filter(|(_, stat)| !stat[stat.rfind(')').map_or(0, |i| i + 1)..].trim_start().starts_with('Z'))
+                .filter_map(|(path, _)| std::fs::read(path.join("cmdline")).ok())
+                .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(fake.to_string_lossy().as_ref()))
+                .count()
+        };
+        let out = dir.path().join("out.tar");
+        let build = builder.build(dir.path(), "Dockerfile", Platform::LinuxAmd64, "t", &out);
+        let interrupted = tokio::time::timeout(std::time::Duration::from_millis(500), build).await;
+        assert!(interrupted.is_err(), "the build was still running");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while running() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the builder is stopped with the deploy");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
