@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DesiredFirewall, FirewallInfo, Owner, Tags};
+use super::{unsupported, DesiredFirewall, FirewallInfo, Owner, Tags};
 use crate::spec::{HealthCheckSpec, Platform, Vcpu};
 use crate::ProviderResult;
 
@@ -308,19 +308,38 @@ pub struct ServiceInfo {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Cluster: Send + Sync {
-    /// The cluster `name` when owned.
-    async fn find_cluster(&self, owner: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>>;
+    /// The cluster `name` when owned. A provider whose graph has no [`Cluster`](crate::StepId::Cluster)
+    /// step (its services live in a project or a namespace made elsewhere) leaves the three cluster
+    /// methods to their defaults: nothing is found, and making or deleting one is
+    /// [`Unsupported`](crate::ErrorKind::Unsupported). So it is with the replicas' firewall.
+    async fn find_cluster(&self, owner: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>> {
+        let _ = (owner, name);
+        Ok(None)
+    }
     /// Creates the cluster when missing.
-    async fn ensure_cluster(&self, desired: &DesiredCluster) -> ProviderResult<ClusterInfo>;
+    async fn ensure_cluster(&self, desired: &DesiredCluster) -> ProviderResult<ClusterInfo> {
+        Err(unsupported("ensure_cluster", &desired.name, "cluster object"))
+    }
     /// Deletes the cluster; retryable while services drain.
-    async fn delete_cluster(&self, owner: &Owner, cluster: &ClusterInfo) -> ProviderResult<()>;
+    async fn delete_cluster(&self, owner: &Owner, cluster: &ClusterInfo) -> ProviderResult<()> {
+        let _ = owner;
+        Err(unsupported("delete_cluster", &cluster.name, "cluster object"))
+    }
 
     /// The replicas' firewall `name` when owned.
-    async fn find_replica_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>>;
+    async fn find_replica_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        let _ = (owner, name);
+        Ok(None)
+    }
     /// Creates the replicas' firewall or makes its rules exactly `desired.ingress`.
-    async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo>;
+    async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
+        Err(unsupported("ensure_replica_firewall", &desired.spec.name, "firewall in front of its replicas"))
+    }
     /// Deletes the replicas' firewall; retryable while network interfaces linger.
-    async fn delete_replica_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()>;
+    async fn delete_replica_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        let _ = owner;
+        Err(unsupported("delete_replica_firewall", &group.spec.name, "firewall in front of its replicas"))
+    }
 
     /// The newest active revision named `family` when owned.
     async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>>;

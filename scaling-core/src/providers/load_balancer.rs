@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DesiredFirewall, Endpoint, FirewallInfo, Owner, Tags};
+use super::{unsupported, DesiredFirewall, Endpoint, FirewallInfo, Owner, Tags};
 use crate::spec::{Algorithm, HealthCheckSpec, TlsVersion};
 use crate::ProviderResult;
 
@@ -276,12 +276,24 @@ pub trait LoadBalancer: Send + Sync {
         false
     }
 
-    /// The load balancer's firewall `name` when owned.
-    async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>>;
+    /// The load balancer's firewall `name` when owned. A provider whose graph has no
+    /// [`LoadBalancerFirewall`](crate::StepId::LoadBalancerFirewall) step leaves the three firewall
+    /// methods to their defaults: nothing is found, and making or deleting one is
+    /// [`Unsupported`](crate::ErrorKind::Unsupported). So it is with the backend pool and the
+    /// listeners.
+    async fn find_firewall(&self, owner: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
+        let _ = (owner, name);
+        Ok(None)
+    }
     /// Creates the firewall or makes its rules exactly `desired.ingress`.
-    async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo>;
+    async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
+        Err(unsupported("ensure_firewall", &desired.spec.name, "firewall in front of its load balancer"))
+    }
     /// Deletes the firewall; retryable while something still uses it.
-    async fn delete_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()>;
+    async fn delete_firewall(&self, owner: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
+        let _ = owner;
+        Err(unsupported("delete_firewall", &group.spec.name, "firewall in front of its load balancer"))
+    }
 
     /// The load balancer `name` when owned (also used to poll its status).
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>>;
@@ -291,21 +303,41 @@ pub trait LoadBalancer: Send + Sync {
     async fn delete_load_balancer(&self, owner: &Owner, lb: &LoadBalancerInfo) -> ProviderResult<()>;
 
     /// The backend pool `name` when owned.
-    async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>>;
+    async fn find_backend(&self, owner: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
+        let _ = (owner, name);
+        Ok(None)
+    }
     /// Creates the backend pool or brings its health check and settings to `desired`.
-    async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo>;
+    async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
+        Err(unsupported("ensure_backend", &desired.spec.name, "backend pool"))
+    }
     /// Deletes the backend pool; retryable while a listener or service still uses it.
-    async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()>;
+    async fn delete_backend(&self, owner: &Owner, group: &BackendInfo) -> ProviderResult<()> {
+        let _ = owner;
+        Err(unsupported("delete_backend", &group.spec.name, "backend pool"))
+    }
 
     /// The listeners of `lb`.
-    async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>>;
+    async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
+        let _ = lb;
+        Ok(Vec::new())
+    }
     /// Creates the listener on `desired.port` or changes it to `desired`.
-    async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo>;
+    async fn ensure_listener(&self, lb: &LoadBalancerInfo, desired: &DesiredListener) -> ProviderResult<ListenerInfo> {
+        let what = format!("{}:{}", desired.spec.protocol, desired.spec.port);
+        Err(unsupported("ensure_listener", &format!("{} {what}", lb.spec.name), "listeners"))
+    }
     /// Deletes a listener.
-    async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()>;
+    async fn delete_listener(&self, owner: &Owner, listener: &ListenerInfo) -> ProviderResult<()> {
+        let _ = owner;
+        Err(unsupported("delete_listener", &listener.id, "listeners"))
+    }
 
-    /// The health of every target of `group`.
-    async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>>;
+    /// The health of every target of `group` (none without backend pools).
+    async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>> {
+        let _ = group;
+        Ok(Vec::new())
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use scaling_core::providers::{
-    BuildRequest, ClusterInfo, DesiredCluster, DesiredFirewall, DesiredRepository, DesiredRevision, DesiredService,
-    FirewallInfo, ImageArtifact, ImageRef, RepositoryInfo, RevisionInfo, Rollout, ServiceInfo,
+    BuildRequest, ClusterInfo, DesiredRepository, DesiredRevision, DesiredService, ImageArtifact, ImageRef,
+    RepositoryInfo, RevisionInfo, Rollout, ServiceInfo,
 };
 use scaling_core::{Cluster, ErrorKind, Owner, ProviderResult, Registry};
 
@@ -67,30 +67,6 @@ fn serving(s: &State, revision_id: &str) -> bool {
 
 #[async_trait]
 impl Cluster for CloudRunShaped {
-    async fn find_cluster(&self, _: &Owner, name: &str) -> ProviderResult<Option<ClusterInfo>> {
-        Err(lacks("find_cluster", name, "cluster object"))
-    }
-
-    async fn ensure_cluster(&self, desired: &DesiredCluster) -> ProviderResult<ClusterInfo> {
-        Err(lacks("ensure_cluster", &desired.name, "cluster object"))
-    }
-
-    async fn delete_cluster(&self, _: &Owner, cluster: &ClusterInfo) -> ProviderResult<()> {
-        Err(lacks("delete_cluster", &cluster.name, "cluster object"))
-    }
-
-    async fn find_replica_firewall(&self, _: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
-        Err(lacks("find_replica_firewall", name, "firewall in front of a service"))
-    }
-
-    async fn ensure_replica_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        Err(lacks("ensure_replica_firewall", &desired.spec.name, "firewall in front of a service"))
-    }
-
-    async fn delete_replica_firewall(&self, _: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        Err(lacks("delete_replica_firewall", &group.spec.name, "firewall in front of a service"))
-    }
-
     /// The revision the family's service serves, else its newest.
     async fn find_revision(&self, owner: &Owner, family: &str) -> ProviderResult<Option<RevisionInfo>> {
         let s = self.state();

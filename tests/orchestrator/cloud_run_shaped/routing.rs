@@ -3,9 +3,8 @@
 
 use async_trait::async_trait;
 use scaling_core::providers::{
-    BackendInfo, CertificateInfo, CertificateStatus, DesiredBackend, DesiredCertificate, DesiredFirewall,
-    DesiredListener, DesiredLoadBalancer, Endpoint, FirewallInfo, ListenerInfo, LoadBalancerInfo, LoadBalancerStatus,
-    RecordKind, RecordValue, TargetHealth,
+    CertificateInfo, CertificateStatus, DesiredCertificate, DesiredLoadBalancer, Endpoint, LoadBalancerInfo,
+    LoadBalancerStatus, RecordKind, RecordValue,
 };
 use scaling_core::{Capable, Certificate, ErrorKind, LoadBalancer, Owner, ProviderResult};
 
@@ -28,18 +27,6 @@ fn names_lead_to_the_mapping(s: &State, names: &[String]) -> bool {
 
 #[async_trait]
 impl LoadBalancer for CloudRunShaped {
-    async fn find_firewall(&self, _: &Owner, name: &str) -> ProviderResult<Option<FirewallInfo>> {
-        Err(lacks("find_firewall", name, "firewall in front of a domain mapping"))
-    }
-
-    async fn ensure_firewall(&self, desired: &DesiredFirewall) -> ProviderResult<FirewallInfo> {
-        Err(lacks("ensure_firewall", &desired.spec.name, "firewall in front of a domain mapping"))
-    }
-
-    async fn delete_firewall(&self, _: &Owner, group: &FirewallInfo) -> ProviderResult<()> {
-        Err(lacks("delete_firewall", &group.spec.name, "firewall in front of a domain mapping"))
-    }
-
     /// A new mapping is provisioning at its first look and ready at the next.
     async fn find_load_balancer(&self, owner: &Owner, name: &str) -> ProviderResult<Option<LoadBalancerInfo>> {
         let mut s = self.state();
@@ -95,34 +82,6 @@ impl LoadBalancer for CloudRunShaped {
             s.mappings.remove(&lb.spec.name);
         }
         Ok(())
-    }
-
-    async fn find_backend(&self, _: &Owner, name: &str) -> ProviderResult<Option<BackendInfo>> {
-        Err(lacks("find_backend", name, "backend pool: the service is what a mapping reaches"))
-    }
-
-    async fn ensure_backend(&self, desired: &DesiredBackend) -> ProviderResult<BackendInfo> {
-        Err(lacks("ensure_backend", &desired.spec.name, "backend pool: the service is what a mapping reaches"))
-    }
-
-    async fn delete_backend(&self, _: &Owner, group: &BackendInfo) -> ProviderResult<()> {
-        Err(lacks("delete_backend", &group.spec.name, "backend pool: the service is what a mapping reaches"))
-    }
-
-    async fn list_listeners(&self, lb: &LoadBalancerInfo) -> ProviderResult<Vec<ListenerInfo>> {
-        Err(lacks("list_listeners", &lb.spec.name, "listeners: a mapping serves HTTPS on 443 by itself"))
-    }
-
-    async fn ensure_listener(&self, lb: &LoadBalancerInfo, _: &DesiredListener) -> ProviderResult<ListenerInfo> {
-        Err(lacks("ensure_listener", &lb.spec.name, "listeners: a mapping serves HTTPS on 443 by itself"))
-    }
-
-    async fn delete_listener(&self, _: &Owner, listener: &ListenerInfo) -> ProviderResult<()> {
-        Err(lacks("delete_listener", &listener.id, "listeners: a mapping serves HTTPS on 443 by itself"))
-    }
-
-    async fn target_health(&self, group: &BackendInfo) -> ProviderResult<Vec<TargetHealth>> {
-        Err(lacks("target_health", &group.spec.name, "backend pool: the service is what a mapping reaches"))
     }
 }
 
