@@ -15,6 +15,7 @@ mod service;
 use super::desired::{ImageSource, HTTPS_PORT};
 use super::diff::{self, Action, Diff};
 use super::graph::run_graph;
+use super::kind_store::MadeKinds;
 use super::kinds::{self, EachKind};
 use super::plan::{validation_records, Plan};
 use super::resource::{Made, Resource};
@@ -22,30 +23,28 @@ use super::runner::{Poll, Runner};
 use super::{Providers, StepId};
 use crate::events::EventKind;
 use crate::providers::{
-    BackendInfo, CertificateInfo, CertificateStatus, ClusterInfo, Delegation, DnsRecord, FirewallInfo, ListenerAction,
-    ListenerInfo, LoadBalancerInfo, LoadBalancerStatus, Protocol, RepositoryInfo, RevisionInfo, ServiceInfo, ZoneInfo,
+    CertificateInfo, CertificateStatus, Delegation, DnsRecord, ListenerAction, ListenerInfo, LoadBalancerInfo,
+    LoadBalancerStatus, Protocol, ZoneInfo,
 };
 use crate::{Error, ProviderResult, Result};
 
 /// What finished steps hand to later ones.
 #[derive(Default)]
 pub(crate) struct Outputs {
-    pub repository: OnceLock<RepositoryInfo>,
+    /// What each resource kind's step made ([`super::kinds`]).
+    pub made: MadeKinds,
     pub image: OnceLock<String>,
     pub zone: OnceLock<ZoneInfo>,
     pub new_zone: OnceLock<ZoneInfo>,
-    pub certificate: OnceLock<CertificateInfo>,
     pub validation_records: OnceLock<Vec<DnsRecord>>,
     pub pointer_records: OnceLock<Vec<DnsRecord>>,
-    pub load_balancer_firewall: OnceLock<FirewallInfo>,
-    pub load_balancer: OnceLock<LoadBalancerInfo>,
-    pub backend: OnceLock<BackendInfo>,
     pub http_listener: OnceLock<ListenerInfo>,
     pub https_listener: OnceLock<ListenerInfo>,
-    pub cluster: OnceLock<ClusterInfo>,
-    pub replica_firewall: OnceLock<FirewallInfo>,
-    pub revision: OnceLock<RevisionInfo>,
-    pub service: OnceLock<ServiceInfo>,
+}
+
+/// What a kind's step made, for the step `step` that needs it: a missing one is a bug in the graph.
+fn made<K: Resource>(out: &Outputs, step: StepId) -> Result<&K::Info> {
+    out.made.get::<K>().ok_or(Error::Internal { step, missing: K::STEP.noun() })
 }
 
 fn need<'a, T>(slot: &'a OnceLock<T>, step: StepId, missing: &'static str) -> Result<&'a T> {
@@ -177,7 +176,7 @@ impl<'a> Apply<'a> {
 
     async fn image(&self, r: &str) -> Result<String> {
         let ImageSource::Built(artifact) = &self.plan.desired.image else { return Ok("prebuilt image".into()) };
-        let repo = need(&self.out.repository, StepId::Image, "repository")?;
+        let repo = made::<kinds::Repository>(&self.out, StepId::Image)?;
         let (image, text) = match &self.plan.observed.image {
             Some(image) => (image.clone(), "already in the repository".to_string()),
             None => {
@@ -216,7 +215,7 @@ impl<'a> Apply<'a> {
     async fn validation_records(&self, r: &str) -> Result<String> {
         let step = StepId::ValidationRecords;
         let zone = need(&self.out.zone, step, "zone")?;
-        let mut cert = need(&self.out.certificate, step, "certificate")?.clone();
+        let mut cert = made::<kinds::Certificate>(&self.out, step)?.clone();
         if cert.validation_records.is_empty() && cert.status != CertificateStatus::Issued {
             let timeout = self.runner.options.timeouts.certificate_issued;
             cert = self
@@ -251,7 +250,7 @@ impl<'a> Apply<'a> {
 
     async fn certificate_issued(&self, r: &str) -> Result<String> {
         let step = StepId::CertificateIssued;
-        let cert = need(&self.out.certificate, step, "certificate")?;
+        let cert = made::<kinds::Certificate>(&self.out, step)?;
         if cert.status == CertificateStatus::Issued {
             return Ok("issued".into());
         }
@@ -290,7 +289,7 @@ impl<'a> Apply<'a> {
 
     async fn load_balancer_active(&self, r: &str) -> Result<String> {
         let step = StepId::LoadBalancerActive;
-        let lb = need(&self.out.load_balancer, step, "load balancer")?;
+        let lb = made::<kinds::LoadBalancer>(&self.out, step)?;
         if lb.status == LoadBalancerStatus::Active {
             return Ok("active".into());
         }
@@ -338,8 +337,8 @@ impl<'a> Apply<'a> {
     async fn http_listener(&self, r: &str) -> Result<String> {
         let step = StepId::HttpListener;
         let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let lb = need(&self.out.load_balancer, step, "load balancer")?;
-        let tg = need(&self.out.backend, step, "backend pool")?;
+        let lb = made::<kinds::LoadBalancer>(&self.out, step)?;
+        let tg = made::<kinds::Backend>(&self.out, step)?;
         let forward = ListenerAction::Forward { backend_id: tg.id.clone() };
         let final_action = d.final_http_action(&tg.id);
         let observed = o.listener(Protocol::Http);
@@ -364,9 +363,9 @@ impl<'a> Apply<'a> {
     async fn https_listener(&self, r: &str) -> Result<String> {
         let step = StepId::HttpsListener;
         let (d, o) = (&self.plan.desired, &self.plan.observed);
-        let lb = need(&self.out.load_balancer, step, "load balancer")?;
-        let tg = need(&self.out.backend, step, "backend pool")?;
-        let cert = need(&self.out.certificate, step, "certificate")?;
+        let lb = made::<kinds::LoadBalancer>(&self.out, step)?;
+        let tg = made::<kinds::Backend>(&self.out, step)?;
+        let cert = made::<kinds::Certificate>(&self.out, step)?;
         let desired = d.https_listener(&tg.id, &cert.id).ok_or(Error::Internal { step, missing: "https domain" })?;
         let observed = o.listener(Protocol::Https);
         let diff = diff::listener(&desired, observed);
@@ -380,7 +379,7 @@ impl<'a> Apply<'a> {
     async fn http_redirect(&self, r: &str) -> Result<String> {
         let step = StepId::HttpRedirect;
         let d = &self.plan.desired;
-        let lb = need(&self.out.load_balancer, step, "load balancer")?;
+        let lb = made::<kinds::LoadBalancer>(&self.out, step)?;
         let http = need(&self.out.http_listener, step, "http listener")?;
         let redirect = ListenerAction::RedirectToHttps { port: HTTPS_PORT };
         let wanted = d.http_listener(redirect.clone());
@@ -396,7 +395,7 @@ impl<'a> Apply<'a> {
     async fn dns_records(&self, r: &str) -> Result<String> {
         let step = StepId::DnsRecords;
         let zone = need(&self.out.zone, step, "zone")?;
-        let lb = need(&self.out.load_balancer, step, "load balancer")?;
+        let lb = made::<kinds::LoadBalancer>(&self.out, step)?;
         let (d, names) = (&self.plan.desired, self.plan.desired.spec.hostnames());
         let records = self
             .runner
@@ -423,7 +422,7 @@ impl<'a> Apply<'a> {
             Some(shown) => format!("{} ({shown})", detail(&diff)),
             None => detail(&diff),
         };
-        keep(K::slot(&self.out), info);
+        self.out.made.keep::<K>(info);
         Ok(text)
     }
 

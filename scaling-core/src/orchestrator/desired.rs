@@ -188,7 +188,7 @@ impl Desired {
             spec: ServiceSpec {
                 name: self.names.service.clone(),
                 revision_id,
-                desired_count: self.desired_count(o.service.as_ref().map(|s| s.spec.desired_count)),
+                desired_count: self.desired_count(o.one::<kinds::Service>().map(|s| s.spec.desired_count)),
                 firewall_id: ids.id(StepId::ReplicaFirewall)?,
             },
             cluster: ids.cluster()?,

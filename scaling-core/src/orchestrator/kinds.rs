@@ -1,16 +1,15 @@
 //! The descriptors of the resource kinds that converge by one `ensure` call: the repository, the two
 //! firewalls, the load balancer, the backend pool, the cluster, the certificate, the revision and the
-//! service. (The image, the zone, the listeners, the records, autoscaling and the waits have steps of
-//! their own logic: pushes, the HTTP→HTTPS hand-over, record sets, removal when `[scaling]` goes.)
-
-use std::sync::OnceLock;
-
+//! service. Each says how it is read, wanted, compared, made and deleted; observe, plan, apply and
+//! destroy go through [`each_kind`], and what is observed or made of a kind is kept by kind
+//! ([`super::kind_store`]), so adding a kind is its descriptor and its line there. (The image, the
+//! zone, the listeners, the records, autoscaling and the waits have steps of their own logic: pushes,
+//! the HTTP→HTTPS hand-over, record sets, removal when `[scaling]` goes.)
 use futures::future::BoxFuture;
 
-use super::apply::Outputs;
 use super::desired::{Desired, HTTPS_PORT, HTTP_PORT};
 use super::diff::{self, Diff};
-use super::observe::Observed;
+use super::observe::{Observed, Reach};
 use super::resource::{Ids, Resource};
 use super::{Providers, StepId};
 use crate::providers::{
@@ -21,18 +20,15 @@ use crate::providers::{
 };
 use crate::{Error, ProviderResult, Result};
 
-/// The methods of a kind observed as one `Option` field of [`Observed`] and kept in the same-named
-/// slot of apply's [`Outputs`].
-macro_rules! kept_in {
-    ($field:ident) => {
-        fn observed<'o>(_: &Desired, o: &'o Observed) -> Option<&'o Self::Info> {
-            o.$field.as_ref()
-        }
-        fn owned(o: &Observed) -> Vec<&Self::Info> {
-            o.$field.iter().collect()
-        }
-        fn slot(out: &Outputs) -> &OnceLock<Self::Info> {
-            &out.$field
+/// The read of a kind found by owner and name: `find` of one provider, with the name `names` gives.
+macro_rules! found_by {
+    ($provider:ident . $find:ident, $name:ident) => {
+        fn find<'a>(
+            p: &'a Providers,
+            d: &'a Desired,
+            _: &'a Observed,
+        ) -> BoxFuture<'a, ProviderResult<Vec<Self::Info>>> {
+            Box::pin(async move { Ok(p.$provider.$find(&d.owner, &d.names.$name).await?.into_iter().collect()) })
         }
     };
 }
@@ -93,7 +89,9 @@ impl Resource for Repository {
     const STEP: StepId = StepId::Repository;
     type Wanted = DesiredRepository;
     type Info = RepositoryInfo;
-    kept_in!(repository);
+    /// The image is looked up in it.
+    const READ_IN_A_CHAIN: bool = true;
+    found_by!(registry.find_repository, repository);
     identified_by!(name, name);
 
     fn desired(d: &Desired, _: &dyn Ids) -> Result<DesiredRepository> {
@@ -123,7 +121,7 @@ impl Resource for LoadBalancerFirewall {
     const STEP: StepId = StepId::LoadBalancerFirewall;
     type Wanted = DesiredFirewall;
     type Info = FirewallInfo;
-    kept_in!(load_balancer_firewall);
+    found_by!(load_balancer.find_firewall, load_balancer_firewall);
     identified_by!(id, spec.name);
     made_by!(load_balancer.ensure_firewall, delete_firewall);
 
@@ -151,7 +149,9 @@ impl Resource for LoadBalancer {
     const STEP: StepId = StepId::LoadBalancer;
     type Wanted = DesiredLoadBalancer;
     type Info = LoadBalancerInfo;
-    kept_in!(load_balancer);
+    /// Its listeners are read from it.
+    const READ_IN_A_CHAIN: bool = true;
+    found_by!(load_balancer.find_load_balancer, load_balancer);
     identified_by!(id, spec.name);
     made_by!(load_balancer.ensure_load_balancer, delete_load_balancer);
 
@@ -201,7 +201,9 @@ impl Resource for Backend {
     const STEP: StepId = StepId::Backend;
     type Wanted = DesiredBackend;
     type Info = BackendInfo;
-    kept_in!(backend);
+    /// Its targets' health is read from it (for `status`).
+    const READ_IN_A_CHAIN: bool = true;
+    found_by!(load_balancer.find_backend, backend);
     identified_by!(id, spec.name);
     made_by!(load_balancer.ensure_backend, delete_backend);
 
@@ -223,7 +225,9 @@ impl Resource for Cluster {
     const STEP: StepId = StepId::Cluster;
     type Wanted = DesiredCluster;
     type Info = ClusterInfo;
-    kept_in!(cluster);
+    /// The service is read in it.
+    const READ_IN_A_CHAIN: bool = true;
+    found_by!(cluster.find_cluster, cluster);
     identified_by!(id, name);
     made_by!(cluster.ensure_cluster, delete_cluster);
 
@@ -250,7 +254,7 @@ impl Resource for ReplicaFirewall {
     const STEP: StepId = StepId::ReplicaFirewall;
     type Wanted = DesiredFirewall;
     type Info = FirewallInfo;
-    kept_in!(replica_firewall);
+    found_by!(cluster.find_replica_firewall, replica_firewall);
     identified_by!(id, spec.name);
     made_by!(cluster.ensure_replica_firewall, delete_replica_firewall);
 
@@ -279,6 +283,18 @@ impl Resource for Certificate {
     const STEP: StepId = StepId::Certificate;
     type Wanted = DesiredCertificate;
     type Info = CertificateInfo;
+    /// The zone of a domain just removed is found through them, and they are read again when a
+    /// listener holds one of another domain.
+    const READ_IN_A_CHAIN: bool = true;
+
+    /// Those of the spec's domain; without one (removed), or for destroy, every owned one.
+    fn find<'a>(p: &'a Providers, d: &'a Desired, o: &'a Observed) -> BoxFuture<'a, ProviderResult<Vec<Self::Info>>> {
+        let domains: Vec<String> = match o.reach {
+            Reach::Spec | Reach::Status => d.apex().map(str::to_string).into_iter().collect(),
+            Reach::Everything => Vec::new(),
+        };
+        Box::pin(async move { p.certificate.find_certificates(&d.owner, &domains).await })
+    }
     made_by!(certificate.request_certificate, delete_certificate);
 
     fn wanted(d: &Desired) -> bool {
@@ -292,20 +308,14 @@ impl Resource for Certificate {
     }
     /// The owned one that covers the names and is not failed, newest first.
     fn observed<'o>(d: &Desired, o: &'o Observed) -> Option<&'o CertificateInfo> {
-        d.certificate().and_then(|wanted| diff::matching_certificate(&wanted, &o.certificates))
+        d.certificate().and_then(|wanted| diff::matching_certificate(&wanted, o.all::<Self>()))
     }
     /// Against every owned one: a failed or due one is replaced, one of other names too.
     fn diff(o: &Observed, _: &Desired, wanted: &DesiredCertificate, _: Option<&CertificateInfo>) -> Diff {
-        diff::certificate(wanted, &o.certificates)
+        diff::certificate(wanted, o.all::<Self>())
     }
     fn id(info: &CertificateInfo) -> &str {
         &info.id
-    }
-    fn slot(out: &Outputs) -> &OnceLock<CertificateInfo> {
-        &out.certificate
-    }
-    fn owned(o: &Observed) -> Vec<&CertificateInfo> {
-        o.certificates.iter().collect()
     }
     fn owned_name(info: &CertificateInfo) -> String {
         format!("{} ({})", info.spec.domain, info.id)
@@ -321,7 +331,7 @@ impl Resource for Revision {
     const IMMUTABLE: bool = true;
     type Wanted = DesiredRevision;
     type Info = RevisionInfo;
-    kept_in!(revision);
+    found_by!(cluster.find_revision, revision);
     identified_by!(id, spec.family);
 
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredRevision> {
@@ -333,6 +343,11 @@ impl Resource for Revision {
     }
     fn ensure<'a>(p: &'a Providers, wanted: &'a DesiredRevision) -> BoxFuture<'a, ProviderResult<RevisionInfo>> {
         p.cluster.register_revision(wanted)
+    }
+    /// Read with or without a revision step: without one, the revision the service runs is still
+    /// what its template is compared with.
+    fn read_with(_: &Capabilities) -> bool {
+        true
     }
     /// Without a revision step the revisions are the service's (made by its updates): they go with
     /// it, in its round.
@@ -354,14 +369,24 @@ impl Resource for Service {
     const STEP: StepId = StepId::Service;
     type Wanted = DesiredService;
     type Info = ServiceInfo;
-    kept_in!(service);
+    /// It is read in its cluster, once that is read.
+    const READ_IN_A_CHAIN: bool = true;
     identified_by!(spec.name, spec.name);
     made_by!(cluster.ensure_service, delete_service);
+
+    /// In the observed cluster, or the implicit one of providers without a cluster step.
+    fn find<'a>(p: &'a Providers, d: &'a Desired, o: &'a Observed) -> BoxFuture<'a, ProviderResult<Vec<Self::Info>>> {
+        let cluster = d.cluster_or_implicit(o.one::<Cluster>());
+        Box::pin(async move {
+            let Some(cluster) = cluster else { return Ok(Vec::new()) };
+            Ok(p.cluster.find_service(&d.owner, &cluster, &d.names.service).await?.into_iter().collect())
+        })
+    }
 
     /// With a rollout asked for again when the last one failed (`diff::restart_reason`).
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<DesiredService> {
         let mut wanted = d.service(ids)?;
-        wanted.restart_rollout = ids.observed().service.as_ref().and_then(diff::restart_reason).is_some();
+        wanted.restart_rollout = ids.observed().one::<Self>().and_then(diff::restart_reason).is_some();
         Ok(wanted)
     }
     /// Where the service makes its revisions itself, a new one is the first reason it changes, its

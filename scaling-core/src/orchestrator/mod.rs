@@ -6,6 +6,7 @@ mod desired;
 mod destroy;
 mod diff;
 mod graph;
+mod kind_store;
 mod kinds;
 mod locking;
 mod observe;
@@ -256,13 +257,17 @@ impl Orchestrator {
         }
         let out = &run.out;
         let listeners: Vec<_> = [out.http_listener.get(), out.https_listener.get()].into_iter().flatten().collect();
-        let lb = out.load_balancer.get();
+        let lb = out.made.get::<kinds::LoadBalancer>();
         Ok(DeployReport {
             changes: plan.changes.clone(),
             urls: status::urls(&plan.desired.spec, lb, &listeners),
             endpoint: lb.map(|lb| lb.endpoint.clone()),
             new_zone: out.new_zone.get().cloned(),
-            image: out.revision.get().map(|t| t.spec.image.clone()).unwrap_or_else(|| plan.desired.image.describe()),
+            image: out
+                .made
+                .get::<kinds::Revision>()
+                .map(|t| t.spec.image.clone())
+                .unwrap_or_else(|| plan.desired.image.describe()),
             elapsed: run.runner.started.elapsed(),
         })
     }

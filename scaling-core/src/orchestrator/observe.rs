@@ -1,26 +1,26 @@
 //! Reads the current state of every resource through the traits (no mutating call).
 
+use futures::future::BoxFuture;
+
 use super::desired::{Desired, ImageSource};
+use super::kind_store::Found;
+use super::kinds::{self, EachKind};
+use super::resource::Resource;
 use super::{Providers, StepId};
 use crate::providers::{
-    AutoscalingInfo, BackendInfo, CertificateInfo, ClusterInfo, DnsRecord, FirewallInfo, ImageRef, ListenerInfo,
-    LoadBalancerInfo, OwnResource, Protocol, RepositoryInfo, RevisionInfo, ServiceInfo, TargetHealth, ZoneInfo,
+    AutoscalingInfo, DnsRecord, ImageRef, ListenerInfo, OwnResource, Protocol, TargetHealth, ZoneInfo,
 };
 use crate::{Error, ProviderResult};
 
 /// The current state of every resource the app owns (and the zone it uses).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Observed {
-    pub repository: Option<RepositoryInfo>,
+    /// How far observation looked.
+    pub reach: Reach,
+    /// What the app owns of each resource kind ([`super::kinds`]).
+    pub found: Found,
     pub image: Option<ImageRef>,
-    pub load_balancer_firewall: Option<FirewallInfo>,
-    pub load_balancer: Option<LoadBalancerInfo>,
-    pub backend: Option<BackendInfo>,
     pub listeners: Vec<ListenerInfo>,
-    pub cluster: Option<ClusterInfo>,
-    pub replica_firewall: Option<FirewallInfo>,
-    pub revision: Option<RevisionInfo>,
-    pub service: Option<ServiceInfo>,
     pub autoscaling: Option<AutoscalingInfo>,
     /// The health of the backend pool's targets, read beside the pool for `status` only.
     pub targets: Vec<TargetHealth>,
@@ -32,7 +32,6 @@ pub(crate) struct Observed {
     /// The records the DNS provider writes to lead the host names to the load balancer's endpoint
     /// (empty until both exist).
     pub pointers: Vec<DnsRecord>,
-    pub certificates: Vec<CertificateInfo>,
     /// Each of the provider's own steps in the graph, with what it needs and what it owns.
     pub own: Vec<OwnStepState>,
 }
@@ -55,6 +54,16 @@ impl OwnStepState {
 }
 
 impl Observed {
+    /// The one of kind `K` the app has, as observed.
+    pub fn one<K: Resource>(&self) -> Option<&K::Info> {
+        self.found.all::<K>().first()
+    }
+
+    /// Every observed one of kind `K`.
+    pub fn all<K: Resource>(&self) -> &[K::Info] {
+        self.found.all::<K>()
+    }
+
     /// The listener on the port the spec uses for `protocol` (80 or 443), whatever protocol it speaks.
     pub fn listener(&self, protocol: Protocol) -> Option<&ListenerInfo> {
         let port = match protocol {
@@ -71,9 +80,10 @@ impl Observed {
 }
 
 /// How far observation looks beyond what the spec names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Reach {
     /// What the spec names, and what the app's resources still point at (plan, deploy).
+    #[default]
     Spec,
     /// The same, and the health of the backend pool's targets as soon as the pool is found (status).
     Status,
@@ -90,78 +100,72 @@ fn tag(step: StepId) -> impl Fn(crate::ProviderError) -> Error {
 /// cluster, the records of the zone) as soon as its parent answers.
 pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Reach) -> Result<Observed, Error> {
     use futures::future::{try_join, try_join3};
-    let (owner, names) = (&desired.owner, &desired.names);
+    let owner = &desired.owner;
     let has = |step| desired.capabilities.has_step(step);
-    let (lb, c) = (&providers.load_balancer, &providers.cluster);
+    let lb = &providers.load_balancer;
+    let start = Observed { reach, ..Observed::default() };
+    let before = &start;
     let registry = async {
+        let mut found = Found::default();
         if !has(StepId::Repository) {
-            return Ok((None, None));
+            return Ok((found, None));
         }
-        let repository =
-            providers.registry.find_repository(owner, &names.repository).await.map_err(tag(StepId::Repository))?;
-        let image = match (&repository, &desired.image) {
+        let repository = kinds::Repository::find(providers, desired, before).await.map_err(tag(StepId::Repository))?;
+        let image = match (repository.first(), &desired.image) {
             (Some(repo), ImageSource::Built(artifact)) => {
                 providers.registry.find_image(repo, &artifact.digest).await.map_err(tag(StepId::Image))?
             }
             _ => None,
         };
-        Ok::<_, Error>((repository, image))
-    };
-    let balancer_group = async {
-        if !has(StepId::LoadBalancerFirewall) {
-            return Ok(None);
-        }
-        let group = lb.find_firewall(owner, &names.load_balancer_firewall).await;
-        group.map_err(tag(StepId::LoadBalancerFirewall))
+        found.put::<kinds::Repository>(repository);
+        Ok::<_, Error>((found, image))
     };
     let balancer = async {
+        let mut found = Found::default();
         if !has(StepId::LoadBalancer) {
-            return Ok((None, Vec::new()));
+            return Ok((found, Vec::new()));
         }
-        let balancer = lb.find_load_balancer(owner, &names.load_balancer).await.map_err(tag(StepId::LoadBalancer))?;
-        let listeners = match &balancer {
+        let balancer =
+            kinds::LoadBalancer::find(providers, desired, before).await.map_err(tag(StepId::LoadBalancer))?;
+        let listeners = match balancer.first() {
             Some(b) if has(StepId::HttpListener) || has(StepId::HttpsListener) => {
                 lb.list_listeners(b).await.map_err(tag(StepId::HttpListener))?
             }
             _ => Vec::new(),
         };
-        Ok::<_, Error>((balancer, listeners))
+        found.put::<kinds::LoadBalancer>(balancer);
+        Ok::<_, Error>((found, listeners))
     };
     let backend = async {
+        let mut found = Found::default();
         if !has(StepId::Backend) {
-            return Ok((None, Vec::new()));
+            return Ok((found, Vec::new()));
         }
-        let backend = lb.find_backend(owner, &names.backend).await.map_err(tag(StepId::Backend))?;
-        let targets = match &backend {
+        let backend = kinds::Backend::find(providers, desired, before).await.map_err(tag(StepId::Backend))?;
+        let targets = match backend.first() {
             Some(pool) if reach == Reach::Status => lb.target_health(pool).await.map_err(tag(StepId::Backend))?,
             _ => Vec::new(),
         };
-        Ok((backend, targets))
+        found.put::<kinds::Backend>(backend);
+        Ok((found, targets))
     };
     let cluster = async {
-        let cluster = match has(StepId::Cluster) {
-            true => c.find_cluster(owner, &names.cluster).await.map_err(tag(StepId::Cluster))?,
-            false => None,
-        };
-        let service = match desired.cluster_or_implicit(cluster.as_ref()) {
-            Some(cl) => c.find_service(owner, &cl, &names.service).await.map_err(tag(StepId::Service))?,
-            None => None,
-        };
-        Ok::<_, Error>((cluster, service))
-    };
-    let task_group = async {
-        if !has(StepId::ReplicaFirewall) {
-            return Ok(None);
+        let mut cluster = Observed::default();
+        if has(StepId::Cluster) {
+            let found = kinds::Cluster::find(providers, desired, before).await.map_err(tag(StepId::Cluster))?;
+            cluster.found.put::<kinds::Cluster>(found);
         }
-        c.find_replica_firewall(owner, &names.replica_firewall).await.map_err(tag(StepId::ReplicaFirewall))
+        let service = kinds::Service::find(providers, desired, &cluster).await.map_err(tag(StepId::Service))?;
+        cluster.found.put::<kinds::Service>(service);
+        Ok::<_, Error>(cluster.found)
     };
-    let revision = async {
+    // Every other kind, and the provider's own steps, at once.
+    let others = async {
         let own = futures::future::try_join_all(providers.capabilities.own_steps().map(|step| async move {
             let found = providers.own_steps.find_resources(step, owner).await.map_err(tag(step))?;
             Ok::<_, Error>(OwnStepState { step, needed: providers.own_steps.needed_resources(step, owner), found })
         }));
-        let (revision, own) = futures::future::join(c.find_revision(owner, &names.revision), own).await;
-        Ok::<_, Error>((revision.map_err(tag(StepId::Revision))?, own?))
+        try_join(read_unchained_kinds(providers, desired, before), own).await
     };
     // By names, so that it is read with everything else rather than after the service.
     let autoscaling = async {
@@ -170,7 +174,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         }
         providers
             .autoscaler
-            .find_autoscaling(owner, &names.cluster, &names.service)
+            .find_autoscaling(owner, &desired.names.cluster, &desired.names.service)
             .await
             .map_err(tag(StepId::Autoscaling))
     };
@@ -180,14 +184,9 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         }
         providers.secrets.check_secrets(owner, &desired.spec.secrets).await.map_err(tag(StepId::Revision))
     };
-    // The spec's domain bounds the read; without one (removed), or for destroy, every owned one is read.
-    let domains: Vec<String> = match reach {
-        Reach::Spec | Reach::Status => desired.apex().map(str::to_string).into_iter().collect(),
-        Reach::Everything => Vec::new(),
-    };
     let certificates = async {
         match has(StepId::Certificate) {
-            true => providers.certificate.find_certificates(owner, &domains).await.map_err(tag(StepId::Certificate)),
+            true => kinds::Certificate::find(providers, desired, before).await.map_err(tag(StepId::Certificate)),
             false => Ok(Vec::new()),
         }
     };
@@ -211,16 +210,15 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         Ok::<_, Error>((certificates, zone))
     };
     let (
-        (registry, balancer_group, balancer),
-        (backend, cluster, task_group),
-        (revision, certs, (autoscaling, secret_problems)),
+        (registry, balancer, backend),
+        (cluster, (kinds_found, own), (autoscaling, secret_problems)),
+        (mut certificates, (zone, records)),
     ) = try_join3(
-        try_join3(registry, balancer_group, balancer),
-        try_join3(backend, cluster, task_group),
-        try_join3(revision, certificates_and_zone, try_join(autoscaling, secrets)),
+        try_join3(registry, balancer, backend),
+        try_join3(cluster, others, try_join(autoscaling, secrets)),
+        certificates_and_zone,
     )
     .await?;
-    let (mut certificates, (zone, records)) = certs;
     // A listener holding a certificate of another domain: the domain changed, and the old one's
     // certificates are the app's too (removed once nothing serves them).
     let held_elsewhere = balancer
@@ -228,11 +226,11 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         .iter()
         .filter_map(|l| l.spec.certificate_id.as_ref())
         .any(|id| !certificates.iter().any(|c| &c.id == id));
-    if held_elsewhere && !domains.is_empty() {
+    if held_elsewhere && reach != Reach::Everything && desired.apex().is_some() {
         certificates = providers.certificate.find_certificates(owner, &[]).await.map_err(tag(StepId::Certificate))?;
     }
     let hostnames = desired.spec.hostnames();
-    let pointers = match (&balancer.0, &zone) {
+    let pointers = match (balancer.0.all::<kinds::LoadBalancer>().first(), &zone) {
         (Some(balancer), Some(zone)) if has(StepId::DnsRecords) && !hostnames.is_empty() => providers
             .dns
             .pointer_records(owner, zone, &hostnames, &balancer.endpoint)
@@ -240,26 +238,55 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
             .map_err(tag(StepId::DnsRecords))?,
         _ => Vec::new(),
     };
+    let mut found = kinds_found;
+    for part in [registry.0, balancer.0, backend.0, cluster] {
+        found.extend(part);
+    }
+    found.put::<kinds::Certificate>(certificates);
     Ok(Observed {
-        repository: registry.0,
+        reach,
+        found,
         image: registry.1,
-        load_balancer_firewall: balancer_group,
-        load_balancer: balancer.0,
-        backend: backend.0,
         targets: backend.1,
         listeners: balancer.1,
-        cluster: cluster.0,
-        replica_firewall: task_group,
-        revision: revision.0,
-        service: cluster.1,
         autoscaling,
         secret_problems,
         zone,
         records,
         pointers,
-        certificates,
-        own: revision.1,
+        own,
     })
+}
+
+/// Reads every kind that no other read waits for and that waits for none, at once, each through its
+/// descriptor: a kind added to [`kinds::each_kind`] is read here with nothing more to write.
+async fn read_unchained_kinds(p: &Providers, d: &Desired, before: &Observed) -> Result<Found, Error> {
+    struct Reads<'a> {
+        p: &'a Providers,
+        d: &'a Desired,
+        before: &'a Observed,
+        reads: Vec<BoxFuture<'a, Result<Found, Error>>>,
+    }
+    impl<'a> EachKind for Reads<'a> {
+        fn kind<K: Resource>(&mut self) {
+            if K::READ_IN_A_CHAIN || !K::read_with(&self.d.capabilities) {
+                return;
+            }
+            let (p, d, before) = (self.p, self.d, self.before);
+            self.reads.push(Box::pin(async move {
+                let mut found = Found::default();
+                found.put::<K>(K::find(p, d, before).await.map_err(tag(K::STEP))?);
+                Ok(found)
+            }));
+        }
+    }
+    let mut reads = Reads { p, d, before, reads: Vec::new() };
+    kinds::each_kind(&mut reads);
+    let mut found = Found::default();
+    for part in futures::future::try_join_all(reads.reads).await? {
+        found.extend(part);
+    }
+    Ok(found)
 }
 
 async fn observe_zone(providers: &Providers, domain: &str) -> ProviderResult<(Option<ZoneInfo>, Vec<DnsRecord>)> {

@@ -112,8 +112,12 @@ impl Obsolete {
     /// `keep_certificate` is the certificate in use; `wanted` the records the spec wants.
     pub fn find(desired: &Desired, observed: &Observed, keep_certificate: Option<&str>, wanted: &[DnsRecord]) -> Self {
         let listeners = observed.listeners.iter().filter(|l| !desired.wants_listener(l.spec.port)).cloned().collect();
-        let certificates =
-            observed.certificates.iter().filter(|c| Some(c.id.as_str()) != keep_certificate).cloned().collect();
+        let certificates = observed
+            .all::<kinds::Certificate>()
+            .iter()
+            .filter(|c| Some(c.id.as_str()) != keep_certificate)
+            .cloned()
+            .collect();
         let records = observed
             .owned_records(&desired.owner.app)
             .filter(|r| !wanted.iter().any(|w| w.name == r.name && w.kind == r.kind))
@@ -200,7 +204,7 @@ pub(crate) fn apex_behind_a_host_name(d: &Desired, o: &Observed, dns_aliases_ape
     // Without a zone yet, the one a deploy creates is named after the domain.
     let zone = canonical_name(o.zone.as_ref().map_or(&domain.name, |z| &z.name));
     // The load balancer's endpoint as it is where it exists, else as the provider declares it.
-    let shape = match &o.load_balancer {
+    let shape = match o.one::<kinds::LoadBalancer>() {
         Some(lb) if lb.endpoint.hostname.is_some() && lb.endpoint.addresses.is_empty() => EndpointShape::HostName,
         Some(_) => EndpointShape::Addresses,
         None => d.capabilities.endpoint,
@@ -391,7 +395,7 @@ fn domain(p: &mut Planner) {
         let issued = current.is_some_and(|c| c.status == CertificateStatus::Issued);
         p.wait(StepId::CertificateIssued, &label, issued, "the certificate is issued");
     }
-    let records = match (&o.load_balancer, &o.zone) {
+    let records = match (o.one::<kinds::LoadBalancer>(), &o.zone) {
         (Some(_), Some(_)) => diff::records(&o.pointers, &o.records),
         (None, _) => Diff { action: Action::Create, reason: "once the load balancer exists".into() },
         (Some(_), None) => Diff { action: Action::Create, reason: "once the zone exists".into() },
@@ -402,7 +406,7 @@ fn domain(p: &mut Planner) {
 fn balancer(p: &mut Planner) {
     let (d, o) = (p.desired, p.observed);
     let lb_label = format!("{} {}", d.capabilities.noun(StepId::LoadBalancer), d.names.load_balancer);
-    let active = o.load_balancer.as_ref().is_some_and(|lb| lb.status == LoadBalancerStatus::Active);
+    let active = o.one::<kinds::LoadBalancer>().is_some_and(|lb| lb.status == LoadBalancerStatus::Active);
     p.wait(StepId::LoadBalancerActive, &lb_label, active, "the load balancer is active");
 
     let ids = p.ids();
@@ -431,9 +435,9 @@ fn cluster(p: &mut Planner) {
 
     // The service's own row comes from its descriptor; the wait follows it.
     let unchanged = p.changes.iter().any(|c| c.step == StepId::Service && c.action == Action::NoChange);
-    let stable = unchanged && o.service.as_ref().is_some_and(|s| s.rollout == Rollout::Completed);
+    let stable = unchanged && o.one::<kinds::Service>().is_some_and(|s| s.rollout == Rollout::Completed);
     let label = format!("{} {}", d.capabilities.noun(StepId::Service), d.names.service);
-    let count = d.desired_count(o.service.as_ref().map(|s| s.spec.desired_count));
+    let count = d.desired_count(o.one::<kinds::Service>().map(|s| s.spec.desired_count));
     p.wait(StepId::ServiceStable, &label, stable, &format!("{count} replicas run and pass health checks"));
     autoscaling(p);
 }

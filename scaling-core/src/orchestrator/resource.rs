@@ -1,11 +1,9 @@
-//! Resource kinds described once. A [`Resource`] says, for one kind, what the spec wants given the ids
-//! of what it refers to, where it is observed, how the two differ, how it is made and how it goes. The
-//! plan's rows, apply's steps, destroy's deletions and the owned list all iterate over the same
-//! descriptors ([`super::kinds`]); what differs between plan and apply is only where ids come from:
+//! Resource kinds described once. A [`Resource`] says, for one kind, how it is read, what the spec
+//! wants given the ids of what it refers to, how the two differ, how it is made and how it goes.
+//! Observe's reads, the plan's rows, apply's steps, destroy's deletions and the owned list all iterate
+//! over the same descriptors ([`super::kinds`]); what differs between plan and apply is only where ids come from:
 //! [`Planned`] (observed, or a placeholder for what apply will make) or [`Made`] (what earlier steps
 //! made).
-
-use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
 
@@ -23,7 +21,7 @@ pub(crate) const NEW: &str = "(new)";
 
 /// One resource kind: its step, its desired value and its observed one (spec and status), and the
 /// calls that converge and delete it.
-pub(crate) trait Resource: 'static {
+pub(crate) trait Resource: Sized + 'static {
     /// The step that makes it.
     const STEP: StepId;
     /// The id later steps refer to before it exists (the plan's placeholder).
@@ -44,8 +42,24 @@ pub(crate) trait Resource: 'static {
     fn desired(d: &Desired, ids: &dyn Ids) -> Result<Self::Wanted>;
     /// Its name in the plan's row (after the provider's noun for it).
     fn name(d: &Desired, wanted: &Self::Wanted) -> String;
-    /// The observed one the spec's corresponds to.
-    fn observed<'o>(d: &Desired, o: &'o Observed) -> Option<&'o Self::Info>;
+    /// True when observe reads it in a chain of its own (another read needs it, or it needs
+    /// another's: the load balancer before its listeners, the cluster before the service); every other
+    /// kind is read by [`Resource::find`] beside everything else, at once.
+    const READ_IN_A_CHAIN: bool = false;
+
+    /// True when observe reads it with these providers (where they have its step, unless said
+    /// otherwise).
+    fn read_with(capabilities: &Capabilities) -> bool {
+        capabilities.has_step(Self::STEP)
+    }
+    /// Reads what the app owns of it, by the names `d` gives; `o` holds what was read before it (the
+    /// service's cluster) and how far observation reaches.
+    fn find<'a>(p: &'a Providers, d: &'a Desired, o: &'a Observed) -> BoxFuture<'a, ProviderResult<Vec<Self::Info>>>;
+    /// The observed one the spec's corresponds to (the one the app has, unless said otherwise).
+    fn observed<'o>(d: &Desired, o: &'o Observed) -> Option<&'o Self::Info> {
+        let _ = d;
+        o.all::<Self>().first()
+    }
     /// How `observed` (the one of all that `o` holds) differs from `wanted`.
     fn diff(o: &Observed, d: &Desired, wanted: &Self::Wanted, observed: Option<&Self::Info>) -> Diff;
     /// Makes it, or brings it to `wanted`.
@@ -56,10 +70,10 @@ pub(crate) trait Resource: 'static {
     fn shown(info: &Self::Info) -> Option<String> {
         Some(Self::id(info).to_string())
     }
-    /// Where apply keeps it for later steps.
-    fn slot(out: &Outputs) -> &OnceLock<Self::Info>;
     /// Every observed one the app owns (what destroy deletes).
-    fn owned(o: &Observed) -> Vec<&Self::Info>;
+    fn owned(o: &Observed) -> Vec<&Self::Info> {
+        o.all::<Self>().iter().collect()
+    }
     /// An owned one's name in destroy's rows and the owned list (after the provider's noun).
     fn owned_name(info: &Self::Info) -> String;
     /// The step destroy deletes it under (its own unless the graph hands it to another).
@@ -151,7 +165,7 @@ impl Find for Planned<'_> {
 
 impl Find for Made<'_> {
     fn get<K: Resource>(&self) -> Option<&K::Info> {
-        K::slot(self.out).get()
+        self.out.made.get::<K>()
     }
 }
 
@@ -170,7 +184,7 @@ impl Ids for Planned<'_> {
 
     fn image(&self) -> Result<String> {
         let (d, o) = (self.desired, self.observed);
-        Ok(match (&d.image, &o.repository) {
+        Ok(match (&d.image, o.one::<kinds::Repository>()) {
             (ImageSource::Built(a), Some(repo)) => format!("{}@{}", repo.uri, a.digest),
             (ImageSource::Built(a), None) => format!("{}@{}", d.names.repository, a.digest),
             (ImageSource::Prebuilt(r), _) => r.to_string(),
@@ -180,7 +194,7 @@ impl Ids for Planned<'_> {
     fn cluster(&self) -> Result<ClusterInfo> {
         let d = self.desired;
         let placeholder = || ClusterInfo { id: kinds::Cluster::PLACEHOLDER.into(), name: d.names.cluster.clone() };
-        Ok(d.cluster_or_implicit(self.observed.cluster.as_ref()).unwrap_or_else(placeholder))
+        Ok(d.cluster_or_implicit(self.observed.one::<kinds::Cluster>()).unwrap_or_else(placeholder))
     }
 }
 
@@ -208,6 +222,6 @@ impl Ids for Made<'_> {
 
     fn cluster(&self) -> Result<ClusterInfo> {
         let missing = Error::Internal { step: self.step, missing: "cluster" };
-        self.desired.cluster_or_implicit(self.out.cluster.get()).ok_or(missing)
+        self.desired.cluster_or_implicit(self.out.made.get::<kinds::Cluster>()).ok_or(missing)
     }
 }

@@ -1,5 +1,6 @@
 //! Status: what runs, how healthy it is, where it answers.
 
+use super::kinds;
 use serde::Serialize;
 
 use super::observe::Observed;
@@ -88,17 +89,20 @@ pub(crate) async fn status(
     let targets = o.targets.clone();
     // `family:3`, or an ARN ending so: the number after the last colon.
     let release =
-        o.service.as_ref().and_then(|s| s.spec.revision_id.rsplit_once(':')).and_then(|(_, n)| n.parse().ok());
-    let certificate =
-        o.certificates.iter().find(|c| Some(c.spec.domain.as_str()) == plan.desired.apex()).map(|c| c.status.clone());
+        o.one::<kinds::Service>().and_then(|s| s.spec.revision_id.rsplit_once(':')).and_then(|(_, n)| n.parse().ok());
+    let certificate = o
+        .all::<kinds::Certificate>()
+        .iter()
+        .find(|c| Some(c.spec.domain.as_str()) == plan.desired.apex())
+        .map(|c| c.status.clone());
     let listeners: Vec<&ListenerInfo> = o.listeners.iter().collect();
     Ok(StatusReport {
         app: plan.app.clone(),
-        service: o.service.clone(),
-        load_balancer: o.load_balancer.clone(),
+        service: o.one::<kinds::Service>().cloned(),
+        load_balancer: o.one::<kinds::LoadBalancer>().cloned(),
         targets,
         certificate,
-        urls: urls(spec, o.load_balancer.as_ref(), &listeners),
+        urls: urls(spec, o.one::<kinds::LoadBalancer>(), &listeners),
         delegation,
         name_servers: o.zone.as_ref().map(|z| z.name_servers.clone()).unwrap_or_default(),
         release,

@@ -3,6 +3,7 @@
 
 use super::{detail, Apply};
 use crate::orchestrator::diff::{self, Action};
+use crate::orchestrator::kinds;
 use crate::orchestrator::StepId;
 use crate::{Error, Result};
 
@@ -26,6 +27,6 @@ impl Apply<'_> {
     }
 
     fn kept_count(&self) -> u32 {
-        self.out.service.get().map_or(self.plan.desired.spec.app.desired_count, |s| s.spec.desired_count)
+        self.out.made.get::<kinds::Service>().map_or(self.plan.desired.spec.app.desired_count, |s| s.spec.desired_count)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::Apply;
 use crate::orchestrator::diff::Action;
+use crate::orchestrator::kinds;
 use crate::orchestrator::plan::Obsolete;
 use crate::orchestrator::{Orchestrator, StepId};
 use crate::providers::ServiceInfo;
@@ -41,7 +42,7 @@ impl Apply<'_> {
         if d.spec.domain.is_some() {
             wanted.extend(self.out.pointer_records.get().unwrap_or(&o.pointers).iter().cloned());
         }
-        let keep_cert = self.out.certificate.get().map(|c| c.id.as_str());
+        let keep_cert = self.out.made.get::<kinds::Certificate>().map(|c| c.id.as_str());
         let obsolete = Obsolete::find(d, o, keep_cert, &wanted);
         let mut done = Vec::new();
         for listener in &obsolete.listeners {

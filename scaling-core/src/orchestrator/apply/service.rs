@@ -2,8 +2,9 @@
 //! rolls to the revision, the wait until its replicas run and pass health checks, then the pruning of
 //! old releases.
 
-use super::{need, Apply, Poll};
+use super::{made, Apply, Poll};
 use crate::orchestrator::diff::Action;
+use crate::orchestrator::kinds;
 use crate::orchestrator::resource::Ids;
 use crate::orchestrator::StepId;
 use crate::providers::{BackendInfo, Rollout, TargetState};
@@ -13,14 +14,14 @@ impl Apply<'_> {
     /// The backend pool of the backend step, or `None` for providers without one.
     pub(super) fn backend_of_service(&self, step: StepId) -> Result<Option<&BackendInfo>> {
         match self.plan.desired.capabilities.has_step(StepId::Backend) {
-            true => need(&self.out.backend, step, "backend pool").map(Some),
+            true => made::<kinds::Backend>(&self.out, step).map(Some),
             false => Ok(None),
         }
     }
 
     pub(super) async fn service_stable(&self, r: &str) -> Result<String> {
         let step = StepId::ServiceStable;
-        let service = need(&self.out.service, step, "service")?;
+        let service = made::<kinds::Service>(&self.out, step)?;
         let cluster = &self.made(step).cluster()?;
         let tg = self.backend_of_service(step)?;
         let unchanged = self.plan.change(step).is_some_and(|c| c.action == Action::NoChange);
