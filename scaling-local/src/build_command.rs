@@ -31,14 +31,10 @@ pub(crate) fn run(command: &mut Command, what: &str, cancel: &AtomicBool) -> Res
         .map_err(|e| BundleError::Python(format!("{what}: cannot run: {e}")))?;
     let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
     // Killed whole if this process dies mid-build, even by SIGKILL.
-    let watcher = match crate::group_watcher::GroupWatcher::start(group) {
-        Ok(watcher) => watcher,
-        Err(e) => {
-            let _ = killpg(group, Signal::SIGKILL);
-            let _ = child.wait();
-            return Err(BundleError::Python(format!("{what}: cannot watch its processes: {e}")));
-        }
-    };
+    let watcher = crate::group_watcher::GroupWatcher::start(group).map_err(|e| {
+        let _ = child.wait();
+        BundleError::Python(format!("{what}: cannot watch its processes: {e}"))
+    })?;
     let status = loop {
         if cancel.load(Ordering::Acquire) {
             break Err(BundleError::Cancelled(what.to_string()));

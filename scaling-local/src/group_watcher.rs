@@ -29,8 +29,15 @@ pub(crate) struct GroupWatcher {
 }
 
 impl GroupWatcher {
-    /// Watches process group `group` until [`GroupWatcher::stop`], or until this process ends.
+    /// Watches process group `group` until [`GroupWatcher::stop`], or until this process ends. A group
+    /// that cannot be watched is killed at once: it must not run unwatched.
     pub fn start(group: Pid) -> std::io::Result<Self> {
+        Self::spawn(group).inspect_err(|_| {
+            let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
+        })
+    }
+
+    fn spawn(group: Pid) -> std::io::Result<Self> {
         // `kill -9 -<group>`: dash's `kill` takes neither `--` nor `-s` before a negative id.
         let watcher = Command::new("/bin/sh")
             .args(["-c", r#"read _; kill -9 "-$1" 2>/dev/null"#, "scaling-group-watcher"])

@@ -349,13 +349,7 @@ fn start(service: &Service, spec: &RunSpec, id: u64, logs: &PathBuf, restarts: u
     let exited = Arc::new(AtomicBool::new(false));
     let flag = exited.clone();
     let pgid = Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
-    let watcher = match crate::group_watcher::GroupWatcher::start(pgid) {
-        Ok(watcher) => watcher,
-        Err(error) => {
-            let _ = killpg(pgid, Signal::SIGKILL);
-            return Err(error);
-        }
-    };
+    let watcher = crate::group_watcher::GroupWatcher::start(pgid)?;
     tokio::spawn(async move {
         let _ = child.wait().await;
         // A replica is its whole process group: a shell leader that dies must not leave its server

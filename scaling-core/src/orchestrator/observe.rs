@@ -106,55 +106,36 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
     let start = Observed { reach, ..Observed::default() };
     let before = &start;
     let registry = async {
-        let mut found = Found::default();
-        if !has(StepId::Repository) {
-            return Ok((found, None));
-        }
-        let repository = kinds::Repository::find(providers, desired, before).await.map_err(tag(StepId::Repository))?;
+        let repository = read::<kinds::Repository>(providers, desired, before).await?;
         let image = match (repository.first(), &desired.image) {
             (Some(repo), ImageSource::Built(artifact)) => {
                 providers.registry.find_image(repo, &artifact.digest).await.map_err(tag(StepId::Image))?
             }
             _ => None,
         };
-        found.put::<kinds::Repository>(repository);
-        Ok::<_, Error>((found, image))
+        Ok::<_, Error>((repository, image))
     };
     let balancer = async {
-        let mut found = Found::default();
-        if !has(StepId::LoadBalancer) {
-            return Ok((found, Vec::new()));
-        }
-        let balancer =
-            kinds::LoadBalancer::find(providers, desired, before).await.map_err(tag(StepId::LoadBalancer))?;
+        let balancer = read::<kinds::LoadBalancer>(providers, desired, before).await?;
         let listeners = match balancer.first() {
             Some(b) if has(StepId::HttpListener) || has(StepId::HttpsListener) => {
                 lb.list_listeners(b).await.map_err(tag(StepId::HttpListener))?
             }
             _ => Vec::new(),
         };
-        found.put::<kinds::LoadBalancer>(balancer);
-        Ok::<_, Error>((found, listeners))
+        Ok::<_, Error>((balancer, listeners))
     };
     let backend = async {
-        let mut found = Found::default();
-        if !has(StepId::Backend) {
-            return Ok((found, Vec::new()));
-        }
-        let backend = kinds::Backend::find(providers, desired, before).await.map_err(tag(StepId::Backend))?;
+        let backend = read::<kinds::Backend>(providers, desired, before).await?;
         let targets = match backend.first() {
             Some(pool) if reach == Reach::Status => lb.target_health(pool).await.map_err(tag(StepId::Backend))?,
             _ => Vec::new(),
         };
-        found.put::<kinds::Backend>(backend);
-        Ok((found, targets))
+        Ok((backend, targets))
     };
     let cluster = async {
-        let mut cluster = Observed::default();
-        if has(StepId::Cluster) {
-            let found = kinds::Cluster::find(providers, desired, before).await.map_err(tag(StepId::Cluster))?;
-            cluster.found.put::<kinds::Cluster>(found);
-        }
+        let mut cluster = Observed { reach, ..Observed::default() };
+        cluster.found.put::<kinds::Cluster>(read::<kinds::Cluster>(providers, desired, before).await?);
         let service = kinds::Service::find(providers, desired, &cluster).await.map_err(tag(StepId::Service))?;
         cluster.found.put::<kinds::Service>(service);
         Ok::<_, Error>(cluster.found)
@@ -184,12 +165,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         }
         providers.secrets.check_secrets(owner, &desired.spec.secrets).await.map_err(tag(StepId::Revision))
     };
-    let certificates = async {
-        match has(StepId::Certificate) {
-            true => kinds::Certificate::find(providers, desired, before).await.map_err(tag(StepId::Certificate)),
-            false => Ok(Vec::new()),
-        }
-    };
+    let certificates = read::<kinds::Certificate>(providers, desired, before);
     // The zone of the spec's domain is read at once; without a domain, the zone of an owned certificate
     // (a domain just removed) is read once the certificates are known.
     let certificates_and_zone = async {
@@ -230,7 +206,7 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         certificates = providers.certificate.find_certificates(owner, &[]).await.map_err(tag(StepId::Certificate))?;
     }
     let hostnames = desired.spec.hostnames();
-    let pointers = match (balancer.0.all::<kinds::LoadBalancer>().first(), &zone) {
+    let pointers = match (balancer.0.first(), &zone) {
         (Some(balancer), Some(zone)) if has(StepId::DnsRecords) && !hostnames.is_empty() => providers
             .dns
             .pointer_records(owner, zone, &hostnames, &balancer.endpoint)
@@ -239,9 +215,10 @@ pub(crate) async fn observe(providers: &Providers, desired: &Desired, reach: Rea
         _ => Vec::new(),
     };
     let mut found = kinds_found;
-    for part in [registry.0, balancer.0, backend.0, cluster] {
-        found.extend(part);
-    }
+    found.extend(cluster);
+    found.put::<kinds::Repository>(registry.0);
+    found.put::<kinds::LoadBalancer>(balancer.0);
+    found.put::<kinds::Backend>(backend.0);
     found.put::<kinds::Certificate>(certificates);
     Ok(Observed {
         reach,
@@ -269,13 +246,13 @@ async fn read_unchained_kinds(p: &Providers, d: &Desired, before: &Observed) -> 
     }
     impl<'a> EachKind for Reads<'a> {
         fn kind<K: Resource>(&mut self) {
-            if K::READ_IN_A_CHAIN || !K::read_with(&self.d.capabilities) {
+            if K::READ_IN_A_CHAIN {
                 return;
             }
             let (p, d, before) = (self.p, self.d, self.before);
             self.reads.push(Box::pin(async move {
                 let mut found = Found::default();
-                found.put::<K>(K::find(p, d, before).await.map_err(tag(K::STEP))?);
+                found.put::<K>(read::<K>(p, d, before).await?);
                 Ok(found)
             }));
         }
@@ -287,6 +264,15 @@ async fn read_unchained_kinds(p: &Providers, d: &Desired, before: &Observed) -> 
         found.extend(part);
     }
     Ok(found)
+}
+
+/// What the app owns of kind `K`, read by its descriptor where these providers read it at all (none
+/// otherwise); a failure names the kind's step.
+async fn read<K: Resource>(p: &Providers, d: &Desired, before: &Observed) -> Result<Vec<K::Info>, Error> {
+    if !K::read_with(&d.capabilities) {
+        return Ok(Vec::new());
+    }
+    K::find(p, d, before).await.map_err(tag(K::STEP))
 }
 
 async fn observe_zone(providers: &Providers, domain: &str) -> ProviderResult<(Option<ZoneInfo>, Vec<DnsRecord>)> {

@@ -49,7 +49,8 @@ impl SpecErrors {
     /// A TOML syntax or shape error at `path` (the field being read), with the line it is on.
     pub fn from_toml(path: &str, error: &toml::de::Error, text: &str) -> Self {
         let message = error.message().trim_end().to_string();
-        // The path already ends with an unknown key; at the top level it is empty, so name the key.
+        // An unknown key ends the path already; at the top level the path is empty, so the key is named.
+        // A missing key is named below the path it is missing from.
         let named = |marker: &str| message.split_once(marker).and_then(|(_, rest)| rest.split('`').next());
         let missing = named("missing field `");
         let field = match (path, named("unknown field `").or(missing)) {
@@ -58,27 +59,28 @@ impl SpecErrors {
             (path, Some(key)) if missing.is_some() => format!("{path}.{key}"),
             (path, _) => path.to_string(),
         };
-        let fix = if message.contains("unknown field") || message.contains("unknown variant") {
-            "fix the spelling or remove it; the accepted names are listed in the message"
-        } else if missing.is_some() && field == "app" {
-            "add an [app] section with the app's `name` and `port` (`scaling init` writes a commented file)"
-        } else if missing.is_some() && field == "image" {
-            "add an [image] section: `context = \".\"` builds the Dockerfile here, `reference = \"registry/repository@sha256:…\"` uses a pushed image"
-        } else if let Some(key) = missing {
-            let section = field.rsplit_once('.').map_or("the top level".to_string(), |(s, _)| format!("[{s}]"));
-            return Self::single(Problem::new(
-                field.clone(),
-                format!("{message}{}", excerpt(error, text)),
-                format!("add `{key} = …` under {section} (`scaling schema` lists every key with its meaning)"),
-            ));
-        } else if message.contains("duration") {
-            "write a duration like \"30s\", \"2m\" or \"1h\""
-        } else if message.contains("socket address") {
-            "write an address and a port, e.g. \"192.0.2.53:53\" or \"[2001:db8::53]:53\""
-        } else if message.contains("IP address") {
-            "write an IPv4 or IPv6 address, e.g. \"192.0.2.10\" or \"2001:db8::10\""
-        } else {
-            "fix the value on that line"
+        let fix = match missing {
+            _ if message.contains("unknown field") || message.contains("unknown variant") => {
+                "fix the spelling or remove it; the accepted names are listed in the message".to_string()
+            }
+            Some(_) if field == "app" => {
+                "add an [app] section with the app's `name` and `port` (`scaling init` writes a commented file)".into()
+            }
+            Some(_) if field == "image" => "add an [image] section: `context = \".\"` builds the Dockerfile here, \
+                                            `reference = \"registry/repository@sha256:…\"` uses a pushed image"
+                .into(),
+            Some(key) => {
+                let section = field.rsplit_once('.').map_or("the top level".to_string(), |(s, _)| format!("[{s}]"));
+                format!("add `{key} = …` under {section} (`scaling schema` lists every key with its meaning)")
+            }
+            None if message.contains("duration") => "write a duration like \"30s\", \"2m\" or \"1h\"".into(),
+            None if message.contains("socket address") => {
+                "write an address and a port, e.g. \"192.0.2.53:53\" or \"[2001:db8::53]:53\"".into()
+            }
+            None if message.contains("IP address") => {
+                "write an IPv4 or IPv6 address, e.g. \"192.0.2.10\" or \"2001:db8::10\"".into()
+            }
+            None => "fix the value on that line".into(),
         };
         Self::single(Problem::new(field, format!("{message}{}", excerpt(error, text)), fix))
     }
